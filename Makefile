@@ -1,0 +1,87 @@
+# odeflow: XDP flow sampler + Neural-ODE traffic classifier.
+# make            build build/odeflow (BPF object, skeleton, userspace)
+# make test       install missing packages, build, run every test (also under ASan/UBSan, and bounded fuzzing)
+# make bench      run the benchmarks and write BENCHMARKS.md
+# make deps       install the Debian packages the project needs (root)
+
+BUILD     ?= build
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
+             $(shell pkg-config --cflags openblas 2>/dev/null)
+LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
+             -ljansson -lpcap -lpthread -lm
+BPF_CFLAGS := -target bpf -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all deps test check test-san fuzz bench clean
+all: $(BUILD)/odeflow $(TEST_BINS)
+
+deps:
+	@bash tools/deps.sh
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# Subcommands register themselves with one ODEFLOW_COMMAND(name, "summary")
+# line in user/cmd_*.c; main.c's table is generated from those lines.
+$(BUILD)/commands.inc: $(wildcard user/cmd_*.c) | $(BUILD)
+	grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
+
+$(BUILD)/obj/%.o: user/%.c user/*.h bpf/odeflow.h $(SKELS) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/main.o: $(BUILD)/commands.inc
+
+$(BUILD)/libodeflow.a: $(LIB_OBJS)
+	rm -f $@; ar rcs $@ $^
+
+$(BUILD)/odeflow: $(BUILD)/obj/main.o $(BUILD)/libodeflow.a
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libodeflow.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+# The full suite: plain build, then the unit tests again under ASan+UBSan,
+# then each fuzzer for a bounded time. `make check` skips the dependency step.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all
+	@bash tests/run.sh $(BUILD) sanitized fuzz
+
+# Only the tests, plain build (fast inner loop).
+test-quick: all
+	@bash tests/run.sh $(BUILD)
+
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+san:
+	@$(MAKE) --no-print-directory BUILD=build-san CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
+
+FUZZ_SECONDS ?= 20
+fuzz: $(BUILD)/libodeflow.a
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: all
+	@bash tools/bench.sh
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/* Types shared by the XDP program (bpf/odeflow.bpf.c) and userspace.
+ * Every map value here is read by operators through bpftool, so fields are
+ * plain integers with names that explain themselves. */
+#ifndef ODEFLOW_H
+#define ODEFLOW_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define ODEFLOW_MAX_WINDOW   64   /* largest N a window may have */
+#define ODEFLOW_MIN_WINDOW   2
+#define ODEFLOW_DEFAULT_WINDOW 20
+#define ODEFLOW_MAX_CLASSES  16
+#define ODEFLOW_DEFAULT_FLOWS 262144
+
+/* One direction of a connection. IPv4 addresses are stored IPv4-mapped
+ * (::ffff:a.b.c.d) so both families share one key layout. Ports are in host
+ * byte order so bpftool prints them readably. */
+struct flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* The state of one direction while the XDP program samples it. */
+enum flow_phase {
+	FLOW_SAMPLING = 0, /* recording packets into the current window */
+	FLOW_EMITTED = 1,  /* window sent; waits until userspace re-arms it */
+};
+
+struct flow_state {
+	__u64 first_ns;                     /* bpf_ktime_get_ns() of the window's first packet */
+	__u32 count;                        /* slots claimed in the current window */
+	__u16 window;                       /* 0 for the first window of this direction */
+	__u16 phase;                        /* enum flow_phase */
+	__u16 sizes[ODEFLOW_MAX_WINDOW];    /* IP total length, bytes */
+	__u32 offset_us[ODEFLOW_MAX_WINDOW];/* arrival time, microseconds after first_ns */
+};
+
+/* One completed window, as emitted into the ring buffer. */
+struct window_record {
+	struct flow_key key;
+	__u64 first_ns;                     /* arrival of packet 0 (bpf_ktime_get_ns) */
+	__u64 last_ns;                      /* arrival of packet n-1: start of the latency clock */
+	__u16 window;
+	__u16 n;
+	__u32 pad;
+	__u16 sizes[ODEFLOW_MAX_WINDOW];
+	__u32 offset_us[ODEFLOW_MAX_WINDOW];
+};
+
+enum verdict_flags {
+	VERDICT_PROVISIONAL = 1, /* below the threshold: the cascade is still collecting windows */
+};
+
+/* Keyed by the canonical flow key (flow_key_canonical): one entry per connection. */
+struct verdict {
+	__u8 class_id;
+	__u8 stage;          /* number of windows that went into this verdict (1 = first window) */
+	__u8 flags;          /* enum verdict_flags */
+	__u8 pad;
+	__u32 confidence_ppm;/* top class probability, parts per million */
+	__u64 decided_ns;    /* bpf_ktime_get_ns() clock (CLOCK_MONOTONIC) when written */
+	__u32 model_id;
+	__u32 pad2;
+};
+
+enum policy_action {
+	ACTION_PASS = 0,
+	ACTION_DROP = 1,
+	ACTION_MARK = 2,       /* rewrite IPv4 DSCP / IPv6 traffic class */
+	ACTION_RATE_LIMIT = 3, /* token bucket per class; over the limit drops */
+	ACTION_COUNT
+};
+
+struct policy {
+	__u32 action;          /* enum policy_action */
+	__u32 dscp;            /* for ACTION_MARK: 0..63 */
+	__u64 rate_bytes;      /* for ACTION_RATE_LIMIT: bytes per second */
+	__u64 burst_bytes;     /* for ACTION_RATE_LIMIT: bucket depth */
+};
+
+/* Per-CPU counters, indexed by enum counter. */
+enum counter {
+	CNT_PACKETS,
+	CNT_BYTES,
+	CNT_TCP,
+	CNT_UDP,
+	CNT_NON_IP,
+	CNT_OTHER_L4,      /* IP but neither TCP nor UDP */
+	CNT_FRAGMENTS,     /* non-first IP fragments: not sampled */
+	CNT_MALFORMED,     /* truncated or inconsistent headers */
+	CNT_NEW_FLOWS,     /* new flow directions */
+	CNT_WINDOWS,       /* windows emitted */
+	CNT_RING_DROPS,    /* windows lost because the ring buffer was full */
+	CNT_VERDICT_HITS,  /* packets of a flow with a verdict */
+	CNT_ACTION_PASS,
+	CNT_ACTION_DROP,
+	CNT_ACTION_MARK,
+	CNT_ACTION_RATE_DROP, /* dropped by a rate limit */
+	CNT_ACTION_RATE_PASS, /* passed within a rate limit */
+	CNT_MAX
+};
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* A small test harness. Each test binary prints one line per test:
+ *   PASS name | FAIL name: why | SKIP name: why
+ * and tests/run.sh adds them up into "N passed, N failed, N skipped".
+ *
+ *   static void test_something(void) { CHECK(1 + 1 == 2); }
+ *   int main(void) { RUN(test_something); return harness_done(); }
+ */
+#ifndef ODEFLOW_HARNESS_H
+#define ODEFLOW_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int harness_failed_tests;
+static int harness_current_failed;
+static const char *harness_skip_reason;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			if (!harness_current_failed)                           \
+				printf("  %s:%d: CHECK(%s) failed\n", __FILE__, \
+				       __LINE__, #cond);                       \
+			harness_current_failed++;                              \
+		}                                                              \
+	} while (0)
+
+/* Like CHECK, with a printf-style explanation. */
+#define CHECKF(cond, ...)                                                      \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			if (!harness_current_failed) {                         \
+				printf("  %s:%d: ", __FILE__, __LINE__);       \
+				printf(__VA_ARGS__);                           \
+				printf("\n");                                  \
+			}                                                      \
+			harness_current_failed++;                              \
+		}                                                              \
+	} while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                  \
+	CHECKF(fabs((double)(a) - (double)(b)) <= (tol), "%s = %.9g, %s = %.9g, tolerance %g", \
+	       #a, (double)(a), #b, (double)(b), (double)(tol))
+
+/* Call from inside a test to skip it; the test should return right after. */
+#define SKIP(reason) (harness_skip_reason = (reason))
+
+#define RUN(fn)                                                                \
+	do {                                                                   \
+		harness_current_failed = 0;                                    \
+		harness_skip_reason = NULL;                                    \
+		fflush(stdout);                                                \
+		fn();                                                          \
+		if (harness_current_failed) {                                  \
+			printf("FAIL %s: %d check(s) failed\n", #fn, harness_current_failed); \
+			harness_failed_tests++;                                \
+		} else if (harness_skip_reason) {                              \
+			printf("SKIP %s: %s\n", #fn, harness_skip_reason);     \
+		} else {                                                       \
+			printf("PASS %s\n", #fn);                              \
+		}                                                              \
+		fflush(stdout);                                                \
+	} while (0)
+
+static inline int harness_done(void)
+{
+	return harness_failed_tests ? 1 : 0;
+}
+
+/* Tests that load BPF programs or create namespaces need root. */
+static inline int harness_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+#endif

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages odeflow needs to build, test and run.
+# Installs only what is missing, so it is cheap to run before every build.
+# Needs root when something is missing; says so and fails otherwise.
+set -euo pipefail
+
+packages=(
+  make gcc clang llvm bpftool pkg-config
+  libbpf-dev libelf-dev zlib1g-dev
+  libopenblas-dev libpcap-dev libjansson-dev
+  libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
+  iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing packages: ${missing[*]}; run 'sudo make deps' (apt-get needs root)" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
