@@ -12,7 +12,8 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
-CFLAGS    += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
+# Flags every userspace object needs, whatever CFLAGS the caller chose.
+REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null)
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
              -ljansson -lpcap -lpthread -lm
@@ -24,9 +25,8 @@ LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
-FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps test check test-san fuzz bench clean
+.PHONY: all deps test check test-quick san fuzz bench clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS)
 
 deps:
@@ -44,7 +44,7 @@ $(BUILD)/commands.inc: $(wildcard user/cmd_*.c) | $(BUILD)
 	grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
 
 $(BUILD)/obj/%.o: user/%.c user/*.h bpf/odeflow.h $(SKELS) | $(BUILD)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(REQ_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/main.o: $(BUILD)/commands.inc
 
@@ -52,10 +52,10 @@ $(BUILD)/libodeflow.a: $(LIB_OBJS)
 	rm -f $@; ar rcs $@ $^
 
 $(BUILD)/odeflow: $(BUILD)/obj/main.o $(BUILD)/libodeflow.a
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(REQ_CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libodeflow.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(REQ_CFLAGS) -Itests $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
 
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -77,11 +77,17 @@ san:
 	@$(MAKE) --no-print-directory BUILD=build-san CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
 
 FUZZ_SECONDS ?= 20
-fuzz: $(BUILD)/libodeflow.a
+fuzz: all
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: all
 	@bash tools/bench.sh
+
+# For tests/fuzz/run.sh: include paths and warnings, without the optimisation flags.
+print-cflags:
+	@echo $(REQ_CFLAGS)
+print-ldlibs:
+	@echo $(LDLIBS)
 
 clean:
 	rm -rf build build-san build-fuzz

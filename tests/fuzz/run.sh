@@ -1,29 +1,34 @@
 #!/usr/bin/env bash
-# Builds each tests/fuzz/fuzz_*.c with libFuzzer + ASan + UBSan against the
-# project's sources and runs it for a bounded time (seconds, default 20) on
-# its seed corpus tests/fuzz/corpus/NAME/. Prints PASS/FAIL per fuzzer.
+# Builds each tests/fuzz/fuzz_*.c as a libFuzzer target with ASan + UBSan,
+# linked against the project's library built the same way (build-fuzz/), and
+# runs it for a bounded time (seconds, default 20) starting from its seed
+# corpus tests/fuzz/corpus/NAME/. Prints one PASS/FAIL line per fuzzer.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-20}
-out=build-fuzz; mkdir -p "$out"
-flags="-O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -Ibuild"
-libs="-lbpf -lelf -lz -lopenblas -ljansson -lpcap -lpthread -lm"
-srcs=$(ls user/*.c | grep -v -e '/main.c$' -e '/cmd_')
+out=build-fuzz
+san="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+if ! make --no-print-directory BUILD=$out CC=clang CFLAGS="$san -fsanitize=fuzzer-no-link" \
+	$out/libodeflow.a >"$out.log" 2>&1; then
+	tail -30 "$out.log"; echo "FAIL fuzz: library build failed"; exit 1
+fi
+cflags=$(make --no-print-directory -s print-cflags BUILD=$out)
+libs=$(make --no-print-directory -s print-ldlibs)
 shopt -s nullglob
 for f in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$f" .c)
-	if ! clang $flags -I"$(pkg-config --variable=includedir openblas 2>/dev/null || echo /usr/include)" \
-		-L/usr/lib/x86_64-linux-gnu/openblas-pthread "$f" $srcs $libs -o "$out/$name" 2>"$out/$name.build.log"; then
+	if ! clang $san -fsanitize=fuzzer $cflags "$f" $out/libodeflow.a $libs -o "$out/$name" \
+		2>"$out/$name.build.log"; then
 		cat "$out/$name.build.log"; echo "FAIL $name: build failed"; continue
 	fi
-	corpus=tests/fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d)
+	corpus=tests/fuzz/corpus/${name#fuzz_}
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
 	if "$out/$name" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
 		-artifact_prefix="$out/$name-" "$work" >"$out/$name.log" 2>&1; then
-		echo "PASS $name: $(grep -o 'Done [0-9]* runs' "$out/$name.log" | tail -1) in ${seconds} s"
+		echo "PASS $name: $(grep -o 'Done [0-9]* runs' "$out/$name.log" | tail -1) in $seconds s"
 	else
-		tail -40 "$out/$name.log"; echo "FAIL $name: see $out/$name.log and $out/$name-*"
+		tail -40 "$out/$name.log"; echo "FAIL $name: crash input saved as $out/$name-*"
 	fi
 	rm -rf "$work"
 done
