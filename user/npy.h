@@ -20,6 +20,9 @@ struct npy_array {
  * file and what is wrong (bad magic, unsupported dtype, truncated data...). */
 int npy_read(const char *path, struct npy_array *out, char *err, size_t errlen);
 void npy_free(struct npy_array *a);
+/* The same from a buffer holding a whole file; name is used in errors. */
+int npy_parse(const void *buf, size_t len, const char *name, struct npy_array *out,
+	      char *err, size_t errlen);
 
 /* Writes float64 (NPY_F64) or int64 (NPY_I64) data of the given shape,
  * atomically (a temporary file renamed into place). */
