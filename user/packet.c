@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/* One captured frame -> flow key and IP total length, with the XDP program's
+ * rules (see packet.h). Headers are read byte by byte: captured data has no
+ * alignment guarantee. */
+#include <pcap/dlt.h>
+#include <string.h>
+
+#include "packet.h"
+
+#define ETH_HLEN 14
+#define VLAN_HLEN 4
+#define SLL_HLEN 16
+#define SLL2_HLEN 20
+#define IPV4_MIN_HLEN 20
+#define IPV6_HLEN 40
+#define L4_PORTS_LEN 4
+
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_8021Q 0x8100
+#define ETHERTYPE_8021AD 0x88a8
+#define MAX_VLAN_TAGS 2
+
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_DSTOPTS_ 60
+
+/* The captured bytes of one frame and how far parsing got. */
+struct cursor {
+	const uint8_t *data;
+	size_t caplen;
+	size_t wirelen;
+};
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Are bytes [off, off+len) captured? If not, says whether the snaplen or
+ * the frame itself is to blame. */
+static enum packet_result need(const struct cursor *c, size_t off, size_t len)
+{
+	if (off + len <= c->caplen)
+		return PACKET_SAMPLED;
+	return c->caplen < c->wirelen ? PACKET_SNAPLEN_CUT : PACKET_MALFORMED;
+}
+
+static void map_ipv4(uint8_t out[16], const uint8_t *v4)
+{
+	memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	memcpy(out + 12, v4, 4);
+}
+
+/* The ports at l4 (within an IP datagram ending at ip_end), for TCP and UDP. */
+static enum packet_result parse_ports(const struct cursor *c, size_t l4, size_t ip_end,
+				      struct packet_info *info)
+{
+	enum packet_result r;
+
+	if (info->key.proto != IPPROTO_TCP_ && info->key.proto != IPPROTO_UDP_)
+		return PACKET_OTHER_L4;
+	if (l4 + L4_PORTS_LEN > ip_end)
+		return PACKET_MALFORMED; /* the IP length says the ports are not there */
+	r = need(c, l4, L4_PORTS_LEN);
+	if (r != PACKET_SAMPLED)
+		return r;
+	info->key.sport = get16(c->data + l4);
+	info->key.dport = get16(c->data + l4 + 2);
+	return PACKET_SAMPLED;
+}
+
+static enum packet_result parse_ipv4(const struct cursor *c, size_t off, struct packet_info *info)
+{
+	const uint8_t *ip;
+	size_t hlen, tot_len;
+	uint16_t frag;
+	enum packet_result r;
+
+	r = need(c, off, IPV4_MIN_HLEN);
+	if (r != PACKET_SAMPLED)
+		return r;
+	ip = c->data + off;
+	if (ip[0] >> 4 != 4)
+		return PACKET_MALFORMED;
+	hlen = (size_t)(ip[0] & 0x0f) * 4;
+	tot_len = get16(ip + 2);
+	if (hlen < IPV4_MIN_HLEN || tot_len < hlen)
+		return PACKET_MALFORMED;
+	r = need(c, off, hlen);
+	if (r != PACKET_SAMPLED)
+		return r;
+	frag = get16(ip + 6);
+	if (frag & 0x1fff)
+		return PACKET_FRAGMENT;
+	info->first_fragment = (frag & 0x2000) != 0;
+	info->ip_len = (uint16_t)tot_len;
+	info->key.proto = ip[9];
+	map_ipv4(info->key.saddr, ip + 12);
+	map_ipv4(info->key.daddr, ip + 16);
+	return parse_ports(c, off + hlen, off + tot_len, info);
+}
+
+static int is_ipv6_ext(uint8_t nh)
+{
+	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ ||
+	       nh == IPPROTO_DSTOPTS_ || nh == IPPROTO_FRAGMENT_;
+}
+
+static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct packet_info *info)
+{
+	const uint8_t *ip;
+	size_t payload_len, l4, ip_end;
+	uint8_t nh;
+	enum packet_result r;
+
+	r = need(c, off, IPV6_HLEN);
+	if (r != PACKET_SAMPLED)
+		return r;
+	ip = c->data + off;
+	if (ip[0] >> 4 != 6)
+		return PACKET_MALFORMED;
+	payload_len = get16(ip + 4);
+	if (payload_len == 0)
+		return PACKET_MALFORMED; /* jumbograms are not sampled either */
+	info->ip_len = (uint16_t)(payload_len + IPV6_HLEN > UINT16_MAX ? UINT16_MAX
+							: payload_len + IPV6_HLEN);
+	memcpy(info->key.saddr, ip + 8, 16);
+	memcpy(info->key.daddr, ip + 24, 16);
+	nh = ip[6];
+	l4 = off + IPV6_HLEN;
+	ip_end = l4 + payload_len;
+	for (int i = 0; i < PACKET_MAX_IPV6_EXT && is_ipv6_ext(nh); i++) {
+		const uint8_t *ext;
+
+		r = need(c, l4, 8); /* every extension header is at least 8 bytes */
+		if (r != PACKET_SAMPLED)
+			return r;
+		ext = c->data + l4;
+		if (nh == IPPROTO_FRAGMENT_) {
+			uint16_t frag = get16(ext + 2);
+
+			if (frag & 0xfff8)
+				return PACKET_FRAGMENT;
+			info->first_fragment = frag & 1;
+			l4 += 8;
+		} else {
+			l4 += ((size_t)ext[1] + 1) * 8;
+		}
+		nh = ext[0];
+		if (l4 > ip_end)
+			return PACKET_MALFORMED;
+	}
+	if (is_ipv6_ext(nh))
+		return PACKET_MALFORMED; /* more extension headers than the bound */
+	info->key.proto = nh;
+	return parse_ports(c, l4, ip_end, info);
+}
+
+/* The network layer at off, announced by an ethertype; VLAN tags in front of
+ * it (at most two, as the kernel parses) are skipped. */
+static enum packet_result parse_ethertype(const struct cursor *c, size_t off, uint16_t type,
+					  struct packet_info *info)
+{
+	for (int tags = 0; tags < MAX_VLAN_TAGS &&
+	     (type == ETHERTYPE_8021Q || type == ETHERTYPE_8021AD); tags++) {
+		enum packet_result r = need(c, off, VLAN_HLEN);
+
+		if (r != PACKET_SAMPLED)
+			return r;
+		type = get16(c->data + off + 2);
+		off += VLAN_HLEN;
+	}
+	if (type == ETHERTYPE_IPV4)
+		return parse_ipv4(c, off, info);
+	if (type == ETHERTYPE_IPV6)
+		return parse_ipv6(c, off, info);
+	return PACKET_NON_IP;
+}
+
+/* Raw IP: the version nibble says which. */
+static enum packet_result parse_raw(const struct cursor *c, struct packet_info *info)
+{
+	enum packet_result r = need(c, 0, 1);
+
+	if (r != PACKET_SAMPLED)
+		return r;
+	switch (c->data[0] >> 4) {
+	case 4:
+		return parse_ipv4(c, 0, info);
+	case 6:
+		return parse_ipv6(c, 0, info);
+	default:
+		return PACKET_MALFORMED;
+	}
+}
+
+/* A link header of hlen bytes with the ethertype at type_off. */
+static enum packet_result parse_link(const struct cursor *c, size_t hlen, size_t type_off,
+				     struct packet_info *info)
+{
+	enum packet_result r = need(c, 0, hlen);
+
+	if (r != PACKET_SAMPLED)
+		return r;
+	return parse_ethertype(c, hlen, get16(c->data + type_off), info);
+}
+
+enum packet_result packet_parse(int linktype, const uint8_t *data, size_t caplen,
+				size_t wirelen, struct packet_info *info)
+{
+	struct cursor c = { .data = data, .caplen = caplen, .wirelen = wirelen };
+	struct packet_info tmp = { 0 };
+	enum packet_result r;
+
+	switch (linktype) {
+	case DLT_EN10MB:
+		r = parse_link(&c, ETH_HLEN, 12, &tmp);
+		break;
+	case DLT_LINUX_SLL:
+		r = parse_link(&c, SLL_HLEN, 14, &tmp);
+		break;
+	case DLT_LINUX_SLL2:
+		r = parse_link(&c, SLL2_HLEN, 0, &tmp);
+		break;
+	case DLT_RAW:
+		r = parse_raw(&c, &tmp);
+		break;
+	case DLT_IPV4:
+		r = parse_ipv4(&c, 0, &tmp);
+		break;
+	case DLT_IPV6:
+		r = parse_ipv6(&c, 0, &tmp);
+		break;
+	default:
+		return PACKET_UNKNOWN_LINK;
+	}
+	if (r == PACKET_SAMPLED)
+		*info = tmp;
+	return r;
+}
+
+int packet_linktype_supported(int linktype)
+{
+	return linktype == DLT_EN10MB || linktype == DLT_LINUX_SLL ||
+	       linktype == DLT_LINUX_SLL2 || linktype == DLT_RAW ||
+	       linktype == DLT_IPV4 || linktype == DLT_IPV6;
+}
+
+const char *packet_result_name(enum packet_result r)
+{
+	static const char *const names[PACKET_RESULT_COUNT] = {
+		[PACKET_SAMPLED] = "sampled",
+		[PACKET_NON_IP] = "non-IP",
+		[PACKET_OTHER_L4] = "not TCP/UDP",
+		[PACKET_FRAGMENT] = "non-first fragment",
+		[PACKET_MALFORMED] = "malformed",
+		[PACKET_SNAPLEN_CUT] = "cut by snaplen before the ports",
+		[PACKET_UNKNOWN_LINK] = "unknown link type",
+	};
+
+	return (unsigned)r < PACKET_RESULT_COUNT ? names[r] : "?";
+}
