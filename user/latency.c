@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#include "latency.h"
+
+/* Values below 8 have a bucket each; above, a power of two p is split into 8. */
+static int bucket_of(uint64_t us)
+{
+	int p;
+
+	if (us < 8)
+		return (int)us;
+	p = 63 - __builtin_clzll(us);
+	int b = (p - 2) * 8 + (int)((us >> (p - 3)) & 7);
+	return b < LATENCY_BUCKETS ? b : LATENCY_BUCKETS - 1;
+}
+
+static uint64_t bucket_upper(int b)
+{
+	int p;
+
+	if (b < 8)
+		return (uint64_t)b;
+	p = b / 8 + 2;
+	return ((uint64_t)(8 + b % 8 + 1) << (p - 3)) - 1;
+}
+
+void latency_add(struct latency_hist *h, uint64_t us)
+{
+	__atomic_fetch_add(&h->count[bucket_of(us)], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t latency_total(const struct latency_hist *h)
+{
+	uint64_t n = 0;
+
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+		n += __atomic_load_n(&h->count[b], __ATOMIC_RELAXED);
+	return n;
+}
+
+uint64_t latency_quantile(const struct latency_hist *h, double q)
+{
+	uint64_t total = latency_total(h), seen = 0, want;
+
+	if (!total)
+		return 0;
+	want = (uint64_t)(q * (double)total);
+	if (want >= total)
+		want = total - 1;
+	for (int b = 0; b < LATENCY_BUCKETS; b++) {
+		seen += __atomic_load_n(&h->count[b], __ATOMIC_RELAXED);
+		if (seen > want)
+			return bucket_upper(b);
+	}
+	return bucket_upper(LATENCY_BUCKETS - 1);
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* A lock-free histogram of latencies in microseconds (log-linear buckets, 8
+ * per power of two, so percentiles are within 1/8 of the true value), filled
+ * by the classification workers and read by whoever reports. */
+#ifndef ODEFLOW_LATENCY_H
+#define ODEFLOW_LATENCY_H
+
+#include <stdint.h>
+
+#define LATENCY_BUCKETS (8 * 40)
+
+struct latency_hist {
+	uint64_t count[LATENCY_BUCKETS];
+};
+
+void latency_add(struct latency_hist *h, uint64_t us);
+uint64_t latency_total(const struct latency_hist *h);
+/* The latency at quantile q (0..1): the upper bound of its bucket. */
+uint64_t latency_quantile(const struct latency_hist *h, double q);
+
+#endif
