@@ -2,6 +2,7 @@
 /* Metrics on a hand-worked example: confusion, per-class P/R/F1, coverage. */
 #include "harness.h"
 #include "metrics.h"
+#include "svg_plot.h"
 
 static void fill(float *row, int k, int pred, double p)
 {
@@ -60,9 +61,69 @@ static void test_nothing_covered(void)
 	CHECK(metrics_argmax(lp, 2) == 0);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 16);
+
+	if (f) {
+		fread(buf, 1, (1 << 16) - 1, f);
+		fclose(f);
+	}
+	return buf;
+}
+
+static int occurrences(const char *s, const char *what)
+{
+	int n = 0;
+
+	while ((s = strstr(s, what))) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/* Both plots are complete SVG documents with one cell per matrix entry, the
+ * counts, one point per threshold, and class names escaped. */
+static void test_plots(void)
+{
+	static const int labels[4] = { 0, 1, 1, 2 };
+	static const char names[3][32] = { "VoIP", "A&B", "<Chat>" };
+	char dir[] = "/tmp/odeflow-test-svg-XXXXXX", path[64], err[200] = "", *svg;
+	float lp[12];
+	struct metrics m;
+
+	for (int i = 0; i < 4; i++)
+		fill(lp + i * 3, 3, i == 3 ? 1 : labels[i], 0.8);
+	metrics_compute(labels, lp, 4, 3, &m);
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/confusion.svg", dir);
+	CHECKF(svg_confusion(path, &m, names, err, sizeof(err)) == 0, "%s", err);
+	svg = slurp(path);
+	CHECK(!strncmp(svg, "<svg ", 5) && strstr(svg, "</svg>\n"));
+	CHECK(occurrences(svg, "<rect ") == 1 + 9);
+	CHECK(strstr(svg, "accuracy 75.00%") && strstr(svg, "A&amp;B") && strstr(svg, "&lt;Chat&gt;"));
+	CHECK(!strstr(svg, "<Chat>"));
+	free(svg);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/coverage.svg", dir);
+	CHECKF(svg_coverage(path, &m, err, sizeof(err)) == 0, "%s", err);
+	svg = slurp(path);
+	CHECK(!strncmp(svg, "<svg ", 5) && strstr(svg, "</svg>\n"));
+	CHECK(occurrences(svg, "<polyline ") == 2);
+	CHECK(strstr(svg, "points=\"60.0,115.0 ")); /* accuracy 0.75 at threshold 0.5 */
+	free(svg);
+	unlink(path);
+	rmdir(dir);
+	CHECK(svg_coverage("/nonexistent-dir/c.svg", &m, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "/nonexistent-dir/c.svg.tmp: No such file"), "%s", err);
+}
+
 int main(void)
 {
 	RUN(test_hand_worked_example);
 	RUN(test_nothing_covered);
+	RUN(test_plots);
 	return harness_done();
 }
