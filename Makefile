@@ -17,7 +17,7 @@ REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null)
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
              -ljansson -lpcap -lpthread -lm
-BPF_CFLAGS := -target bpf -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
+BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))

@@ -85,6 +85,22 @@ struct policy {
 	__u64 burst_bytes;     /* for ACTION_RATE_LIMIT: bucket depth */
 };
 
+/* Rate-limit state of one class (map "rate_buckets"), a token bucket kept
+ * as its theoretical arrival time (GCRA): the bucket holds
+ * burst - (tat_ns - now) * rate tokens, so one 64-bit time replaces a token
+ * count and a refill clock, with no rounding on refill. Writing a class's
+ * policy resets it (tat_ns = 0: a full bucket). */
+struct rate_bucket {
+#ifdef __VMLINUX_H__
+	struct bpf_spin_lock lock;
+#else
+	__u32 lock; /* struct bpf_spin_lock, which userspace never takes: not
+		     * from <linux/bpf.h>, whose struct bpf_insn clashes with libpcap's */
+#endif
+	__u32 pad;
+	__u64 tat_ns;          /* bpf_ktime_get_ns() clock */
+};
+
 /* Per-CPU counters, indexed by enum counter. */
 enum counter {
 	CNT_PACKETS,
@@ -104,6 +120,7 @@ enum counter {
 	CNT_ACTION_MARK,
 	CNT_ACTION_RATE_DROP, /* dropped by a rate limit */
 	CNT_ACTION_RATE_PASS, /* passed within a rate limit */
+	CNT_TORN_WINDOWS,  /* windows restarted because two CPUs raced on one direction */
 	CNT_MAX
 };
 

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/* The XDP sampler and enforcer.
+ *
+ * For every packet: parse Ethernet, up to two VLAN tags, IPv4 or IPv6 (with
+ * a bounded walk over extension headers), and the TCP/UDP ports. Then:
+ *   1. the connection has a verdict -> apply its class's policy;
+ *   2. otherwise (or while the verdict is provisional) record the packet's
+ *      IP total length and arrival time into its direction's window; the
+ *      packet that fills the window emits it into the "windows" ring buffer.
+ * Anything that cannot be parsed passes untouched and is counted: the
+ * datapath fails open. */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "odeflow.h"
+#include "flow_key_canon.h"
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define ETH_P_8021Q 0x8100
+#define ETH_P_8021AD 0x88A8
+#define IPPROTO_HOPOPTS 0
+#define IPPROTO_ROUTING 43
+#define IPPROTO_FRAGMENT 44
+#define IPPROTO_DSTOPTS 60
+#define IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset, host order */
+#define IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset, host order */
+#define MAX_VLAN_TAGS 2
+#define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/packet.h) */
+#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_USEC 1000ULL
+
+/* Set by the loader before load (see user/xdp_loader.c). */
+const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
+
+/* Capacities below are defaults; the loader sets them before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ODEFLOW_DEFAULT_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct flow_state);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} windows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ODEFLOW_DEFAULT_FLOWS);
+	__type(key, struct flow_key);
+	__type(value, struct verdict);
+} verdicts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ODEFLOW_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct policy);
+} policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ODEFLOW_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct rate_bucket);
+} rate_buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* A new direction starts from this all-zero state (phase FLOW_SAMPLING,
+ * count 0): inserting it from read-only data keeps 400 bytes off the stack. */
+const struct flow_state empty_flow_state = {};
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += n; /* per-CPU: no atomic needed */
+}
+
+enum parse_result {
+	PARSED,    /* TCP or UDP, first (or only) fragment */
+	NON_IP,
+	OTHER_L4,
+	FRAGMENT,  /* non-first fragment: no ports */
+	MALFORMED,
+};
+
+struct packet {
+	struct flow_key key;
+	void *l3;          /* the IP header, for MARK */
+	__u16 ip_len;      /* IPv4 total length, IPv6 payload length + 40 */
+	bool ipv6;
+};
+
+/* The ports of a TCP or UDP header at l4, inside the datagram ending at ip_end. */
+static __always_inline enum parse_result parse_ports(void *l4, void *ip_end, void *data_end,
+						     struct packet *pkt)
+{
+	__be16 *ports = l4;
+
+	if (pkt->key.proto != IPPROTO_TCP && pkt->key.proto != IPPROTO_UDP)
+		return OTHER_L4;
+	if ((void *)(ports + 2) > data_end || (void *)(ports + 2) > ip_end)
+		return MALFORMED;
+	pkt->key.sport = bpf_ntohs(ports[0]);
+	pkt->key.dport = bpf_ntohs(ports[1]);
+	return PARSED;
+}
+
+static __always_inline void map_ipv4(__u8 *out, __be32 addr)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &addr, sizeof(addr));
+}
+
+static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data_end,
+						    struct packet *pkt)
+{
+	__u32 hlen, tot_len;
+
+	if ((void *)(ip + 1) > data_end || ip->version != 4)
+		return MALFORMED;
+	hlen = ip->ihl * 4;
+	tot_len = bpf_ntohs(ip->tot_len);
+	if (hlen < sizeof(*ip) || tot_len < hlen || (void *)ip + hlen > data_end ||
+	    (void *)ip + tot_len > data_end) /* the frame may be longer (padding), never shorter */
+		return MALFORMED;
+	if (bpf_ntohs(ip->frag_off) & IP_OFFSET_MASK)
+		return FRAGMENT;
+	pkt->l3 = ip;
+	pkt->ip_len = tot_len;
+	pkt->key.proto = ip->protocol;
+	map_ipv4(pkt->key.saddr, ip->saddr);
+	map_ipv4(pkt->key.daddr, ip->daddr);
+	return parse_ports((void *)ip + hlen, (void *)ip + tot_len, data_end, pkt);
+}
+
+static __always_inline bool ipv6_is_ext(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_FRAGMENT;
+}
+
+static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *data_end,
+						    struct packet *pkt)
+{
+	void *l4 = ip + 1, *ip_end;
+	__u32 payload_len;
+	__u8 nh;
+
+	if ((void *)(ip + 1) > data_end || ip->version != 6)
+		return MALFORMED;
+	payload_len = bpf_ntohs(ip->payload_len);
+	ip_end = l4 + payload_len;
+	if (payload_len == 0 || ip_end > data_end) /* 0: a jumbogram, never seen by XDP */
+		return MALFORMED;
+	nh = ip->nexthdr;
+	for (int i = 0; i < MAX_IPV6_EXT && ipv6_is_ext(nh); i++) {
+		struct ipv6_opt_hdr *ext = l4;
+
+		if (l4 + 8 > data_end) /* every extension header is at least 8 bytes */
+			return MALFORMED;
+		if (nh == IPPROTO_FRAGMENT) {
+			struct frag_hdr *frag = l4;
+
+			if (bpf_ntohs(frag->frag_off) & IP6_OFFSET_MASK)
+				return FRAGMENT;
+			l4 += sizeof(*frag);
+		} else {
+			l4 += (ext->hdrlen + 1) * 8;
+		}
+		nh = ext->nexthdr;
+		if (l4 > ip_end)
+			return MALFORMED;
+	}
+	if (ipv6_is_ext(nh))
+		return MALFORMED; /* more extension headers than the bound */
+	pkt->l3 = ip;
+	pkt->ip_len = payload_len + sizeof(*ip);
+	pkt->ipv6 = true;
+	pkt->key.proto = nh;
+	__builtin_memcpy(pkt->key.saddr, &ip->saddr, 16);
+	__builtin_memcpy(pkt->key.daddr, &ip->daddr, 16);
+	return parse_ports(l4, ip_end, data_end, pkt);
+}
+
+static __always_inline enum parse_result parse(void *data, void *data_end, struct packet *pkt)
+{
+	struct ethhdr *eth = data;
+	void *l3 = eth + 1;
+	__u16 type;
+
+	if (l3 > data_end)
+		return MALFORMED;
+	type = bpf_ntohs(eth->h_proto);
+	for (int i = 0; i < MAX_VLAN_TAGS && (type == ETH_P_8021Q || type == ETH_P_8021AD); i++) {
+		struct vlan_hdr *vlan = l3;
+
+		if ((void *)(vlan + 1) > data_end)
+			return MALFORMED;
+		type = bpf_ntohs(vlan->h_vlan_encapsulated_proto);
+		l3 = vlan + 1;
+	}
+	if (type == ETH_P_IP)
+		return parse_ipv4(l3, data_end, pkt);
+	if (type == ETH_P_IPV6)
+		return parse_ipv6(l3, data_end, pkt);
+	return NON_IP;
+}
+
+/* RFC 1624 incremental update of a one's complement checksum for one
+ * changed 16-bit word (all in host order). */
+static __always_inline __u16 csum_replace16(__u16 check, __u16 old, __u16 new)
+{
+	__u32 sum = (__u16)~check + (__u16)~old + new;
+
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+/* Rewrites the DSCP (upper six bits of the IPv4 TOS / IPv6 traffic class),
+ * keeping the two ECN bits. */
+static __always_inline void mark_dscp(struct packet *pkt, __u32 dscp, void *data_end)
+{
+	if (pkt->ipv6) {
+		__be32 *word = pkt->l3; /* version:4, traffic class:8, flow label:20 */
+		__u32 w;
+
+		if ((void *)(word + 1) > data_end)
+			return;
+		w = bpf_ntohl(*word);
+		w = (w & ~(0x3fU << 22)) | (dscp & 0x3f) << 22;
+		*word = bpf_htonl(w);
+	} else {
+		struct iphdr *ip = pkt->l3;
+		__u8 *word = pkt->l3; /* version/IHL and TOS: the 16 bits the checksum sees */
+		__u8 tos;
+
+		if ((void *)(ip + 1) > data_end)
+			return;
+		tos = (dscp & 0x3f) << 2 | (word[1] & 3);
+		ip->check = bpf_htons(csum_replace16(bpf_ntohs(ip->check), word[0] << 8 | word[1],
+						     word[0] << 8 | tos));
+		word[1] = tos;
+	}
+}
+
+/* Token bucket as GCRA (see struct rate_bucket): the packet passes if the
+ * bucket still holds its bytes. A zero rate passes nothing. */
+static __always_inline bool rate_allows(__u32 class_id, const struct policy *p, __u32 bytes)
+{
+	struct rate_bucket *b = bpf_map_lookup_elem(&rate_buckets, &class_id);
+	__u64 now, cost, burst_ns, tat;
+	bool pass;
+
+	if (!b || !p->rate_bytes)
+		return false;
+	cost = bytes * NSEC_PER_SEC / p->rate_bytes;
+	/* burst * 1e9 overflows beyond ~18 GB of burst: clamp, it means "huge" */
+	burst_ns = p->burst_bytes > (~0ULL / NSEC_PER_SEC) ? ~0ULL / 2
+							   : p->burst_bytes * NSEC_PER_SEC / p->rate_bytes;
+	now = bpf_ktime_get_ns();
+	bpf_spin_lock(&b->lock);
+	tat = b->tat_ns > now ? b->tat_ns : now;
+	pass = tat - now + cost <= burst_ns;
+	if (pass)
+		b->tat_ns = tat + cost;
+	bpf_spin_unlock(&b->lock);
+	return pass;
+}
+
+/* The XDP action for a packet of a classified connection. A provisional
+ * verdict (the cascade is still collecting windows) is a guess: it may mark
+ * (a QoS hint, harmless if wrong) but never drops or rate-limits. */
+static __always_inline int enforce(struct packet *pkt, const struct verdict *v, void *data_end)
+{
+	__u32 class_id = v->class_id;
+	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
+	__u32 action = p ? p->action : ACTION_PASS;
+	bool provisional = v->flags & VERDICT_PROVISIONAL;
+
+	if (p && action == ACTION_MARK) {
+		mark_dscp(pkt, p->dscp, data_end);
+		count(CNT_ACTION_MARK, 1);
+		return XDP_PASS;
+	}
+	if (p && action == ACTION_DROP && !provisional) {
+		count(CNT_ACTION_DROP, 1);
+		return XDP_DROP;
+	}
+	if (p && action == ACTION_RATE_LIMIT && !provisional) {
+		if (rate_allows(class_id, p, pkt->ip_len)) {
+			count(CNT_ACTION_RATE_PASS, 1);
+			return XDP_PASS;
+		}
+		count(CNT_ACTION_RATE_DROP, 1);
+		return XDP_DROP;
+	}
+	count(CNT_ACTION_PASS, 1);
+	return XDP_PASS;
+}
+
+/* Copies the completed window into a ring-buffer record and clears the
+ * direction's sizes (a zero size marks a slot not yet written, see sample()).
+ * Returns false if a slot was claimed but not yet written. */
+static __always_inline bool collect(struct flow_state *st, struct window_record *rec, __u32 n)
+{
+	bool complete = true;
+
+	for (__u32 i = 0; i < ODEFLOW_MAX_WINDOW; i++) {
+		__u16 size = i < n ? st->sizes[i] : 0;
+
+		if (i < n && size == 0)
+			complete = false;
+		st->sizes[i] = 0;
+		rec->sizes[i] = size;
+		rec->offset_us[i] = i < n ? st->offset_us[i] : 0;
+	}
+	return complete;
+}
+
+/* Called by the packet that claimed the last slot. One record per window,
+ * not per packet: the ring carries N times less, and userspace needs whole
+ * windows anyway. A full ring never holds a packet back: the record is lost
+ * and counted, and the direction waits for a re-arm like any other. */
+static __always_inline void emit(const struct flow_key *key, struct flow_state *st, __u32 n,
+				 __u64 now)
+{
+	struct window_record *rec = bpf_ringbuf_reserve(&windows, sizeof(*rec), 0);
+
+	if (!rec) {
+		__builtin_memset(st->sizes, 0, sizeof(st->sizes));
+		st->phase = FLOW_EMITTED;
+		count(CNT_RING_DROPS, 1);
+		return;
+	}
+	if (!collect(st, rec, n)) {
+		/* Another CPU claimed a slot and has not written it yet: start
+		 * the window over rather than send a torn one. */
+		bpf_ringbuf_discard(rec, 0);
+		st->count = 0;
+		count(CNT_TORN_WINDOWS, 1);
+		return;
+	}
+	st->phase = FLOW_EMITTED;
+	rec->key = *key;
+	rec->first_ns = st->first_ns;
+	rec->last_ns = now;
+	rec->window = st->window;
+	rec->n = n;
+	rec->pad = 0;
+	bpf_ringbuf_submit(rec, 0);
+	count(CNT_WINDOWS, 1);
+}
+
+/* Records one packet of a direction being sampled.
+ *
+ * Two CPUs and one direction: RSS hashes a direction's 5-tuple to one RX
+ * queue, so one CPU normally sees all its packets in order. When two CPUs do
+ * race (RPS, an IRQ moved, generic XDP), the atomic add on count still gives
+ * every slot to exactly one packet and the last slot to exactly one emitter,
+ * so a window is emitted once. What the atomic cannot order is the slot
+ * write: the emitter may read a slot whose owner has claimed it but not yet
+ * stored it. Real sizes are never 0 (an IP header alone is 20 bytes), so a
+ * zero size betrays such a slot and the window is restarted (counted as
+ * torn) instead of being sent with a hole. Likewise a racing slot may read
+ * first_ns before slot 0's owner has set it; its offset is clamped to 0. */
+static __always_inline void sample(const struct flow_key *key, __u16 ip_len)
+{
+	struct flow_state *st = bpf_map_lookup_elem(&flows, key);
+	__u32 n = window_n, slot;
+	__u64 now, offset;
+
+	if (!st) {
+		/* BPF_NOEXIST: if another CPU inserted it first, join its window */
+		if (!bpf_map_update_elem(&flows, key, &empty_flow_state, BPF_NOEXIST))
+			count(CNT_NEW_FLOWS, 1);
+		st = bpf_map_lookup_elem(&flows, key);
+		if (!st)
+			return;
+	}
+	if (st->phase != FLOW_SAMPLING)
+		return;
+	slot = __sync_fetch_and_add(&st->count, 1);
+	if (slot >= n || slot >= ODEFLOW_MAX_WINDOW)
+		return; /* the window is full; its last packet is emitting it */
+	now = bpf_ktime_get_ns();
+	if (slot == 0)
+		st->first_ns = now;
+	offset = now > st->first_ns ? (now - st->first_ns) / NSEC_PER_USEC : 0;
+	st->offset_us[slot] = offset > 0xffffffffULL ? 0xffffffffU : offset; /* > 71 min */
+	st->sizes[slot] = ip_len;
+	if (slot == n - 1)
+		emit(key, st, n, now);
+}
+
+SEC("xdp")
+int odeflow_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct packet pkt = {};
+	struct flow_key connection;
+	struct verdict *v;
+	int action;
+
+	count(CNT_PACKETS, 1);
+	count(CNT_BYTES, data_end - data);
+	switch (parse(data, data_end, &pkt)) {
+	case PARSED:
+		break;
+	case NON_IP:
+		count(CNT_NON_IP, 1);
+		return XDP_PASS;
+	case OTHER_L4:
+		count(CNT_OTHER_L4, 1);
+		return XDP_PASS;
+	case FRAGMENT:
+		count(CNT_FRAGMENTS, 1);
+		return XDP_PASS;
+	default:
+		count(CNT_MALFORMED, 1);
+		return XDP_PASS;
+	}
+	count(pkt.key.proto == IPPROTO_TCP ? CNT_TCP : CNT_UDP, 1);
+
+	flow_key_canonical(&pkt.key, &connection);
+	v = bpf_map_lookup_elem(&verdicts, &connection);
+	if (v) {
+		count(CNT_VERDICT_HITS, 1);
+		action = enforce(&pkt, v, data_end);
+		/* A final verdict ends sampling; a provisional one keeps the
+		 * cascade's re-armed windows filling. */
+		if (!(v->flags & VERDICT_PROVISIONAL))
+			return action;
+	}
+	sample(&pkt.key, pkt.ip_len);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: MIT */
+/* The XDP program, run by the kernel on crafted frames through
+ * bpf_prog_test_run_opts: parsing, counters, windows, verdicts, policies.
+ * Needs root (loads BPF); skipped otherwise. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+
+#include "flow_key.h"
+#include "harness.h"
+#include "xdp_loader.h"
+#include "xdp_packets.h"
+
+#define TEST_N 5
+#define MAX_RECORDS 64
+
+static struct window_record records[MAX_RECORDS];
+static int n_records;
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
+		memcpy(&records[n_records++], data, len);
+	return 0;
+}
+
+/* A freshly loaded program (clean maps and counters) with its ring reader. */
+struct fixture {
+	struct xdp_sampler *s;
+	struct ring_buffer *ring;
+	uint64_t counters[CNT_MAX];
+};
+
+static int fixture_open(struct fixture *f, unsigned ring_bytes)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	char err[4096];
+
+	memset(f, 0, sizeof(*f));
+	n_records = 0;
+	if (!harness_is_root()) {
+		SKIP("needs root to load BPF programs");
+		return -1;
+	}
+	o.window_n = TEST_N;
+	o.flow_capacity = 1024;
+	o.ring_bytes = ring_bytes;
+	o.pin_dir = NULL;
+	if (xdp_sampler_open(&o, &f->s, err, sizeof(err))) {
+		CHECKF(0, "%s", err);
+		return -1;
+	}
+	f->ring = ring_buffer__new(xdp_sampler_map_fd(f->s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
+	CHECK(f->ring != NULL);
+	return f->ring ? 0 : -1;
+}
+
+static void fixture_close(struct fixture *f)
+{
+	ring_buffer__free(f->ring);
+	xdp_sampler_close(f->s);
+}
+
+/* Runs one frame; returns the XDP action, and the frame as XDP left it in out. */
+static int run_frame(struct fixture *f, const uint8_t *frame, size_t len, uint8_t *out)
+{
+	uint8_t scratch[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
+		    .data_out = out ? out : scratch, .data_size_out = PKT_MAX, .repeat = 1);
+	int err = bpf_prog_test_run_opts(xdp_sampler_prog_fd(f->s), &opts);
+
+	CHECKF(err == 0, "bpf_prog_test_run_opts: %s", strerror(errno));
+	return err ? -1 : (int)opts.retval;
+}
+
+static int run_spec(struct fixture *f, const struct pkt_spec *spec, uint8_t *out)
+{
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len;
+
+	return run_frame(f, frame, pkt_build(spec, frame, &ip_len), out);
+}
+
+/* Counter changes since the last call. */
+static void counter_delta(struct fixture *f, uint64_t delta[CNT_MAX])
+{
+	uint64_t now[CNT_MAX];
+
+	CHECK(xdp_read_counters(xdp_sampler_map_fd(f->s, XDP_MAP_COUNTERS), now) == 0);
+	for (int i = 0; i < CNT_MAX; i++) {
+		delta[i] = now[i] - f->counters[i];
+		f->counters[i] = now[i];
+	}
+}
+
+static int drain(struct fixture *f)
+{
+	n_records = 0;
+	ring_buffer__consume(f->ring);
+	return n_records;
+}
+
+static const struct pkt_spec tcp4 = {
+	.family = 4, .proto = IPPROTO_TCP, .saddr = "10.200.0.1", .daddr = "10.200.0.2",
+	.sport = 40000, .dport = 443, .payload = 100,
+};
+static const struct pkt_spec udp6 = {
+	.family = 6, .proto = IPPROTO_UDP, .saddr = "fd00:200::1", .daddr = "fd00:200::2",
+	.sport = 5000, .dport = 5001, .payload = 60,
+};
+
+/* One frame's outcome: the action, which counter moved, whether it opened a flow. */
+static void expect(struct fixture *f, const char *what, const uint8_t *frame, size_t len,
+		   enum counter class_counter, int new_flow)
+{
+	uint64_t d[CNT_MAX];
+	int action = run_frame(f, frame, len, NULL);
+
+	counter_delta(f, d);
+	CHECKF(action == XDP_PASS, "%s: action %d, expected XDP_PASS", what, action);
+	CHECKF(d[CNT_PACKETS] == 1 && d[CNT_BYTES] == len, "%s: packets %llu bytes %llu", what,
+	       (unsigned long long)d[CNT_PACKETS], (unsigned long long)d[CNT_BYTES]);
+	CHECKF(d[class_counter] == 1, "%s: counter %s did not move", what,
+	       xdp_counter_name(class_counter));
+	CHECKF(d[CNT_NEW_FLOWS] == (uint64_t)new_flow, "%s: new_flows moved by %llu", what,
+	       (unsigned long long)d[CNT_NEW_FLOWS]);
+	for (int c = CNT_TCP; c <= CNT_MALFORMED; c++)
+		CHECKF(c == (int)class_counter || d[c] == 0, "%s: counter %s moved too", what,
+		       xdp_counter_name(c));
+}
+
+static void expect_spec(struct fixture *f, const char *what, const struct pkt_spec *spec,
+			enum counter class_counter, int new_flow)
+{
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len;
+
+	expect(f, what, frame, pkt_build(spec, frame, &ip_len), class_counter, new_flow);
+}
+
+static void test_parses_ip_and_ports(void)
+{
+	struct fixture f;
+	struct pkt_spec s;
+	static const uint8_t exts[] = { 0 /* hop-by-hop */, 60 /* dest opts */, 43 /* routing */ };
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	expect_spec(&f, "ipv4 tcp", &tcp4, CNT_TCP, 1);
+	s = tcp4;
+	s.proto = IPPROTO_UDP;
+	expect_spec(&f, "ipv4 udp", &s, CNT_UDP, 1);
+	expect_spec(&f, "ipv6 udp", &udp6, CNT_UDP, 1);
+	s = udp6;
+	s.proto = IPPROTO_TCP;
+	s.ext = exts;
+	s.n_ext = 3;
+	s.ipv6_frag_header = 1;
+	s.frag = 1; /* first fragment, more to come */
+	expect_spec(&f, "ipv6 tcp behind hop-by-hop, dest-opts, routing, fragment 0", &s, CNT_TCP, 1);
+	s = tcp4;
+	s.vlans = 1;
+	s.sport = 1;
+	expect_spec(&f, "one vlan tag", &s, CNT_TCP, 1);
+	s.vlans = 2;
+	s.sport = 2;
+	expect_spec(&f, "two vlan tags (802.1ad + 802.1Q)", &s, CNT_TCP, 1);
+	s.vlans = 3;
+	expect_spec(&f, "three vlan tags: not parsed", &s, CNT_NON_IP, 0);
+	s = tcp4;
+	s.frag = 0x2000; /* MF, offset 0: the first fragment carries the ports */
+	s.sport = 3;
+	expect_spec(&f, "ipv4 first fragment", &s, CNT_TCP, 1);
+	s.frag = 0x2000 | 185;
+	expect_spec(&f, "ipv4 later fragment", &s, CNT_FRAGMENTS, 0);
+	s = udp6;
+	s.ipv6_frag_header = 1;
+	s.frag = 1480 | 1;
+	expect_spec(&f, "ipv6 later fragment", &s, CNT_FRAGMENTS, 0);
+	s = tcp4;
+	s.proto = IPPROTO_ICMP;
+	expect_spec(&f, "icmp", &s, CNT_OTHER_L4, 0);
+	CHECK(drain(&f) == 0);
+	fixture_close(&f);
+}
+
+static void test_malformed_passes_and_counts(void)
+{
+	struct fixture f;
+	uint8_t frame[PKT_MAX], bad[PKT_MAX];
+	uint16_t ip_len;
+	struct pkt_spec s = tcp4;
+	static const uint8_t seven[] = { 0, 60, 60, 60, 60, 60, 60 };
+	size_t len;
+	char what[64];
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	/* Truncated at every header boundary of a VLAN-tagged IPv4 TCP frame
+	 * and of an IPv6 UDP frame with a hop-by-hop header (and in between). */
+	s.vlans = 1;
+	s.payload = 0;
+	len = pkt_build(&s, frame, &ip_len);
+	for (size_t cut = 14; cut < 14 + 4 + 20 + 4; cut++) {
+		snprintf(what, sizeof(what), "ipv4 cut at %zu bytes", cut);
+		expect(&f, what, frame, cut, CNT_MALFORMED, 0);
+	}
+	s = udp6;
+	s.ext = seven;
+	s.n_ext = 1;
+	s.payload = 0;
+	len = pkt_build(&s, frame, &ip_len);
+	for (size_t cut = 14; cut < 14 + 40 + 8 + 4; cut++) {
+		snprintf(what, sizeof(what), "ipv6 cut at %zu bytes", cut);
+		expect(&f, what, frame, cut, CNT_MALFORMED, 0);
+	}
+	s.n_ext = 7;
+	expect_spec(&f, "ipv6 with more extension headers than the bound", &s, CNT_MALFORMED, 0);
+
+	len = pkt_build(&tcp4, frame, &ip_len);
+	memcpy(bad, frame, len);
+	bad[14] = 0x44; /* IHL 4 */
+	expect(&f, "ihl below 5", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	put16(bad + 16, len - 14 + 1); /* total length beyond the frame */
+	expect(&f, "ipv4 total length beyond the frame", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	put16(bad + 16, 19); /* total length shorter than the header */
+	expect(&f, "ipv4 total length below the header", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	put16(bad + 16, 22); /* consistent header, but the datagram ends before the ports */
+	expect(&f, "ipv4 datagram ends inside the ports", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	bad[14] = 0x65; /* version 6 behind an IPv4 ethertype */
+	expect(&f, "ip version disagrees with ethertype", bad, len, CNT_MALFORMED, 0);
+
+	len = pkt_build(&udp6, frame, &ip_len);
+	memcpy(bad, frame, len);
+	put16(bad + 18, len - 54 + 1);
+	expect(&f, "ipv6 payload length beyond the frame", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	put16(bad + 18, 0);
+	expect(&f, "ipv6 payload length 0 (jumbogram)", bad, len, CNT_MALFORMED, 0);
+
+	memcpy(bad, frame, len);
+	put16(bad + 12, 0x0806);
+	expect(&f, "arp", bad, len, CNT_NON_IP, 0);
+	CHECK(drain(&f) == 0);
+	fixture_close(&f);
+}
+
+static void check_window(const struct window_record *r, const struct pkt_spec *spec,
+			 const uint16_t *sizes, unsigned window)
+{
+	struct flow_key k;
+
+	CHECK(flow_key_make(&k, spec->saddr, spec->sport, spec->daddr, spec->dport,
+			    spec->proto) == 0);
+	CHECK(!memcmp(&r->key, &k, sizeof(k)));
+	CHECKF(r->n == TEST_N && r->window == window, "n %u window %u", r->n, r->window);
+	for (int i = 0; i < TEST_N; i++)
+		CHECKF(r->sizes[i] == sizes[i], "size %d: %u, expected %u", i, r->sizes[i], sizes[i]);
+	CHECK(r->offset_us[0] == 0);
+	for (int i = 1; i < TEST_N; i++)
+		CHECKF(r->offset_us[i] > r->offset_us[i - 1], "offset %d: %u after %u", i,
+		       r->offset_us[i], r->offset_us[i - 1]);
+	CHECK(r->sizes[TEST_N] == 0 && r->offset_us[TEST_N] == 0);
+	CHECK(r->last_ns > r->first_ns);
+	CHECK(r->last_ns - r->first_ns >= (uint64_t)r->offset_us[TEST_N - 1] * 1000);
+}
+
+/* Sends TEST_N packets of growing size, a little apart; returns their sizes. */
+static void send_window(struct fixture *f, struct pkt_spec s, uint16_t *sizes, int expect_windows)
+{
+	uint8_t frame[PKT_MAX];
+
+	for (int i = 0; i < TEST_N; i++) {
+		s.payload = 10 * i + 1;
+		CHECK(run_frame(f, frame, pkt_build(&s, frame, &sizes[i]), NULL) == XDP_PASS);
+		if (i < TEST_N - 1)
+			CHECKF(drain(f) == 0, "a window after %d packets", i + 1);
+		usleep(20); /* distinct microsecond offsets */
+	}
+	CHECKF(drain(f) == expect_windows, "%d windows after the Nth packet", n_records);
+}
+
+static void test_window_at_nth_packet(void)
+{
+	struct fixture f;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct flow_key k;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	send_window(&f, udp6, sizes, 1);
+	check_window(&records[0], &udp6, sizes, 0);
+	CHECK(sizes[0] == 40 + 8 + 1);
+	counter_delta(&f, d);
+	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_NEW_FLOWS] == 1);
+
+	/* Sampled once: later packets add nothing until userspace re-arms. */
+	CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
+	CHECK(drain(&f) == 0);
+	flow_key_make(&k, udp6.saddr, udp6.sport, udp6.daddr, udp6.dport, udp6.proto);
+	CHECKF(xdp_rearm(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &k) == 0, "rearm: %s",
+	       strerror(errno));
+	send_window(&f, udp6, sizes, 1);
+	check_window(&records[0], &udp6, sizes, 1);
+
+	flow_key_make(&k, "10.9.9.9", 1, "10.9.9.8", 2, IPPROTO_TCP);
+	CHECK(xdp_rearm(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &k) == -1 && errno == ENOENT);
+	fixture_close(&f);
+}
+
+static void test_directions_fill_separate_windows(void)
+{
+	struct fixture f;
+	struct pkt_spec fwd = tcp4, rev = tcp4;
+	uint16_t fwd_sizes[TEST_N], rev_sizes[TEST_N];
+	uint8_t frame[PKT_MAX];
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	rev.saddr = tcp4.daddr;
+	rev.daddr = tcp4.saddr;
+	rev.sport = tcp4.dport;
+	rev.dport = tcp4.sport;
+	for (int i = 0; i < TEST_N; i++) {
+		fwd.payload = 100 + i;
+		rev.payload = 500 + 2 * i;
+		run_frame(&f, frame, pkt_build(&fwd, frame, &fwd_sizes[i]), NULL);
+		usleep(20);
+		run_frame(&f, frame, pkt_build(&rev, frame, &rev_sizes[i]), NULL);
+		usleep(20);
+	}
+	CHECK(drain(&f) == 2);
+	check_window(&records[0], &fwd, fwd_sizes, 0);
+	check_window(&records[1], &rev, rev_sizes, 0);
+	fixture_close(&f);
+}
+
+/* Writes a verdict for spec's connection, keyed from the reverse direction
+ * to show that both directions share it. */
+static void put_verdict(struct fixture *f, const struct pkt_spec *spec, int class_id, int flags)
+{
+	struct flow_key k, conn;
+	struct verdict v = { .class_id = class_id, .stage = 1, .flags = flags,
+			     .confidence_ppm = 900000, .model_id = 7 };
+
+	flow_key_make(&k, spec->daddr, spec->dport, spec->saddr, spec->sport, spec->proto);
+	flow_key_canonical(&k, &conn);
+	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(f->s, XDP_MAP_VERDICTS), &conn, &v,
+				  BPF_ANY) == 0);
+}
+
+static void set_policy(struct fixture *f, int class_id, struct policy p)
+{
+	CHECK(xdp_set_policy(xdp_sampler_map_fd(f->s, XDP_MAP_POLICY),
+			     xdp_sampler_map_fd(f->s, XDP_MAP_RATE_BUCKETS), class_id, &p) == 0);
+}
+
+static void test_verdict_drop(void)
+{
+	struct fixture f;
+	uint64_t d[CNT_MAX];
+	struct pkt_spec other = tcp4;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	set_policy(&f, 2, (struct policy){ .action = ACTION_DROP });
+	put_verdict(&f, &tcp4, 2, VERDICT_PROVISIONAL);
+	CHECKF(run_spec(&f, &tcp4, NULL) == XDP_PASS, "a provisional verdict dropped");
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_PASS] == 1 && d[CNT_NEW_FLOWS] == 1);
+	put_verdict(&f, &tcp4, 2, 0);
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_DROP);
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_DROP] == 1);
+	other.sport++; /* another connection: no verdict, passes */
+	CHECK(run_spec(&f, &other, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 0 && d[CNT_ACTION_DROP] == 0);
+	put_verdict(&f, &tcp4, 3, 0); /* class 3 has the default policy */
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_ACTION_PASS] == 1);
+	fixture_close(&f);
+}
+
+static void test_mark_rewrites_dscp(void)
+{
+	struct fixture f;
+	uint8_t out[PKT_MAX];
+	struct pkt_spec s4 = tcp4, s6 = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	set_policy(&f, 0, (struct policy){ .action = ACTION_MARK, .dscp = 46 });
+	s4.tos = 0x03; /* ECN bits set: they must survive */
+	s4.vlans = 1;
+	put_verdict(&f, &s4, 0, 0);
+	CHECK(run_spec(&f, &s4, out) == XDP_PASS);
+	CHECKF(out[18 + 1] == (46 << 2 | 3), "tos %#x", out[18 + 1]);
+	CHECKF(ipv4_checksum(out + 18, 20) == 0, "the IPv4 header checksum does not verify");
+
+	s6.tos = 0x01;
+	put_verdict(&f, &s6, 0, VERDICT_PROVISIONAL); /* provisional verdicts still mark */
+	CHECK(run_spec(&f, &s6, out) == XDP_PASS);
+	CHECKF(((out[14] & 0x0f) << 4 | out[15] >> 4) == (46 << 2 | 1), "traffic class %#x",
+	       (out[14] & 0x0f) << 4 | out[15] >> 4);
+	CHECK(out[14] >> 4 == 6);
+	fixture_close(&f);
+}
+
+static void test_rate_limit_passes_burst_then_drops(void)
+{
+	struct fixture f;
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len;
+	size_t len;
+	uint64_t d[CNT_MAX];
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	len = pkt_build(&tcp4, frame, &ip_len); /* 140 bytes of IP */
+	/* 10 bytes/s refill: the burst of 1400 bytes is ten packets */
+	set_policy(&f, 4, (struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 10,
+					   .burst_bytes = 10 * ip_len });
+	put_verdict(&f, &tcp4, 4, 0);
+	for (int i = 0; i < 15; i++) {
+		int action = run_frame(&f, frame, len, NULL);
+
+		if (i < 10)
+			CHECKF(action == XDP_PASS, "packet %d within the burst: %d", i, action);
+		else
+			CHECKF(action == XDP_DROP, "packet %d over the limit: %d", i, action);
+	}
+	counter_delta(&f, d);
+	CHECK(d[CNT_ACTION_RATE_PASS] == 10 && d[CNT_ACTION_RATE_DROP] == 5);
+	/* A new policy refills the bucket. */
+	set_policy(&f, 4, (struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 10,
+					   .burst_bytes = ip_len });
+	CHECK(run_frame(&f, frame, len, NULL) == XDP_PASS);
+	CHECK(run_frame(&f, frame, len, NULL) == XDP_DROP);
+	fixture_close(&f);
+}
+
+static void test_full_ring_counts_and_passes(void)
+{
+	struct fixture f;
+	struct pkt_spec s = udp6;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	long page = sysconf(_SC_PAGESIZE);
+	int flows = page / sizeof(struct window_record) + 4;
+
+	if (fixture_open(&f, page))
+		return;
+	for (int i = 0; i < flows; i++) {
+		uint8_t frame[PKT_MAX];
+
+		s.sport = 1000 + i;
+		for (int p = 0; p < TEST_N; p++)
+			CHECK(run_frame(&f, frame, pkt_build(&s, frame, &sizes[p]), NULL) == XDP_PASS);
+	}
+	counter_delta(&f, d);
+	CHECKF(d[CNT_RING_DROPS] >= 4 && d[CNT_WINDOWS] + d[CNT_RING_DROPS] == (uint64_t)flows,
+	       "windows %llu, ring drops %llu, of %d", (unsigned long long)d[CNT_WINDOWS],
+	       (unsigned long long)d[CNT_RING_DROPS], flows);
+	CHECK(drain(&f) == (int)d[CNT_WINDOWS]);
+	fixture_close(&f);
+}
+
+static void test_bad_options_rejected(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char err[256] = "";
+
+	o.window_n = 65;
+	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1 && s == NULL);
+	CHECKF(strstr(err, "window size 65") != NULL, "%s", err);
+	o.window_n = 20;
+	o.ring_bytes = 5000;
+	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "power of two") != NULL, "%s", err);
+}
+
+/* A restarted agent finds the verdicts of the one before: maps pinned by
+ * the first load are reused by the second. */
+static void test_pinned_maps_are_reused(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	struct flow_key k;
+	struct verdict v = { .class_id = 3, .stage = 2, .model_id = 9 }, got;
+	char dir[64], err[4096];
+
+	if (!harness_is_root()) {
+		SKIP("needs root to load BPF programs");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/odeflow-test-%d", (int)getpid());
+	o.pin_dir = dir;
+	o.flow_capacity = 1024;
+	flow_key_make(&k, "10.200.1.1", 1, "10.200.1.2", 2, IPPROTO_UDP);
+	if (xdp_sampler_open(&o, &s, err, sizeof(err))) {
+		CHECKF(0, "%s", err);
+		return;
+	}
+	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(s, XDP_MAP_VERDICTS), &k, &v, BPF_ANY) == 0);
+	xdp_sampler_close(s);
+	if (xdp_sampler_open(&o, &s, err, sizeof(err))) {
+		CHECKF(0, "reopening: %s", err);
+	} else {
+		CHECK(bpf_map_lookup_elem(xdp_sampler_map_fd(s, XDP_MAP_VERDICTS), &k, &got) == 0);
+		CHECK(got.class_id == 3 && got.stage == 2 && got.model_id == 9);
+		xdp_sampler_close(s);
+	}
+	/* A different capacity cannot reuse them: one clear error. */
+	o.flow_capacity = 2048;
+	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "reuse") != NULL, "%s", err);
+	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECK(access(dir, F_OK) == -1);
+}
+
+int main(void)
+{
+	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+	RUN(test_parses_ip_and_ports);
+	RUN(test_malformed_passes_and_counts);
+	RUN(test_window_at_nth_packet);
+	RUN(test_directions_fill_separate_windows);
+	RUN(test_verdict_drop);
+	RUN(test_mark_rewrites_dscp);
+	RUN(test_rate_limit_passes_burst_then_drops);
+	RUN(test_full_ring_counts_and_passes);
+	RUN(test_bad_options_rejected);
+	RUN(test_pinned_maps_are_reused);
+	return harness_done();
+}

@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: MIT
+/* Loading, pinning and attaching the XDP sampler; see xdp_loader.h. */
+#include "xdp_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "odeflow.skel.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+#define VERIFIER_LOG_BYTES (1u << 20)
+#define VERIFIER_LOG_TAIL_LINES 12
+
+struct xdp_sampler {
+	struct odeflow_bpf *skel;
+	unsigned window_n;
+	char pin_dir[PATH_MAX];  /* "" when not pinning */
+	int link_fd;             /* -1 when not attached */
+	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
+};
+
+static const char *const map_names[XDP_MAP_COUNT] = {
+	[XDP_MAP_FLOWS] = "flows",
+	[XDP_MAP_WINDOWS] = "windows",
+	[XDP_MAP_VERDICTS] = "verdicts",
+	[XDP_MAP_POLICY] = "policy",
+	[XDP_MAP_RATE_BUCKETS] = "rate_buckets",
+	[XDP_MAP_COUNTERS] = "counters",
+};
+
+const char *xdp_map_name(enum xdp_map map)
+{
+	return (unsigned)map < XDP_MAP_COUNT ? map_names[map] : "?";
+}
+
+const char *xdp_mode_name(enum xdp_mode mode)
+{
+	switch (mode) {
+	case XDP_MODE_AUTO:
+		return "auto";
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_GENERIC:
+		return "generic";
+	}
+	return "?";
+}
+
+const char *xdp_counter_name(enum counter c)
+{
+	static const char *const names[CNT_MAX] = {
+		[CNT_PACKETS] = "packets",
+		[CNT_BYTES] = "bytes",
+		[CNT_TCP] = "tcp",
+		[CNT_UDP] = "udp",
+		[CNT_NON_IP] = "non_ip",
+		[CNT_OTHER_L4] = "other_l4",
+		[CNT_FRAGMENTS] = "fragments",
+		[CNT_MALFORMED] = "malformed",
+		[CNT_NEW_FLOWS] = "new_flows",
+		[CNT_WINDOWS] = "windows",
+		[CNT_RING_DROPS] = "ring_drops",
+		[CNT_VERDICT_HITS] = "verdict_hits",
+		[CNT_ACTION_PASS] = "action_pass",
+		[CNT_ACTION_DROP] = "action_drop",
+		[CNT_ACTION_MARK] = "action_mark",
+		[CNT_ACTION_RATE_DROP] = "action_rate_drop",
+		[CNT_ACTION_RATE_PASS] = "action_rate_pass",
+		[CNT_TORN_WINDOWS] = "torn_windows",
+	};
+
+	return (unsigned)c < CNT_MAX && names[c] ? names[c] : "?";
+}
+
+static struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map)
+{
+	struct bpf_map *const maps[XDP_MAP_COUNT] = {
+		[XDP_MAP_FLOWS] = skel->maps.flows,
+		[XDP_MAP_WINDOWS] = skel->maps.windows,
+		[XDP_MAP_VERDICTS] = skel->maps.verdicts,
+		[XDP_MAP_POLICY] = skel->maps.policy,
+		[XDP_MAP_RATE_BUCKETS] = skel->maps.rate_buckets,
+		[XDP_MAP_COUNTERS] = skel->maps.counters,
+	};
+
+	return maps[map];
+}
+
+/* libbpf's first warning, to name the cause of a failed open or load (for
+ * example "couldn't reuse pinned map"; later ones only say that loading
+ * failed); nothing is printed meanwhile. */
+static char libbpf_first_warning[256];
+
+static int capture_libbpf_warning(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_WARN && !libbpf_first_warning[0]) {
+		vsnprintf(libbpf_first_warning, sizeof(libbpf_first_warning), fmt, ap);
+		libbpf_first_warning[strcspn(libbpf_first_warning, "\n")] = '\0';
+	}
+	return 0;
+}
+
+/* The last lines of the verifier log, appended to err after its first line. */
+static void append_log_tail(char *err, size_t errlen, const char *log)
+{
+	const char *tail = log + strlen(log);
+	size_t used = strlen(err);
+	int lines = 0;
+
+	while (tail > log && tail[-1] == '\n')
+		tail--;
+	const char *end = tail;
+	while (tail > log && lines < VERIFIER_LOG_TAIL_LINES)
+		if (*--tail == '\n')
+			lines++;
+	if (end > tail && used + 1 < errlen)
+		snprintf(err + used, errlen - used, "\nverifier log (last lines):\n%.*s",
+			 (int)(end - tail), *tail == '\n' ? tail + 1 : tail);
+}
+
+/* Makes pin_dir, on a bpffs: mounts bpffs on /sys/fs/bpf when the pin dir is
+ * below it and nothing is mounted there yet (some minimal systems). */
+static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
+{
+	struct statfs fs;
+
+	if (!strncmp(pin_dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) &&
+	    statfs(BPFFS_ROOT, &fs) == 0 && fs.f_type != BPF_FS_MAGIC &&
+	    mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
+		snprintf(err, errlen, "mounting bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
+		return -1;
+	}
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "creating pin dir %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	if (statfs(pin_dir, &fs) || fs.f_type != BPF_FS_MAGIC) {
+		snprintf(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)", pin_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_options(const struct xdp_options *o, char *err, size_t errlen)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW) {
+		snprintf(err, errlen, "window size %u is out of range %d..%d", o->window_n,
+			 ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
+		return -1;
+	}
+	if (o->flow_capacity < 1) {
+		snprintf(err, errlen, "flow capacity must be at least 1");
+		return -1;
+	}
+	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1))) {
+		snprintf(err, errlen, "ring size %u is not a power of two of at least %ld bytes",
+			 o->ring_bytes, page);
+		return -1;
+	}
+	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
+		snprintf(err, errlen, "pin dir path is too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int configure(struct xdp_sampler *s, const struct xdp_options *o)
+{
+	struct odeflow_bpf *skel = s->skel;
+	char path[PATH_MAX];
+
+	skel->rodata->window_n = o->window_n;
+	if (bpf_map__set_max_entries(skel->maps.flows, o->flow_capacity) ||
+	    bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
+	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
+		return -1;
+	if (!s->pin_dir[0])
+		return 0;
+	for (int m = 0; m < XDP_MAP_COUNT; m++) {
+		if (snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_names[m]) >=
+			    (int)sizeof(path) ||
+		    bpf_map__set_pin_path(skel_map(skel, m), path))
+			return -1;
+	}
+	return 0;
+}
+
+int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
+		     char *err, size_t errlen)
+{
+	struct xdp_sampler *s;
+	libbpf_print_fn_t old_print;
+	char *log = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	if (check_options(opts, err, errlen))
+		return -1;
+	if (opts->pin_dir && prepare_pin_dir(opts->pin_dir, err, errlen))
+		return -1;
+	s = calloc(1, sizeof(*s));
+	log = calloc(1, VERIFIER_LOG_BYTES);
+	if (!s || !log) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	s->link_fd = -1;
+	s->window_n = opts->window_n;
+	if (opts->pin_dir)
+		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
+
+	libbpf_first_warning[0] = '\0';
+	old_print = libbpf_set_print(capture_libbpf_warning);
+	s->skel = odeflow_bpf__open();
+	if (!s->skel || configure(s, opts)) {
+		snprintf(err, errlen, "opening the XDP program: %s",
+			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno));
+	} else {
+		/* libbpf loads without a log first and, if that fails, again
+		 * with log level 1 into this buffer. */
+		bpf_program__set_log_buf(s->skel->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
+		ret = odeflow_bpf__load(s->skel);
+		if (ret) {
+			snprintf(err, errlen, "loading the XDP program failed: %s%s%s",
+				 strerror(-ret), log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning);
+			append_log_tail(err, errlen, log);
+			ret = -1;
+		}
+	}
+	libbpf_set_print(old_print);
+out:
+	free(log);
+	if (ret) {
+		xdp_sampler_close(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void xdp_sampler_close(struct xdp_sampler *s)
+{
+	if (!s)
+		return;
+	if (s->link_fd >= 0)
+		close(s->link_fd); /* detaches unless the link is pinned */
+	odeflow_bpf__destroy(s->skel);
+	free(s);
+}
+
+int xdp_sampler_prog_fd(const struct xdp_sampler *s)
+{
+	return bpf_program__fd(s->skel->progs.odeflow_xdp);
+}
+
+int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)
+{
+	return (unsigned)map < XDP_MAP_COUNT ? bpf_map__fd(skel_map(s->skel, map)) : -1;
+}
+
+unsigned xdp_sampler_window_n(const struct xdp_sampler *s)
+{
+	return s->window_n;
+}
+
+static int link_create(int prog_fd, int ifindex, enum xdp_mode mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts,
+		    .flags = mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+
+	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+}
+
+int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
+		       enum xdp_mode *got, char *err, size_t errlen)
+{
+	char ifname[IF_NAMESIZE] = "?";
+	int fd, prog_fd = xdp_sampler_prog_fd(s);
+
+	if (!if_indextoname(ifindex, ifname)) {
+		snprintf(err, errlen, "no interface with index %d", ifindex);
+		return -1;
+	}
+	if (s->link_fd >= 0) {
+		snprintf(err, errlen, "the sampler is already attached");
+		return -1;
+	}
+	if (pin_link && !s->pin_dir[0]) {
+		snprintf(err, errlen, "pinning the link of %s needs a pin dir", ifname);
+		return -1;
+	}
+	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
+	fd = link_create(prog_fd, ifindex, *got);
+	if (fd < 0 && mode == XDP_MODE_AUTO) {
+		*got = XDP_MODE_GENERIC; /* the driver has no native XDP */
+		fd = link_create(prog_fd, ifindex, *got);
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
+			 strerror(errno),
+			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+		return -1;
+	}
+	if (pin_link) {
+		if (snprintf(s->link_pin, sizeof(s->link_pin), "%s/link_%s", s->pin_dir, ifname) >=
+			    (int)sizeof(s->link_pin) ||
+		    bpf_obj_pin(fd, s->link_pin)) {
+			snprintf(err, errlen, "pinning the link as %s: %s", s->link_pin,
+				 strerror(errno));
+			s->link_pin[0] = '\0';
+			close(fd);
+			return -1;
+		}
+	}
+	s->link_fd = fd;
+	return 0;
+}
+
+int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen)
+{
+	if (s->link_fd < 0) {
+		snprintf(err, errlen, "the sampler is not attached");
+		return -1;
+	}
+	if (s->link_pin[0] && unlink(s->link_pin) && errno != ENOENT) {
+		snprintf(err, errlen, "removing %s: %s", s->link_pin, strerror(errno));
+		return -1;
+	}
+	s->link_pin[0] = '\0';
+	close(s->link_fd);
+	s->link_fd = -1;
+	return 0;
+}
+
+int xdp_unpin(const char *pin_dir, char *err, size_t errlen)
+{
+	DIR *dir = opendir(pin_dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (!dir) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "opening %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(dir))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
+		if (unlink(path)) {
+			snprintf(err, errlen, "removing %s: %s", path, strerror(errno));
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	if (rmdir(pin_dir)) {
+		snprintf(err, errlen, "removing %s: %s", pin_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(map));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		snprintf(err, errlen, "opening map %s: %s (is the agent running?)", path,
+			 strerror(errno));
+	return fd;
+}
+
+int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu;
+
+	if (ncpu < 1)
+		return -1;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -1;
+	for (__u32 i = 0; i < CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(counters_fd, &i, percpu)) {
+			free(percpu);
+			return -1;
+		}
+		out[i] = 0;
+		for (int cpu = 0; cpu < ncpu; cpu++)
+			out[i] += percpu[cpu];
+	}
+	free(percpu);
+	return 0;
+}
+
+int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p)
+{
+	struct rate_bucket full = { 0 };
+
+	if (class_id >= ODEFLOW_MAX_CLASSES || p->action >= ACTION_COUNT || p->dscp > 63) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (bpf_map_update_elem(policy_fd, &class_id, p, BPF_ANY))
+		return -1;
+	return bpf_map_update_elem(rate_buckets_fd, &class_id, &full, BPF_ANY);
+}
+
+int xdp_rearm(int flows_fd, const struct flow_key *direction)
+{
+	struct flow_state st;
+
+	if (bpf_map_lookup_elem(flows_fd, direction, &st))
+		return -1;
+	if (st.phase == FLOW_SAMPLING)
+		return 0; /* already filling a window */
+	/* The XDP program no longer writes an emitted direction, so this
+	 * whole-value update cannot lose one of its writes. The emitter left
+	 * the sizes zeroed, as the next window needs them. */
+	st.count = 0;
+	st.window++;
+	st.phase = FLOW_SAMPLING;
+	return bpf_map_update_elem(flows_fd, direction, &st, BPF_EXIST);
+}

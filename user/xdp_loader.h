@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading the XDP sampler (bpf/odeflow.bpf.c), pinning its maps, attaching
+ * it to an interface, and the small map helpers the agent and the operator
+ * tools share.
+ *
+ *     struct xdp_options o = XDP_OPTIONS_DEFAULT;
+ *     struct xdp_sampler *s;
+ *     if (xdp_sampler_open(&o, &s, err, sizeof(err)))   // loads, pins maps
+ *             die(err);
+ *     xdp_sampler_attach(s, ifindex, XDP_MODE_AUTO, false, &got, err, sizeof(err));
+ *     ... read s's "windows" ring, write "verdicts" ...
+ *     xdp_sampler_close(s);                             // detaches unless pinned
+ *
+ * Errors: functions return -1 (or NULL) and write one line naming what is
+ * wrong into err; a load refused by the verifier adds the tail of its log on
+ * the following lines. Nothing stays attached after a failure. */
+#ifndef ODEFLOW_XDP_LOADER_H
+#define ODEFLOW_XDP_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "odeflow.h"
+
+#define XDP_DEFAULT_PIN_DIR "/sys/fs/bpf/odeflow"
+#define XDP_DEFAULT_RING_BYTES (8u << 20)
+
+struct xdp_options {
+	unsigned window_n;      /* N, packets per window: 2..64 */
+	unsigned flow_capacity; /* entries of "flows" (directions) and "verdicts" (connections) */
+	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
+	const char *pin_dir;    /* where maps are pinned and reused; NULL: do not pin */
+};
+
+#define XDP_OPTIONS_DEFAULT                                                       \
+	((struct xdp_options){ .window_n = ODEFLOW_DEFAULT_WINDOW,                \
+			       .flow_capacity = ODEFLOW_DEFAULT_FLOWS,            \
+			       .ring_bytes = XDP_DEFAULT_RING_BYTES,              \
+			       .pin_dir = XDP_DEFAULT_PIN_DIR })
+
+enum xdp_mode {
+	XDP_MODE_AUTO,    /* native if the driver has it, else generic */
+	XDP_MODE_NATIVE,  /* in the driver, before the kernel allocates an skb */
+	XDP_MODE_GENERIC, /* after the skb is built: works everywhere, slower */
+};
+
+/* The maps, by the names they are pinned under. */
+enum xdp_map {
+	XDP_MAP_FLOWS,
+	XDP_MAP_WINDOWS,
+	XDP_MAP_VERDICTS,
+	XDP_MAP_POLICY,
+	XDP_MAP_RATE_BUCKETS,
+	XDP_MAP_COUNTERS,
+	XDP_MAP_COUNT
+};
+
+struct xdp_sampler;
+
+/* Opens and loads the program with these options. With a pin dir, maps
+ * already pinned there are reused (a restarted agent keeps its verdicts and
+ * policy) and new ones are pinned; bpffs is mounted on /sys/fs/bpf if it is
+ * not there yet. */
+int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
+		     char *err, size_t errlen);
+
+/* Detaches (unless the link was pinned) and frees. Pinned maps stay. */
+void xdp_sampler_close(struct xdp_sampler *s);
+
+int xdp_sampler_prog_fd(const struct xdp_sampler *s);
+int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
+unsigned xdp_sampler_window_n(const struct xdp_sampler *s);
+
+/* Attaches to ifindex through a BPF link; *got says which mode the kernel
+ * gave. With pin_link the link is pinned as PIN_DIR/link_IFNAME and the
+ * program stays attached after the process exits (xdp_unpin removes it). */
+int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
+		       enum xdp_mode *got, char *err, size_t errlen);
+
+/* Detaches the link this sampler attached (pinned or not). */
+int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
+
+/* Removes every pin under pin_dir (maps and links: a pinned link detaches
+ * when its pin goes and no process holds it) and the folder itself. */
+int xdp_unpin(const char *pin_dir, char *err, size_t errlen);
+
+/* Opens a map pinned by a running agent, for tools that do not load. */
+int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t errlen);
+
+const char *xdp_map_name(enum xdp_map map);
+const char *xdp_mode_name(enum xdp_mode mode);
+/* "packets", "ring_drops", ...: the names `odeflow stats` prints. */
+const char *xdp_counter_name(enum counter c);
+
+/* Sums each per-CPU counter over the CPUs. */
+int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
+
+/* Writes one class's policy and resets its rate-limit bucket to full. */
+int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
+
+/* Asks for the next window of a direction (the cascade's "not sure yet"):
+ * count 0, window + 1, sampling again. -1 with errno ENOENT if the direction
+ * is no longer in "flows" (evicted). */
+int xdp_rearm(int flows_fd, const struct flow_key *direction);
+
+#endif
