@@ -123,7 +123,7 @@ static void test_bad_shapes_and_files(void)
 
 	/* a truncated x and a text file posing as y */
 	npy_write(strcat(strcpy(path, tmp_path("cut")), "_x.npy"), NPY_F64, 3, x_ok, zeros, err, 300);
-	truncate(path, 128 + 100);
+	CHECK(truncate(path, 128 + 100) == 0);
 	expect_error("cut", "_x.npy: truncated data");
 	npy_write(strcat(strcpy(path, tmp_path("text_y")), "_x.npy"), NPY_F64, 3, x_ok, zeros, err, 300);
 	f = fopen(strcat(strcpy(path, tmp_path("text_y")), "_y.npy"), "w");

@@ -67,7 +67,7 @@ static char *slurp(const char *path)
 	char *buf = calloc(1, 1 << 16);
 
 	if (f) {
-		fread(buf, 1, (1 << 16) - 1, f);
+		CHECK(fread(buf, 1, (1 << 16) - 1, f) > 0);
 		fclose(f);
 	}
 	return buf;

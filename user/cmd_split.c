@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "command.h"
 #include "dataset.h"
 #include "model.h"
@@ -33,10 +34,10 @@ int cmd_split(int argc, char **argv)
 	};
 	const char *data = NULL, *rest_prefix = NULL, *held_prefix = NULL;
 	double frac = -1;
-	unsigned long long seed = 1;
+	uint64_t seed = 1;
 	bool by_session = true;
 	struct dataset ds, rest, held;
-	char err[512], *end;
+	char err[512];
 	int opt, rc = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -46,18 +47,12 @@ int cmd_split(int argc, char **argv)
 		case 'H': held_prefix = optarg; break;
 		case 'w': by_session = false; break;
 		case 'f':
-			frac = strtod(optarg, &end);
-			if (*end || !(frac > 0 && frac < 1)) {
-				fprintf(stderr, "split: --frac '%s' is not a number between 0 and 1\n", optarg);
+			if (cli_double("split", "frac", optarg, 0, 1, true, &frac))
 				return 2;
-			}
 			break;
 		case 's':
-			seed = strtoull(optarg, &end, 10);
-			if (*end || !*optarg) {
-				fprintf(stderr, "split: --seed '%s' is not a number\n", optarg);
+			if (cli_u64("split", "seed", optarg, &seed))
 				return 2;
-			}
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
