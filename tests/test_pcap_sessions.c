@@ -56,7 +56,10 @@ static void test_first_only_and_directions(void)
 
 	for (int i = 0; i < 3 * N; i++) {
 		done += add(s, 2000, i, &w) == SESSION_WINDOW_DONE;
-		done += add(s, 2001, i, &w) == SESSION_WINDOW_DONE;
+		if (add(s, 2001, i, &w) == SESSION_WINDOW_DONE) {
+			CHECK(w.session == 1 && w.rec.key.sport == 2001);
+			done++;
+		}
 	}
 	CHECK(done == 2);
 	sessions_free(s);

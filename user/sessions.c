@@ -25,6 +25,7 @@ struct session {
 	uint8_t phase;
 	uint16_t window;   /* number of the window being sampled */
 	uint32_t count;    /* packets in it so far */
+	uint64_t seq;      /* directions seen before this one */
 	uint64_t packets;  /* packets of this direction so far */
 	uint64_t first_ns; /* arrival of its first packet */
 	uint64_t last_ns;  /* arrival of its latest packet */
@@ -125,7 +126,7 @@ static struct session *lookup_or_add(struct sessions *s, const struct flow_key *
 	e = find_slot(s->table, s->capacity, key);
 	if (!e->used) {
 		*e = (struct session){ .key = *key, .used = 1, .phase = PHASE_SAMPLING,
-				       .first_ns = ts_ns, .last_ns = ts_ns };
+				       .seq = s->used, .first_ns = ts_ns, .last_ns = ts_ns };
 		s->used++;
 	}
 	return e;
@@ -147,6 +148,7 @@ static void emit(const struct sessions *s, const struct session *e, struct sessi
 		out->rec.offset_us[i] = (uint32_t)((b->ts_ns[i] - b->ts_ns[0]) / 1000);
 		out->ts_ns[i] = b->ts_ns[i];
 	}
+	out->session = e->seq;
 	out->session_first_ns = e->first_ns;
 	out->first_packet = b->first_packet;
 }

@@ -20,6 +20,7 @@ enum window_mode {
  * 0, cut (not rounded) to whole microseconds as the kernel divides. */
 struct session_window {
 	struct window_record rec;
+	uint64_t session;           /* directions numbered in order of their first packet */
 	uint64_t session_first_ns;  /* arrival of the direction's first packet */
 	uint64_t first_packet;      /* index of packet 0 among the direction's packets */
 	uint64_t ts_ns[ODEFLOW_MAX_WINDOW]; /* arrival times, ns since the epoch */

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+/* odeflow pcap2npy against an independent reading of the same captures:
+ * tcpdump -v prints every packet's IP length and 5-tuple; the windows built
+ * from that text must equal the dataset's rows, value for value. Then the
+ * options, the label map and bad input. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdint.h>
+
+#include "command.h"
+#include "dataset.h"
+#include "label_map.h"
+#include "harness.h"
+#include "npy.h"
+
+int cmd_pcap2npy(int argc, char **argv);
+
+#define DATA "tests/data/pcaps/"
+#define N 20
+#define MAX_DIRS 64
+#define MAX_PKTS 4096
+
+static char tmpdir[] = "/tmp/odeflow-test-pcap2npy-XXXXXX";
+
+static char *tmp_path(const char *name)
+{
+	static char path[4][512];
+	static int next;
+
+	next = (next + 1) % 4;
+	snprintf(path[next], sizeof(path[next]), "%s/%s", tmpdir, name);
+	return path[next];
+}
+
+/* One direction as tcpdump shows it: "a.port > b.port". */
+struct direction {
+	char name[128];
+	int count;
+	uint64_t first_us;
+	uint16_t sizes[MAX_PKTS];
+	uint64_t ts_us[MAX_PKTS];
+};
+
+static struct direction dirs[MAX_DIRS];
+static int ndirs;
+
+static void add_packet(const char *name, uint16_t len, uint64_t ts_us)
+{
+	struct direction *d = NULL;
+
+	for (int i = 0; i < ndirs && !d; i++)
+		if (!strcmp(dirs[i].name, name))
+			d = &dirs[i];
+	if (!d && ndirs < MAX_DIRS) {
+		d = &dirs[ndirs++];
+		snprintf(d->name, sizeof(d->name), "%s", name);
+		d->count = 0;
+		d->first_us = ts_us;
+	}
+	if (d && d->count < MAX_PKTS) {
+		d->sizes[d->count] = len;
+		d->ts_us[d->count++] = ts_us;
+	}
+}
+
+/* "a.1 > b.2: ..." -> "a.1 > b.2" */
+static void direction_of(const char *text, char *out, size_t len)
+{
+	const char *gt = strstr(text, " > "), *colon = gt ? strchr(gt, ':') : NULL;
+
+	while (colon && colon[1] != ' ') /* IPv6 addresses hold colons too */
+		colon = strchr(colon + 1, ':');
+	snprintf(out, len, "%.*s", colon ? (int)(colon - text) : 0, text);
+}
+
+/* Reads tcpdump's view of a capture of plain IPv4/IPv6 TCP/UDP packets. */
+static int tcpdump_read(const char *path)
+{
+	char cmd[600], line[2048], name[128];
+	FILE *p;
+	uint64_t sec, usec;
+	unsigned len;
+
+	ndirs = 0;
+	snprintf(cmd, sizeof(cmd), "tcpdump -nn -tt -v -r %s 2>/dev/null", path);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p)) {
+		const char *s;
+
+		if (sscanf(line, "%" SCNu64 ".%" SCNu64, &sec, &usec) != 2)
+			continue;
+		if ((s = strstr(line, "payload length: ")) && sscanf(s, "payload length: %u", &len) == 1) {
+			direction_of(strchr(s, ')') + 2, name, sizeof(name));
+			add_packet(name, (uint16_t)(len + 40), sec * 1000000 + usec);
+		} else if ((s = strstr(line, ", length ")) && sscanf(s, ", length %u", &len) == 1 &&
+			   fgets(line, sizeof(line), p)) {
+			direction_of(line + strspn(line, " "), name, sizeof(name));
+			add_packet(name, (uint16_t)len, sec * 1000000 + usec);
+		}
+	}
+	return pclose(p) == 0 && ndirs > 0 ? 0 : -1;
+}
+
+/* Runs the command on the given arguments (argv[0] included). */
+#define RUN_CMD(...) \
+	cmd_pcap2npy(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *), (char *[]){ __VA_ARGS__, NULL })
+
+static int file_exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* The trainer's loader accepts the dataset and its session splitting sees
+ * one session per direction that gave windows. */
+static void check_loads_as_dataset(const char *prefix)
+{
+	struct dataset ds;
+	char err[512];
+	size_t *session, expected = 0;
+
+	for (int d = 0; d < ndirs; d++)
+		expected += dirs[d].count >= N;
+	CHECKF(!dataset_load(prefix, 5, &ds, err, sizeof(err)), "%s", err);
+	session = malloc((ds.n + 1) * sizeof(*session));
+	CHECK(dataset_sessions(&ds, session) == expected);
+	free(session);
+	dataset_free(&ds);
+}
+
+/* The dataset of one capture equals windows built from tcpdump's text. */
+static void check_against_tcpdump(const char *capture)
+{
+	struct npy_array x = { 0 }, y = { 0 };
+	char err[512], line[1024];
+	size_t row = 0;
+	FILE *index;
+
+	if (tcpdump_read(capture)) {
+		SKIP("tcpdump is missing or cannot read the capture");
+		return;
+	}
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", (char *)capture, "-o",
+				 tmp_path("ds")) == 0);
+	CHECKF(!npy_read(tmp_path("ds_x.npy"), &x, err, sizeof(err)), "%s", err);
+	CHECKF(!npy_read(tmp_path("ds_y.npy"), &y, err, sizeof(err)), "%s", err);
+	index = fopen(tmp_path("ds_index.csv"), "r");
+	CHECK(index && fgets(line, sizeof(line), index)); /* header */
+	for (int d = 0; d < ndirs; d++) {
+		for (int w = 0; w + N <= dirs[d].count; w += N, row++) {
+			char src[64], dst[64], name[160];
+			unsigned sport, dport;
+
+			if (row >= y.count)
+				continue;
+			for (int i = 0; i < N; i++) {
+				const double *r = x.data + row * 2 * N;
+
+				CHECKF(r[i] == dirs[d].sizes[w + i], "%s window %d packet %d: size %g, "
+				       "tcpdump %u", dirs[d].name, w / N, i, r[i], dirs[d].sizes[w + i]);
+				CHECK_NEAR(r[N + i], (dirs[d].ts_us[w + i] - dirs[d].first_us) * 1e-6, 1e-9);
+			}
+			CHECK(y.data[row] == 1);
+			CHECK(index && fgets(line, sizeof(line), index) &&
+			      sscanf(line, "%*u,%*[^,],%63[^,],%63[^,],%u,%u", src, dst, &sport, &dport) == 4);
+			snprintf(name, sizeof(name), "%s.%u > %s.%u", src, sport, dst, dport);
+			CHECKF(!strcmp(name, dirs[d].name), "row %zu: index says %s, tcpdump %s",
+			       row, name, dirs[d].name);
+		}
+	}
+	CHECKF(x.ndim == 3 && x.shape[0] == row && x.shape[1] == 2 && x.shape[2] == N,
+	       "x has %zu rows, tcpdump's reading gives %zu", x.shape[0], row);
+	CHECK(y.ndim == 1 && y.shape[0] == row);
+	check_loads_as_dataset(tmp_path("ds"));
+	if (index)
+		fclose(index);
+	npy_free(&x);
+	npy_free(&y);
+}
+
+static void test_skype_ipv4_udp(void)
+{
+	check_against_tcpdump(DATA "skype-conference-call.pcap");
+}
+
+static void test_youtube_quic(void)
+{
+	check_against_tcpdump(DATA "youtube_quic.pcap");
+}
+
+static void test_http_ipv6_tcp(void)
+{
+	check_against_tcpdump(DATA "http_ipv6.pcap");
+}
+
+/* --first-only keeps window 0 of each direction; the label map picks classes
+ * by file name; rows are grouped by capture in command-line order. */
+static void test_first_only_and_label_map(void)
+{
+	struct npy_array x = { 0 }, y = { 0 };
+	char err[512];
+	FILE *map = fopen(tmp_path("labels"), "w");
+
+	fputs("# class by capture name\n*skype*  VoIP\n\n*quic* Video\n", map);
+	fclose(map);
+	CHECK(RUN_CMD("pcap2npy", "--label-map", tmp_path("labels"), "--first-only",
+				 "--window", "30", DATA "youtube_quic.pcap",
+				 DATA "skype-conference-call.pcap", "-o", tmp_path("first")) == 0);
+	CHECKF(!npy_read(tmp_path("first_x.npy"), &x, err, sizeof(err)), "%s", err);
+	CHECKF(!npy_read(tmp_path("first_y.npy"), &y, err, sizeof(err)), "%s", err);
+	/* youtube_quic: 2 directions with >= 30 packets (145, 113); skype: 133, 67 */
+	CHECKF(y.count == 4, "%zu rows", y.count);
+	if (y.count == 4) {
+		CHECK(y.data[0] == 1 && y.data[1] == 1 && y.data[2] == 0 && y.data[3] == 0);
+		CHECK(x.shape[2] == 30);
+		CHECK(x.data[30] == 0.0 && x.data[2 * 30 + 30] == 0.0); /* times start at 0 */
+	}
+	npy_free(&x);
+	npy_free(&y);
+}
+
+static void test_bad_input(void)
+{
+	FILE *f = fopen(tmp_path("garbage.pcap"), "w");
+
+	fputs("definitely not a capture\n", f);
+	fclose(f);
+	/* a file that is not a capture fails the command and writes nothing */
+	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", tmp_path("garbage.pcap"), "-o",
+				 tmp_path("bad")) == 1);
+	CHECK(!file_exists(tmp_path("bad_x.npy")));
+	CHECK(RUN_CMD("pcap2npy", "--label", "Gaming", DATA "malformed_dns.pcap", "-o",
+				 tmp_path("bad")) == 1);
+	CHECK(RUN_CMD("pcap2npy", "--label-map", tmp_path("labels"),
+				 DATA "malformed_dns.pcap", "-o", tmp_path("bad")) == 1);
+	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", DATA "malformed_dns.pcap") == 2);
+	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", "--window", "65",
+				 DATA "malformed_dns.pcap", "-o", tmp_path("bad")) == 2);
+	CHECK(!file_exists(tmp_path("bad_x.npy")));
+	/* a capture with too few packets for a window gives an empty dataset */
+	CHECK(RUN_CMD("pcap2npy", "--label", "4", DATA "malformed_dns.pcap", "-o",
+				 tmp_path("empty")) == 0);
+	CHECK(file_exists(tmp_path("empty_x.npy")) && file_exists(tmp_path("empty_index.csv")));
+}
+
+static void test_label_map_rules(void)
+{
+	const char *text = "# rules\n*voip*\tVoIP\ncaptures/*.pcapng  3\n*  Browsing\n";
+	struct label_map *m;
+	char err[256] = "";
+
+	CHECK(label_parse("File_Transfer") == 2 && label_parse("15") == 15);
+	CHECK(label_parse("16") == -1 && label_parse("voip") == -1 && label_parse("") == -1);
+	CHECKF(!label_map_parse(text, strlen(text), "map", &m, err, sizeof(err)), "%s", err);
+	CHECK(label_map_lookup(m, "/data/run1/voip-1.pcap") == 0);
+	CHECK(label_map_lookup(m, "captures/x.pcapng") == 3);
+	CHECK(label_map_lookup(m, "other/x.pcapng") == 4); /* path patterns need the path */
+	label_map_free(m);
+
+	CHECK(label_map_parse("*a* VoIP\n*b*\n", 13, "map", &m, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "map:2:") != NULL, "%s", err);
+	CHECK(label_map_parse("*a* Gaming", 10, "map", &m, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "map:1: unknown class 'Gaming'") != NULL, "%s", err);
+	CHECK(label_map_parse("# nothing\n", 10, "map", &m, err, sizeof(err)) == -1);
+	CHECK(label_map_parse("*a\0* VoIP", 10, "map", &m, err, sizeof(err)) == -1);
+}
+
+static void remove_tmpdir(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			unlink(tmp_path(e->d_name));
+	if (d)
+		closedir(d);
+	rmdir(tmpdir);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(test_skype_ipv4_udp);
+	RUN(test_youtube_quic);
+	RUN(test_http_ipv6_tcp);
+	RUN(test_first_only_and_label_map);
+	RUN(test_bad_input);
+	RUN(test_label_map_rules);
+	remove_tmpdir();
+	return harness_done();
+}
