@@ -54,7 +54,7 @@ $(BUILD)/libodeflow.a: $(LIB_OBJS)
 $(BUILD)/odeflow: $(BUILD)/obj/main.o $(BUILD)/libodeflow.a
 	$(CC) $(CFLAGS) $(REQ_CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libodeflow.a | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c tests/*.h $(BUILD)/libodeflow.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(REQ_CFLAGS) -Itests $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
 
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
