@@ -34,10 +34,12 @@ static void eth(struct frame *f, uint16_t type)
 }
 
 /* 10.0.0.1:1111 -> 10.0.0.2:2222, tot_len as given, ihl words of header,
- * frag = the flags+offset field; then the ports and 4 bytes of payload. */
+ * frag = the flags+offset field; then the ports and payload up to tot_len
+ * (at most 4 bytes of it when tot_len is large: those tests pass wirelen). */
 static void ipv4(struct frame *f, uint8_t proto, uint16_t tot_len, int ihl, uint16_t frag)
 {
 	uint8_t h[60] = { 0x40 | ihl, 0 };
+	size_t start = f->len;
 
 	h[2] = tot_len >> 8;
 	h[3] = tot_len & 0xff;
@@ -50,6 +52,8 @@ static void ipv4(struct frame *f, uint8_t proto, uint16_t tot_len, int ihl, uint
 	put16(f, 1111);
 	put16(f, 2222);
 	put(f, "data", 4);
+	while (tot_len <= 128 && f->len < start + tot_len)
+		put(f, "", 1);
 }
 
 /* 2001:db8::1 -> 2001:db8::2 with next header nh; the caller appends
@@ -81,11 +85,12 @@ static void ipv6_frag(struct frame *f, uint8_t nh, uint16_t offset, int more)
 	put(f, h, 8);
 }
 
+/* The ports and 8 bytes of payload. */
 static void l4_ports(struct frame *f)
 {
 	put16(f, 1111);
 	put16(f, 2222);
-	put(f, "data", 4);
+	put(f, "payload!", 8);
 }
 
 static enum packet_result parse(int dlt, const struct frame *f, struct packet_info *info)
@@ -179,6 +184,7 @@ static void test_ipv4_options(void)
 static void test_ipv4_malformed(void)
 {
 	struct frame bad_ihl = { 0 }, short_total = { 0 }, no_room = { 0 }, version = { 0 };
+	struct frame lying = { 0 };
 	struct packet_info info;
 
 	eth(&bad_ihl, 0x0800);
@@ -192,6 +198,12 @@ static void test_ipv4_malformed(void)
 	eth(&no_room, 0x0800);
 	ipv4(&no_room, 17, 22, 5, 0); /* the datagram ends inside the ports */
 	CHECK(parse(DLT_EN10MB, &no_room, &info) == PACKET_MALFORMED);
+
+	/* captured whole, yet shorter than its total length says */
+	eth(&lying, 0x0800);
+	ipv4(&lying, 17, 200, 5, 0);
+	CHECK(parse(DLT_EN10MB, &lying, &info) == PACKET_MALFORMED);
+	CHECK(packet_parse(DLT_EN10MB, lying.b, lying.len, 14 + 200, &info) == PACKET_SAMPLED);
 
 	eth(&version, 0x0800);
 	ipv4(&version, 17, 32, 5, 0);
@@ -342,8 +354,8 @@ static void test_other_link_types(void)
 }
 
 /* Every prefix of a valid frame, copied to a buffer of exactly that size
- * (so ASan sees any read past it): cut by the snaplen when the frame was
- * longer on the wire, malformed when it was captured whole. */
+ * (so ASan sees any read past it): sampled or cut by the snaplen when the
+ * frame was longer on the wire, malformed when it was captured whole. */
 static void test_every_prefix(void)
 {
 	struct frame f = { 0 };
@@ -355,6 +367,7 @@ static void test_every_prefix(void)
 	ipv6_ext(&f, 17, 1);
 	l4_ports(&f);
 	ports_end = 14 + 40 + 16 + 4;
+	CHECK(f.len == 14 + 40 + 28);
 	for (size_t len = 0; len <= f.len; len++) {
 		uint8_t *copy = malloc(len ? len : 1);
 		enum packet_result cut, whole;
@@ -366,7 +379,10 @@ static void test_every_prefix(void)
 			CHECKF(len == f.len || cut == PACKET_SNAPLEN_CUT, "len %zu: %d", len, cut);
 			CHECKF(whole == PACKET_MALFORMED, "len %zu: %d", len, whole);
 		} else {
-			CHECKF(cut == PACKET_SAMPLED && whole == PACKET_SAMPLED, "len %zu", len);
+			/* a frame captured whole must hold its whole datagram */
+			CHECKF(cut == PACKET_SAMPLED, "len %zu: %d", len, cut);
+			CHECKF(whole == (len == f.len ? PACKET_SAMPLED : PACKET_MALFORMED),
+			       "len %zu: %d", len, whole);
 		}
 		free(copy);
 	}

@@ -90,7 +90,8 @@ static enum packet_result parse_ipv4(const struct cursor *c, size_t off, struct 
 		return PACKET_MALFORMED;
 	hlen = (size_t)(ip[0] & 0x0f) * 4;
 	tot_len = get16(ip + 2);
-	if (hlen < IPV4_MIN_HLEN || tot_len < hlen)
+	/* the frame may be longer than the datagram (padding), never shorter */
+	if (hlen < IPV4_MIN_HLEN || tot_len < hlen || off + tot_len > c->wirelen)
 		return PACKET_MALFORMED;
 	r = need(c, off, hlen);
 	if (r != PACKET_SAMPLED)
@@ -126,10 +127,10 @@ static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct 
 	if (ip[0] >> 4 != 6)
 		return PACKET_MALFORMED;
 	payload_len = get16(ip + 4);
-	if (payload_len == 0)
-		return PACKET_MALFORMED; /* jumbograms are not sampled either */
-	info->ip_len = (uint16_t)(payload_len + IPV6_HLEN > UINT16_MAX ? UINT16_MAX
-							: payload_len + IPV6_HLEN);
+	if (payload_len == 0 || off + IPV6_HLEN + payload_len > c->wirelen)
+		return PACKET_MALFORMED; /* 0: a jumbogram, not sampled by the kernel either */
+	/* as the kernel's __u16 holds it: 65535 + 40 wraps there too */
+	info->ip_len = (uint16_t)(payload_len + IPV6_HLEN);
 	memcpy(info->key.saddr, ip + 8, 16);
 	memcpy(info->key.daddr, ip + 24, 16);
 	nh = ip[6];

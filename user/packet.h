@@ -18,7 +18,8 @@ enum packet_result {
 	PACKET_NON_IP,         /* neither IPv4 nor IPv6 (ARP, LLDP...) */
 	PACKET_OTHER_L4,       /* IP but neither TCP nor UDP (ICMP, tunnels...) */
 	PACKET_FRAGMENT,       /* non-first IP fragment: carries no ports */
-	PACKET_MALFORMED,      /* inconsistent headers (bad IHL, version, lengths) */
+	PACKET_MALFORMED,      /* inconsistent headers (bad IHL, version, lengths), or a
+	                        * frame shorter on the wire than its IP datagram */
 	PACKET_SNAPLEN_CUT,    /* the capture ends before the ports */
 	PACKET_UNKNOWN_LINK,   /* a link type this parser does not read */
 	PACKET_RESULT_COUNT

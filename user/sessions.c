@@ -145,7 +145,10 @@ static void emit(const struct sessions *s, const struct session *e, struct sessi
 	out->rec.last_ns = b->ts_ns[n - 1];
 	for (int i = 0; i < n; i++) {
 		out->rec.sizes[i] = b->sizes[i];
-		out->rec.offset_us[i] = (uint32_t)((b->ts_ns[i] - b->ts_ns[0]) / 1000);
+		uint64_t offset = (b->ts_ns[i] - b->ts_ns[0]) / 1000;
+
+		/* held at the top after 71 minutes, as the kernel holds it */
+		out->rec.offset_us[i] = offset > UINT32_MAX ? UINT32_MAX : (uint32_t)offset;
 		out->ts_ns[i] = b->ts_ns[i];
 	}
 	out->session = e->seq;
