@@ -77,8 +77,8 @@ static void check_against_tcpdump(const char *capture)
 	CHECK(index && fgets(line, sizeof(line), index)); /* header */
 	for (int d = 0; d < ndirs; d++) {
 		for (int w = 0; w + N <= dirs[d].count; w += N, row++) {
-			char src[64], dst[64], name[160];
-			unsigned sport, dport;
+			char src[64] = "", dst[64] = "", name[160];
+			unsigned sport = 0, dport = 0;
 
 			if (row >= y.count)
 				continue;

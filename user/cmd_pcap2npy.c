@@ -198,7 +198,8 @@ static int write_dataset(const char *prefix, struct dataset_rows *d, char **file
 		fprintf(stderr, "pcap2npy: out of memory\n");
 		goto out;
 	}
-	qsort(d->rows, d->count, sizeof(*d->rows), row_order);
+	if (d->count) /* rows is NULL when no window was cut */
+		qsort(d->rows, d->count, sizeof(*d->rows), row_order);
 	for (size_t i = 0; i < d->count; i++) {
 		for (size_t p = 0; p < n; p++) {
 			ds.sizes[i * n + p] = (float)d->rows[i].x[p];
