@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "command.h"
 #include "dataset.h"
 #include "flow_key.h"
@@ -264,7 +265,6 @@ int cmd_pcap2npy(int argc, char **argv)
 	enum window_mode mode = WINDOWS_ALL;
 	struct dataset_rows d = { .window = ODEFLOW_DEFAULT_WINDOW };
 	int opt, nfiles, *labels, rc = 0;
-	char *end;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "l:m:n:fo:h", opts, NULL)) != -1) {
@@ -276,13 +276,9 @@ int cmd_pcap2npy(int argc, char **argv)
 			map = optarg;
 			break;
 		case 'n':
-			d.window = (int)strtol(optarg, &end, 10);
-			if (*end || !*optarg || d.window < ODEFLOW_MIN_WINDOW ||
-			    d.window > ODEFLOW_MAX_WINDOW) {
-				fprintf(stderr, "pcap2npy: --window '%s': expected %d..%d\n", optarg,
-					ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
+			if (cli_int("pcap2npy", "window", optarg, ODEFLOW_MIN_WINDOW,
+				    ODEFLOW_MAX_WINDOW, &d.window))
 				return 2;
-			}
 			break;
 		case 'f':
 			mode = WINDOWS_FIRST;
