@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: MIT */
+/* The XDP sampler on a real veth pair between two network namespaces this
+ * test creates (tx: 10.200.0.1, fd00:200::1; rx: 10.200.0.2, fd00:200::2).
+ * The program is attached to the rx end, in native mode and then in generic
+ * mode; real traffic crosses: UDP and TCP over IPv4 and IPv6 from sockets,
+ * and captures from tests/data/pcaps rewritten into 10.200.0.0/16 (IPv6
+ * dropped) and replayed with tcpreplay. The windows read back from the ring
+ * buffer must hold exactly the sizes that were sent.
+ *
+ * Bounded: every command runs under timeout(1), the whole test under an
+ * alarm; the namespaces (and with them the veth pair and the XDP link) are
+ * deleted on every exit path. Needs root; skipped otherwise. */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "flow_key.h"
+#include "harness.h"
+#include "pcap_source.h"
+#include "xdp_loader.h"
+
+#define WINDOW_N 8
+#define MAX_RECORDS 512
+#define TEST_SECONDS 90
+#define REPLAY_PPS 5000 /* paced: a burst could overflow the veth's ring and lose packets */
+
+static char ns_tx[32], ns_rx[32], dev_tx[IFNAMSIZ], dev_rx[IFNAMSIZ], tmpdir[64];
+static int original_ns = -1;
+
+static struct window_record records[MAX_RECORDS];
+static int n_records;
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
+		memcpy(&records[n_records++], data, len);
+	return 0;
+}
+
+/* Runs a shell command; returns its exit status (quiet unless it fails). */
+static int sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	if (status != 0)
+		printf("  command failed (%d): %s\n", status, cmd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void cleanup(void)
+{
+	char cmd[256];
+
+	if (original_ns >= 0)
+		setns(original_ns, CLONE_NEWNET);
+	/* Deleting the namespaces deletes the veth pair and its XDP link. */
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; rm -rf %s",
+		 ns_tx, ns_rx, tmpdir[0] ? tmpdir : "/nonexistent");
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup: %s failed\n", cmd);
+}
+
+static void on_signal(int sig)
+{
+	printf("FAIL test_xdp_live: stopped by signal %d (time limit %d s)\n", sig, TEST_SECONDS);
+	fflush(stdout);
+	cleanup();
+	_exit(1);
+}
+
+static int enter_ns(const char *name)
+{
+	char path[64];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return ret;
+}
+
+/* A socket that lives in the tx namespace (sockets keep the namespace they
+ * were created in), while this process stays in rx. */
+static int tx_socket(int family, int type)
+{
+	int fd;
+
+	if (enter_ns(ns_tx))
+		return -1;
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
+	if (enter_ns(ns_rx)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Waits up to a second for n datagrams on a receiver socket. */
+static bool receive_all(int fd, int n)
+{
+	char buf[2048];
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (n > 0 && poll(&p, 1, 1000) == 1 && recv(fd, buf, sizeof(buf), 0) >= 0)
+		n--;
+	return n == 0;
+}
+
+static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss);
+
+/* Resolves the neighbour (ARP, IPv6 neighbour discovery) before any test
+ * traffic: a datagram queued behind an unanswered first solicitation waits
+ * a full retransmit interval (1 s), which the window checks would take for
+ * a lost window. Sends until one datagram arrives, for at most 5 s. */
+static int warm_up(int family, const char *dst)
+{
+	struct sockaddr_storage to;
+	socklen_t len = make_addr(family, dst, 7, &to);
+	int tx = tx_socket(family, SOCK_DGRAM), rx = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool arrived = false;
+
+	if (tx >= 0 && rx >= 0 && bind(rx, (struct sockaddr *)&to, len) == 0)
+		for (int i = 0; i < 5 && !arrived; i++)
+			arrived = sendto(tx, "", 0, 0, (struct sockaddr *)&to, len) == 0 &&
+				  receive_all(rx, 1);
+	close(tx);
+	close(rx);
+	return arrived ? 0 : -1;
+}
+
+static int setup_namespaces(void)
+{
+	int pid = (int)getpid();
+
+	snprintf(ns_tx, sizeof(ns_tx), "odeflow-tx-%d", pid);
+	snprintf(ns_rx, sizeof(ns_rx), "odeflow-rx-%d", pid);
+	snprintf(dev_tx, sizeof(dev_tx), "odtx%d", pid % 10000000);
+	snprintf(dev_rx, sizeof(dev_rx), "odrx%d", pid % 10000000);
+	atexit(cleanup);
+	signal(SIGALRM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	alarm(TEST_SECONDS);
+	original_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	return sh("ip netns add %s && ip netns add %s", ns_tx, ns_rx) ||
+	       sh("ip link add %s netns %s type veth peer name %s netns %s", dev_tx, ns_tx, dev_rx,
+		  ns_rx) ||
+	       sh("ip -n %s addr add 10.200.0.1/24 dev %s && ip -n %s addr add fd00:200::1/64 dev %s nodad"
+		  " && ip -n %s link set %s up && ip -n %s link set lo up",
+		  ns_tx, dev_tx, ns_tx, dev_tx, ns_tx, dev_tx, ns_tx) ||
+	       sh("ip -n %s addr add 10.200.0.2/24 dev %s && ip -n %s addr add fd00:200::2/64 dev %s nodad"
+		  " && ip -n %s link set %s up && ip -n %s link set lo up",
+		  ns_rx, dev_rx, ns_rx, dev_rx, ns_rx, dev_rx, ns_rx) ||
+	       enter_ns(ns_rx) || warm_up(AF_INET, "10.200.0.2") || warm_up(AF_INET6, "fd00:200::2");
+}
+
+struct live {
+	struct xdp_sampler *s;
+	struct ring_buffer *ring;
+	uint64_t counters[CNT_MAX];
+};
+
+/* For a failure's explanation: what the program has seen so far. */
+static void print_counters(struct live *l)
+{
+	uint64_t c[CNT_MAX];
+
+	if (xdp_read_counters(xdp_sampler_map_fd(l->s, XDP_MAP_COUNTERS), c))
+		return;
+	printf("  counters:");
+	for (int i = 0; i < CNT_MAX; i++)
+		printf(" %s=%llu", xdp_counter_name(i), (unsigned long long)c[i]);
+	printf("\n");
+}
+
+/* Reads windows until `want` arrived or a second passed. */
+static int wait_windows(struct live *l, int want)
+{
+	for (int i = 0; i < 20 && n_records < want; i++)
+		ring_buffer__poll(l->ring, 50);
+	return n_records;
+}
+
+static const struct window_record *find_window(const struct flow_key *k)
+{
+	for (int i = 0; i < n_records; i++)
+		if (!memcmp(&records[i].key, k, sizeof(*k)))
+			return &records[i];
+	return NULL;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &a->sin_addr);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	a6->sin6_family = AF_INET6;
+	a6->sin6_port = htons(port);
+	inet_pton(AF_INET6, addr, &a6->sin6_addr);
+	return sizeof(*a6);
+}
+
+/* Counts datagrams waiting on a receiver socket (and empties it). */
+static int drain_socket(int fd)
+{
+	char buf[2048];
+	int n = 0;
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+/* WINDOW_N datagrams of distinct sizes from tx to rx; the window must hold
+ * exactly their IP lengths, in order. Returns the sender socket. */
+static int check_udp(struct live *l, int family, const char *src, const char *dst, uint16_t port,
+		     int *receiver)
+{
+	struct sockaddr_storage to, me;
+	socklen_t to_len = make_addr(family, dst, port, &to);
+	int hdr = (family == AF_INET ? 20 : 40) + 8;
+	int tx = tx_socket(family, SOCK_DGRAM);
+	struct flow_key k;
+	const struct window_record *w;
+	char payload[1400] = { 0 };
+
+	*receiver = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(tx >= 0 && *receiver >= 0);
+	CHECK(bind(*receiver, (struct sockaddr *)&me, make_addr(family, dst, port, &me)) == 0);
+	n_records = 0;
+	for (int i = 0; i < WINDOW_N; i++) {
+		CHECK(sendto(tx, payload, 100 + 37 * i, 0, (struct sockaddr *)&to, to_len) ==
+		      100 + 37 * i);
+		usleep(1000);
+	}
+	wait_windows(l, 1);
+	flow_key_make(&k, src, local_port(tx), dst, port, IPPROTO_UDP);
+	if (!find_window(&k))
+		print_counters(l);
+	w = find_window(&k);
+	CHECKF(w != NULL, "no window for udp %s -> %s (%d windows)", src, dst, n_records);
+	if (w) {
+		CHECK(w->n == WINDOW_N && w->window == 0);
+		for (int i = 0; i < WINDOW_N; i++)
+			CHECKF(w->sizes[i] == hdr + 100 + 37 * i, "size %d: %u, sent %d", i,
+			       w->sizes[i], hdr + 100 + 37 * i);
+		/* Sent 1 ms apart, but softirq may run late on a busy machine:
+		 * only the order is certain. */
+		for (int i = 1; i < WINDOW_N; i++)
+			CHECK(w->offset_us[i] >= w->offset_us[i - 1]);
+		CHECK(w->offset_us[WINDOW_N - 1] > 0);
+	}
+	CHECKF(receive_all(*receiver, WINDOW_N), "the receiver missed datagrams");
+	return tx;
+}
+
+/* A final DROP verdict stops the connection's packets before the stack. */
+static void check_drop(struct live *l, int tx, int receiver, const char *src, const char *dst,
+		       uint16_t port)
+{
+	struct sockaddr_storage to;
+	socklen_t to_len = make_addr(AF_INET, dst, port, &to);
+	struct flow_key k, conn;
+	struct verdict v = { .class_id = 2, .stage = 1, .confidence_ppm = 990000 };
+	struct policy drop = { .action = ACTION_DROP };
+	int verdicts = xdp_sampler_map_fd(l->s, XDP_MAP_VERDICTS);
+
+	CHECK(xdp_set_policy(xdp_sampler_map_fd(l->s, XDP_MAP_POLICY),
+			     xdp_sampler_map_fd(l->s, XDP_MAP_RATE_BUCKETS), 2, &drop) == 0);
+	flow_key_make(&k, src, local_port(tx), dst, port, IPPROTO_UDP);
+	flow_key_canonical(&k, &conn);
+	CHECK(bpf_map_update_elem(verdicts, &conn, &v, BPF_ANY) == 0);
+	for (int i = 0; i < 5; i++)
+		CHECK(sendto(tx, "x", 1, 0, (struct sockaddr *)&to, to_len) == 1);
+	usleep(50000);
+	CHECKF(drain_socket(receiver) == 0, "datagrams of a dropped connection arrived");
+	CHECK(bpf_map_delete_elem(verdicts, &conn) == 0);
+	CHECK(sendto(tx, "x", 1, 0, (struct sockaddr *)&to, to_len) == 1);
+	usleep(50000);
+	CHECKF(drain_socket(receiver) == 1, "the datagram after the verdict was removed is missing");
+}
+
+/* A TCP connection from tx: the window of the tx -> rx direction is the SYN,
+ * the handshake's ACK, then one segment per paced write. */
+static void check_tcp(struct live *l, int family, const char *src, const char *dst, uint16_t port)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = make_addr(family, dst, port, &addr);
+	int listener = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	int tx = tx_socket(family, SOCK_STREAM), rx = -1;
+	char buf[200] = { 0 };
+	struct flow_key k;
+	const struct window_record *w;
+
+	CHECK(listener >= 0 && tx >= 0);
+	CHECK(setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
+	CHECK(bind(listener, (struct sockaddr *)&addr, len) == 0 && listen(listener, 1) == 0);
+	CHECK(setsockopt(tx, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0);
+	n_records = 0;
+	if (connect(tx, (struct sockaddr *)&addr, len) == 0 && (rx = accept(listener, NULL, NULL)) >= 0) {
+		for (int i = 0; i < WINDOW_N; i++) {
+			CHECK(send(tx, buf, sizeof(buf), 0) == sizeof(buf));
+			CHECK(recv(rx, buf, sizeof(buf), MSG_WAITALL) == sizeof(buf));
+		}
+	} else {
+		CHECKF(0, "tcp connection %s -> %s: %s", src, dst, strerror(errno));
+	}
+	wait_windows(l, 1);
+	flow_key_make(&k, src, local_port(tx), dst, port, IPPROTO_TCP);
+	w = find_window(&k);
+	CHECKF(w != NULL, "no window for tcp %s -> %s", src, dst);
+	if (w) {
+		int ack = w->sizes[1]; /* IP + TCP header with this connection's options */
+
+		CHECKF(w->sizes[0] > ack, "SYN %u, ACK %d", w->sizes[0], ack);
+		for (int i = 2; i < WINDOW_N; i++)
+			CHECKF(w->sizes[i] == ack + (int)sizeof(buf), "segment %d: %u, expected %d", i,
+			       w->sizes[i], ack + (int)sizeof(buf));
+	}
+	close(tx);
+	if (rx >= 0)
+		close(rx);
+	close(listener);
+}
+
+/* Rewrites a capture into 10.200.0.0/16 without its IPv6 packets, replays it
+ * into the tx end, and checks every direction with at least WINDOW_N sampled
+ * packets against the window the program emitted. */
+static void check_replay(struct live *l, const char *pcap, bool expect_windows)
+{
+	char rewritten[128], err[256];
+	struct pcap_source *src;
+	struct packet_info info;
+	uint64_t ts;
+	struct expected {
+		struct flow_key key;
+		uint16_t sizes[WINDOW_N];
+		int count;
+	} *exp = calloc(MAX_RECORDS, sizeof(*exp));
+	int n_exp = 0, windows = 0;
+
+	snprintf(rewritten, sizeof(rewritten), "%s/replay.pcap", tmpdir);
+	if (!exp || sh("timeout 30 tcpdump -r tests/data/pcaps/%s -w %s/v4.pcap 'not ip6' 2>/dev/null",
+		       pcap, tmpdir) ||
+	    sh("timeout 30 tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s/v4.pcap -o %s",
+	       tmpdir, rewritten)) {
+		CHECKF(0, "preparing %s for replay", pcap);
+		free(exp);
+		return;
+	}
+	/* What the program should see: the same parser rules, in userspace. */
+	CHECKF(pcap_source_open(rewritten, &src, err, sizeof(err)) == 0, "%s", err);
+	while (src && pcap_source_next(src, &info, &ts) == 1) {
+		int i = 0;
+
+		while (i < n_exp && memcmp(&exp[i].key, &info.key, sizeof(info.key)))
+			i++;
+		if (i == n_exp && n_exp < MAX_RECORDS)
+			exp[n_exp++].key = info.key;
+		if (i < n_exp && exp[i].count < WINDOW_N)
+			exp[i].sizes[exp[i].count++] = info.ip_len;
+	}
+	pcap_source_close(src);
+	for (int i = 0; i < n_exp; i++)
+		windows += exp[i].count == WINDOW_N;
+	CHECKF(windows > 0 || !expect_windows, "%s has no direction with %d packets", pcap, WINDOW_N);
+
+	n_records = 0;
+	CHECK(sh("ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s >/dev/null 2>&1",
+		 ns_tx, REPLAY_PPS, dev_tx, rewritten) == 0);
+	wait_windows(l, windows);
+	CHECKF(n_records == windows, "%s: %d windows, expected %d", pcap, n_records, windows);
+	for (int i = 0; i < n_exp; i++) {
+		const struct window_record *w = find_window(&exp[i].key);
+		char name[FLOW_KEY_STRLEN];
+
+		if (exp[i].count < WINDOW_N)
+			continue;
+		flow_key_format(&exp[i].key, name, sizeof(name));
+		CHECKF(w != NULL, "%s: no window for %s", pcap, name);
+		for (int j = 0; w && j < WINDOW_N; j++)
+			CHECKF(w->sizes[j] == exp[i].sizes[j], "%s: %s size %d: %u, sent %u", pcap, name,
+			       j, w->sizes[j], exp[i].sizes[j]);
+	}
+	free(exp);
+}
+
+static void counter_delta(struct live *l, uint64_t d[CNT_MAX])
+{
+	uint64_t now[CNT_MAX];
+
+	CHECK(xdp_read_counters(xdp_sampler_map_fd(l->s, XDP_MAP_COUNTERS), now) == 0);
+	for (int i = 0; i < CNT_MAX; i++) {
+		d[i] = now[i] - l->counters[i];
+		l->counters[i] = now[i];
+	}
+}
+
+/* Loads and attaches in `mode`, runs the traffic, detaches. Ports differ per
+ * mode so every run starts new flows. */
+static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct live l = { 0 };
+	enum xdp_mode got;
+	char err[4096];
+	uint64_t d[CNT_MAX];
+	int tx, rx;
+
+	o.window_n = WINDOW_N;
+	o.flow_capacity = 4096;
+	o.ring_bytes = 1 << 20;
+	o.pin_dir = NULL;
+	if (xdp_sampler_open(&o, &l.s, err, sizeof(err))) {
+		CHECKF(0, "%s", err);
+		return;
+	}
+	if (xdp_sampler_attach(l.s, if_nametoindex(dev_rx), mode, false, &got, err, sizeof(err))) {
+		CHECKF(0, "%s", err);
+		xdp_sampler_close(l.s);
+		return;
+	}
+	CHECKF(got == mode, "asked for %s, got %s", xdp_mode_name(mode), xdp_mode_name(got));
+	l.ring = ring_buffer__new(xdp_sampler_map_fd(l.s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
+	CHECK(l.ring != NULL);
+	if (l.ring) {
+		tx = check_udp(&l, AF_INET, "10.200.0.1", "10.200.0.2", port_base, &rx);
+		check_drop(&l, tx, rx, "10.200.0.1", "10.200.0.2", port_base);
+		close(tx);
+		close(rx);
+		tx = check_udp(&l, AF_INET6, "fd00:200::1", "fd00:200::2", port_base + 1, &rx);
+		close(tx);
+		close(rx);
+		check_tcp(&l, AF_INET, "10.200.0.1", "10.200.0.2", port_base + 2);
+		check_tcp(&l, AF_INET6, "fd00:200::1", "fd00:200::2", port_base + 3);
+		if (replay) {
+			check_replay(&l, "skype-conference-call.pcap", true);
+			check_replay(&l, "dns_fragmented.pcap", false); /* short flows, fragments */
+			counter_delta(&l, d);
+			CHECK(d[CNT_FRAGMENTS] > 0); /* dns_fragmented's later fragments */
+		}
+		counter_delta(&l, d);
+		CHECK(d[CNT_RING_DROPS] == 0 && d[CNT_TORN_WINDOWS] == 0);
+	}
+	ring_buffer__free(l.ring);
+	CHECKF(xdp_sampler_detach(l.s, err, sizeof(err)) == 0, "%s", err);
+	xdp_sampler_close(l.s);
+}
+
+static int prerequisites(void)
+{
+	if (!harness_is_root()) {
+		SKIP("needs root for namespaces and XDP");
+		return -1;
+	}
+	if (system("for c in ip tcpreplay tcprewrite tcpdump timeout; do"
+		   " command -v $c >/dev/null || exit 1; done") != 0) {
+		SKIP("needs ip, tcpreplay, tcprewrite, tcpdump (tools/deps.sh installs them)");
+		return -1;
+	}
+	return 0;
+}
+
+static void test_native_mode(void)
+{
+	if (prerequisites())
+		return;
+	run_mode(XDP_MODE_NATIVE, 9000, true);
+}
+
+static void test_generic_mode(void)
+{
+	if (prerequisites())
+		return;
+	run_mode(XDP_MODE_GENERIC, 9100, !getenv("ODEFLOW_SANITIZED"));
+}
+
+int main(void)
+{
+	if (harness_is_root()) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/odeflow-live-XXXXXX");
+		if (!mkdtemp(tmpdir) || setup_namespaces()) {
+			printf("FAIL test_xdp_live: could not set up the namespaces and veth pair\n");
+			return 1;
+		}
+	}
+	RUN(test_native_mode);
+	RUN(test_generic_mode);
+	return harness_done();
+}
