@@ -68,6 +68,14 @@ struct {
 	__type(value, struct rate_bucket);
 } rate_buckets SEC(".maps");
 
+/* Written by the agent only; here so it is pinned with the rest and has BTF. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct agent_info);
+} agent SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CNT_MAX);
@@ -415,7 +423,8 @@ int odeflow_xdp(struct xdp_md *ctx)
 	struct packet pkt = {};
 	struct flow_key connection;
 	struct verdict *v;
-	int action;
+	__u8 seen_bit;
+	int action = XDP_PASS;
 
 	count(CNT_PACKETS, 1);
 	count(CNT_BYTES, data_end - data);
@@ -437,18 +446,20 @@ int odeflow_xdp(struct xdp_md *ctx)
 	}
 	count(pkt.key.proto == IPPROTO_TCP ? CNT_TCP : CNT_UDP, 1);
 
-	flow_key_canonical(&pkt.key, &connection);
+	seen_bit = flow_key_canonical(&pkt.key, &connection) ? VERDICT_SEEN_REVERSE
+								 : VERDICT_SEEN_FORWARD;
 	v = bpf_map_lookup_elem(&verdicts, &connection);
 	if (v) {
 		count(CNT_VERDICT_HITS, 1);
 		action = enforce(&pkt, v, data_end);
-		/* A final verdict ends sampling; a provisional one keeps the
-		 * cascade's re-armed windows filling. */
-		if (!(v->flags & VERDICT_PROVISIONAL))
+		/* A final verdict ends sampling of a direction whose first window
+		 * the agent has seen; a provisional one keeps the cascade's
+		 * re-armed windows filling. */
+		if ((v->flags & (VERDICT_PROVISIONAL | seen_bit)) == seen_bit)
 			return action;
 	}
 	sample(&pkt.key, pkt.ip_len);
-	return XDP_PASS;
+	return action;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -56,6 +56,14 @@ struct window_record {
 
 enum verdict_flags {
 	VERDICT_PROVISIONAL = 1, /* below the threshold: the cascade is still collecting windows */
+	/* The agent has seen the first window of the connection's forward
+	 * (canonical) or reverse direction. A final verdict stops sampling only
+	 * for a direction already seen, so each direction with N packets still
+	 * yields its first window (and event) even when the other direction
+	 * decided the connection; after both, a classified packet costs one
+	 * lookup. */
+	VERDICT_SEEN_FORWARD = 2,
+	VERDICT_SEEN_REVERSE = 4,
 };
 
 /* Keyed by the canonical flow key (flow_key_canonical): one entry per connection. */
@@ -99,6 +107,25 @@ struct rate_bucket {
 #endif
 	__u32 pad;
 	__u64 tat_ns;          /* bpf_ktime_get_ns() clock */
+};
+
+/* What the running agent publishes about itself (map "agent", one entry),
+ * so `odeflow flows`, `stats`, `top` and bpftool can name the classes and
+ * show the agent's health from another shell. Written by the agent only. */
+struct agent_info {
+	__u32 pid;            /* 0: no agent has run since the maps were pinned */
+	__u32 model_id;
+	__u32 window_n;
+	__u32 num_classes;
+	__u64 started_ns;     /* bpf_ktime_get_ns() clock */
+	__u64 heartbeat_ns;   /* refreshed about once a second while running */
+	__u64 windows_classified;
+	__u64 batches;
+	__u64 latency_p50_us; /* Nth packet in XDP to verdict in the map */
+	__u64 latency_p99_us;
+	__u64 rearms_lost;    /* the direction had left "flows" before its re-arm */
+	char iface[16];
+	char class_names[ODEFLOW_MAX_CLASSES][32];
 };
 
 /* Per-CPU counters, indexed by enum counter. */

@@ -390,6 +390,39 @@ static void test_verdict_drop(void)
 	fixture_close(&f);
 }
 
+/* A final verdict reached from one direction still lets the other direction
+ * fill its first window; once the agent has seen a direction's first window
+ * (its SEEN bit), that direction is no longer sampled. */
+static void test_final_verdict_samples_unseen_direction(void)
+{
+	struct fixture f;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct pkt_spec rev = tcp4;
+	struct flow_key k, conn;
+	int reverse_bit;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	rev.saddr = tcp4.daddr;
+	rev.daddr = tcp4.saddr;
+	rev.sport = tcp4.dport;
+	rev.dport = tcp4.sport;
+	flow_key_make(&k, rev.saddr, rev.sport, rev.daddr, rev.dport, rev.proto);
+	reverse_bit = flow_key_canonical(&k, &conn) ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
+	/* final, and only the other direction seen */
+	put_verdict(&f, &tcp4, 3, VERDICT_SEEN_FORWARD + VERDICT_SEEN_REVERSE - reverse_bit);
+	send_window(&f, rev, sizes, 1);
+	check_window(&records[0], &rev, sizes, 0);
+	/* both seen: a classified packet is not sampled any more */
+	put_verdict(&f, &tcp4, 3, VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE);
+	counter_delta(&f, d);
+	CHECK(run_spec(&f, &rev, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_NEW_FLOWS] == 0 && d[CNT_WINDOWS] == 0);
+	fixture_close(&f);
+}
+
 static void test_mark_rewrites_dscp(void)
 {
 	struct fixture f;
@@ -536,6 +569,7 @@ int main(void)
 	RUN(test_window_at_nth_packet);
 	RUN(test_directions_fill_separate_windows);
 	RUN(test_verdict_drop);
+	RUN(test_final_verdict_samples_unseen_direction);
 	RUN(test_mark_rewrites_dscp);
 	RUN(test_rate_limit_passes_burst_then_drops);
 	RUN(test_full_ring_counts_and_passes);
