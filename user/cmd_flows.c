@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* odeflow flows: the verdicts in the pinned map, one connection a line. */
+#include <bpf/bpf.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "command.h"
+#include "flow_key.h"
+#include "pinned.h"
+
+ODEFLOW_COMMAND(flows, "list the classified connections (verdict map)")
+
+static const char *proto_name(unsigned proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : "ip";
+}
+
+static json_t *flow_json(const struct pinned *p, const struct flow_key *k, const struct verdict *v,
+			 uint64_t now)
+{
+	char a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN], cls[40];
+
+	flow_addr_format(k->saddr, a, sizeof(a));
+	flow_addr_format(k->daddr, b, sizeof(b));
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:f, s:i, s:b, s:f, s:i}",
+			 "src", a, "sport", k->sport, "dst", b, "dport", k->dport,
+			 "proto", proto_name(k->proto),
+			 "class", pinned_class_name(p, v->class_id, cls, sizeof(cls)),
+			 "class_id", v->class_id, "confidence", v->confidence_ppm / 1e6,
+			 "stage", v->stage, "provisional", (v->flags & VERDICT_PROVISIONAL) != 0,
+			 "age_s", now > v->decided_ns ? (now - v->decided_ns) / 1e9 : 0.0,
+			 "model_id", v->model_id);
+}
+
+static void print_row(const struct pinned *p, const struct flow_key *k, const struct verdict *v,
+		      uint64_t now)
+{
+	char a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN], ends[128], cls[40];
+
+	flow_addr_format(k->saddr, a, sizeof(a));
+	flow_addr_format(k->daddr, b, sizeof(b));
+	snprintf(ends, sizeof(ends), flow_addr_is_ipv4(k->saddr) ? "%s:%u <-> %s:%u" : "[%s]:%u <-> [%s]:%u",
+		 a, k->sport, b, k->dport);
+	printf("%-47s %-5s %-14s %6.3f %5u %-11s %7.1fs\n", ends, proto_name(k->proto),
+	       pinned_class_name(p, v->class_id, cls, sizeof(cls)), v->confidence_ppm / 1e6, v->stage,
+	       v->flags & VERDICT_PROVISIONAL ? "provisional" : "final",
+	       now > v->decided_ns ? (now - v->decided_ns) / 1e9 : 0.0);
+}
+
+int cmd_flows(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'J' }, { "pin-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	const char *pin_dir = NULL;
+	struct flow_key key, next, *prev = NULL;
+	struct verdict v;
+	struct pinned p;
+	char err[512];
+	bool json = false;
+	json_t *list;
+	uint64_t now;
+	int c, n = 0;
+
+	while ((c = getopt_long(argc, argv, "Jd:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'J': json = true; break;
+		case 'd': pin_dir = optarg; break;
+		case 'h':
+			printf("usage: odeflow flows [--json] [--pin-dir DIR]\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (pinned_open(pin_dir, &p, err, sizeof(err))) {
+		fprintf(stderr, "odeflow flows: %s\n", err);
+		return 1;
+	}
+	list = json_array();
+	now = monotonic_ns();
+	if (!json)
+		printf("%-47s %-5s %-14s %6s %5s %-11s %8s\n", "CONNECTION", "PROTO", "CLASS", "CONF",
+		       "STAGE", "STATE", "AGE");
+	while (bpf_map_get_next_key(p.fd[XDP_MAP_VERDICTS], prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(p.fd[XDP_MAP_VERDICTS], &key, &v))
+			continue; /* evicted between the two calls */
+		n++;
+		if (json)
+			json_array_append_new(list, flow_json(&p, &key, &v, now));
+		else
+			print_row(&p, &key, &v, now);
+	}
+	if (json) {
+		json_dumpf(list, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		printf("%d connection(s)\n", n);
+	}
+	json_decref(list);
+	pinned_close(&p);
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#include "pinned.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
+{
+	char why[512];
+
+	memset(p, 0, sizeof(*p));
+	for (int m = 0; m < XDP_MAP_COUNT; m++)
+		p->fd[m] = -1;
+	for (int m = 0; m < XDP_MAP_COUNT; m++) {
+		p->fd[m] = xdp_open_pinned_map(pin_dir ? pin_dir : XDP_DEFAULT_PIN_DIR, m, why, sizeof(why));
+		if (p->fd[m] < 0) {
+			snprintf(err, errlen, "%s (is `odeflow run` running, or was it run with --keep?)", why);
+			pinned_close(p);
+			return -1;
+		}
+	}
+	pinned_refresh_agent(p);
+	return 0;
+}
+
+void pinned_close(struct pinned *p)
+{
+	for (int m = 0; m < XDP_MAP_COUNT; m++)
+		if (p->fd[m] >= 0) {
+			close(p->fd[m]);
+			p->fd[m] = -1;
+		}
+}
+
+int pinned_refresh_agent(struct pinned *p)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(p->fd[XDP_MAP_AGENT], &zero, &p->agent);
+}
+
+const char *pinned_class_name(const struct pinned *p, unsigned id, char *buf, size_t len)
+{
+	if (id < p->agent.num_classes && id < ODEFLOW_MAX_CLASSES && p->agent.class_names[id][0]) {
+		snprintf(buf, len, "%.31s", p->agent.class_names[id]);
+		return buf;
+	}
+	snprintf(buf, len, "class%u", id);
+	return buf;
+}
+
+int pinned_class_id(const struct pinned *p, const char *name)
+{
+	char buf[40];
+
+	for (unsigned k = 0; k < p->agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++)
+		if (!strcasecmp(name, pinned_class_name(p, k, buf, sizeof(buf))))
+			return (int)k;
+	return -1;
+}
+
+bool pinned_agent_alive(const struct pinned *p)
+{
+	return p->agent.pid && (kill((pid_t)p->agent.pid, 0) == 0 || errno == EPERM);
+}
