@@ -31,6 +31,7 @@ struct xdp_sampler {
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
 	int link_fd;             /* -1 when not attached */
 	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
+	bool took_over;          /* attached by updating a link a --keep run left */
 };
 
 static const char *const map_names[XDP_MAP_COUNT] = {
@@ -289,6 +290,35 @@ static int link_create(int prog_fd, int ifindex, enum xdp_mode mode)
 	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 }
 
+/* A previous run with --keep left its link pinned as PIN_DIR/link_IFNAME:
+ * swap our program into that link, so the interface is never without the
+ * sampler and the kept maps (reused at open) go on being enforced. */
+static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int prog_fd)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!s->pin_dir[0] ||
+	    snprintf(path, sizeof(path), "%s/link_%s", s->pin_dir, ifname) >= (int)sizeof(path))
+		return -1;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	if (bpf_link_update(fd, prog_fd, NULL)) {
+		close(fd);
+		return -1;
+	}
+	snprintf(s->link_pin, sizeof(s->link_pin), "%s", path);
+	s->link_fd = fd;
+	s->took_over = true;
+	return 0;
+}
+
+bool xdp_sampler_took_over(const struct xdp_sampler *s)
+{
+	return s->took_over;
+}
+
 int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
 		       enum xdp_mode *got, char *err, size_t errlen)
 {
@@ -306,6 +336,10 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, b
 	if (pin_link && !s->pin_dir[0]) {
 		snprintf(err, errlen, "pinning the link of %s needs a pin dir", ifname);
 		return -1;
+	}
+	if (take_over_kept_link(s, ifname, prog_fd) == 0) {
+		*got = mode;
+		return 0;
 	}
 	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
 	fd = link_create(prog_fd, ifindex, *got);

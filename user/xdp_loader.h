@@ -79,6 +79,11 @@ unsigned xdp_sampler_window_n(const struct xdp_sampler *s);
 int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
 		       enum xdp_mode *got, char *err, size_t errlen);
 
+/* True when attach found the link a --keep run pinned for this interface
+ * and swapped this sampler's program into it (then *got is the mode asked
+ * for, not necessarily the one the kept link has). */
+bool xdp_sampler_took_over(const struct xdp_sampler *s);
+
 /* Detaches the link this sampler attached (pinned or not). */
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
 
