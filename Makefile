@@ -25,9 +25,11 @@ LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
 .PHONY: all deps test check test-quick san fuzz bench clean print-cflags print-ldlibs
-all: $(BUILD)/odeflow $(TEST_BINS)
+all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 
 deps:
 	@bash tools/deps.sh
@@ -57,7 +59,11 @@ $(BUILD)/odeflow: $(BUILD)/obj/main.o $(BUILD)/libodeflow.a
 $(BUILD)/tests/%: tests/%.c tests/*.h $(BUILD)/libodeflow.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(REQ_CFLAGS) -Itests $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+# Benchmarks and other helper programs, linked like the tests.
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libodeflow.a | $(BUILD)/tools
+	$(CC) $(CFLAGS) $(REQ_CFLAGS) $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/tools:
 	mkdir -p $@
 
 # The full suite: plain build, then the unit tests again under ASan+UBSan,

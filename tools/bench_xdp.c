@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/* Nanoseconds per packet of the XDP program, measured by the kernel with
+ * bpf_prog_test_run_opts (its `duration`: the average over `repeat` runs of
+ * one packet, in whole nanoseconds, excluding time the thread was
+ * rescheduled). Each cell is the median of RUNS runs.
+ *
+ *   build/tools/bench_xdp            (root)
+ *
+ * "one flow" repeats one packet. "many flows" puts bpf/bench_rotate.bpf.c
+ * in front: it rewrites the source address to the next of MANY_FLOWS (or
+ * NEW_FLOWS) flows and tail-calls the program; the same wrapper in front of
+ * the empty program is measured too and subtracted, so the column shows the
+ * program's own cost with its maps spread over many entries. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_rotate.skel.h"
+#include "flow_key.h"
+#include "xdp_loader.h"
+#include "xdp_pass.skel.h"
+
+#define RUNS 5
+#define REPEAT 1000000
+#define MANY_FLOWS 65536  /* connections with state or verdicts */
+#define NEW_FLOWS 131072  /* distinct new directions per run */
+#define FILL_ROUNDS 8     /* packets per flow in one window-filling run */
+#define PKT_LEN 140
+
+struct bench {
+	struct xdp_pass_bpf *pass;
+	struct bench_rotate_bpf *rotate;
+	uint8_t pkt[PKT_LEN]; /* Ethernet + IPv4 + TCP, 10.0.0.0:40000 -> 10.200.0.2:443 */
+	double empty, rotate_floor;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_xdp: %s\n", what);
+	exit(1);
+}
+
+static unsigned test_run(int prog_fd, const uint8_t *pkt, unsigned repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = PKT_LEN,
+		    .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		fprintf(stderr, "bench_xdp: bpf_prog_test_run_opts: %s\n", strerror(errno));
+		exit(1);
+	}
+	return opts.duration;
+}
+
+/* Runs through the rotating wrapper: `repeat` packets over `flows` flows,
+ * starting again at the first flow. */
+static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsigned repeat)
+{
+	__u32 zero = 0;
+
+	b->rotate->bss->flow_mask = flows - 1;
+	b->rotate->bss->next_flow = 0;
+	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY))
+		die("cannot set the tail-call target");
+	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, repeat);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static struct xdp_sampler *load(unsigned window_n)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char err[4096];
+
+	o.window_n = window_n;
+	o.pin_dir = NULL;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)))
+		die(err);
+	return s;
+}
+
+static uint64_t counter(struct xdp_sampler *s, enum counter c)
+{
+	uint64_t v[CNT_MAX];
+
+	if (xdp_read_counters(xdp_sampler_map_fd(s, XDP_MAP_COUNTERS), v))
+		die("cannot read the counters");
+	return v[c];
+}
+
+/* Checks that a scenario did what its row says. */
+static void expect(struct xdp_sampler *s, enum counter c, uint64_t want, const char *row)
+{
+	uint64_t got = counter(s, c);
+
+	if (got != want) {
+		fprintf(stderr, "bench_xdp: %s: counter %s is %llu, expected %llu\n", row,
+			xdp_counter_name(c), (unsigned long long)got, (unsigned long long)want);
+		exit(1);
+	}
+}
+
+static void print_row(const char *name, double one, double many, const struct bench *b)
+{
+	char a[32] = "-", m[32] = "-";
+
+	if (one >= 0)
+		snprintf(a, sizeof(a), "%.0f (%.1fx)", one, one / b->empty);
+	if (many >= 0)
+		snprintf(m, sizeof(m), "%.0f (%.1fx)", many, many / b->empty);
+	printf("| %-40s | %14s | %14s |\n", name, a, m);
+}
+
+/* The program's own cost per packet over many flows: wrapper run minus the
+ * wrapper in front of the empty program, plus the empty program. */
+static double net(const struct bench *b, double rotated)
+{
+	return rotated - b->rotate_floor + b->empty;
+}
+
+static void bench_floor(struct bench *b)
+{
+	double one[RUNS], many[RUNS];
+	int pass_fd = bpf_program__fd(b->pass->progs.xdp_pass);
+
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(pass_fd, b->pkt, REPEAT);
+		many[r] = rotated_run(b, pass_fd, MANY_FLOWS, REPEAT);
+	}
+	b->empty = median(one, RUNS);
+	b->rotate_floor = median(many, RUNS);
+	printf("| %-40s | %14.0f | %14s |\n", "empty XDP program (the floor)", b->empty, "-");
+}
+
+static void bench_new_flows(struct bench *b)
+{
+	const char *row = "first packet of a new flow";
+	double many[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW);
+
+		many[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), NEW_FLOWS, NEW_FLOWS));
+		expect(s, CNT_NEW_FLOWS, NEW_FLOWS, row);
+		xdp_sampler_close(s);
+	}
+	print_row(row, -1, median(many, RUNS), b);
+}
+
+static void bench_window_filling(struct bench *b)
+{
+	const char *row = "packet inside a window being filled";
+	struct xdp_sampler *s = load(ODEFLOW_MAX_WINDOW);
+	double many[RUNS];
+
+	rotated_run(b, xdp_sampler_prog_fd(s), MANY_FLOWS, MANY_FLOWS); /* slot 0 of each */
+	for (int r = 0; r < RUNS; r++)
+		many[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), MANY_FLOWS,
+					      MANY_FLOWS * FILL_ROUNDS));
+	expect(s, CNT_NEW_FLOWS, MANY_FLOWS, row); /* nothing evicted */
+	expect(s, CNT_WINDOWS, 0, row);            /* every packet went into a window */
+	xdp_sampler_close(s);
+	print_row(row, -1, median(many, RUNS), b);
+}
+
+/* Verdicts of class 0 for every rotated connection (and so the hot one). */
+static void write_verdicts(struct xdp_sampler *s)
+{
+	struct verdict v = { .class_id = 0, .stage = 1, .confidence_ppm = 950000 };
+	int fd = xdp_sampler_map_fd(s, XDP_MAP_VERDICTS);
+	char src[16];
+	struct flow_key k;
+
+	for (unsigned i = 0; i < MANY_FLOWS; i++) {
+		snprintf(src, sizeof(src), "10.0.%u.%u", i >> 8, i & 0xff);
+		flow_key_make(&k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
+		flow_key_canonical(&k, &k);
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+			die("cannot write the verdicts");
+	}
+}
+
+static void bench_classified(struct bench *b, const char *row, const struct policy *p,
+			     enum counter action_counter)
+{
+	struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW);
+	double one[RUNS], many[RUNS];
+	int fd = xdp_sampler_prog_fd(s);
+
+	write_verdicts(s);
+	if (xdp_set_policy(xdp_sampler_map_fd(s, XDP_MAP_POLICY),
+			   xdp_sampler_map_fd(s, XDP_MAP_RATE_BUCKETS), 0, p))
+		die("cannot write the policy");
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(fd, b->pkt, REPEAT);
+		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
+	}
+	expect(s, action_counter, 2ull * RUNS * REPEAT, row);
+	expect(s, CNT_NEW_FLOWS, 0, row); /* classified: never sampled */
+	xdp_sampler_close(s);
+	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+/* A direction whose window was sent, waiting for its verdict. */
+static void bench_emitted(struct bench *b)
+{
+	const char *row = "window sent, no verdict yet";
+	struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW);
+	double one[RUNS], many[RUNS];
+	int fd = xdp_sampler_prog_fd(s);
+
+	/* Fill every window; most records find the ring full, which is fine:
+	 * the direction is emitted either way. */
+	rotated_run(b, fd, MANY_FLOWS, MANY_FLOWS * ODEFLOW_DEFAULT_WINDOW);
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(fd, b->pkt, REPEAT);
+		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
+	}
+	expect(s, CNT_NEW_FLOWS, MANY_FLOWS, row);
+	xdp_sampler_close(s);
+	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+static void build_packet(uint8_t *p)
+{
+	static const uint8_t hdr[] = {
+		0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,  /* Ethernet, IPv4 */
+		0x45, 0, 0, PKT_LEN - 14, 0, 0, 0, 0, 64, 6, 0, 0,      /* IPv4, TCP */
+		10, 0, 0, 0, 10, 200, 0, 2,                            /* 10.0.0.0 -> 10.200.0.2 */
+		0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x50,  /* 40000 -> 443 */
+	};
+
+	memset(p, 0, PKT_LEN);
+	memcpy(p, hdr, sizeof(hdr));
+}
+
+int main(void)
+{
+	struct bench b = { 0 };
+
+	if (geteuid() != 0)
+		die("needs root (bpf_prog_test_run)");
+	build_packet(b.pkt);
+	b.pass = xdp_pass_bpf__open_and_load();
+	b.rotate = bench_rotate_bpf__open_and_load();
+	if (!b.pass || !b.rotate)
+		die("cannot load the benchmark programs");
+
+	printf("XDP program cost, ns per packet (x the empty program), median of %d runs of %d packets;\n"
+	       "many flows: %d connections, %d distinct new flows per run\n\n",
+	       RUNS, REPEAT, MANY_FLOWS, NEW_FLOWS);
+	printf("| %-40s | %14s | %14s |\n", "packet", "one flow", "many flows");
+	printf("|%s|%s|%s|\n", "------------------------------------------",
+	       "----------------", "----------------");
+	bench_floor(&b);
+	bench_new_flows(&b);
+	bench_window_filling(&b);
+	bench_emitted(&b);
+	bench_classified(&b, "classified flow, PASS", &(struct policy){ .action = ACTION_PASS },
+			 CNT_ACTION_PASS);
+	bench_classified(&b, "classified flow, MARK (DSCP EF)",
+			 &(struct policy){ .action = ACTION_MARK, .dscp = 46 }, CNT_ACTION_MARK);
+	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",
+	       b.rotate_floor - b.empty);
+	xdp_pass_bpf__destroy(b.pass);
+	bench_rotate_bpf__destroy(b.rotate);
+	return 0;
+}
