@@ -30,6 +30,21 @@ struct model_config {
 	uint32_t model_id;
 };
 
+/* The defaults for an architecture: odernn hidden 32 (M = 32), RK4 with 2
+ * substeps; lstm-ode as the ODE-Flow notebook (hidden 1, ODE width 32,
+ * dopri5 at rtol 1e-7, atol 1e-9); lstm hidden 1. All with window 20, the
+ * five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), transform
+ * odeflow-v1 and model_id 0. */
+void model_config_defaults(enum model_arch arch, struct model_config *cfg);
+/* Names as in model files ("odernn", "lstm-ode", "lstm"; "rk4", "dopri5");
+ * the parsers return -1 for an unknown name. */
+const char *model_arch_name(enum model_arch arch);
+int model_arch_parse(const char *name, enum model_arch *out);
+const char *model_solver_name(enum model_solver solver);
+int model_solver_parse(const char *name, enum model_solver *out);
+/* Checks every field; one line into err when something is out of range. */
+int model_config_check(const struct model_config *cfg, char *err, size_t errlen);
+
 struct model;           /* opaque: config plus one contiguous float parameter array */
 struct model_ws;        /* opaque: per-thread scratch, sized for a maximum batch */
 
@@ -37,6 +52,8 @@ struct model_ws;        /* opaque: per-thread scratch, sized for a maximum batch
  * naming what is wrong into err. */
 int model_load(const char *path, struct model **out, char *err, size_t errlen);
 int model_save(const struct model *m, const char *path, char *err, size_t errlen);
+/* The same from a whole file held in memory (errors do not name a file). */
+int model_load_buffer(const void *buf, size_t len, struct model **out, char *err, size_t errlen);
 /* A new model with freshly initialised parameters (PyTorch's default
  * initialisation scheme), deterministic for a seed. */
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
@@ -47,22 +64,33 @@ const struct model_config *model_config(const struct model *m);
 /* All parameters, contiguous; gradients use the same layout. */
 float *model_params(struct model *m, size_t *count);
 
+/* A workspace for batches of up to max_batch windows (NULL when out of
+ * memory). It also sets OpenBLAS to one thread: the engine's matrices are
+ * small, and callers run their own threads, one workspace each. The
+ * training tape is allocated by the first model_loss_grad call. */
 struct model_ws *model_ws_new(const struct model *m, int max_batch);
 void model_ws_free(struct model_ws *ws);
 
 /* Classify B windows. sizes: B*N IP total lengths in bytes; times: B*N
  * arrival times in seconds (any origin, non-decreasing within a window).
  * logprobs: B*num_classes natural-log probabilities. B <= max_batch of ws.
- * Returns 0, or -1 if an input is invalid (NaN, negative size, decreasing time). */
+ * Returns 0, or -1 if an input is invalid (not finite, size negative or above
+ * 65535, time decreasing) or batch is out of range, or dopri5 exceeds its
+ * step budget (a broken model). */
 int model_classify(const struct model *m, struct model_ws *ws, int batch,
 		   const float *sizes, const double *times, float *logprobs);
 
 /* Training: forward and backward over B labelled windows. Returns the mean
  * cross-entropy loss; adds d(loss)/d(params) into grads (model_params layout);
  * writes logits (B*num_classes) if logits is not NULL. Uses the model's
- * solver discretised as RK4 (backpropagation through the RK4 steps). */
+ * solver discretised as RK4 (backpropagation through the RK4 steps).
+ * Returns NAN for invalid input or labels, or when the training tape
+ * cannot be allocated. */
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		      const float *sizes, const double *times, const int *labels,
 		      float *grads, float *logits);
+
+/* Bytes of workspace model_classify needs per window, in batches of batch. */
+size_t model_ws_bytes(const struct model *m, int batch);
 
 #endif

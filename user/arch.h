@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* What the engine (model.c) needs from each architecture (arch_*.c): its
+ * parameter tensors, its workspace size, and forward and backward passes
+ * over a batch. Training and inference run the same forward function; in
+ * training it keeps every activation (the tape), in inference it reuses a
+ * few slots, so a window in flight costs little memory. */
+#ifndef ODEFLOW_ARCH_H
+#define ODEFLOW_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+#include "ode.h"
+
+#define MODEL_MAX_TENSORS 32  /* lstm-ode has 18 */
+#define MODEL_DOPRI5_MAX_STEPS 10000  /* per solve: a hostile model cannot hang the agent */
+
+struct tensor_spec {
+	char name[32];
+	int ndim;
+	int shape[2];
+	size_t offset;      /* into the parameter array, in floats */
+	size_t count;
+	float init_bound;   /* initialised uniform in [-bound, bound] */
+};
+
+struct model {
+	struct model_config cfg;
+	const struct arch_ops *ops;
+	int ntensors;
+	struct tensor_spec tensors[MODEL_MAX_TENSORS];
+	size_t nparams;
+	float *params;
+};
+
+struct arch_ops {
+	const char *name;
+	/* Checks the architecture's sizes; one line into err when invalid. */
+	int (*check)(const struct model_config *c, char *err, size_t errlen);
+	/* Writes the parameter tensors in parameter-array order; returns how many. */
+	int (*tensors)(const struct model_config *c, struct tensor_spec *t);
+	/* Floats of workspace one forward (and, if train, backward) pass over
+	 * B windows needs. */
+	size_t (*ws_floats)(const struct model *m, int B, bool train);
+	/* logits[B,C]. train: keep the tape for backward and solve with RK4
+	 * whatever the model's solver. Returns -1 on invalid input or when
+	 * dopri5 fails. */
+	int (*forward)(const struct model *m, float *ws, int B, bool train,
+		       const float *sizes, const double *times, float *logits);
+	/* After forward(train): adds d(loss)/d(params) into grads, given dlogits. */
+	void (*backward)(const struct model *m, float *ws, int B, const float *dlogits,
+			 float *grads);
+};
+
+/* A model of this configuration (checked) with zeroed parameters. */
+int model_alloc(const struct model_config *cfg, struct model **out, char *err, size_t errlen);
+
+extern const struct arch_ops arch_odernn, arch_lstm_ode, arch_lstm;
+
+/* Carves a workspace into buffers; with a NULL base it only counts, so one
+ * layout function both sizes and cuts the workspace. */
+struct arena {
+	float *base;
+	size_t used;
+};
+
+static inline float *arena_take(struct arena *a, size_t n)
+{
+	float *p = a->base ? a->base + a->used : NULL;
+
+	a->used += (n + 15) & ~(size_t)15; /* 64-byte aligned buffers */
+	return p;
+}
+
+/* Fills a tensor spec; bound is 1/sqrt(fan) as PyTorch initialises it. */
+void tensor_add(struct tensor_spec *t, int *n, const char *name, int rows, int cols, int fan);
+
+/* The ODE function whose weights are the model's tensors w1..b2 (in that
+ * order from index first), in params or in a gradient array. */
+struct ode_mlp ode_mlp_of(const struct model *m, int first, int D);
+struct ode_mlp_grad ode_mlp_grad_of(const struct model *m, float *grads, int first);
+
+/* The classifier head shared by lstm-ode and lstm: Linear(in,128)-ReLU-
+ * Linear(128,64)-ReLU-Linear(64,C), tensors from index first. */
+struct head_bufs {
+	float *h1, *h2, *dh1, *dh2;   /* [B,128], [B,64] and their gradients */
+};
+void head_tensors(struct tensor_spec *t, int *n, int in, int classes);
+void head_layout(struct arena *a, int B, bool train, struct head_bufs *hb);
+void head_forward(const struct model *m, int first, const struct head_bufs *hb, int B, int in,
+		  const float *x, float *logits);
+/* dx (if not NULL) is written. */
+void head_backward(const struct model *m, int first, const struct head_bufs *hb, int B, int in,
+		   const float *x, const float *dlogits, float *dx, float *grads);
+
+/* A 2-layer nn.LSTM's tensors (l0 then l1, each w_ih, w_hh, b_ih, b_hh). */
+void lstm_tensors(struct tensor_spec *t, int *n, int input, int H);
+/* One LSTM layer over T steps from the zero state. gx[B,T,4H] = inputs .
+ * W_ih^T + b_ih; writes out[B,T,H] and keeps c[T][B,H], gates[T][B,4H]. */
+void lstm_seq_forward(const float *gx, float *out, float *c, float *gates, const float *w_hh,
+		      const float *b_hh, int B, int T, int H);
+/* dout[B,T,H]: the gradient for out, consumed; writes dgx[B,T,4H]; dc[B,H]
+ * is scratch. */
+void lstm_seq_backward(float *dgx, float *dout, float *dc, float *dw_hh, float *db_hh,
+		       const float *gates, const float *c, const float *out, const float *w_hh,
+		       int B, int T, int H);
+
+static inline float *param(const struct model *m, int idx)
+{
+	return m->params + m->tensors[idx].offset;
+}
+
+static inline float *grad(const struct model *m, float *grads, int idx)
+{
+	return grads + m->tensors[idx].offset;
+}
+
+#endif

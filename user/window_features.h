@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* (Not features.h: that name would shadow glibc's <features.h> under -Iuser.)
+ * The feature transform "odeflow-v1": raw packet sizes and arrival times of
+ * one window in, the model's inputs out. Every model file names the
+ * transform it was trained with, so the agent, the trainer and the offline
+ * tools cannot disagree about features. */
+#ifndef ODEFLOW_WINDOW_FEATURES_H
+#define ODEFLOW_WINDOW_FEATURES_H
+
+#define FEATURES_TRANSFORM "odeflow-v1"
+#define FEATURES_PER_PACKET 5  /* size_norm, log_size, iat, small, full */
+
+enum { FEAT_SIZE_NORM, FEAT_LOG_SIZE, FEAT_IAT, FEAT_SMALL, FEAT_FULL };
+
+/* One window of n packets. sizes in bytes, times in seconds (any origin).
+ * x: n * FEATURES_PER_PACKET features, packet-major.
+ * dtau: n ODE-RNN time steps, dtau[0] = 0, dtau[i] = ln(1 + dt_i / 0.01) / 4.
+ * tau: n times in seconds after the first packet (lstm-ode's ODE time).
+ * Any output may be NULL. Returns 0, or -1 if a size is negative, above
+ * 65535 or not finite, or a time is not finite or earlier than the one before. */
+int features_window(int n, const float *sizes, const double *times,
+		    float *x, float *dtau, float *tau);
+
+#endif
