@@ -19,7 +19,11 @@ static int finish_open(pcap_t *p, const char *name, const char *errbuf,
 	struct pcap_source *s;
 
 	if (!p) {
-		snprintf(err, errlen, "%s: %s", name, errbuf);
+		/* libpcap names the file itself in some messages */
+		if (!strncmp(errbuf, name, strlen(name)))
+			snprintf(err, errlen, "%s", errbuf);
+		else
+			snprintf(err, errlen, "%s: %s", name, errbuf);
 		return -1;
 	}
 	s = calloc(1, sizeof(*s));
