@@ -10,6 +10,7 @@ packages=(
   libopenblas-dev libpcap-dev libjansson-dev
   libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
+  iperf3                        # live tests: traffic of a real program
 )
 
 missing=()

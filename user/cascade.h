@@ -30,6 +30,7 @@ struct decision {
 	int stage;                   /* windows averaged into it */
 	bool provisional;            /* below threshold and more windows allowed */
 	bool rearm;                  /* ask for the next window of this direction */
+	uint8_t directions_seen;     /* VERDICT_SEEN_* bits: directions whose windows came in */
 };
 
 struct cascade;

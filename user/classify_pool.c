@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+#include "classify_pool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QUEUE_DEPTH 8 /* batches waiting: 8 x 256 windows of slack */
+
+struct classify_pool {
+	const struct model *model;
+	struct cascade *cascade;
+	decisions_fn on_decisions;
+	void *ctx;
+
+	pthread_mutex_t lock;
+	pthread_cond_t has_work, has_room;
+	struct window_batch *queue[QUEUE_DEPTH];
+	int head, count, waiting_workers;
+	bool stopping;
+
+	int threads;
+	pthread_t tid[];
+};
+
+static struct window_batch *take(struct classify_pool *p)
+{
+	struct window_batch *b = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	p->waiting_workers++;
+	while (!p->count && !p->stopping)
+		pthread_cond_wait(&p->has_work, &p->lock);
+	p->waiting_workers--;
+	if (p->count) {
+		b = p->queue[p->head];
+		p->head = (p->head + 1) % QUEUE_DEPTH;
+		p->count--;
+		pthread_cond_signal(&p->has_room);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return b;
+}
+
+static void *worker(void *arg)
+{
+	struct classify_pool *p = arg;
+	struct model_ws *ws = model_ws_new(p->model, POOL_MAX_BATCH);
+	struct decision *out = calloc(POOL_MAX_BATCH, sizeof(*out));
+	struct window_batch *b;
+
+	if (!ws || !out) {
+		fprintf(stderr, "odeflow: out of memory starting a classification thread\n");
+		abort();
+	}
+	while ((b = take(p))) {
+		if (cascade_decide(p->cascade, ws, b->n, b->windows, out) == 0)
+			p->on_decisions(p->ctx, b->n, out);
+		else
+			fprintf(stderr, "odeflow: a batch of %d windows could not be classified\n", b->n);
+		free(b);
+	}
+	free(out);
+	model_ws_free(ws);
+	return NULL;
+}
+
+struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
+					decisions_fn on_decisions, void *ctx)
+{
+	struct classify_pool *p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
+
+	if (!p)
+		return NULL;
+	p->model = m;
+	p->cascade = c;
+	p->on_decisions = on_decisions;
+	p->ctx = ctx;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->has_work, NULL);
+	pthread_cond_init(&p->has_room, NULL);
+	for (p->threads = 0; p->threads < threads; p->threads++)
+		if (pthread_create(&p->tid[p->threads], NULL, worker, p)) {
+			classify_pool_free(p);
+			return NULL;
+		}
+	return p;
+}
+
+void classify_pool_submit(struct classify_pool *p, const struct window_batch *b)
+{
+	size_t bytes = offsetof(struct window_batch, windows) + sizeof(b->windows[0]) * (size_t)b->n;
+	struct window_batch *copy = malloc(sizeof(*copy));
+
+	if (!copy) {
+		fprintf(stderr, "odeflow: out of memory queueing %d windows; dropped\n", b->n);
+		return;
+	}
+	memcpy(copy, b, bytes);
+	pthread_mutex_lock(&p->lock);
+	while (p->count == QUEUE_DEPTH)
+		pthread_cond_wait(&p->has_room, &p->lock);
+	p->queue[(p->head + p->count) % QUEUE_DEPTH] = copy;
+	p->count++;
+	pthread_cond_signal(&p->has_work);
+	pthread_mutex_unlock(&p->lock);
+}
+
+bool classify_pool_idle(struct classify_pool *p)
+{
+	bool idle;
+
+	pthread_mutex_lock(&p->lock);
+	idle = p->waiting_workers > p->count;
+	pthread_mutex_unlock(&p->lock);
+	return idle;
+}
+
+void classify_pool_free(struct classify_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->has_work);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->threads; i++)
+		pthread_join(p->tid[i], NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->has_work);
+	pthread_cond_destroy(&p->has_room);
+	free(p);
+}

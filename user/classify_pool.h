@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* A small pool of classification threads for the agent. The ring-buffer drain
+ * stays on one thread and hands over batches of windows; each worker owns a
+ * model workspace, runs the cascade on a batch, and passes the decisions to
+ * the caller's callback (which writes verdicts, re-arms, prints events). */
+#ifndef ODEFLOW_CLASSIFY_POOL_H
+#define ODEFLOW_CLASSIFY_POOL_H
+
+#include <stdbool.h>
+
+#include "cascade.h"
+
+#define POOL_MAX_BATCH 256
+
+struct window_batch {
+	int n;
+	struct window_record windows[POOL_MAX_BATCH];
+};
+
+/* Called on a worker thread, possibly concurrently with other workers. */
+typedef void (*decisions_fn)(void *ctx, int n, const struct decision *decisions);
+
+struct classify_pool;
+
+struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
+					decisions_fn on_decisions, void *ctx);
+/* Takes a batch to classify (copied); blocks while every worker is busy and
+ * the queue is full, which pushes back onto the ring buffer. */
+void classify_pool_submit(struct classify_pool *p, const struct window_batch *b);
+/* True when some worker waits for work: then there is no point in holding a
+ * batch back to let it grow. */
+bool classify_pool_idle(struct classify_pool *p);
+/* Finishes the queued batches and joins the workers. */
+void classify_pool_free(struct classify_pool *p);
+
+#endif
