@@ -14,7 +14,8 @@
 #include "ode.h"
 
 #define MODEL_MAX_TENSORS 32  /* lstm-ode has 18 */
-#define MODEL_DOPRI5_MAX_STEPS 10000  /* per solve: a hostile model cannot hang the agent */
+/* dopri5 steps per window: a stiff or hostile model cannot hang the agent */
+#define MODEL_DOPRI5_MAX_STEPS 10000
 
 struct tensor_spec {
 	char name[32];

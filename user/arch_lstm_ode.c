@@ -135,7 +135,7 @@ static int solve(const struct model *m, const struct bufs *u, int B, bool train)
 		for (int i = 0; i < N; i++)
 			t[i] = u->tau[(size_t)b * N + i];
 		if (dopri5_solve(&f, &opt, u->ys + b, t, N, u->states + (size_t)b * N, 1,
-				 u->ode_scratch))
+				 u->ode_scratch) < 0)
 			return -1;
 	}
 	return 0;

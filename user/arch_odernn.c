@@ -50,6 +50,7 @@ static int odernn_tensors(const struct model_config *c, struct tensor_spec *t)
 
 struct bufs {
 	float *x, *dtau, *dt, *gi;   /* [B,N,F], [B,N], [B], [B,N,3H] */
+	int *budget;                 /* dopri5 steps left per window [B] */
 	float *hode, *hgru, *gates;  /* per step (slots): [B,H], [B,H], [B,4H] */
 	int slots;
 	float *rk_in, *rk_act;       /* RK4 tape: rk_slots per interval */
@@ -76,6 +77,8 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	u->x = arena_take(&a, (size_t)B * N * FEATURES_PER_PACKET);
 	u->dtau = arena_take(&a, (size_t)B * N);
 	u->dt = arena_take(&a, B);
+	_Static_assert(sizeof(int) == sizeof(float), "an int takes a float's place");
+	u->budget = (int *)arena_take(&a, B);
 	u->gi = arena_take(&a, (size_t)B * N * 3 * H);
 	u->hode = arena_take(&a, (size_t)u->slots * B * H);
 	u->hgru = arena_take(&a, (size_t)u->slots * B * H);
@@ -128,23 +131,26 @@ static void interval_dt(const struct bufs *u, int B, int N, int i)
 }
 
 /* dopri5 one window at a time: each adapts its own steps, so a window gets
- * the same result alone or in any batch. */
+ * the same result alone or in any batch. budget[b]: steps window b has left. */
 static int solve_dopri5(const struct model *m, const struct ode_mlp *f, const struct bufs *u,
-			int B, const float *h, float *out)
+			int B, const float *h, float *out, int *budget)
 {
 	const int H = m->cfg.hidden;
-	struct dopri5_options opt = { m->cfg.rtol, m->cfg.atol, MODEL_DOPRI5_MAX_STEPS };
 	float *sol = u->ode_scratch + dopri5_scratch_floats(f);
 
 	for (int b = 0; b < B; b++) {
+		struct dopri5_options opt = { m->cfg.rtol, m->cfg.atol, budget[b] };
 		double t[2] = { 0.0, u->dt[b] };
+		int steps;
 
 		if (u->dt[b] == 0.0f) {
 			memmove(out + (size_t)b * H, h + (size_t)b * H, sizeof(float) * H);
 			continue;
 		}
-		if (dopri5_solve(f, &opt, h + (size_t)b * H, t, 2, sol, H, u->ode_scratch))
+		steps = dopri5_solve(f, &opt, h + (size_t)b * H, t, 2, sol, H, u->ode_scratch);
+		if (steps < 0)
 			return -1;
+		budget[b] -= steps;
 		memcpy(out + (size_t)b * H, sol + H, sizeof(float) * H);
 	}
 	return 0;
@@ -168,6 +174,8 @@ static int odernn_forward(const struct model *m, float *ws, int B, bool train,
 	linear_forward(u.gi, u.x, F, param(m, T_GRU_WIH), param(m, T_GRU_BIH), B * N, F, 3 * H);
 	memset(u.hode, 0, sizeof(float) * BH);
 	memset(u.hsum, 0, sizeof(float) * BH);
+	for (int b = 0; b < B; b++)
+		u.budget[b] = MODEL_DOPRI5_MAX_STEPS;
 	for (int i = 0; i < N; i++) {
 		float *hode = slot(u.hode, &u, i, BH), *hgru = slot(u.hgru, &u, i, BH);
 
@@ -179,7 +187,7 @@ static int odernn_forward(const struct model *m, float *ws, int B, bool train,
 				struct rk4_tape t = tape_of(&u, B, H, M, i);
 
 				rk4_forward(&f, B, c->rk4_steps, u.dt, prev, hode, &t, u.ode_scratch);
-			} else if (solve_dopri5(m, &f, &u, B, prev, hode)) {
+			} else if (solve_dopri5(m, &f, &u, B, prev, hode, u.budget)) {
 				return -1;
 			}
 		}

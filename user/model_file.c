@@ -21,11 +21,24 @@ static void set_str(json_t *meta, const char *key, const char *value)
 	json_object_set_new(meta, key, json_string(value));
 }
 
-static void set_fmt(json_t *meta, const char *key, const char *fmt, double v)
+static void set_int(json_t *meta, const char *key, long long v)
 {
-	char buf[64];
+	char buf[32];
 
-	snprintf(buf, sizeof(buf), fmt, v);
+	snprintf(buf, sizeof(buf), "%lld", v);
+	set_str(meta, key, buf);
+}
+
+/* The shortest decimal that reads back as the same double ("1e-07"). */
+static void set_double(json_t *meta, const char *key, double v)
+{
+	char buf[32];
+
+	for (int digits = 1; digits <= 17; digits++) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
 	set_str(meta, key, buf);
 }
 
@@ -43,16 +56,16 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	json_decref(classes);
 	set_str(meta, "format", "odeflow");
 	set_str(meta, "arch", model_arch_name(c->arch));
-	set_fmt(meta, "hidden", "%.0f", c->hidden);
-	set_fmt(meta, "ode_hidden", "%.0f", c->ode_hidden);
-	set_fmt(meta, "window", "%.0f", c->window);
+	set_int(meta, "hidden", c->hidden);
+	set_int(meta, "ode_hidden", c->ode_hidden);
+	set_int(meta, "window", c->window);
 	set_str(meta, "solver", model_solver_name(c->solver));
-	set_fmt(meta, "rk4_steps", "%.0f", c->rk4_steps);
-	set_fmt(meta, "rtol", "%.17g", c->rtol);
-	set_fmt(meta, "atol", "%.17g", c->atol);
+	set_int(meta, "rk4_steps", c->rk4_steps);
+	set_double(meta, "rtol", c->rtol);
+	set_double(meta, "atol", c->atol);
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
-	set_fmt(meta, "model_id", "%.0f", c->model_id);
+	set_int(meta, "model_id", c->model_id);
 	free(classes_text);
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct tensor_spec *s = &m->tensors[i];

@@ -328,5 +328,5 @@ int dopri5_solve(const struct ode_mlp *f, const struct dopri5_options *opt, cons
 		else
 			dp_interpolate(&s, t[i], o);
 	}
-	return 0;
+	return steps;
 }

@@ -48,7 +48,7 @@ void rk4_backward(const struct ode_mlp *f, const struct ode_mlp_grad *g, int B, 
 
 struct dopri5_options {
 	double rtol, atol;
-	int max_steps; /* per solve, accepted or rejected */
+	int max_steps; /* budget of steps, accepted or rejected */
 };
 
 /* Floats of scratch dopri5_solve needs. */
@@ -57,8 +57,9 @@ size_t dopri5_scratch_floats(const struct ode_mlp *f);
 /* One window: solves from y0[D] at t[0] and writes the state at each of the
  * n non-decreasing times t[i] to out + i * out_stride, as torchdiffeq's
  * dopri5 does (its initial step, error norm and step-size control, and its
- * interpolation at output times). Returns 0, or -1 when the solution is
- * not finite or the step budget runs out. */
+ * interpolation at output times). Returns the number of steps it took
+ * (accepted or rejected), or -1 when the solution is not finite or the
+ * step budget runs out. */
 int dopri5_solve(const struct ode_mlp *f, const struct dopri5_options *opt, const float *y0,
 		 const double *t, int n, float *out, int out_stride, float *scratch);
 

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+/* libFuzzer target: the model loader (safetensors container, JSON header,
+ * metadata, tensors) on arbitrary bytes; a model that loads also classifies
+ * a window, as the agent would right after loading it. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct model *m = NULL;
+	char err[256];
+
+	if (model_load_buffer(data, size, &m, err, sizeof(err)) == 0) {
+		const struct model_config *c = model_config(m);
+		struct model_ws *ws = model_ws_new(m, 1);
+		float sizes[MODEL_MAX_WINDOW], lp[MODEL_MAX_CLASSES];
+		double times[MODEL_MAX_WINDOW];
+
+		for (int i = 0; i < c->window; i++) {
+			sizes[i] = (float)(40 + 97 * i % 1460);
+			times[i] = 0.01 * i * i;
+		}
+		if (ws)
+			model_classify(m, ws, 1, sizes, times, lp);
+		model_ws_free(ws);
+		model_free(m);
+	}
+	return 0;
+}
