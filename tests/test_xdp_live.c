@@ -36,7 +36,7 @@
 #define TEST_SECONDS 90
 #define REPLAY_PPS 5000 /* paced: a burst could overflow the veth's ring and lose packets */
 
-static char ns_tx[32], ns_rx[32], dev_tx[IFNAMSIZ], dev_rx[IFNAMSIZ], tmpdir[64];
+static char ns_tx[32], ns_rx[32], dev_tx[IFNAMSIZ], dev_rx[IFNAMSIZ], tmpdir[64], pin_dir[64];
 static int original_ns = -1;
 
 static struct window_record records[MAX_RECORDS];
@@ -73,8 +73,9 @@ static void cleanup(void)
 	if (original_ns >= 0)
 		setns(original_ns, CLONE_NEWNET);
 	/* Deleting the namespaces deletes the veth pair and its XDP link. */
-	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; rm -rf %s",
-		 ns_tx, ns_rx, tmpdir[0] ? tmpdir : "/nonexistent");
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; rm -rf %s %s",
+		 ns_tx, ns_rx, tmpdir, pin_dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup: %s failed\n", cmd);
 }
@@ -515,6 +516,48 @@ static void test_generic_mode(void)
 	run_mode(XDP_MODE_GENERIC, 9100, !getenv("ODEFLOW_SANITIZED"));
 }
 
+/* A pinned link keeps the program attached after its sampler is gone; the
+ * next sampler takes that link over; unpinning detaches. */
+static void test_pinned_link_outlives_the_sampler(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	enum xdp_mode got;
+	char *dir = pin_dir, err[4096];
+	int ifindex = if_nametoindex(dev_rx);
+	__u32 id = 0, kept_id = 0;
+
+	if (prerequisites())
+		return;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/odeflow-live-%d", (int)getpid());
+	o.pin_dir = dir;
+	o.flow_capacity = 1024;
+	o.ring_bytes = 1 << 16;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err))) {
+		CHECKF(0, "%s", err);
+		return;
+	}
+	CHECKF(xdp_sampler_attach(s, ifindex, XDP_MODE_GENERIC, true, &got, err, sizeof(err)) == 0,
+	       "%s", err);
+	xdp_sampler_close(s);
+	CHECK(bpf_xdp_query_id(ifindex, 0, &kept_id) == 0 && kept_id != 0);
+
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		CHECKF(xdp_sampler_attach(s, ifindex, XDP_MODE_NATIVE, false, &got, err,
+					  sizeof(err)) == 0, "%s", err);
+		CHECK(xdp_sampler_took_over(s));
+		CHECKF(got == XDP_MODE_GENERIC, "a kept generic link reported as %s",
+		       xdp_mode_name(got));
+		CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id != 0 && id != kept_id);
+		xdp_sampler_close(s);
+	} else {
+		CHECKF(0, "reopening: %s", err);
+	}
+	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	usleep(100000); /* the link is released after an RCU grace period */
+	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
+}
+
 int main(void)
 {
 	if (harness_is_root()) {
@@ -526,5 +569,6 @@ int main(void)
 	}
 	RUN(test_native_mode);
 	RUN(test_generic_mode);
+	RUN(test_pinned_link_outlives_the_sampler);
 	return harness_done();
 }

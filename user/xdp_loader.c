@@ -314,6 +314,21 @@ static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int pr
 	return 0;
 }
 
+/* The mode a kept link was attached in: it keeps it when it takes our
+ * program, whatever mode we asked for. */
+static enum xdp_mode kept_link_mode(int ifindex, enum xdp_mode asked)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return asked;
+	if (q.attach_mode == XDP_ATTACHED_DRV)
+		return XDP_MODE_NATIVE;
+	if (q.attach_mode == XDP_ATTACHED_SKB)
+		return XDP_MODE_GENERIC;
+	return asked;
+}
+
 bool xdp_sampler_took_over(const struct xdp_sampler *s)
 {
 	return s->took_over;
@@ -338,7 +353,7 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, b
 		return -1;
 	}
 	if (take_over_kept_link(s, ifname, prog_fd) == 0) {
-		*got = mode;
+		*got = kept_link_mode(ifindex, mode);
 		return 0;
 	}
 	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;

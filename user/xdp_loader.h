@@ -80,8 +80,8 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, b
 		       enum xdp_mode *got, char *err, size_t errlen);
 
 /* True when attach found the link a --keep run pinned for this interface
- * and swapped this sampler's program into it (then *got is the mode asked
- * for, not necessarily the one the kept link has). */
+ * and swapped this sampler's program into it (then *got is the mode that
+ * link was attached in, not necessarily the one asked for). */
 bool xdp_sampler_took_over(const struct xdp_sampler *s);
 
 /* Detaches the link this sampler attached (pinned or not). */
