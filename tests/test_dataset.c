@@ -78,6 +78,8 @@ static void test_bad_values(void)
 	expect_error("inf_time", "_x.npy: window 2, packet 3: time inf is not finite");
 	write_bad("negative_size", 2, 0, 0, -40, ok);
 	expect_error("negative_size", "_x.npy: window 2, packet 0: size -40 is negative");
+	write_bad("huge_size", 0, 1, 0, 65536, ok);
+	expect_error("huge_size", "_x.npy: window 0, packet 1: size 65536 is above 65535");
 	write_bad("decreasing", 1, 2, 1, 9.0, ok);
 	expect_error("decreasing", "_x.npy: window 1, packet 2: time 9.000000 decreases (previous 10.500000)");
 	write_bad("label_range", -1, 0, 0, 0, out_of_range);

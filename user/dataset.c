@@ -74,9 +74,10 @@ static int check_x(const struct npy_array *x, const char *path, char *err, size_
 		const double *size = x->data + w * 2 * N, *time = size + N;
 
 		for (size_t p = 0; p < N; p++) {
-			if (!isfinite(size[p]) || size[p] < 0)
+			if (!isfinite(size[p]) || size[p] < 0 || size[p] > 65535)
 				return fail(err, errlen, "%s: window %zu, packet %zu: size %g is %s", path,
-					    w, p, size[p], isfinite(size[p]) ? "negative" : "not finite");
+					    w, p, size[p], !isfinite(size[p]) ? "not finite" :
+					    size[p] < 0 ? "negative" : "above 65535, the largest IP total length");
 			if (!isfinite(time[p]))
 				return fail(err, errlen, "%s: window %zu, packet %zu: time %g is not finite",
 					    path, w, p, time[p]);
