@@ -51,9 +51,8 @@ static bool same_bytes(const char *a, const char *b)
  * largest class is 23% of the windows) by a wide margin. */
 static void test_learns(void)
 {
-	struct model_config cfg = { .arch = ARCH_ODERNN, .hidden = 16, .ode_hidden = 16, .window = 20,
-				    .solver = SOLVER_RK4, .rk4_steps = 1, .num_classes = 5 };
-	struct train_options o = { .epochs = sanitized() ? 3 : 8, .batch = 32, .lr = 1e-2,
+	struct model_config cfg;
+	struct train_options o = { .epochs = sanitized() ? 6 : 12, .batch = 32, .lr = 1e-2,
 				   .lr_min = 1e-3, .warmup_epochs = 0.5, .clip = 1, .threads = 2,
 				   .seed = 5 };
 	struct dataset all, train, val;
@@ -61,6 +60,8 @@ static void test_learns(void)
 	struct model *m = NULL;
 	char err[512] = "";
 
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	cfg.hidden = cfg.ode_hidden = 16;
 	CHECKF(dataset_load("tests/data/iscx-small", 5, &all, err, sizeof(err)) == 0, "%s", err);
 	CHECK(dataset_split(&all, 0.2, true, 1, &train, &val) == 0);
 	CHECKF(model_create(&cfg, 1, &m, err, sizeof(err)) == 0, "%s", err);
@@ -72,8 +73,9 @@ static void test_learns(void)
 	       100 * r.first_train_acc, 100 * r.last_train_acc, 100 * r.best_val_acc, r.best_epoch,
 	       r.seconds);
 	CHECK(r.epochs_run == o.epochs);
-	CHECKF(r.last_loss < 0.8 * r.first_loss, "loss %.4f -> %.4f", r.first_loss, r.last_loss);
-	CHECKF(r.last_train_acc > 0.5, "train accuracy %.3f", r.last_train_acc);
+	CHECKF(r.last_loss < 0.6 * r.first_loss, "loss %.4f -> %.4f", r.first_loss, r.last_loss);
+	CHECKF(r.last_train_acc > 0.75, "train accuracy %.3f", r.last_train_acc);
+	/* unseen sessions, 5 classes: chance is 20-25% */
 	CHECKF(r.best_val_acc > 0.4, "validation accuracy %.3f", r.best_val_acc);
 	model_free(m);
 	dataset_free(&all);

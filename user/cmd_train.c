@@ -17,9 +17,6 @@
 
 ODEFLOW_COMMAND(train, "train a classifier on labelled windows (PREFIX_x.npy, PREFIX_y.npy)")
 
-/* The classes of the ISCX VPN-nonVPN data the shipped models are trained on. */
-static const char *const iscx_classes = "VoIP,Video,File_Transfer,Chat,Browsing";
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -27,10 +24,13 @@ static void usage(FILE *out)
 		"  --data PREFIX        PREFIX_x.npy and PREFIX_y.npy, or a directory with\n"
 		"                       x_train.npy and y_train.npy\n"
 		"  --arch NAME          odernn (default), lstm-ode (the published model) or lstm\n"
-		"  --classes A,B,...    class names in label order (default %s)\n"
-		"  --hidden H           state size (default 32)\n"
-		"  --ode-hidden H       width of the ODE function's hidden layer (default: H)\n"
-		"  --rk4-steps S        RK4 substeps per inter-arrival interval (default 1)\n"
+		"  --classes A,B,...    class names in label order (default: the five ISCX\n"
+		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
+		"  --hidden H           state size (default: the architecture's, see model.h)\n"
+		"  --ode-hidden M       width of the ODE function's hidden layer\n"
+		"  --rk4-steps S        RK4 substeps per inter-arrival interval\n"
+		"  --solver NAME        rk4 or dopri5 for inference (training always\n"
+		"                       backpropagates through RK4)\n"
 		"  --epochs E           at most E passes over the data (default 60)\n"
 		"  --batch B            windows per step (default 64)\n"
 		"  --lr LR              peak learning rate (default 0.003)\n"
@@ -43,28 +43,19 @@ static void usage(FILE *out)
 		"  --val-by-window      hold out single windows instead of whole sessions\n"
 		"  --patience P         stop after P epochs without a better validation\n"
 		"                       accuracy, 0 for never (default 10)\n"
+		"  --time-jitter J      augment: stretch each training window's times by a\n"
+		"                       random factor from e^-J to e^J (default 0: off)\n"
 		"  --seed S             initialisation, split and shuffling (default 1)\n"
 		"  --threads T          split each batch across T threads (default 2); the\n"
 		"                       result is the same for the same seed and T\n"
-		"  --quiet              no progress lines\n",
-		iscx_classes);
+		"  --quiet              no progress lines\n");
 }
 
-static int parse_arch(const char *s, enum model_arch *arch)
-{
-	static const struct { const char *name; enum model_arch arch; } archs[] = {
-		{ "odernn", ARCH_ODERNN }, { "lstm-ode", ARCH_LSTM_ODE }, { "lstm", ARCH_LSTM },
-	};
-
-	for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++) {
-		if (!strcmp(s, archs[i].name)) {
-			*arch = archs[i].arch;
-			return 0;
-		}
-	}
-	fprintf(stderr, "train: --arch '%s' is not odernn, lstm-ode or lstm\n", s);
-	return -1;
-}
+/* Options that override the architecture's defaults; 0 or NULL: not given. */
+struct model_overrides {
+	int hidden, ode_hidden, rk4_steps;
+	const char *solver, *classes;
+};
 
 static int parse_classes(const char *list, struct model_config *cfg)
 {
@@ -101,6 +92,32 @@ static int check_writable(const char *out)
 	return ok ? 0 : -1;
 }
 
+/* The architecture's defaults, then what the options say. */
+static int make_config(enum model_arch arch, const struct model_overrides *o,
+		       struct model_config *cfg)
+{
+	char err[256];
+
+	model_config_defaults(arch, cfg);
+	if (o->hidden)
+		cfg->hidden = o->hidden;
+	if (o->ode_hidden)
+		cfg->ode_hidden = o->ode_hidden;
+	if (o->rk4_steps)
+		cfg->rk4_steps = o->rk4_steps;
+	if (o->solver && model_solver_parse(o->solver, &cfg->solver)) {
+		fprintf(stderr, "train: --solver '%s' is not rk4 or dopri5\n", o->solver);
+		return -1;
+	}
+	if (o->classes && parse_classes(o->classes, cfg))
+		return -1;
+	if (model_config_check(cfg, err, sizeof(err))) {
+		fprintf(stderr, "train: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 struct train_args {
 	const char *data, *out;
 	struct model_config cfg;
@@ -122,14 +139,14 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		{ "val-frac", required_argument, NULL, 'v' }, { "val-by-window", no_argument, NULL, 'V' },
 		{ "patience", required_argument, NULL, 'p' }, { "seed", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },  { "quiet", no_argument, NULL, 'q' },
+		{ "time-jitter", required_argument, NULL, 'j' }, { "solver", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
-	const char *classes = iscx_classes;
+	struct model_overrides mo = { 0 };
+	enum model_arch arch = ARCH_ODERNN;
 	int opt, bad = 0;
 
 	*a = (struct train_args){
-		.cfg = { .arch = ARCH_ODERNN, .hidden = 32, .solver = SOLVER_RK4, .rk4_steps = 1,
-			 .rtol = 1e-3, .atol = 1e-4 },
 		.opt = { .epochs = 60, .batch = 64, .lr = 3e-3, .lr_min = 3e-5, .warmup_epochs = 1,
 			 .weight_decay = 1e-4, .clip = 1, .patience = 10, .threads = 2, .seed = 1,
 			 .progress = stdout },
@@ -141,11 +158,17 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		switch (opt) {
 		case 'd': a->data = optarg; break;
 		case 'o': a->out = optarg; break;
-		case 'a': bad |= parse_arch(optarg, &a->cfg.arch); break;
-		case 'C': classes = optarg; break;
-		case 'H': bad |= cli_int("train", "hidden", optarg, 2, 512, &a->cfg.hidden); break;
-		case 'O': bad |= cli_int("train", "ode-hidden", optarg, 2, 512, &a->cfg.ode_hidden); break;
-		case 'k': bad |= cli_int("train", "rk4-steps", optarg, 1, 64, &a->cfg.rk4_steps); break;
+		case 'a':
+			if (model_arch_parse(optarg, &arch)) {
+				fprintf(stderr, "train: --arch '%s' is not odernn, lstm-ode or lstm\n", optarg);
+				bad = 1;
+			}
+			break;
+		case 'C': mo.classes = optarg; break;
+		case 'S': mo.solver = optarg; break;
+		case 'H': bad |= cli_int("train", "hidden", optarg, 1, 512, &mo.hidden); break;
+		case 'O': bad |= cli_int("train", "ode-hidden", optarg, 1, 512, &mo.ode_hidden); break;
+		case 'k': bad |= cli_int("train", "rk4-steps", optarg, 1, 64, &mo.rk4_steps); break;
 		case 'e': bad |= cli_int("train", "epochs", optarg, 1, 100000, &a->opt.epochs); break;
 		case 'b': bad |= cli_int("train", "batch", optarg, 1, 65536, &a->opt.batch); break;
 		case 'l': bad |= cli_double("train", "lr", optarg, 0, 10, true, &a->opt.lr); break;
@@ -158,6 +181,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		case 'p': bad |= cli_int("train", "patience", optarg, 0, 100000, &a->opt.patience); break;
 		case 's': bad |= cli_u64("train", "seed", optarg, &a->opt.seed); break;
 		case 't': bad |= cli_int("train", "threads", optarg, 1, TRAIN_MAX_THREADS, &a->opt.threads); break;
+		case 'j': bad |= cli_double("train", "time-jitter", optarg, 0, 5, false, &a->opt.time_jitter); break;
 		case 'q': a->opt.progress = NULL; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -169,13 +193,11 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		usage(stderr);
 		return -1;
 	}
-	if (!a->cfg.ode_hidden)
-		a->cfg.ode_hidden = a->cfg.hidden;
 	if (a->opt.lr_min > a->opt.lr) {
 		fprintf(stderr, "train: --lr-min %g is above --lr %g\n", a->opt.lr_min, a->opt.lr);
 		return -1;
 	}
-	return parse_classes(classes, &a->cfg) || check_writable(a->out);
+	return make_config(arch, &mo, &a->cfg) || check_writable(a->out);
 }
 
 /* Saved to FILE.tmp and renamed: an interrupted save never leaves half a model. */
@@ -214,6 +236,11 @@ int cmd_train(int argc, char **argv)
 		return 1;
 	}
 	a.cfg.window = all.window;
+	if (model_config_check(&a.cfg, err, sizeof(err))) {
+		fprintf(stderr, "train: %s: %s\n", a.data, err);
+		dataset_free(&all);
+		return 1;
+	}
 	if (dataset_split(&all, a.val_frac, a.val_by_session, a.opt.seed, &train, &val)) {
 		fprintf(stderr, "train: out of memory\n");
 		dataset_free(&all);

@@ -94,13 +94,27 @@ static double loss_grad(struct worker *workers, int threads, const struct batch_
 	return loss;
 }
 
-static void gather(const struct dataset *ds, const size_t *rows, int batch, struct batch_buf *b)
+/* Copies the batch's windows, stretching each one's time axis by a random
+ * factor when jitter > 0: the same traffic over a slower or faster path
+ * (times stay non-decreasing, sizes are untouched). */
+static void gather(const struct dataset *ds, const size_t *rows, int batch, double jitter,
+		   struct rng *rng, struct batch_buf *b)
 {
 	size_t N = (size_t)ds->window;
 
 	for (int i = 0; i < batch; i++) {
+		const double *t = ds->times + rows[i] * N;
+
 		memcpy(b->sizes + i * N, ds->sizes + rows[i] * N, N * sizeof(*b->sizes));
-		memcpy(b->times + i * N, ds->times + rows[i] * N, N * sizeof(*b->times));
+		if (jitter > 0) {
+			double u = (double)(rng_next(rng) >> 11) * 0x1p-53;
+			double stretch = exp(jitter * (2 * u - 1));
+
+			for (size_t p = 0; p < N; p++)
+				b->times[i * N + p] = t[0] + (t[p] - t[0]) * stretch;
+		} else {
+			memcpy(b->times + i * N, t, N * sizeof(*b->times));
+		}
 		b->labels[i] = ds->labels[rows[i]];
 	}
 }
@@ -224,7 +238,7 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 			int b = (int)(train->n - first < (size_t)o->batch ? train->n - first : (size_t)o->batch);
 			int threads = b < o->threads ? b : o->threads;
 
-			gather(train, s.order + first, b, &s.buf);
+			gather(train, s.order + first, b, o->time_jitter, &rng, &s.buf);
 			loss_sum += b * loss_grad(s.workers, threads, &s.buf, b, train->window, k,
 						  s.grads, count);
 			for (int i = 0; i < b; i++)

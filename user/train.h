@@ -23,6 +23,9 @@ struct train_options {
 	double clip;            /* gradient L2 norm limit; <= 0: none */
 	int patience;           /* stop after this many epochs without a better
 				 * validation accuracy; 0: never stop early */
+	double time_jitter;     /* augmentation: each training window's time axis is
+				 * stretched by exp(u), u uniform in [-time_jitter,
+				 * time_jitter] (0: off) */
 	int threads;            /* each minibatch is split across this many threads */
 	uint64_t seed;          /* shuffling */
 	FILE *progress;         /* one line per epoch, or NULL */
