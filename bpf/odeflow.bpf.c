@@ -196,7 +196,8 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 	if (ipv6_is_ext(nh))
 		return MALFORMED; /* more extension headers than the bound */
 	pkt->l3 = ip;
-	pkt->ip_len = payload_len + sizeof(*ip);
+	/* as user/packet.c: a jumbo length (never in one XDP buffer) saturates */
+	pkt->ip_len = payload_len + sizeof(*ip) > 0xffff ? 0xffff : payload_len + sizeof(*ip);
 	pkt->ipv6 = true;
 	pkt->key.proto = nh;
 	__builtin_memcpy(pkt->key.saddr, &ip->saddr, 16);
