@@ -14,5 +14,14 @@ out=BENCHMARKS.md
 	echo "## XDP program (\`$build/tools/bench_xdp\`)"
 	echo
 	"$build/tools/bench_xdp"
+	echo
+	echo "## Agent end to end (\`tools/bench_agent.sh\`)"
+	echo
+	echo "Synthetic UDP flows of N packets replayed with tcpreplay across a veth pair into"
+	echo "\`odeflow run\` with the default model; latency is from a window's Nth packet in"
+	echo "XDP to its verdict in the map. tcpreplay, the softirq work and the agent share"
+	echo "the same $(nproc) CPUs."
+	echo
+	tools/bench_agent.sh "$build"
 } | tee "$out.tmp"
 mv "$out.tmp" "$out"

@@ -11,6 +11,7 @@ packages=(
   libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
   iperf3                        # live tests: traffic of a real program
+  jq bc                         # benchmark scripts
 )
 
 missing=()

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End-to-end agent benchmark: replays synthetic flows (tools/gen_flows.c) at
+# known new-flow rates across a veth pair between two namespaces it creates,
+# with `odeflow run` on the receiving end, and reports the agent's latency
+# from a window's Nth packet in XDP to its verdict in the map (p50, p99),
+# ring-buffer drops, windows classified against flows offered, and the
+# agent's CPU time. Needs root. Cleans up on every exit.
+#   tools/bench_agent.sh [BUILD_DIR] [MODEL] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+model=${2:-models/iscx-reg-20.safetensors}
+seconds=${3:-3}
+rates=${RATES:-"1000 5000 10000"}
+[ -f "$model" ] || { echo "bench_agent: no model $model" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "bench_agent: needs root" >&2; exit 1; }
+
+id=$$ tx=odbench-tx-$$ rx=odbench-rx-$$ dtx=obtx$$ drx=obrx$$
+tmp=$(mktemp -d /tmp/odeflow-bench-XXXXXX)
+agent=
+cleanup() {
+	[ -n "$agent" ] && kill -INT "$agent" 2>/dev/null && sleep 0.5
+	ip netns del "$tx" 2>/dev/null || true
+	ip netns del "$rx" 2>/dev/null || true
+	umount "$tmp/bpf" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$tx"; ip netns add "$rx"
+ip link add "$dtx" netns "$tx" type veth peer name "$drx" netns "$rx"
+ip -n "$tx" addr add 10.200.0.1/24 dev "$dtx"; ip -n "$rx" addr add 10.200.0.2/24 dev "$drx"
+ip -n "$tx" link set "$dtx" up; ip -n "$rx" link set "$drx" up
+mkdir -p "$tmp/bpf"; mount -t bpf bpf "$tmp/bpf"
+pin=$tmp/bpf/odeflow
+# the model's window N, from its safetensors header
+n=$(head -c 65536 "$model" | grep -ao '"window" *: *"[0-9]*"' | grep -o '[0-9]*' | head -1)
+
+printf '| new flows/s offered | flows | packets/s achieved | windows classified | ring drops | latency p50 (us) | latency p99 (us) | agent CPU (%% of one core) |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for rate in $rates; do
+	flows=$((rate * seconds))
+	"$build/tools/gen_flows" "$tmp/flows.pcap" "$flows" "$n" 256
+	ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
+		--threshold 0 --flows 1048576 -q 2>"$tmp/agent.err" &
+	agent=$!
+	for _ in $(seq 50); do [ -e "$pin/agent" ] && break; sleep 0.1; done
+	sleep 0.5
+	cpu0=$(awk '{print $14 + $15}' /proc/$agent/stat)
+	start=$(date +%s.%N)
+	ip netns exec "$tx" timeout $((seconds * 4 + 10)) tcpreplay -q --pps=$((rate * n)) -i "$dtx" \
+		"$tmp/flows.pcap" >/dev/null 2>&1 || true
+	end=$(date +%s.%N)
+	sleep 1.2 # the agent publishes its latency once a second
+	cpu1=$(awk '{print $14 + $15}' /proc/$agent/stat)
+	"$build/odeflow" stats --json --pin-dir "$pin" >"$tmp/stats.json"
+	kill -INT "$agent"; wait "$agent" || true; agent=
+	jq -r --arg rate "$rate" --arg flows "$flows" --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
+		--arg cpu "$(echo "scale=1; ($cpu1 - $cpu0) * 100 / $(getconf CLK_TCK) / ($end - $start)" | bc)" \
+		'"| \($rate) | \($flows) | \($pps) | \(.counters.windows) | \(.counters.ring_drops) | \(.agent.latency_p50_us) | \(.agent.latency_p99_us) | \($cpu) |"' \
+		"$tmp/stats.json"
+done
+echo
+echo "Reproduce: sudo tools/bench_agent.sh $build $model $seconds  (RATES=\"$rates\")"
