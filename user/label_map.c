@@ -8,8 +8,6 @@
 #include "label_map.h"
 #include "model.h"
 
-static const char *const class_names[] = { "VoIP", "Video", "File_Transfer", "Chat", "Browsing" };
-
 struct rule {
 	char *pattern;
 	int label;
@@ -22,12 +20,14 @@ struct label_map {
 
 int label_parse(const char *text)
 {
+	struct model_config iscx;
 	char *end;
 	long id;
 
-	for (size_t i = 0; i < sizeof(class_names) / sizeof(class_names[0]); i++)
-		if (!strcmp(text, class_names[i]))
-			return (int)i;
+	model_config_defaults(ARCH_ODERNN, &iscx); /* the shipped models' classes */
+	for (int i = 0; i < iscx.num_classes; i++)
+		if (!strcmp(text, iscx.class_names[i]))
+			return i;
 	errno = 0;
 	id = strtol(text, &end, 10);
 	if (!*text || *end || errno || id < 0 || id >= MODEL_MAX_CLASSES)
