@@ -27,7 +27,6 @@
 
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
-	unsigned window_n;
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
 	int link_fd;             /* -1 when not attached */
 	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
@@ -224,7 +223,6 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		goto out;
 	}
 	s->link_fd = -1;
-	s->window_n = opts->window_n;
 	if (opts->pin_dir)
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
 
@@ -275,11 +273,6 @@ int xdp_sampler_prog_fd(const struct xdp_sampler *s)
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)
 {
 	return (unsigned)map < XDP_MAP_COUNT ? bpf_map__fd(skel_map(s->skel, map)) : -1;
-}
-
-unsigned xdp_sampler_window_n(const struct xdp_sampler *s)
-{
-	return s->window_n;
 }
 
 static int link_create(int prog_fd, int ifindex, enum xdp_mode mode)

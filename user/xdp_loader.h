@@ -71,7 +71,6 @@ void xdp_sampler_close(struct xdp_sampler *s);
 
 int xdp_sampler_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
-unsigned xdp_sampler_window_n(const struct xdp_sampler *s);
 
 /* Attaches to ifindex through a BPF link; *got says which mode the kernel
  * gave. With pin_link the link is pinned as PIN_DIR/link_IFNAME and the
