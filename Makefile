@@ -28,7 +28,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
-.PHONY: all deps test check test-quick san fuzz bench clean print-cflags print-ldlibs
+.PHONY: all deps test check test-quick san fuzz bench run clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 
 deps:
@@ -88,6 +88,18 @@ fuzz: all
 
 bench: all
 	@bash tools/bench.sh
+
+# `make run`: the demo (namespaces, replayed captures, verdicts as they come);
+# `make run IFACE=eth0`: the agent on a real interface, shipped model,
+# observe-only policy. Both need root.
+IFACE ?=
+run: deps
+	@$(MAKE) --no-print-directory all
+ifeq ($(IFACE),)
+	@bash tools/demo.sh $(BUILD)
+else
+	$(BUILD)/odeflow run --iface $(IFACE)
+endif
 
 # For tests/fuzz/run.sh: include paths and warnings, without the optimisation flags.
 print-cflags:

@@ -15,24 +15,11 @@ rates=${RATES:-"1000 5000 10000"}
 [ -f "$model" ] || { echo "bench_agent: no model $model" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "bench_agent: needs root" >&2; exit 1; }
 
-id=$$ tx=odbench-tx-$$ rx=odbench-rx-$$ dtx=obtx$$ drx=obrx$$
-tmp=$(mktemp -d /tmp/odeflow-bench-XXXXXX)
 agent=
-cleanup() {
-	[ -n "$agent" ] && kill -INT "$agent" 2>/dev/null && sleep 0.5
-	ip netns del "$tx" 2>/dev/null || true
-	ip netns del "$rx" 2>/dev/null || true
-	umount "$tmp/bpf" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$tx"; ip netns add "$rx"
-ip link add "$dtx" netns "$tx" type veth peer name "$drx" netns "$rx"
-ip -n "$tx" addr add 10.200.0.1/24 dev "$dtx"; ip -n "$rx" addr add 10.200.0.2/24 dev "$drx"
-ip -n "$tx" link set "$dtx" up; ip -n "$rx" link set "$drx" up
-mkdir -p "$tmp/bpf"; mount -t bpf bpf "$tmp/bpf"
-pin=$tmp/bpf/odeflow
+stop_agent() { [ -n "$agent" ] && kill -INT "$agent" 2>/dev/null && sleep 0.5; return 0; }
+netns_before_down=stop_agent
+. tools/netns.sh
+netns_up bench
 # the model's window N, from its safetensors header
 n=$(head -c 65536 "$model" | grep -ao '"window" *: *"[0-9]*"' | grep -o '[0-9]*' | head -1)
 
