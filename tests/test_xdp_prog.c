@@ -315,6 +315,40 @@ static void test_window_at_nth_packet(void)
 	fixture_close(&f);
 }
 
+/* Another CPU claimed slot 3 and has not written it when the last slot's
+ * owner emits (simulated by raising count from userspace): the window is
+ * restarted and counted, never sent with a hole. */
+static void test_torn_window_restarts(void)
+{
+	struct fixture f;
+	struct flow_key k;
+	struct flow_state st;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	int flows;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	flows = xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS);
+	for (int i = 0; i < 3; i++)
+		CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
+	flow_key_make(&k, udp6.saddr, udp6.sport, udp6.daddr, udp6.dport, udp6.proto);
+	CHECK(bpf_map_lookup_elem(flows, &k, &st) == 0 && st.count == 3);
+	st.count = TEST_N - 1; /* slot 3 claimed elsewhere, still empty */
+	CHECK(bpf_map_update_elem(flows, &k, &st, BPF_EXIST) == 0);
+	CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
+	CHECK(drain(&f) == 0);
+	counter_delta(&f, d);
+	CHECK(d[CNT_TORN_WINDOWS] == 1 && d[CNT_WINDOWS] == 0);
+	CHECK(bpf_map_lookup_elem(flows, &k, &st) == 0);
+	CHECK(st.count == 0 && st.phase == FLOW_SAMPLING && st.window == 0);
+	for (int i = 0; i < TEST_N; i++)
+		CHECK(st.sizes[i] == 0);
+	send_window(&f, udp6, sizes, 1); /* the restarted window completes whole */
+	check_window(&records[0], &udp6, sizes, 0);
+	fixture_close(&f);
+}
+
 static void test_directions_fill_separate_windows(void)
 {
 	struct fixture f;
@@ -567,6 +601,7 @@ int main(void)
 	RUN(test_parses_ip_and_ports);
 	RUN(test_malformed_passes_and_counts);
 	RUN(test_window_at_nth_packet);
+	RUN(test_torn_window_restarts);
 	RUN(test_directions_fill_separate_windows);
 	RUN(test_verdict_drop);
 	RUN(test_final_verdict_samples_unseen_direction);
