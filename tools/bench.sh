@@ -23,5 +23,9 @@ out=BENCHMARKS.md
 	echo "the same $(nproc) CPUs."
 	echo
 	tools/bench_agent.sh "$build"
+	echo
+	echo "## Offline tools (\`tools/bench_offline.sh\`)"
+	echo
+	tools/bench_offline.sh "$build"
 } | tee "$out.tmp"
 mv "$out.tmp" "$out"
