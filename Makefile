@@ -28,6 +28,10 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 
+# Keep the generated BPF objects and skeletons (make would delete them as
+# intermediates and rebuild them on every run).
+.SECONDARY:
+
 .PHONY: all deps test check test-quick san fuzz bench run clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 

@@ -57,8 +57,8 @@ int cli_double(const char *cmd, const char *opt, const char *arg, double min, do
 	v = strtod(arg, &end);
 	if (errno || end == arg || *end || !isfinite(v) ||
 	    (exclusive ? v <= min || v >= max : v < min || v > max)) {
-		fprintf(stderr, "%s: --%s '%s' is not a number %s %g and %g\n", cmd, opt, arg,
-			exclusive ? "strictly between" : "from", min, max);
+		fprintf(stderr, "%s: --%s '%s' is not a number %s %g %s %g\n", cmd, opt, arg,
+			exclusive ? "strictly between" : "from", min, exclusive ? "and" : "to", max);
 		return -1;
 	}
 	*out = v;
