@@ -43,6 +43,27 @@ static struct window_batch *take(struct classify_pool *p)
 	return b;
 }
 
+/* One full batch through the model before the first real one, so the
+ * workspace's pages and the BLAS kernels are warm when latency counts. */
+static void warm_up(const struct model *m, struct model_ws *ws)
+{
+	int n = model_config(m)->window, c = model_config(m)->num_classes;
+	float *sizes = malloc(sizeof(float) * (size_t)(n * POOL_MAX_BATCH));
+	double *times = malloc(sizeof(double) * (size_t)(n * POOL_MAX_BATCH));
+	float *out = malloc(sizeof(float) * (size_t)(c * POOL_MAX_BATCH));
+
+	if (sizes && times && out) {
+		for (int i = 0; i < n * POOL_MAX_BATCH; i++) {
+			sizes[i] = 100;
+			times[i] = (i % n) * 1e-3;
+		}
+		model_classify(m, ws, POOL_MAX_BATCH, sizes, times, out);
+	}
+	free(sizes);
+	free(times);
+	free(out);
+}
+
 static void *worker(void *arg)
 {
 	struct classify_pool *p = arg;
@@ -54,6 +75,7 @@ static void *worker(void *arg)
 		fprintf(stderr, "odeflow: out of memory starting a classification thread\n");
 		abort();
 	}
+	warm_up(p->model, ws);
 	while ((b = take(p))) {
 		if (cascade_decide(p->cascade, ws, b->n, b->windows, out) == 0)
 			p->on_decisions(p->ctx, b->n, out);
