@@ -88,6 +88,13 @@ static void test_kernel_rearm_and_close(void)
 	sessions_close(s, &k);
 	for (int j = 0; j < 2 * N; j++)
 		CHECK(add(s, 2000, i++, &w) == SESSION_PACKET_TAKEN);
+
+	/* stopped in the middle of a window (a final verdict from the other
+	 * direction): that window never completes */
+	k = key(2001);
+	sessions_close(s, &k);
+	for (int j = 1; j < 2 * N; j++)
+		CHECK(add(s, 2001, j, &w) == SESSION_PACKET_TAKEN);
 	sessions_free(s);
 }
 

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cascade.h"
 #include "cli.h"
@@ -53,6 +54,20 @@ static void usage(FILE *out)
 		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS);
 }
 
+/* A final verdict ends the sampling of every direction the agent has seen,
+ * the other one too, even in the middle of a re-armed window: the kernel
+ * stops sampling on the verdict map's SEEN bits. */
+static void close_reverse(struct sessions *sessions, const struct flow_key *key)
+{
+	struct flow_key back = *key;
+
+	memcpy(back.saddr, key->daddr, sizeof(back.saddr));
+	memcpy(back.daddr, key->saddr, sizeof(back.daddr));
+	back.sport = key->dport;
+	back.dport = key->sport;
+	sessions_close(sessions, &back);
+}
+
 /* Decides the pending windows, prints their events, re-arms or closes. */
 static int flush(struct classify_run *r)
 {
@@ -78,6 +93,9 @@ static int flush(struct classify_run *r)
 			sessions_rearm(r->sessions, &d->window.key);
 		else
 			sessions_close(r->sessions, &d->window.key);
+		if (!d->provisional && d->directions_seen == (VERDICT_SEEN_FORWARD |
+							      VERDICT_SEEN_REVERSE))
+			close_reverse(r->sessions, &d->window.key);
 	}
 	r->pending = 0;
 	return 0;

@@ -222,8 +222,11 @@ void sessions_close(struct sessions *s, const struct flow_key *key)
 {
 	struct session *e = lookup(s, key);
 
-	if (e && e->phase == PHASE_WAITING)
-		e->phase = PHASE_DONE;
+	if (!e)
+		return;
+	e->phase = PHASE_DONE;
+	free(e->buf);
+	e->buf = NULL;
 }
 
 uint64_t sessions_reordered(const struct sessions *s)

@@ -52,7 +52,8 @@ int sessions_add(struct sessions *s, const struct flow_key *key, uint16_t ip_len
 
 /* WINDOWS_KERNEL: the direction's next window starts with its next packet. */
 void sessions_rearm(struct sessions *s, const struct flow_key *key);
-/* WINDOWS_KERNEL: the direction is decided; it records nothing more. */
+/* The direction records nothing more, from any phase: decided, or (as a
+ * final verdict does in the kernel) stopped in the middle of a window. */
 void sessions_close(struct sessions *s, const struct flow_key *key);
 
 /* Packets whose time was raised to keep a direction's times in order. */
