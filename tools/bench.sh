@@ -15,6 +15,12 @@ out=BENCHMARKS.md
 	echo
 	"$build/tools/bench_xdp"
 	echo
+	echo "## Classifier engine (\`odeflow bench\`)"
+	echo
+	echo '```'
+	"$build/odeflow" bench
+	echo '```'
+	echo
 	echo "## Agent end to end (\`tools/bench_agent.sh\`)"
 	echo
 	echo "Synthetic UDP flows of N packets replayed with tcpreplay across a veth pair into"

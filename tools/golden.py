@@ -11,8 +11,10 @@ torchdiffeq's algorithm (initial step, RMS error norm, safety 0.9, ifactor
                              weights as safetensors and the inputs and the
                              float64 reference logits for both solvers as .npy
                              (tests/test_engine_golden.c compares the C engine)
-  golden.py bench MODEL B N  times the same model and weights in PyTorch,
-                             one thread, float32: prints flows per second
+  golden.py bench MODEL BATCHES RUNS
+                             times the same model and weights in PyTorch, one
+                             thread, float32, for each batch size in the comma
+                             list BATCHES: prints "BATCH FLOWS_PER_S" lines
 
 Only for producing reference data and comparisons: the product never runs
 Python. torchdiffeq is not needed.
@@ -297,27 +299,37 @@ def make(outdir):
           f"longest span {span.max():.1f} s")
 
 
-def bench(path, batch, n_windows):
-    """Flows per second of the same model in PyTorch, float32, one thread."""
+def bench(path, batches, runs):
+    """Flows per CPU-second of this thread for the same model and weights in
+    PyTorch (float32, one thread), on the same real windows as `odeflow bench`:
+    prints "BATCH FLOWS_PER_S" per batch size, the median of `runs` runs."""
     torch.set_num_threads(1)
     model, cfg = load_safetensors(path)
-    rng = np.random.default_rng(1)
     N = cfg["window"]
-    sizes = rng.integers(40, 1500, (batch, N)).astype(np.float32)
-    times = np.cumsum(10 ** rng.uniform(-6, 0.3, (batch, N)), axis=1)
-    feats = [torch.from_numpy(a) for a in features(sizes, times)]
-    done, start = 0, time.perf_counter()
-    with torch.no_grad():
-        while done < n_windows or time.perf_counter() - start < 0.5:
-            model(*feats, cfg["solver"])
-            done += batch
-    print(f"{done / (time.perf_counter() - start):.0f}")
+    sizes = np.load("tests/data/golden/sizes.npy")[:, :N]
+    times = np.load("tests/data/golden/times.npy")[:, :N]
+    for batch in batches:
+        idx = np.arange(batch) % len(sizes)
+        feats = [torch.from_numpy(a) for a in features(sizes[idx], times[idx])]
+        rates = []
+        with torch.no_grad():
+            for _ in range(runs):
+                done, start = 0, time.thread_time()
+                while done < 64 or time.thread_time() - start < 0.1:
+                    model(*feats, cfg["solver"])
+                    done += batch
+                rates.append(done / (time.thread_time() - start))
+                if done / rates[-1] > 5:
+                    break                   # minutes per batch size: one run is enough
+        print(f"{batch} {sorted(rates)[len(rates) // 2]:.0f}", flush=True)
+        if batch / rates[-1] > 5:
+            break                           # larger batches would take longer still
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "make":
         make(sys.argv[2])
     elif len(sys.argv) == 5 and sys.argv[1] == "bench":
-        bench(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        bench(sys.argv[2], [int(b) for b in sys.argv[3].split(",")], int(sys.argv[4]))
     else:
         sys.exit(__doc__)

@@ -30,9 +30,14 @@ void linear_backward(float *din, float *dw, float *db, const float *dout, const 
 			    w, NI, 1.0f, din, in_ld);
 }
 
-void tanh_forward(float *x, size_t n)
+
+HOT void tanh_forward(float *x, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+
+	for (; i + VLEN <= n; i += VLEN)
+		v_store(x + i, v_tanh(v_load(x + i)));
+	for (; i < n; i++)
 		x[i] = fast_tanh(x[i]);
 }
 
@@ -54,16 +59,29 @@ void relu_backward(float *d, const float *y, size_t n)
 		d[i] = y[i] > 0.0f ? d[i] : 0.0f;
 }
 
-void gru_forward(float *h_out, float *gates, float *gh, const float *gi, int gi_ld,
-		 const float *h, const float *w_hh, const float *b_hh, int B, int H)
+HOT void gru_forward(float *h_out, float *gates, float *gh, const float *gi, int gi_ld,
+		     const float *h, const float *w_hh, const float *b_hh, int B, int H)
 {
 	linear_forward(gh, h, H, w_hh, b_hh, B, H, 3 * H);
 	for (int b = 0; b < B; b++) {
 		const float *xi = gi + (size_t)b * gi_ld, *hh = gh + (size_t)b * 3 * H;
 		const float *hp = h + (size_t)b * H;
 		float *g = gates + (size_t)b * 4 * H, *ho = h_out + (size_t)b * H;
+		int j = 0;
 
-		for (int j = 0; j < H; j++) {
+		for (; j + VLEN <= H; j += VLEN) {
+			vfloat r = v_sigmoid(v_load(xi + j) + v_load(hh + j));
+			vfloat z = v_sigmoid(v_load(xi + H + j) + v_load(hh + H + j));
+			vfloat hn = v_load(hh + 2 * H + j);
+			vfloat n = v_tanh(v_load(xi + 2 * H + j) + r * hn);
+
+			v_store(g + j, r);
+			v_store(g + H + j, z);
+			v_store(g + 2 * H + j, n);
+			v_store(g + 3 * H + j, hn);
+			v_store(ho + j, (1.0f - z) * n + z * v_load(hp + j));
+		}
+		for (; j < H; j++) {
 			float r = fast_sigmoid(xi[j] + hh[j]);
 			float z = fast_sigmoid(xi[H + j] + hh[H + j]);
 			float n = fast_tanh(xi[2 * H + j] + r * hh[2 * H + j]);

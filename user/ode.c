@@ -47,9 +47,37 @@ size_t rk4_scratch_floats(const struct ode_mlp *f, int B)
 	return (size_t)B * (7 * f->D + f->M);
 }
 
+/* out[D] = y[D] + h * k[D] */
+static HOT void axpy(float *out, const float *y, const float *k, float h, int D)
+{
+	int d = 0;
+
+	for (; d + VLEN <= D; d += VLEN)
+		v_store(out + d, v_load(y + d) + h * v_load(k + d));
+	for (; d < D; d++)
+		out[d] = y[d] + h * k[d];
+}
+
+/* out[D] = y + h/6 (k1 + 2 k2 + 2 k3 + k4); the k are n floats apart. */
+static HOT void rk4_combine(float *out, const float *y, const float *k, size_t n, float h,
+			    int D)
+{
+	const float w = h / 6;
+	int d = 0;
+
+	for (; d + VLEN <= D; d += VLEN) {
+		vfloat sum = v_load(k + d) + 2.0f * v_load(k + n + d) + 2.0f * v_load(k + 2 * n + d) +
+			   v_load(k + 3 * n + d);
+
+		v_store(out + d, v_load(y + d) + w * sum);
+	}
+	for (; d < D; d++)
+		out[d] = y[d] + w * (k[d] + 2.0f * k[n + d] + 2.0f * k[2 * n + d] + k[3 * n + d]);
+}
+
 /* Stage j's input is y0 + node[j] * h * k[j-1]. */
 static const float rk4_node[4] = { 0.0f, 0.5f, 0.5f, 1.0f };
-static const float rk4_weight[4] = { 1.0f / 6, 1.0f / 3, 1.0f / 3, 1.0f / 6 };
+static const float rk4_weight[4] = { 1.0f / 6, 1.0f / 3, 1.0f / 3, 1.0f / 6 }; /* backward */
 
 void rk4_forward(const struct ode_mlp *f, int B, int steps, const float *dt,
 		 const float *y, float *y_out, const struct rk4_tape *tape, float *scratch)
@@ -72,26 +100,15 @@ void rk4_forward(const struct ode_mlp *f, int B, int steps, const float *dt,
 		for (int j = 0; j < 4; j++) {
 			float *yj = slot_in(tape, 4 * s + j, n);
 
-			for (int b = 0; j && b < B; b++) {
-				float h = rk4_node[j] * dt[b] / steps;
-
-				for (int d = 0; d < D; d++)
-					yj[b * D + d] = y0[b * D + d] + h * k[(j - 1) * n + b * D + d];
-			}
+			for (int b = 0; j && b < B; b++)
+				axpy(yj + (size_t)b * D, y0 + (size_t)b * D,
+				     k + (j - 1) * n + (size_t)b * D, rk4_node[j] * dt[b] / steps, D);
 			ode_mlp_forward(f, B, yj, slot_act(tape, 4 * s + j, na), k + j * n);
 		}
 		next = s + 1 < steps ? slot_in(tape, 4 * (s + 1), n) : y_out;
-		for (int b = 0; b < B; b++) {
-			float h = dt[b] / steps;
-
-			for (int d = 0; d < D; d++) {
-				size_t i = (size_t)b * D + d;
-
-				next[i] = y0[i] + h * (rk4_weight[0] * k[i] + rk4_weight[1] * k[n + i] +
-						       rk4_weight[2] * k[2 * n + i] +
-						       rk4_weight[3] * k[3 * n + i]);
-			}
-		}
+		for (int b = 0; b < B; b++)
+			rk4_combine(next + (size_t)b * D, y0 + (size_t)b * D, k + (size_t)b * D, n,
+				    dt[b] / steps, D);
 	}
 }
 
