@@ -344,7 +344,8 @@ static __always_inline bool collect(struct flow_state *st, struct window_record 
 /* Called by the packet that claimed the last slot. One record per window,
  * not per packet: the ring carries N times less, and userspace needs whole
  * windows anyway. A full ring never holds a packet back: the record is lost
- * and counted, and the direction waits for a re-arm like any other. */
+ * and counted, and the direction samples its next N packets instead (the
+ * agent, which never saw the lost window, would never re-arm it). */
 static __always_inline void emit(const struct flow_key *key, struct flow_state *st, __u32 n,
 				 __u64 now)
 {
@@ -352,7 +353,7 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 
 	if (!rec) {
 		__builtin_memset(st->sizes, 0, sizeof(st->sizes));
-		st->phase = FLOW_EMITTED;
+		st->count = 0;
 		count(CNT_RING_DROPS, 1);
 		return;
 	}
