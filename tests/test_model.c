@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The engine's API: creation, saving and loading, the training forward
  * being the inference forward, batches, solvers and input validation. */
+#include <pthread.h>
+
 #include "arch.h"
 #include "engine_windows.h"
 #include "harness.h"
@@ -233,6 +235,51 @@ static void test_zero_and_long_intervals(void)
 	}
 }
 
+struct thread_job {
+	const struct model *m;
+	const float *sizes;
+	const double *times;
+	float lp[64 * 5];
+	int rc;
+};
+
+static void *classify_thread(void *arg)
+{
+	struct thread_job *j = arg;
+	struct model_ws *ws = model_ws_new(j->m, 64);
+
+	j->rc = -1;
+	for (int round = 0; round < 20 && ws; round++)
+		j->rc = model_classify(j->m, ws, 64, j->sizes, j->times, j->lp);
+	model_ws_free(ws);
+	return NULL;
+}
+
+/* No global state: threads sharing one model, each with its own workspace,
+ * get exactly what one thread gets. */
+static void test_threads_share_a_model(void)
+{
+	struct model *m = new_model(ARCH_ODERNN, SOLVER_DOPRI5, 12);
+	struct model_ws *ws = model_ws_new(m, 64);
+	struct thread_job jobs[2];
+	pthread_t tid[2];
+	float sizes[64 * 20], alone[64 * 5];
+	double times[64 * 20];
+
+	make_windows(64, 20, 41, sizes, times);
+	CHECK(model_classify(m, ws, 64, sizes, times, alone) == 0);
+	for (int t = 0; t < 2; t++) {
+		jobs[t] = (struct thread_job){ .m = m, .sizes = sizes, .times = times };
+		CHECK(pthread_create(&tid[t], NULL, classify_thread, &jobs[t]) == 0);
+	}
+	for (int t = 0; t < 2; t++) {
+		pthread_join(tid[t], NULL);
+		CHECK(jobs[t].rc == 0 && !memcmp(jobs[t].lp, alone, sizeof(alone)));
+	}
+	model_ws_free(ws);
+	model_free(m);
+}
+
 static void test_config_is_checked(void)
 {
 	struct model_config cfg;
@@ -263,6 +310,7 @@ int main(void)
 	RUN(test_dopri5_agrees_with_fine_rk4);
 	RUN(test_invalid_input_is_rejected);
 	RUN(test_zero_and_long_intervals);
+	RUN(test_threads_share_a_model);
 	RUN(test_config_is_checked);
 	return harness_done();
 }

@@ -44,7 +44,7 @@ static int all_zero(const float *dt, int B)
 
 size_t rk4_scratch_floats(const struct ode_mlp *f, int B)
 {
-	return (size_t)B * (7 * f->D + f->M);
+	return (size_t)B * (7 * f->D + f->M) + f->D;
 }
 
 /* out[D] = y[D] + h * k[D] */
@@ -77,7 +77,8 @@ static HOT void rk4_combine(float *out, const float *y, const float *k, size_t n
 
 /* Stage j's input is y0 + node[j] * h * k[j-1]. */
 static const float rk4_node[4] = { 0.0f, 0.5f, 0.5f, 1.0f };
-static const float rk4_weight[4] = { 1.0f / 6, 1.0f / 3, 1.0f / 3, 1.0f / 6 }; /* backward */
+/* The weights of k1..k4 in a step (rk4_combine), for the backward pass. */
+static const float rk4_weight[4] = { 1.0f / 6, 1.0f / 3, 1.0f / 3, 1.0f / 6 };
 
 void rk4_forward(const struct ode_mlp *f, int B, int steps, const float *dt,
 		 const float *y, float *y_out, const struct rk4_tape *tape, float *scratch)
@@ -118,7 +119,7 @@ void rk4_backward(const struct ode_mlp *f, const struct ode_mlp_grad *g, int B, 
 {
 	const int D = f->D;
 	const size_t n = (size_t)B * D, na = (size_t)B * f->M;
-	float *cur = scratch, *dk = cur + n, *tmp = dk + 4 * n, *dact = tmp + n;
+	float *cur = scratch, *dk = cur + n, *tmp = dk + 4 * n, *zero = tmp + n, *dact = zero + D;
 
 	if (dy != dy_out)
 		memcpy(dy, dy_out, sizeof(float) * n);
@@ -126,12 +127,12 @@ void rk4_backward(const struct ode_mlp *f, const struct ode_mlp_grad *g, int B, 
 		return;
 	/* cur: the gradient for the current substep's output, then its input */
 	memcpy(cur, dy, sizeof(float) * n);
+	memset(zero, 0, sizeof(float) * D);
 	for (int s = steps - 1; s >= 0; s--) {
 		for (int j = 0; j < 4; j++)
 			for (int b = 0; b < B; b++)
-				for (int d = 0; d < D; d++)
-					dk[j * n + b * D + d] =
-						rk4_weight[j] * dt[b] / steps * cur[b * D + d];
+				axpy(dk + j * n + (size_t)b * D, zero, cur + (size_t)b * D,
+				     rk4_weight[j] * dt[b] / steps, D);
 		/* stage j's input depends on y0 and on k[j-1]: walk the stages back */
 		for (int j = 3; j >= 0; j--) {
 			int stage = 4 * s + j;
@@ -140,15 +141,12 @@ void rk4_backward(const struct ode_mlp *f, const struct ode_mlp_grad *g, int B, 
 			ode_mlp_backward(f, g, B, slot_in(tape, stage, n), slot_act(tape, stage, na),
 					 dk + j * n, dact, tmp);
 			for (int b = 0; b < B; b++) {
-				float h = rk4_node[j] * dt[b] / steps;
+				size_t row = (size_t)b * D;
 
-				for (int d = 0; d < D; d++) {
-					size_t i = (size_t)b * D + d;
-
-					cur[i] += tmp[i];
-					if (j)
-						dk[(j - 1) * n + i] += h * tmp[i];
-				}
+				axpy(cur + row, cur + row, tmp + row, 1.0f, D);
+				if (j)
+					axpy(dk + (j - 1) * n + row, dk + (j - 1) * n + row, tmp + row,
+					     rk4_node[j] * dt[b] / steps, D);
 			}
 		}
 	}
