@@ -321,6 +321,46 @@ static void check_drop(struct live *l, int tx, int receiver, const char *src, co
 	CHECKF(drain_socket(receiver) == 1, "the datagram after the verdict was removed is missing");
 }
 
+/* A MARK verdict rewrites the DSCP the receiving socket sees; for IPv4 the
+ * datagram arriving at all proves the header checksum was updated right
+ * (the stack drops a bad one). */
+static void check_mark(struct live *l, int family, int tx, int receiver, const char *src,
+		       const char *dst, uint16_t port)
+{
+	struct sockaddr_storage to;
+	socklen_t to_len = make_addr(family, dst, port, &to);
+	struct flow_key k, conn;
+	struct verdict v = { .class_id = 3, .stage = 1, .confidence_ppm = 990000 };
+	struct policy mark = { .action = ACTION_MARK, .dscp = 46 }; /* EF */
+	int verdicts = xdp_sampler_map_fd(l->s, XDP_MAP_VERDICTS), one = 1, tos = -1;
+	char buf[64], control[128];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct pollfd p = { .fd = receiver, .events = POLLIN };
+
+	CHECK(xdp_set_policy(xdp_sampler_map_fd(l->s, XDP_MAP_POLICY),
+			     xdp_sampler_map_fd(l->s, XDP_MAP_RATE_BUCKETS), 3, &mark) == 0);
+	CHECK(family == AF_INET ? setsockopt(receiver, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one)) == 0
+				: setsockopt(receiver, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)) == 0);
+	flow_key_make(&k, src, local_port(tx), dst, port, IPPROTO_UDP);
+	flow_key_canonical(&k, &conn);
+	CHECK(bpf_map_update_elem(verdicts, &conn, &v, BPF_ANY) == 0);
+	CHECK(sendto(tx, "x", 1, 0, (struct sockaddr *)&to, to_len) == 1);
+	if (poll(&p, 1, 1000) != 1 || recvmsg(receiver, &msg, 0) != 1) {
+		CHECKF(0, "the marked datagram (%s) did not arrive", dst);
+		return;
+	}
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS)
+			tos = *(unsigned char *)CMSG_DATA(c);
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS)
+			tos = *(int *)CMSG_DATA(c);
+	}
+	CHECKF(tos == 46 << 2, "%s: TOS/traffic class %#x, expected DSCP EF (0xb8)", dst, tos);
+	CHECK(bpf_map_delete_elem(verdicts, &conn) == 0);
+}
+
 /* A TCP connection from tx: the window of the tx -> rx direction is the SYN,
  * the handshake's ACK, then one segment per paced write. */
 static void check_tcp(struct live *l, int family, const char *src, const char *dst, uint16_t port)
@@ -467,9 +507,11 @@ static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
 	if (l.ring) {
 		tx = check_udp(&l, AF_INET, "10.200.0.1", "10.200.0.2", port_base, &rx);
 		check_drop(&l, tx, rx, "10.200.0.1", "10.200.0.2", port_base);
+		check_mark(&l, AF_INET, tx, rx, "10.200.0.1", "10.200.0.2", port_base);
 		close(tx);
 		close(rx);
 		tx = check_udp(&l, AF_INET6, "fd00:200::1", "fd00:200::2", port_base + 1, &rx);
+		check_mark(&l, AF_INET6, tx, rx, "fd00:200::1", "fd00:200::2", port_base + 1);
 		close(tx);
 		close(rx);
 		check_tcp(&l, AF_INET, "10.200.0.1", "10.200.0.2", port_base + 2);
