@@ -112,6 +112,14 @@ static void test_reordered_times(void)
 	CHECK(ev == SESSION_WINDOW_DONE);
 	CHECK(w.rec.offset_us[1] == 0 && w.rec.offset_us[2] == 1000 && w.rec.offset_us[3] == 1001);
 	CHECK(sessions_reordered(s) == 1);
+	{
+		char line[256] = "";
+		FILE *mem = fmemopen(line, sizeof(line) - 1, "w");
+
+		sessions_report(mem, "x.pcap", s);
+		fclose(mem);
+		CHECKF(!strncmp(line, "x.pcap: 1 packets earlier", 25), "report '%s'", line);
+	}
 	sessions_free(s);
 }
 

@@ -153,6 +153,8 @@ static int classify_capture(struct classify_run *r, const char *path,
 		rc = flush(r);
 	fflush(stdout);
 	pcap_counts_print(stderr, path, pcap_source_counts(src));
+	if (r->sessions)
+		sessions_report(stderr, path, r->sessions);
 	cascade_free(r->cascade);
 	sessions_free(r->sessions);
 	pcap_source_close(src);

@@ -126,10 +126,7 @@ static int read_capture(const char *path, int file, int label, enum window_mode 
 		}
 	}
 	pcap_counts_print(stderr, path, pcap_source_counts(src));
-	if (sessions_reordered(sessions))
-		fprintf(stderr, "%s: %" PRIu64 " packets earlier than their direction's previous "
-			"packet: times held at the previous packet's\n", path,
-			sessions_reordered(sessions));
+	sessions_report(stderr, path, sessions);
 	pcap_source_close(src);
 	sessions_free(sessions);
 	return rc;

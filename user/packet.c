@@ -246,13 +246,6 @@ enum packet_result packet_parse(int linktype, const uint8_t *data, size_t caplen
 	return r;
 }
 
-int packet_linktype_supported(int linktype)
-{
-	return linktype == DLT_EN10MB || linktype == DLT_LINUX_SLL ||
-	       linktype == DLT_LINUX_SLL2 || linktype == DLT_RAW ||
-	       linktype == DLT_IPV4 || linktype == DLT_IPV6;
-}
-
 const char *packet_result_name(enum packet_result r)
 {
 	static const char *const names[PACKET_RESULT_COUNT] = {

@@ -43,9 +43,6 @@ struct packet_info {
 enum packet_result packet_parse(int linktype, const uint8_t *data, size_t caplen,
 				size_t wirelen, struct packet_info *info);
 
-/* True for the link types packet_parse reads. */
-int packet_linktype_supported(int linktype);
-
 /* A short name for a result, used in skip summaries ("non-IP", ...). */
 const char *packet_result_name(enum packet_result r);
 

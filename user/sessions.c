@@ -2,6 +2,7 @@
 /* Sessions live in one open-addressing hash table (linear probing, grown at
  * half full). A direction holds a buffer for its current window only while
  * it samples, so decided directions cost a few dozen bytes each. */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,4 +233,11 @@ void sessions_close(struct sessions *s, const struct flow_key *key)
 uint64_t sessions_reordered(const struct sessions *s)
 {
 	return s->reordered;
+}
+
+void sessions_report(FILE *out, const char *name, const struct sessions *s)
+{
+	if (s->reordered)
+		fprintf(out, "%s: %" PRIu64 " packets earlier than their direction's previous "
+			"packet: times held at the previous packet's\n", name, s->reordered);
 }

@@ -6,6 +6,7 @@
 #define ODEFLOW_SESSIONS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "odeflow.h"
 
@@ -58,5 +59,7 @@ void sessions_close(struct sessions *s, const struct flow_key *key);
 
 /* Packets whose time was raised to keep a direction's times in order. */
 uint64_t sessions_reordered(const struct sessions *s);
+/* Says so on out, naming the capture, if there were any. */
+void sessions_report(FILE *out, const char *name, const struct sessions *s);
 
 #endif
