@@ -122,6 +122,18 @@ static void test_http_ipv6_tcp(void)
 	check_against_tcpdump(DATA "http_ipv6.pcap");
 }
 
+/* 802.1Q tags (added to real packets by tcprewrite) */
+static void test_vlan_tagged(void)
+{
+	check_against_tcpdump(DATA "skype_vlan.pcap");
+}
+
+/* Linux cooked capture v2 (tcpdump -i any), IPv4 and IPv6 */
+static void test_sll2_any_capture(void)
+{
+	check_against_tcpdump(DATA "sll2_udp.pcap");
+}
+
 /* --first-only keeps window 0 of each direction; the label map picks classes
  * by file name; rows are grouped by capture in command-line order. */
 static void test_first_only_and_label_map(void)
@@ -216,6 +228,8 @@ int main(void)
 	RUN(test_skype_ipv4_udp);
 	RUN(test_youtube_quic);
 	RUN(test_http_ipv6_tcp);
+	RUN(test_vlan_tagged);
+	RUN(test_sll2_any_capture);
 	RUN(test_first_only_and_label_map);
 	RUN(test_bad_input);
 	RUN(test_label_map_rules);
