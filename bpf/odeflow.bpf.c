@@ -4,9 +4,10 @@
  * For every packet: parse Ethernet, up to two VLAN tags, IPv4 or IPv6 (with
  * a bounded walk over extension headers), and the TCP/UDP ports. Then:
  *   1. the connection has a verdict -> apply its class's policy;
- *   2. otherwise (or while the verdict is provisional) record the packet's
- *      IP total length and arrival time into its direction's window; the
- *      packet that fills the window emits it into the "windows" ring buffer.
+ *   2. otherwise (or while the verdict is provisional, or before the agent
+ *      has seen this direction's first window) record the packet's IP total
+ *      length and arrival time into its direction's window; the packet that
+ *      fills the window emits it into the "windows" ring buffer.
  * Anything that cannot be parsed passes untouched and is counted: the
  * datapath fails open. */
 #include "vmlinux.h"
