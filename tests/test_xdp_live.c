@@ -477,6 +477,24 @@ static void counter_delta(struct live *l, uint64_t d[CNT_MAX])
 	}
 }
 
+/* A second program on an interface that has one: refused with a reason,
+ * and the first stays attached. */
+static void check_second_attach_refused(const struct xdp_options *o, enum xdp_mode mode)
+{
+	struct xdp_sampler *s;
+	enum xdp_mode got;
+	char err[4096];
+
+	if (xdp_sampler_open(o, &s, err, sizeof(err))) {
+		CHECKF(0, "%s", err);
+		return;
+	}
+	CHECK(xdp_sampler_attach(s, if_nametoindex(dev_rx), mode, false, &got, err,
+				 sizeof(err)) == -1);
+	CHECKF(strstr(err, "another XDP program is attached") != NULL, "%s", err);
+	xdp_sampler_close(s);
+}
+
 /* Loads and attaches in `mode`, runs the traffic, detaches. Ports differ per
  * mode so every run starts new flows. */
 static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
@@ -502,6 +520,7 @@ static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
 		return;
 	}
 	CHECKF(got == mode, "asked for %s, got %s", xdp_mode_name(mode), xdp_mode_name(got));
+	check_second_attach_refused(&o, mode);
 	l.ring = ring_buffer__new(xdp_sampler_map_fd(l.s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
 	CHECK(l.ring != NULL);
 	if (l.ring) {
