@@ -204,6 +204,14 @@ static void test_invalid_input_is_rejected(void)
 	CHECK(model_classify(m, ws, 2, sizes, times, lp) == -1);
 	times[7] = INFINITY;
 	CHECK(model_classify(m, ws, 2, sizes, times, lp) == -1);
+	times[7] = times[6];
+	CHECK(model_classify(m, ws, 2, sizes, times, lp) == 0);
+	/* weights that overflow the logits: an error, not NaN probabilities */
+	for (int t = 0; t < m->ntensors; t++)
+		if (!strncmp(m->tensors[t].name, "head.2.", 7))
+			for (size_t i = 0; i < m->tensors[t].count; i++)
+				m->params[m->tensors[t].offset + i] = 3e38f;
+	CHECK(model_classify(m, ws, 2, sizes, times, lp) == -1);
 	model_ws_free(ws);
 	model_free(m);
 }

@@ -105,6 +105,7 @@ static void test_corrupt_headers_name_the_problem(void)
 	expect_edit_error(buf, len, "\"F32\"", "\"I32\"", "dtype I32, not F32");
 	expect_edit_error(buf, len, "gru.bias_hh", "gru.bias_hX", "unknown tensor 'gru.bias_hX'");
 	expect_edit_error(buf, len, "\"window\":\"20\"", "\"window\":\"2x\"", "'window'");
+	expect_edit_error(buf, len, "\"window\":\"20\"", "\"window\":\"+9\"", "'window'");
 	expect_edit_error(buf, len, "\"hidden\":\"8\"", "\"hidden\":\"9\"", "has shape");
 	expect_edit_error(buf, len, "\\\"VoIP\\\"", "\\\"Chat\\\"", "appears twice");
 	expect_edit_error(buf, len, "\"__metadata__\"", "\"__metadata_X\"", "has no dtype");

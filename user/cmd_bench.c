@@ -112,7 +112,10 @@ static double measure(const struct model *m, struct model_ws *ws, const struct w
 		long done = 0;
 
 		do {
-			if (model_classify(m, ws, batch, w->sizes, w->times, lp))
+			/* batches walk through all the windows (batch divides MAX_BATCH) */
+			size_t at = (size_t)(done % MAX_BATCH) * w->n;
+
+			if (model_classify(m, ws, batch, w->sizes + at, w->times + at, lp))
 				return -1;
 			done += batch;
 			used = cpu_seconds() - start;

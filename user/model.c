@@ -247,6 +247,10 @@ int model_classify(const struct model *m, struct model_ws *ws, int batch,
 	if (m->ops->forward(m, ws->infer, batch, false, sizes, times, logprobs))
 		return -1;
 	log_softmax(logprobs, logprobs, batch, m->cfg.num_classes);
+	/* finite weights can still overflow; never hand a NaN to a decision */
+	for (int i = 0; i < batch * m->cfg.num_classes; i++)
+		if (!isfinite(logprobs[i]))
+			return -1;
 	return 0;
 }
 

@@ -75,8 +75,8 @@ void model_ws_free(struct model_ws *ws);
  * arrival times in seconds (any origin, non-decreasing within a window).
  * logprobs: B*num_classes natural-log probabilities. B <= max_batch of ws.
  * Returns 0, or -1 if an input is invalid (not finite, size negative or above
- * 65535, time decreasing) or batch is out of range, or dopri5 exceeds its
- * step budget (a broken model). */
+ * 65535, time decreasing) or batch is out of range, or the model breaks
+ * down on it (dopri5 exceeds its step budget, an overflow to Inf or NaN). */
 int model_classify(const struct model *m, struct model_ws *ws, int batch,
 		   const float *sizes, const double *times, float *logprobs);
 

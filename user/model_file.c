@@ -2,6 +2,7 @@
 /* Model files: safetensors with the configuration in __metadata__ (every
  * value a string, as the format requires) and one F32 tensor per parameter
  * tensor, named as in the PyTorch reference (tools/golden.py). */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -134,7 +135,8 @@ static int meta_int(json_t *meta, const char *key, long min, long max, long *out
 		return -1;
 	errno = 0;
 	*out = strtol(v, &end, 10);
-	if (!*v || *end || errno || *out < min || *out > max) {
+	/* digits only: strtol would also take spaces and a sign */
+	if (!isdigit((unsigned char)*v) || *end || errno || *out < min || *out > max) {
 		snprintf(err, errlen, "metadata '%s' = '%.32s' is not an integer in %ld..%ld", key, v,
 			 min, max);
 		return -1;
