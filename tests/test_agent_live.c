@@ -636,14 +636,63 @@ static void test_malformed_captures(void)
 	CHECK(stop_agent(SIGINT, 1000) == 0);
 }
 
+/* odeflow top in a real 80x24 terminal (tmux): it draws the agent's state
+ * within 80 columns, q quits, and the terminal is given back (the
+ * alternate screen is left, the shell's screen is back). */
+static void test_top_in_a_terminal(void)
+{
+	char session[64], screen[160];
+	FILE *p;
+	char line[512];
+	int lines = 0, too_wide = 0, rx, tx;
+	bool title = false, classes = false;
+
+	if (start_agent("--threshold 0"))
+		return;
+	tx = udp_pair(AF_INET, 6300, &rx);
+	send_udp(tx, N, 200);
+	snprintf(session, sizeof(session), "odeflow-top-%d", (int)getpid());
+	snprintf(screen, sizeof(screen), "%s/top.txt", tmpdir);
+	CHECK(sh("tmux new-session -d -s %s -x 80 -y 24 'echo shell-before; %s top --pin-dir %s; echo top-exited-$?; sleep 5'",
+		 session, odeflow, pin_dir) == 0);
+	usleep(2500000); /* two refreshes */
+	/* -J joins lines tmux wrapped, so a line wider than 80 shows as one */
+	CHECK(sh("tmux capture-pane -p -J -t %s > %s", session, screen) == 0);
+	if (getenv("ODEFLOW_SHOW_TOP"))
+		sh("cat %s", screen);
+	p = fopen(screen, "r");
+	while (p && fgets(line, sizeof(line), p)) {
+		lines++;
+		line[strcspn(line, "\n")] = '\0';
+		too_wide += strlen(line) > 80;
+		title |= strstr(line, "odeflow top") && strstr(line, dev_rx);
+		classes |= strstr(line, "VoIP") != NULL;
+	}
+	if (p)
+		fclose(p);
+	CHECKF(title && classes, "the screen lacks the title or the classes:");
+	if (!title || !classes)
+		sh("cat %s", screen);
+	CHECK(lines <= 24 && too_wide == 0);
+	CHECK(sh("tmux send-keys -t %s q", session) == 0);
+	usleep(1500000);
+	CHECK(sh("tmux capture-pane -p -t %s > %s", session, screen) == 0);
+	CHECKF(file_contains(screen, "shell-before") && file_contains(screen, "top-exited-0"),
+	       "after q the terminal does not show the shell's screen and exit status 0");
+	sh("tmux kill-session -t %s 2>/dev/null", session);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
+	close(tx);
+	close(rx);
+}
+
 int main(void)
 {
 	if (!harness_is_root()) {
 		printf("SKIP test_agent_live: needs root (XDP, namespaces)\n");
 		return 0;
 	}
-	if (system("command -v tcpreplay tcprewrite tcpdump iperf3 >/dev/null") != 0) {
-		printf("SKIP test_agent_live: tcpreplay, tcpdump or iperf3 missing (make deps)\n");
+	if (system("command -v tcpreplay tcprewrite tcpdump iperf3 tmux >/dev/null") != 0) {
+		printf("SKIP test_agent_live: tcpreplay, tcpdump, iperf3 or tmux missing (make deps)\n");
 		return 0;
 	}
 	setup();
@@ -653,5 +702,6 @@ int main(void)
 	RUN(test_keep_fail_open_and_take_over);
 	RUN(test_bad_setup_leaves_nothing);
 	RUN(test_malformed_captures);
+	RUN(test_top_in_a_terminal);
 	return harness_done();
 }

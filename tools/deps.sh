@@ -12,6 +12,7 @@ packages=(
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
   iperf3                        # live tests: traffic of a real program
   jq bc                         # benchmark scripts
+  tmux                          # the test of odeflow top in an 80-column terminal
 )
 
 missing=()

@@ -119,14 +119,14 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 	       p->agent.iface[0] ? p->agent.iface : "?",
 	       pinned_agent_alive(p) ? "running" : "STOPPED", p->agent.model_id, p->agent.window_n);
 	printf("%.*s\n", WIDTH, "--------------------------------------------------------------------------------");
-	printf("packets/s %11.0f   bytes/s %13.0f   windows/s %9.1f\n", rate(now, then, CNT_PACKETS),
+	printf("packets/s %12.0f   bytes/s %14.0f   windows/s %10.1f\n", rate(now, then, CNT_PACKETS),
 	       rate(now, then, CNT_BYTES), rate(now, then, CNT_WINDOWS));
-	printf("ring drops %10llu   verdict hits/s %6.0f   latency p50 %5llu us p99 %6llu us\n",
-	       (unsigned long long)now->counters[CNT_RING_DROPS], rate(now, then, CNT_VERDICT_HITS),
-	       (unsigned long long)p->agent.latency_p50_us, (unsigned long long)p->agent.latency_p99_us);
-	printf("dropped/s %11.0f   marked/s %12.0f   rate-limited/s %6.0f\n",
+	printf("dropped/s %12.0f   marked/s %13.0f   rate-limited/s %5.0f\n",
 	       rate(now, then, CNT_ACTION_DROP), rate(now, then, CNT_ACTION_MARK),
 	       rate(now, then, CNT_ACTION_RATE_DROP));
+	printf("ring drops %11llu   verdict hits/s %7.0f   latency p50/p99 %llu/%llu us\n",
+	       (unsigned long long)now->counters[CNT_RING_DROPS], rate(now, then, CNT_VERDICT_HITS),
+	       (unsigned long long)p->agent.latency_p50_us, (unsigned long long)p->agent.latency_p99_us);
 	printf("\nconnections %u (%u provisional)\n", now->connections, now->provisional);
 	for (unsigned k = 0; k < p->agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++)
 		if (now->per_class[k] > max)
@@ -137,16 +137,17 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 		printf("  %-14.14s %7u %.*s\n", pinned_class_name(p, k, name, sizeof(name)),
 		       now->per_class[k], bar, "##################################################");
 	}
-	printf("\nrecent verdicts\n");
+	printf("\n  %-40s %-13s %5s %-5s %2s %7s\n", "recent verdicts", "class", "conf", "state",
+	       "st", "age");
 	for (int i = 0; i < now->nrecent; i++) {
 		const struct recent *r = &now->recent[i];
 
 		flow_addr_format(r->key.saddr, a, sizeof(a));
 		flow_addr_format(r->key.daddr, b, sizeof(b));
 		snprintf(ends, sizeof(ends), "%s:%u-%s:%u", a, r->key.sport, b, r->key.dport);
-		printf("  %-44.44s %-12.12s %5.3f %s%u %5.1fs\n", ends,
+		printf("  %-40.40s %-13.13s %5.3f %-5s %2u %6.1fs\n", ends,
 		       pinned_class_name(p, r->v.class_id, name, sizeof(name)), r->v.confidence_ppm / 1e6,
-		       r->v.flags & VERDICT_PROVISIONAL ? "p" : "s", r->v.stage,
+		       r->v.flags & VERDICT_PROVISIONAL ? "prov." : "final", r->v.stage,
 		       now->at_ns > r->v.decided_ns ? (now->at_ns - r->v.decided_ns) / 1e9 : 0.0);
 	}
 	fflush(stdout);
