@@ -74,6 +74,19 @@ static inline float *arena_take(struct arena *a, size_t n)
 	return p;
 }
 
+/* The RK4 tapes of a window's N-1 intervals: training keeps every stage of
+ * every interval, inference reuses the 4 slots of one substep. */
+struct rk4_tapes {
+	float *in, *act;
+	int slots, intervals;
+	size_t in_size, act_size;   /* floats per slot */
+};
+
+void rk4_tapes_layout(struct arena *a, int N, int steps, int B, int D, int M, bool train,
+		      struct rk4_tapes *t);
+/* The tape of interval i (1..N-1). */
+struct rk4_tape rk4_tape_of(const struct rk4_tapes *t, int i);
+
 /* Fills a tensor spec; bound is 1/sqrt(fan) as PyTorch initialises it. */
 void tensor_add(struct tensor_spec *t, int *n, const char *name, int rows, int cols, int fan);
 

@@ -23,6 +23,28 @@ void tensor_add(struct tensor_spec *t, int *n, const char *name, int rows, int c
 	(*n)++;
 }
 
+void rk4_tapes_layout(struct arena *a, int N, int steps, int B, int D, int M, bool train,
+		      struct rk4_tapes *t)
+{
+	t->slots = train ? 4 * steps : 4;
+	t->intervals = train ? N - 1 : 1;
+	t->in_size = (size_t)B * D;
+	t->act_size = (size_t)B * M;
+	t->in = arena_take(a, t->intervals * t->slots * t->in_size);
+	t->act = arena_take(a, t->intervals * t->slots * t->act_size);
+}
+
+struct rk4_tape rk4_tape_of(const struct rk4_tapes *t, int i)
+{
+	size_t first = (size_t)((i - 1) % t->intervals) * t->slots;
+
+	return (struct rk4_tape){
+		.in = t->in + first * t->in_size,
+		.act = t->act + first * t->act_size,
+		.slots = t->slots,
+	};
+}
+
 struct ode_mlp ode_mlp_of(const struct model *m, int first, int D)
 {
 	return (struct ode_mlp){

@@ -44,8 +44,7 @@ struct bufs {
 	float *x, *tau, *dt;         /* [B,N,F], [B,N], [B] */
 	float *gx, *out[2], *c[2], *gates[2];  /* the LSTM's first step: [B,4], [B,1]... */
 	float *ys, *states;          /* ODE states [N][B] and [B,N] */
-	float *rk_in, *rk_act;       /* RK4 tape, 4 * steps slots per interval */
-	int rk_slots, rk_intervals;
+	struct rk4_tapes rk;
 	float *ode_scratch;
 	struct head_bufs head;
 	float *dstates, *dy, *dgx, *dout, *dc;  /* backward only */
@@ -58,8 +57,6 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	struct arena a = { base, 0 };
 	size_t ode = rk4_scratch_floats(&f, B), dp = dopri5_scratch_floats(&f);
 
-	u->rk_slots = train ? 4 * m->cfg.rk4_steps : 4;
-	u->rk_intervals = train ? N - 1 : 1;
 	u->x = arena_take(&a, (size_t)B * N * FEATURES_PER_PACKET);
 	u->tau = arena_take(&a, (size_t)B * N);
 	u->dt = arena_take(&a, B);
@@ -71,8 +68,7 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	}
 	u->ys = arena_take(&a, (size_t)N * B);
 	u->states = arena_take(&a, (size_t)B * N);
-	u->rk_in = arena_take(&a, (size_t)u->rk_intervals * u->rk_slots * B);
-	u->rk_act = arena_take(&a, (size_t)u->rk_intervals * u->rk_slots * B * M);
+	rk4_tapes_layout(&a, N, m->cfg.rk4_steps, B, 1, M, train, &u->rk);
 	u->ode_scratch = arena_take(&a, ode > dp ? ode : dp);
 	head_layout(&a, B, train, &u->head);
 	if (train) {
@@ -92,17 +88,6 @@ static size_t lstm_ode_ws_floats(const struct model *m, int B, bool train)
 	return layout(m, NULL, B, train, &u);
 }
 
-static struct rk4_tape tape_of(const struct bufs *u, int B, int M, int interval)
-{
-	int i = (interval - 1) % u->rk_intervals;
-
-	return (struct rk4_tape){
-		.in = u->rk_in + (size_t)i * u->rk_slots * B,
-		.act = u->rk_act + (size_t)i * u->rk_slots * B * M,
-		.slots = u->rk_slots,
-	};
-}
-
 static void interval_dt(const struct bufs *u, int B, int N, int i)
 {
 	for (int b = 0; b < B; b++)
@@ -111,13 +96,13 @@ static void interval_dt(const struct bufs *u, int B, int N, int i)
 
 static int solve(const struct model *m, const struct bufs *u, int B, bool train)
 {
-	const int N = m->cfg.window, M = m->cfg.ode_hidden;
+	const int N = m->cfg.window;
 	struct ode_mlp f = ode_mlp_of(m, T_ODE, 1);
 	struct dopri5_options opt = { m->cfg.rtol, m->cfg.atol, MODEL_DOPRI5_MAX_STEPS };
 
 	if (train || m->cfg.solver == SOLVER_RK4) {
 		for (int i = 1; i < N; i++) {
-			struct rk4_tape t = tape_of(u, B, M, i);
+			struct rk4_tape t = rk4_tape_of(&u->rk, i);
 
 			interval_dt(u, B, N, i);
 			rk4_forward(&f, B, m->cfg.rk4_steps, u->dt, u->ys + (size_t)(i - 1) * B,
@@ -170,7 +155,7 @@ static int lstm_ode_forward(const struct model *m, float *ws, int B, bool train,
 static void lstm_ode_backward(const struct model *m, float *ws, int B, const float *dlogits,
 			      float *grads)
 {
-	const int N = m->cfg.window, M = m->cfg.ode_hidden, F = FEATURES_PER_PACKET;
+	const int N = m->cfg.window, F = FEATURES_PER_PACKET;
 	struct ode_mlp f = ode_mlp_of(m, T_ODE, 1);
 	struct ode_mlp_grad g = ode_mlp_grad_of(m, grads, T_ODE);
 	struct bufs u;
@@ -182,7 +167,7 @@ static void lstm_ode_backward(const struct model *m, float *ws, int B, const flo
 		for (int b = 0; b < B; b++)
 			u.dy[b] += u.dstates[(size_t)b * N + i];
 		if (i > 0) {
-			struct rk4_tape t = tape_of(&u, B, M, i);
+			struct rk4_tape t = rk4_tape_of(&u.rk, i);
 
 			interval_dt(&u, B, N, i);
 			rk4_backward(&f, &g, B, m->cfg.rk4_steps, u.dt, u.dy, u.dy, &t,

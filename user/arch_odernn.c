@@ -53,8 +53,7 @@ struct bufs {
 	int *budget;                 /* dopri5 steps left per window [B] */
 	float *hode, *hgru, *gates;  /* per step (slots): [B,H], [B,H], [B,4H] */
 	int slots;
-	float *rk_in, *rk_act;       /* RK4 tape: rk_slots per interval */
-	int rk_slots, rk_intervals;
+	struct rk4_tapes rk;
 	float *ode_scratch, *gh, *hsum, *head_in, *head_hid;
 	/* backward only */
 	float *dgi, *dh, *dh2, *dhead_in, *dhead_hid, *dgh;
@@ -72,8 +71,6 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 		ode = dopri5_scratch_floats(&f) + 2 * (size_t)H;
 	/* Inference keeps two slots per step: step i reads step i-1's state. */
 	u->slots = train ? N : 2;
-	u->rk_slots = train ? 4 * steps : 4;
-	u->rk_intervals = train ? N - 1 : 1;
 	u->x = arena_take(&a, (size_t)B * N * FEATURES_PER_PACKET);
 	u->dtau = arena_take(&a, (size_t)B * N);
 	u->dt = arena_take(&a, B);
@@ -83,8 +80,7 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	u->hode = arena_take(&a, (size_t)u->slots * B * H);
 	u->hgru = arena_take(&a, (size_t)u->slots * B * H);
 	u->gates = arena_take(&a, (size_t)u->slots * B * 4 * H);
-	u->rk_in = arena_take(&a, (size_t)u->rk_intervals * u->rk_slots * B * H);
-	u->rk_act = arena_take(&a, (size_t)u->rk_intervals * u->rk_slots * B * M);
+	rk4_tapes_layout(&a, N, steps, B, H, M, train, &u->rk);
 	u->ode_scratch = arena_take(&a, ode);
 	u->gh = arena_take(&a, (size_t)B * 3 * H);
 	u->hsum = arena_take(&a, (size_t)B * H);
@@ -106,17 +102,6 @@ static size_t odernn_ws_floats(const struct model *m, int B, bool train)
 	struct bufs u;
 
 	return layout(m, NULL, B, train, &u);
-}
-
-static struct rk4_tape tape_of(const struct bufs *u, int B, int H, int M, int interval)
-{
-	int i = (interval - 1) % u->rk_intervals;
-
-	return (struct rk4_tape){
-		.in = u->rk_in + (size_t)i * u->rk_slots * B * H,
-		.act = u->rk_act + (size_t)i * u->rk_slots * B * M,
-		.slots = u->rk_slots,
-	};
 }
 
 static float *slot(float *base, const struct bufs *u, int step, size_t size)
@@ -160,7 +145,7 @@ static int odernn_forward(const struct model *m, float *ws, int B, bool train,
 			  const float *sizes, const double *times, float *logits)
 {
 	const struct model_config *c = &m->cfg;
-	const int N = c->window, H = c->hidden, M = c->ode_hidden, F = FEATURES_PER_PACKET;
+	const int N = c->window, H = c->hidden, F = FEATURES_PER_PACKET;
 	const size_t BH = (size_t)B * H;
 	struct ode_mlp f = ode_mlp_of(m, T_ODE_W1, H);
 	struct bufs u;
@@ -184,7 +169,7 @@ static int odernn_forward(const struct model *m, float *ws, int B, bool train,
 
 			interval_dt(&u, B, N, i);
 			if (train || c->solver == SOLVER_RK4) {
-				struct rk4_tape t = tape_of(&u, B, H, M, i);
+				struct rk4_tape t = rk4_tape_of(&u.rk, i);
 
 				rk4_forward(&f, B, c->rk4_steps, u.dt, prev, hode, &t, u.ode_scratch);
 			} else if (solve_dopri5(m, &f, &u, B, prev, hode, u.budget)) {
@@ -218,7 +203,7 @@ static void odernn_backward(const struct model *m, float *ws, int B, const float
 			    float *grads)
 {
 	const struct model_config *c = &m->cfg;
-	const int N = c->window, H = c->hidden, M = c->ode_hidden, F = FEATURES_PER_PACKET;
+	const int N = c->window, H = c->hidden, F = FEATURES_PER_PACKET;
 	const size_t BH = (size_t)B * H;
 	struct ode_mlp f = ode_mlp_of(m, T_ODE_W1, H);
 	struct ode_mlp_grad g = ode_mlp_grad_of(m, grads, T_ODE_W1);
@@ -243,7 +228,7 @@ static void odernn_backward(const struct model *m, float *ws, int B, const float
 			     grad(m, grads, T_GRU_BHH), u.dgh, u.dh, u.gates + (size_t)i * B * 4 * H,
 			     u.hode + (size_t)i * BH, param(m, T_GRU_WHH), B, H);
 		if (i > 0) {
-			struct rk4_tape t = tape_of(&u, B, H, M, i);
+			struct rk4_tape t = rk4_tape_of(&u.rk, i);
 
 			interval_dt(&u, B, N, i);
 			rk4_backward(&f, &g, B, c->rk4_steps, u.dt, u.dh2, u.dh, &t, u.ode_scratch);

@@ -162,11 +162,12 @@ static int bench_model(struct model *m, const char *label, const char *path,
 		free(w);
 		return -1;
 	}
-	printf("%s: %s, hidden %d, ode_hidden %d, %s", label, model_arch_name(c->arch), c->hidden,
-	       c->ode_hidden, model_solver_name(c->solver));
-	if (c->solver == SOLVER_RK4)
+	printf("%s: %s, hidden %d", label, model_arch_name(c->arch), c->hidden);
+	if (c->arch != ARCH_LSTM)  /* the baseline has no ODE */
+		printf(", ode_hidden %d, %s", c->ode_hidden, model_solver_name(c->solver));
+	if (c->arch != ARCH_LSTM && c->solver == SOLVER_RK4)
 		printf(" x%d", c->rk4_steps);
-	else
+	else if (c->arch != ARCH_LSTM)
 		printf(" rtol %g atol %g", c->rtol, c->atol);
 	printf(", window %d, %zu parameters\n", c->window, nparams);
 	fflush(stdout);
