@@ -280,6 +280,10 @@ int main(void)
 			 CNT_ACTION_PASS);
 	bench_classified(&b, "classified flow, MARK (DSCP EF)",
 			 &(struct policy){ .action = ACTION_MARK, .dscp = 46 }, CNT_ACTION_MARK);
+	/* a limit no run reaches: every packet takes the bucket's lock and passes */
+	bench_classified(&b, "classified flow, RATE_LIMIT (passing)",
+			 &(struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 1ull << 50,
+					   .burst_bytes = 1ull << 40 }, CNT_ACTION_RATE_PASS);
 	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",
 	       b.rotate_floor - b.empty);
 	xdp_pass_bpf__destroy(b.pass);
