@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The C engine against an independent reference: tools/golden.py builds
  * each architecture in PyTorch, saves its weights as safetensors, and
- * computes float64 logits for real ISCX windows (repeated timestamps and
- * windows spanning minutes among them) with both solvers. */
+ * computes float64 logits for real ISCX windows (intervals of exactly 0 and
+ * a window spanning minutes among them) with both solvers. */
 #include "arch.h"
 #include "harness.h"
 #include "model.h"
