@@ -160,8 +160,25 @@ static void test_first_only_and_label_map(void)
 	npy_free(&y);
 }
 
+/* The first len bytes of a file, as a capture cut short is. */
+static int copy_prefix(const char *from, const char *to, size_t len)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char buf[65536];
+	size_t n = in && len <= sizeof(buf) ? fread(buf, 1, len, in) : 0;
+	int rc = out && n == len && fwrite(buf, 1, n, out) == n ? 0 : -1;
+
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		rc = -1;
+	return rc;
+}
+
 static void test_bad_input(void)
 {
+	struct npy_array y = { 0 };
+	char err[512];
 	FILE *f = fopen(tmp_path("garbage.pcap"), "w");
 
 	fputs("definitely not a capture\n", f);
@@ -178,6 +195,14 @@ static void test_bad_input(void)
 	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", "--window", "65",
 				 DATA "malformed_dns.pcap", "-o", tmp_path("bad")) == 2);
 	CHECK(!file_exists(tmp_path("bad_x.npy")));
+	/* a truncated capture: the packets before the cut still make windows */
+	CHECK(!copy_prefix(DATA "skype-conference-call.pcap", tmp_path("truncated.pcap"), 20000));
+	CHECK(RUN_CMD("pcap2npy", "--label", "VoIP", tmp_path("truncated.pcap"), "-o",
+		      tmp_path("cut")) == 0);
+	CHECKF(npy_read(tmp_path("cut_y.npy"), &y, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(y.count >= 1 && y.count < 9, "%zu windows from the truncated capture", y.count);
+	npy_free(&y);
+
 	/* a capture with too few packets for a window gives an empty dataset */
 	CHECK(RUN_CMD("pcap2npy", "--label", "4", DATA "malformed_dns.pcap", "-o",
 				 tmp_path("empty")) == 0);
