@@ -288,6 +288,26 @@ static void test_threads_share_a_model(void)
 	model_free(m);
 }
 
+/* A stiff (or hostile) ODE cannot hold the caller: dopri5 gives up when
+ * its step budget runs out or its step no longer advances time, and the
+ * window is refused. */
+static void test_dopri5_step_budget(void)
+{
+	struct model *m = new_model(ARCH_ODERNN, SOLVER_DOPRI5, 4);
+	struct model_ws *ws = model_ws_new(m, 1);
+	float sizes[20], lp[5];
+	double times[20];
+	struct rng r = { 9 };
+
+	make_windows(1, 20, 77, sizes, times);
+	for (int t = 0; t < 4; t++)  /* ode.0.weight .. ode.2.bias */
+		for (size_t i = 0; i < m->tensors[t].count; i++)
+			m->params[m->tensors[t].offset + i] = (rng_next(&r) & 1 ? 1e4f : -1e4f);
+	CHECK(model_classify(m, ws, 1, sizes, times, lp) == -1);
+	model_ws_free(ws);
+	model_free(m);
+}
+
 static void test_config_is_checked(void)
 {
 	struct model_config cfg;
@@ -319,6 +339,7 @@ int main(void)
 	RUN(test_invalid_input_is_rejected);
 	RUN(test_zero_and_long_intervals);
 	RUN(test_threads_share_a_model);
+	RUN(test_dopri5_step_budget);
 	RUN(test_config_is_checked);
 	return harness_done();
 }

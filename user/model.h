@@ -18,8 +18,9 @@ enum model_solver { SOLVER_RK4, SOLVER_DOPRI5 };
 
 struct model_config {
 	enum model_arch arch;
-	int hidden;          /* odernn: GRU/ODE state size (8..128); lstm: LSTM hidden size */
-	int ode_hidden;      /* width of the ODE function's hidden layer */
+	int hidden;          /* odernn: GRU/ODE state size (8..128); lstm: LSTM hidden
+			      * size (1..128); lstm-ode: 1, as in the notebook */
+	int ode_hidden;      /* width of the ODE function's hidden layer (1..512) */
 	int window;          /* N, packets per window (2..64) */
 	enum model_solver solver;
 	int rk4_steps;       /* RK4 substeps per inter-arrival interval */
