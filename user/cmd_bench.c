@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,7 +34,7 @@ static void usage(FILE *out)
 		"created model of each architecture (or of --arch).\n"
 		"  --arch NAME        benchmark a fresh model: odernn, lstm-ode or lstm\n"
 		"  --hidden H         its state size (default: the architecture's)\n"
-		"  --ode-hidden M     its ODE function's width\n"
+		"  --ode-hidden M     its ODE function's width (odernn: hidden by default)\n"
 		"  --rk4-steps K      its RK4 substeps per interval\n"
 		"  --solver NAME      its solver: rk4 or dopri5\n"
 		"  --runs R           timed runs per batch size, the median is shown (default 5)\n"
@@ -126,15 +127,30 @@ static double measure(const struct model *m, struct model_ws *ws, const struct w
 	return rate[runs / 2];
 }
 
-/* The same model in PyTorch, one thread: flows/s per batch size (0 if not run). */
+/* The same model in PyTorch, one thread: flows/s per batch size (0 if not
+ * run). The reference runs as a child process without a shell, so a model
+ * path is never interpreted. */
 static void measure_torch(const char *path, int runs, double *out)
 {
-	char cmd[1024], line[128];
+	char runs_arg[16], line[128];
+	int fds[2];
+	pid_t pid;
 	FILE *p;
 
 	memset(out, 0, sizeof(double) * NBATCH);
-	snprintf(cmd, sizeof(cmd), PYTHON " " REFERENCE " bench '%s' 1,16,256 %d", path, runs);
-	p = popen(cmd, "r");
+	snprintf(runs_arg, sizeof(runs_arg), "%d", runs);
+	if (pipe(fds))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl(PYTHON, PYTHON, REFERENCE, "bench", path, "1,16,256", runs_arg, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	p = pid > 0 ? fdopen(fds[0], "r") : NULL;
 	while (p && fgets(line, sizeof(line), p)) {
 		int b;
 		double fps;
@@ -145,7 +161,11 @@ static void measure_torch(const char *path, int runs, double *out)
 					out[i] = fps;
 	}
 	if (p)
-		pclose(p);
+		fclose(p);
+	else
+		close(fds[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
 }
 
 static int bench_model(struct model *m, const char *label, const char *path,
@@ -203,6 +223,8 @@ static int apply_options(struct model_config *cfg, const struct bench_opts *o)
 		cfg->hidden = o->hidden;
 	if (o->ode_hidden)
 		cfg->ode_hidden = o->ode_hidden;
+	else if (o->hidden && cfg->arch == ARCH_ODERNN)
+		cfg->ode_hidden = o->hidden;  /* odernn's ODE is as wide as its state by default */
 	if (o->rk4_steps)
 		cfg->rk4_steps = o->rk4_steps;
 	if (o->solver && model_solver_parse(o->solver, &cfg->solver)) {

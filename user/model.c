@@ -5,6 +5,7 @@
  * format in safetensors.c and model_file.c. */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,15 @@ struct model_ws {
 	float *logits, *dlogits;
 };
 
+/* Once per process: workspaces are made by several threads at once, and
+ * OpenBLAS's thread-count setting is not meant to be raced. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_one_thread(void)
+{
+	openblas_set_num_threads(1);
+}
+
 static float *alloc_floats(size_t n)
 {
 	size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
@@ -206,7 +216,7 @@ struct model_ws *model_ws_new(const struct model *m, int max_batch)
 
 	if (max_batch < 1 || max_batch > (1 << 20))
 		return NULL;
-	openblas_set_num_threads(1);
+	pthread_once(&blas_once, blas_one_thread);
 	ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		return NULL;
