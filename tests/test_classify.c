@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pcap/pcap.h>
 
 #include "harness.h"
 #include "model.h"
@@ -228,6 +229,65 @@ static void test_cascade_rearms(void)
 	CHECKF(both == 4, "%d windows of the QUIC connection", both);
 }
 
+/* A capture of UDP between 10.0.0.1:1000 (a) and 10.0.0.2:2000 (b): runs[i]
+ * packets a -> b if positive, b -> a if negative, in turn, 1 ms apart. */
+static int write_runs(const char *path, const int *runs, int nruns)
+{
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *d = dead ? pcap_dump_open(dead, path) : NULL;
+	uint8_t a_to_b[28] = { 0x45, 0, 0, 28, [8] = 64, [9] = 17, [12] = 10, 0, 0, 1, 10, 0, 0, 2,
+			       0x03, 0xe8, 0x07, 0xd0 };
+	uint8_t b_to_a[28];
+	struct pcap_pkthdr h = { .caplen = 28, .len = 28 };
+	int t = 0;
+
+	if (!d)
+		return -1;
+	memcpy(b_to_a, a_to_b, 28);
+	memcpy(b_to_a + 12, a_to_b + 16, 4);
+	memcpy(b_to_a + 16, a_to_b + 12, 4);
+	memcpy(b_to_a + 20, a_to_b + 22, 2);
+	memcpy(b_to_a + 22, a_to_b + 20, 2);
+	for (int i = 0; i < nruns; i++)
+		for (int j = 0; j < abs(runs[i]); j++, t++) {
+			h.ts.tv_sec = 1 + t / 1000;
+			h.ts.tv_usec = (t % 1000) * 1000;
+			pcap_dump((u_char *)d, &h, runs[i] > 0 ? a_to_b : b_to_a);
+		}
+	pcap_dump_close(d);
+	pcap_close(dead);
+	return 0;
+}
+
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	while (f && (c = fgetc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* b's window 0 is decided (provisional: b re-armed, its next packet is
+ * window 1's first), then a's window 0 makes the verdict final (2 windows):
+ * as in the kernel, b samples nothing more, so b's next N - 1 packets do not
+ * complete a window 1 although they come while a's window waits in the
+ * batch. */
+static void test_final_verdict_stops_the_other_direction(void)
+{
+	const int runs[] = { -N, -1, N, -(N - 1), N };
+
+	CHECK(!write_runs(tmp_path("runs.pcap"), runs, 5));
+	CHECK(RUN_CAPTURED(tmp_path("events"), "classify", "--model",
+			   tmp_path("model.safetensors"), "--threshold", "1", "--max-windows", "2",
+			   tmp_path("runs.pcap")) == 0);
+	CHECKF(count_lines(tmp_path("events")) == 2, "%d events, expected b's and a's window 0",
+	       count_lines(tmp_path("events")));
+}
+
 static void test_bad_input(void)
 {
 	FILE *f = fopen(tmp_path("garbage.pcap"), "w");
@@ -270,6 +330,7 @@ int main(void)
 	}
 	RUN(test_first_windows);
 	RUN(test_cascade_rearms);
+	RUN(test_final_verdict_stops_the_other_direction);
 	RUN(test_bad_input);
 	model_free(model);
 	remove_tmpdir();

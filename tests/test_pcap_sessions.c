@@ -75,10 +75,12 @@ static void test_kernel_rearm_and_close(void)
 	for (; i < N - 1; i++)
 		CHECK(add(s, 2000, i, &w) == SESSION_PACKET_TAKEN);
 	CHECK(add(s, 2000, i++, &w) == SESSION_WINDOW_DONE);
+	CHECK(sessions_awaiting(s, &k));
 	/* no decision yet: the packet is refused until one comes */
 	CHECK(add(s, 2000, i, &w) == SESSION_AWAITING_DECISION);
 	CHECK(add(s, 2001, 0, &w) == SESSION_PACKET_TAKEN); /* other directions go on */
 	sessions_rearm(s, &k);
+	CHECK(!sessions_awaiting(s, &k));
 	for (int j = 0; j < N - 1; j++)
 		CHECK(add(s, 2000, i++, &w) == SESSION_PACKET_TAKEN);
 	CHECK(add(s, 2000, i++, &w) == SESSION_WINDOW_DONE);

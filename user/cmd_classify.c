@@ -54,10 +54,8 @@ static void usage(FILE *out)
 		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS);
 }
 
-/* A final verdict ends the sampling of every direction the agent has seen,
- * the other one too, even in the middle of a re-armed window: the kernel
- * stops sampling on the verdict map's SEEN bits. */
-static void close_reverse(struct sessions *sessions, const struct flow_key *key)
+/* The other direction of the connection. */
+static struct flow_key reversed(const struct flow_key *key)
 {
 	struct flow_key back = *key;
 
@@ -65,7 +63,7 @@ static void close_reverse(struct sessions *sessions, const struct flow_key *key)
 	memcpy(back.daddr, key->saddr, sizeof(back.daddr));
 	back.sport = key->dport;
 	back.dport = key->sport;
-	sessions_close(sessions, &back);
+	return back;
 }
 
 /* Decides the pending windows, prints their events, re-arms or closes. */
@@ -93,22 +91,33 @@ static int flush(struct classify_run *r)
 			sessions_rearm(r->sessions, &d->window.key);
 		else
 			sessions_close(r->sessions, &d->window.key);
+		/* A final verdict ends the sampling of every direction the agent
+		 * has seen, the other one too, even in the middle of a re-armed
+		 * window: the kernel stops sampling on the verdict's SEEN bits. */
 		if (!d->provisional && d->directions_seen == (VERDICT_SEEN_FORWARD |
-							      VERDICT_SEEN_REVERSE))
-			close_reverse(r->sessions, &d->window.key);
+							      VERDICT_SEEN_REVERSE)) {
+			struct flow_key back = reversed(&d->window.key);
+
+			sessions_close(r->sessions, &back);
+		}
 	}
 	r->pending = 0;
 	return 0;
 }
 
-/* Windows wait in a batch for the engine. A packet of a direction whose
- * window is still undecided decides the batch first, so every decision
- * comes before its direction's next packet, as if instantaneous. */
+/* Windows wait in a batch for the engine. A decision can stop either
+ * direction of its connection, so a packet of a connection with an
+ * undecided window decides the batch first: every decision comes before
+ * the connection's next packet, as if instantaneous. */
 static int add_packet(struct classify_run *r, const struct packet_info *info, uint64_t ts_ns)
 {
+	struct flow_key back = reversed(&info->key);
 	struct session_window w;
-	int ev = sessions_add(r->sessions, &info->key, info->ip_len, ts_ns, &w);
+	int ev;
 
+	if (sessions_awaiting(r->sessions, &back) && flush(r))
+		return -1;
+	ev = sessions_add(r->sessions, &info->key, info->ip_len, ts_ns, &w);
 	if (ev == SESSION_AWAITING_DECISION) {
 		if (flush(r))
 			return -1;

@@ -110,7 +110,7 @@ void sessions_free(struct sessions *s)
 	free(s);
 }
 
-static struct session *lookup(struct sessions *s, const struct flow_key *key)
+static struct session *lookup(const struct sessions *s, const struct flow_key *key)
 {
 	struct session *e = find_slot(s->table, s->capacity, key);
 
@@ -207,6 +207,13 @@ int sessions_add(struct sessions *s, const struct flow_key *key, uint16_t ip_len
 	emit(s, e, out);
 	after_window(s, e);
 	return SESSION_WINDOW_DONE;
+}
+
+bool sessions_awaiting(const struct sessions *s, const struct flow_key *key)
+{
+	const struct session *e = lookup(s, key);
+
+	return e && e->phase == PHASE_WAITING;
 }
 
 void sessions_rearm(struct sessions *s, const struct flow_key *key)

@@ -5,6 +5,7 @@
 #ifndef ODEFLOW_SESSIONS_H
 #define ODEFLOW_SESSIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,6 +52,8 @@ void sessions_free(struct sessions *s);
 int sessions_add(struct sessions *s, const struct flow_key *key, uint16_t ip_len,
 		 uint64_t ts_ns, struct session_window *out);
 
+/* WINDOWS_KERNEL: has the direction emitted a window that has no decision yet? */
+bool sessions_awaiting(const struct sessions *s, const struct flow_key *key);
 /* WINDOWS_KERNEL: the direction's next window starts with its next packet. */
 void sessions_rearm(struct sessions *s, const struct flow_key *key);
 /* The direction records nothing more, from any phase: decided, or (as a
