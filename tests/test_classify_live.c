@@ -3,7 +3,9 @@
  * test creates are joined by a veth pair; the agent (`odeflow run`) watches
  * the rx end while tcpdump records it; UDP captures from tests/data/pcaps,
  * rewritten into 10.200.0.0/16 without their IPv6 packets, are replayed
- * into the tx end. Then `odeflow classify` reads tcpdump's recording. Both
+ * into the tx end, and a socket in the tx namespace sends UDP over IPv6 to
+ * the rx namespace's own address. Then `odeflow classify` reads tcpdump's
+ * recording. Both
  * must report the same flow directions with the same sizes, times within
  * 1 ms, the same classes and confidences within 1e-4. Threshold 0: only
  * first windows, the part where the offline and live paths must agree
@@ -14,9 +16,11 @@
  * Bounded: every command under timeout(1), the whole test under an alarm;
  * the agent and tcpdump are stopped by their pids and the namespaces
  * deleted on every exit path. Needs root; skipped otherwise. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -148,10 +152,36 @@ static int setup_namespaces(void)
 	return sh("ip netns add %s && ip netns add %s", ns_tx, ns_rx) ||
 	       sh("ip link add %s netns %s type veth peer name %s netns %s", dev_tx, ns_tx, dev_rx,
 		  ns_rx) ||
-	       sh("ip -n %s addr add 10.200.0.1/16 dev %s && ip -n %s link set %s up",
-		  ns_tx, dev_tx, ns_tx, dev_tx) ||
-	       sh("ip -n %s addr add 10.200.0.2/16 dev %s && ip -n %s link set %s up",
-		  ns_rx, dev_rx, ns_rx, dev_rx);
+	       sh("ip -n %s addr add 10.200.0.1/16 dev %s && ip -n %s addr add fd00:200::1/64 dev %s"
+		  " nodad && ip -n %s link set %s up", ns_tx, dev_tx, ns_tx, dev_tx, ns_tx, dev_tx) ||
+	       sh("ip -n %s addr add 10.200.0.2/16 dev %s && ip -n %s addr add fd00:200::2/64 dev %s"
+		  " nodad && ip -n %s link set %s up", ns_rx, dev_rx, ns_rx, dev_rx, ns_rx, dev_rx);
+}
+
+/* IPv6 between the namespaces' own addresses: N + N / 2 UDP datagrams of
+ * growing sizes from a socket made in the tx namespace, 5 ms apart. */
+static int send_ipv6(void)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(5006) };
+	char path[64], payload[1200] = { 0 };
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd, tx, sent = 0;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns_tx);
+	tx = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || tx < 0 || setns(tx, CLONE_NEWNET))
+		return -1;
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* stays in tx */
+	if (setns(self, CLONE_NEWNET) || fd < 0)
+		return -1;
+	inet_pton(AF_INET6, "fd00:200::2", &to.sin6_addr);
+	for (int i = 0; i < N + N / 2; i++) {
+		sent += sendto(fd, payload, 20 + 37 * i, 0, (struct sockaddr *)&to, sizeof(to)) > 0;
+		usleep(5000);
+	}
+	close(fd);
+	close(tx);
+	close(self);
+	return sent == N + N / 2 ? 0 : -1;
 }
 
 static int make_model(const char *path)
@@ -325,6 +355,7 @@ static void test_live_equals_offline(void)
 		CHECK(sh("ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s >/dev/null 2>&1",
 			 ns_tx, REPLAY_PPS, dev_tx, tmp_path(name)) == 0);
 	}
+	CHECKF(send_ipv6() == 0, "sending IPv6 datagrams from the tx namespace");
 	usleep(500000); /* the last windows' decisions */
 	stop(&agent_pid);
 	stop(&tcpdump_pid);
@@ -341,7 +372,7 @@ static void test_live_equals_offline(void)
 
 	load_events(tmp_path("live.jsonl"), &live);
 	load_events(tmp_path("offline.jsonl"), &offline);
-	CHECKF(offline.n >= 4, "only %d offline events", offline.n);
+	CHECKF(offline.n >= 5, "only %d offline events", offline.n);
 	compare(&live, &offline);
 	if (harness_current_failed)
 		sh("head -20 %s %s", tmp_path("agent.log"), tmp_path("tcpdump.log"));
