@@ -5,10 +5,13 @@
 # across, and each verdict printed as it arrives. Removes everything it
 # created when it ends or is interrupted. Needs root.
 #   tools/demo.sh [BUILD_DIR] [MODEL]
+# Captures replay 10 times faster than recorded, at most DEMO_MAX_SECONDS
+# (default 6) each, with gaps cut to 0.2 s: some span minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 model=${2:-models/iscx-reg-20.safetensors}
+max_seconds=${DEMO_MAX_SECONDS:-6}
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (sudo make run)" >&2; exit 1; }
 [ -f "$model" ] || { echo "demo: no model $model" >&2; exit 1; }
 
@@ -30,14 +33,15 @@ agent=$!
 for _ in $(seq 50); do [ -e "$pin/agent" ] && break; sleep 0.1; done
 
 printf '\n%-46s %-5s %-14s %6s %5s %s\n' "FLOW DIRECTION" "PROTO" "CLASS" "CONF" "STAGE" "STATE"
-tail -n +1 -f "$tmp/events.jsonl" | jq -r --unbuffered '
+tail -n +1 --pid="$agent" -f "$tmp/events.jsonl" | jq -r --unbuffered '
 	"\(.src):\(.sport) -> \(.dst):\(.dport)" as $ends
 	| "\($ends | .[0:46] | . + " " * (46 - length)) \(if .proto == 6 then "tcp  " else "udp  " end) \(.class | . + " " * (14 - length)) \(.confidence * 1000 | round / 1000 | tostring | .[0:5] | . + " " * (6 - length)) \(.stage | tostring | . + " " * (5 - length)) \(if .provisional then "provisional (asks for the next window)" else "final" end)"' &
 viewer=$!
 
-for capture in tests/data/pcaps/*.pcap; do
+# captures of real applications (the others in tests/data exercise parsers)
+for capture in tests/data/pcaps/{skype-conference-call,youtube_quic,ftp,whatsapp_voice_and_message}.pcap; do
 	echo "--- replaying $(basename "$capture")"
-	netns_replay "$capture" --multiplier=16 || true
+	netns_replay "$capture" --multiplier=10 --maxsleep=200 --duration="$max_seconds" || true
 	sleep 0.5
 done
 sleep 1
