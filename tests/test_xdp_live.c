@@ -28,6 +28,7 @@
 
 #include "flow_key.h"
 #include "harness.h"
+#include "netns.h"
 #include "pcap_source.h"
 #include "xdp_loader.h"
 
@@ -36,8 +37,7 @@
 #define TEST_SECONDS 90
 #define REPLAY_PPS 5000 /* paced: a burst could overflow the veth's ring and lose packets */
 
-static char ns_tx[32], ns_rx[32], dev_tx[IFNAMSIZ], dev_rx[IFNAMSIZ], tmpdir[64], pin_dir[64];
-static int original_ns = -1;
+static char pin_dir[64];
 
 static struct window_record records[MAX_RECORDS];
 static int n_records;
@@ -48,133 +48,6 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
 		memcpy(&records[n_records++], data, len);
 	return 0;
-}
-
-/* Runs a shell command; returns its exit status (quiet unless it fails). */
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		printf("  command failed (%d): %s\n", status, cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static void cleanup(void)
-{
-	char cmd[256];
-
-	if (original_ns >= 0)
-		setns(original_ns, CLONE_NEWNET);
-	/* Deleting the namespaces deletes the veth pair and its XDP link. */
-	snprintf(cmd, sizeof(cmd),
-		 "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; rm -rf %s %s",
-		 ns_tx, ns_rx, tmpdir, pin_dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup: %s failed\n", cmd);
-}
-
-static void on_signal(int sig)
-{
-	printf("FAIL test_xdp_live: stopped by signal %d (time limit %d s)\n", sig, TEST_SECONDS);
-	fflush(stdout);
-	cleanup();
-	_exit(1);
-}
-
-static int enter_ns(const char *name)
-{
-	char path[64];
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ret = setns(fd, CLONE_NEWNET);
-	close(fd);
-	return ret;
-}
-
-/* A socket that lives in the tx namespace (sockets keep the namespace they
- * were created in), while this process stays in rx. */
-static int tx_socket(int family, int type)
-{
-	int fd;
-
-	if (enter_ns(ns_tx))
-		return -1;
-	fd = socket(family, type | SOCK_CLOEXEC, 0);
-	if (enter_ns(ns_rx)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Waits up to a second for n datagrams on a receiver socket. */
-static bool receive_all(int fd, int n)
-{
-	char buf[2048];
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	while (n > 0 && poll(&p, 1, 1000) == 1 && recv(fd, buf, sizeof(buf), 0) >= 0)
-		n--;
-	return n == 0;
-}
-
-static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss);
-
-/* Resolves the neighbour (ARP, IPv6 neighbour discovery) before any test
- * traffic: a datagram queued behind an unanswered first solicitation waits
- * a full retransmit interval (1 s), which the window checks would take for
- * a lost window. Sends until one datagram arrives, for at most 5 s. */
-static int warm_up(int family, const char *dst)
-{
-	struct sockaddr_storage to;
-	socklen_t len = make_addr(family, dst, 7, &to);
-	int tx = tx_socket(family, SOCK_DGRAM), rx = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool arrived = false;
-
-	if (tx >= 0 && rx >= 0 && bind(rx, (struct sockaddr *)&to, len) == 0)
-		for (int i = 0; i < 5 && !arrived; i++)
-			arrived = sendto(tx, "", 0, 0, (struct sockaddr *)&to, len) == 0 &&
-				  receive_all(rx, 1);
-	close(tx);
-	close(rx);
-	return arrived ? 0 : -1;
-}
-
-static int setup_namespaces(void)
-{
-	int pid = (int)getpid();
-
-	snprintf(ns_tx, sizeof(ns_tx), "odeflow-tx-%d", pid);
-	snprintf(ns_rx, sizeof(ns_rx), "odeflow-rx-%d", pid);
-	snprintf(dev_tx, sizeof(dev_tx), "odtx%d", pid % 10000000);
-	snprintf(dev_rx, sizeof(dev_rx), "odrx%d", pid % 10000000);
-	atexit(cleanup);
-	signal(SIGALRM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	alarm(TEST_SECONDS);
-	original_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	return sh("ip netns add %s && ip netns add %s", ns_tx, ns_rx) ||
-	       sh("ip link add %s netns %s type veth peer name %s netns %s", dev_tx, ns_tx, dev_rx,
-		  ns_rx) ||
-	       sh("ip -n %s addr add 10.200.0.1/24 dev %s && ip -n %s addr add fd00:200::1/64 dev %s nodad"
-		  " && ip -n %s link set %s up && ip -n %s link set lo up",
-		  ns_tx, dev_tx, ns_tx, dev_tx, ns_tx, dev_tx, ns_tx) ||
-	       sh("ip -n %s addr add 10.200.0.2/24 dev %s && ip -n %s addr add fd00:200::2/64 dev %s nodad"
-		  " && ip -n %s link set %s up && ip -n %s link set lo up",
-		  ns_rx, dev_rx, ns_rx, dev_rx, ns_rx, dev_rx, ns_rx) ||
-	       enter_ns(ns_rx) || warm_up(AF_INET, "10.200.0.2") || warm_up(AF_INET6, "fd00:200::2");
 }
 
 struct live {
@@ -210,46 +83,6 @@ static const struct window_record *find_window(const struct flow_key *k)
 		if (!memcmp(&records[i].key, k, sizeof(*k)))
 			return &records[i];
 	return NULL;
-}
-
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
-
-static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &a->sin_addr);
-		return sizeof(*a);
-	}
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-	a6->sin6_family = AF_INET6;
-	a6->sin6_port = htons(port);
-	inet_pton(AF_INET6, addr, &a6->sin6_addr);
-	return sizeof(*a6);
-}
-
-/* Counts datagrams waiting on a receiver socket (and empties it). */
-static int drain_socket(int fd)
-{
-	char buf[2048];
-	int n = 0;
-
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
-		n++;
-	return n;
 }
 
 /* WINDOW_N datagrams of distinct sizes from tx to rx; the window must hold
@@ -619,11 +452,17 @@ static void test_pinned_link_outlives_the_sampler(void)
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
 }
 
+static void remove_pins(void)
+{
+	if (pin_dir[0] && sh("rm -rf %s", pin_dir))
+		fprintf(stderr, "cleanup: could not remove %s\n", pin_dir);
+}
+
 int main(void)
 {
 	if (harness_is_root()) {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/odeflow-live-XXXXXX");
-		if (!mkdtemp(tmpdir) || setup_namespaces()) {
+		netns_before_cleanup = remove_pins;
+		if (setup_namespaces("test_xdp_live", TEST_SECONDS)) {
 			printf("FAIL test_xdp_live: could not set up the namespaces and veth pair\n");
 			return 1;
 		}
