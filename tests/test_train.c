@@ -121,6 +121,7 @@ static void test_progress_lines(void)
 	CHECKF(epochs == 2, "%d epoch lines in:\n%s", epochs, command_output);
 	CHECK(strstr(command_output, "best validation accuracy ") != NULL);
 	CHECK(strstr(command_output, tmp_path("p.safetensors")) != NULL);
+	CHECK(strstr(command_output, ", model id ") != NULL);
 }
 
 /* Writes NAME_x.npy / NAME_y.npy: 40 windows of 20 packets with one defect. */

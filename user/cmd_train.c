@@ -62,6 +62,7 @@ static int parse_classes(const char *list, struct model_config *cfg)
 	char *copy = strdup(list), *save = NULL, *name;
 
 	cfg->num_classes = 0;
+	memset(cfg->class_names, 0, sizeof(cfg->class_names));
 	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		if (cfg->num_classes == MODEL_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
 			fprintf(stderr, "train: --classes: at most %d names of at most %zu characters\n",
@@ -200,6 +201,44 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 	return make_config(arch, &mo, &a->cfg) || check_writable(a->out);
 }
 
+static uint32_t fnv1a(uint32_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* The model's id, which every verdict carries: a hash of what made the model
+ * (configuration, training options, data), so the same training run gives
+ * the same id and different runs different ones. Never 0 ("no model"). */
+static uint32_t training_id(const struct train_args *a, const struct dataset *ds)
+{
+	const struct train_options *o = &a->opt;
+	size_t cells = ds->n * (size_t)ds->window;
+	uint32_t h = 2166136261u;
+
+	h = fnv1a(h, &a->cfg, sizeof(a->cfg)); /* zero-filled by model_config_defaults */
+	h = fnv1a(h, &o->epochs, sizeof(o->epochs));
+	h = fnv1a(h, &o->batch, sizeof(o->batch));
+	h = fnv1a(h, &o->lr, sizeof(o->lr));
+	h = fnv1a(h, &o->lr_min, sizeof(o->lr_min));
+	h = fnv1a(h, &o->warmup_epochs, sizeof(o->warmup_epochs));
+	h = fnv1a(h, &o->weight_decay, sizeof(o->weight_decay));
+	h = fnv1a(h, &o->clip, sizeof(o->clip));
+	h = fnv1a(h, &o->patience, sizeof(o->patience));
+	h = fnv1a(h, &o->time_jitter, sizeof(o->time_jitter));
+	h = fnv1a(h, &o->threads, sizeof(o->threads));
+	h = fnv1a(h, &o->seed, sizeof(o->seed));
+	h = fnv1a(h, &a->val_frac, sizeof(a->val_frac));
+	h = fnv1a(h, &a->val_by_session, sizeof(a->val_by_session));
+	h = fnv1a(h, ds->sizes, cells * sizeof(*ds->sizes));
+	h = fnv1a(h, ds->times, cells * sizeof(*ds->times));
+	h = fnv1a(h, ds->labels, ds->n * sizeof(*ds->labels));
+	return h ? h : 1;
+}
+
 /* Saved to FILE.tmp and renamed: an interrupted save never leaves half a model. */
 static int save(const struct model *m, const char *out)
 {
@@ -241,6 +280,7 @@ int cmd_train(int argc, char **argv)
 		dataset_free(&all);
 		return 1;
 	}
+	a.cfg.model_id = training_id(&a, &all);
 	if (dataset_split(&all, a.val_frac, a.val_by_session, a.opt.seed, &train, &val)) {
 		fprintf(stderr, "train: out of memory\n");
 		dataset_free(&all);
@@ -265,11 +305,13 @@ int cmd_train(int argc, char **argv)
 	if (save(m, a.out))
 		goto out;
 	if (val.n)
-		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s (%.1f s)\n",
-		       100 * r.best_val_acc, r.best_epoch, r.epochs_run, a.out, r.seconds);
+		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s, model id %08x "
+		       "(%.1f s)\n", 100 * r.best_val_acc, r.best_epoch, r.epochs_run, a.out,
+		       a.cfg.model_id, r.seconds);
 	else
-		printf("trained %d epochs, final training accuracy %.2f%%; saved %s (%.1f s)\n",
-		       r.epochs_run, 100 * r.last_train_acc, a.out, r.seconds);
+		printf("trained %d epochs, final training accuracy %.2f%%; saved %s, model id %08x "
+		       "(%.1f s)\n", r.epochs_run, 100 * r.last_train_acc, a.out, a.cfg.model_id,
+		       r.seconds);
 	rc = 0;
 out:
 	if (m)
