@@ -27,7 +27,8 @@ static void usage(FILE *out)
 		"  --classes A,B,...    class names in label order (default: the five ISCX\n"
 		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
 		"  --hidden H           state size (default: the architecture's, see model.h)\n"
-		"  --ode-hidden M       width of the ODE function's hidden layer\n"
+		"  --ode-hidden M       width of the ODE function's hidden layer (odernn:\n"
+		"                       the state size by default)\n"
 		"  --rk4-steps S        RK4 substeps per inter-arrival interval\n"
 		"  --solver NAME        rk4 or dopri5 for inference (training always\n"
 		"                       backpropagates through RK4)\n"
@@ -104,6 +105,8 @@ static int make_config(enum model_arch arch, const struct model_overrides *o,
 		cfg->hidden = o->hidden;
 	if (o->ode_hidden)
 		cfg->ode_hidden = o->ode_hidden;
+	else if (o->hidden && cfg->arch == ARCH_ODERNN)
+		cfg->ode_hidden = o->hidden; /* as odeflow bench: the ODE as wide as its state */
 	if (o->rk4_steps)
 		cfg->rk4_steps = o->rk4_steps;
 	if (o->solver && model_solver_parse(o->solver, &cfg->solver)) {
