@@ -14,11 +14,17 @@ enum session_phase {
 	PHASE_DONE,
 };
 
+/* The packets of the window being sampled: N arrival times, then N sizes,
+ * sized for N only (a capture may hold millions of directions). */
 struct window_buffer {
 	uint64_t first_packet;
-	uint64_t ts_ns[ODEFLOW_MAX_WINDOW];
-	uint16_t sizes[ODEFLOW_MAX_WINDOW];
+	uint64_t ts_ns[];
 };
+
+static uint16_t *buffer_sizes(const struct window_buffer *b, int n)
+{
+	return (uint16_t *)(b->ts_ns + n);
+}
 
 struct session {
 	struct flow_key key;
@@ -137,6 +143,7 @@ static void emit(const struct sessions *s, const struct session *e, struct sessi
 {
 	const struct window_buffer *b = e->buf;
 	int n = s->window;
+	const uint16_t *sizes = buffer_sizes(b, n);
 
 	memset(out, 0, sizeof(*out));
 	out->rec.key = e->key;
@@ -145,7 +152,7 @@ static void emit(const struct sessions *s, const struct session *e, struct sessi
 	out->rec.first_ns = b->ts_ns[0];
 	out->rec.last_ns = b->ts_ns[n - 1];
 	for (int i = 0; i < n; i++) {
-		out->rec.sizes[i] = b->sizes[i];
+		out->rec.sizes[i] = sizes[i];
 		uint64_t offset = (b->ts_ns[i] - b->ts_ns[0]) / 1000;
 
 		/* held at the top after 71 minutes, as the kernel holds it */
@@ -194,13 +201,14 @@ int sessions_add(struct sessions *s, const struct flow_key *key, uint16_t ip_len
 	if (e->phase == PHASE_DONE)
 		return SESSION_PACKET_TAKEN;
 	if (!e->buf) {
-		e->buf = malloc(sizeof(*e->buf));
+		e->buf = malloc(sizeof(*e->buf) + (size_t)s->window * (sizeof(uint64_t) +
+									   sizeof(uint16_t)));
 		if (!e->buf)
 			return -1;
 	}
 	if (e->count == 0)
 		e->buf->first_packet = e->packets - 1;
-	e->buf->sizes[e->count] = ip_len;
+	buffer_sizes(e->buf, s->window)[e->count] = ip_len;
 	e->buf->ts_ns[e->count] = ts_ns;
 	if (++e->count < (uint32_t)s->window)
 		return SESSION_PACKET_TAKEN;
