@@ -5,13 +5,13 @@
 # across, and each verdict printed as it arrives. Removes everything it
 # created when it ends or is interrupted. Needs root.
 #   tools/demo.sh [BUILD_DIR] [MODEL]
-# Captures replay 10 times faster than recorded, at most DEMO_MAX_SECONDS
-# (default 6) each, with gaps cut to 0.2 s: some span minutes.
+# Captures replay at their recorded pace (the model reads the timing), at most DEMO_MAX_SECONDS
+# (default 10) each, with gaps cut to 0.5 s: some span minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 model=${2:-models/iscx-reg-20.safetensors}
-max_seconds=${DEMO_MAX_SECONDS:-6}
+max_seconds=${DEMO_MAX_SECONDS:-10}
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (sudo make run)" >&2; exit 1; }
 [ -f "$model" ] || { echo "demo: no model $model" >&2; exit 1; }
 
@@ -41,7 +41,7 @@ viewer=$!
 # captures of real applications (the others in tests/data exercise parsers)
 for capture in tests/data/pcaps/{skype-conference-call,youtube_quic,ftp,whatsapp_voice_and_message}.pcap; do
 	echo "--- replaying $(basename "$capture")"
-	netns_replay "$capture" --multiplier=10 --maxsleep=200 --duration="$max_seconds" || true
+	netns_replay "$capture" --maxsleep=500 --duration="$max_seconds" || true
 	sleep 0.5
 done
 sleep 1
