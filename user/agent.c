@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,8 @@ struct agent {
 	struct model *model;
 	const char *class_names[MODEL_MAX_CLASSES];
 	struct xdp_sampler *sampler;
+	bool found_pins;          /* maps were pinned before we started */
+	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
 	struct cascade *cascade;
 	struct classify_pool *pool;
@@ -194,6 +197,14 @@ static int on_window(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static bool pins_exist(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(XDP_MAP_VERDICTS));
+	return access(path, F_OK) == 0;
+}
+
 static int setup(struct agent *a, char *err, size_t errlen)
 {
 	const struct agent_options *o = a->opts;
@@ -223,6 +234,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.window_n = (unsigned)cfg->window;
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
+	a->found_pins = o->pin_dir && pins_exist(o->pin_dir);
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -243,6 +255,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	}
 	if (xdp_sampler_attach(a->sampler, ifindex, o->mode, o->keep, &got, err, errlen))
 		return -1;
+	a->attached = true;
 	publish_start(a);
 	if (!o->quiet)
 		fprintf(stderr, "odeflow: attached to %s in %s mode; model %s (%s, N=%d), %d worker(s)\n",
@@ -299,16 +312,19 @@ static int drain(struct agent *a)
 	return rc;
 }
 
-static void teardown(struct agent *a)
+/* After a run, or a failed start: without --keep, detach and remove the
+ * pins. A failed start leaves alone pins it found (a --keep agent's state). */
+static void teardown(struct agent *a, bool started)
 {
+	bool unpin = !a->opts->keep && a->opts->pin_dir && (started || !a->found_pins);
 	char err[256];
 
 	classify_pool_free(a->pool); /* finishes what was queued */
 	if (a->sampler) {
-		if (!a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
+		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
 		xdp_sampler_close(a->sampler);
-		if (!a->opts->keep && a->opts->pin_dir && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
+		if (unpin && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
 	}
 	cascade_free(a->cascade);
@@ -340,11 +356,12 @@ int agent_run(const struct agent_options *o)
 	}
 	if (setup(&a, err, sizeof(err))) {
 		fprintf(stderr, "odeflow: %s\n", err);
+		teardown(&a, false);
 		goto out;
 	}
 	rc = drain(&a) ? 1 : 0;
+	teardown(&a, true);
 out:
-	teardown(&a);
 	if (!o->quiet && a.decisions)
 		fprintf(stderr, "odeflow: %lu windows classified; latency p50 %lu us, p99 %lu us; %lu re-arms lost, %lu bad records\n",
 			(unsigned long)a.decisions, (unsigned long)latency_quantile(&a.latency, 0.5),
