@@ -25,7 +25,7 @@ netns_before_down=stop_all
 . tools/netns.sh
 netns_up demo
 
-echo "demo: namespaces $tx and $rx, veth $dtx <-> $drx; the agent runs on $drx"
+echo "demo: namespaces $tx and $rx, veth $dtx <-> $drx, the agent on $drx, files in $tmp"
 touch "$tmp/events.jsonl"
 ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
 	--events "$tmp/events.jsonl" &
