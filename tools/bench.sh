@@ -9,7 +9,9 @@ out=BENCHMARKS.md
 {
 	echo "# Benchmarks"
 	echo
-	echo "Written by \`make bench\` on $(uname -srm), $(nproc) CPUs, $(date -u +%Y-%m-%d)."
+	echo "Written by \`make bench\` on $(uname -srm), $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')),"
+	echo "$(date -u +%Y-%m-%d), load average at the start: $(cut -d' ' -f1-3 /proc/loadavg). The machine is a"
+	echo "shared VM: compare rows of one run, and expect the numbers to move with its load."
 	echo
 	echo "## XDP program (\`$build/tools/bench_xdp\`)"
 	echo

@@ -12,6 +12,7 @@ build=${1:-build}
 model=${2:-models/iscx-reg-20.safetensors}
 seconds=${3:-3}
 rates=${RATES:-"1000 5000 10000"}
+repeat=${REPEAT:-3}
 [ -f "$model" ] || { echo "bench_agent: no model $model" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "bench_agent: needs root" >&2; exit 1; }
 
@@ -23,11 +24,9 @@ netns_up bench
 # the model's window N, from its safetensors header
 n=$(head -c 65536 "$model" | grep -ao '"window" *: *"[0-9]*"' | grep -o '[0-9]*' | head -1)
 
-printf '| new flows/s offered | flows | packets/s achieved | windows classified | ring drops | latency p50 (us) | latency p99 (us) | agent CPU (%% of one core) |\n'
-printf '|---|---|---|---|---|---|---|---|\n'
-for rate in $rates; do
-	flows=$((rate * seconds))
-	"$build/tools/gen_flows" "$tmp/flows.pcap" "$flows" "$n" 256
+# One run at one rate; prints: pps windows drops p50 p99 cpu
+run_once() { # rate flows
+	local rate=$1 flows=$2 cpu0 cpu1 start end
 	ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
 		--threshold 0 --flows 1048576 -q 2>"$tmp/agent.err" &
 	agent=$!
@@ -42,10 +41,33 @@ for rate in $rates; do
 	cpu1=$(awk '{print $14 + $15}' /proc/$agent/stat)
 	"$build/odeflow" stats --json --pin-dir "$pin" >"$tmp/stats.json"
 	kill -INT "$agent"; wait "$agent" || true; agent=
-	jq -r --arg rate "$rate" --arg flows "$flows" --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
+	jq -r --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
 		--arg cpu "$(echo "scale=1; ($cpu1 - $cpu0) * 100 / $(getconf CLK_TCK) / ($end - $start)" | bc)" \
-		'"| \($rate) | \($flows) | \($pps) | \(.counters.windows) | \(.counters.ring_drops) | \(.agent.latency_p50_us) | \(.agent.latency_p99_us) | \($cpu) |"' \
+		'"\($pps) \(.counters.windows) \(.counters.ring_drops) \(.agent.latency_p50_us) \(.agent.latency_p99_us) \($cpu)"' \
 		"$tmp/stats.json"
+}
+
+# The median of each column over the runs (lines of numbers on stdin).
+column_medians() {
+	local runs cols out=()
+	runs=$(cat)
+	cols=$(head -1 <<<"$runs" | wc -w)
+	for i in $(seq "$cols"); do
+		out+=("$(cut -d' ' -f"$i" <<<"$runs" | sort -g | sed -n "$(( ($(wc -l <<<"$runs") + 1) / 2 ))p")")
+	done
+	echo "${out[*]}"
+}
+
+echo "Median of $repeat runs per rate (each column on its own)."
+echo
+printf '| new flows/s offered | flows | packets/s achieved | windows classified | ring drops | latency p50 (us) | latency p99 (us) | agent CPU (%% of one core) |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for rate in $rates; do
+	flows=$((rate * seconds))
+	"$build/tools/gen_flows" "$tmp/flows.pcap" "$flows" "$n" 256
+	for _ in $(seq "$repeat"); do run_once "$rate" "$flows"; done | column_medians |
+		{ read -r pps windows drops p50 p99 cpu
+		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p99 | $cpu |"; }
 done
 echo
-echo "Reproduce: sudo tools/bench_agent.sh $build $model $seconds  (RATES=\"$rates\")"
+echo "Reproduce: sudo tools/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"
