@@ -74,9 +74,26 @@ static void test_ipv6_event_with_latency(void)
 	free(text);
 }
 
+/* A capture whose file name is not UTF-8 still gets its events. */
+static void test_non_utf8_name(void)
+{
+	struct model_config cfg = config();
+	struct decision d = { .class_id = 0, .confidence = 0.5f, .stage = 1 };
+	json_t *o;
+	char *text;
+
+	CHECK(!flow_key_make(&d.window.key, "10.0.0.1", 1, "10.0.0.2", 2, 17));
+	text = event_json(&d, &cfg, "caf\xe9.pcap", 1.0, -1);
+	o = text ? json_loads(text, 0, NULL) : NULL;
+	CHECK(o && !strcmp(json_string_value(json_object_get(o, "iface")), "caf?.pcap"));
+	json_decref(o);
+	free(text);
+}
+
 int main(void)
 {
 	RUN(test_ipv4_event);
 	RUN(test_ipv6_event_with_latency);
+	RUN(test_non_utf8_name);
 	return harness_done();
 }

@@ -1,8 +1,27 @@
 // SPDX-License-Identifier: MIT
 #include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "event_json.h"
 #include "flow_key.h"
+
+/* A JSON string of s; a name that is not UTF-8 (file names need not be)
+ * has its non-ASCII bytes shown as '?' instead of failing the event. */
+static json_t *name_string(const char *s)
+{
+	json_t *j = json_string(s);
+	char *ascii;
+
+	if (j || !(ascii = strdup(s)))
+		return j;
+	for (char *p = ascii; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(ascii);
+	free(ascii);
+	return j;
+}
 
 char *event_json(const struct decision *d, const struct model_config *cfg, const char *iface,
 		 double time, double latency_us)
@@ -22,8 +41,8 @@ char *event_json(const struct decision *d, const struct model_config *cfg, const
 	flow_addr_format(w->key.saddr, src, sizeof(src));
 	flow_addr_format(w->key.daddr, dst, sizeof(dst));
 	/* json_pack fails as a whole (NULL) if any part is NULL, and frees the rest */
-	o = json_pack("{s:f, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:s, s:f, s:i, s:b, s:o}",
-		      "time", time, "iface", iface, "src", src, "dst", dst,
+	o = json_pack("{s:f, s:o, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:s, s:f, s:i, s:b, s:o}",
+		      "time", time, "iface", name_string(iface), "src", src, "dst", dst,
 		      "sport", w->key.sport, "dport", w->key.dport, "proto", w->key.proto,
 		      "window", w->window, "sizes", sizes, "ts_us", ts_us, "class", cls,
 		      "confidence", (double)d->confidence, "stage", d->stage,
