@@ -193,6 +193,23 @@ static void test_bad_input_writes_nothing(void)
 	CHECKF(strstr(command_output, "--lr 'fast' is not a number"), "%s", command_output);
 }
 
+/* One window, and the validation part takes it: an error, not an empty run. */
+static void test_nothing_left_to_train(void)
+{
+	size_t xs[3] = { 1, 2, 3 }, ys[1] = { 1 };
+	double x[6] = { 100, 200, 300, 0, 0.1, 0.2 }, y[1] = { 2 };
+	char path[400], err[300];
+
+	snprintf(path, sizeof(path), "%s_x.npy", tmp_path("one"));
+	npy_write(path, NPY_F64, 3, xs, x, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s_y.npy", tmp_path("one"));
+	npy_write(path, NPY_F64, 1, ys, y, err, sizeof(err));
+	CHECK(run_command(cmd_train, "train", "--data", tmp_path("one"), "--out",
+			  tmp_path("never.safetensors"), "--val-frac", "0.9", NULL) == 1);
+	CHECKF(strstr(command_output, "no windows left to train on"), "%s", command_output);
+	CHECK(access(tmp_path("never.safetensors"), F_OK) != 0);
+}
+
 int main(void)
 {
 	DIR *d;
@@ -206,6 +223,7 @@ int main(void)
 	RUN(test_deterministic);
 	RUN(test_progress_lines);
 	RUN(test_bad_input_writes_nothing);
+	RUN(test_nothing_left_to_train);
 	d = opendir(dir);
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.')

@@ -215,6 +215,10 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 
 	memset(r, 0, sizeof(*r));
 	r->best_val_acc = -1;
+	if (!train->n) {
+		snprintf(err, errlen, "no windows left to train on");
+		return -1;
+	}
 	if (o->threads < 1 || o->threads > TRAIN_MAX_THREADS || o->batch < o->threads ||
 	    o->epochs < 1) {
 		snprintf(err, errlen, "need 1 to %d threads, a batch of at least one window per "
@@ -238,19 +242,22 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 			int b = (int)(train->n - first < (size_t)o->batch ? train->n - first : (size_t)o->batch);
 			int threads = b < o->threads ? b : o->threads;
 
+			double loss;
+
 			gather(train, s.order + first, b, o->time_jitter, &rng, &s.buf);
-			loss_sum += b * loss_grad(s.workers, threads, &s.buf, b, train->window, k,
-						  s.grads, count);
+			loss = loss_grad(s.workers, threads, &s.buf, b, train->window, k, s.grads, count);
+			/* stop before a non-finite gradient reaches the weights */
+			if (!isfinite(loss)) {
+				snprintf(err, errlen, "training diverged in epoch %d (loss is not "
+					 "finite): lower --lr or --clip", epoch);
+				goto out;
+			}
+			loss_sum += b * loss;
 			for (int i = 0; i < b; i++)
 				correct += metrics_argmax(s.buf.logits + (size_t)i * k, k) == s.buf.labels[i];
 			clip_grad_norm(s.grads, count, o->clip);
 			lr = lr_at(&sched, step);
 			adam_step(&s.adam, params, s.grads, (float)lr);
-		}
-		if (!isfinite(loss_sum)) {
-			snprintf(err, errlen, "training diverged in epoch %d (loss is not finite): "
-				 "lower --lr or --clip", epoch);
-			goto out;
 		}
 		r->last_loss = loss_sum / (double)train->n;
 		r->last_train_acc = (double)correct / (double)train->n;
