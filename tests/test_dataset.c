@@ -2,21 +2,11 @@
 /* Datasets: the committed real subset loads; every kind of bad input is
  * refused with the file and the first offending window; sessions and
  * session-disjoint splits. */
-#include <dirent.h>
 
 #include "dataset.h"
 #include "harness.h"
+#include "scratch.h"
 #include "npy.h"
-
-static char dir[] = "/tmp/odeflow-test-dataset-XXXXXX";
-
-static const char *tmp_path(const char *name)
-{
-	static char path[320];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return path;
-}
 
 static void test_loads_the_real_subset(void)
 {
@@ -250,25 +240,14 @@ static void test_window_split_and_save(void)
 
 int main(void)
 {
-	DIR *d;
-	struct dirent *e;
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (scratch_create("dataset"))
 		return 1;
-	}
 	RUN(test_loads_the_real_subset);
 	RUN(test_bad_values);
 	RUN(test_bad_shapes_and_files);
 	RUN(test_sessions);
 	RUN(test_session_split);
 	RUN(test_window_split_and_save);
-	d = opendir(dir);
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
+	scratch_remove();
 	return harness_done();
 }

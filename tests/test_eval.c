@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include "harness.h"
+#include "scratch.h"
 #include "metrics.h"
 #include "npy.h"
 #include "subprocess.h"
@@ -11,18 +12,7 @@
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 
-static char dir[] = "/tmp/odeflow-test-eval-XXXXXX";
 static char model[400];
-
-static const char *tmp_path(const char *name)
-{
-	static char path[4][320];
-	static int next;
-	char *p = path[next++ % 4];
-
-	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
-	return p;
-}
 
 static void test_json_is_consistent(void)
 {
@@ -80,7 +70,7 @@ static void test_json_is_consistent(void)
 static void test_text_and_plots(void)
 {
 	int rc = run_command(cmd_eval, "eval", "--model", model, "--data", "tests/data/iscx-small",
-			     "--plot", dir, NULL);
+			     "--plot", scratch_dir, NULL);
 
 	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
 	CHECK(strstr(command_output, "543 windows: accuracy ") != NULL);
@@ -112,11 +102,9 @@ int main(void)
 {
 	int rc;
 
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (scratch_create("eval"))
 		return 1;
-	}
-	snprintf(model, sizeof(model), "%s/model.safetensors", dir);
+	snprintf(model, sizeof(model), "%s", tmp_path("model.safetensors"));
 	rc = run_command(cmd_train, "train", "--data", "tests/data/iscx-small", "--out", model,
 			 "--hidden", "8", "--epochs", "2", "--quiet", NULL);
 	if (rc) {
@@ -126,11 +114,6 @@ int main(void)
 	RUN(test_json_is_consistent);
 	RUN(test_text_and_plots);
 	RUN(test_bad_input);
-	unlink(tmp_path("confusion.svg"));
-	unlink(tmp_path("coverage.svg"));
-	unlink(tmp_path("short_x.npy"));
-	unlink(tmp_path("short_y.npy"));
-	unlink(model);
-	rmdir(dir);
+	scratch_remove();
 	return harness_done();
 }

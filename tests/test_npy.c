@@ -1,46 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* .npy: round trips, numpy's exact header layout, every dtype numpy writes,
  * and one clear error (naming the file) for each kind of damage. */
-#include <dirent.h>
 #include <stdint.h>
 
 #include "harness.h"
 #include "npy.h"
-
-static char dir[] = "/tmp/odeflow-test-npy-XXXXXX";
-
-static const char *tmp_path(const char *name)
-{
-	static char path[320];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return path;
-}
-
-static int files_in_dir(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static void remove_all(void)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-}
+#include "scratch.h"
 
 /* Parses a hand-made file: 10-byte v1.0 prefix + header text + raw data. */
 static int parse_v1(const char *header, const void *data, size_t datalen, struct npy_array *a,
@@ -70,7 +35,7 @@ static void test_round_trip_f64(void)
 	CHECKF(npy_read(tmp_path("x.npy"), &a, err, sizeof(err)) == 0, "%s", err);
 	CHECK(a.ndim == 3 && a.shape[0] == 3 && a.shape[1] == 2 && a.shape[2] == 4 && a.count == 24);
 	CHECK(a.data && !memcmp(a.data, data, sizeof(data)));
-	CHECK(files_in_dir() == 1); /* no temporary file left behind */
+	CHECK(scratch_count() == 1); /* no temporary file left behind */
 	npy_free(&a);
 }
 
@@ -251,7 +216,7 @@ static void test_read_errors_name_the_file(void)
 	CHECKF(strstr(err, "empty.npy: empty file"), "%s", err);
 	CHECK(npy_read(tmp_path("missing.npy"), &a, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "missing.npy: No such file"), "%s", err);
-	CHECK(npy_read(dir, &a, err, sizeof(err)) == -1);
+	CHECK(npy_read(scratch_dir, &a, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "not a regular file"), "%s", err);
 }
 
@@ -262,24 +227,22 @@ static void test_write_refuses_and_writes_nothing(void)
 	char err[200] = "";
 	int before;
 
-	remove_all();
-	before = files_in_dir();
+	scratch_empty();
+	before = scratch_count();
 	CHECK(npy_write(tmp_path("y.npy"), NPY_I64, 1, shape, bad, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "element 1 (2.5) is not an integer"), "%s", err);
 	bad[1] = NAN;
 	CHECK(npy_write(tmp_path("y.npy"), NPY_I64, 1, shape, bad, err, sizeof(err)) == -1);
 	CHECK(npy_write(tmp_path("y.npy"), NPY_F64, 9, shape, ok, err, sizeof(err)) == -1);
-	CHECK(files_in_dir() == before);
+	CHECK(scratch_count() == before);
 	CHECK(npy_write("/nonexistent-dir/y.npy", NPY_F64, 1, shape, ok, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "/nonexistent-dir/y.npy: cannot create"), "%s", err);
 }
 
 int main(void)
 {
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (scratch_create("npy"))
 		return 1;
-	}
 	RUN(test_round_trip_f64);
 	RUN(test_round_trip_i64_and_scalar);
 	RUN(test_header_matches_numpy);
@@ -289,7 +252,6 @@ int main(void)
 	RUN(test_damaged_prefix);
 	RUN(test_read_errors_name_the_file);
 	RUN(test_write_refuses_and_writes_nothing);
-	remove_all();
-	rmdir(dir);
+	scratch_remove();
 	return harness_done();
 }

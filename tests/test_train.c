@@ -2,28 +2,16 @@
 /* odeflow train on the committed real subset: it learns (the loss falls,
  * accuracy rises well above chance), it is deterministic for a seed and a
  * thread count, and bad input writes nothing. */
-#include <dirent.h>
 
 #include "dataset.h"
 #include "harness.h"
+#include "scratch.h"
 #include "model.h"
 #include "npy.h"
 #include "subprocess.h"
 #include "train.h"
 
 int cmd_train(int argc, char **argv);
-
-static char dir[] = "/tmp/odeflow-test-train-XXXXXX";
-
-static const char *tmp_path(const char *name)
-{
-	static char path[4][320];
-	static int next;
-	char *p = path[next++ % 4];
-
-	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
-	return p;
-}
 
 static bool sanitized(void)
 {
@@ -212,24 +200,13 @@ static void test_nothing_left_to_train(void)
 
 int main(void)
 {
-	DIR *d;
-	struct dirent *e;
-
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (scratch_create("train"))
 		return 1;
-	}
 	RUN(test_learns);
 	RUN(test_deterministic);
 	RUN(test_progress_lines);
 	RUN(test_bad_input_writes_nothing);
 	RUN(test_nothing_left_to_train);
-	d = opendir(dir);
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(dir);
+	scratch_remove();
 	return harness_done();
 }
