@@ -4,12 +4,15 @@
  * kN+N-1, read independently with tcpdump), the first window's confidence
  * is the engine's own answer for those packets, and bad input fails
  * cleanly. */
-#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pcap/pcap.h>
 
 #include "harness.h"
+#include "scratch.h"
+
+/* A scratch file name where an argv wants a char *. */
+#define TMP(name) ((char *)tmp_path(name))
 #include "model.h"
 #include "tcpdump_view.h"
 
@@ -21,18 +24,7 @@ int cmd_classify(int argc, char **argv);
 #define RUN_CMD(...) \
 	cmd_classify(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *), (char *[]){ __VA_ARGS__, NULL })
 
-static char tmpdir[] = "/tmp/odeflow-test-classify-XXXXXX";
 static struct model *model;
-
-static char *tmp_path(const char *name)
-{
-	static char path[4][512];
-	static int next;
-
-	next = (next + 1) % 4;
-	snprintf(path[next], sizeof(path[next]), "%s/%s", tmpdir, name);
-	return path[next];
-}
 
 /* Runs classify with stdout going to a file; returns its exit code. */
 #define RUN_CAPTURED(out, ...)                                                 \
@@ -58,7 +50,7 @@ static int make_model(void)
 	cfg.hidden = 16;
 	cfg.ode_hidden = 16;
 	if (model_create(&cfg, 7, &model, err, sizeof(err)) ||
-	    model_save(model, tmp_path("model.safetensors"), err, sizeof(err))) {
+	    model_save(model, TMP("model.safetensors"), err, sizeof(err))) {
 		printf("  model: %s\n", err);
 		return -1;
 	}
@@ -187,12 +179,12 @@ static void test_first_windows(void)
 			SKIP("tcpdump is missing");
 			return;
 		}
-		CHECK(RUN_CAPTURED(tmp_path("events"), "classify", "--model",
-				   tmp_path("model.safetensors"), "--threshold", "0",
+		CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model",
+				   TMP("model.safetensors"), "--threshold", "0",
 				   (char *)captures[c]) == 0);
 		for (int d = 0; d < ndirs; d++)
 			expected += dirs[d].count >= N;
-		CHECKF(check_events(tmp_path("events"), captures[c], windows, &max_stage) == expected,
+		CHECKF(check_events(TMP("events"), captures[c], windows, &max_stage) == expected,
 		       "%s: not one event per direction with %d packets", captures[c], N);
 		for (int d = 0; d < ndirs; d++)
 			CHECK(windows[d] == (dirs[d].count >= N));
@@ -212,10 +204,10 @@ static void test_cascade_rearms(void)
 		SKIP("tcpdump is missing");
 		return;
 	}
-	CHECK(RUN_CAPTURED(tmp_path("events"), "classify", "--model",
-			   tmp_path("model.safetensors"), "--threshold", "1", "--max-windows", "4",
+	CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model",
+			   TMP("model.safetensors"), "--threshold", "1", "--max-windows", "4",
 			   DATA "youtube_quic.pcap") == 0);
-	check_events(tmp_path("events"), DATA "youtube_quic.pcap", windows, &max_stage);
+	check_events(TMP("events"), DATA "youtube_quic.pcap", windows, &max_stage);
 	CHECK(max_stage == 4);
 	/* the QUIC connection: 145 packets one way, 113 the other, enough for
 	 * 4 windows; the 4th makes the verdict final, which (as in the kernel)
@@ -280,52 +272,42 @@ static void test_final_verdict_stops_the_other_direction(void)
 {
 	const int runs[] = { -N, -1, N, -(N - 1), N };
 
-	CHECK(!write_runs(tmp_path("runs.pcap"), runs, 5));
-	CHECK(RUN_CAPTURED(tmp_path("events"), "classify", "--model",
-			   tmp_path("model.safetensors"), "--threshold", "1", "--max-windows", "2",
-			   tmp_path("runs.pcap")) == 0);
-	CHECKF(count_lines(tmp_path("events")) == 2, "%d events, expected b's and a's window 0",
-	       count_lines(tmp_path("events")));
+	CHECK(!write_runs(TMP("runs.pcap"), runs, 5));
+	CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model",
+			   TMP("model.safetensors"), "--threshold", "1", "--max-windows", "2",
+			   TMP("runs.pcap")) == 0);
+	CHECKF(count_lines(TMP("events")) == 2, "%d events, expected b's and a's window 0",
+	       count_lines(TMP("events")));
 }
 
 static void test_bad_input(void)
 {
-	FILE *f = fopen(tmp_path("garbage.pcap"), "w");
+	FILE *f = fopen(TMP("garbage.pcap"), "w");
 
 	fputs("not a capture at all\n", f);
 	fclose(f);
-	CHECK(RUN_CMD("classify", "--model", tmp_path("missing.safetensors"),
+	CHECK(RUN_CMD("classify", "--model", TMP("missing.safetensors"),
 		      DATA "malformed_dns.pcap") == 1);
-	CHECK(RUN_CMD("classify", "--model", tmp_path("garbage.pcap"), DATA "malformed_dns.pcap") == 1);
-	CHECK(RUN_CMD("classify", "--model", tmp_path("model.safetensors"),
-		      tmp_path("garbage.pcap")) == 1);
-	CHECK(RUN_CMD("classify", "--model", tmp_path("model.safetensors"), "--threshold", "1.5",
+	CHECK(RUN_CMD("classify", "--model", TMP("garbage.pcap"), DATA "malformed_dns.pcap") == 1);
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"),
+		      TMP("garbage.pcap")) == 1);
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "--threshold", "1.5",
 		      DATA "malformed_dns.pcap") == 2);
-	CHECK(RUN_CMD("classify", "--model", tmp_path("model.safetensors"), "--max-windows", "0",
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "--max-windows", "0",
 		      DATA "malformed_dns.pcap") == 2);
-	CHECK(RUN_CMD("classify", "--model", tmp_path("model.safetensors")) == 2);
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors")) == 2);
 	/* fewer than N packets in every direction: no events, success */
-	CHECK(RUN_CAPTURED(tmp_path("events"), "classify", "--model", tmp_path("model.safetensors"),
+	CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model", TMP("model.safetensors"),
 			   DATA "malformed_dns.pcap") == 0);
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
 }
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir) || make_model()) {
-		printf("FAIL setup: cannot create the model or the temporary directory\n");
+	if (scratch_create("classify"))
+		return 1;
+	if (make_model()) {
+		printf("FAIL setup: cannot create the model\n");
+		scratch_remove();
 		return 1;
 	}
 	RUN(test_first_windows);
@@ -333,6 +315,6 @@ int main(void)
 	RUN(test_final_verdict_stops_the_other_direction);
 	RUN(test_bad_input);
 	model_free(model);
-	remove_tmpdir();
+	scratch_remove();
 	return harness_done();
 }

@@ -17,7 +17,6 @@
  * the agent and tcpdump are stopped by their pids and the namespaces
  * deleted on every exit path. Needs root; skipped otherwise. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <sched.h>
@@ -29,6 +28,10 @@
 #include <sys/wait.h>
 
 #include "harness.h"
+#include "scratch.h"
+
+/* A scratch file name where an argv wants a char *. */
+#define TMP(name) ((char *)tmp_path(name))
 #include "model.h"
 
 int cmd_classify(int argc, char **argv);
@@ -41,20 +44,9 @@ int cmd_classify(int argc, char **argv);
 extern char **environ;
 
 static char ns_tx[32], ns_rx[32], dev_tx[16], dev_rx[16];
-static char tmpdir[] = "/tmp/odeflow-test-live-XXXXXX";
 static const char *odeflow_bin;
 static pid_t agent_pid = -1, tcpdump_pid = -1;
 static const char *skip_reason;
-
-static char *tmp_path(const char *name)
-{
-	static char path[4][512];
-	static int next;
-
-	next = (next + 1) % 4;
-	snprintf(path[next], sizeof(path[next]), "%s/%s", tmpdir, name);
-	return path[next];
-}
 
 static int sh(const char *fmt, ...)
 {
@@ -106,19 +98,6 @@ static void stop(pid_t *pid)
 	*pid = -1;
 }
 
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
-
 static void cleanup(void)
 {
 	char cmd[256];
@@ -131,7 +110,7 @@ static void cleanup(void)
 	if (ns_tx[0] && system(cmd) != 0)
 		fprintf(stderr, "cleanup: %s failed\n", cmd);
 	ns_tx[0] = 0;
-	remove_tmpdir();
+	scratch_remove();
 }
 
 static void on_signal(int sig)
@@ -307,9 +286,9 @@ static void compare(const struct events *live, const struct events *offline)
 /* Rewrites a capture for replay: IPv4 only, addresses in 10.200.0.0/16. */
 static int prepare_replay(const char *capture, const char *out)
 {
-	return sh("timeout 30 tcpdump -r %s -w %s 'ip' 2>/dev/null", capture, tmp_path("v4.pcap")) ||
+	return sh("timeout 30 tcpdump -r %s -w %s 'ip' 2>/dev/null", capture, TMP("v4.pcap")) ||
 	       sh("timeout 30 tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s -o %s",
-		  tmp_path("v4.pcap"), out);
+		  TMP("v4.pcap"), out);
 }
 
 static void test_live_equals_offline(void)
@@ -324,7 +303,7 @@ static void test_live_equals_offline(void)
 		SKIP(skip_reason);
 		return;
 	}
-	if (setup_namespaces() || make_model(tmp_path("model.safetensors"))) {
+	if (setup_namespaces() || make_model(TMP("model.safetensors"))) {
 		CHECKF(0, "setup failed");
 		return;
 	}
@@ -332,20 +311,20 @@ static void test_live_equals_offline(void)
 		char name[32];
 
 		snprintf(name, sizeof(name), "replay%zu.pcap", c);
-		if (prepare_replay(captures[c], tmp_path(name))) {
+		if (prepare_replay(captures[c], TMP(name))) {
 			CHECKF(0, "cannot prepare %s", captures[c]);
 			return;
 		}
 	}
 	tcpdump_pid = spawn((char *[]){ "/usr/bin/timeout", "60", "ip", "netns", "exec", ns_rx,
 					"tcpdump", "-i", dev_rx, "-U", "-n", "-w",
-					tmp_path("recorded.pcap"), NULL }, tmp_path("tcpdump.log"));
-	snprintf(cond, sizeof(cond), "grep -q 'listening on' %s", tmp_path("tcpdump.log"));
+					TMP("recorded.pcap"), NULL }, TMP("tcpdump.log"));
+	snprintf(cond, sizeof(cond), "grep -q 'listening on' %s", TMP("tcpdump.log"));
 	CHECKF(tcpdump_pid > 0 && !wait_for(cond, 10), "tcpdump did not start");
 	agent_pid = spawn((char *[]){ "/usr/bin/timeout", "60", "ip", "netns", "exec", ns_rx,
 				      (char *)odeflow_bin, "run", "--iface", dev_rx, "--model",
-				      tmp_path("model.safetensors"), "--events", tmp_path("live.jsonl"),
-				      "--threshold", "0", "--quiet", NULL }, tmp_path("agent.log"));
+				      TMP("model.safetensors"), "--events", TMP("live.jsonl"),
+				      "--threshold", "0", "--quiet", NULL }, TMP("agent.log"));
 	snprintf(cond, sizeof(cond), "ip -n %s link show %s | grep -q xdp", ns_rx, dev_rx);
 	CHECKF(agent_pid > 0 && !wait_for(cond, 20), "the agent did not attach");
 	for (size_t c = 0; c < sizeof(captures) / sizeof(captures[0]); c++) {
@@ -353,7 +332,7 @@ static void test_live_equals_offline(void)
 
 		snprintf(name, sizeof(name), "replay%zu.pcap", c);
 		CHECK(sh("ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s >/dev/null 2>&1",
-			 ns_tx, REPLAY_PPS, dev_tx, tmp_path(name)) == 0);
+			 ns_tx, REPLAY_PPS, dev_tx, TMP(name)) == 0);
 	}
 	CHECKF(send_ipv6() == 0, "sending IPv6 datagrams from the tx namespace");
 	usleep(500000); /* the last windows' decisions */
@@ -362,20 +341,20 @@ static void test_live_equals_offline(void)
 
 	fflush(stdout);
 	saved = dup(1);
-	dup2(open(tmp_path("offline.jsonl"), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-	rc = cmd_classify(6, (char *[]){ "classify", "--model", tmp_path("model.safetensors"),
-					 "--threshold", "0", tmp_path("recorded.pcap"), NULL });
+	dup2(open(TMP("offline.jsonl"), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
+	rc = cmd_classify(6, (char *[]){ "classify", "--model", TMP("model.safetensors"),
+					 "--threshold", "0", TMP("recorded.pcap"), NULL });
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
 	CHECK(rc == 0);
 
-	load_events(tmp_path("live.jsonl"), &live);
-	load_events(tmp_path("offline.jsonl"), &offline);
+	load_events(TMP("live.jsonl"), &live);
+	load_events(TMP("offline.jsonl"), &offline);
 	CHECKF(offline.n >= 5, "only %d offline events", offline.n);
 	compare(&live, &offline);
 	if (harness_current_failed)
-		sh("head -20 %s %s", tmp_path("agent.log"), tmp_path("tcpdump.log"));
+		sh("head -20 %s %s", TMP("agent.log"), TMP("tcpdump.log"));
 	free_events(&live);
 	free_events(&offline);
 }
@@ -400,10 +379,8 @@ int main(int argc, char **argv)
 	snprintf(bin, sizeof(bin), "%.*s/odeflow", slash ? (int)(slash - argv[0]) : 1,
 		 slash ? argv[0] : ".");
 	odeflow_bin = bin;
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (scratch_create("live"))
 		return 1;
-	}
 	atexit(cleanup);
 	signal(SIGALRM, on_signal);
 	signal(SIGINT, on_signal);

@@ -2,37 +2,17 @@
 /* The capture reader on real captures (numbers checked with tcpdump) and on
  * files written here: snaplen-cut, truncated, garbage, unknown link type,
  * nanosecond pcap, pcapng with SLL2. */
-#include <dirent.h>
 #include <pcap/pcap.h>
 #include <stdint.h>
 
 #include "harness.h"
+#include "scratch.h"
+
+/* A scratch file name where an argv wants a char *. */
+#define TMP(name) ((char *)tmp_path(name))
 #include "pcap_source.h"
 
 #define DATA "tests/data/pcaps/"
-
-static char tmpdir[] = "/tmp/odeflow-test-pcap-XXXXXX";
-
-static char *tmp_path(const char *name)
-{
-	static char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	return path;
-}
-
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
 
 /* Reads a whole capture; returns its counts (read_error set if it stopped). */
 static struct pcap_counts read_counts(const char *path, uint16_t *first_sizes, int nsizes)
@@ -117,22 +97,22 @@ static void test_snaplen_cut(void)
 	uint16_t whole[4], cut[4];
 	struct pcap_counts c;
 
-	CHECK(!write_cut_copy(DATA "skype-conference-call.pcap", tmp_path("cut38.pcap"),
+	CHECK(!write_cut_copy(DATA "skype-conference-call.pcap", TMP("cut38.pcap"),
 			      DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 38));
 	read_counts(DATA "skype-conference-call.pcap", whole, 4);
-	c = read_counts(tmp_path("cut38.pcap"), cut, 4);
+	c = read_counts(TMP("cut38.pcap"), cut, 4);
 	CHECK(c.by_result[PACKET_SAMPLED] == 200);
 	CHECK(!memcmp(whole, cut, sizeof(whole)));
 
-	CHECK(!write_cut_copy(DATA "skype-conference-call.pcap", tmp_path("cut36.pcap"),
+	CHECK(!write_cut_copy(DATA "skype-conference-call.pcap", TMP("cut36.pcap"),
 			      DLT_EN10MB, PCAP_TSTAMP_PRECISION_MICRO, 36));
-	c = read_counts(tmp_path("cut36.pcap"), cut, 0);
+	c = read_counts(TMP("cut36.pcap"), cut, 0);
 	CHECK(c.packets == 200 && c.by_result[PACKET_SNAPLEN_CUT] == 200);
 }
 
 static void test_truncated_file(void)
 {
-	const char *path = tmp_path("truncated.pcap");
+	const char *path = TMP("truncated.pcap");
 	struct pcap_counts c;
 	uint16_t sizes[1];
 
@@ -149,13 +129,13 @@ static void test_not_a_capture(void)
 {
 	struct pcap_source *src = NULL;
 	char err[256] = "";
-	FILE *f = fopen(tmp_path("garbage.pcap"), "w");
+	FILE *f = fopen(TMP("garbage.pcap"), "w");
 
 	fputs("this is not a capture file, just some text long enough\n", f);
 	fclose(f);
-	CHECK(pcap_source_open(tmp_path("garbage.pcap"), &src, err, sizeof(err)) == -1);
+	CHECK(pcap_source_open(TMP("garbage.pcap"), &src, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "garbage.pcap") && strstr(err, "format"), "err '%s'", err);
-	CHECK(pcap_source_open(tmp_path("missing.pcap"), &src, err, sizeof(err)) == -1);
+	CHECK(pcap_source_open(TMP("missing.pcap"), &src, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "missing.pcap") != NULL, "err '%s'", err);
 	CHECK(src == NULL);
 }
@@ -166,9 +146,9 @@ static void test_unknown_link_type(void)
 	char line[512] = "";
 	FILE *mem;
 
-	CHECK(!write_cut_copy(DATA "malformed_dns.pcap", tmp_path("wifi.pcap"),
+	CHECK(!write_cut_copy(DATA "malformed_dns.pcap", TMP("wifi.pcap"),
 			      DLT_IEEE802_11, PCAP_TSTAMP_PRECISION_MICRO, 65535));
-	c = read_counts(tmp_path("wifi.pcap"), NULL, 0);
+	c = read_counts(TMP("wifi.pcap"), NULL, 0);
 	CHECK(c.packets == 6 && c.by_result[PACKET_UNKNOWN_LINK] == 6);
 	CHECK(c.by_result[PACKET_SAMPLED] == 0);
 	mem = fmemopen(line, sizeof(line) - 1, "w");
@@ -185,9 +165,9 @@ static void test_nanosecond_pcap(void)
 	uint64_t ts = 0;
 	char err[256];
 
-	CHECK(!write_cut_copy(DATA "malformed_dns.pcap", tmp_path("ns.pcap"), DLT_EN10MB,
+	CHECK(!write_cut_copy(DATA "malformed_dns.pcap", TMP("ns.pcap"), DLT_EN10MB,
 			      PCAP_TSTAMP_PRECISION_NANO, 65535));
-	CHECK(!pcap_source_open(tmp_path("ns.pcap"), &src, err, sizeof(err)));
+	CHECK(!pcap_source_open(TMP("ns.pcap"), &src, err, sizeof(err)));
 	CHECK(pcap_source_next(src, &info, &ts) == 1);
 	/* 17:42:40.342902 in the original, microseconds scaled to nanoseconds */
 	CHECKF(ts % 1000000000u == 342902000u, "ts %llu", (unsigned long long)ts);
@@ -215,7 +195,7 @@ static void test_pcapng_sll2(void)
 	uint32_t *w = (uint32_t *)epb;
 	struct pcap_counts c;
 	uint16_t size[1];
-	FILE *f = fopen(tmp_path("sll2.pcapng"), "wb");
+	FILE *f = fopen(TMP("sll2.pcapng"), "wb");
 
 	w[0] = 0;                    /* interface */
 	w[1] = 0;                    /* timestamp high */
@@ -230,7 +210,7 @@ static void test_pcapng_sll2(void)
 	ng_block(f, 1, idb, sizeof(idb));
 	ng_block(f, 6, epb, 20 + 72);
 	fclose(f);
-	c = read_counts(tmp_path("sll2.pcapng"), size, 1);
+	c = read_counts(TMP("sll2.pcapng"), size, 1);
 	CHECK(c.packets == 1 && c.by_result[PACKET_SAMPLED] == 1);
 	CHECK(size[0] == 52);
 	CHECKF(c.read_error[0] == 0, "%s", c.read_error);
@@ -238,10 +218,8 @@ static void test_pcapng_sll2(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (scratch_create("pcap"))
 		return 1;
-	}
 	RUN(test_real_captures);
 	RUN(test_snaplen_cut);
 	RUN(test_truncated_file);
@@ -249,6 +227,6 @@ int main(void)
 	RUN(test_unknown_link_type);
 	RUN(test_nanosecond_pcap);
 	RUN(test_pcapng_sll2);
-	remove_tmpdir();
+	scratch_remove();
 	return harness_done();
 }

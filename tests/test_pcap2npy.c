@@ -3,7 +3,6 @@
  * tcpdump -v prints every packet's IP length and 5-tuple; the windows built
  * from that text must equal the dataset's rows, value for value. Then the
  * options, the label map and bad input. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdint.h>
 
@@ -11,6 +10,10 @@
 #include "dataset.h"
 #include "label_map.h"
 #include "harness.h"
+#include "scratch.h"
+
+/* A scratch file name where an argv wants a char *. */
+#define TMP(name) ((char *)tmp_path(name))
 #include "npy.h"
 #include "tcpdump_view.h"
 
@@ -18,18 +21,6 @@ int cmd_pcap2npy(int argc, char **argv);
 
 #define DATA "tests/data/pcaps/"
 #define N 20
-
-static char tmpdir[] = "/tmp/odeflow-test-pcap2npy-XXXXXX";
-
-static char *tmp_path(const char *name)
-{
-	static char path[4][512];
-	static int next;
-
-	next = (next + 1) % 4;
-	snprintf(path[next], sizeof(path[next]), "%s/%s", tmpdir, name);
-	return path[next];
-}
 
 /* Runs the command on the given arguments (argv[0] included). */
 #define RUN_CMD(...) \
@@ -70,10 +61,10 @@ static void check_against_tcpdump(const char *capture)
 		return;
 	}
 	CHECK(RUN_CMD("pcap2npy", "--label", "Video", (char *)capture, "-o",
-				 tmp_path("ds")) == 0);
-	CHECKF(!npy_read(tmp_path("ds_x.npy"), &x, err, sizeof(err)), "%s", err);
-	CHECKF(!npy_read(tmp_path("ds_y.npy"), &y, err, sizeof(err)), "%s", err);
-	index = fopen(tmp_path("ds_index.csv"), "r");
+				 TMP("ds")) == 0);
+	CHECKF(!npy_read(TMP("ds_x.npy"), &x, err, sizeof(err)), "%s", err);
+	CHECKF(!npy_read(TMP("ds_y.npy"), &y, err, sizeof(err)), "%s", err);
+	index = fopen(TMP("ds_index.csv"), "r");
 	CHECK(index && fgets(line, sizeof(line), index)); /* header */
 	for (int d = 0; d < ndirs; d++) {
 		for (int w = 0; w + N <= dirs[d].count; w += N, row++) {
@@ -100,7 +91,7 @@ static void check_against_tcpdump(const char *capture)
 	CHECKF(x.ndim == 3 && x.shape[0] == row && x.shape[1] == 2 && x.shape[2] == N,
 	       "x has %zu rows, tcpdump's reading gives %zu", x.shape[0], row);
 	CHECK(y.ndim == 1 && y.shape[0] == row);
-	check_loads_as_dataset(tmp_path("ds"));
+	check_loads_as_dataset(TMP("ds"));
 	if (index)
 		fclose(index);
 	npy_free(&x);
@@ -140,15 +131,15 @@ static void test_first_only_and_label_map(void)
 {
 	struct npy_array x = { 0 }, y = { 0 };
 	char err[512];
-	FILE *map = fopen(tmp_path("labels"), "w");
+	FILE *map = fopen(TMP("labels"), "w");
 
 	fputs("# class by capture name\n*skype*  VoIP\n\n*quic* Video\n", map);
 	fclose(map);
-	CHECK(RUN_CMD("pcap2npy", "--label-map", tmp_path("labels"), "--first-only",
+	CHECK(RUN_CMD("pcap2npy", "--label-map", TMP("labels"), "--first-only",
 				 "--window", "30", DATA "youtube_quic.pcap",
-				 DATA "skype-conference-call.pcap", "-o", tmp_path("first")) == 0);
-	CHECKF(!npy_read(tmp_path("first_x.npy"), &x, err, sizeof(err)), "%s", err);
-	CHECKF(!npy_read(tmp_path("first_y.npy"), &y, err, sizeof(err)), "%s", err);
+				 DATA "skype-conference-call.pcap", "-o", TMP("first")) == 0);
+	CHECKF(!npy_read(TMP("first_x.npy"), &x, err, sizeof(err)), "%s", err);
+	CHECKF(!npy_read(TMP("first_y.npy"), &y, err, sizeof(err)), "%s", err);
 	/* youtube_quic: 2 directions with >= 30 packets (145, 113); skype: 133, 67 */
 	CHECKF(y.count == 4, "%zu rows", y.count);
 	if (y.count == 4) {
@@ -179,34 +170,34 @@ static void test_bad_input(void)
 {
 	struct npy_array y = { 0 };
 	char err[512];
-	FILE *f = fopen(tmp_path("garbage.pcap"), "w");
+	FILE *f = fopen(TMP("garbage.pcap"), "w");
 
 	fputs("definitely not a capture\n", f);
 	fclose(f);
 	/* a file that is not a capture fails the command and writes nothing */
-	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", tmp_path("garbage.pcap"), "-o",
-				 tmp_path("bad")) == 1);
-	CHECK(!file_exists(tmp_path("bad_x.npy")));
+	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", TMP("garbage.pcap"), "-o",
+				 TMP("bad")) == 1);
+	CHECK(!file_exists(TMP("bad_x.npy")));
 	CHECK(RUN_CMD("pcap2npy", "--label", "Gaming", DATA "malformed_dns.pcap", "-o",
-				 tmp_path("bad")) == 1);
-	CHECK(RUN_CMD("pcap2npy", "--label-map", tmp_path("labels"),
-				 DATA "malformed_dns.pcap", "-o", tmp_path("bad")) == 1);
+				 TMP("bad")) == 1);
+	CHECK(RUN_CMD("pcap2npy", "--label-map", TMP("labels"),
+				 DATA "malformed_dns.pcap", "-o", TMP("bad")) == 1);
 	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", DATA "malformed_dns.pcap") == 2);
 	CHECK(RUN_CMD("pcap2npy", "--label", "Chat", "--window", "65",
-				 DATA "malformed_dns.pcap", "-o", tmp_path("bad")) == 2);
-	CHECK(!file_exists(tmp_path("bad_x.npy")));
+				 DATA "malformed_dns.pcap", "-o", TMP("bad")) == 2);
+	CHECK(!file_exists(TMP("bad_x.npy")));
 	/* a truncated capture: the packets before the cut still make windows */
-	CHECK(!copy_prefix(DATA "skype-conference-call.pcap", tmp_path("truncated.pcap"), 20000));
-	CHECK(RUN_CMD("pcap2npy", "--label", "VoIP", tmp_path("truncated.pcap"), "-o",
-		      tmp_path("cut")) == 0);
-	CHECKF(npy_read(tmp_path("cut_y.npy"), &y, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!copy_prefix(DATA "skype-conference-call.pcap", TMP("truncated.pcap"), 20000));
+	CHECK(RUN_CMD("pcap2npy", "--label", "VoIP", TMP("truncated.pcap"), "-o",
+		      TMP("cut")) == 0);
+	CHECKF(npy_read(TMP("cut_y.npy"), &y, err, sizeof(err)) == 0, "%s", err);
 	CHECKF(y.count >= 1 && y.count < 9, "%zu windows from the truncated capture", y.count);
 	npy_free(&y);
 
 	/* a capture with too few packets for a window gives an empty dataset */
 	CHECK(RUN_CMD("pcap2npy", "--label", "4", DATA "malformed_dns.pcap", "-o",
-				 tmp_path("empty")) == 0);
-	CHECK(file_exists(tmp_path("empty_x.npy")) && file_exists(tmp_path("empty_index.csv")));
+				 TMP("empty")) == 0);
+	CHECK(file_exists(TMP("empty_x.npy")) && file_exists(TMP("empty_index.csv")));
 }
 
 static void test_label_map_rules(void)
@@ -231,25 +222,10 @@ static void test_label_map_rules(void)
 	CHECK(label_map_parse("*a\0* VoIP", 10, "map", &m, err, sizeof(err)) == -1);
 }
 
-static void remove_tmpdir(void)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.')
-			unlink(tmp_path(e->d_name));
-	if (d)
-		closedir(d);
-	rmdir(tmpdir);
-}
-
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (scratch_create("pcap2npy"))
 		return 1;
-	}
 	RUN(test_skype_ipv4_udp);
 	RUN(test_youtube_quic);
 	RUN(test_http_ipv6_tcp);
@@ -258,6 +234,6 @@ int main(void)
 	RUN(test_first_only_and_label_map);
 	RUN(test_bad_input);
 	RUN(test_label_map_rules);
-	remove_tmpdir();
+	scratch_remove();
 	return harness_done();
 }
