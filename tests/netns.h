@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Test hosts for live tests: two network namespaces this process creates,
  * joined by a veth pair (tx: 10.200.0.1, fd00:200::1; rx: 10.200.0.2,
- * fd00:200::2), torn down on every exit path (atexit, signals, an alarm
- * that bounds the whole test). Traffic never leaves them. */
+ * fd00:200::2), and a scratch folder (scratch.h), all torn down on every
+ * exit path (atexit, signals, an alarm that bounds the whole test). Traffic
+ * never leaves them. */
 #ifndef ODEFLOW_TEST_NETNS_H
 #define ODEFLOW_TEST_NETNS_H
 
@@ -22,18 +23,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "scratch.h"
+
 #define TX_V4 "10.200.0.1"
 #define RX_V4 "10.200.0.2"
 #define TX_V6 "fd00:200::1"
 #define RX_V6 "fd00:200::2"
 
-static char ns_tx[32], ns_rx[32], dev_tx[IFNAMSIZ], dev_rx[IFNAMSIZ], tmpdir[64];
+static char ns_tx[32], ns_rx[32], dev_tx[IFNAMSIZ], dev_rx[IFNAMSIZ];
 static int original_ns = -1;
 static const char *netns_test_name = "live test";
 static void (*netns_before_cleanup)(void);
 
 /* Runs a shell command; returns its exit status (quiet unless it fails). */
-static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
+static inline int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
 {
 	char cmd[2048];
 	va_list ap;
@@ -48,7 +51,7 @@ static int __attribute__((format(printf, 1, 2))) sh(const char *fmt, ...)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static void netns_cleanup(void)
+static inline void netns_cleanup(void)
 {
 	char cmd[512];
 
@@ -59,12 +62,12 @@ static void netns_cleanup(void)
 	/* Deleting the namespaces deletes the veth pair and any XDP link on it. */
 	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; "
 		 "umount %s/bpf 2>/dev/null; rm -rf %s",
-		 ns_tx, ns_rx, tmpdir, tmpdir[0] ? tmpdir : "/nonexistent");
+		 ns_tx, ns_rx, scratch_dir, scratch_dir[0] ? scratch_dir : "/nonexistent");
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup: %s failed\n", cmd);
 }
 
-static void netns_on_signal(int sig)
+static inline void netns_on_signal(int sig)
 {
 	printf("FAIL %s: stopped by signal %d\n", netns_test_name, sig);
 	fflush(stdout);
@@ -72,7 +75,7 @@ static void netns_on_signal(int sig)
 	_exit(1);
 }
 
-static int enter_ns(const char *name)
+static inline int enter_ns(const char *name)
 {
 	char path[64];
 	int fd, ret;
@@ -88,7 +91,7 @@ static int enter_ns(const char *name)
 
 /* A socket that lives in the tx namespace (sockets keep the namespace they
  * were created in), while this process stays in rx. */
-static int tx_socket(int family, int type)
+static inline int tx_socket(int family, int type)
 {
 	int fd;
 
@@ -102,7 +105,7 @@ static int tx_socket(int family, int type)
 	return fd;
 }
 
-static socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+static inline socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
 	if (family == AF_INET) {
@@ -121,7 +124,7 @@ static socklen_t make_addr(int family, const char *addr, uint16_t port, struct s
 	return sizeof(*a6);
 }
 
-static uint16_t local_port(int fd)
+static inline uint16_t local_port(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -132,7 +135,7 @@ static uint16_t local_port(int fd)
 }
 
 /* Waits up to a second for n datagrams on a receiver socket. */
-static bool receive_all(int fd, int n)
+static inline bool receive_all(int fd, int n)
 {
 	char buf[2048];
 	struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -143,7 +146,7 @@ static bool receive_all(int fd, int n)
 }
 
 /* Counts datagrams waiting on a receiver socket (and empties it). */
-static int drain_socket(int fd)
+static inline int drain_socket(int fd)
 {
 	char buf[2048];
 	int n = 0;
@@ -156,7 +159,7 @@ static int drain_socket(int fd)
 /* Resolves the neighbour (ARP, IPv6 neighbour discovery) before any test
  * traffic: a datagram queued behind an unanswered first solicitation waits
  * a full retransmit interval (1 s). Sends until one arrives, at most 5 s. */
-static int warm_up(int family, const char *dst)
+static inline int warm_up(int family, const char *dst)
 {
 	struct sockaddr_storage to;
 	socklen_t len = make_addr(family, dst, 7, &to);
@@ -174,7 +177,7 @@ static int warm_up(int family, const char *dst)
 
 /* Creates the namespaces, the veth pair and a temporary folder, moves this
  * process into rx, and bounds the whole test to `seconds`. */
-static int setup_namespaces(const char *test_name, unsigned seconds)
+static inline int setup_namespaces(const char *test_name, unsigned seconds)
 {
 	int pid = (int)getpid();
 
@@ -183,14 +186,13 @@ static int setup_namespaces(const char *test_name, unsigned seconds)
 	snprintf(ns_rx, sizeof(ns_rx), "odeflow-rx-%d", pid);
 	snprintf(dev_tx, sizeof(dev_tx), "odtx%d", pid % 10000000);
 	snprintf(dev_rx, sizeof(dev_rx), "odrx%d", pid % 10000000);
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/odeflow-test-%d", pid);
 	atexit(netns_cleanup);
 	signal(SIGALRM, netns_on_signal);
 	signal(SIGINT, netns_on_signal);
 	signal(SIGTERM, netns_on_signal);
 	alarm(seconds);
 	original_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	return sh("mkdir -p %s", tmpdir) ||
+	return scratch_create("live") ||
 	       sh("ip netns add %s && ip netns add %s", ns_tx, ns_rx) ||
 	       sh("ip link add %s netns %s type veth peer name %s netns %s", dev_tx, ns_tx, dev_rx,
 		  ns_rx) ||

@@ -35,7 +35,7 @@ static void kill_from_pidfile(const char *name, int sig)
 	FILE *f;
 	int pid;
 
-	snprintf(path, sizeof(path), "%s/%s.pid", tmpdir, name);
+	snprintf(path, sizeof(path), "%s/%s.pid", scratch_dir, name);
 	f = fopen(path, "r");
 	if (f && fscanf(f, "%d", &pid) == 1 && pid > 0)
 		kill(pid, sig);
@@ -80,7 +80,7 @@ static int read_pid(const char *name)
 	int pid = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s.pid", tmpdir, name);
+	snprintf(path, sizeof(path), "%s/%s.pid", scratch_dir, name);
 	f = fopen(path, "r");
 	if (f) {
 		if (fscanf(f, "%d", &pid) != 1)
@@ -96,11 +96,11 @@ static int start_agent(const char *extra)
 {
 	char err[160];
 
-	snprintf(err, sizeof(err), "%s/agent.err", tmpdir);
+	snprintf(err, sizeof(err), "%s/agent.err", scratch_dir);
 	unlink(err);
 	sh("rm -f %s/agent.rc; (%s run --iface %s --model %s --pin-dir %s %s 2>%s & echo $! > %s/agent.pid;"
 	   " wait $!; echo $? > %s/agent.rc) &",
-	   tmpdir, odeflow, dev_rx, model_path, pin_dir, extra, err, tmpdir, tmpdir);
+	   scratch_dir, odeflow, dev_rx, model_path, pin_dir, extra, err, scratch_dir, scratch_dir);
 	if (!wait_for_text(err, "attached", 5000)) {
 		sh("cat %s", err);
 		return -1;
@@ -116,7 +116,7 @@ static int stop_agent(int sig, int ms)
 	int rc = -1;
 
 	kill_from_pidfile("agent", sig);
-	snprintf(rc_path, sizeof(rc_path), "%s/agent.rc", tmpdir);
+	snprintf(rc_path, sizeof(rc_path), "%s/agent.rc", scratch_dir);
 	for (int t = 0; t <= ms; t += 10) {
 		FILE *f = fopen(rc_path, "r");
 
@@ -136,9 +136,9 @@ static int start_tcpdump(const char *file)
 {
 	char err[160];
 
-	snprintf(err, sizeof(err), "%s/tcpdump.err", tmpdir);
+	snprintf(err, sizeof(err), "%s/tcpdump.err", scratch_dir);
 	sh("timeout 120 tcpdump -i %s -Q in -U -n -w %s/%s 'tcp or udp' 2>%s & echo $! > %s/tcpdump.pid",
-	   dev_rx, tmpdir, file, err, tmpdir);
+	   dev_rx, scratch_dir, file, err, scratch_dir);
 	return wait_for_text(err, "listening on", 5000) ? 0 : -1;
 }
 
@@ -158,7 +158,7 @@ static int replay(const char *capture, int pps)
 	return sh("tcpdump -r tests/data/pcaps/%s -w %s/v4.pcap 'not ip6' 2>/dev/null &&"
 		  " tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s/v4.pcap -o %s/replay.pcap &&"
 		  " ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s/replay.pcap >/dev/null 2>&1",
-		  capture, tmpdir, tmpdir, tmpdir, ns_tx, pps, dev_tx, tmpdir);
+		  capture, scratch_dir, scratch_dir, scratch_dir, ns_tx, pps, dev_tx, scratch_dir);
 }
 
 /* iperf3 between the namespaces: a server for one test in rx, a client in tx. */
@@ -227,11 +227,11 @@ static void setup(void)
 		printf("FAIL setup: cannot create the test namespaces\n");
 		exit(1);
 	}
-	snprintf(model_path, sizeof(model_path), "%s/model.safetensors", tmpdir);
-	snprintf(pin_dir, sizeof(pin_dir), "%s/bpf/odeflow", tmpdir);
+	snprintf(model_path, sizeof(model_path), "%s/model.safetensors", scratch_dir);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/bpf/odeflow", scratch_dir);
 	model_config_defaults(ARCH_ODERNN, &cfg);
 	if (model_create(&cfg, 42, &m, err, sizeof(err)) || model_save(m, model_path, err, sizeof(err)) ||
-	    sh("mkdir -p %s/bpf && mount -t bpf bpf %s/bpf", tmpdir, tmpdir)) {
+	    sh("mkdir -p %s/bpf && mount -t bpf bpf %s/bpf", scratch_dir, scratch_dir)) {
 		printf("FAIL setup: %s\n", err);
 		exit(1);
 	}
@@ -292,7 +292,7 @@ static void test_events_match_the_capture(void)
 	int checked = 0;
 
 	CHECK(start_tcpdump("live.pcap") == 0);
-	snprintf(path, sizeof(path), "--threshold 0 --events %s/events.jsonl", tmpdir);
+	snprintf(path, sizeof(path), "--threshold 0 --events %s/events.jsonl", scratch_dir);
 	if (start_agent(path))
 		goto out;
 	CHECK(replay("skype-conference-call.pcap", 2000) == 0);
@@ -303,17 +303,17 @@ static void test_events_match_the_capture(void)
 	usleep(300000);
 	/* from a second shell, while the agent runs */
 	CHECK(sh("%s flows --pin-dir %s > %s/flows.txt && %s stats --json --pin-dir %s > %s/stats.json",
-		 odeflow, pin_dir, tmpdir, odeflow, pin_dir, tmpdir) == 0);
-	snprintf(path, sizeof(path), "%s/flows.txt", tmpdir);
+		 odeflow, pin_dir, scratch_dir, odeflow, pin_dir, scratch_dir) == 0);
+	snprintf(path, sizeof(path), "%s/flows.txt", scratch_dir);
 	CHECK(file_contains(path, "10.200.0.1:") && file_contains(path, "connection(s)"));
-	snprintf(path, sizeof(path), "%s/stats.json", tmpdir);
+	snprintf(path, sizeof(path), "%s/stats.json", scratch_dir);
 	CHECK(file_contains(path, "\"running\": true"));
 	stop_tcpdump();
 	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second of SIGINT");
 
-	snprintf(path, sizeof(path), "%s/live.pcap", tmpdir);
+	snprintf(path, sizeof(path), "%s/live.pcap", scratch_dir);
 	CHECK(tcpdump_read(path) == 0);
-	snprintf(path, sizeof(path), "%s/events.jsonl", tmpdir);
+	snprintf(path, sizeof(path), "%s/events.jsonl", scratch_dir);
 	events = read_events(path);
 	check_first_windows(events, &checked);
 	/* skype: 3, youtube: 1, iperf3 data: 3 (the rx -> tx halves leave by
@@ -447,7 +447,7 @@ static void test_policies_live(void)
 	       bytes, n);
 
 	/* SIGHUP reloads the policy file; a bad one keeps the running policy */
-	snprintf(path, sizeof(path), "%s/policy", tmpdir);
+	snprintf(path, sizeof(path), "%s/policy", scratch_dir);
 	CHECK(stop_agent(SIGINT, 1000) == 0);
 	f = fopen(path, "w");
 	fprintf(f, "%s pass\n", cls);
@@ -468,17 +468,17 @@ static void test_policies_live(void)
 	fprintf(f, "# reloaded\n%s drop\n", cls);
 	fclose(f);
 	kill_from_pidfile("agent", SIGHUP);
-	snprintf(path, sizeof(path), "%s/agent.err", tmpdir);
+	snprintf(path, sizeof(path), "%s/agent.err", scratch_dir);
 	CHECK(wait_for_text(path, "policy reloaded", 2000));
 	send_udp(tx, 5, 200);
 	usleep(50000);
 	CHECKF(drain_socket(rx) == 0, "the reloaded drop policy did not apply");
-	snprintf(path, sizeof(path), "%s/policy", tmpdir);
+	snprintf(path, sizeof(path), "%s/policy", scratch_dir);
 	f = fopen(path, "w");
 	fprintf(f, "%s pass\nNoSuchClass drop\n", cls);
 	fclose(f);
 	kill_from_pidfile("agent", SIGHUP);
-	snprintf(path, sizeof(path), "%s/agent.err", tmpdir);
+	snprintf(path, sizeof(path), "%s/agent.err", scratch_dir);
 	CHECK(wait_for_text(path, "line 2: unknown class 'NoSuchClass'", 2000));
 	send_udp(tx, 5, 200);
 	usleep(50000);
@@ -497,7 +497,7 @@ static void test_cascade_rearms_live(void)
 	int rx, tx, windows = 0;
 	long stage2 = 0;
 
-	snprintf(path, sizeof(path), "--threshold 1 --max-windows 2 --events %s/cascade.jsonl", tmpdir);
+	snprintf(path, sizeof(path), "--threshold 1 --max-windows 2 --events %s/cascade.jsonl", scratch_dir);
 	if (start_agent(path))
 		return;
 	tx = udp_pair(AF_INET, 6100, &rx);
@@ -506,7 +506,7 @@ static void test_cascade_rearms_live(void)
 	send_udp(tx, N, 400);
 	usleep(100000);
 	CHECK(stop_agent(SIGINT, 1000) == 0);
-	snprintf(path, sizeof(path), "%s/cascade.jsonl", tmpdir);
+	snprintf(path, sizeof(path), "%s/cascade.jsonl", scratch_dir);
 	events = read_events(path);
 	for (size_t i = 0; i < json_array_size(events); i++) {
 		json_t *e = json_array_get(events, i);
@@ -565,7 +565,7 @@ static void test_bad_setup_leaves_nothing(void)
 {
 	char policy[160], cmd[2048];
 
-	snprintf(policy, sizeof(policy), "%s/bad.policy", tmpdir);
+	snprintf(policy, sizeof(policy), "%s/bad.policy", scratch_dir);
 	sh("printf 'VoIP pass\\nVideo mark 99\\n' > %s", policy);
 	struct {
 		const char *args, *message;
@@ -584,7 +584,7 @@ static void test_bad_setup_leaves_nothing(void)
 		if (strstr(args, "POLICY"))
 			snprintf(strstr(args, "POLICY"), sizeof(args) - (size_t)(strstr(args, "POLICY") - args),
 				 "%s", policy);
-		snprintf(out, sizeof(out), "%s/bad.err", tmpdir);
+		snprintf(out, sizeof(out), "%s/bad.err", scratch_dir);
 		snprintf(cmd, sizeof(cmd), "%s run --model %s --pin-dir %s %s 2>%s", odeflow, model_path,
 			 pin_dir, args, out);
 		if (strstr(args, "--model /nonexistent"))
@@ -613,8 +613,8 @@ static void test_malformed_captures(void)
 	CHECK(replay("malformed_dns.pcap", 1000) == 0);
 	CHECK(replay("dns_fragmented.pcap", 1000) == 0);
 	usleep(200000);
-	CHECK(sh("%s stats --json --pin-dir %s > %s/stats.json", odeflow, pin_dir, tmpdir) == 0);
-	snprintf(path, sizeof(path), "%s/stats.json", tmpdir);
+	CHECK(sh("%s stats --json --pin-dir %s > %s/stats.json", odeflow, pin_dir, scratch_dir) == 0);
+	snprintf(path, sizeof(path), "%s/stats.json", scratch_dir);
 	stats = json_load_file(path, 0, &jerr);
 	/* non-first IPv4 fragments in the replayed capture, counted by tcpdump */
 	p = popen("tcpdump -nn -r tests/data/pcaps/dns_fragmented.pcap 'ip and ip[6:2] & 0x1fff != 0'"
@@ -652,7 +652,7 @@ static void test_top_in_a_terminal(void)
 	tx = udp_pair(AF_INET, 6300, &rx);
 	send_udp(tx, N, 200);
 	snprintf(session, sizeof(session), "odeflow-top-%d", (int)getpid());
-	snprintf(screen, sizeof(screen), "%s/top.txt", tmpdir);
+	snprintf(screen, sizeof(screen), "%s/top.txt", scratch_dir);
 	CHECK(sh("tmux new-session -d -s %s -x 80 -y 24 'echo shell-before; %s top --pin-dir %s; echo top-exited-$?; sleep 5'",
 		 session, odeflow, pin_dir) == 0);
 	usleep(2500000); /* two refreshes */

@@ -28,11 +28,11 @@
 #include <sys/wait.h>
 
 #include "harness.h"
-#include "scratch.h"
+#include "model.h"
+#include "netns.h"
 
 /* A scratch file name where an argv wants a char *. */
 #define TMP(name) ((char *)tmp_path(name))
-#include "model.h"
 
 int cmd_classify(int argc, char **argv);
 
@@ -43,25 +43,9 @@ int cmd_classify(int argc, char **argv);
 
 extern char **environ;
 
-static char ns_tx[32], ns_rx[32], dev_tx[16], dev_rx[16];
 static const char *odeflow_bin;
 static pid_t agent_pid = -1, tcpdump_pid = -1;
 static const char *skip_reason;
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int status;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	status = system(cmd);
-	if (status != 0)
-		printf("  command failed (%d): %s\n", status, cmd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* Starts argv in the background, its output into log; returns its pid. */
 static pid_t spawn(char *const argv[], const char *log)
@@ -98,68 +82,29 @@ static void stop(pid_t *pid)
 	*pid = -1;
 }
 
-static void cleanup(void)
+/* Before the namespaces go: the agent and tcpdump. */
+static void stop_processes(void)
 {
-	char cmd[256];
-
 	stop(&agent_pid);
 	stop(&tcpdump_pid);
-	/* deleting the namespaces deletes the veth pair and its XDP program */
-	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
-		 ns_tx, ns_rx);
-	if (ns_tx[0] && system(cmd) != 0)
-		fprintf(stderr, "cleanup: %s failed\n", cmd);
-	ns_tx[0] = 0;
-	scratch_remove();
-}
-
-static void on_signal(int sig)
-{
-	printf("FAIL test_classify_live: stopped by signal %d (time limit %d s)\n", sig, TEST_SECONDS);
-	cleanup();
-	_exit(1);
-}
-
-static int setup_namespaces(void)
-{
-	int pid = (int)getpid();
-
-	snprintf(ns_tx, sizeof(ns_tx), "odeflow-ctx-%d", pid);
-	snprintf(ns_rx, sizeof(ns_rx), "odeflow-crx-%d", pid);
-	snprintf(dev_tx, sizeof(dev_tx), "octx%d", pid % 1000000);
-	snprintf(dev_rx, sizeof(dev_rx), "ocrx%d", pid % 1000000);
-	return sh("ip netns add %s && ip netns add %s", ns_tx, ns_rx) ||
-	       sh("ip link add %s netns %s type veth peer name %s netns %s", dev_tx, ns_tx, dev_rx,
-		  ns_rx) ||
-	       sh("ip -n %s addr add 10.200.0.1/16 dev %s && ip -n %s addr add fd00:200::1/64 dev %s"
-		  " nodad && ip -n %s link set %s up", ns_tx, dev_tx, ns_tx, dev_tx, ns_tx, dev_tx) ||
-	       sh("ip -n %s addr add 10.200.0.2/16 dev %s && ip -n %s addr add fd00:200::2/64 dev %s"
-		  " nodad && ip -n %s link set %s up", ns_rx, dev_rx, ns_rx, dev_rx, ns_rx, dev_rx);
 }
 
 /* IPv6 between the namespaces' own addresses: N + N / 2 UDP datagrams of
  * growing sizes from a socket made in the tx namespace, 5 ms apart. */
 static int send_ipv6(void)
 {
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(5006) };
-	char path[64], payload[1200] = { 0 };
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd, tx, sent = 0;
+	struct sockaddr_storage to;
+	socklen_t len = make_addr(AF_INET6, RX_V6, 5006, &to);
+	char payload[1200] = { 0 };
+	int fd = tx_socket(AF_INET6, SOCK_DGRAM), sent = 0;
 
-	snprintf(path, sizeof(path), "/run/netns/%s", ns_tx);
-	tx = open(path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || tx < 0 || setns(tx, CLONE_NEWNET))
+	if (fd < 0)
 		return -1;
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0); /* stays in tx */
-	if (setns(self, CLONE_NEWNET) || fd < 0)
-		return -1;
-	inet_pton(AF_INET6, "fd00:200::2", &to.sin6_addr);
 	for (int i = 0; i < N + N / 2; i++) {
-		sent += sendto(fd, payload, 20 + 37 * i, 0, (struct sockaddr *)&to, sizeof(to)) > 0;
+		sent += sendto(fd, payload, 20 + 37 * i, 0, (struct sockaddr *)&to, len) > 0;
 		usleep(5000);
 	}
 	close(fd);
-	close(tx);
-	close(self);
 	return sent == N + N / 2 ? 0 : -1;
 }
 
@@ -303,7 +248,7 @@ static void test_live_equals_offline(void)
 		SKIP(skip_reason);
 		return;
 	}
-	if (setup_namespaces() || make_model(TMP("model.safetensors"))) {
+	if (make_model(TMP("model.safetensors"))) {
 		CHECKF(0, "setup failed");
 		return;
 	}
@@ -379,13 +324,11 @@ int main(int argc, char **argv)
 	snprintf(bin, sizeof(bin), "%.*s/odeflow", slash ? (int)(slash - argv[0]) : 1,
 		 slash ? argv[0] : ".");
 	odeflow_bin = bin;
-	if (scratch_create("live"))
+	netns_before_cleanup = stop_processes;
+	if (setup_namespaces("test_classify_live", TEST_SECONDS)) {
+		printf("FAIL test_classify_live: could not set up the namespaces and veth pair\n");
 		return 1;
-	atexit(cleanup);
-	signal(SIGALRM, on_signal);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	alarm(TEST_SECONDS);
+	}
 	RUN(test_live_equals_offline);
 	return harness_done();
 }
