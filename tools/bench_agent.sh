@@ -6,6 +6,8 @@
 # ring-buffer drops, windows classified against flows offered, and the
 # agent's CPU time. Needs root. Cleans up on every exit.
 #   tools/bench_agent.sh [BUILD_DIR] [MODEL] [SECONDS]
+# Environment: RATES (new flows/s to offer), REPEAT (runs per rate, the table
+# shows medians), AGENT_OPTS (more options for odeflow run, e.g. --threads 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -28,7 +30,7 @@ n=$(head -c 65536 "$model" | grep -ao '"window" *: *"[0-9]*"' | grep -o '[0-9]*'
 run_once() { # rate flows
 	local rate=$1 flows=$2 cpu0 cpu1 start end
 	ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
-		--threshold 0 --flows 1048576 -q 2>"$tmp/agent.err" &
+		--threshold 0 --flows 1048576 ${AGENT_OPTS:-} -q 2>"$tmp/agent.err" &
 	agent=$!
 	for _ in $(seq 50); do [ -e "$pin/agent" ] && break; sleep 0.1; done
 	sleep 0.5
