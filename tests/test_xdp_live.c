@@ -39,16 +39,7 @@
 
 static char pin_dir[64];
 
-static struct window_record records[MAX_RECORDS];
-static int n_records;
-
-static int on_record(void *ctx, void *data, size_t len)
-{
-	(void)ctx;
-	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
-		memcpy(&records[n_records++], data, len);
-	return 0;
-}
+#include "window_records.h"
 
 struct live {
 	struct xdp_sampler *s;

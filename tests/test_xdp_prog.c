@@ -15,16 +15,7 @@
 #define TEST_N 5
 #define MAX_RECORDS 64
 
-static struct window_record records[MAX_RECORDS];
-static int n_records;
-
-static int on_record(void *ctx, void *data, size_t len)
-{
-	(void)ctx;
-	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
-		memcpy(&records[n_records++], data, len);
-	return 0;
-}
+#include "window_records.h"
 
 /* A freshly loaded program (clean maps and counters) with its ring reader. */
 struct fixture {

@@ -10,19 +10,10 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "errmsg.h"
 #include "model.h"
 #include "npy.h"
 #include "rng.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static bool is_dir(const char *path)
 {
@@ -61,29 +52,29 @@ static int check_x(const struct npy_array *x, const char *path, char *err, size_
 
 	format_shape(x, shape, sizeof(shape));
 	if (x->ndim != 3 || x->shape[1] != 2)
-		return fail(err, errlen, "%s: shape %s, expected (n, 2, N): sizes and times of n windows",
+		return errmsg(err, errlen, "%s: shape %s, expected (n, 2, N): sizes and times of n windows",
 			    path, shape);
 	n = x->shape[0];
 	N = x->shape[2];
 	if (N < 2 || N > MODEL_MAX_WINDOW)
-		return fail(err, errlen, "%s: shape %s: window of %zu packets, expected 2 to %d", path,
+		return errmsg(err, errlen, "%s: shape %s: window of %zu packets, expected 2 to %d", path,
 			    shape, N, MODEL_MAX_WINDOW);
 	if (n == 0)
-		return fail(err, errlen, "%s: no windows", path);
+		return errmsg(err, errlen, "%s: no windows", path);
 	for (size_t w = 0; w < n; w++) {
 		const double *size = x->data + w * 2 * N, *time = size + N;
 
 		for (size_t p = 0; p < N; p++) {
 			if (!isfinite(size[p]) || size[p] < 0 || size[p] > 65535)
-				return fail(err, errlen, "%s: window %zu, packet %zu: size %g is %s", path,
+				return errmsg(err, errlen, "%s: window %zu, packet %zu: size %g is %s", path,
 					    w, p, size[p], !isfinite(size[p]) ? "not finite" :
 					    size[p] < 0 ? "negative" : "above 65535, the largest IP total length");
 			if (!isfinite(time[p]))
-				return fail(err, errlen, "%s: window %zu, packet %zu: time %g is not finite",
+				return errmsg(err, errlen, "%s: window %zu, packet %zu: time %g is not finite",
 					    path, w, p, time[p]);
 			/* equal times are real (packets microseconds apart) and valid */
 			if (p && time[p] < time[p - 1])
-				return fail(err, errlen,
+				return errmsg(err, errlen,
 					    "%s: window %zu, packet %zu: time %.6f decreases (previous %.6f)",
 					    path, w, p, time[p], time[p - 1]);
 		}
@@ -98,13 +89,13 @@ static int check_y(const struct npy_array *y, size_t n, int num_classes, const c
 
 	format_shape(y, shape, sizeof(shape));
 	if (y->ndim != 1 || y->shape[0] != n)
-		return fail(err, errlen, "%s: shape %s, expected (%zu,): one label per window", path,
+		return errmsg(err, errlen, "%s: shape %s, expected (%zu,): one label per window", path,
 			    shape, n);
 	for (size_t i = 0; i < n; i++) {
 		double v = y->data[i];
 
 		if (!(v == floor(v) && v >= 0 && v < num_classes))
-			return fail(err, errlen, "%s: index %zu: label %g is not a class id 0 to %d", path,
+			return errmsg(err, errlen, "%s: index %zu: label %g is not a class id 0 to %d", path,
 				    i, v, num_classes - 1);
 	}
 	return 0;
@@ -141,7 +132,7 @@ int dataset_load(const char *prefix, int num_classes, struct dataset *ds, char *
 		goto out;
 	N = x.shape[2];
 	if (dataset_alloc(ds, x.shape[0], (int)N)) {
-		fail(err, errlen, "%s: out of memory for %zu windows", xpath, x.shape[0]);
+		errmsg(err, errlen, "%s: out of memory for %zu windows", xpath, x.shape[0]);
 		goto out;
 	}
 	for (size_t w = 0; w < ds->n; w++) {
@@ -168,7 +159,7 @@ int dataset_save(const char *prefix, const struct dataset *ds, char *err, size_t
 	snprintf(xpath, sizeof(xpath), "%s_x.npy", prefix);
 	snprintf(ypath, sizeof(ypath), "%s_y.npy", prefix);
 	if (!x || !y) {
-		fail(err, errlen, "%s: out of memory", xpath);
+		errmsg(err, errlen, "%s: out of memory", xpath);
 		goto out;
 	}
 	for (size_t w = 0; w < ds->n; w++) {

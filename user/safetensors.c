@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "safetensors.h"
+#include "errmsg.h"
 
 static const struct {
 	const char *name;
@@ -23,17 +24,6 @@ static int dtype_size(const char *name)
 		if (!strcmp(st_dtypes[i].name, name))
 			return st_dtypes[i].size;
 	return 0;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 /* A JSON integer that fits in 0..max. */
@@ -55,37 +45,37 @@ static int parse_tensor(const char *name, json_t *v, const uint8_t *data, uint64
 	int size;
 
 	if (!json_is_object(v))
-		return fail(err, errlen, "tensor '%s' is not a JSON object", name);
+		return errmsg(err, errlen, "tensor '%s' is not a JSON object", name);
 	if (!json_is_string(dtype))
-		return fail(err, errlen, "tensor '%s' has no dtype string", name);
+		return errmsg(err, errlen, "tensor '%s' has no dtype string", name);
 	size = dtype_size(json_string_value(dtype));
 	if (!size)
-		return fail(err, errlen, "tensor '%s' has unknown dtype '%.16s'", name,
+		return errmsg(err, errlen, "tensor '%s' has unknown dtype '%.16s'", name,
 			    json_string_value(dtype));
 	if (!json_is_array(shape) || json_array_size(shape) > ST_MAX_DIMS)
-		return fail(err, errlen, "tensor '%s' has no shape list of at most %d dimensions",
+		return errmsg(err, errlen, "tensor '%s' has no shape list of at most %d dimensions",
 			    name, ST_MAX_DIMS);
 	t->ndim = (int)json_array_size(shape);
 	for (int i = 0; i < t->ndim; i++) {
 		/* 2^40 elements per dimension keeps the product check below simple */
 		if (get_uint(json_array_get(shape, i), 1ull << 40, &t->shape[i]))
-			return fail(err, errlen, "tensor '%s' dimension %d is not an integer in 0..2^40",
+			return errmsg(err, errlen, "tensor '%s' dimension %d is not an integer in 0..2^40",
 				    name, i);
 		if (t->shape[i] && count > UINT64_MAX / 8 / t->shape[i])
-			return fail(err, errlen, "tensor '%s' has too many elements", name);
+			return errmsg(err, errlen, "tensor '%s' has too many elements", name);
 		count *= t->shape[i];
 	}
 	if (!json_is_array(offs) || json_array_size(offs) != 2 ||
 	    get_uint(json_array_get(offs, 0), UINT64_MAX >> 1, &begin) ||
 	    get_uint(json_array_get(offs, 1), UINT64_MAX >> 1, &end))
-		return fail(err, errlen, "tensor '%s' has no data_offsets [begin, end] of non-negative integers",
+		return errmsg(err, errlen, "tensor '%s' has no data_offsets [begin, end] of non-negative integers",
 			    name);
 	if (begin > end || end > data_len)
-		return fail(err, errlen, "tensor '%s' data_offsets [%llu, %llu] fall outside the %llu-byte data section",
+		return errmsg(err, errlen, "tensor '%s' data_offsets [%llu, %llu] fall outside the %llu-byte data section",
 			    name, (unsigned long long)begin, (unsigned long long)end,
 			    (unsigned long long)data_len);
 	if (end - begin != count * size)
-		return fail(err, errlen, "tensor '%s' holds %llu bytes but its dtype and shape need %llu",
+		return errmsg(err, errlen, "tensor '%s' holds %llu bytes but its dtype and shape need %llu",
 			    name, (unsigned long long)(end - begin), (unsigned long long)(count * size));
 	t->name = name;
 	t->dtype = json_string_value(dtype);
@@ -113,15 +103,15 @@ static int check_ranges(struct st_file *f, const uint8_t *data, uint64_t data_le
 		uint64_t begin = (uint64_t)((const uint8_t *)f->tensors[i].data - data);
 
 		if (begin < pos)
-			return fail(err, errlen, "tensor '%s' overlaps the tensor before it (bytes %llu..%llu)",
+			return errmsg(err, errlen, "tensor '%s' overlaps the tensor before it (bytes %llu..%llu)",
 				    f->tensors[i].name, (unsigned long long)begin, (unsigned long long)pos);
 		if (begin > pos)
-			return fail(err, errlen, "data bytes %llu..%llu before tensor '%s' belong to no tensor",
+			return errmsg(err, errlen, "data bytes %llu..%llu before tensor '%s' belong to no tensor",
 				    (unsigned long long)pos, (unsigned long long)begin, f->tensors[i].name);
 		pos = begin + f->tensors[i].nbytes;
 	}
 	if (pos != data_len)
-		return fail(err, errlen, "%llu trailing data bytes belong to no tensor",
+		return errmsg(err, errlen, "%llu trailing data bytes belong to no tensor",
 			    (unsigned long long)(data_len - pos));
 	return 0;
 }
@@ -136,11 +126,11 @@ int st_parse(const void *buf, size_t len, struct st_file *out, char *err, size_t
 
 	memset(out, 0, sizeof(*out));
 	if (len < 8)
-		return fail(err, errlen, "%zu bytes is too short for the 8-byte header length", len);
+		return errmsg(err, errlen, "%zu bytes is too short for the 8-byte header length", len);
 	for (int i = 7; i >= 0; i--)
 		hlen = hlen << 8 | p[i];
 	if (hlen > len - 8 || hlen > ST_MAX_HEADER)
-		return fail(err, errlen, "header length %llu exceeds the file (%zu bytes) or 16 MiB",
+		return errmsg(err, errlen, "header length %llu exceeds the file (%zu bytes) or 16 MiB",
 			    (unsigned long long)hlen, len);
 	out->header = json_loadb((const char *)p + 8, hlen, JSON_REJECT_DUPLICATES, &jerr);
 	if (!out->header) {
@@ -150,12 +140,12 @@ int st_parse(const void *buf, size_t len, struct st_file *out, char *err, size_t
 	}
 	if (!json_is_object(out->header)) {
 		st_free(out);
-		return fail(err, errlen, "header is not a JSON object");
+		return errmsg(err, errlen, "header is not a JSON object");
 	}
 	out->tensors = calloc(json_object_size(out->header) + 1, sizeof(*out->tensors));
 	if (!out->tensors) {
 		st_free(out);
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	}
 	json_object_foreach(out->header, key, v) {
 		if (!strcmp(key, "__metadata__")) {
@@ -164,7 +154,7 @@ int st_parse(const void *buf, size_t len, struct st_file *out, char *err, size_t
 
 			if (!json_is_object(v)) {
 				st_free(out);
-				return fail(err, errlen, "__metadata__ is not a JSON object");
+				return errmsg(err, errlen, "__metadata__ is not a JSON object");
 			}
 			json_object_foreach(v, mk, mv) {
 				if (!json_is_string(mv)) {

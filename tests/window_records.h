@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Collects the window records a test's ring buffer delivers:
+ * ring_buffer__new(fd, on_record, NULL, NULL), then read records[0..n_records). */
+#ifndef ODEFLOW_TEST_WINDOW_RECORDS_H
+#define ODEFLOW_TEST_WINDOW_RECORDS_H
+
+#include <string.h>
+
+#include "odeflow.h"
+
+#ifndef MAX_RECORDS
+#define MAX_RECORDS 512
+#endif
+
+static struct window_record records[MAX_RECORDS];
+static int n_records;
+
+static inline int on_record(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
+		memcpy(&records[n_records++], data, len);
+	return 0;
+}
+
+#endif
