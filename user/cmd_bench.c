@@ -42,8 +42,9 @@ static void usage(FILE *out)
 }
 
 struct bench_opts {
-	const char *arch, *solver;
-	int hidden, ode_hidden, rk4_steps, runs;
+	const char *arch;
+	struct model_shape shape;
+	int runs;
 	int torch;
 };
 
@@ -217,23 +218,6 @@ static int bench_model(struct model *m, const char *label, const char *path,
 	return rc;
 }
 
-static int apply_options(struct model_config *cfg, const struct bench_opts *o)
-{
-	if (o->hidden)
-		cfg->hidden = o->hidden;
-	if (o->ode_hidden)
-		cfg->ode_hidden = o->ode_hidden;
-	else if (o->hidden && cfg->arch == ARCH_ODERNN)
-		cfg->ode_hidden = o->hidden;  /* odernn's ODE is as wide as its state by default */
-	if (o->rk4_steps)
-		cfg->rk4_steps = o->rk4_steps;
-	if (o->solver && model_solver_parse(o->solver, &cfg->solver)) {
-		fprintf(stderr, "bench: unknown solver '%s'\n", o->solver);
-		return -1;
-	}
-	return 0;
-}
-
 /* A freshly created model, saved to a temporary file for PyTorch. */
 static int bench_fresh(enum model_arch arch, const struct bench_opts *o)
 {
@@ -243,8 +227,10 @@ static int bench_fresh(enum model_arch arch, const struct bench_opts *o)
 	int fd, rc;
 
 	model_config_defaults(arch, &cfg);
-	if (apply_options(&cfg, o))
+	if (model_config_reshape(&cfg, &o->shape, err, sizeof(err))) {
+		fprintf(stderr, "bench: %s\n", err);
 		return -1;
+	}
 	if (model_create(&cfg, 1, &m, err, sizeof(err))) {
 		fprintf(stderr, "bench: %s\n", err);
 		return -1;
@@ -301,18 +287,18 @@ int cmd_bench(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'a': o.arch = optarg; break;
-		case 's': o.solver = optarg; break;
+		case 's': o.shape.solver = optarg; break;
 		case 'T': o.torch = 0; break;
 		case 'H':
-			if (cli_int("bench", "--hidden", optarg, 1, 512, &o.hidden))
+			if (cli_int("bench", "--hidden", optarg, 1, 512, &o.shape.hidden))
 				return 2;
 			break;
 		case 'M':
-			if (cli_int("bench", "--ode-hidden", optarg, 1, 512, &o.ode_hidden))
+			if (cli_int("bench", "--ode-hidden", optarg, 1, 512, &o.shape.ode_hidden))
 				return 2;
 			break;
 		case 'k':
-			if (cli_int("bench", "--rk4-steps", optarg, 1, 64, &o.rk4_steps))
+			if (cli_int("bench", "--rk4-steps", optarg, 1, 64, &o.shape.rk4_steps))
 				return 2;
 			break;
 		case 'r':
@@ -323,7 +309,7 @@ int cmd_bench(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!o.arch && (o.hidden || o.ode_hidden || o.rk4_steps || o.solver)) {
+	if (!o.arch && (o.shape.hidden || o.shape.ode_hidden || o.shape.rk4_steps || o.shape.solver)) {
 		fprintf(stderr, "bench: --hidden, --ode-hidden, --rk4-steps and --solver shape a fresh model: give --arch\n");
 		return 2;
 	}

@@ -54,8 +54,8 @@ static void usage(FILE *out)
 
 /* Options that override the architecture's defaults; 0 or NULL: not given. */
 struct model_overrides {
-	int hidden, ode_hidden, rk4_steps;
-	const char *solver, *classes;
+	struct model_shape shape;
+	const char *classes;
 };
 
 static int parse_classes(const char *list, struct model_config *cfg)
@@ -101,16 +101,8 @@ static int make_config(enum model_arch arch, const struct model_overrides *o,
 	char err[256];
 
 	model_config_defaults(arch, cfg);
-	if (o->hidden)
-		cfg->hidden = o->hidden;
-	if (o->ode_hidden)
-		cfg->ode_hidden = o->ode_hidden;
-	else if (o->hidden && cfg->arch == ARCH_ODERNN)
-		cfg->ode_hidden = o->hidden; /* as odeflow bench: the ODE as wide as its state */
-	if (o->rk4_steps)
-		cfg->rk4_steps = o->rk4_steps;
-	if (o->solver && model_solver_parse(o->solver, &cfg->solver)) {
-		fprintf(stderr, "train: --solver '%s' is not rk4 or dopri5\n", o->solver);
+	if (model_config_reshape(cfg, &o->shape, err, sizeof(err))) {
+		fprintf(stderr, "train: %s\n", err);
 		return -1;
 	}
 	if (o->classes && parse_classes(o->classes, cfg))
@@ -172,10 +164,10 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 			}
 			break;
 		case 'C': mo.classes = optarg; break;
-		case 'S': mo.solver = optarg; break;
-		case 'H': bad |= cli_int("train", "hidden", optarg, 1, 512, &mo.hidden); break;
-		case 'O': bad |= cli_int("train", "ode-hidden", optarg, 1, 512, &mo.ode_hidden); break;
-		case 'k': bad |= cli_int("train", "rk4-steps", optarg, 1, 64, &mo.rk4_steps); break;
+		case 'S': mo.shape.solver = optarg; break;
+		case 'H': bad |= cli_int("train", "hidden", optarg, 1, 512, &mo.shape.hidden); break;
+		case 'O': bad |= cli_int("train", "ode-hidden", optarg, 1, 512, &mo.shape.ode_hidden); break;
+		case 'k': bad |= cli_int("train", "rk4-steps", optarg, 1, 64, &mo.shape.rk4_steps); break;
 		case 'e': bad |= cli_int("train", "epochs", optarg, 1, 100000, &a->opt.epochs); break;
 		case 'b': bad |= cli_int("train", "batch", optarg, 1, 65536, &a->opt.batch); break;
 		case 'l': bad |= cli_double("train", "lr", optarg, 0, 10, true, &a->opt.lr); break;

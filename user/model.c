@@ -68,6 +68,24 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	snprintf(cfg->transform, sizeof(cfg->transform), "%s", FEATURES_TRANSFORM);
 }
 
+int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
+			 size_t errlen)
+{
+	if (shape->hidden)
+		cfg->hidden = shape->hidden;
+	if (shape->ode_hidden)
+		cfg->ode_hidden = shape->ode_hidden;
+	else if (shape->hidden && cfg->arch == ARCH_ODERNN)
+		cfg->ode_hidden = shape->hidden;
+	if (shape->rk4_steps)
+		cfg->rk4_steps = shape->rk4_steps;
+	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver)) {
+		snprintf(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
+		return -1;
+	}
+	return 0;
+}
+
 int model_config_check(const struct model_config *c, char *err, size_t errlen)
 {
 	if ((int)c->arch < 0 || (int)c->arch >= COUNT(arch_table)) {

@@ -46,6 +46,16 @@ int model_solver_parse(const char *name, enum model_solver *out);
 /* Checks every field; one line into err when something is out of range. */
 int model_config_check(const struct model_config *cfg, char *err, size_t errlen);
 
+/* Shape choices a command line makes over an architecture's defaults; 0 or
+ * NULL keeps the default. A new odernn hidden size also widens its ODE
+ * unless ode_hidden is given: the ODE is as wide as its state by default. */
+struct model_shape {
+	int hidden, ode_hidden, rk4_steps;
+	const char *solver; /* "rk4" or "dopri5" */
+};
+int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
+			 size_t errlen);
+
 struct model;           /* opaque: config plus one contiguous float parameter array */
 struct model_ws;        /* opaque: per-thread scratch, sized for a maximum batch */
 
