@@ -8,6 +8,8 @@
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,7 @@ struct agent {
 	struct classify_pool *pool;
 
 	struct window_batch batch;  /* being filled by the drain thread */
+	int idle_fd;                /* eventfd: a worker ran out of work */
 	uint64_t batch_started_ns;
 	uint64_t bad_records;
 
@@ -248,7 +251,12 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "bad cascade options (threshold 0..1, max-windows >= 1)");
 		return -1;
 	}
-	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
+	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (a->idle_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
 	if (!a->pool) {
 		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
 		return -1;
@@ -276,25 +284,52 @@ static void reload_policy(struct agent *a)
 			a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
 }
 
+/* Milliseconds the drain loop may sleep: until the batch's deadline when
+ * it holds windows, else a tenth of a second (signals and the heartbeat). */
+static int sleep_ms(const struct agent *a)
+{
+	uint64_t waited;
+
+	if (!a->batch.n)
+		return 100;
+	waited = now_ns() - a->batch_started_ns;
+	return waited >= BATCH_WAIT_NS ? 0 : (int)((BATCH_WAIT_NS - waited + 999999) / 1000000);
+}
+
+/* One epoll set for the ring buffer and the pool's idle eventfd, so a
+ * worker running out of work wakes the loop to hand it the waiting batch. */
 static int drain(struct agent *a)
 {
+	struct epoll_event ev = { .events = EPOLLIN }, got[2];
 	struct ring_buffer *rb;
-	int rc = 0;
+	uint64_t idle;
+	ssize_t cleared;
+	int ep = -1, rc = 0;
 
 	rb = ring_buffer__new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS), on_window, a, NULL);
-	if (!rb) {
-		fprintf(stderr, "odeflow: cannot open the ring buffer: %s\n", strerror(errno));
-		return -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (!rb || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
+		fprintf(stderr, "odeflow: cannot watch the ring buffer: %s\n", strerror(errno));
+		rc = -1;
+		goto out;
 	}
 	while (!stop_requested) {
-		int timeout_ms = a->batch.n ? 1 : 100;
-		int got = ring_buffer__poll(rb, timeout_ms);
+		int n = epoll_wait(ep, got, 2, sleep_ms(a)), consumed;
 
-		if (got < 0 && got != -EINTR) {
-			fprintf(stderr, "odeflow: reading the ring buffer: %s\n", strerror(-got));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "odeflow: waiting for windows: %s\n", strerror(errno));
 			rc = -1;
 			break;
 		}
+		consumed = ring_buffer__consume(rb);
+		if (consumed < 0 && consumed != -EINTR) {
+			fprintf(stderr, "odeflow: reading the ring buffer: %s\n", strerror(-consumed));
+			rc = -1;
+			break;
+		}
+		cleared = read(a->idle_fd, &idle, sizeof(idle)); /* -1, EAGAIN: no worker went idle */
+		(void)cleared;
 		if (a->batch.n && (classify_pool_idle(a->pool) ||
 				   now_ns() - a->batch_started_ns >= BATCH_WAIT_NS))
 			flush_batch(a);
@@ -306,9 +341,12 @@ static int drain(struct agent *a)
 		}
 	}
 	flush_batch(a);
-	ring_buffer__free(rb);
 	a->info.pid = 0; /* no agent: `odeflow stats` says so */
 	publish(a);
+out:
+	if (ep >= 0)
+		close(ep);
+	ring_buffer__free(rb);
 	return rc;
 }
 
@@ -327,6 +365,8 @@ static void teardown(struct agent *a, bool started)
 		if (unpin && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
 	}
+	if (a->idle_fd >= 0)
+		close(a->idle_fd);
 	cascade_free(a->cascade);
 	model_free(a->model);
 	if (a->events && a->events != stdout)
@@ -335,7 +375,7 @@ static void teardown(struct agent *a, bool started)
 
 int agent_run(const struct agent_options *o)
 {
-	struct agent a = { .opts = o };
+	struct agent a = { .opts = o, .idle_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[2048];
 	int rc = 1;

@@ -2,9 +2,11 @@
 #include "classify_pool.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define QUEUE_DEPTH 8 /* batches waiting: 8 x 256 windows of slack */
 
@@ -13,6 +15,7 @@ struct classify_pool {
 	struct cascade *cascade;
 	decisions_fn on_decisions;
 	void *ctx;
+	int idle_fd;
 
 	pthread_mutex_t lock;
 	pthread_cond_t has_work, has_room;
@@ -24,11 +27,21 @@ struct classify_pool {
 	pthread_t tid[];
 };
 
+static void notify_idle(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n = write(fd, &one, sizeof(one));
+
+	(void)n; /* only fails when the counter is full: the drain loop is awake anyway */
+}
+
 static struct window_batch *take(struct classify_pool *p)
 {
 	struct window_batch *b = NULL;
 
 	pthread_mutex_lock(&p->lock);
+	if (!p->count && p->idle_fd >= 0)
+		notify_idle(p->idle_fd);
 	p->waiting_workers++;
 	while (!p->count && !p->stopping)
 		pthread_cond_wait(&p->has_work, &p->lock);
@@ -89,7 +102,7 @@ static void *worker(void *arg)
 }
 
 struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
-					decisions_fn on_decisions, void *ctx)
+					decisions_fn on_decisions, void *ctx, int idle_fd)
 {
 	struct classify_pool *p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
 
@@ -99,6 +112,7 @@ struct classify_pool *classify_pool_new(int threads, const struct model *m, stru
 	p->cascade = c;
 	p->on_decisions = on_decisions;
 	p->ctx = ctx;
+	p->idle_fd = idle_fd;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->has_work, NULL);
 	pthread_cond_init(&p->has_room, NULL);

@@ -22,8 +22,11 @@ typedef void (*decisions_fn)(void *ctx, int n, const struct decision *decisions)
 
 struct classify_pool;
 
+/* idle_fd, if not -1, is an eventfd the pool writes to whenever a worker
+ * runs out of work, so a drain loop waiting in epoll can hand over its
+ * batch at once instead of at its next timeout. */
 struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
-					decisions_fn on_decisions, void *ctx);
+					decisions_fn on_decisions, void *ctx, int idle_fd);
 /* Takes a batch to classify (copied); blocks while every worker is busy and
  * the queue is full, which pushes back onto the ring buffer. */
 void classify_pool_submit(struct classify_pool *p, const struct window_batch *b);
