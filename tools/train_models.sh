@@ -18,7 +18,7 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 # The recipe of each shipped model: architecture and training options.
 declare -A recipe=(
-	[odernn]="--arch odernn --epochs 60 --val-frac 0 --time-jitter 0.2 --threads 2"
+	[odernn]="--arch odernn --hidden 24 --rk4-steps 1 --epochs 60 --val-frac 0 --time-jitter 0.2 --threads 2"
 	[lstm-ode]="--arch lstm-ode --epochs 60 --val-frac 0 --threads 2"
 	[lstm]="--arch lstm --epochs 200 --val-frac 0 --lr 1e-2 --lr-min 1e-4 --threads 2"
 )
