@@ -27,6 +27,11 @@
  * waited this long, or at once when a worker is idle: waiting only pays when
  * every worker is busy, and then the batch grows by itself. */
 #define BATCH_WAIT_NS 1000000ULL
+/* A batch this small, with every worker idle, is classified by the drain
+ * thread itself: one core is enough, and handing it over would add a
+ * thread wake-up to its latency. Larger batches, or any batch while a
+ * worker is busy, go to the pool: more cores when one is not enough. */
+#define RUN_HERE_MAX 8
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -50,6 +55,7 @@ struct agent {
 	struct classify_pool *pool;
 
 	struct window_batch batch;  /* being filled by the drain thread */
+	struct classify_seat *seat; /* for small batches the drain thread classifies itself */
 	int idle_fd;                /* eventfd: a worker ran out of work */
 	uint64_t batch_started_ns;
 	uint64_t bad_records;
@@ -148,7 +154,10 @@ static void flush_batch(struct agent *a)
 {
 	if (!a->batch.n)
 		return;
-	classify_pool_submit(a->pool, &a->batch);
+	if (a->batch.n <= RUN_HERE_MAX && classify_pool_idle(a->pool))
+		classify_pool_run_here(a->pool, a->seat, &a->batch);
+	else
+		classify_pool_submit(a->pool, &a->batch);
 	a->batch.n = 0;
 	a->batches++;
 }
@@ -254,6 +263,11 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (a->idle_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	a->seat = classify_seat_new(a->model);
+	if (!a->seat) {
+		snprintf(err, errlen, "out of memory for the model's workspace");
 		return -1;
 	}
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
@@ -365,6 +379,7 @@ static void teardown(struct agent *a, bool started)
 		if (unpin && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
 	}
+	classify_seat_free(a->seat);
 	if (a->idle_fd >= 0)
 		close(a->idle_fd);
 	cascade_free(a->cascade);

@@ -77,27 +77,60 @@ static void warm_up(const struct model *m, struct model_ws *ws)
 	free(out);
 }
 
+struct classify_seat {
+	struct model_ws *ws;
+	struct decision *out;
+};
+
+struct classify_seat *classify_seat_new(const struct model *m)
+{
+	struct classify_seat *seat = calloc(1, sizeof(*seat));
+
+	if (seat) {
+		seat->ws = model_ws_new(m, POOL_MAX_BATCH);
+		seat->out = calloc(POOL_MAX_BATCH, sizeof(*seat->out));
+	}
+	if (!seat || !seat->ws || !seat->out) {
+		classify_seat_free(seat);
+		return NULL;
+	}
+	warm_up(m, seat->ws);
+	return seat;
+}
+
+void classify_seat_free(struct classify_seat *seat)
+{
+	if (!seat)
+		return;
+	model_ws_free(seat->ws);
+	free(seat->out);
+	free(seat);
+}
+
+void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
+			    const struct window_batch *b)
+{
+	if (cascade_decide(p->cascade, seat->ws, b->n, b->windows, seat->out) == 0)
+		p->on_decisions(p->ctx, b->n, seat->out);
+	else
+		fprintf(stderr, "odeflow: a batch of %d windows could not be classified\n", b->n);
+}
+
 static void *worker(void *arg)
 {
 	struct classify_pool *p = arg;
-	struct model_ws *ws = model_ws_new(p->model, POOL_MAX_BATCH);
-	struct decision *out = calloc(POOL_MAX_BATCH, sizeof(*out));
+	struct classify_seat *seat = classify_seat_new(p->model);
 	struct window_batch *b;
 
-	if (!ws || !out) {
+	if (!seat) {
 		fprintf(stderr, "odeflow: out of memory starting a classification thread\n");
 		abort();
 	}
-	warm_up(p->model, ws);
 	while ((b = take(p))) {
-		if (cascade_decide(p->cascade, ws, b->n, b->windows, out) == 0)
-			p->on_decisions(p->ctx, b->n, out);
-		else
-			fprintf(stderr, "odeflow: a batch of %d windows could not be classified\n", b->n);
+		classify_pool_run_here(p, seat, b);
 		free(b);
 	}
-	free(out);
-	model_ws_free(ws);
+	classify_seat_free(seat);
 	return NULL;
 }
 

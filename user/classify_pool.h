@@ -33,6 +33,16 @@ void classify_pool_submit(struct classify_pool *p, const struct window_batch *b)
 /* True when some worker waits for work: then there is no point in holding a
  * batch back to let it grow. */
 bool classify_pool_idle(struct classify_pool *p);
+/* What one thread needs to classify: a warmed-up model workspace and room
+ * for a batch's decisions. Each worker has one; so may the drain thread. */
+struct classify_seat;
+struct classify_seat *classify_seat_new(const struct model *m);
+void classify_seat_free(struct classify_seat *seat);
+
+/* Classifies a batch on the calling thread, exactly as a worker would (the
+ * callback runs here). */
+void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
+			    const struct window_batch *b);
 /* Finishes the queued batches and joins the workers. */
 void classify_pool_free(struct classify_pool *p);
 

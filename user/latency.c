@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 #include "latency.h"
 
-/* Values below 8 have a bucket each; above, a power of two p is split into 8. */
+#define SUB_BITS LATENCY_SUB_BITS
+#define SUB (1 << SUB_BITS)
+
+/* Values below SUB have a bucket each; above, each power of two p is split
+ * into SUB buckets. */
 static int bucket_of(uint64_t us)
 {
-	int p;
+	int p, b;
 
-	if (us < 8)
+	if (us < SUB)
 		return (int)us;
 	p = 63 - __builtin_clzll(us);
-	int b = (p - 2) * 8 + (int)((us >> (p - 3)) & 7);
+	b = (p - SUB_BITS + 1) * SUB + (int)((us >> (p - SUB_BITS)) & (SUB - 1));
 	return b < LATENCY_BUCKETS ? b : LATENCY_BUCKETS - 1;
 }
 
@@ -17,10 +21,10 @@ static uint64_t bucket_upper(int b)
 {
 	int p;
 
-	if (b < 8)
+	if (b < SUB)
 		return (uint64_t)b;
-	p = b / 8 + 2;
-	return ((uint64_t)(8 + b % 8 + 1) << (p - 3)) - 1;
+	p = b / SUB + SUB_BITS - 1;
+	return ((uint64_t)(SUB + b % SUB + 1) << (p - SUB_BITS)) - 1;
 }
 
 void latency_add(struct latency_hist *h, uint64_t us)

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* A lock-free histogram of latencies in microseconds (log-linear buckets, 8
- * per power of two, so percentiles are within 1/8 of the true value), filled
- * by the classification workers and read by whoever reports. */
+/* A lock-free histogram of latencies in microseconds (log-linear buckets, 32
+ * per power of two, so percentiles are within 1/32 of the true value),
+ * filled by the classification threads and read by whoever reports. */
 #ifndef ODEFLOW_LATENCY_H
 #define ODEFLOW_LATENCY_H
 
 #include <stdint.h>
 
-#define LATENCY_BUCKETS (8 * 40)
+#define LATENCY_SUB_BITS 5
+#define LATENCY_BUCKETS ((1 << LATENCY_SUB_BITS) * 40)
 
 struct latency_hist {
 	uint64_t count[LATENCY_BUCKETS];
