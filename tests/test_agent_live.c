@@ -401,6 +401,23 @@ static int received_tos(int fd)
 	return -1;
 }
 
+/* Writes "CLASS RULES" into the policy file, sends the agent SIGHUP and
+ * waits for what it should say about it. */
+static void reload_policy(const char *path, const char *cls, const char *rules, const char *said)
+{
+	char log[160];
+	FILE *f = fopen(path, "w");
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fprintf(f, "# reloaded\n%s %s\n", cls, rules);
+	fclose(f);
+	kill_from_pidfile("agent", SIGHUP);
+	snprintf(log, sizeof(log), "%s/agent.err", scratch_dir);
+	CHECKF(wait_for_text(log, said, 2000), "the agent did not say '%s'", said);
+}
+
 static void test_policies_live(void)
 {
 	char cls[64], path[160];
@@ -464,22 +481,11 @@ static void test_policies_live(void)
 	send_udp(tx, N, 200);
 	CHECK(receive_all(rx, N));
 	CHECK(class_of(tx, 6001, cls, sizeof(cls)) == 0);
-	f = fopen(path, "w");
-	fprintf(f, "# reloaded\n%s drop\n", cls);
-	fclose(f);
-	kill_from_pidfile("agent", SIGHUP);
-	snprintf(path, sizeof(path), "%s/agent.err", scratch_dir);
-	CHECK(wait_for_text(path, "policy reloaded", 2000));
+	reload_policy(path, cls, "drop", "policy reloaded");
 	send_udp(tx, 5, 200);
 	usleep(50000);
 	CHECKF(drain_socket(rx) == 0, "the reloaded drop policy did not apply");
-	snprintf(path, sizeof(path), "%s/policy", scratch_dir);
-	f = fopen(path, "w");
-	fprintf(f, "%s pass\nNoSuchClass drop\n", cls);
-	fclose(f);
-	kill_from_pidfile("agent", SIGHUP);
-	snprintf(path, sizeof(path), "%s/agent.err", scratch_dir);
-	CHECK(wait_for_text(path, "line 2: unknown class 'NoSuchClass'", 2000));
+	reload_policy(path, cls, "pass\nNoSuchClass drop", "line 3: unknown class 'NoSuchClass'");
 	send_udp(tx, 5, 200);
 	usleep(50000);
 	CHECKF(drain_socket(rx) == 0, "a bad policy file replaced the running policy");

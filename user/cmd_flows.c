@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* odeflow flows: the verdicts in the pinned map, one connection a line. */
 #include <bpf/bpf.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,34 +50,16 @@ static void print_row(const struct pinned *p, const struct flow_key *k, const st
 
 int cmd_flows(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' }, { "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
-	};
-	const char *pin_dir = NULL;
 	struct flow_key key, next, *prev = NULL;
 	struct verdict v;
 	struct pinned p;
-	char err[512];
-	bool json = false;
+	bool json;
 	json_t *list;
 	uint64_t now;
-	int c, n = 0;
+	int n = 0, rc;
 
-	while ((c = getopt_long(argc, argv, "Jd:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'J': json = true; break;
-		case 'd': pin_dir = optarg; break;
-		case 'h':
-			printf("usage: odeflow flows [--json] [--pin-dir DIR]\n");
-			return 0;
-		default: return 2;
-		}
-	}
-	if (pinned_open(pin_dir, &p, err, sizeof(err))) {
-		fprintf(stderr, "odeflow flows: %s\n", err);
-		return 1;
-	}
+	if (!pinned_command_start("flows", argc, argv, &json, &p, &rc))
+		return rc;
 	list = json_array();
 	now = monotonic_ns();
 	if (!json)

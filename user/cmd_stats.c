@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* odeflow stats: the XDP program's counters and the agent's health. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 
@@ -11,31 +10,13 @@ ODEFLOW_COMMAND(stats, "print the packet counters and the agent's state")
 
 int cmd_stats(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' }, { "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
-	};
-	const char *pin_dir = NULL;
 	uint64_t counters[CNT_MAX];
 	struct pinned p;
-	char err[512];
-	bool json = false;
-	int c;
+	bool json;
+	int rc;
 
-	while ((c = getopt_long(argc, argv, "Jd:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'J': json = true; break;
-		case 'd': pin_dir = optarg; break;
-		case 'h':
-			printf("usage: odeflow stats [--json] [--pin-dir DIR]\n");
-			return 0;
-		default: return 2;
-		}
-	}
-	if (pinned_open(pin_dir, &p, err, sizeof(err))) {
-		fprintf(stderr, "odeflow stats: %s\n", err);
-		return 1;
-	}
+	if (!pinned_command_start("stats", argc, argv, &json, &p, &rc))
+		return rc;
 	if (xdp_read_counters(p.fd[XDP_MAP_COUNTERS], counters)) {
 		fprintf(stderr, "odeflow stats: cannot read the counters map\n");
 		pinned_close(&p);
