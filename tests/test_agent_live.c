@@ -569,35 +569,43 @@ static void test_keep_fail_open_and_take_over(void)
 /* Bad setups: one clear line, a nonzero exit, nothing attached or pinned. */
 static void test_bad_setup_leaves_nothing(void)
 {
-	char policy[160], cmd[2048];
+	char policy[160], out[160];
+	struct {
+		char cmd[1024];
+		const char *message;
+	} cases[6] = {
+		{ .message = "no interface 'nosuch0'" },
+		{ .message = "/nonexistent.safetensors" },
+		{ .message = "line 2: bad DSCP '99'" },
+		{ .message = "threshold" },
+		{ .message = "needs root with CAP_BPF" },  /* root without capabilities */
+		{ .message = "is not on a bpffs" },
+	};
 
 	snprintf(policy, sizeof(policy), "%s/bad.policy", scratch_dir);
 	sh("printf 'VoIP pass\\nVideo mark 99\\n' > %s", policy);
-	struct {
-		const char *args, *message;
-	} cases[] = {
-		{ "--iface nosuch0", "no interface 'nosuch0'" },
-		{ "--iface %s --model /nonexistent.safetensors", "/nonexistent.safetensors" },
-		{ "--iface %s --policy POLICY", "line 2: bad DSCP '99'" },
-		{ "--iface %s --threshold 1.5", "threshold" },
-	};
-
+	snprintf(out, sizeof(out), "%s/bad.err", scratch_dir);
+	snprintf(cases[0].cmd, sizeof(cases[0].cmd), "%s run --model %s --pin-dir %s --iface nosuch0",
+		 odeflow, model_path, pin_dir);
+	snprintf(cases[1].cmd, sizeof(cases[1].cmd),
+		 "%s run --pin-dir %s --iface %s --model /nonexistent.safetensors", odeflow, pin_dir, dev_rx);
+	snprintf(cases[2].cmd, sizeof(cases[2].cmd), "%s run --model %s --pin-dir %s --iface %s --policy %s",
+		 odeflow, model_path, pin_dir, dev_rx, policy);
+	snprintf(cases[3].cmd, sizeof(cases[3].cmd), "%s run --model %s --pin-dir %s --iface %s --threshold 1.5",
+		 odeflow, model_path, pin_dir, dev_rx);
+	snprintf(cases[4].cmd, sizeof(cases[4].cmd),
+		 "setpriv --inh-caps=-all --bounding-set=-all %s run --model %s --pin-dir %s --iface %s",
+		 odeflow, model_path, pin_dir, dev_rx);
+	snprintf(cases[5].cmd, sizeof(cases[5].cmd), "%s run --model %s --pin-dir %s/not-bpffs --iface %s",
+		 odeflow, model_path, scratch_dir, dev_rx);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char args[300], out[160];
+		char cmd[8192];
 		int rc;
 
-		snprintf(args, sizeof(args), cases[i].args, dev_rx);
-		if (strstr(args, "POLICY"))
-			snprintf(strstr(args, "POLICY"), sizeof(args) - (size_t)(strstr(args, "POLICY") - args),
-				 "%s", policy);
-		snprintf(out, sizeof(out), "%s/bad.err", scratch_dir);
-		snprintf(cmd, sizeof(cmd), "%s run --model %s --pin-dir %s %s 2>%s", odeflow, model_path,
-			 pin_dir, args, out);
-		if (strstr(args, "--model /nonexistent"))
-			snprintf(cmd, sizeof(cmd), "%s run --pin-dir %s %s 2>%s", odeflow, pin_dir, args, out);
+		snprintf(cmd, sizeof(cmd), "%s 2>%s", cases[i].cmd, out);
 		rc = system(cmd);
-		CHECKF(WIFEXITED(rc) && WEXITSTATUS(rc) != 0, "'%s' exited %d", args, rc);
-		CHECKF(file_contains(out, cases[i].message), "'%s': no '%s' in its error", args,
+		CHECKF(WIFEXITED(rc) && WEXITSTATUS(rc) != 0, "'%s' exited %d", cases[i].cmd, rc);
+		CHECKF(file_contains(out, cases[i].message), "'%s': no '%s' in its error", cases[i].cmd,
 		       cases[i].message);
 		CHECK(sh("test $(wc -l < %s) -le 3", out) == 0);
 		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);

@@ -238,8 +238,10 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		bpf_program__set_log_buf(s->skel->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
 		ret = odeflow_bpf__load(s->skel);
 		if (ret) {
-			snprintf(err, errlen, "loading the XDP program failed: %s%s%s",
-				 strerror(-ret), log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning);
+			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s",
+				 strerror(-ret),
+				 ret == -EPERM ? " (needs root with CAP_BPF and CAP_NET_ADMIN)" : "",
+				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning);
 			append_log_tail(err, errlen, log);
 			ret = -1;
 		}
