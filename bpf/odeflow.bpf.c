@@ -35,7 +35,10 @@
 /* Set by the loader before load (see user/xdp_loader.c). */
 const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
 
-/* Capacities below are defaults; the loader sets them before load. */
+/* Capacities below are defaults; the loader sets them before load. The
+ * loader also replaces "flows" with a map whose values hold window_n slots
+ * (FLOW_STATE_BYTES, user/flows_map.c): the verifier checks every slot
+ * access against that size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, ODEFLOW_DEFAULT_FLOWS);
@@ -84,9 +87,15 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* A new direction starts from this all-zero state (phase FLOW_SAMPLING,
- * count 0): inserting it from read-only data keeps 400 bytes off the stack. */
-const struct flow_state empty_flow_state = {};
+/* The state a new direction is inserted with, its first packet already in
+ * slot 0: built here rather than on the 512-byte stack. Only the header and
+ * slot 0 are ever written, so every other slot stays zero. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_state_buf);
+} new_flow SEC(".maps");
 
 static __always_inline void count(__u32 idx, __u64 n)
 {
@@ -323,23 +332,35 @@ static __always_inline int enforce(struct packet *pkt, const struct verdict *v, 
 	return XDP_PASS;
 }
 
-/* Copies the completed window into a ring-buffer record and clears the
+/* Copies the completed window into the record's slots and clears the
  * direction's sizes (a zero size marks a slot not yet written, see sample()).
  * Returns false if a slot was claimed but not yet written. */
-static __always_inline bool collect(struct flow_state *st, struct window_record *rec, __u32 n)
+static __always_inline bool collect(struct flow_state *st, struct ring_window *rec, __u32 n)
 {
+	__u32 *st_offsets = slot_offsets_us(st + 1), *rec_offsets = slot_offsets_us(rec + 1);
+	__u16 *st_sizes = slot_sizes(st + 1, n), *rec_sizes = slot_sizes(rec + 1, n);
 	bool complete = true;
 
-	for (__u32 i = 0; i < ODEFLOW_MAX_WINDOW; i++) {
-		__u16 size = i < n ? st->sizes[i] : 0;
+	for (__u32 i = 0; i < ODEFLOW_MAX_WINDOW && i < n; i++) {
+		__u16 size = st_sizes[i];
 
-		if (i < n && size == 0)
+		if (size == 0)
 			complete = false;
-		st->sizes[i] = 0;
-		rec->sizes[i] = size;
-		rec->offset_us[i] = i < n ? st->offset_us[i] : 0;
+		st_sizes[i] = 0;
+		rec_sizes[i] = size;
+		rec_offsets[i] = st_offsets[i];
 	}
 	return complete;
+}
+
+static __always_inline void clear_sizes(struct flow_state *st, __u32 n)
+{
+	__u16 *sizes = slot_sizes(st + 1, n);
+
+	for (__u32 i = 0; i < ODEFLOW_MAX_WINDOW && i < n; i++) {
+		barrier_var(i); /* else clang calls memset, which BPF does not have */
+		sizes[i] = 0;
+	}
 }
 
 /* Called by the packet that claimed the last slot. One record per window,
@@ -350,10 +371,10 @@ static __always_inline bool collect(struct flow_state *st, struct window_record 
 static __always_inline void emit(const struct flow_key *key, struct flow_state *st, __u32 n,
 				 __u64 now)
 {
-	struct window_record *rec = bpf_ringbuf_reserve(&windows, sizeof(*rec), 0);
+	struct ring_window *rec = bpf_ringbuf_reserve(&windows, RING_WINDOW_BYTES(n), 0);
 
 	if (!rec) {
-		__builtin_memset(st->sizes, 0, sizeof(st->sizes));
+		clear_sizes(st, n);
 		st->count = 0;
 		count(CNT_RING_DROPS, 1);
 		return;
@@ -377,6 +398,26 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 	count(CNT_WINDOWS, 1);
 }
 
+/* Inserts a new direction with this, its first packet, in slot 0: one
+ * insert and no second lookup. False if another CPU inserted it first
+ * (BPF_NOEXIST) or the insert failed. */
+static __always_inline bool start_direction(const struct flow_key *key, __u16 ip_len, __u32 n)
+{
+	__u32 zero = 0;
+	struct flow_state *st = bpf_map_lookup_elem(&new_flow, &zero);
+
+	if (!st)
+		return false;
+	st->first_ns = bpf_ktime_get_ns();
+	st->count = 1;
+	slot_offsets_us(st + 1)[0] = 0;
+	slot_sizes(st + 1, n)[0] = ip_len;
+	if (bpf_map_update_elem(&flows, key, st, BPF_NOEXIST))
+		return false;
+	count(CNT_NEW_FLOWS, 1);
+	return true;
+}
+
 /* Records one packet of a direction being sampled.
  *
  * Two CPUs and one direction: RSS hashes a direction's 5-tuple to one RX
@@ -396,10 +437,9 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len)
 	__u64 now, offset;
 
 	if (!st) {
-		/* BPF_NOEXIST: if another CPU inserted it first, join its window */
-		if (!bpf_map_update_elem(&flows, key, &empty_flow_state, BPF_NOEXIST))
-			count(CNT_NEW_FLOWS, 1);
-		st = bpf_map_lookup_elem(&flows, key);
+		if (start_direction(key, ip_len, n))
+			return;
+		st = bpf_map_lookup_elem(&flows, key); /* another CPU inserted it first: join */
 		if (!st)
 			return;
 	}
@@ -412,8 +452,8 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len)
 	if (slot == 0)
 		st->first_ns = now;
 	offset = now > st->first_ns ? (now - st->first_ns) / NSEC_PER_USEC : 0;
-	st->offset_us[slot] = offset > 0xffffffffULL ? 0xffffffffU : offset; /* > 71 min */
-	st->sizes[slot] = ip_len;
+	slot_offsets_us(st + 1)[slot] = offset > 0xffffffffULL ? 0xffffffffU : offset; /* > 71 min */
+	slot_sizes(st + 1, n)[slot] = ip_len;
 	if (slot == n - 1)
 		emit(key, st, n, now);
 }

@@ -33,26 +33,54 @@ enum flow_phase {
 	FLOW_EMITTED = 1,  /* window sent; waits until userspace re-arms it */
 };
 
+/* The state of one direction while the XDP program samples it. A value of
+ * map "flows" is this head followed by the window's N slots,
+ * FLOW_STATE_BYTES(N) bytes in all: N arrival times (__u32, microseconds
+ * after first_ns), then N IP sizes (__u16). The loader sizes the values by
+ * the N it loads (user/flows_map.c): at N = 20 an entry takes 136 bytes
+ * instead of the 400 the largest N needs, so the map and the memory a packet
+ * touches shrink by two thirds. */
 struct flow_state {
 	__u64 first_ns;                     /* bpf_ktime_get_ns() of the window's first packet */
 	__u32 count;                        /* slots claimed in the current window */
 	__u16 window;                       /* 0 for the first window of this direction */
 	__u16 phase;                        /* enum flow_phase */
-	__u16 sizes[ODEFLOW_MAX_WINDOW];    /* IP total length, bytes */
-	__u32 offset_us[ODEFLOW_MAX_WINDOW];/* arrival time, microseconds after first_ns */
 };
 
-/* One completed window, as emitted into the ring buffer. */
-struct window_record {
+/* The slots of a window of n packets that follow a head (struct flow_state
+ * or struct ring_window): arrival times first, sizes after them. */
+#define WINDOW_SLOT_BYTES 6
+#define FLOW_STATE_BYTES(n) (sizeof(struct flow_state) + WINDOW_SLOT_BYTES * (n))
+
+static inline __u32 *slot_offsets_us(void *head_end)
+{
+	return (__u32 *)head_end;
+}
+
+static inline __u16 *slot_sizes(void *head_end, __u32 n)
+{
+	return (__u16 *)((__u32 *)head_end + n);
+}
+
+/* Room for any value of "flows" (userspace reads and writes them whole). */
+struct flow_state_buf {
+	struct flow_state head;
+	__u8 slots[WINDOW_SLOT_BYTES * ODEFLOW_MAX_WINDOW];
+};
+
+/* One completed window as the XDP program emits it into the "windows" ring
+ * buffer: this head followed by its n slots, RING_WINDOW_BYTES(n) bytes in
+ * all. Userspace decodes it with window_record_decode (user/window_record.h). */
+struct ring_window {
 	struct flow_key key;
 	__u64 first_ns;                     /* arrival of packet 0 (bpf_ktime_get_ns) */
 	__u64 last_ns;                      /* arrival of packet n-1: start of the latency clock */
 	__u16 window;
 	__u16 n;
 	__u32 pad;
-	__u16 sizes[ODEFLOW_MAX_WINDOW];
-	__u32 offset_us[ODEFLOW_MAX_WINDOW];
 };
+
+#define RING_WINDOW_BYTES(n) (sizeof(struct ring_window) + WINDOW_SLOT_BYTES * (n))
 
 enum verdict_flags {
 	VERDICT_PROVISIONAL = 1, /* below the threshold: the cascade is still collecting windows */

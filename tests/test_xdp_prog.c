@@ -5,7 +5,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <jansson.h>
 #include <linux/bpf.h>
+#include <stdio.h>
 
 #include "flow_key.h"
 #include "harness.h"
@@ -313,7 +315,7 @@ static void test_torn_window_restarts(void)
 {
 	struct fixture f;
 	struct flow_key k;
-	struct flow_state st;
+	struct flow_state_buf st;
 	uint16_t sizes[TEST_N];
 	uint64_t d[CNT_MAX];
 	int flows;
@@ -324,19 +326,59 @@ static void test_torn_window_restarts(void)
 	for (int i = 0; i < 3; i++)
 		CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
 	flow_key_make(&k, udp6.saddr, udp6.sport, udp6.daddr, udp6.dport, udp6.proto);
-	CHECK(bpf_map_lookup_elem(flows, &k, &st) == 0 && st.count == 3);
-	st.count = TEST_N - 1; /* slot 3 claimed elsewhere, still empty */
+	CHECK(bpf_map_lookup_elem(flows, &k, &st) == 0 && st.head.count == 3);
+	st.head.count = TEST_N - 1; /* slot 3 claimed elsewhere, still empty */
 	CHECK(bpf_map_update_elem(flows, &k, &st, BPF_EXIST) == 0);
 	CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
 	CHECK(drain(&f) == 0);
 	counter_delta(&f, d);
 	CHECK(d[CNT_TORN_WINDOWS] == 1 && d[CNT_WINDOWS] == 0);
 	CHECK(bpf_map_lookup_elem(flows, &k, &st) == 0);
-	CHECK(st.count == 0 && st.phase == FLOW_SAMPLING && st.window == 0);
+	CHECK(st.head.count == 0 && st.head.phase == FLOW_SAMPLING && st.head.window == 0);
 	for (int i = 0; i < TEST_N; i++)
-		CHECK(st.sizes[i] == 0);
+		CHECK(slot_sizes(&st.head + 1, TEST_N)[i] == 0);
 	send_window(&f, udp6, sizes, 1); /* the restarted window completes whole */
 	check_window(&records[0], &udp6, sizes, 0);
+	fixture_close(&f);
+}
+
+/* "flows" holds N slots per direction, not the largest N, and its BTF
+ * names them: bpftool prints the direction being filled field by field. */
+static void test_flows_map_sized_by_n(void)
+{
+	struct fixture f;
+	struct bpf_map_info info = { 0 };
+	__u32 info_len = sizeof(info);
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len[2];
+	char cmd[128];
+	json_error_t jerr;
+	json_t *dump, *value, *sizes, *offsets;
+	FILE *p;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	CHECK(bpf_obj_get_info_by_fd(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &info, &info_len) == 0);
+	CHECKF(info.value_size == FLOW_STATE_BYTES(TEST_N), "value size %u", info.value_size);
+	CHECK(info.btf_id != 0 && info.btf_value_type_id != 0);
+	for (int i = 0; i < 2; i++)
+		CHECK(run_frame(&f, frame, pkt_build(&udp6, frame, &ip_len[i]), NULL) == XDP_PASS);
+
+	snprintf(cmd, sizeof(cmd), "bpftool -j map dump id %u", info.id);
+	p = popen(cmd, "r");
+	dump = p ? json_loadf(p, 0, &jerr) : NULL;
+	if (p)
+		pclose(p);
+	value = json_object_get(json_object_get(json_array_get(dump, 0), "formatted"), "value");
+	sizes = json_object_get(value, "sizes");
+	offsets = json_object_get(value, "offset_us");
+	CHECKF(value != NULL, "%s: no formatted value (%s)", cmd, dump ? "no BTF?" : jerr.text);
+	CHECK(json_integer_value(json_object_get(value, "count")) == 2);
+	CHECK(json_array_size(sizes) == TEST_N && json_array_size(offsets) == TEST_N);
+	CHECK(json_integer_value(json_array_get(sizes, 0)) == ip_len[0] &&
+	      json_integer_value(json_array_get(sizes, 1)) == ip_len[1] &&
+	      json_integer_value(json_array_get(sizes, 2)) == 0);
+	json_decref(dump);
 	fixture_close(&f);
 }
 
@@ -513,7 +555,8 @@ static void test_full_ring_counts_passes_and_resamples(void)
 	uint16_t sizes[TEST_N];
 	uint64_t d[CNT_MAX];
 	long page = sysconf(_SC_PAGESIZE);
-	int flows = page / sizeof(struct window_record) + 4;
+	/* a ring record is its bytes plus an 8-byte header, rounded up to 8 */
+	int flows = page / ((RING_WINDOW_BYTES(TEST_N) + 15) / 8 * 8) + 4;
 
 	if (fixture_open(&f, page))
 		return;
@@ -582,8 +625,12 @@ static void test_pinned_maps_are_reused(void)
 		CHECK(got.class_id == 3 && got.stage == 2 && got.model_id == 9);
 		xdp_sampler_close(s);
 	}
-	/* A different capacity cannot reuse them: one clear error. */
+	/* A different capacity or window length cannot reuse them: one clear error. */
 	o.flow_capacity = 2048;
+	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "reuse") != NULL, "%s", err);
+	o.flow_capacity = 1024;
+	o.window_n = 30;
 	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "reuse") != NULL, "%s", err);
 	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
@@ -597,6 +644,7 @@ int main(void)
 	RUN(test_malformed_passes_and_counts);
 	RUN(test_window_at_nth_packet);
 	RUN(test_torn_window_restarts);
+	RUN(test_flows_map_sized_by_n);
 	RUN(test_directions_fill_separate_windows);
 	RUN(test_verdict_drop);
 	RUN(test_final_verdict_samples_unseen_direction);

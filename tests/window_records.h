@@ -4,9 +4,7 @@
 #ifndef ODEFLOW_TEST_WINDOW_RECORDS_H
 #define ODEFLOW_TEST_WINDOW_RECORDS_H
 
-#include <string.h>
-
-#include "odeflow.h"
+#include "window_record.h"
 
 #ifndef MAX_RECORDS
 #define MAX_RECORDS 512
@@ -18,8 +16,8 @@ static int n_records;
 static inline int on_record(void *ctx, void *data, size_t len)
 {
 	(void)ctx;
-	if (len == sizeof(struct window_record) && n_records < MAX_RECORDS)
-		memcpy(&records[n_records++], data, len);
+	if (n_records < MAX_RECORDS && window_record_decode(data, len, &records[n_records]) == 0)
+		n_records++;
 	return 0;
 }
 

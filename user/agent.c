@@ -197,13 +197,12 @@ static int on_window(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
 
-	if (size < sizeof(struct window_record)) {
+	if (window_record_decode(data, size, &a->batch.windows[a->batch.n])) {
 		a->bad_records++;
 		return 0;
 	}
-	if (!a->batch.n)
+	if (!a->batch.n++)
 		a->batch_started_ns = now_ns();
-	memcpy(&a->batch.windows[a->batch.n++], data, sizeof(struct window_record));
 	if (a->batch.n == POOL_MAX_BATCH)
 		flush_batch(a);
 	return 0;

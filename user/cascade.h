@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The decision logic shared by the live agent and `odeflow classify`: turn
- * completed windows (struct window_record, as the XDP program emits them)
+ * completed windows (struct window_record, decoded from the XDP ring)
  * into per-connection decisions, with the paper's cascade: a connection whose
  * top class probability is below the threshold is provisional and asks for
  * the next window of that direction; the log-probabilities of all its
@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "odeflow.h"
+#include "window_record.h"
 #include "model.h"
 
 struct cascade_options {

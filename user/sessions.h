@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "odeflow.h"
+#include "window_record.h"
 
 enum window_mode {
 	WINDOWS_ALL,    /* packets 0..N-1, N..2N-1, ...: the ODE-Flow dataset generator */

@@ -19,11 +19,13 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "flows_map.h"
 #include "odeflow.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 #define VERIFIER_LOG_BYTES (1u << 20)
 #define VERIFIER_LOG_TAIL_LINES 12
+#define NEEDS_PRIVILEGES " (needs root with CAP_BPF and CAP_NET_ADMIN)"
 
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
@@ -187,11 +189,17 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o)
 	struct odeflow_bpf *skel = s->skel;
 	char path[PATH_MAX];
 
+	int err;
+
 	skel->rodata->window_n = o->window_n;
-	if (bpf_map__set_max_entries(skel->maps.flows, o->flow_capacity) ||
-	    bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
+	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
+	err = flows_map_replace(skel->obj, skel->maps.flows, o->window_n, o->flow_capacity);
+	if (err) {
+		errno = -err;
+		return -1;
+	}
 	if (!s->pin_dir[0])
 		return 0;
 	for (int m = 0; m < XDP_MAP_COUNT; m++) {
@@ -230,8 +238,9 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	old_print = libbpf_set_print(capture_libbpf_warning);
 	s->skel = odeflow_bpf__open();
 	if (!s->skel || configure(s, opts)) {
-		snprintf(err, errlen, "opening the XDP program: %s",
-			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno));
+		snprintf(err, errlen, "opening the XDP program: %s%s",
+			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno),
+			 errno == EPERM ? NEEDS_PRIVILEGES : "");
 	} else {
 		/* libbpf loads without a log first and, if that fails, again
 		 * with log level 1 into this buffer. */
@@ -240,7 +249,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		if (ret) {
 			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s",
 				 strerror(-ret),
-				 ret == -EPERM ? " (needs root with CAP_BPF and CAP_NET_ADMIN)" : "",
+				 ret == -EPERM ? NEEDS_PRIVILEGES : "",
 				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning);
 			append_log_tail(err, errlen, log);
 			ret = -1;
@@ -475,17 +484,17 @@ int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const 
 
 int xdp_rearm(int flows_fd, const struct flow_key *direction)
 {
-	struct flow_state st;
+	struct flow_state_buf st; /* room for any N */
 
 	if (bpf_map_lookup_elem(flows_fd, direction, &st))
 		return -1;
-	if (st.phase == FLOW_SAMPLING)
+	if (st.head.phase == FLOW_SAMPLING)
 		return 0; /* already filling a window */
 	/* The XDP program no longer writes an emitted direction, so this
 	 * whole-value update cannot lose one of its writes. The emitter left
 	 * the sizes zeroed, as the next window needs them. */
-	st.count = 0;
-	st.window++;
-	st.phase = FLOW_SAMPLING;
+	st.head.count = 0;
+	st.head.window++;
+	st.head.phase = FLOW_SAMPLING;
 	return bpf_map_update_elem(flows_fd, direction, &st, BPF_EXIST);
 }

@@ -24,6 +24,8 @@
 #include "packet.h"
 #include "xdp_loader.h"
 
+#define WINDOW_N 2 /* every input is a direction's first packet: nothing emits */
+
 /* The largest frame bpf_prog_test_run hands a program as one linear buffer:
  * a page less XDP's 256-byte headroom and the 320-byte skb_shared_info.
  * Past it the kernel moves the tail into fragments the program (not loaded
@@ -49,7 +51,7 @@ static int setup(void)
 
 	if (state)
 		return state;
-	o.window_n = 2;
+	o.window_n = WINDOW_N;
 	o.flow_capacity = 4096;
 	o.ring_bytes = 1 << 16;
 	o.pin_dir = NULL;
@@ -99,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int counters, moved = -1;
 	struct packet_info info;
 	enum packet_result r;
-	struct flow_state st;
+	struct flow_state_buf st;
 
 	if (setup() < 0 || size < ETH_HLEN || size > MAX_FRAME)
 		return 0; /* the kernel refuses frames shorter than an Ethernet header */
@@ -135,7 +137,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int flows = xdp_sampler_map_fd(sampler, XDP_MAP_FLOWS);
 
 		check(bpf_map_lookup_elem(flows, &info.key, &st) == 0, "no flow for packet.c's key");
-		check(st.count == 1 && st.sizes[0] == info.ip_len, "IP length differs from packet.c");
+		check(st.head.count == 1 && slot_sizes(&st.head + 1, WINDOW_N)[0] == info.ip_len,
+		      "IP length differs from packet.c");
 		bpf_map_delete_elem(flows, &info.key);
 	}
 	return 0;
