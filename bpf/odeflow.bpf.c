@@ -82,9 +82,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct counters);
 } counters SEC(".maps");
 
 /* The state a new direction is inserted with, its first packet already in
@@ -96,14 +96,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct flow_state_buf);
 } new_flow SEC(".maps");
-
-static __always_inline void count(__u32 idx, __u64 n)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-
-	if (c)
-		*c += n; /* per-CPU: no atomic needed */
-}
 
 enum parse_result {
 	PARSED,    /* TCP or UDP, first (or only) fragment */
@@ -304,7 +296,8 @@ static __always_inline bool rate_allows(__u32 class_id, const struct policy *p, 
 /* The XDP action for a packet of a classified connection. A provisional
  * verdict (the cascade is still collecting windows) is a guess: it may mark
  * (a QoS hint, harmless if wrong) but never drops or rate-limits. */
-static __always_inline int enforce(struct packet *pkt, const struct verdict *v, void *data_end)
+static __always_inline int enforce(struct packet *pkt, const struct verdict *v, void *data_end,
+				   struct counters *cnt)
 {
 	__u32 class_id = v->class_id;
 	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
@@ -313,22 +306,22 @@ static __always_inline int enforce(struct packet *pkt, const struct verdict *v, 
 
 	if (p && action == ACTION_MARK) {
 		mark_dscp(pkt, p->dscp, data_end);
-		count(CNT_ACTION_MARK, 1);
+		cnt->action_mark++;
 		return XDP_PASS;
 	}
 	if (p && action == ACTION_DROP && !provisional) {
-		count(CNT_ACTION_DROP, 1);
+		cnt->action_drop++;
 		return XDP_DROP;
 	}
 	if (p && action == ACTION_RATE_LIMIT && !provisional) {
 		if (rate_allows(class_id, p, pkt->ip_len)) {
-			count(CNT_ACTION_RATE_PASS, 1);
+			cnt->action_rate_pass++;
 			return XDP_PASS;
 		}
-		count(CNT_ACTION_RATE_DROP, 1);
+		cnt->action_rate_drop++;
 		return XDP_DROP;
 	}
-	count(CNT_ACTION_PASS, 1);
+	cnt->action_pass++;
 	return XDP_PASS;
 }
 
@@ -369,14 +362,14 @@ static __always_inline void clear_sizes(struct flow_state *st, __u32 n)
  * and counted, and the direction samples its next N packets instead (the
  * agent, which never saw the lost window, would never re-arm it). */
 static __always_inline void emit(const struct flow_key *key, struct flow_state *st, __u32 n,
-				 __u64 now)
+				 __u64 now, struct counters *cnt)
 {
 	struct ring_window *rec = bpf_ringbuf_reserve(&windows, RING_WINDOW_BYTES(n), 0);
 
 	if (!rec) {
 		clear_sizes(st, n);
 		st->count = 0;
-		count(CNT_RING_DROPS, 1);
+		cnt->ring_drops++;
 		return;
 	}
 	if (!collect(st, rec, n)) {
@@ -384,7 +377,7 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 		 * the window over rather than send a torn one. */
 		bpf_ringbuf_discard(rec, 0);
 		st->count = 0;
-		count(CNT_TORN_WINDOWS, 1);
+		cnt->torn_windows++;
 		return;
 	}
 	st->phase = FLOW_EMITTED;
@@ -395,13 +388,14 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 	rec->n = n;
 	rec->pad = 0;
 	bpf_ringbuf_submit(rec, 0);
-	count(CNT_WINDOWS, 1);
+	cnt->windows++;
 }
 
 /* Inserts a new direction with this, its first packet, in slot 0: one
  * insert and no second lookup. False if another CPU inserted it first
  * (BPF_NOEXIST) or the insert failed. */
-static __always_inline bool start_direction(const struct flow_key *key, __u16 ip_len, __u32 n)
+static __always_inline bool start_direction(const struct flow_key *key, __u16 ip_len, __u32 n,
+					    struct counters *cnt)
 {
 	__u32 zero = 0;
 	struct flow_state *st = bpf_map_lookup_elem(&new_flow, &zero);
@@ -414,7 +408,7 @@ static __always_inline bool start_direction(const struct flow_key *key, __u16 ip
 	slot_sizes(st + 1, n)[0] = ip_len;
 	if (bpf_map_update_elem(&flows, key, st, BPF_NOEXIST))
 		return false;
-	count(CNT_NEW_FLOWS, 1);
+	cnt->new_flows++;
 	return true;
 }
 
@@ -430,14 +424,14 @@ static __always_inline bool start_direction(const struct flow_key *key, __u16 ip
  * zero size betrays such a slot and the window is restarted (counted as
  * torn) instead of being sent with a hole. Likewise a racing slot may read
  * first_ns before slot 0's owner has set it; its offset is clamped to 0. */
-static __always_inline void sample(const struct flow_key *key, __u16 ip_len)
+static __always_inline void sample(const struct flow_key *key, __u16 ip_len, struct counters *cnt)
 {
 	struct flow_state *st = bpf_map_lookup_elem(&flows, key);
 	__u32 n = window_n, slot;
 	__u64 now, offset;
 
 	if (!st) {
-		if (start_direction(key, ip_len, n))
+		if (start_direction(key, ip_len, n, cnt))
 			return;
 		st = bpf_map_lookup_elem(&flows, key); /* another CPU inserted it first: join */
 		if (!st)
@@ -455,7 +449,7 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len)
 	slot_offsets_us(st + 1)[slot] = offset > 0xffffffffULL ? 0xffffffffU : offset; /* > 71 min */
 	slot_sizes(st + 1, n)[slot] = ip_len;
 	if (slot == n - 1)
-		emit(key, st, n, now);
+		emit(key, st, n, now, cnt);
 }
 
 SEC("xdp")
@@ -468,40 +462,47 @@ int odeflow_xdp(struct xdp_md *ctx)
 	struct verdict *v;
 	__u8 seen_bit;
 	int action = XDP_PASS;
+	__u32 zero = 0;
+	struct counters *cnt = bpf_map_lookup_elem(&counters, &zero);
 
-	count(CNT_PACKETS, 1);
-	count(CNT_BYTES, data_end - data);
+	if (!cnt)
+		return XDP_PASS; /* never: the array has its one entry */
+	cnt->packets++; /* per-CPU: no atomics needed */
+	cnt->bytes += data_end - data;
 	switch (parse(data, data_end, &pkt)) {
 	case PARSED:
 		break;
 	case NON_IP:
-		count(CNT_NON_IP, 1);
+		cnt->non_ip++;
 		return XDP_PASS;
 	case OTHER_L4:
-		count(CNT_OTHER_L4, 1);
+		cnt->other_l4++;
 		return XDP_PASS;
 	case FRAGMENT:
-		count(CNT_FRAGMENTS, 1);
+		cnt->fragments++;
 		return XDP_PASS;
 	default:
-		count(CNT_MALFORMED, 1);
+		cnt->malformed++;
 		return XDP_PASS;
 	}
-	count(pkt.key.proto == IPPROTO_TCP ? CNT_TCP : CNT_UDP, 1);
+	if (pkt.key.proto == IPPROTO_TCP)
+		cnt->tcp++;
+	else
+		cnt->udp++;
 
 	seen_bit = flow_key_canonical(&pkt.key, &connection) ? VERDICT_SEEN_REVERSE
 								 : VERDICT_SEEN_FORWARD;
 	v = bpf_map_lookup_elem(&verdicts, &connection);
 	if (v) {
-		count(CNT_VERDICT_HITS, 1);
-		action = enforce(&pkt, v, data_end);
+		cnt->verdict_hits++;
+		action = enforce(&pkt, v, data_end, cnt);
 		/* A final verdict ends sampling of a direction whose first window
 		 * the agent has seen; a provisional one keeps the cascade's
 		 * re-armed windows filling. */
 		if ((v->flags & (VERDICT_PROVISIONAL | seen_bit)) == seen_bit)
 			return action;
 	}
-	sample(&pkt.key, pkt.ip_len);
+	sample(&pkt.key, pkt.ip_len, cnt);
 	return action;
 }
 

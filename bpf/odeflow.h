@@ -156,27 +156,37 @@ struct agent_info {
 	char class_names[ODEFLOW_MAX_CLASSES][32];
 };
 
-/* Per-CPU counters, indexed by enum counter. */
-enum counter {
-	CNT_PACKETS,
-	CNT_BYTES,
-	CNT_TCP,
-	CNT_UDP,
-	CNT_NON_IP,
-	CNT_OTHER_L4,      /* IP but neither TCP nor UDP */
-	CNT_FRAGMENTS,     /* non-first IP fragments: not sampled */
-	CNT_MALFORMED,     /* truncated or inconsistent headers */
-	CNT_NEW_FLOWS,     /* new flow directions */
-	CNT_WINDOWS,       /* windows emitted */
-	CNT_RING_DROPS,    /* windows lost because the ring buffer was full */
-	CNT_VERDICT_HITS,  /* packets of a flow with a verdict */
-	CNT_ACTION_PASS,
-	CNT_ACTION_DROP,
-	CNT_ACTION_MARK,
-	CNT_ACTION_RATE_DROP, /* dropped by a rate limit */
-	CNT_ACTION_RATE_PASS, /* passed within a rate limit */
-	CNT_TORN_WINDOWS,  /* windows restarted because two CPUs raced on one direction */
-	CNT_MAX
-};
+/* Per-CPU counters: map "counters" holds one struct counters per CPU, so
+ * the XDP program looks them up once per packet and bpftool prints them by
+ * name. One list makes the struct's fields, the enum userspace indexes the
+ * summed values by (the struct read as __u64[CNT_MAX]) and the names
+ * `odeflow stats` prints. */
+#define ODEFLOW_COUNTERS(X)                                                           \
+	X(PACKETS, packets)                                                            \
+	X(BYTES, bytes)                                                                \
+	X(TCP, tcp)                                                                    \
+	X(UDP, udp)                                                                    \
+	X(NON_IP, non_ip)                                                              \
+	X(OTHER_L4, other_l4)                 /* IP but neither TCP nor UDP */         \
+	X(FRAGMENTS, fragments)               /* non-first IP fragments: not sampled */\
+	X(MALFORMED, malformed)               /* truncated or inconsistent headers */  \
+	X(NEW_FLOWS, new_flows)               /* new flow directions */                \
+	X(WINDOWS, windows)                   /* windows emitted */                    \
+	X(RING_DROPS, ring_drops)             /* windows lost: the ring was full */    \
+	X(VERDICT_HITS, verdict_hits)         /* packets of a flow with a verdict */   \
+	X(ACTION_PASS, action_pass)                                                    \
+	X(ACTION_DROP, action_drop)                                                    \
+	X(ACTION_MARK, action_mark)                                                    \
+	X(ACTION_RATE_DROP, action_rate_drop) /* dropped by a rate limit */            \
+	X(ACTION_RATE_PASS, action_rate_pass) /* passed within a rate limit */         \
+	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */
+
+#define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,
+enum counter { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_ENUM) CNT_MAX };
+#undef ODEFLOW_COUNTER_ENUM
+
+#define ODEFLOW_COUNTER_FIELD(id, name) __u64 name;
+struct counters { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_FIELD) };
+#undef ODEFLOW_COUNTER_FIELD
 
 #endif

@@ -65,28 +65,11 @@ const char *xdp_mode_name(enum xdp_mode mode)
 
 const char *xdp_counter_name(enum counter c)
 {
-	static const char *const names[CNT_MAX] = {
-		[CNT_PACKETS] = "packets",
-		[CNT_BYTES] = "bytes",
-		[CNT_TCP] = "tcp",
-		[CNT_UDP] = "udp",
-		[CNT_NON_IP] = "non_ip",
-		[CNT_OTHER_L4] = "other_l4",
-		[CNT_FRAGMENTS] = "fragments",
-		[CNT_MALFORMED] = "malformed",
-		[CNT_NEW_FLOWS] = "new_flows",
-		[CNT_WINDOWS] = "windows",
-		[CNT_RING_DROPS] = "ring_drops",
-		[CNT_VERDICT_HITS] = "verdict_hits",
-		[CNT_ACTION_PASS] = "action_pass",
-		[CNT_ACTION_DROP] = "action_drop",
-		[CNT_ACTION_MARK] = "action_mark",
-		[CNT_ACTION_RATE_DROP] = "action_rate_drop",
-		[CNT_ACTION_RATE_PASS] = "action_rate_pass",
-		[CNT_TORN_WINDOWS] = "torn_windows",
-	};
+#define COUNTER_NAME(id, name) [CNT_##id] = #name,
+	static const char *const names[CNT_MAX] = { ODEFLOW_COUNTERS(COUNTER_NAME) };
+#undef COUNTER_NAME
 
-	return (unsigned)c < CNT_MAX && names[c] ? names[c] : "?";
+	return (unsigned)c < CNT_MAX ? names[c] : "?";
 }
 
 static struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map)
@@ -446,24 +429,30 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 	return fd;
 }
 
+_Static_assert(sizeof(struct counters) == CNT_MAX * sizeof(__u64),
+	       "struct counters must read as __u64[CNT_MAX]");
+
 int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
 {
 	int ncpu = libbpf_num_possible_cpus();
-	__u64 *percpu;
+	struct counters *percpu;
+	__u32 zero = 0;
 
 	if (ncpu < 1)
 		return -1;
 	percpu = calloc(ncpu, sizeof(*percpu));
 	if (!percpu)
 		return -1;
-	for (__u32 i = 0; i < CNT_MAX; i++) {
-		if (bpf_map_lookup_elem(counters_fd, &i, percpu)) {
-			free(percpu);
-			return -1;
-		}
-		out[i] = 0;
-		for (int cpu = 0; cpu < ncpu; cpu++)
-			out[i] += percpu[cpu];
+	if (bpf_map_lookup_elem(counters_fd, &zero, percpu)) {
+		free(percpu);
+		return -1;
+	}
+	memset(out, 0, CNT_MAX * sizeof(out[0]));
+	for (int cpu = 0; cpu < ncpu; cpu++) {
+		const __u64 *v = (const __u64 *)&percpu[cpu];
+
+		for (int i = 0; i < CNT_MAX; i++)
+			out[i] += v[i];
 	}
 	free(percpu);
 	return 0;
