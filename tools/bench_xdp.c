@@ -6,11 +6,15 @@
  *
  *   build/tools/bench_xdp            (root)
  *
- * "one flow" repeats one packet. "many flows" puts bpf/bench_rotate.bpf.c
- * in front: it rewrites the source address to the next of MANY_FLOWS (or
- * NEW_FLOWS) flows and tail-calls the program; the same wrapper in front of
- * the empty program is measured too and subtracted, so the column shows the
- * program's own cost with its maps spread over many entries. */
+ * "many flows" puts bpf/bench_rotate.bpf.c in front: it rewrites the source
+ * address to the next of MANY_FLOWS (or NEW_FLOWS) flows and tail-calls the
+ * program; the same wrapper in front of the empty program is measured too
+ * and subtracted, so the column shows the program's own cost with its maps
+ * spread over many entries. "hot" repeats one packet, or, for the rows that
+ * need a fresh direction or a window not yet full, rotates over HOT_FLOWS
+ * flows in maps of HOT_CAPACITY entries, which stay in the cache. The last
+ * row is the floor under the many-flows column: one lookup in a hash shaped
+ * like "flows" (bpf/bench_lookup.bpf.c) and nothing else. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench_lookup.skel.h"
 #include "bench_rotate.skel.h"
 #include "flow_key.h"
 #include "xdp_loader.h"
@@ -29,6 +34,8 @@
 #define REPEAT 1000000
 #define MANY_FLOWS 65536  /* connections with state or verdicts */
 #define NEW_FLOWS 131072  /* distinct new directions per run */
+#define HOT_FLOWS 1024
+#define HOT_CAPACITY 4096
 /* packets per flow in one window-filling run: all runs stay inside the first window */
 #define FILL_ROUNDS ((ODEFLOW_DEFAULT_WINDOW - 2) / RUNS)
 #define PKT_LEN 140
@@ -58,6 +65,16 @@ static unsigned test_run(int prog_fd, const uint8_t *pkt, unsigned repeat)
 	return opts.duration;
 }
 
+/* The direction of the benchmark packet after the wrapper gave it source
+ * address number i (build_packet, bpf/bench_rotate.bpf.c). */
+static void rotated_flow_key(unsigned i, struct flow_key *k)
+{
+	char src[16];
+
+	snprintf(src, sizeof(src), "10.0.%u.%u", (i >> 8) & 0xff, i & 0xff);
+	flow_key_make(k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
+}
+
 /* Runs through the rotating wrapper: `repeat` packets over `flows` flows,
  * starting again at the first flow. */
 static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsigned repeat)
@@ -84,14 +101,14 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static struct xdp_sampler *load(unsigned window_n, unsigned ring_bytes)
+static struct xdp_sampler *load(unsigned ring_bytes, unsigned capacity)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
 	struct xdp_sampler *s;
 	char err[4096];
 
-	o.window_n = window_n;
 	o.ring_bytes = ring_bytes;
+	o.flow_capacity = capacity;
 	o.pin_dir = NULL;
 	if (xdp_sampler_open(&o, &s, err, sizeof(err)))
 		die(err);
@@ -151,54 +168,65 @@ static void bench_floor(struct bench *b)
 	printf("| %-40s | %14.0f | %14s |\n", "empty XDP program (the floor)", b->empty, "-");
 }
 
-static void bench_new_flows(struct bench *b)
+/* Each of `flows` packets opens a new direction in fresh maps. */
+static double new_flow_cost(struct bench *b, unsigned flows, unsigned capacity)
 {
-	const char *row = "first packet of a new flow";
-	double many[RUNS];
+	double ns[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
-		struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW, XDP_DEFAULT_RING_BYTES);
+		struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
 
-		many[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), NEW_FLOWS, NEW_FLOWS));
-		expect(s, CNT_NEW_FLOWS, NEW_FLOWS, row);
+		ns[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), flows, flows));
+		expect(s, CNT_NEW_FLOWS, flows, "first packet of a new flow");
 		xdp_sampler_close(s);
 	}
-	print_row(row, -1, median(many, RUNS), b);
+	return median(ns, RUNS);
 }
 
-static void bench_window_filling(struct bench *b)
+/* Packets 2..N-1 of `flows` directions: each goes into a window. */
+static double window_filling_cost(struct bench *b, unsigned flows, unsigned capacity)
 {
 	const char *row = "packet inside a window being filled";
-	struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW, XDP_DEFAULT_RING_BYTES);
-	double many[RUNS];
+	struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
+	double ns[RUNS];
 
-	rotated_run(b, xdp_sampler_prog_fd(s), MANY_FLOWS, MANY_FLOWS); /* slot 0 of each */
+	rotated_run(b, xdp_sampler_prog_fd(s), flows, flows); /* slot 0 of each */
 	for (int r = 0; r < RUNS; r++)
-		many[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), MANY_FLOWS,
-					      MANY_FLOWS * FILL_ROUNDS));
-	expect(s, CNT_NEW_FLOWS, MANY_FLOWS, row); /* nothing evicted */
-	expect(s, CNT_WINDOWS, 0, row);            /* every packet went into a window */
+		ns[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), flows, flows * FILL_ROUNDS));
+	expect(s, CNT_NEW_FLOWS, flows, row); /* nothing evicted */
+	expect(s, CNT_WINDOWS, 0, row);       /* every packet went into a window */
 	xdp_sampler_close(s);
-	print_row(row, -1, median(many, RUNS), b);
+	return median(ns, RUNS);
 }
 
-/* The Nth packet of each flow: it copies the window into the ring. */
-static void bench_window_completing(struct bench *b)
+/* The Nth packet of `flows` directions: each copies its window into the ring. */
+static double window_completing_cost(struct bench *b, unsigned flows, unsigned capacity)
 {
-	const char *row = "packet completing a window (emits it)";
-	double many[RUNS];
+	double ns[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
 		/* a ring that holds every flow's window: a lost one is cheaper */
-		struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW, 32u << 20);
+		struct xdp_sampler *s = load(32u << 20, capacity);
 		int fd = xdp_sampler_prog_fd(s);
 
-		rotated_run(b, fd, MANY_FLOWS, MANY_FLOWS * (ODEFLOW_DEFAULT_WINDOW - 1));
-		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, MANY_FLOWS));
-		expect(s, CNT_WINDOWS, MANY_FLOWS, row);
+		rotated_run(b, fd, flows, flows * (ODEFLOW_DEFAULT_WINDOW - 1));
+		ns[r] = net(b, rotated_run(b, fd, flows, flows));
+		expect(s, CNT_WINDOWS, flows, "packet completing a window");
 		xdp_sampler_close(s);
 	}
-	print_row(row, -1, median(many, RUNS), b);
+	return median(ns, RUNS);
+}
+
+static void bench_sampled(struct bench *b)
+{
+	print_row("first packet of a new flow", new_flow_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  new_flow_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("packet inside a window being filled",
+		  window_filling_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_filling_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("packet completing a window (emits it)",
+		  window_completing_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_completing_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
 }
 
 /* Final verdicts of class 0 for every rotated connection (and so the hot
@@ -208,12 +236,10 @@ static void write_verdicts(struct xdp_sampler *s)
 	struct verdict v = { .class_id = 0, .stage = 1, .confidence_ppm = 950000,
 			     .flags = VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE };
 	int fd = xdp_sampler_map_fd(s, XDP_MAP_VERDICTS);
-	char src[16];
 	struct flow_key k;
 
 	for (unsigned i = 0; i < MANY_FLOWS; i++) {
-		snprintf(src, sizeof(src), "10.0.%u.%u", i >> 8, i & 0xff);
-		flow_key_make(&k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
+		rotated_flow_key(i, &k);
 		flow_key_canonical(&k, &k);
 		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
 			die("cannot write the verdicts");
@@ -223,7 +249,7 @@ static void write_verdicts(struct xdp_sampler *s)
 static void bench_classified(struct bench *b, const char *row, const struct policy *p,
 			     enum counter action_counter)
 {
-	struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW, XDP_DEFAULT_RING_BYTES);
+	struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
 	double one[RUNS], many[RUNS];
 	int fd = xdp_sampler_prog_fd(s);
 
@@ -246,7 +272,7 @@ static void bench_emitted(struct bench *b)
 {
 	const char *row = "window sent, no verdict yet";
 	/* a ring that holds every flow's window: a lost one would resample */
-	struct xdp_sampler *s = load(ODEFLOW_DEFAULT_WINDOW, 32u << 20);
+	struct xdp_sampler *s = load(32u << 20, ODEFLOW_DEFAULT_FLOWS);
 	double one[RUNS], many[RUNS];
 	int fd = xdp_sampler_prog_fd(s);
 
@@ -258,6 +284,36 @@ static void bench_emitted(struct bench *b)
 	}
 	expect(s, CNT_NEW_FLOWS, MANY_FLOWS, row);
 	xdp_sampler_close(s);
+	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+/* The floor: one hit in a hash like "flows" holding every rotated flow. */
+static void bench_lookup_floor(struct bench *b)
+{
+	const char *row = "reference: one hash lookup, nothing else";
+	struct bench_lookup_bpf *l = bench_lookup_bpf__open_and_load();
+	uint8_t value[FLOW_STATE_BYTES(ODEFLOW_DEFAULT_WINDOW)] = { 0 };
+	double one[RUNS], many[RUNS];
+	struct flow_key k;
+	int fd;
+
+	if (!l)
+		die("cannot load the lookup benchmark");
+	for (unsigned i = 0; i < MANY_FLOWS; i++) {
+		rotated_flow_key(i, &k);
+		if (bpf_map_update_elem(bpf_map__fd(l->maps.table), &k, value, BPF_NOEXIST))
+			die("cannot fill the lookup table");
+	}
+	fd = bpf_program__fd(l->progs.bench_lookup);
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(fd, b->pkt, REPEAT);
+		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
+	}
+	/* every lookup hit: a miss would return XDP_DROP */
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = b->pkt, .data_size_in = PKT_LEN);
+	if (bpf_prog_test_run_opts(fd, &opts) || opts.retval != XDP_PASS)
+		die("the lookup benchmark missed its flow");
+	bench_lookup_bpf__destroy(l);
 	print_row(row, median(one, RUNS), median(many, RUNS), b);
 }
 
@@ -286,16 +342,15 @@ int main(void)
 	if (!b.pass || !b.rotate)
 		die("cannot load the benchmark programs");
 
-	printf("XDP program cost, ns per packet (x the empty program), median of %d runs of %d packets;\n"
+	printf("XDP program cost, ns per packet (x the empty program), median of %d runs of %d packets\n"
+	       "(hot: one flow, or %d flows in maps of %d for the first three rows);\n"
 	       "many flows: %d connections, %d distinct new flows per run\n\n",
-	       RUNS, REPEAT, MANY_FLOWS, NEW_FLOWS);
-	printf("| %-40s | %14s | %14s |\n", "packet", "one flow", "many flows");
+	       RUNS, REPEAT, HOT_FLOWS, HOT_CAPACITY, MANY_FLOWS, NEW_FLOWS);
+	printf("| %-40s | %14s | %14s |\n", "packet", "hot", "many flows");
 	printf("|%s|%s|%s|\n", "------------------------------------------",
 	       "----------------", "----------------");
 	bench_floor(&b);
-	bench_new_flows(&b);
-	bench_window_filling(&b);
-	bench_window_completing(&b);
+	bench_sampled(&b);
 	bench_emitted(&b);
 	bench_classified(&b, "classified flow, PASS", &(struct policy){ .action = ACTION_PASS },
 			 CNT_ACTION_PASS);
@@ -305,6 +360,7 @@ int main(void)
 	bench_classified(&b, "classified flow, RATE_LIMIT (passing)",
 			 &(struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 1ull << 50,
 					   .burst_bytes = 1ull << 40 }, CNT_ACTION_RATE_PASS);
+	bench_lookup_floor(&b);
 	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",
 	       b.rotate_floor - b.empty);
 	xdp_pass_bpf__destroy(b.pass);
