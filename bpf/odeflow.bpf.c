@@ -112,6 +112,21 @@ struct packet {
 	bool ipv6;
 };
 
+/* A big-endian 16-bit length, with a bound the verifier sees. Before the
+ * verifier tracked the bits of a byte swap (upstream "bpf: Add bitwise
+ * tracking for BPF_END", not in Debian 12's 6.1), it knew nothing about
+ * bpf_ntohs's result and refused to add it to a packet pointer ("math
+ * between pkt pointer and register with unbounded min value"). The mask
+ * restores the bound; barrier_var keeps clang, which knows the value already
+ * fits, from dropping it. */
+static __always_inline __u32 load_be16_len(const __be16 *p)
+{
+	__u32 v = bpf_ntohs(*p);
+
+	barrier_var(v);
+	return v & 0xffff;
+}
+
 /* The ports of a TCP or UDP header at l4, inside the datagram ending at ip_end. */
 static __always_inline enum parse_result parse_ports(void *l4, void *ip_end, void *data_end,
 						     struct packet *pkt)
@@ -143,7 +158,7 @@ static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data
 	if ((void *)(ip + 1) > data_end || ip->version != 4)
 		return MALFORMED;
 	hlen = ip->ihl * 4;
-	tot_len = bpf_ntohs(ip->tot_len);
+	tot_len = load_be16_len(&ip->tot_len);
 	if (hlen < sizeof(*ip) || tot_len < hlen || (void *)ip + hlen > data_end ||
 	    (void *)ip + tot_len > data_end) /* the frame may be longer (padding), never shorter */
 		return MALFORMED;
@@ -172,7 +187,7 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 
 	if ((void *)(ip + 1) > data_end || ip->version != 6)
 		return MALFORMED;
-	payload_len = bpf_ntohs(ip->payload_len);
+	payload_len = load_be16_len(&ip->payload_len);
 	ip_end = l4 + payload_len;
 	if (payload_len == 0 || ip_end > data_end) /* 0: a jumbogram, never seen by XDP */
 		return MALFORMED;

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test and prints one summary line: "N passed, N failed, N skipped".
-#   tests/run.sh BUILD_DIR [sanitized] [fuzz]
+#   tests/run.sh BUILD_DIR [sanitized] [fuzz] [kernel61]
 # BUILD_DIR/tests/test_* are C test binaries; tests/test_*.sh are shell tests
 # (they get the build dir as $1). Every test prints PASS/FAIL/SKIP lines.
 # "sanitized" rebuilds into build-san with ASan+UBSan and runs the C tests again;
-# "fuzz" runs each fuzzer in tests/fuzz for a bounded time.
+# "fuzz" runs each fuzzer in tests/fuzz for a bounded time; "kernel61" runs
+# the XDP tests again on Debian 12's 6.1 kernel in a VM (tools/kernel61_check.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}; shift || true
@@ -48,6 +49,8 @@ for extra in "$@"; do
 		rm -f "$log.err";;
 	fuzz)
 		run_one fuzz bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}";;
+	kernel61)
+		run_one kernel61 bash tools/kernel61_check.sh;;
 	esac
 done
 

@@ -685,9 +685,9 @@ static void test_top_in_a_terminal(void)
 	if (p)
 		fclose(p);
 	CHECKF(title && classes, "the screen lacks the title or the classes:");
-	if (!title || !classes)
-		sh("cat %s", screen);
-	CHECK(lines <= 24 && too_wide == 0);
+	CHECKF(lines <= 24 && too_wide == 0, "%d lines, %d wider than 80:", lines, too_wide);
+	if (!title || !classes || lines > 24 || too_wide)
+		sh("cat -A %s", screen);
 	CHECK(sh("tmux send-keys -t %s q", session) == 0);
 	usleep(1500000);
 	CHECK(sh("tmux capture-pane -p -t %s > %s", session, screen) == 0);
