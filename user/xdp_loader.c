@@ -230,10 +230,16 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		bpf_program__set_log_buf(s->skel->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
 		ret = odeflow_bpf__load(s->skel);
 		if (ret) {
-			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s",
+			char hint[PATH_MAX + 96] = "";
+
+			if (strstr(libbpf_first_warning, "couldn't reuse pinned map"))
+				snprintf(hint, sizeof(hint),
+					 " (made with another window size or --flows: stop the agent"
+					 " that uses them, or remove %s)", s->pin_dir);
+			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s%s",
 				 strerror(-ret),
 				 ret == -EPERM ? NEEDS_PRIVILEGES : "",
-				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning);
+				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
 			append_log_tail(err, errlen, log);
 			ret = -1;
 		}
