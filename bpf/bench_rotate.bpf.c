@@ -19,7 +19,7 @@ struct {
 	__type(value, __u32);
 } target SEC(".maps");
 
-SEC("xdp")
+SEC("xdp.frags") /* like the program under test: a tail call needs both alike */
 int bench_rotate(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;

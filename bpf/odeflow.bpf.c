@@ -150,7 +150,10 @@ static __always_inline void map_ipv4(__u8 *out, __be32 addr)
 	__builtin_memcpy(out + 12, &addr, sizeof(addr));
 }
 
-static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data_end,
+/* `room` below: the bytes of the frame from the IP header on, counting the
+ * fragments of a multi-buffer frame (jumbo frames on drivers that split
+ * them); data_end bounds only the first buffer, which must hold the headers. */
+static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data_end, __u32 room,
 						    struct packet *pkt)
 {
 	__u32 hlen, tot_len;
@@ -160,7 +163,7 @@ static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data
 	hlen = ip->ihl * 4;
 	tot_len = load_be16_len(&ip->tot_len);
 	if (hlen < sizeof(*ip) || tot_len < hlen || (void *)ip + hlen > data_end ||
-	    (void *)ip + tot_len > data_end) /* the frame may be longer (padding), never shorter */
+	    tot_len > room) /* the frame may be longer (padding), never shorter */
 		return MALFORMED;
 	if (bpf_ntohs(ip->frag_off) & IP_OFFSET_MASK)
 		return FRAGMENT;
@@ -178,7 +181,7 @@ static __always_inline bool ipv6_is_ext(__u8 nh)
 	       nh == IPPROTO_FRAGMENT;
 }
 
-static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *data_end,
+static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *data_end, __u32 room,
 						    struct packet *pkt)
 {
 	void *l4 = ip + 1, *ip_end;
@@ -189,7 +192,7 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 		return MALFORMED;
 	payload_len = load_be16_len(&ip->payload_len);
 	ip_end = l4 + payload_len;
-	if (payload_len == 0 || ip_end > data_end) /* 0: a jumbogram, never seen by XDP */
+	if (payload_len == 0 || payload_len + sizeof(*ip) > room) /* 0: a jumbogram, never seen by XDP */
 		return MALFORMED;
 	nh = ip->nexthdr;
 	for (int i = 0; i < MAX_IPV6_EXT && ipv6_is_ext(nh); i++) {
@@ -222,10 +225,12 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 	return parse_ports(l4, ip_end, data_end, pkt);
 }
 
-static __always_inline enum parse_result parse(void *data, void *data_end, struct packet *pkt)
+static __always_inline enum parse_result parse(void *data, void *data_end, __u32 frame_len,
+					       struct packet *pkt)
 {
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
+	__u32 l3_offset = sizeof(*eth); /* kept as a number: the verifier allows no 32-bit pointer math */
 	__u16 type;
 
 	if (l3 > data_end)
@@ -238,11 +243,12 @@ static __always_inline enum parse_result parse(void *data, void *data_end, struc
 			return MALFORMED;
 		type = bpf_ntohs(vlan->h_vlan_encapsulated_proto);
 		l3 = vlan + 1;
+		l3_offset += sizeof(*vlan);
 	}
 	if (type == ETH_P_IP)
-		return parse_ipv4(l3, data_end, pkt);
+		return parse_ipv4(l3, data_end, frame_len - l3_offset, pkt);
 	if (type == ETH_P_IPV6)
-		return parse_ipv6(l3, data_end, pkt);
+		return parse_ipv6(l3, data_end, frame_len - l3_offset, pkt);
 	return NON_IP;
 }
 
@@ -467,7 +473,10 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len, str
 		emit(key, st, n, now, cnt);
 }
 
-SEC("xdp")
+/* xdp.frags: the program takes multi-buffer frames too, so it attaches where
+ * jumbo frames need them (a native veth or NIC with a large MTU refuses a
+ * program without it). */
+SEC("xdp.frags")
 int odeflow_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -477,14 +486,15 @@ int odeflow_xdp(struct xdp_md *ctx)
 	struct verdict *v;
 	__u8 seen_bit;
 	int action = XDP_PASS;
-	__u32 zero = 0;
+	__u32 zero = 0, frame_len;
 	struct counters *cnt = bpf_map_lookup_elem(&counters, &zero);
 
 	if (!cnt)
 		return XDP_PASS; /* never: the array has its one entry */
 	cnt->packets++; /* per-CPU: no atomics needed */
-	cnt->bytes += data_end - data;
-	switch (parse(data, data_end, &pkt)) {
+	frame_len = bpf_xdp_get_buff_len(ctx);
+	cnt->bytes += frame_len;
+	switch (parse(data, data_end, frame_len, &pkt)) {
 	case PARSED:
 		break;
 	case NON_IP:

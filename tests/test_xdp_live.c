@@ -76,10 +76,11 @@ static const struct window_record *find_window(const struct flow_key *k)
 	return NULL;
 }
 
-/* WINDOW_N datagrams of distinct sizes from tx to rx; the window must hold
- * exactly their IP lengths, in order. Returns the sender socket. */
+/* WINDOW_N datagrams of distinct sizes from `payload` bytes up, from tx to
+ * rx; the window must hold exactly their IP lengths, in order. Returns the
+ * sender socket. */
 static int check_udp(struct live *l, int family, const char *src, const char *dst, uint16_t port,
-		     int *receiver)
+		     int payload, int *receiver)
 {
 	struct sockaddr_storage to, me;
 	socklen_t to_len = make_addr(family, dst, port, &to);
@@ -87,15 +88,15 @@ static int check_udp(struct live *l, int family, const char *src, const char *ds
 	int tx = tx_socket(family, SOCK_DGRAM);
 	struct flow_key k;
 	const struct window_record *w;
-	char payload[1400] = { 0 };
+	static const char data[9000];
 
 	*receiver = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	CHECK(tx >= 0 && *receiver >= 0);
 	CHECK(bind(*receiver, (struct sockaddr *)&me, make_addr(family, dst, port, &me)) == 0);
 	n_records = 0;
 	for (int i = 0; i < WINDOW_N; i++) {
-		CHECK(sendto(tx, payload, 100 + 37 * i, 0, (struct sockaddr *)&to, to_len) ==
-		      100 + 37 * i);
+		CHECK(sendto(tx, data, payload + 37 * i, 0, (struct sockaddr *)&to, to_len) ==
+		      payload + 37 * i);
 		usleep(1000);
 	}
 	wait_windows(l, 1);
@@ -107,8 +108,8 @@ static int check_udp(struct live *l, int family, const char *src, const char *ds
 	if (w) {
 		CHECK(w->n == WINDOW_N && w->window == 0);
 		for (int i = 0; i < WINDOW_N; i++)
-			CHECKF(w->sizes[i] == hdr + 100 + 37 * i, "size %d: %u, sent %d", i,
-			       w->sizes[i], hdr + 100 + 37 * i);
+			CHECKF(w->sizes[i] == hdr + payload + 37 * i, "size %d: %u, sent %d", i,
+			       w->sizes[i], hdr + payload + 37 * i);
 		/* Sent 1 ms apart, but softirq may run late on a busy machine:
 		 * only the order is certain. */
 		for (int i = 1; i < WINDOW_N; i++)
@@ -319,41 +320,60 @@ static void check_second_attach_refused(const struct xdp_options *o, enum xdp_mo
 	xdp_sampler_close(s);
 }
 
-/* Loads and attaches in `mode`, runs the traffic, detaches. Ports differ per
- * mode so every run starts new flows. */
-static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
+/* Loads the sampler and attaches it to the receiving end in `mode`. */
+static int live_open(struct live *l, enum xdp_mode mode)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
-	struct live l = { 0 };
 	enum xdp_mode got;
 	char err[4096];
-	uint64_t d[CNT_MAX];
-	int tx, rx;
 
+	memset(l, 0, sizeof(*l));
 	o.window_n = WINDOW_N;
 	o.flow_capacity = 4096;
 	o.ring_bytes = 1 << 20;
 	o.pin_dir = NULL;
-	if (xdp_sampler_open(&o, &l.s, err, sizeof(err))) {
+	if (xdp_sampler_open(&o, &l->s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
-		return;
+		return -1;
 	}
-	if (xdp_sampler_attach(l.s, if_nametoindex(dev_rx), mode, false, &got, err, sizeof(err))) {
+	if (xdp_sampler_attach(l->s, if_nametoindex(dev_rx), mode, false, &got, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
-		xdp_sampler_close(l.s);
-		return;
+		xdp_sampler_close(l->s);
+		return -1;
 	}
 	CHECKF(got == mode, "asked for %s, got %s", xdp_mode_name(mode), xdp_mode_name(got));
 	check_second_attach_refused(&o, mode);
-	l.ring = ring_buffer__new(xdp_sampler_map_fd(l.s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
-	CHECK(l.ring != NULL);
+	l->ring = ring_buffer__new(xdp_sampler_map_fd(l->s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
+	CHECK(l->ring != NULL);
+	return 0;
+}
+
+static void live_close(struct live *l)
+{
+	char err[4096];
+
+	ring_buffer__free(l->ring);
+	CHECKF(xdp_sampler_detach(l->s, err, sizeof(err)) == 0, "%s", err);
+	xdp_sampler_close(l->s);
+}
+
+/* Loads and attaches in `mode`, runs the traffic, detaches. Ports differ per
+ * mode so every run starts new flows. */
+static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
+{
+	struct live l;
+	uint64_t d[CNT_MAX];
+	int tx, rx;
+
+	if (live_open(&l, mode))
+		return;
 	if (l.ring) {
-		tx = check_udp(&l, AF_INET, "10.200.0.1", "10.200.0.2", port_base, &rx);
+		tx = check_udp(&l, AF_INET, "10.200.0.1", "10.200.0.2", port_base, 100, &rx);
 		check_drop(&l, tx, rx, "10.200.0.1", "10.200.0.2", port_base);
 		check_mark(&l, AF_INET, tx, rx, "10.200.0.1", "10.200.0.2", port_base);
 		close(tx);
 		close(rx);
-		tx = check_udp(&l, AF_INET6, "fd00:200::1", "fd00:200::2", port_base + 1, &rx);
+		tx = check_udp(&l, AF_INET6, "fd00:200::1", "fd00:200::2", port_base + 1, 100, &rx);
 		check_mark(&l, AF_INET6, tx, rx, "fd00:200::1", "fd00:200::2", port_base + 1);
 		close(tx);
 		close(rx);
@@ -368,9 +388,35 @@ static void run_mode(enum xdp_mode mode, uint16_t port_base, bool replay)
 		counter_delta(&l, d);
 		CHECK(d[CNT_RING_DROPS] == 0 && d[CNT_TORN_WINDOWS] == 0);
 	}
-	ring_buffer__free(l.ring);
-	CHECKF(xdp_sampler_detach(l.s, err, sizeof(err)) == 0, "%s", err);
-	xdp_sampler_close(l.s);
+	live_close(&l);
+}
+
+/* A 9000-byte MTU: native XDP on veth then takes only a program that
+ * handles frames spread over several buffers (xdp.frags), and the windows
+ * must hold the jumbo datagrams' whole IP lengths. */
+static void run_jumbo(enum xdp_mode mode, uint16_t port_base)
+{
+	struct live l;
+	int tx, rx;
+
+	if (sh("ip -n %s link set %s mtu 9000 && ip -n %s link set %s mtu 9000", ns_tx, dev_tx,
+	       ns_rx, dev_rx)) {
+		CHECKF(0, "cannot set a 9000-byte MTU on the veth pair");
+		return;
+	}
+	if (live_open(&l, mode) == 0) {
+		if (l.ring) {
+			tx = check_udp(&l, AF_INET, TX_V4, RX_V4, port_base, 8000, &rx);
+			close(tx);
+			close(rx);
+			tx = check_udp(&l, AF_INET6, TX_V6, RX_V6, port_base + 1, 8000, &rx);
+			close(tx);
+			close(rx);
+		}
+		live_close(&l);
+	}
+	CHECK(sh("ip -n %s link set %s mtu 1500 && ip -n %s link set %s mtu 1500", ns_tx, dev_tx,
+		 ns_rx, dev_rx) == 0);
 }
 
 static int prerequisites(void)
@@ -392,6 +438,13 @@ static void test_native_mode(void)
 	if (prerequisites())
 		return;
 	run_mode(XDP_MODE_NATIVE, 9000, true);
+}
+
+static void test_jumbo_mtu_native(void)
+{
+	if (prerequisites())
+		return;
+	run_jumbo(XDP_MODE_NATIVE, 9200);
 }
 
 static void test_generic_mode(void)
@@ -459,6 +512,7 @@ int main(void)
 		}
 	}
 	RUN(test_native_mode);
+	RUN(test_jumbo_mtu_native);
 	RUN(test_generic_mode);
 	RUN(test_pinned_link_outlives_the_sampler);
 	return harness_done();

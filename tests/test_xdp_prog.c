@@ -279,6 +279,46 @@ static void send_window(struct fixture *f, struct pkt_spec s, uint16_t *sizes, i
 	CHECKF(drain(f) == expect_windows, "%d windows after the Nth packet", n_records);
 }
 
+/* A jumbo frame: bpf_prog_test_run hands a program loaded as xdp.frags
+ * everything past its first 3,520 bytes in fragments, as a multi-buffer
+ * driver would. The headers are in the first buffer; the lengths are
+ * checked against the whole frame, and the window records the whole IP
+ * length. */
+static void test_jumbo_frames_span_buffers(void)
+{
+	struct fixture f;
+	uint8_t frame[PKT_MAX], out[PKT_MAX];
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct pkt_spec s;
+	size_t len;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	for (int family = 4; family <= 6; family += 2) {
+		counter_delta(&f, d); /* start counting afresh */
+		s = family == 4 ? tcp4 : udp6;
+		s.payload = 8000;
+		len = pkt_build(&s, frame, &sizes[0]);
+		frame[len - 1] = 0xab; /* the last byte comes back unchanged */
+		expect(&f, family == 4 ? "ipv4 jumbo" : "ipv6 jumbo", frame, len,
+		       family == 4 ? CNT_TCP : CNT_UDP, 1);
+		/* the datagram claims more than the frame holds */
+		expect(&f, "jumbo cut short", frame, len - 1, CNT_MALFORMED, 0);
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len,
+			    .data_out = out, .data_size_out = sizeof(out));
+		CHECK(bpf_prog_test_run_opts(xdp_sampler_prog_fd(f.s), &opts) == 0);
+		CHECK(opts.retval == XDP_PASS && opts.data_size_out == len && !memcmp(out, frame, len));
+		for (int i = 2; i < TEST_N; i++) /* packets 3..N: the window completes */
+			CHECK(run_frame(&f, frame, len, NULL) == XDP_PASS);
+		CHECK(drain(&f) == 1);
+		CHECKF(records[0].n == TEST_N && records[0].sizes[0] == sizes[0] &&
+		       records[0].sizes[TEST_N - 1] == sizes[0], "sizes %u..%u, expected %u",
+		       records[0].sizes[0], records[0].sizes[TEST_N - 1], sizes[0]);
+	}
+	fixture_close(&f);
+}
+
 static void test_window_at_nth_packet(void)
 {
 	struct fixture f;
@@ -642,6 +682,7 @@ int main(void)
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	RUN(test_parses_ip_and_ports);
 	RUN(test_malformed_passes_and_counts);
+	RUN(test_jumbo_frames_span_buffers);
 	RUN(test_window_at_nth_packet);
 	RUN(test_torn_window_restarts);
 	RUN(test_flows_map_sized_by_n);

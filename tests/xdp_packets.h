@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PKT_MAX 2048
+#define PKT_MAX 9100 /* room for a jumbo frame (9000-byte MTU) */
 
 struct pkt_spec {
 	int family;              /* 4 or 6 */

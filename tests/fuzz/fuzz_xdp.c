@@ -10,7 +10,8 @@
  * offline tools use: same class, and for sampled frames the same flow key
  * and IP length. The one allowed difference: a datagram whose IP length runs
  * past the frame is malformed in the kernel, while offline it is sampled
- * (a capture's snaplen cuts frames, so packet.c cannot tell).
+ * (a capture's snaplen cuts frames, so packet.c cannot tell). Frames
+ * beyond one page come in several buffers (see LINEAR).
  * libFuzzer sees no coverage inside the kernel; packet.c's, which follows
  * the same header structure, guides it. */
 #include <bpf/bpf.h>
@@ -26,11 +27,14 @@
 
 #define WINDOW_N 2 /* every input is a direction's first packet: nothing emits */
 
-/* The largest frame bpf_prog_test_run hands a program as one linear buffer:
- * a page less XDP's 256-byte headroom and the 320-byte skb_shared_info.
- * Past it the kernel moves the tail into fragments the program (not loaded
- * for multi-buffer XDP) does not see, and the byte counter rightly differs. */
-#define MAX_FRAME (4096 - 256 - 320)
+/* bpf_prog_test_run gives the program the first LINEAR bytes of a frame as
+ * its first buffer (a page less XDP's 256-byte headroom and the 320-byte
+ * skb_shared_info) and the rest in fragments, as a multi-buffer driver does
+ * with jumbo frames. The program reads headers from the first buffer only
+ * and checks lengths against the whole frame: what packet.c does with a
+ * capture cut at LINEAR bytes of a frame `size` bytes long. */
+#define LINEAR (4096 - 256 - 320)
+#define MAX_FRAME 9100 /* a 9000-byte MTU */
 #define ETH_HLEN 14
 
 static struct xdp_sampler *sampler;
@@ -124,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check(moved >= 0, "counted in no class");
 
-	r = packet_parse(DLT_EN10MB, data, size, size, &info);
+	r = packet_parse(DLT_EN10MB, data, size < LINEAR ? size : LINEAR, size, &info);
 	if (moved == CNT_MALFORMED && r == PACKET_SAMPLED)
 		check(l3_offset(data, size) + info.ip_len > size,
 		      "malformed in the kernel, sampled offline, yet the datagram fits the frame");
