@@ -192,7 +192,8 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 		return MALFORMED;
 	payload_len = load_be16_len(&ip->payload_len);
 	ip_end = l4 + payload_len;
-	if (payload_len == 0 || payload_len + sizeof(*ip) > room) /* 0: a jumbogram, never seen by XDP */
+	/* 0: a jumbogram, never seen by XDP */
+	if (payload_len == 0 || payload_len + sizeof(*ip) > room)
 		return MALFORMED;
 	nh = ip->nexthdr;
 	for (int i = 0; i < MAX_IPV6_EXT && ipv6_is_ext(nh); i++) {
@@ -230,7 +231,8 @@ static __always_inline enum parse_result parse(void *data, void *data_end, __u32
 {
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
-	__u32 l3_offset = sizeof(*eth); /* kept as a number: the verifier allows no 32-bit pointer math */
+	/* kept as a number: the verifier refuses 32-bit math on pointers */
+	__u32 l3_offset = sizeof(*eth);
 	__u16 type;
 
 	if (l3 > data_end)
