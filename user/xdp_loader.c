@@ -167,22 +167,25 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 	return 0;
 }
 
-static int configure(struct xdp_sampler *s, const struct xdp_options *o)
+/* Sets the load-time options. On failure *what names the step, for the error. */
+static int configure(struct xdp_sampler *s, const struct xdp_options *o, const char **what)
 {
 	struct odeflow_bpf *skel = s->skel;
 	char path[PATH_MAX];
-
 	int err;
 
+	*what = "opening the XDP program";
 	skel->rodata->window_n = o->window_n;
 	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
+	*what = "creating map flows";
 	err = flows_map_replace(skel->obj, skel->maps.flows, o->window_n, o->flow_capacity);
 	if (err) {
 		errno = -err;
 		return -1;
 	}
+	*what = "setting the pin paths";
 	if (!s->pin_dir[0])
 		return 0;
 	for (int m = 0; m < XDP_MAP_COUNT; m++) {
@@ -199,6 +202,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 {
 	struct xdp_sampler *s;
 	libbpf_print_fn_t old_print;
+	const char *what = "";
 	char *log = NULL;
 	int ret = -1;
 
@@ -220,8 +224,8 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	libbpf_first_warning[0] = '\0';
 	old_print = libbpf_set_print(capture_libbpf_warning);
 	s->skel = odeflow_bpf__open();
-	if (!s->skel || configure(s, opts)) {
-		snprintf(err, errlen, "opening the XDP program: %s%s",
+	if (!s->skel || configure(s, opts, &what)) {
+		snprintf(err, errlen, "%s: %s%s", s->skel ? what : "opening the XDP program",
 			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno),
 			 errno == EPERM ? NEEDS_PRIVILEGES : "");
 	} else {
