@@ -182,6 +182,7 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	*what = "creating map flows";
 	err = flows_map_replace(skel->obj, skel->maps.flows, o->window_n, o->flow_capacity);
 	if (err) {
+		libbpf_first_warning[0] = '\0'; /* "BTF loading error: -1" says less than errno */
 		errno = -err;
 		return -1;
 	}
