@@ -230,10 +230,17 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno),
 			 errno == EPERM ? NEEDS_PRIVILEGES : "");
 	} else {
+		const char *flows_pin = bpf_map__pin_path(s->skel->maps.flows);
+		bool flows_was_pinned = flows_pin && access(flows_pin, F_OK) == 0;
+
 		/* libbpf loads without a log first and, if that fails, again
 		 * with log level 1 into this buffer. */
 		bpf_program__set_log_buf(s->skel->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
 		ret = odeflow_bpf__load(s->skel);
+		/* A failed load unpins what it pinned, except maps libbpf counts
+		 * as reused, as it does "flows" (flows_map_replace made it). */
+		if (ret && flows_pin && !flows_was_pinned)
+			unlink(flows_pin);
 		if (ret) {
 			char hint[PATH_MAX + 96] = "";
 
