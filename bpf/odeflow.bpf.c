@@ -32,7 +32,9 @@
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_USEC 1000ULL
 
-/* Set by the loader before load (see user/xdp_loader.c). */
+/* Set by the loader before load (see user/xdp_loader.c). Read-only data is
+ * frozen at load, so the verifier knows this value: it is the bound that
+ * proves every slot index and slot loop below in range. */
 const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
 
 /* Capacities below are defaults; the loader sets them before load. The
@@ -357,7 +359,7 @@ static __always_inline bool collect(struct flow_state *st, struct ring_window *r
 	__u16 *st_sizes = slot_sizes(st + 1, n), *rec_sizes = slot_sizes(rec + 1, n);
 	bool complete = true;
 
-	for (__u32 i = 0; i < ODEFLOW_MAX_WINDOW && i < n; i++) {
+	for (__u32 i = 0; i < n; i++) {
 		__u16 size = st_sizes[i];
 
 		if (size == 0)
@@ -373,7 +375,7 @@ static __always_inline void clear_sizes(struct flow_state *st, __u32 n)
 {
 	__u16 *sizes = slot_sizes(st + 1, n);
 
-	for (__u32 i = 0; i < ODEFLOW_MAX_WINDOW && i < n; i++) {
+	for (__u32 i = 0; i < n; i++) {
 		barrier_var(i); /* else clang calls memset, which BPF does not have */
 		sizes[i] = 0;
 	}
@@ -463,7 +465,7 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len, str
 	if (st->phase != FLOW_SAMPLING)
 		return;
 	slot = __sync_fetch_and_add(&st->count, 1);
-	if (slot >= n || slot >= ODEFLOW_MAX_WINDOW)
+	if (slot >= n)
 		return; /* the window is full; its last packet is emitting it */
 	now = bpf_ktime_get_ns();
 	if (slot == 0)
