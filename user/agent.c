@@ -102,7 +102,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d)
 	struct flow_key keys[POOL_MAX_BATCH];
 	struct verdict values[POOL_MAX_BATCH];
 	__u32 count = (__u32)n;
-	uint64_t written_ns;
+	uint64_t written_ns, decided_ns = now_ns(); /* one clock read per batch */
 	uint32_t model_id = model_config(a->model)->model_id;
 
 	for (int i = 0; i < n; i++) {
@@ -112,7 +112,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d)
 			.stage = (__u8)(d[i].stage > 255 ? 255 : d[i].stage),
 			.flags = (__u8)((d[i].provisional ? VERDICT_PROVISIONAL : 0) | d[i].directions_seen),
 			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
-			.decided_ns = now_ns(),
+			.decided_ns = decided_ns,
 			.model_id = model_id,
 		};
 	}
