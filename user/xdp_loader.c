@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "flows_map.h"
+#include "verifier_log.h"
 #include "odeflow.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -99,24 +100,6 @@ static int capture_libbpf_warning(enum libbpf_print_level level, const char *fmt
 		libbpf_first_warning[strcspn(libbpf_first_warning, "\n")] = '\0';
 	}
 	return 0;
-}
-
-/* The last lines of the verifier log, appended to err after its first line. */
-static void append_log_tail(char *err, size_t errlen, const char *log)
-{
-	const char *tail = log + strlen(log);
-	size_t used = strlen(err);
-	int lines = 0;
-
-	while (tail > log && tail[-1] == '\n')
-		tail--;
-	const char *end = tail;
-	while (tail > log && lines < VERIFIER_LOG_TAIL_LINES)
-		if (*--tail == '\n')
-			lines++;
-	if (end > tail && used + 1 < errlen)
-		snprintf(err + used, errlen - used, "\nverifier log (last lines):\n%.*s",
-			 (int)(end - tail), *tail == '\n' ? tail + 1 : tail);
 }
 
 /* Makes pin_dir, on a bpffs: mounts bpffs on /sys/fs/bpf when the pin dir is
@@ -252,7 +235,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 				 strerror(-ret),
 				 ret == -EPERM ? NEEDS_PRIVILEGES : "",
 				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
-			append_log_tail(err, errlen, log);
+			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
 		}
 	}
