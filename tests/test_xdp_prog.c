@@ -7,7 +7,12 @@
 #include <errno.h>
 #include <jansson.h>
 #include <linux/bpf.h>
+#include <linux/magic.h>
+#include <sched.h>
 #include <stdio.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
 
 #include "flow_key.h"
 #include "harness.h"
@@ -689,6 +694,67 @@ static void test_pinned_maps_are_reused(void)
 	CHECK(access(dir, F_OK) == -1);
 }
 
+static bool is_bpffs(const char *path)
+{
+	struct statfs fs;
+
+	return statfs(path, &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+/* The child of test_mounts_bpffs_when_missing, in a mount namespace of its
+ * own: returns 0, or the number of the step that failed. */
+static int open_without_bpffs(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char err[4096];
+
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return 1;
+	for (int i = 0; i < 8 && is_bpffs("/sys/fs/bpf"); i++) /* mounts may be stacked */
+		if (umount2("/sys/fs/bpf", MNT_DETACH))
+			return 2;
+	if (is_bpffs("/sys/fs/bpf"))
+		return 3;
+	o.pin_dir = "/sys/fs/bpf/odeflow-mount-test";
+	o.flow_capacity = 1024;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 4;
+	}
+	xdp_sampler_close(s);
+	if (!is_bpffs("/sys/fs/bpf") || access("/sys/fs/bpf/odeflow-mount-test/verdicts", F_OK))
+		return 5;
+	return 0;
+}
+
+/* With nothing mounted on /sys/fs/bpf (some minimal systems), a pin dir
+ * below it gets bpffs mounted there. The child's mount namespace, and the
+ * bpffs it mounts, end with it: the machine's own is never touched. */
+static void test_mounts_bpffs_when_missing(void)
+{
+	static const char *const steps[] = {
+		"", "making a private mount namespace", "unmounting bpffs",
+		"bpffs still mounted", "opening the sampler", "no bpffs or pins afterwards",
+	};
+	int status = -1;
+	pid_t pid;
+
+	if (!harness_is_root()) {
+		SKIP("needs root to mount and load BPF programs");
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(open_without_bpffs());
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "failed at: %s",
+	       WIFEXITED(status) && WEXITSTATUS(status) < 6 ? steps[WEXITSTATUS(status)]
+							  : "the child died");
+	CHECK(is_bpffs("/sys/fs/bpf") && access("/sys/fs/bpf/odeflow-mount-test", F_OK) == -1);
+}
+
 int main(void)
 {
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
@@ -706,5 +772,6 @@ int main(void)
 	RUN(test_full_ring_counts_passes_and_resamples);
 	RUN(test_bad_options_rejected);
 	RUN(test_pinned_maps_are_reused);
+	RUN(test_mounts_bpffs_when_missing);
 	return harness_done();
 }
