@@ -74,6 +74,17 @@ struct {
 	__type(value, struct rate_bucket);
 } rate_buckets SEC(".maps");
 
+/* Nonzero while the agent sleeps waiting for windows (see
+ * wake_agent_if_asleep). The agent maps it into its memory to raise it
+ * without a system call. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} wakeup SEC(".maps");
+
 /* Written by the agent only; here so it is pinned with the rest and has BTF. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -381,6 +392,32 @@ static __always_inline void clear_sizes(struct flow_state *st, __u32 n)
 	}
 }
 
+/* Submitting a record wakes a reader sleeping on the ring whenever it has
+ * read everything before it, which a prompt agent always has. A wakeup is an
+ * interrupt this CPU sends itself: about 5 us of the packet that sends it
+ * here (tools/bench_xdp.c), twenty times the rest of that packet. So windows
+ * go into the ring with BPF_RB_NO_WAKEUP, and the agent is woken only when
+ * it has said it is going to sleep, as with AF_XDP's need_wakeup flag. The
+ * agent raises the flag and then looks at the ring once more
+ * (xdp_sampler_poll in user/xdp_loader.c); this side commits its record (the
+ * kernel's commit is an xchg, a full barrier) and then reads the flag: one of
+ * the two always sees the other, so no window waits unseen. The wakeup rides
+ * on an empty record, reserved and discarded, which readers skip. */
+static __always_inline void wake_agent_if_asleep(struct counters *cnt)
+{
+	__u32 zero = 0, *asleep = bpf_map_lookup_elem(&wakeup, &zero);
+	void *nudge;
+
+	if (!asleep || !*asleep)
+		return;
+	nudge = bpf_ringbuf_reserve(&windows, sizeof(__u64), 0);
+	if (!nudge)
+		return; /* full: the agent is not asleep for long; the next window tries again */
+	*asleep = 0; /* two CPUs may both wake it: harmless */
+	bpf_ringbuf_discard(nudge, BPF_RB_FORCE_WAKEUP);
+	cnt->agent_wakeups++;
+}
+
 /* Called by the packet that claimed the last slot. One record per window,
  * not per packet: the ring carries N times less, and userspace needs whole
  * windows anyway. A full ring never holds a packet back: the record is lost
@@ -412,8 +449,9 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 	rec->window = st->window;
 	rec->n = n;
 	rec->pad = 0;
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	cnt->windows++;
+	wake_agent_if_asleep(cnt);
 }
 
 /* Inserts a new direction with this, its first packet, in slot 0: one

@@ -179,7 +179,8 @@ struct agent_info {
 	X(ACTION_MARK, action_mark)                                                    \
 	X(ACTION_RATE_DROP, action_rate_drop) /* dropped by a rate limit */            \
 	X(ACTION_RATE_PASS, action_rate_pass) /* passed within a rate limit */         \
-	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */
+	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */\
+	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */
 
 #define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,
 enum counter { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_ENUM) CNT_MAX };

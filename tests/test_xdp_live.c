@@ -30,6 +30,7 @@
 #include "harness.h"
 #include "netns.h"
 #include "pcap_source.h"
+#include "window_ring.h"
 #include "xdp_loader.h"
 
 #define WINDOW_N 8
@@ -43,7 +44,7 @@ static char pin_dir[64];
 
 struct live {
 	struct xdp_sampler *s;
-	struct ring_buffer *ring;
+	struct window_ring *ring;
 	uint64_t counters[CNT_MAX];
 };
 
@@ -64,7 +65,7 @@ static void print_counters(struct live *l)
 static int wait_windows(struct live *l, int want)
 {
 	for (int i = 0; i < 20 && n_records < want; i++)
-		ring_buffer__poll(l->ring, 50);
+		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50);
 	return n_records;
 }
 
@@ -343,8 +344,10 @@ static int live_open(struct live *l, enum xdp_mode mode)
 	}
 	CHECKF(got == mode, "asked for %s, got %s", xdp_mode_name(mode), xdp_mode_name(got));
 	check_second_attach_refused(&o, mode);
-	l->ring = ring_buffer__new(xdp_sampler_map_fd(l->s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
-	CHECK(l->ring != NULL);
+	l->ring = window_ring_new(xdp_sampler_map_fd(l->s, XDP_MAP_WINDOWS),
+				  xdp_sampler_map_fd(l->s, XDP_MAP_WAKEUP), on_record, NULL, err,
+				  sizeof(err));
+	CHECKF(l->ring != NULL, "%s", err);
 	return 0;
 }
 
@@ -352,7 +355,7 @@ static void live_close(struct live *l)
 {
 	char err[4096];
 
-	ring_buffer__free(l->ring);
+	window_ring_free(l->ring);
 	CHECKF(xdp_sampler_detach(l->s, err, sizeof(err)) == 0, "%s", err);
 	xdp_sampler_close(l->s);
 }

@@ -8,14 +8,17 @@
 #include <jansson.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "flow_key.h"
 #include "harness.h"
+#include "window_ring.h"
 #include "xdp_loader.h"
 #include "xdp_packets.h"
 
@@ -27,7 +30,7 @@
 /* A freshly loaded program (clean maps and counters) with its ring reader. */
 struct fixture {
 	struct xdp_sampler *s;
-	struct ring_buffer *ring;
+	struct window_ring *ring;
 	uint64_t counters[CNT_MAX];
 };
 
@@ -50,14 +53,16 @@ static int fixture_open(struct fixture *f, unsigned ring_bytes)
 		CHECKF(0, "%s", err);
 		return -1;
 	}
-	f->ring = ring_buffer__new(xdp_sampler_map_fd(f->s, XDP_MAP_WINDOWS), on_record, NULL, NULL);
-	CHECK(f->ring != NULL);
+	f->ring = window_ring_new(xdp_sampler_map_fd(f->s, XDP_MAP_WINDOWS),
+				  xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), on_record, NULL, err,
+				  sizeof(err));
+	CHECKF(f->ring != NULL, "%s", err);
 	return f->ring ? 0 : -1;
 }
 
 static void fixture_close(struct fixture *f)
 {
-	ring_buffer__free(f->ring);
+	window_ring_free(f->ring);
 	xdp_sampler_close(f->s);
 }
 
@@ -96,7 +101,7 @@ static void counter_delta(struct fixture *f, uint64_t delta[CNT_MAX])
 static int drain(struct fixture *f)
 {
 	n_records = 0;
-	ring_buffer__consume(f->ring);
+	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0);
 	return n_records;
 }
 
@@ -624,6 +629,87 @@ static void test_full_ring_counts_passes_and_resamples(void)
 	fixture_close(&f);
 }
 
+/* A reader waiting for the next window, on a thread of its own. */
+struct sleeper {
+	struct window_ring *ring;
+	int got;
+	double waited_s;
+};
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static void *sleep_for_window(void *arg)
+{
+	struct sleeper *sl = arg;
+	double start = now_s();
+
+	sl->got = window_ring_poll(sl->ring, window_ring_epoll_fd(sl->ring), 5000);
+	sl->waited_s = now_s() - start;
+	return NULL;
+}
+
+/* Runs the TEST_N packets of one window of s, leaving it in the ring. */
+static void fill_window(struct fixture *f, struct pkt_spec s)
+{
+	uint8_t frame[PKT_MAX];
+	uint16_t size;
+
+	for (int i = 0; i < TEST_N; i++)
+		CHECK(run_frame(f, frame, pkt_build(&s, frame, &size), NULL) == XDP_PASS);
+}
+
+/* A window goes into the ring without waking its reader: a wakeup costs the
+ * packet that sends it an interrupt. Only a reader that raised the wakeup
+ * flag before sleeping (window_ring_poll) is woken, at once, by the next
+ * window. */
+static void test_window_wakes_only_a_sleeping_reader(void)
+{
+	struct fixture f;
+	struct pkt_spec spec = udp6;
+	struct sleeper sl;
+	struct epoll_event ev;
+	uint64_t d[CNT_MAX];
+	pthread_t t;
+	int ep;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	/* A plain epoll reader, without the flag, sleeps through a window. */
+	ep = window_ring_epoll_fd(f.ring);
+	fill_window(&f, spec);
+	CHECKF(epoll_wait(ep, &ev, 1, 300) == 0, "a window woke a reader that did not ask");
+	counter_delta(&f, d);
+	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_AGENT_WAKEUPS] == 0);
+	CHECK(drain(&f) == 1);
+
+	/* A window for a reader asleep in window_ring_poll wakes it. */
+	sl = (struct sleeper){ .ring = f.ring };
+	n_records = 0;
+	CHECK(pthread_create(&t, NULL, sleep_for_window, &sl) == 0);
+	usleep(200 * 1000); /* long enough to be asleep */
+	spec.sport++;
+	fill_window(&f, spec);
+	pthread_join(t, NULL);
+	CHECKF(sl.got == 1 && n_records == 1, "the reader got %d windows", sl.got);
+	CHECKF(sl.waited_s < 1.0, "the reader slept %.2f s of its 5 s timeout", sl.waited_s);
+	counter_delta(&f, d);
+	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_AGENT_WAKEUPS] == 1);
+
+	/* Awake again, it gets the next windows without being woken. */
+	spec.sport++;
+	fill_window(&f, spec);
+	counter_delta(&f, d);
+	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_AGENT_WAKEUPS] == 0);
+	CHECK(drain(&f) == 1);
+	fixture_close(&f);
+}
+
 static void test_bad_options_rejected(void)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
@@ -770,6 +856,7 @@ int main(void)
 	RUN(test_mark_rewrites_dscp);
 	RUN(test_rate_limit_passes_burst_then_drops);
 	RUN(test_full_ring_counts_passes_and_resamples);
+	RUN(test_window_wakes_only_a_sleeping_reader);
 	RUN(test_bad_options_rejected);
 	RUN(test_pinned_maps_are_reused);
 	RUN(test_mounts_bpffs_when_missing);

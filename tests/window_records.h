@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Collects the window records a test's ring buffer delivers:
- * ring_buffer__new(fd, on_record, NULL, NULL), then read records[0..n_records). */
+ * window_ring_new(..., on_record, NULL, ...), then read records[0..n_records). */
 #ifndef ODEFLOW_TEST_WINDOW_RECORDS_H
 #define ODEFLOW_TEST_WINDOW_RECORDS_H
 

@@ -4,7 +4,8 @@
 # with `odeflow run` on the receiving end, and reports the agent's latency
 # from a window's Nth packet in XDP to its verdict in the map (p50, p99),
 # ring-buffer drops, windows classified against flows offered, the agent's
-# CPU time, and the XDP program's own cost per packet under this real traffic
+# CPU time, the share of windows that had to wake the sleeping agent, and
+# the XDP program's own cost per packet under this real traffic
 # (the kernel's run-time statistics, kernel.bpf_stats_enabled, on only while
 # the benchmark runs). Needs root. Cleans up on every exit.
 #   tools/bench_agent.sh [BUILD_DIR] [MODEL] [SECONDS]
@@ -40,7 +41,7 @@ xdp_run_stats() {
 	bpftool prog show id "$id" -j | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
 
-# One run at one rate; prints: pps windows drops p50 p99 cpu xdp_ns
+# One run at one rate; prints: pps windows drops p50 p99 cpu wakeups% xdp_ns
 run_once() { # rate flows
 	local rate=$1 flows=$2 cpu0 cpu1 start end xdp0 xdp1
 	ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
@@ -64,7 +65,7 @@ run_once() { # rate flows
 	jq -r --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
 		--arg cpu "$(echo "scale=1; ($cpu1 - $cpu0) * 100 / $(getconf CLK_TCK) / ($end - $start)" | bc)" \
 		--arg xdp "$(echo "$xdp0 $xdp1" | awk '{ printf "%.0f", ($4 > $2) ? ($3 - $1) / ($4 - $2) : 0 }')" \
-		'"\($pps) \(.counters.windows) \(.counters.ring_drops) \(.agent.latency_p50_us) \(.agent.latency_p99_us) \($cpu) \($xdp)"' \
+		'"\($pps) \(.counters.windows) \(.counters.ring_drops) \(.agent.latency_p50_us) \(.agent.latency_p99_us) \($cpu) \(if .counters.windows > 0 then ((.counters.agent_wakeups // 0) * 100 / .counters.windows | floor) else 0 end) \($xdp)"' \
 		"$tmp/stats.json"
 }
 
@@ -81,14 +82,14 @@ column_medians() {
 
 echo "Median of $repeat runs per rate (each column on its own)."
 echo
-printf '| new flows/s offered | flows | packets/s achieved | windows classified | ring drops | latency p50 (us) | latency p99 (us) | agent CPU (%% of one core) | XDP ns per packet |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| new flows/s offered | flows | packets/s achieved | windows classified | ring drops | latency p50 (us) | latency p99 (us) | agent CPU (%% of one core) | windows that woke the agent (%%) | XDP ns per packet |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for rate in $rates; do
 	flows=$((rate * seconds))
 	"$build/tools/gen_flows" "$tmp/flows.pcap" "$flows" "$n" 256
 	for _ in $(seq "$repeat"); do run_once "$rate" "$flows"; done | column_medians |
-		{ read -r pps windows drops p50 p99 cpu xdp
-		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p99 | $cpu | $xdp |"; }
+		{ read -r pps windows drops p50 p99 cpu woke xdp
+		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p99 | $cpu | $woke | $xdp |"; }
 done
 echo
 echo "Reproduce: sudo tools/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"

@@ -76,16 +76,22 @@ static void rotated_flow_key(unsigned i, struct flow_key *k)
 }
 
 /* Runs through the rotating wrapper: `repeat` packets over `flows` flows,
- * starting again at the first flow. */
-static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsigned repeat)
+ * starting at flow `first`. */
+static unsigned rotated_run_from(struct bench *b, int target_fd, unsigned flows, unsigned first,
+				 unsigned repeat)
 {
 	__u32 zero = 0;
 
 	b->rotate->bss->flow_mask = flows - 1;
-	b->rotate->bss->next_flow = 0;
+	b->rotate->bss->next_flow = first;
 	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY))
 		die("cannot set the tail-call target");
 	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, repeat);
+}
+
+static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsigned repeat)
+{
+	return rotated_run_from(b, target_fd, flows, 0, repeat);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -217,6 +223,33 @@ static double window_completing_cost(struct bench *b, unsigned flows, unsigned c
 	return median(ns, RUNS);
 }
 
+/* The Nth packet of each of `flows` directions, with the agent asleep: the
+ * window wakes it (bpf/odeflow.bpf.c, wake_agent_if_asleep). One packet
+ * per run, since the wakeup lowers the flag; the median over the packets. */
+static double window_waking_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	const char *row = "packet completing a window, waking the agent";
+	struct xdp_sampler *s = load(32u << 20, capacity);
+	int fd = xdp_sampler_prog_fd(s), wakeup_fd = xdp_sampler_map_fd(s, XDP_MAP_WAKEUP);
+	double *ns = calloc(flows, sizeof(*ns)), cost;
+	__u32 zero = 0, asleep = 1;
+
+	if (!ns)
+		die("out of memory");
+	rotated_run(b, fd, flows, flows * (ODEFLOW_DEFAULT_WINDOW - 1));
+	for (unsigned i = 0; i < flows; i++) {
+		if (bpf_map_update_elem(wakeup_fd, &zero, &asleep, BPF_ANY))
+			die("cannot raise the wakeup flag");
+		ns[i] = net(b, rotated_run_from(b, fd, flows, i, 1));
+	}
+	expect(s, CNT_WINDOWS, flows, row);
+	expect(s, CNT_AGENT_WAKEUPS, flows, row);
+	cost = median(ns, flows);
+	free(ns);
+	xdp_sampler_close(s);
+	return cost;
+}
+
 static void bench_sampled(struct bench *b)
 {
 	print_row("first packet of a new flow", new_flow_cost(b, HOT_FLOWS, HOT_CAPACITY),
@@ -227,6 +260,8 @@ static void bench_sampled(struct bench *b)
 	print_row("packet completing a window (emits it)",
 		  window_completing_cost(b, HOT_FLOWS, HOT_CAPACITY),
 		  window_completing_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("... and waking the sleeping agent", window_waking_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_waking_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
 }
 
 /* Final verdicts of class 0 for every rotated connection (and so the hot

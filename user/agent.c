@@ -22,6 +22,7 @@
 #include "latency.h"
 #include "model.h"
 #include "policy.h"
+#include "window_ring.h"
 
 /* A batch goes to the workers when it is full, when its first window has
  * waited this long, or at once when a worker is idle: waiting only pays when
@@ -313,29 +314,30 @@ static int sleep_ms(const struct agent *a)
  * worker running out of work wakes the loop to hand it the waiting batch. */
 static int drain(struct agent *a)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, got[2];
-	struct ring_buffer *rb;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct window_ring *ring;
 	uint64_t idle;
 	ssize_t cleared;
+	char err[256];
 	int ep = -1, rc = 0;
 
-	rb = ring_buffer__new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS), on_window, a, NULL);
+	ring = window_ring_new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS),
+			       xdp_sampler_map_fd(a->sampler, XDP_MAP_WAKEUP), on_window, a, err,
+			       sizeof(err));
+	if (!ring) {
+		fprintf(stderr, "odeflow: %s\n", err);
+		return -1;
+	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!rb || ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ring_buffer__epoll_fd(rb), &ev) ||
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, window_ring_epoll_fd(ring), &ev) ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
 		fprintf(stderr, "odeflow: cannot watch the ring buffer: %s\n", strerror(errno));
 		rc = -1;
 		goto out;
 	}
 	while (!stop_requested) {
-		int n = epoll_wait(ep, got, 2, sleep_ms(a)), consumed;
+		int consumed = window_ring_poll(ring, ep, sleep_ms(a));
 
-		if (n < 0 && errno != EINTR) {
-			fprintf(stderr, "odeflow: waiting for windows: %s\n", strerror(errno));
-			rc = -1;
-			break;
-		}
-		consumed = ring_buffer__consume(rb);
 		if (consumed < 0 && consumed != -EINTR) {
 			fprintf(stderr, "odeflow: reading the ring buffer: %s\n", strerror(-consumed));
 			rc = -1;
@@ -359,7 +361,7 @@ static int drain(struct agent *a)
 out:
 	if (ep >= 0)
 		close(ep);
-	ring_buffer__free(rb);
+	window_ring_free(ring);
 	return rc;
 }
 

@@ -44,6 +44,7 @@ static const char *const map_names[XDP_MAP_COUNT] = {
 	[XDP_MAP_RATE_BUCKETS] = "rate_buckets",
 	[XDP_MAP_COUNTERS] = "counters",
 	[XDP_MAP_AGENT] = "agent",
+	[XDP_MAP_WAKEUP] = "wakeup",
 };
 
 const char *xdp_map_name(enum xdp_map map)
@@ -83,6 +84,7 @@ static struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map
 		[XDP_MAP_RATE_BUCKETS] = skel->maps.rate_buckets,
 		[XDP_MAP_COUNTERS] = skel->maps.counters,
 		[XDP_MAP_AGENT] = skel->maps.agent,
+		[XDP_MAP_WAKEUP] = skel->maps.wakeup,
 	};
 
 	return maps[map];
