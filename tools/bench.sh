@@ -28,7 +28,8 @@ out=BENCHMARKS.md
 	echo "Synthetic UDP flows of N packets replayed with tcpreplay across a veth pair into"
 	echo "\`odeflow run\` with the default model; latency is from a window's Nth packet in"
 	echo "XDP to its verdict in the map. tcpreplay, the softirq work and the agent share"
-	echo "the same $(nproc) CPUs."
+	echo "the same $(nproc) CPUs. \"XDP ns per packet\" is the program's own average under"
+	echo "this traffic, from the kernel's run-time statistics (kernel.bpf_stats_enabled)."
 	echo
 	tools/bench_agent.sh "$build"
 	echo
