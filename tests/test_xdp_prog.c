@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
@@ -780,6 +781,41 @@ static void test_pinned_maps_are_reused(void)
 	CHECK(access(dir, F_OK) == -1);
 }
 
+/* The query tools (stats, flows, top, policy) read pinned maps with this
+ * build's structs. A map of another layout, as another version of odeflow
+ * would pin (here: a counters map with one counter more), is refused with
+ * a clear error rather than misread or overrun. */
+static void test_pins_of_another_layout_refused(void)
+{
+	char dir[64], path[96], err[512];
+	int fd, good;
+
+	if (!harness_is_root()) {
+		SKIP("needs root to create BPF maps");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/odeflow-layout-%d", (int)getpid());
+	snprintf(path, sizeof(path), "%s/counters", dir);
+	CHECK(mkdir(dir, 0700) == 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "counters", sizeof(__u32),
+			    sizeof(struct counters) + sizeof(__u64), 1, NULL);
+	CHECK(fd >= 0 && bpf_obj_pin(fd, path) == 0);
+	CHECK(xdp_open_pinned_map(dir, XDP_MAP_COUNTERS, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "another version") && strstr(err, path), "%s", err);
+	close(fd);
+	unlink(path);
+
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "counters", sizeof(__u32),
+			    sizeof(struct counters), 1, NULL);
+	CHECK(fd >= 0 && bpf_obj_pin(fd, path) == 0);
+	good = xdp_open_pinned_map(dir, XDP_MAP_COUNTERS, err, sizeof(err));
+	CHECKF(good >= 0, "%s", err);
+	if (good >= 0)
+		close(good);
+	close(fd);
+	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+}
+
 static bool is_bpffs(const char *path)
 {
 	struct statfs fs;
@@ -859,6 +895,7 @@ int main(void)
 	RUN(test_window_wakes_only_a_sleeping_reader);
 	RUN(test_bad_options_rejected);
 	RUN(test_pinned_maps_are_reused);
+	RUN(test_pins_of_another_layout_refused);
 	RUN(test_mounts_bpffs_when_missing);
 	return harness_done();
 }

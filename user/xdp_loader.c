@@ -419,16 +419,77 @@ int xdp_unpin(const char *pin_dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* The layout this build reads each map with. A map pinned by another
+ * version of odeflow may differ (a counter more, a field less): read with
+ * this build's structs it would give wrong numbers, or overrun buffers
+ * sized for them, so such a map is refused. Values of "flows" hold the N
+ * slots of the N the agent loaded, 2..64. */
+struct map_layout {
+	enum bpf_map_type type;
+	__u32 key_size, value_min, value_max;
+};
+
+static const struct map_layout map_layouts[XDP_MAP_COUNT] = {
+	[XDP_MAP_FLOWS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
+			    FLOW_STATE_BYTES(ODEFLOW_MIN_WINDOW), FLOW_STATE_BYTES(ODEFLOW_MAX_WINDOW) },
+	[XDP_MAP_WINDOWS] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
+	[XDP_MAP_VERDICTS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
+			       sizeof(struct verdict), sizeof(struct verdict) },
+	[XDP_MAP_POLICY] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct policy),
+			     sizeof(struct policy) },
+	[XDP_MAP_RATE_BUCKETS] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct rate_bucket),
+				   sizeof(struct rate_bucket) },
+	[XDP_MAP_COUNTERS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct counters),
+			       sizeof(struct counters) },
+	[XDP_MAP_AGENT] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct agent_info),
+			    sizeof(struct agent_info) },
+	[XDP_MAP_WAKEUP] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32), sizeof(__u32) },
+};
+
+static int check_map_layout(int fd, enum xdp_map map, const char *path, char *err, size_t errlen)
+{
+	const struct map_layout *want = &map_layouts[map];
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		snprintf(err, errlen, "reading what map %s is: %s", path, strerror(errno));
+		return -1;
+	}
+	if (info.type != want->type || info.key_size != want->key_size ||
+	    info.value_size < want->value_min || info.value_size > want->value_max) {
+		snprintf(err, errlen,
+			 "map %s has map type %u, %u-byte keys and %u-byte values, where this "
+			 "odeflow expects type %u, %u-byte keys and %u to %u-byte values: another "
+			 "version of odeflow made it (query it with that version, or restart the "
+			 "agent with this one)",
+			 path, info.type, info.key_size, info.value_size, want->type,
+			 want->key_size, want->value_min, want->value_max);
+		return -1;
+	}
+	return 0;
+}
+
 int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	int fd;
 
+	if ((unsigned)map >= XDP_MAP_COUNT) {
+		snprintf(err, errlen, "no such map");
+		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(map));
 	fd = bpf_obj_get(path);
-	if (fd < 0)
+	if (fd < 0) {
 		snprintf(err, errlen, "opening map %s: %s (is the agent running?)", path,
 			 strerror(errno));
+		return -1;
+	}
+	if (check_map_layout(fd, map, path, err, errlen)) {
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 

@@ -91,7 +91,9 @@ int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
  * when its pin goes and no process holds it) and the folder itself. */
 int xdp_unpin(const char *pin_dir, char *err, size_t errlen);
 
-/* Opens a map pinned by a running agent, for tools that do not load. */
+/* Opens a map pinned by a running agent, for tools that do not load. A map
+ * whose type, key or value size is not what this build reads (pinned by
+ * another version of odeflow) is refused with an error that says so. */
 int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t errlen);
 
 const char *xdp_map_name(enum xdp_map map);
