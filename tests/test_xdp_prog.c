@@ -655,6 +655,20 @@ static void *sleep_for_window(void *arg)
 	return NULL;
 }
 
+/* Waits (up to 5 s) until a reader has raised the wakeup flag. */
+static bool wait_for_flag(struct fixture *f)
+{
+	__u32 zero = 0, asleep = 0;
+
+	for (int i = 0; i < 5000 && !asleep; i++) {
+		if (bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep))
+			return false;
+		if (!asleep)
+			usleep(1000);
+	}
+	return asleep != 0;
+}
+
 /* Runs the TEST_N packets of one window of s, leaving it in the ring. */
 static void fill_window(struct fixture *f, struct pkt_spec s)
 {
@@ -693,7 +707,7 @@ static void test_window_wakes_only_a_sleeping_reader(void)
 	sl = (struct sleeper){ .ring = f.ring };
 	n_records = 0;
 	CHECK(pthread_create(&t, NULL, sleep_for_window, &sl) == 0);
-	usleep(200 * 1000); /* long enough to be asleep */
+	CHECK(wait_for_flag(&f));
 	spec.sport++;
 	fill_window(&f, spec);
 	pthread_join(t, NULL);
