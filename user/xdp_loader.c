@@ -36,20 +36,38 @@ struct xdp_sampler {
 	bool took_over;          /* attached by updating a link a --keep run left */
 };
 
-static const char *const map_names[XDP_MAP_COUNT] = {
-	[XDP_MAP_FLOWS] = "flows",
-	[XDP_MAP_WINDOWS] = "windows",
-	[XDP_MAP_VERDICTS] = "verdicts",
-	[XDP_MAP_POLICY] = "policy",
-	[XDP_MAP_RATE_BUCKETS] = "rate_buckets",
-	[XDP_MAP_COUNTERS] = "counters",
-	[XDP_MAP_AGENT] = "agent",
-	[XDP_MAP_WAKEUP] = "wakeup",
+/* Each map's pin name, and the layout this build reads it with. A map
+ * pinned by another version of odeflow may differ (a counter more, a field
+ * less): read with this build's structs it would give wrong numbers, or
+ * overrun buffers sized for them, so the query tools refuse it
+ * (check_map_layout). Values of "flows" hold the N slots of the N the agent
+ * loaded, 2..64. */
+struct map_desc {
+	const char *name;
+	enum bpf_map_type type;
+	__u32 key_size, value_min, value_max;
 };
+
+#define FIXED_VALUE(type) sizeof(type), sizeof(type)
+static const struct map_desc map_descs[XDP_MAP_COUNT] = {
+	[XDP_MAP_FLOWS] = { "flows", BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
+			    FLOW_STATE_BYTES(ODEFLOW_MIN_WINDOW), FLOW_STATE_BYTES(ODEFLOW_MAX_WINDOW) },
+	[XDP_MAP_WINDOWS] = { "windows", BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
+	[XDP_MAP_VERDICTS] = { "verdicts", BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
+			       FIXED_VALUE(struct verdict) },
+	[XDP_MAP_POLICY] = { "policy", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct policy) },
+	[XDP_MAP_RATE_BUCKETS] = { "rate_buckets", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				   FIXED_VALUE(struct rate_bucket) },
+	[XDP_MAP_COUNTERS] = { "counters", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+			       FIXED_VALUE(struct counters) },
+	[XDP_MAP_AGENT] = { "agent", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct agent_info) },
+	[XDP_MAP_WAKEUP] = { "wakeup", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(__u32) },
+};
+#undef FIXED_VALUE
 
 const char *xdp_map_name(enum xdp_map map)
 {
-	return (unsigned)map < XDP_MAP_COUNT ? map_names[map] : "?";
+	return (unsigned)map < XDP_MAP_COUNT ? map_descs[map].name : "?";
 }
 
 const char *xdp_mode_name(enum xdp_mode mode)
@@ -175,7 +193,7 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	if (!s->pin_dir[0])
 		return 0;
 	for (int m = 0; m < XDP_MAP_COUNT; m++) {
-		if (snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_names[m]) >=
+		if (snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_descs[m].name) >=
 			    (int)sizeof(path) ||
 		    bpf_map__set_pin_path(skel_map(skel, m), path))
 			return -1;
@@ -419,36 +437,9 @@ int xdp_unpin(const char *pin_dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* The layout this build reads each map with. A map pinned by another
- * version of odeflow may differ (a counter more, a field less): read with
- * this build's structs it would give wrong numbers, or overrun buffers
- * sized for them, so such a map is refused. Values of "flows" hold the N
- * slots of the N the agent loaded, 2..64. */
-struct map_layout {
-	enum bpf_map_type type;
-	__u32 key_size, value_min, value_max;
-};
-
-static const struct map_layout map_layouts[XDP_MAP_COUNT] = {
-	[XDP_MAP_FLOWS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
-			    FLOW_STATE_BYTES(ODEFLOW_MIN_WINDOW), FLOW_STATE_BYTES(ODEFLOW_MAX_WINDOW) },
-	[XDP_MAP_WINDOWS] = { BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
-	[XDP_MAP_VERDICTS] = { BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
-			       sizeof(struct verdict), sizeof(struct verdict) },
-	[XDP_MAP_POLICY] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct policy),
-			     sizeof(struct policy) },
-	[XDP_MAP_RATE_BUCKETS] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct rate_bucket),
-				   sizeof(struct rate_bucket) },
-	[XDP_MAP_COUNTERS] = { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct counters),
-			       sizeof(struct counters) },
-	[XDP_MAP_AGENT] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct agent_info),
-			    sizeof(struct agent_info) },
-	[XDP_MAP_WAKEUP] = { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32), sizeof(__u32) },
-};
-
 static int check_map_layout(int fd, enum xdp_map map, const char *path, char *err, size_t errlen)
 {
-	const struct map_layout *want = &map_layouts[map];
+	const struct map_desc *want = &map_descs[map];
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
