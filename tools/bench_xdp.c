@@ -12,9 +12,11 @@
  * and subtracted, so the column shows the program's own cost with its maps
  * spread over many entries. "hot" repeats one packet, or, for the rows that
  * need a fresh direction or a window not yet full, rotates over HOT_FLOWS
- * flows in maps of HOT_CAPACITY entries, which stay in the cache. The last
- * row is the floor under the many-flows column: one lookup in a hash shaped
- * like "flows" (bpf/bench_lookup.bpf.c) and nothing else. */
+ * flows in maps of HOT_CAPACITY entries, which stay in the cache. The
+ * reference rows at the end time each kernel operation the sampler needs
+ * (a lookup, an insert, a ring-buffer record, a clock read) alone, in maps
+ * shaped like the sampler's (bpf/bench_reference.bpf.c): the floor under
+ * the rows above them. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -24,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench_lookup.skel.h"
+#include "bench_reference.skel.h"
 #include "bench_rotate.skel.h"
 #include "flow_key.h"
 #include "xdp_loader.h"
@@ -71,7 +73,7 @@ static void rotated_flow_key(unsigned i, struct flow_key *k)
 {
 	char src[16];
 
-	snprintf(src, sizeof(src), "10.0.%u.%u", (i >> 8) & 0xff, i & 0xff);
+	snprintf(src, sizeof(src), "10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
 	flow_key_make(k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
 }
 
@@ -327,34 +329,96 @@ static void bench_emitted(struct bench *b)
 	print_row(row, median(one, RUNS), median(many, RUNS), b);
 }
 
-/* The floor: one hit in a hash like "flows" holding every rotated flow. */
-static void bench_lookup_floor(struct bench *b)
+/* The reference rows: each kernel operation the sampler needs, alone
+ * (bpf/bench_reference.bpf.c), in fresh maps of `capacity` entries. */
+static struct bench_reference_bpf *load_reference(unsigned capacity)
 {
-	const char *row = "reference: one hash lookup, nothing else";
-	struct bench_lookup_bpf *l = bench_lookup_bpf__open_and_load();
-	uint8_t value[FLOW_STATE_BYTES(ODEFLOW_DEFAULT_WINDOW)] = { 0 };
-	double one[RUNS], many[RUNS];
-	struct flow_key k;
-	int fd;
+	struct bench_reference_bpf *ref = bench_reference_bpf__open();
 
-	if (!l)
-		die("cannot load the lookup benchmark");
-	for (unsigned i = 0; i < MANY_FLOWS; i++) {
-		rotated_flow_key(i, &k);
-		if (bpf_map_update_elem(bpf_map__fd(l->maps.table), &k, value, BPF_NOEXIST))
-			die("cannot fill the lookup table");
+	if (!ref || bpf_map__set_max_entries(ref->maps.table, capacity) ||
+	    bench_reference_bpf__load(ref))
+		die("cannot load the reference programs");
+	return ref;
+}
+
+/* Fails unless the program returned XDP_PASS for the benchmark packet:
+ * its one operation succeeded. */
+static void expect_pass(int prog_fd, const struct bench *b, const char *row)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = b->pkt, .data_size_in = PKT_LEN);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts) || opts.retval != XDP_PASS) {
+		fprintf(stderr, "bench_xdp: %s: the operation failed\n", row);
+		exit(1);
 	}
-	fd = bpf_program__fd(l->progs.bench_lookup);
+}
+
+/* One hit in a hash like "flows" holding every rotated flow. */
+static void reference_lookup(struct bench *b)
+{
+	const char *row = "one hash lookup (hit)";
+	struct bench_reference_bpf *ref = load_reference(ODEFLOW_DEFAULT_FLOWS);
+	int fd = bpf_program__fd(ref->progs.ref_lookup);
+	double one[RUNS], many[RUNS];
+
+	rotated_run(b, bpf_program__fd(ref->progs.ref_insert), MANY_FLOWS, MANY_FLOWS);
 	for (int r = 0; r < RUNS; r++) {
 		one[r] = test_run(fd, b->pkt, REPEAT);
 		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
 	}
-	/* every lookup hit: a miss would return XDP_DROP */
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = b->pkt, .data_size_in = PKT_LEN);
-	if (bpf_prog_test_run_opts(fd, &opts) || opts.retval != XDP_PASS)
-		die("the lookup benchmark missed its flow");
-	bench_lookup_bpf__destroy(l);
+	expect_pass(fd, b, row); /* a miss returns XDP_DROP */
+	bench_reference_bpf__destroy(ref);
 	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+/* `flows` new keys into a hash of `capacity`, fresh each run. */
+static double reference_insert_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	double ns[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct bench_reference_bpf *ref = load_reference(capacity);
+		int fd = bpf_program__fd(ref->progs.ref_insert);
+		uint8_t value[FLOW_STATE_BYTES(ODEFLOW_DEFAULT_WINDOW)];
+		struct flow_key last;
+
+		ns[r] = net(b, rotated_run(b, fd, flows, flows));
+		rotated_flow_key(flows - 1, &last);
+		if (bpf_map_lookup_elem(bpf_map__fd(ref->maps.table), &last, value))
+			die("reference insert: the last new key is not in the table");
+		bench_reference_bpf__destroy(ref);
+	}
+	return median(ns, RUNS);
+}
+
+/* A window-sized record reserved and submitted, and the clock read: the
+ * same whatever the flow, so one column. */
+static void reference_ring_and_clock(struct bench *b)
+{
+	double ring[RUNS], clock[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct bench_reference_bpf *ref = load_reference(HOT_CAPACITY);
+
+		ring[r] = test_run(bpf_program__fd(ref->progs.ref_ring), b->pkt, MANY_FLOWS);
+		expect_pass(bpf_program__fd(ref->progs.ref_ring), b, "ring-buffer record");
+		clock[r] = test_run(bpf_program__fd(ref->progs.ref_clock), b->pkt, REPEAT);
+		bench_reference_bpf__destroy(ref);
+	}
+	print_row("one ring-buffer record (reserve, submit)", median(ring, RUNS), -1, b);
+	print_row("one clock read (bpf_ktime_get_ns)", median(clock, RUNS), -1, b);
+}
+
+static void bench_references(struct bench *b)
+{
+	printf("| %-40s | %14s | %14s |\n", "*reference: one kernel operation alone*", "", "");
+	reference_lookup(b);
+	print_row("one insert (new key)", reference_insert_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  reference_insert_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("... into a full table (evicts one)",
+		  reference_insert_cost(b, 4 * HOT_CAPACITY, HOT_CAPACITY),
+		  reference_insert_cost(b, 2 * ODEFLOW_DEFAULT_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	reference_ring_and_clock(b);
 }
 
 static void build_packet(uint8_t *p)
@@ -401,7 +465,7 @@ int main(void)
 	bench_classified(&b, "classified flow, RATE_LIMIT (passing)",
 			 &(struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 1ull << 50,
 					   .burst_bytes = 1ull << 40 }, CNT_ACTION_RATE_PASS);
-	bench_lookup_floor(&b);
+	bench_references(&b);
 	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",
 	       b.rotate_floor - b.empty);
 	xdp_pass_bpf__destroy(b.pass);
