@@ -73,8 +73,9 @@ int ref_insert(struct xdp_md *ctx)
 	return bpf_map_update_elem(&table, &k, &blank, BPF_NOEXIST) ? XDP_DROP : XDP_PASS;
 }
 
-/* One window-sized record reserved and submitted without a wakeup: the floor
- * the packet completing a window adds. */
+/* One window-sized record reserved, written whole and submitted without a
+ * wakeup: the floor the packet completing a window adds. Writing it matters:
+ * the ring's memory is cold, or last touched by the reader's CPU. */
 SEC("xdp.frags")
 int ref_ring(struct xdp_md *ctx __attribute__((unused)))
 {
@@ -82,6 +83,7 @@ int ref_ring(struct xdp_md *ctx __attribute__((unused)))
 
 	if (!rec)
 		return XDP_DROP;
+	__builtin_memset(rec, 0, RING_WINDOW_BYTES(ODEFLOW_DEFAULT_WINDOW));
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return XDP_PASS;
 }

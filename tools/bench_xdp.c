@@ -405,7 +405,7 @@ static void reference_ring_and_clock(struct bench *b)
 		clock[r] = test_run(bpf_program__fd(ref->progs.ref_clock), b->pkt, REPEAT);
 		bench_reference_bpf__destroy(ref);
 	}
-	print_row("one ring-buffer record (reserve, submit)", median(ring, RUNS), -1, b);
+	print_row("one ring record (reserve, write, submit)", median(ring, RUNS), -1, b);
 	print_row("one clock read (bpf_ktime_get_ns)", median(clock, RUNS), -1, b);
 }
 
@@ -415,7 +415,7 @@ static void bench_references(struct bench *b)
 	reference_lookup(b);
 	print_row("one insert (new key)", reference_insert_cost(b, HOT_FLOWS, HOT_CAPACITY),
 		  reference_insert_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
-	print_row("... into a full table (evicts one)",
+	print_row("one insert into a full table (evicts one)",
 		  reference_insert_cost(b, 4 * HOT_CAPACITY, HOT_CAPACITY),
 		  reference_insert_cost(b, 2 * ODEFLOW_DEFAULT_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
 	reference_ring_and_clock(b);
