@@ -612,24 +612,82 @@ static void test_bad_setup_leaves_nothing(void)
 	}
 }
 
+/* `odeflow stats --json` of the running agent, parsed; NULL if it failed. */
+static json_t *read_stats(void)
+{
+	char path[160];
+	json_error_t jerr;
+
+	if (sh("%s stats --json --pin-dir %s > %s/stats.json", odeflow, pin_dir, scratch_dir))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/stats.json", scratch_dir);
+	return json_load_file(path, 0, &jerr);
+}
+
+static long long stats_counter(json_t *stats, const char *name)
+{
+	return json_integer_value(json_object_get(json_object_get(stats, "counters"), name));
+}
+
+/* Connections one after another, each finding the agent idle: windows and
+ * the wakeups they sent, as `odeflow stats` counts them. */
+static void windows_and_wakeups(const char *agent_opts, uint16_t first_port, long long *windows,
+				long long *wakeups)
+{
+	char cls[64];
+	json_t *stats;
+
+	*windows = *wakeups = -1;
+	if (start_agent(agent_opts))
+		return;
+	for (uint16_t port = first_port; port < first_port + 4; port++) {
+		int rx, tx = udp_pair(AF_INET, port, &rx);
+
+		send_udp(tx, N, 200);
+		CHECKF(class_of(tx, port, cls, sizeof(cls)) == 0, "no verdict for port %u", port);
+		usleep(200000); /* the default agent goes to sleep */
+		close(tx);
+		close(rx);
+	}
+	stats = read_stats();
+	CHECK(stats != NULL);
+	*windows = stats_counter(stats, "windows");
+	*wakeups = stats_counter(stats, "agent_wakeups");
+	json_decref(stats);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
+}
+
+/* --busy-poll: the agent never sleeps, so no window pays for waking it;
+ * the same traffic to a default agent does wake it. */
+static void test_busy_poll_never_wakes(void)
+{
+	char err[160];
+	long long windows, wakeups;
+
+	windows_and_wakeups("--threshold 0", 6200, &windows, &wakeups);
+	CHECKF(windows >= 4 && wakeups >= 1, "default agent: %lld windows, %lld wakeups", windows,
+	       wakeups);
+	windows_and_wakeups("--threshold 0 --busy-poll", 6210, &windows, &wakeups);
+	CHECKF(windows >= 4 && wakeups == 0, "busy-polling agent: %lld windows, %lld wakeups",
+	       windows, wakeups);
+	snprintf(err, sizeof(err), "%s/agent.err", scratch_dir);
+	CHECK(file_contains(err, "busy-polling the ring"));
+}
+
 /* Captures with fragments and malformed DNS: the agent stays up and the
  * fragment counter matches what the capture holds. */
 static void test_malformed_captures(void)
 {
-	char path[160];
 	FILE *p;
 	int fragments = -1;
 	json_t *stats;
-	json_error_t jerr;
 
 	if (start_agent("--threshold 0"))
 		return;
 	CHECK(replay("malformed_dns.pcap", 1000) == 0);
 	CHECK(replay("dns_fragmented.pcap", 1000) == 0);
 	usleep(200000);
-	CHECK(sh("%s stats --json --pin-dir %s > %s/stats.json", odeflow, pin_dir, scratch_dir) == 0);
-	snprintf(path, sizeof(path), "%s/stats.json", scratch_dir);
-	stats = json_load_file(path, 0, &jerr);
+	stats = read_stats();
 	/* non-first IPv4 fragments in the replayed capture, counted by tcpdump */
 	p = popen("tcpdump -nn -r tests/data/pcaps/dns_fragmented.pcap 'ip and ip[6:2] & 0x1fff != 0'"
 		  " 2>/dev/null | wc -l", "r");
@@ -639,11 +697,9 @@ static void test_malformed_captures(void)
 		pclose(p);
 	CHECK(stats != NULL && fragments > 0);
 	if (stats) {
-		json_t *c = json_object_get(stats, "counters");
-
-		CHECKF(json_integer_value(json_object_get(c, "fragments")) == fragments,
-		       "fragments counter %lld, capture has %d",
-		       (long long)json_integer_value(json_object_get(c, "fragments")), fragments);
+		CHECKF(stats_counter(stats, "fragments") == fragments,
+		       "fragments counter %lld, capture has %d", stats_counter(stats, "fragments"),
+		       fragments);
 		CHECK(json_is_true(json_object_get(json_object_get(stats, "agent"), "running")));
 	}
 	json_decref(stats);
@@ -715,6 +771,7 @@ int main(void)
 	RUN(test_cascade_rearms_live);
 	RUN(test_keep_fail_open_and_take_over);
 	RUN(test_bad_setup_leaves_nothing);
+	RUN(test_busy_poll_never_wakes);
 	RUN(test_malformed_captures);
 	RUN(test_top_in_a_terminal);
 	return harness_done();

@@ -22,6 +22,7 @@ struct agent_options {
 	int threads;              /* classification workers */
 	unsigned flow_capacity;
 	bool keep;                /* leave the program attached and the maps pinned */
+	bool busy_poll;           /* the drain never sleeps: no window pays for a wakeup */
 	bool quiet;
 };
 

@@ -28,6 +28,8 @@ static void usage(FILE *out)
 		"  -j, --threads N         classification threads [number of CPUs - 1, at least 1]\n"
 		"  -c, --flows N           flow directions tracked in the kernel [%u]\n"
 		"  -k, --keep              on exit leave the program attached and the maps pinned\n"
+		"  -b, --busy-poll         read the ring without ever sleeping: spends a CPU so that\n"
+		"                          no window waits for, or pays for, waking the agent\n"
 		"  -q, --quiet             no status lines on standard error\n",
 		model_default_path(), ODEFLOW_DEFAULT_FLOWS);
 }
@@ -55,7 +57,8 @@ int cmd_run(int argc, char **argv)
 		{ "max-windows", required_argument, NULL, 'w' },
 		{ "threads", required_argument, NULL, 'j' }, { "flows", required_argument, NULL, 'c' },
 		{ "keep", no_argument, NULL, 'k' },          { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },          { 0 },
+		{ "busy-poll", no_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct agent_options o = {
@@ -67,7 +70,7 @@ int cmd_run(int argc, char **argv)
 	long flows;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:x:m:p:d:e:t:w:j:c:kqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:x:m:p:d:e:t:w:j:c:kbqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.iface = optarg; break;
 		case 'x':
@@ -99,6 +102,7 @@ int cmd_run(int argc, char **argv)
 			o.flow_capacity = (unsigned)flows;
 			break;
 		case 'k': o.keep = true; break;
+		case 'b': o.busy_poll = true; break;
 		case 'q': o.quiet = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
