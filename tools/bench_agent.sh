@@ -56,10 +56,10 @@ run_once() { # rate flows
 	ip netns exec "$tx" timeout $((seconds * 4 + 10)) tcpreplay -q --pps=$((rate * n)) -i "$dtx" \
 		"$tmp/flows.pcap" >/dev/null 2>&1 || true
 	end=$(date +%s.%N)
+	cpu1=$(awk '{print $14 + $15}' /proc/$agent/stat) # over the replay only, as its divisor
 	xdp1=$(xdp_run_stats)
 	sysctl -qw kernel.bpf_stats_enabled="$stats_before"
 	sleep 1.2 # the agent publishes its latency once a second
-	cpu1=$(awk '{print $14 + $15}' /proc/$agent/stat)
 	"$build/odeflow" stats --json --pin-dir "$pin" >"$tmp/stats.json"
 	kill -INT "$agent"; wait "$agent" || true; agent=
 	jq -r --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
