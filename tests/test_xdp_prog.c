@@ -599,6 +599,13 @@ static void test_rate_limit_passes_burst_then_drops(void)
 	fixture_close(&f);
 }
 
+/* The ring-buffer bytes a record of `len` bytes takes: an 8-byte header,
+ * rounded up to 8. */
+static unsigned ring_record_bytes(unsigned len)
+{
+	return (len + 8 + 7) / 8 * 8;
+}
+
 static void test_full_ring_counts_passes_and_resamples(void)
 {
 	struct fixture f;
@@ -606,8 +613,7 @@ static void test_full_ring_counts_passes_and_resamples(void)
 	uint16_t sizes[TEST_N];
 	uint64_t d[CNT_MAX];
 	long page = sysconf(_SC_PAGESIZE);
-	/* a ring record is its bytes plus an 8-byte header, rounded up to 8 */
-	int flows = page / ((RING_WINDOW_BYTES(TEST_N) + 15) / 8 * 8) + 4;
+	int flows = page / ring_record_bytes(RING_WINDOW_BYTES(TEST_N)) + 4;
 
 	if (fixture_open(&f, page))
 		return;
@@ -722,6 +728,84 @@ static void test_window_wakes_only_a_sleeping_reader(void)
 	counter_delta(&f, d);
 	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_AGENT_WAKEUPS] == 0);
 	CHECK(drain(&f) == 1);
+	fixture_close(&f);
+}
+
+static void set_wakeup_flag(struct fixture *f, __u32 asleep)
+{
+	__u32 zero = 0;
+
+	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep,
+				  BPF_ANY) == 0);
+}
+
+static __u32 wakeup_flag(struct fixture *f)
+{
+	__u32 zero = 0, asleep = ~0u;
+
+	CHECK(bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep) == 0);
+	return asleep;
+}
+
+/* How many windows that wake nobody (quiet) and that wake the reader (woke,
+ * each followed by an 8-byte wakeup record) fill a ring of `size` bytes so
+ * that one more window fits and its wakeup record does not. The kernel takes
+ * a record while the ring then holds at most size - 1 bytes. */
+static bool fill_for_no_wakeup_room(long size, int *quiet, int *woke)
+{
+	long window = ring_record_bytes(RING_WINDOW_BYTES(TEST_N)), nudge = ring_record_bytes(8);
+
+	for (*woke = 0; *woke < 8; (*woke)++)
+		for (*quiet = 0; *quiet * window < size; (*quiet)++) {
+			long used = *quiet * window + *woke * (window + nudge);
+
+			if (used + window < size && used + window + nudge >= size)
+				return true;
+		}
+	return false;
+}
+
+/* A sleeping reader, and a ring with room for the next window but not for
+ * the wakeup record after it: the window goes in, unannounced, and the flag
+ * stays up; the first window after the reader has made room wakes it. */
+static void test_wakeup_waits_for_room(void)
+{
+	struct fixture f;
+	struct pkt_spec spec = udp6;
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t d[CNT_MAX];
+	int quiet, woke;
+
+	if (fixture_open(&f, page))
+		return;
+	CHECK(fill_for_no_wakeup_room(page, &quiet, &woke));
+	for (int i = 0; i < quiet + woke; i++) {
+		set_wakeup_flag(&f, i >= quiet);
+		spec.sport++;
+		fill_window(&f, spec);
+	}
+	counter_delta(&f, d);
+	CHECKF(d[CNT_WINDOWS] == (uint64_t)(quiet + woke) && d[CNT_AGENT_WAKEUPS] == (uint64_t)woke &&
+	       d[CNT_RING_DROPS] == 0, "filling: %llu windows, %llu wakeups, %llu drops",
+	       (unsigned long long)d[CNT_WINDOWS], (unsigned long long)d[CNT_AGENT_WAKEUPS],
+	       (unsigned long long)d[CNT_RING_DROPS]);
+
+	set_wakeup_flag(&f, 1);
+	spec.sport++;
+	fill_window(&f, spec);
+	counter_delta(&f, d);
+	CHECKF(d[CNT_WINDOWS] == 1 && d[CNT_RING_DROPS] == 0 && d[CNT_AGENT_WAKEUPS] == 0,
+	       "the window that fits: %llu windows, %llu drops, %llu wakeups",
+	       (unsigned long long)d[CNT_WINDOWS], (unsigned long long)d[CNT_RING_DROPS],
+	       (unsigned long long)d[CNT_AGENT_WAKEUPS]);
+	CHECKF(wakeup_flag(&f) == 1, "the flag went down with no wakeup sent");
+
+	CHECK(drain(&f) == quiet + woke + 1);
+	spec.sport++;
+	fill_window(&f, spec);
+	counter_delta(&f, d);
+	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_AGENT_WAKEUPS] == 1);
+	CHECK(wakeup_flag(&f) == 0);
 	fixture_close(&f);
 }
 
@@ -907,6 +991,7 @@ int main(void)
 	RUN(test_rate_limit_passes_burst_then_drops);
 	RUN(test_full_ring_counts_passes_and_resamples);
 	RUN(test_window_wakes_only_a_sleeping_reader);
+	RUN(test_wakeup_waits_for_room);
 	RUN(test_bad_options_rejected);
 	RUN(test_pinned_maps_are_reused);
 	RUN(test_pins_of_another_layout_refused);
