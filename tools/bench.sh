@@ -33,6 +33,11 @@ out=BENCHMARKS.md
 	echo
 	tools/bench_agent.sh "$build"
 	echo
+	echo "The same with \`odeflow run --busy-poll\` (the drain never sleeps, so no window"
+	echo "wakes it; it spends a core):"
+	echo
+	AGENT_OPTS=--busy-poll tools/bench_agent.sh "$build"
+	echo
 	echo "## Offline tools (\`tools/bench_offline.sh\`)"
 	echo
 	tools/bench_offline.sh "$build"

@@ -92,4 +92,4 @@ for rate in $rates; do
 		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p99 | $cpu | $woke | $xdp |"; }
 done
 echo
-echo "Reproduce: sudo tools/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"
+echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"} tools/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"

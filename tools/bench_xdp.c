@@ -150,7 +150,7 @@ static void print_row(const char *name, double one, double many, const struct be
 		snprintf(a, sizeof(a), "%.0f (%.1fx)", one, one / b->empty);
 	if (many >= 0)
 		snprintf(m, sizeof(m), "%.0f (%.1fx)", many, many / b->empty);
-	printf("| %-40s | %14s | %14s |\n", name, a, m);
+	printf("| %-41s | %14s | %14s |\n", name, a, m);
 }
 
 /* The program's own cost per packet over many flows: wrapper run minus the
@@ -171,7 +171,7 @@ static void bench_floor(struct bench *b)
 	}
 	b->empty = median(one, RUNS);
 	b->rotate_floor = median(many, RUNS);
-	printf("| %-40s | %14.0f | %14s |\n", "empty XDP program (the floor)", b->empty, "-");
+	printf("| %-41s | %14.0f | %14s |\n", "empty XDP program (the floor)", b->empty, "-");
 }
 
 /* Each of `flows` packets opens a new direction in fresh maps; with more
@@ -415,7 +415,7 @@ static void reference_ring_and_clock(struct bench *b)
 
 static void bench_references(struct bench *b)
 {
-	printf("| %-40s | %14s | %14s |\n", "*reference: one kernel operation alone*", "", "");
+	printf("| %-41s | %14s | %14s |\n", "*reference: one kernel operation alone*", "", "");
 	reference_lookup(b);
 	print_row("one insert (new key)", reference_insert_cost(b, HOT_FLOWS, HOT_CAPACITY),
 		  reference_insert_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
@@ -455,8 +455,8 @@ int main(void)
 	       "many flows: %d connections, %d distinct new flows per run (%d into the full table)\n\n",
 	       RUNS, REPEAT, HOT_FLOWS, HOT_CAPACITY, 4 * HOT_CAPACITY, MANY_FLOWS, NEW_FLOWS,
 	       2 * ODEFLOW_DEFAULT_FLOWS);
-	printf("| %-40s | %14s | %14s |\n", "packet", "hot", "many flows");
-	printf("|%s|%s|%s|\n", "------------------------------------------",
+	printf("| %-41s | %14s | %14s |\n", "packet", "hot", "many flows");
+	printf("|%s|%s|%s|\n", "-------------------------------------------",
 	       "----------------", "----------------");
 	bench_floor(&b);
 	bench_sampled(&b);
