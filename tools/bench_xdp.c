@@ -357,6 +357,20 @@ static void expect_pass(int prog_fd, const struct bench *b, const char *row)
 	}
 }
 
+/* Fails unless the last of `flows` rotated flows is in the reference table:
+ * the run before inserted every one of them. */
+static void expect_inserted(struct bench_reference_bpf *ref, unsigned flows, const char *row)
+{
+	uint8_t value[FLOW_STATE_BYTES(ODEFLOW_DEFAULT_WINDOW)];
+	struct flow_key last;
+
+	rotated_flow_key(flows - 1, &last);
+	if (bpf_map_lookup_elem(bpf_map__fd(ref->maps.table), &last, value)) {
+		fprintf(stderr, "bench_xdp: %s: the last new key is not in the table\n", row);
+		exit(1);
+	}
+}
+
 /* One hit in a hash like "flows" holding every rotated flow. */
 static void reference_lookup(struct bench *b)
 {
@@ -366,6 +380,7 @@ static void reference_lookup(struct bench *b)
 	double one[RUNS], many[RUNS];
 
 	rotated_run(b, bpf_program__fd(ref->progs.ref_insert), MANY_FLOWS, MANY_FLOWS);
+	expect_inserted(ref, MANY_FLOWS, row);
 	for (int r = 0; r < RUNS; r++) {
 		one[r] = test_run(fd, b->pkt, REPEAT);
 		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
@@ -383,20 +398,16 @@ static double reference_insert_cost(struct bench *b, unsigned flows, unsigned ca
 	for (int r = 0; r < RUNS; r++) {
 		struct bench_reference_bpf *ref = load_reference(capacity);
 		int fd = bpf_program__fd(ref->progs.ref_insert);
-		uint8_t value[FLOW_STATE_BYTES(ODEFLOW_DEFAULT_WINDOW)];
-		struct flow_key last;
 
 		ns[r] = net(b, rotated_run(b, fd, flows, flows));
-		rotated_flow_key(flows - 1, &last);
-		if (bpf_map_lookup_elem(bpf_map__fd(ref->maps.table), &last, value))
-			die("reference insert: the last new key is not in the table");
+		expect_inserted(ref, flows, "one insert");
 		bench_reference_bpf__destroy(ref);
 	}
 	return median(ns, RUNS);
 }
 
-/* A window-sized record reserved and submitted, and the clock read: the
- * same whatever the flow, so one column. */
+/* A window-sized record reserved, written and submitted, and the clock
+ * read: the same whatever the flow, so one column. */
 static void reference_ring_and_clock(struct bench *b)
 {
 	double ring[RUNS], clock[RUNS];
