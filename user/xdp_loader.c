@@ -92,20 +92,11 @@ const char *xdp_counter_name(enum counter c)
 	return (unsigned)c < CNT_MAX ? names[c] : "?";
 }
 
+/* The object's map for `map`, found by its name in map_descs (the
+ * skeleton's variable names). */
 static struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map)
 {
-	struct bpf_map *const maps[XDP_MAP_COUNT] = {
-		[XDP_MAP_FLOWS] = skel->maps.flows,
-		[XDP_MAP_WINDOWS] = skel->maps.windows,
-		[XDP_MAP_VERDICTS] = skel->maps.verdicts,
-		[XDP_MAP_POLICY] = skel->maps.policy,
-		[XDP_MAP_RATE_BUCKETS] = skel->maps.rate_buckets,
-		[XDP_MAP_COUNTERS] = skel->maps.counters,
-		[XDP_MAP_AGENT] = skel->maps.agent,
-		[XDP_MAP_WAKEUP] = skel->maps.wakeup,
-	};
-
-	return maps[map];
+	return bpf_object__find_map_by_name(skel->obj, map_descs[map].name);
 }
 
 /* libbpf's first warning, to name the cause of a failed open or load (for
@@ -193,9 +184,12 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	if (!s->pin_dir[0])
 		return 0;
 	for (int m = 0; m < XDP_MAP_COUNT; m++) {
-		if (snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_descs[m].name) >=
+		struct bpf_map *map = skel_map(skel, m);
+
+		if (!map ||
+		    snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_descs[m].name) >=
 			    (int)sizeof(path) ||
-		    bpf_map__set_pin_path(skel_map(skel, m), path))
+		    bpf_map__set_pin_path(map, path))
 			return -1;
 	}
 	return 0;
