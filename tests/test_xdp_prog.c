@@ -599,6 +599,16 @@ static void test_rate_limit_passes_burst_then_drops(void)
 	fixture_close(&f);
 }
 
+/* Runs the TEST_N packets of one window of s, leaving it in the ring. */
+static void fill_window(struct fixture *f, struct pkt_spec s)
+{
+	uint8_t frame[PKT_MAX];
+	uint16_t size;
+
+	for (int i = 0; i < TEST_N; i++)
+		CHECK(run_frame(f, frame, pkt_build(&s, frame, &size), NULL) == XDP_PASS);
+}
+
 /* The ring-buffer bytes a record of `len` bytes takes: an 8-byte header,
  * rounded up to 8. */
 static unsigned ring_record_bytes(unsigned len)
@@ -618,11 +628,8 @@ static void test_full_ring_counts_passes_and_resamples(void)
 	if (fixture_open(&f, page))
 		return;
 	for (int i = 0; i < flows; i++) {
-		uint8_t frame[PKT_MAX];
-
 		s.sport = 1000 + i;
-		for (int p = 0; p < TEST_N; p++)
-			CHECK(run_frame(&f, frame, pkt_build(&s, frame, &sizes[p]), NULL) == XDP_PASS);
+		fill_window(&f, s);
 	}
 	counter_delta(&f, d);
 	CHECKF(d[CNT_RING_DROPS] >= 4 && d[CNT_WINDOWS] + d[CNT_RING_DROPS] == (uint64_t)flows,
@@ -661,28 +668,31 @@ static void *sleep_for_window(void *arg)
 	return NULL;
 }
 
+static void set_wakeup_flag(struct fixture *f, __u32 asleep)
+{
+	__u32 zero = 0;
+
+	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep,
+				  BPF_ANY) == 0);
+}
+
+static __u32 wakeup_flag(struct fixture *f)
+{
+	__u32 zero = 0, asleep = ~0u;
+
+	CHECK(bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep) == 0);
+	return asleep;
+}
+
 /* Waits (up to 5 s) until a reader has raised the wakeup flag. */
 static bool wait_for_flag(struct fixture *f)
 {
-	__u32 zero = 0, asleep = 0;
-
-	for (int i = 0; i < 5000 && !asleep; i++) {
-		if (bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep))
-			return false;
-		if (!asleep)
-			usleep(1000);
+	for (int i = 0; i < 5000; i++) {
+		if (wakeup_flag(f) == 1)
+			return true;
+		usleep(1000);
 	}
-	return asleep != 0;
-}
-
-/* Runs the TEST_N packets of one window of s, leaving it in the ring. */
-static void fill_window(struct fixture *f, struct pkt_spec s)
-{
-	uint8_t frame[PKT_MAX];
-	uint16_t size;
-
-	for (int i = 0; i < TEST_N; i++)
-		CHECK(run_frame(f, frame, pkt_build(&s, frame, &size), NULL) == XDP_PASS);
+	return false;
 }
 
 /* A window goes into the ring without waking its reader: a wakeup costs the
@@ -729,22 +739,6 @@ static void test_window_wakes_only_a_sleeping_reader(void)
 	CHECK(d[CNT_WINDOWS] == 1 && d[CNT_AGENT_WAKEUPS] == 0);
 	CHECK(drain(&f) == 1);
 	fixture_close(&f);
-}
-
-static void set_wakeup_flag(struct fixture *f, __u32 asleep)
-{
-	__u32 zero = 0;
-
-	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep,
-				  BPF_ANY) == 0);
-}
-
-static __u32 wakeup_flag(struct fixture *f)
-{
-	__u32 zero = 0, asleep = ~0u;
-
-	CHECK(bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), &zero, &asleep) == 0);
-	return asleep;
 }
 
 /* How many windows that wake nobody (quiet) and that wake the reader (woke,
