@@ -4,6 +4,8 @@
 #                 fuzzing, and the XDP tests on Debian 12's 6.1 kernel in a VM)
 # make bench      run the benchmarks and write BENCHMARKS.md
 # make deps       install the Debian packages the project needs (root)
+# make layering   check that includes between user/ folders run one way
+# V=1 prints the full commands.
 
 BUILD     ?= build
 CC        ?= cc
@@ -14,62 +16,97 @@ ARCH      := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 # Flags every userspace object needs, whatever CFLAGS the caller chose.
+# -MMD -MP: each object depends on exactly the headers it includes.
 REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null)
+DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
              -ljansson -lpcap -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
-BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
-LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-TEST_SRCS := $(wildcard tests/test_*.c)
-TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
-TOOL_SRCS := $(wildcard tools/*.c)
-TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
 
+# user/: one folder per subsystem (see user/README.md); all but cli/main.c
+# form $(BUILD)/libodeflow.a.
+USER_DIRS := common engine loader capture train agent cli
+LIB_SRCS  := $(filter-out user/cli/main.c,$(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c)))
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+PROD_SKEL := $(BUILD)/odeflow.skel.h
+BENCH_SKELS := $(patsubst bpf/bench/%.bpf.c,$(BUILD)/%.skel.h,$(wildcard bpf/bench/*.bpf.c))
+TEST_SRCS := $(wildcard tests/unit/test_*.c tests/live/test_*.c)
+TEST_BINS := $(foreach t,$(TEST_SRCS),$(BUILD)/tests/$(basename $(notdir $(t))))
+TOOL_SRCS := $(wildcard tools/bench/*.c)
+TOOL_BINS := $(patsubst tools/bench/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+
+.DELETE_ON_ERROR:
 # Keep the generated BPF objects and skeletons (make would delete them as
 # intermediates and rebuild them on every run).
 .SECONDARY:
 
-.PHONY: all deps test check test-quick san fuzz bench run clean print-cflags print-ldlibs
+.PHONY: all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 
 deps:
 	@bash tools/deps.sh
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+# BPF objects depend on the headers they include (-MMD), like userspace.
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(BUILD)
+	$(call say,BPF,$<)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEP_FLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/bench/%.bpf.c | $(BUILD)
+	$(call say,BPF,$<)
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEP_FLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(call say,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
 # Subcommands register themselves with one ODEFLOW_COMMAND(name, "summary")
-# line in user/cmd_*.c; main.c's table is generated from those lines.
-$(BUILD)/commands.inc: $(wildcard user/cmd_*.c) | $(BUILD)
-	grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
+# line in user/cli/cmd_*.c; main.c's table is generated from those lines.
+$(BUILD)/commands.inc: $(wildcard user/cli/cmd_*.c) | $(BUILD)
+	$(call say,GEN,$@)
+	$(Q)grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
 
-$(BUILD)/obj/%.o: user/%.c user/*.h bpf/odeflow.h $(SKELS) | $(BUILD)/obj
-	$(CC) $(CFLAGS) $(REQ_CFLAGS) -c $< -o $@
-
-$(BUILD)/obj/main.o: $(BUILD)/commands.inc
+# The skeleton is order-only: it must exist before the first compile, and
+# afterwards the .d files name the objects that really include it.
+$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $(DEP_FLAGS) -c $< -o $@
 
 $(BUILD)/libodeflow.a: $(LIB_OBJS)
-	rm -f $@; ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@; ar rcs $@ $^
 
-$(BUILD)/odeflow: $(BUILD)/obj/main.o $(BUILD)/libodeflow.a
-	$(CC) $(CFLAGS) $(REQ_CFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/odeflow: $(BUILD)/obj/cli/main.o $(BUILD)/libodeflow.a
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/*.h $(BUILD)/libodeflow.a | $(BUILD)/tests
-	$(CC) $(CFLAGS) $(REQ_CFLAGS) -Itests $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
+# Tests and benchmark tools, linked against the library.
+define test_rule
+$(BUILD)/tests/%: tests/$(1)/%.c $(BUILD)/libodeflow.a | $(PROD_SKEL) $(BENCH_SKELS)
+	$$(call say,CC,$$<)
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(CFLAGS) $$(REQ_CFLAGS) $$(DEP_FLAGS) -MF $$@.d -Itests $$< $(BUILD)/libodeflow.a $$(LDLIBS) -o $$@
+endef
+$(eval $(call test_rule,unit))
+$(eval $(call test_rule,live))
 
-# Benchmarks and other helper programs, linked like the tests.
-$(BUILD)/tools/%: tools/%.c $(BUILD)/libodeflow.a | $(BUILD)/tools
-	$(CC) $(CFLAGS) $(REQ_CFLAGS) $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
+$(BUILD)/tools/%: tools/bench/%.c $(BUILD)/libodeflow.a | $(PROD_SKEL) $(BENCH_SKELS)
+	$(call say,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $(DEP_FLAGS) -MF $@.d $< $(BUILD)/libodeflow.a $(LDLIBS) -o $@
 
-$(BUILD) $(BUILD)/obj $(BUILD)/tests $(BUILD)/tools:
-	mkdir -p $@
+$(BUILD):
+	@mkdir -p $@
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # The full suite: plain build, then the unit tests again under ASan+UBSan,
 # then each fuzzer for a bounded time. `make check` skips the dependency step.
@@ -83,6 +120,9 @@ check: all
 test-quick: all
 	@bash tests/run.sh $(BUILD)
 
+layering:
+	@bash tools/check_layering.sh
+
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 san:
 	@$(MAKE) --no-print-directory BUILD=build-san CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" all
@@ -92,7 +132,7 @@ fuzz: all
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 bench: all
-	@bash tools/bench.sh
+	@bash tools/bench/bench.sh
 
 # `make run`: the demo (namespaces, replayed captures, verdicts as they come);
 # `make run IFACE=eth0`: the agent on a real interface, shipped model,

@@ -28,18 +28,18 @@
 #define IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset, host order */
 #define IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset, host order */
 #define MAX_VLAN_TAGS 2
-#define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/packet.h) */
+#define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/capture/packet.h) */
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_USEC 1000ULL
 
-/* Set by the loader before load (see user/xdp_loader.c). Read-only data is
+/* Set by the loader before load (see user/loader/xdp_loader.c). Read-only data is
  * frozen at load, so the verifier knows this value: it is the bound that
  * proves every slot index and slot loop below in range. */
 const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
 
 /* Capacities below are defaults; the loader sets them before load. The
  * loader also replaces "flows" with a map whose values hold window_n slots
- * (FLOW_STATE_BYTES, user/flows_map.c): the verifier checks every slot
+ * (FLOW_STATE_BYTES, user/loader/flows_map.c): the verifier checks every slot
  * access against that size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -230,7 +230,7 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 	if (ipv6_is_ext(nh))
 		return MALFORMED; /* more extension headers than the bound */
 	pkt->l3 = ip;
-	/* as user/packet.c: a jumbo length (never in one XDP buffer) saturates */
+	/* as user/capture/packet.c: a jumbo length (never in one XDP buffer) saturates */
 	pkt->ip_len = payload_len + sizeof(*ip) > 0xffff ? 0xffff : payload_len + sizeof(*ip);
 	pkt->ipv6 = true;
 	pkt->key.proto = nh;
@@ -395,11 +395,11 @@ static __always_inline void clear_sizes(struct flow_state *st, __u32 n)
 /* Submitting a record wakes a reader sleeping on the ring whenever it has
  * read everything before it, which a prompt agent always has. A wakeup is an
  * interrupt this CPU sends itself: about 5.3 us added to the packet that
- * sends it on our test VM (tools/bench_xdp.c), where the rest of that packet
+ * sends it on our test VM (tools/bench/bench_xdp.c), where the rest of that packet
  * costs 0.3. So windows go into the ring with BPF_RB_NO_WAKEUP, and the
  * agent is woken only when it has said it is going to sleep, as with AF_XDP's
  * need_wakeup flag. The agent raises the flag and then looks at the ring once
- * more (window_ring_poll in user/window_ring.c); this side commits its record
+ * more (window_ring_poll in user/loader/window_ring.c); this side commits its record
  * (the kernel's commit is an xchg, a full barrier) and then reads the flag:
  * one of the two always sees the other, so no window waits unseen. The
  * wakeup rides on an empty record, reserved and discarded, which readers

@@ -37,7 +37,7 @@ enum flow_phase {
  * map "flows" is this head followed by the window's N slots,
  * FLOW_STATE_BYTES(N) bytes in all: N arrival times (__u32, microseconds
  * after first_ns), then N IP sizes (__u16). The loader sizes the values by
- * the N it loads (user/flows_map.c): at N = 20 an entry takes 136 bytes
+ * the N it loads (user/loader/flows_map.c): at N = 20 an entry takes 136 bytes
  * instead of the 400 the largest N needs, so the map and the memory a packet
  * touches shrink by two thirds. */
 struct flow_state {
@@ -70,7 +70,7 @@ struct flow_state_buf {
 
 /* One completed window as the XDP program emits it into the "windows" ring
  * buffer: this head followed by its n slots, RING_WINDOW_BYTES(n) bytes in
- * all. Userspace decodes it with window_record_decode (user/window_record.h). */
+ * all. Userspace decodes it with window_record_decode (user/common/window_record.h). */
 struct ring_window {
 	struct flow_key key;
 	__u64 first_ns;                     /* arrival of packet 0 (bpf_ktime_get_ns) */

@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "rng.h"
+#include "common/rng.h"
 
 static inline void make_windows(int count, int n, unsigned long long seed, float *sizes,
 				double *times)

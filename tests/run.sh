@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test and prints one summary line: "N passed, N failed, N skipped".
 #   tests/run.sh BUILD_DIR [sanitized] [fuzz] [kernel61]
-# BUILD_DIR/tests/test_* are C test binaries; tests/test_*.sh are shell tests
+# BUILD_DIR/tests/test_* are C test binaries (tests/unit, tests/live); tests/{unit,live}/test_*.sh
+# are shell tests
 # (they get the build dir as $1). Every test prints PASS/FAIL/SKIP lines.
 # "sanitized" rebuilds into build-san with ASan+UBSan and runs the C tests again;
 # "fuzz" runs each fuzzer in tests/fuzz for a bounded time; "kernel61" runs
-# the XDP tests again on Debian 12's 6.1 kernel in a VM (tools/kernel61_check.sh).
+# the XDP tests again on Debian 12's 6.1 kernel in a VM (tests/vm/kernel61_check.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}; shift || true
@@ -32,7 +33,7 @@ run_suite() { # dir label-prefix
 }
 
 run_suite "$build" ""
-for t in tests/test_*.sh; do
+for t in tests/unit/test_*.sh tests/live/test_*.sh; do
 	[ -f "$t" ] || continue
 	run_one "$(basename "$t" .sh)" bash "$t" "$build"
 done
@@ -50,7 +51,7 @@ for extra in "$@"; do
 	fuzz)
 		run_one fuzz bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}";;
 	kernel61)
-		run_one kernel61 bash tools/kernel61_check.sh;;
+		run_one kernel61 bash tests/vm/kernel61_check.sh;;
 	esac
 done
 

@@ -4,7 +4,7 @@
 #ifndef ODEFLOW_TEST_WINDOW_RECORDS_H
 #define ODEFLOW_TEST_WINDOW_RECORDS_H
 
-#include "window_record.h"
+#include "common/window_record.h"
 
 #ifndef MAX_RECORDS
 #define MAX_RECORDS 512

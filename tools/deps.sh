@@ -13,7 +13,7 @@ packages=(
   iperf3                        # live tests: traffic of a real program
   jq bc                         # benchmark scripts
   tmux                          # the test of odeflow top in an 80-column terminal
-  qemu-system-x86 busybox-static cpio kmod   # tools/kernel61_check.sh: Debian 12's kernel in a VM
+  qemu-system-x86 busybox-static cpio kmod   # tests/vm/kernel61_check.sh: Debian 12's kernel in a VM
 )
 
 missing=()

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "npy.h"
+#include "train/npy.h"
 
 static volatile double sink;
 

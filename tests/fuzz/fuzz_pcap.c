@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pcap_source.h"
-#include "sessions.h"
+#include "capture/pcap_source.h"
+#include "capture/sessions.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

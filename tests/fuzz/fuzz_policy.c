@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy.h"
+#include "agent/policy.h"
 
 static const char *const classes[] = { "VoIP", "Video", "File_Transfer", "Chat", "Browsing" };
 

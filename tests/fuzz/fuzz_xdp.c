@@ -6,7 +6,7 @@
  * The verifier already rules out out-of-bounds reads; what this checks is
  * behaviour: with no verdicts, every frame passes unmodified, is counted
  * once in exactly one class (tcp, udp, non_ip, other_l4, fragments,
- * malformed), and agrees with the userspace parser (user/packet.c) the
+ * malformed), and agrees with the userspace parser (user/capture/packet.c) the
  * offline tools use: same class, and for sampled frames the same flow key
  * and IP length. The one allowed difference: a datagram whose IP length runs
  * past the frame is malformed in the kernel, while offline it is sampled
@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "packet.h"
-#include "xdp_loader.h"
+#include "capture/packet.h"
+#include "loader/xdp_loader.h"
 
 #define WINDOW_N 2 /* every input is a direction's first packet: nothing emits */
 

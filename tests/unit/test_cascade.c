@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* The cascade: one decision per window, windows of a connection (both
+ * directions) averaged until confident or max_windows, re-arm requests. */
+#include "harness.h"
+#include "agent/cascade.h"
+#include "common/flow_key.h"
+
+#define N 20
+
+static struct model *new_model(void)
+{
+	struct model_config cfg;
+
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	cfg.hidden = cfg.ode_hidden = 8;
+	cfg.window = N;
+	cfg.rk4_steps = 1;
+	struct model *m = NULL;
+	char err[256];
+
+	if (model_create(&cfg, 7, &m, err, sizeof(err)))
+		printf("  model_create: %s\n", err);
+	return m;
+}
+
+/* A window of direction a→b (or b→a when reverse) with varied packets. */
+static struct window_record make_window(int conn, int reverse, int salt)
+{
+	struct window_record w = { 0 };
+	uint8_t a[16] = { [10] = 0xff, [11] = 0xff, 10, 200, 0, 1 };
+	uint8_t b[16] = { [10] = 0xff, [11] = 0xff, 10, 200, 1, 1 };
+
+	b[15] = (uint8_t)conn;
+	memcpy(reverse ? w.key.daddr : w.key.saddr, a, 16);
+	memcpy(reverse ? w.key.saddr : w.key.daddr, b, 16);
+	w.key.sport = reverse ? 443 : (uint16_t)(40000 + conn);
+	w.key.dport = reverse ? (uint16_t)(40000 + conn) : 443;
+	w.key.proto = 6;
+	w.n = N;
+	for (int i = 0; i < N; i++) {
+		w.sizes[i] = (uint16_t)(40 + ((i * 37 + salt * 11) % 1460));
+		w.offset_us[i] = (uint32_t)(i * (1000 + salt * 13));
+	}
+	return w;
+}
+
+static void test_confident_first_window_is_final(void)
+{
+	struct model *m = new_model();
+	struct model_ws *ws = model_ws_new(m, 4);
+	struct cascade_options o = { .threshold = 0, .max_windows = 4, .max_connections = 64 };
+	struct cascade *c = cascade_new(m, &o);
+	struct window_record w = make_window(1, 0, 0);
+	struct decision d;
+
+	CHECK(c && ws);
+	CHECK(cascade_decide(c, ws, 1, &w, &d) == 0);
+	CHECK(d.stage == 1 && !d.provisional && !d.rearm);
+	CHECK(d.confidence > 0 && d.confidence <= 1);
+	CHECK(d.class_id >= 0 && d.class_id < 5);
+	/* the decision's class is the window's most likely class */
+	for (int k = 0; k < 5; k++)
+		CHECK(d.window_logprobs[k] <= d.window_logprobs[d.class_id]);
+	CHECK_NEAR(d.confidence, expf(d.window_logprobs[d.class_id]), 1e-5);
+	cascade_free(c);
+	model_ws_free(ws);
+	model_free(m);
+}
+
+static void test_uncertain_connection_averages_both_directions(void)
+{
+	struct model *m = new_model();
+	struct model_ws *ws = model_ws_new(m, 4);
+	struct cascade_options o = { .threshold = 1.0f, .max_windows = 3, .max_connections = 64 };
+	struct cascade *c = cascade_new(m, &o);
+	struct window_record w[3] = { make_window(2, 0, 0), make_window(2, 1, 1), make_window(2, 0, 2) };
+	struct decision d[3], extra;
+	float mean[5], best = -INFINITY, norm = 0;
+	int cls = 0;
+
+	CHECK(cascade_decide(c, ws, 2, w, d) == 0);
+	CHECK(!memcmp(&d[0].connection, &d[1].connection, sizeof(struct flow_key)));
+	CHECK(d[0].stage == 1 && d[0].provisional && d[0].rearm);
+	CHECK(d[1].stage == 2 && d[1].provisional && d[1].rearm);
+	CHECK(cascade_decide(c, ws, 1, &w[2], &d[2]) == 0);
+	CHECK(d[2].stage == 3 && !d[2].provisional && !d[2].rearm);
+	/* the verdict is the renormalised mean of the three windows' log-probabilities */
+	for (int k = 0; k < 5; k++) {
+		mean[k] = (d[0].window_logprobs[k] + d[1].window_logprobs[k] + d[2].window_logprobs[k]) / 3;
+		if (mean[k] > best) {
+			best = mean[k];
+			cls = k;
+		}
+	}
+	for (int k = 0; k < 5; k++)
+		norm += expf(mean[k] - best);
+	CHECK(d[2].class_id == cls);
+	CHECK_NEAR(d[2].confidence, 1 / norm, 1e-5);
+	/* a final connection stays final and is not re-armed again */
+	CHECK(cascade_decide(c, ws, 1, &w[0], &extra) == 0);
+	CHECK(extra.stage == 3 && !extra.rearm && extra.class_id == cls);
+	cascade_free(c);
+	model_ws_free(ws);
+	model_free(m);
+}
+
+static void test_connections_are_forgotten_oldest_first(void)
+{
+	struct model *m = new_model();
+	struct model_ws *ws = model_ws_new(m, 1);
+	struct cascade_options o = { .threshold = 1.0f, .max_windows = 5, .max_connections = 8 };
+	struct cascade *c = cascade_new(m, &o);
+	struct window_record w;
+	struct decision d;
+
+	/* 100 connections through a cascade that remembers 8: no failure, and
+	 * a recent connection is still remembered while the first is not */
+	for (int i = 0; i < 100; i++) {
+		w = make_window(i, 0, i);
+		CHECK(cascade_decide(c, ws, 1, &w, &d) == 0 && d.stage == 1);
+	}
+	w = make_window(99, 1, 5);
+	CHECK(cascade_decide(c, ws, 1, &w, &d) == 0 && d.stage == 2);
+	w = make_window(0, 1, 5);
+	CHECK(cascade_decide(c, ws, 1, &w, &d) == 0 && d.stage == 1);
+	cascade_free(c);
+	model_ws_free(ws);
+	model_free(m);
+}
+
+static void test_rejects_bad_input(void)
+{
+	struct model *m = new_model();
+	struct model_ws *ws = model_ws_new(m, 1);
+	struct cascade_options o = { .threshold = 0.5f, .max_windows = 2, .max_connections = 8 };
+	struct cascade_options bad = { .threshold = 2.0f, .max_windows = 2, .max_connections = 8 };
+	struct cascade *c = cascade_new(m, &o);
+	struct window_record w = make_window(3, 0, 0);
+	struct decision d;
+
+	CHECK(cascade_new(m, &bad) == NULL);
+	w.n = N - 1;
+	CHECK(cascade_decide(c, ws, 1, &w, &d) == -1);
+	cascade_free(c);
+	model_ws_free(ws);
+	model_free(m);
+}
+
+int main(void)
+{
+	RUN(test_confident_first_window_is_final);
+	RUN(test_uncertain_connection_averages_both_directions);
+	RUN(test_connections_are_forgotten_oldest_first);
+	RUN(test_rejects_bad_input);
+	return harness_done();
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every benchmark (each prints what it measured and how) and writes
+# their output to BENCHMARKS.md. Needs root for the BPF benchmarks.
+#   tools/bench/bench.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+out=BENCHMARKS.md
+{
+	echo "# Benchmarks"
+	echo
+	echo "Written by \`make bench\` on $(uname -srm), $(nproc) CPUs ($(lscpu | sed -n 's/^Model name: *//p')),"
+	echo "$(date -u +%Y-%m-%d), load average at the start: $(cut -d' ' -f1-3 /proc/loadavg). The machine is a"
+	echo "shared VM: compare rows of one run, and expect the numbers to move with its load."
+	echo
+	echo "## XDP program (\`$build/tools/bench_xdp\`)"
+	echo
+	"$build/tools/bench_xdp"
+	echo
+	echo "## Classifier engine (\`odeflow bench\`)"
+	echo
+	echo '```'
+	"$build/odeflow" bench
+	echo '```'
+	echo
+	echo "## Agent end to end (\`tools/bench/bench_agent.sh\`)"
+	echo
+	echo "Synthetic UDP flows of N packets replayed with tcpreplay across a veth pair into"
+	echo "\`odeflow run\` with the default model; latency is from a window's Nth packet in"
+	echo "XDP to its verdict in the map. tcpreplay, the softirq work and the agent share"
+	echo "the same $(nproc) CPUs. \"XDP ns per packet\" is the program's own average under"
+	echo "this traffic, from the kernel's run-time statistics (kernel.bpf_stats_enabled)."
+	echo
+	tools/bench/bench_agent.sh "$build"
+	echo
+	echo "The same with \`odeflow run --busy-poll\` (the drain never sleeps, so no window"
+	echo "wakes it; it spends a core):"
+	echo
+	AGENT_OPTS=--busy-poll tools/bench/bench_agent.sh "$build"
+	echo
+	echo "## Offline tools (\`tools/bench/bench_offline.sh\`)"
+	echo
+	tools/bench/bench_offline.sh "$build"
+} | tee "$out.tmp"
+mv "$out.tmp" "$out"

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: MIT
+/* Nanoseconds per packet of the XDP program, measured by the kernel with
+ * bpf_prog_test_run_opts (its `duration`: the average over `repeat` runs of
+ * one packet, in whole nanoseconds, excluding time the thread was
+ * rescheduled). Each cell is the median of RUNS runs.
+ *
+ *   build/tools/bench_xdp            (root)
+ *
+ * "many flows" puts bpf/bench/bench_rotate.bpf.c in front: it rewrites the source
+ * address to the next of MANY_FLOWS (or NEW_FLOWS) flows and tail-calls the
+ * program; the same wrapper in front of the empty program is measured too
+ * and subtracted, so the column shows the program's own cost with its maps
+ * spread over many entries. "hot" repeats one packet, or, for the rows that
+ * need a fresh direction or a window not yet full, rotates over HOT_FLOWS
+ * flows in maps of HOT_CAPACITY entries, which stay in the cache. The
+ * reference rows at the end time each kernel operation the sampler needs
+ * (a lookup, an insert, a ring-buffer record, a clock read) alone, in maps
+ * shaped like the sampler's (bpf/bench/bench_reference.bpf.c): the floor under
+ * the rows above them. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_reference.skel.h"
+#include "bench_rotate.skel.h"
+#include "common/flow_key.h"
+#include "loader/xdp_loader.h"
+#include "xdp_pass.skel.h"
+
+#define RUNS 5
+#define REPEAT 1000000
+#define MANY_FLOWS 65536  /* connections with state or verdicts */
+#define NEW_FLOWS 131072  /* distinct new directions per run */
+#define HOT_FLOWS 1024
+#define HOT_CAPACITY 4096
+#define PKT_LEN 140
+
+struct bench {
+	struct xdp_pass_bpf *pass;
+	struct bench_rotate_bpf *rotate;
+	uint8_t pkt[PKT_LEN]; /* Ethernet + IPv4 + TCP, 10.0.0.0:40000 -> 10.200.0.2:443 */
+	double empty, rotate_floor;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "bench_xdp: %s\n", what);
+	exit(1);
+}
+
+static unsigned test_run(int prog_fd, const uint8_t *pkt, unsigned repeat)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = PKT_LEN,
+		    .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		fprintf(stderr, "bench_xdp: bpf_prog_test_run_opts: %s\n", strerror(errno));
+		exit(1);
+	}
+	return opts.duration;
+}
+
+/* The direction of the benchmark packet after the wrapper gave it source
+ * address number i (build_packet, bpf/bench/bench_rotate.bpf.c). */
+static void rotated_flow_key(unsigned i, struct flow_key *k)
+{
+	char src[16];
+
+	snprintf(src, sizeof(src), "10.%u.%u.%u", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+	flow_key_make(k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
+}
+
+/* Runs through the rotating wrapper: `repeat` packets over `flows` flows,
+ * starting at flow `first`. */
+static unsigned rotated_run_from(struct bench *b, int target_fd, unsigned flows, unsigned first,
+				 unsigned repeat)
+{
+	__u32 zero = 0;
+
+	b->rotate->bss->flow_mask = flows - 1;
+	b->rotate->bss->next_flow = first;
+	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY))
+		die("cannot set the tail-call target");
+	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, repeat);
+}
+
+static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsigned repeat)
+{
+	return rotated_run_from(b, target_fd, flows, 0, repeat);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static struct xdp_sampler *load(unsigned ring_bytes, unsigned capacity)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char err[4096];
+
+	o.ring_bytes = ring_bytes;
+	o.flow_capacity = capacity;
+	o.pin_dir = NULL;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)))
+		die(err);
+	return s;
+}
+
+static uint64_t counter(struct xdp_sampler *s, enum counter c)
+{
+	uint64_t v[CNT_MAX];
+
+	if (xdp_read_counters(xdp_sampler_map_fd(s, XDP_MAP_COUNTERS), v))
+		die("cannot read the counters");
+	return v[c];
+}
+
+/* Checks that a scenario did what its row says. */
+static void expect(struct xdp_sampler *s, enum counter c, uint64_t want, const char *row)
+{
+	uint64_t got = counter(s, c);
+
+	if (got != want) {
+		fprintf(stderr, "bench_xdp: %s: counter %s is %llu, expected %llu\n", row,
+			xdp_counter_name(c), (unsigned long long)got, (unsigned long long)want);
+		exit(1);
+	}
+}
+
+static void print_row(const char *name, double one, double many, const struct bench *b)
+{
+	char a[32] = "-", m[32] = "-";
+
+	if (one >= 0)
+		snprintf(a, sizeof(a), "%.0f (%.1fx)", one, one / b->empty);
+	if (many >= 0)
+		snprintf(m, sizeof(m), "%.0f (%.1fx)", many, many / b->empty);
+	printf("| %-41s | %14s | %14s |\n", name, a, m);
+}
+
+/* The program's own cost per packet over many flows: wrapper run minus the
+ * wrapper in front of the empty program, plus the empty program. */
+static double net(const struct bench *b, double rotated)
+{
+	return rotated - b->rotate_floor + b->empty;
+}
+
+static void bench_floor(struct bench *b)
+{
+	double one[RUNS], many[RUNS];
+	int pass_fd = bpf_program__fd(b->pass->progs.xdp_pass);
+
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(pass_fd, b->pkt, REPEAT);
+		many[r] = rotated_run(b, pass_fd, MANY_FLOWS, REPEAT);
+	}
+	b->empty = median(one, RUNS);
+	b->rotate_floor = median(many, RUNS);
+	printf("| %-41s | %14.0f | %14s |\n", "empty XDP program (the floor)", b->empty, "-");
+}
+
+/* Each of `flows` packets opens a new direction in fresh maps; with more
+ * flows than capacity, the later ones evict the least recently used. */
+static double new_flow_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	double ns[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
+
+		ns[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), flows, flows));
+		expect(s, CNT_NEW_FLOWS, flows, "first packet of a new flow");
+		xdp_sampler_close(s);
+	}
+	return median(ns, RUNS);
+}
+
+/* Packets 2..N-1 of `flows` directions: each goes into a window. One run
+ * over all of them, in fresh maps each time: every test run starts with its
+ * working set out of this VM's caches and TLB (it costs about 100 us per
+ * 1,024 flows), so a long run shows the packet's cost, not that. */
+static double window_filling_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	const char *row = "packet inside a window being filled";
+	double ns[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
+		int fd = xdp_sampler_prog_fd(s);
+
+		rotated_run(b, fd, flows, flows); /* slot 0 of each */
+		ns[r] = net(b, rotated_run(b, fd, flows, flows * (ODEFLOW_DEFAULT_WINDOW - 2)));
+		expect(s, CNT_NEW_FLOWS, flows, row); /* nothing evicted */
+		expect(s, CNT_WINDOWS, 0, row);       /* every packet went into a window */
+		xdp_sampler_close(s);
+	}
+	return median(ns, RUNS);
+}
+
+/* The Nth packet of `flows` directions: each copies its window into the ring. */
+static double window_completing_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	double ns[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		/* a ring that holds every flow's window: a lost one is cheaper */
+		struct xdp_sampler *s = load(32u << 20, capacity);
+		int fd = xdp_sampler_prog_fd(s);
+
+		rotated_run(b, fd, flows, flows * (ODEFLOW_DEFAULT_WINDOW - 1));
+		ns[r] = net(b, rotated_run(b, fd, flows, flows));
+		expect(s, CNT_WINDOWS, flows, "packet completing a window");
+		xdp_sampler_close(s);
+	}
+	return median(ns, RUNS);
+}
+
+/* The Nth packet of each of `flows` directions, with the agent asleep: the
+ * window wakes it (bpf/odeflow.bpf.c, wake_agent_if_asleep). One packet
+ * per run, since the wakeup lowers the flag; the median over the packets. */
+static double window_waking_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	const char *row = "packet completing a window, waking the agent";
+	struct xdp_sampler *s = load(32u << 20, capacity);
+	int fd = xdp_sampler_prog_fd(s), wakeup_fd = xdp_sampler_map_fd(s, XDP_MAP_WAKEUP);
+	double *ns = calloc(flows, sizeof(*ns)), cost;
+	__u32 zero = 0, asleep = 1;
+
+	if (!ns)
+		die("out of memory");
+	rotated_run(b, fd, flows, flows * (ODEFLOW_DEFAULT_WINDOW - 1));
+	for (unsigned i = 0; i < flows; i++) {
+		if (bpf_map_update_elem(wakeup_fd, &zero, &asleep, BPF_ANY))
+			die("cannot raise the wakeup flag");
+		ns[i] = net(b, rotated_run_from(b, fd, flows, i, 1));
+	}
+	expect(s, CNT_WINDOWS, flows, row);
+	expect(s, CNT_AGENT_WAKEUPS, flows, row);
+	cost = median(ns, flows);
+	free(ns);
+	xdp_sampler_close(s);
+	return cost;
+}
+
+static void bench_sampled(struct bench *b)
+{
+	print_row("first packet of a new flow", new_flow_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  new_flow_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	/* A busy link's steady state: every new direction evicts an old one. */
+	print_row("... into a full table (evicts one)",
+		  new_flow_cost(b, 4 * HOT_CAPACITY, HOT_CAPACITY),
+		  new_flow_cost(b, 2 * ODEFLOW_DEFAULT_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("packet inside a window being filled",
+		  window_filling_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_filling_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("packet completing a window (emits it)",
+		  window_completing_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_completing_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("... and waking the sleeping agent", window_waking_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_waking_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+}
+
+/* Final verdicts of class 0 for every rotated connection (and so the hot
+ * one), with both directions' first windows seen: nothing left to sample. */
+static void write_verdicts(struct xdp_sampler *s)
+{
+	struct verdict v = { .class_id = 0, .stage = 1, .confidence_ppm = 950000,
+			     .flags = VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE };
+	int fd = xdp_sampler_map_fd(s, XDP_MAP_VERDICTS);
+	struct flow_key k;
+
+	for (unsigned i = 0; i < MANY_FLOWS; i++) {
+		rotated_flow_key(i, &k);
+		flow_key_canonical(&k, &k);
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+			die("cannot write the verdicts");
+	}
+}
+
+static void bench_classified(struct bench *b, const char *row, const struct policy *p,
+			     enum counter action_counter)
+{
+	struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
+	double one[RUNS], many[RUNS];
+	int fd = xdp_sampler_prog_fd(s);
+
+	write_verdicts(s);
+	if (xdp_set_policy(xdp_sampler_map_fd(s, XDP_MAP_POLICY),
+			   xdp_sampler_map_fd(s, XDP_MAP_RATE_BUCKETS), 0, p))
+		die("cannot write the policy");
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(fd, b->pkt, REPEAT);
+		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
+	}
+	expect(s, action_counter, 2ull * RUNS * REPEAT, row);
+	expect(s, CNT_NEW_FLOWS, 0, row); /* classified: never sampled */
+	xdp_sampler_close(s);
+	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+/* A direction whose window was sent, waiting for its verdict. */
+static void bench_emitted(struct bench *b)
+{
+	const char *row = "window sent, no verdict yet";
+	/* a ring that holds every flow's window: a lost one would resample */
+	struct xdp_sampler *s = load(32u << 20, ODEFLOW_DEFAULT_FLOWS);
+	double one[RUNS], many[RUNS];
+	int fd = xdp_sampler_prog_fd(s);
+
+	rotated_run(b, fd, MANY_FLOWS, MANY_FLOWS * ODEFLOW_DEFAULT_WINDOW);
+	expect(s, CNT_WINDOWS, MANY_FLOWS, row);
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(fd, b->pkt, REPEAT);
+		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
+	}
+	expect(s, CNT_NEW_FLOWS, MANY_FLOWS, row);
+	xdp_sampler_close(s);
+	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+/* The reference rows: each kernel operation the sampler needs, alone
+ * (bpf/bench/bench_reference.bpf.c), in fresh maps of `capacity` entries. */
+static struct bench_reference_bpf *load_reference(unsigned capacity)
+{
+	struct bench_reference_bpf *ref = bench_reference_bpf__open();
+
+	if (!ref || bpf_map__set_max_entries(ref->maps.table, capacity) ||
+	    bench_reference_bpf__load(ref))
+		die("cannot load the reference programs");
+	return ref;
+}
+
+/* Fails unless the program returned XDP_PASS for the benchmark packet:
+ * its one operation succeeded. */
+static void expect_pass(int prog_fd, const struct bench *b, const char *row)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = b->pkt, .data_size_in = PKT_LEN);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts) || opts.retval != XDP_PASS) {
+		fprintf(stderr, "bench_xdp: %s: the operation failed\n", row);
+		exit(1);
+	}
+}
+
+/* Fails unless the last of `flows` rotated flows is in the reference table:
+ * the run before inserted every one of them. */
+static void expect_inserted(struct bench_reference_bpf *ref, unsigned flows, const char *row)
+{
+	uint8_t value[FLOW_STATE_BYTES(ODEFLOW_DEFAULT_WINDOW)];
+	struct flow_key last;
+
+	rotated_flow_key(flows - 1, &last);
+	if (bpf_map_lookup_elem(bpf_map__fd(ref->maps.table), &last, value)) {
+		fprintf(stderr, "bench_xdp: %s: the last new key is not in the table\n", row);
+		exit(1);
+	}
+}
+
+/* One hit in a hash like "flows" holding every rotated flow. */
+static void reference_lookup(struct bench *b)
+{
+	const char *row = "one hash lookup (hit)";
+	struct bench_reference_bpf *ref = load_reference(ODEFLOW_DEFAULT_FLOWS);
+	int fd = bpf_program__fd(ref->progs.ref_lookup);
+	double one[RUNS], many[RUNS];
+
+	rotated_run(b, bpf_program__fd(ref->progs.ref_insert), MANY_FLOWS, MANY_FLOWS);
+	expect_inserted(ref, MANY_FLOWS, row);
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(fd, b->pkt, REPEAT);
+		many[r] = net(b, rotated_run(b, fd, MANY_FLOWS, REPEAT));
+	}
+	expect_pass(fd, b, row); /* a miss returns XDP_DROP */
+	bench_reference_bpf__destroy(ref);
+	print_row(row, median(one, RUNS), median(many, RUNS), b);
+}
+
+/* `flows` new keys into a hash of `capacity`, fresh each run. */
+static double reference_insert_cost(struct bench *b, unsigned flows, unsigned capacity)
+{
+	double ns[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct bench_reference_bpf *ref = load_reference(capacity);
+		int fd = bpf_program__fd(ref->progs.ref_insert);
+
+		ns[r] = net(b, rotated_run(b, fd, flows, flows));
+		expect_inserted(ref, flows, "one insert");
+		bench_reference_bpf__destroy(ref);
+	}
+	return median(ns, RUNS);
+}
+
+/* A window-sized record reserved, written and submitted, and the clock
+ * read: the same whatever the flow, so one column. */
+static void reference_ring_and_clock(struct bench *b)
+{
+	double ring[RUNS], clock[RUNS];
+
+	for (int r = 0; r < RUNS; r++) {
+		struct bench_reference_bpf *ref = load_reference(HOT_CAPACITY);
+
+		ring[r] = test_run(bpf_program__fd(ref->progs.ref_ring), b->pkt, MANY_FLOWS);
+		expect_pass(bpf_program__fd(ref->progs.ref_ring), b, "ring-buffer record");
+		clock[r] = test_run(bpf_program__fd(ref->progs.ref_clock), b->pkt, REPEAT);
+		bench_reference_bpf__destroy(ref);
+	}
+	print_row("one ring record (reserve, write, submit)", median(ring, RUNS), -1, b);
+	print_row("one clock read (bpf_ktime_get_ns)", median(clock, RUNS), -1, b);
+}
+
+static void bench_references(struct bench *b)
+{
+	printf("| %-41s | %14s | %14s |\n", "*reference: one kernel operation alone*", "", "");
+	reference_lookup(b);
+	print_row("one insert (new key)", reference_insert_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  reference_insert_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("one insert into a full table (evicts one)",
+		  reference_insert_cost(b, 4 * HOT_CAPACITY, HOT_CAPACITY),
+		  reference_insert_cost(b, 2 * ODEFLOW_DEFAULT_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	reference_ring_and_clock(b);
+}
+
+static void build_packet(uint8_t *p)
+{
+	static const uint8_t hdr[] = {
+		0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,  /* Ethernet, IPv4 */
+		0x45, 0, 0, PKT_LEN - 14, 0, 0, 0, 0, 64, 6, 0, 0,      /* IPv4, TCP */
+		10, 0, 0, 0, 10, 200, 0, 2,                            /* 10.0.0.0 -> 10.200.0.2 */
+		0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x50,  /* 40000 -> 443 */
+	};
+
+	memset(p, 0, PKT_LEN);
+	memcpy(p, hdr, sizeof(hdr));
+}
+
+int main(void)
+{
+	struct bench b = { 0 };
+
+	if (geteuid() != 0)
+		die("needs root (bpf_prog_test_run)");
+	build_packet(b.pkt);
+	b.pass = xdp_pass_bpf__open_and_load();
+	b.rotate = bench_rotate_bpf__open_and_load();
+	if (!b.pass || !b.rotate)
+		die("cannot load the benchmark programs");
+
+	printf("XDP program cost, ns per packet (x the empty program), median of %d runs of up to %d packets\n"
+	       "(hot: one flow, or for the sampled rows %d flows in maps of %d, %d into the full table);\n"
+	       "many flows: %d connections, %d distinct new flows per run (%d into the full table)\n\n",
+	       RUNS, REPEAT, HOT_FLOWS, HOT_CAPACITY, 4 * HOT_CAPACITY, MANY_FLOWS, NEW_FLOWS,
+	       2 * ODEFLOW_DEFAULT_FLOWS);
+	printf("| %-41s | %14s | %14s |\n", "packet", "hot", "many flows");
+	printf("|%s|%s|%s|\n", "-------------------------------------------",
+	       "----------------", "----------------");
+	bench_floor(&b);
+	bench_sampled(&b);
+	bench_emitted(&b);
+	bench_classified(&b, "classified flow, PASS", &(struct policy){ .action = ACTION_PASS },
+			 CNT_ACTION_PASS);
+	bench_classified(&b, "classified flow, MARK (DSCP EF)",
+			 &(struct policy){ .action = ACTION_MARK, .dscp = 46 }, CNT_ACTION_MARK);
+	/* a limit no run reaches: every packet takes the bucket's lock and passes */
+	bench_classified(&b, "classified flow, RATE_LIMIT (passing)",
+			 &(struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 1ull << 50,
+					   .burst_bytes = 1ull << 40 }, CNT_ACTION_RATE_PASS);
+	bench_references(&b);
+	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",
+	       b.rotate_floor - b.empty);
+	xdp_pass_bpf__destroy(b.pass);
+	bench_rotate_bpf__destroy(b.rotate);
+	return 0;
+}

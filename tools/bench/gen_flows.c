@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* Writes a synthetic capture for the agent benchmark: FLOWS one-directional
+ * UDP flows of PACKETS packets each, from 10.200.x.y to 10.200.0.2, K flows
+ * interleaved at a time (as concurrent flows are on a link), with varied
+ * sizes. Replayed at R packets per second it offers R / PACKETS new flows
+ * per second.
+ *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT] */
+#include <arpa/inet.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <pcap/pcap.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static uint16_t ip_checksum(const void *hdr, size_t len)
+{
+	const uint16_t *p = hdr;
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len / 2; i++)
+		sum += p[i];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void write_packet(pcap_dumper_t *out, long flow, int size, long seq)
+{
+	uint8_t frame[14 + 1500] = { 0 };
+	struct iphdr *ip = (struct iphdr *)(frame + 14);
+	struct udphdr *udp = (struct udphdr *)(ip + 1);
+	struct pcap_pkthdr h = { .ts = { .tv_sec = seq / 1000000, .tv_usec = seq % 1000000 } };
+
+	frame[0] = 0x02; /* locally administered MACs */
+	frame[6] = 0x02;
+	frame[12] = 0x08; /* IPv4 */
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_UDP;
+	ip->tot_len = htons((uint16_t)size);
+	ip->saddr = htonl(0x0ac80000u | (uint32_t)(256 + flow % 65000)); /* 10.200.1.0 and up */
+	ip->daddr = htonl(0x0ac80002u);                                 /* 10.200.0.2 */
+	ip->check = ip_checksum(ip, sizeof(*ip));
+	udp->source = htons((uint16_t)(1024 + flow / 65000));
+	udp->dest = htons(9);
+	udp->len = htons((uint16_t)(size - 20));
+	h.caplen = h.len = (bpf_u_int32)(14 + size);
+	pcap_dump((u_char *)out, &h, frame);
+}
+
+int main(int argc, char **argv)
+{
+	long flows, packets, concurrent = 64;
+	pcap_t *dead;
+	pcap_dumper_t *out;
+	long seq = 0;
+
+	if (argc < 4 || argc > 5) {
+		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT]\n");
+		return 2;
+	}
+	if (cli_long("gen_flows", "FLOWS", argv[2], 1, 4000000, &flows) ||
+	    cli_long("gen_flows", "PACKETS", argv[3], 1, 1000, &packets) ||
+	    (argc == 5 && cli_long("gen_flows", "CONCURRENT", argv[4], 1, 100000, &concurrent)))
+		return 2;
+	dead = pcap_open_dead(DLT_EN10MB, 2048);
+	out = pcap_dump_open(dead, argv[1]);
+	if (!out) {
+		fprintf(stderr, "gen_flows: %s: %s\n", argv[1], pcap_geterr(dead));
+		return 1;
+	}
+	/* CONCURRENT slots take turns, one packet each; a slot whose flow has
+	 * sent all its packets starts the next flow. Slot j waits j * PACKETS /
+	 * CONCURRENT turns before its first flow, so flows end evenly spread
+	 * rather than all at once. */
+	long *sent = calloc((size_t)concurrent, sizeof(long)), *flow = calloc((size_t)concurrent, sizeof(long));
+	long next_flow = 0, done = 0;
+
+	if (!sent || !flow)
+		return 1;
+	for (long j = 0; j < concurrent; j++) {
+		sent[j] = -(j * packets / concurrent);
+		flow[j] = -1;
+	}
+	while (done < flows) {
+		for (long j = 0; j < concurrent && done < flows; j++) {
+			if (sent[j] < 0) {
+				sent[j]++;
+				continue;
+			}
+			if (flow[j] < 0) {
+				if (next_flow == flows)
+					continue;
+				flow[j] = next_flow++;
+			}
+			write_packet(out, flow[j], 60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400), seq++);
+			if (++sent[j] == packets) {
+				sent[j] = 0;
+				flow[j] = -1;
+				done++;
+			}
+		}
+	}
+	free(sent);
+	free(flow);
+	pcap_dump_close(out);
+	pcap_close(dead);
+	return 0;
+}

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+#include "agent.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cascade.h"
+#include "classify_pool.h"
+#include "event_json.h"
+#include "latency.h"
+#include "engine/model.h"
+#include "policy.h"
+#include "loader/window_ring.h"
+
+/* A batch goes to the workers when it is full, when its first window has
+ * waited this long, or at once when a worker is idle: waiting only pays when
+ * every worker is busy, and then the batch grows by itself. */
+#define BATCH_WAIT_NS 1000000ULL
+/* A batch this small, with every worker idle, is classified by the drain
+ * thread itself: one core is enough, and handing it over would add a
+ * thread wake-up to its latency. Larger batches, or any batch while a
+ * worker is busy, go to the pool: more cores when one is not enough. */
+#define RUN_HERE_MAX 8
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+struct agent {
+	const struct agent_options *opts;
+	struct model *model;
+	const char *class_names[MODEL_MAX_CLASSES];
+	struct xdp_sampler *sampler;
+	bool found_pins;          /* maps were pinned before we started */
+	bool attached;
+	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
+	struct cascade *cascade;
+	struct classify_pool *pool;
+
+	struct window_batch batch;  /* being filled by the drain thread */
+	struct classify_seat *seat; /* for small batches the drain thread classifies itself */
+	int idle_fd;                /* eventfd: a worker ran out of work */
+	uint64_t batch_started_ns;
+	uint64_t bad_records;
+
+	struct agent_info info;   /* published in the "agent" map */
+	uint64_t published_ns;
+	uint64_t batches;
+
+	FILE *events;
+	pthread_mutex_t events_lock;
+	struct latency_hist latency;
+	uint64_t decisions, rearms_lost;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int apply_policy_file(struct agent *a, char *err, size_t errlen)
+{
+	struct policy_table table = { 0 }; /* no file: pass everywhere */
+	int num_classes = model_config(a->model)->num_classes;
+
+	if (a->opts->policy_path &&
+	    policy_load(a->opts->policy_path, a->class_names, num_classes, &table, err, errlen))
+		return -1;
+	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
+		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k])) {
+			snprintf(err, errlen, "writing the policy map: %s", strerror(errno));
+			return -1;
+		}
+	return 0;
+}
+
+/* Worker thread: verdicts for the connections, re-arms for the uncertain
+ * directions, then the events. */
+static void on_decisions(void *ctx, int n, const struct decision *d)
+{
+	struct agent *a = ctx;
+	struct flow_key keys[POOL_MAX_BATCH];
+	struct verdict values[POOL_MAX_BATCH];
+	__u32 count = (__u32)n;
+	uint64_t written_ns, decided_ns = now_ns(); /* one clock read per batch */
+	uint32_t model_id = model_config(a->model)->model_id;
+
+	for (int i = 0; i < n; i++) {
+		keys[i] = d[i].connection;
+		values[i] = (struct verdict){
+			.class_id = (__u8)d[i].class_id,
+			.stage = (__u8)(d[i].stage > 255 ? 255 : d[i].stage),
+			.flags = (__u8)((d[i].provisional ? VERDICT_PROVISIONAL : 0) | d[i].directions_seen),
+			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
+			.decided_ns = decided_ns,
+			.model_id = model_id,
+		};
+	}
+	if (bpf_map_update_batch(a->verdicts_fd, keys, values, &count, NULL))
+		fprintf(stderr, "odeflow: writing %d verdicts: %s\n", n, strerror(errno));
+	written_ns = now_ns();
+	for (int i = 0; i < n; i++)
+		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
+			__atomic_fetch_add(&a->rearms_lost, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < n; i++) {
+		uint64_t last = d[i].window.last_ns;
+		latency_add(&a->latency, written_ns > last ? (written_ns - last) / 1000 : 0);
+	}
+	__atomic_fetch_add(&a->decisions, (uint64_t)n, __ATOMIC_RELAXED);
+
+	if (!a->events)
+		return;
+	struct timespec wall;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	pthread_mutex_lock(&a->events_lock);
+	for (int i = 0; i < n; i++) {
+		uint64_t last = d[i].window.last_ns;
+		char *line = event_json(&d[i], model_config(a->model), a->opts->iface,
+					wall.tv_sec + wall.tv_nsec / 1e9,
+					written_ns > last ? (double)(written_ns - last) / 1000.0 : 0.0);
+
+		if (line) {
+			fputs(line, a->events);
+			fputc('\n', a->events);
+			free(line);
+		}
+	}
+	fflush(a->events);
+	pthread_mutex_unlock(&a->events_lock);
+}
+
+static void flush_batch(struct agent *a)
+{
+	if (!a->batch.n)
+		return;
+	if (a->batch.n <= RUN_HERE_MAX && classify_pool_idle(a->pool))
+		classify_pool_run_here(a->pool, a->seat, &a->batch);
+	else
+		classify_pool_submit(a->pool, &a->batch);
+	a->batch.n = 0;
+	a->batches++;
+}
+
+/* Refreshes the agent map: who runs, which model and classes, and health. */
+static void publish(struct agent *a)
+{
+	__u32 zero = 0;
+
+	a->info.heartbeat_ns = now_ns();
+	a->info.windows_classified = __atomic_load_n(&a->decisions, __ATOMIC_RELAXED);
+	a->info.batches = a->batches;
+	a->info.latency_p50_us = latency_quantile(&a->latency, 0.5);
+	a->info.latency_p99_us = latency_quantile(&a->latency, 0.99);
+	a->info.rearms_lost = __atomic_load_n(&a->rearms_lost, __ATOMIC_RELAXED);
+	bpf_map_update_elem(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &zero, &a->info, BPF_ANY);
+	a->published_ns = a->info.heartbeat_ns;
+}
+
+static void publish_start(struct agent *a)
+{
+	const struct model_config *cfg = model_config(a->model);
+
+	a->info.pid = (__u32)getpid();
+	a->info.model_id = cfg->model_id;
+	a->info.window_n = (__u32)cfg->window;
+	a->info.num_classes = (__u32)cfg->num_classes;
+	a->info.started_ns = now_ns();
+	snprintf(a->info.iface, sizeof(a->info.iface), "%s", a->opts->iface);
+	for (int k = 0; k < cfg->num_classes; k++)
+		snprintf(a->info.class_names[k], sizeof(a->info.class_names[k]), "%s", cfg->class_names[k]);
+	publish(a);
+}
+
+/* Drain thread: one ring-buffer record is one completed window. */
+static int on_window(void *ctx, void *data, size_t size)
+{
+	struct agent *a = ctx;
+
+	if (window_record_decode(data, size, &a->batch.windows[a->batch.n])) {
+		a->bad_records++;
+		return 0;
+	}
+	if (!a->batch.n++)
+		a->batch_started_ns = now_ns();
+	if (a->batch.n == POOL_MAX_BATCH)
+		flush_batch(a);
+	return 0;
+}
+
+static bool pins_exist(const char *pin_dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(XDP_MAP_VERDICTS));
+	return access(path, F_OK) == 0;
+}
+
+static int setup(struct agent *a, char *err, size_t errlen)
+{
+	const struct agent_options *o = a->opts;
+	struct xdp_options xo = XDP_OPTIONS_DEFAULT;
+	struct cascade_options co = { .threshold = o->threshold, .max_windows = o->max_windows,
+				      .max_connections = (int)o->flow_capacity };
+	const struct model_config *cfg;
+	enum xdp_mode got;
+	int ifindex;
+
+	if (model_load(o->model_path, &a->model, err, errlen))
+		return -1;
+	cfg = model_config(a->model);
+	for (int k = 0; k < cfg->num_classes; k++)
+		a->class_names[k] = cfg->class_names[k];
+	ifindex = (int)if_nametoindex(o->iface);
+	if (!ifindex) {
+		snprintf(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
+		return -1;
+	}
+	if (o->policy_path) { /* check the file before touching the interface */
+		struct policy_table t;
+
+		if (policy_load(o->policy_path, a->class_names, cfg->num_classes, &t, err, errlen))
+			return -1;
+	}
+	xo.window_n = (unsigned)cfg->window;
+	xo.flow_capacity = o->flow_capacity;
+	xo.pin_dir = o->pin_dir;
+	a->found_pins = o->pin_dir && pins_exist(o->pin_dir);
+	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
+		return -1;
+	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
+	a->flows_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_FLOWS);
+	a->policy_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_POLICY);
+	a->buckets_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_RATE_BUCKETS);
+	if (apply_policy_file(a, err, errlen))
+		return -1;
+	a->cascade = cascade_new(a->model, &co);
+	if (!a->cascade) {
+		snprintf(err, errlen, "bad cascade options (threshold 0..1, max-windows >= 1)");
+		return -1;
+	}
+	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (a->idle_fd < 0) {
+		snprintf(err, errlen, "eventfd: %s", strerror(errno));
+		return -1;
+	}
+	a->seat = classify_seat_new(a->model);
+	if (!a->seat) {
+		snprintf(err, errlen, "out of memory for the model's workspace");
+		return -1;
+	}
+	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
+	if (!a->pool) {
+		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
+		return -1;
+	}
+	if (xdp_sampler_attach(a->sampler, ifindex, o->mode, o->keep, &got, err, errlen))
+		return -1;
+	a->attached = true;
+	publish_start(a);
+	if (!o->quiet)
+		fprintf(stderr, "odeflow: attached to %s in %s mode; model %s (%s, N=%d), %d worker(s)%s\n",
+			o->iface, xdp_mode_name(got), o->model_path,
+			model_arch_name(cfg->arch),
+			cfg->window, o->threads, o->busy_poll ? ", busy-polling the ring" : "");
+	return 0;
+}
+
+static void reload_policy(struct agent *a)
+{
+	char err[512];
+
+	if (apply_policy_file(a, err, sizeof(err)))
+		fprintf(stderr, "odeflow: policy not reloaded, the running policy is kept: %s\n", err);
+	else if (!a->opts->quiet)
+		fprintf(stderr, "odeflow: policy reloaded from %s\n",
+			a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
+}
+
+/* Milliseconds the drain loop may sleep: until the batch's deadline when
+ * it holds windows, else a tenth of a second (signals and the heartbeat).
+ * Never, with --busy-poll: a sleeping agent is woken by the packet that
+ * completes the next window, which costs that packet an interrupt (about
+ * 5 us on our test VM) and the window the time the agent takes to wake. */
+static int sleep_ms(const struct agent *a)
+{
+	uint64_t waited;
+
+	if (a->opts->busy_poll)
+		return 0;
+	if (!a->batch.n)
+		return 100;
+	waited = now_ns() - a->batch_started_ns;
+	return waited >= BATCH_WAIT_NS ? 0 : (int)((BATCH_WAIT_NS - waited + 999999) / 1000000);
+}
+
+/* One epoll set for the ring buffer and the pool's idle eventfd, so a
+ * worker running out of work wakes the loop to hand it the waiting batch. */
+static int drain(struct agent *a)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct window_ring *ring;
+	uint64_t idle;
+	ssize_t cleared;
+	char err[256];
+	int ep = -1, rc = 0;
+
+	ring = window_ring_new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS),
+			       xdp_sampler_map_fd(a->sampler, XDP_MAP_WAKEUP), on_window, a, err,
+			       sizeof(err));
+	if (!ring) {
+		fprintf(stderr, "odeflow: %s\n", err);
+		return -1;
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, window_ring_epoll_fd(ring), &ev) ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
+		fprintf(stderr, "odeflow: cannot watch the ring buffer: %s\n", strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	while (!stop_requested) {
+		int consumed = window_ring_poll(ring, ep, sleep_ms(a));
+
+		/* busy-polling: give the CPU to the workers and the traffic when
+		 * they want it, without ever sleeping */
+		if (consumed == 0 && a->opts->busy_poll)
+			sched_yield();
+
+		if (consumed < 0 && consumed != -EINTR) {
+			fprintf(stderr, "odeflow: reading the ring buffer: %s\n", strerror(-consumed));
+			rc = -1;
+			break;
+		}
+		cleared = read(a->idle_fd, &idle, sizeof(idle)); /* -1, EAGAIN: no worker went idle */
+		(void)cleared;
+		if (a->batch.n && (classify_pool_idle(a->pool) ||
+				   now_ns() - a->batch_started_ns >= BATCH_WAIT_NS))
+			flush_batch(a);
+		if (now_ns() - a->published_ns >= 1000000000ULL)
+			publish(a);
+		if (reload_requested) {
+			reload_requested = 0;
+			reload_policy(a);
+		}
+	}
+	flush_batch(a);
+	a->info.pid = 0; /* no agent: `odeflow stats` says so */
+	publish(a);
+out:
+	if (ep >= 0)
+		close(ep);
+	window_ring_free(ring);
+	return rc;
+}
+
+/* After a run, or a failed start: without --keep, detach and remove the
+ * pins. A failed start leaves alone pins it found (a --keep agent's state). */
+static void teardown(struct agent *a, bool started)
+{
+	bool unpin = !a->opts->keep && a->opts->pin_dir && (started || !a->found_pins);
+	char err[256];
+
+	classify_pool_free(a->pool); /* finishes what was queued */
+	if (a->sampler) {
+		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
+			fprintf(stderr, "odeflow: %s\n", err);
+		xdp_sampler_close(a->sampler);
+		if (unpin && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
+			fprintf(stderr, "odeflow: %s\n", err);
+	}
+	classify_seat_free(a->seat);
+	if (a->idle_fd >= 0)
+		close(a->idle_fd);
+	cascade_free(a->cascade);
+	model_free(a->model);
+	if (a->events && a->events != stdout)
+		fclose(a->events);
+}
+
+int agent_run(const struct agent_options *o)
+{
+	struct agent a = { .opts = o, .idle_fd = -1 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	char err[2048];
+	int rc = 1;
+
+	pthread_mutex_init(&a.events_lock, NULL);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (o->events_path) {
+		a.events = strcmp(o->events_path, "-") ? fopen(o->events_path, "w") : stdout;
+		if (!a.events) {
+			fprintf(stderr, "odeflow: %s: %s\n", o->events_path, strerror(errno));
+			return 1;
+		}
+	}
+	if (setup(&a, err, sizeof(err))) {
+		fprintf(stderr, "odeflow: %s\n", err);
+		teardown(&a, false);
+		goto out;
+	}
+	rc = drain(&a) ? 1 : 0;
+	teardown(&a, true);
+out:
+	if (!o->quiet && a.decisions)
+		fprintf(stderr, "odeflow: %lu windows classified; latency p50 %lu us, p99 %lu us; %lu re-arms lost, %lu bad records\n",
+			(unsigned long)a.decisions, (unsigned long)latency_quantile(&a.latency, 0.5),
+			(unsigned long)latency_quantile(&a.latency, 0.99), (unsigned long)a.rearms_lost,
+			(unsigned long)a.bad_records);
+	pthread_mutex_destroy(&a.events_lock);
+	return rc;
+}

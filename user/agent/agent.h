@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* The live agent behind `odeflow run`: loads the sampler onto an interface,
+ * drains its ring buffer, classifies the windows in batches on a worker
+ * pool, writes the verdicts and the re-arms back into the maps, enforces the
+ * policy file, and prints one event per decision. */
+#ifndef ODEFLOW_AGENT_H
+#define ODEFLOW_AGENT_H
+
+#include <stdbool.h>
+
+#include "loader/xdp_loader.h"
+
+struct agent_options {
+	const char *iface;
+	enum xdp_mode mode;
+	const char *model_path;
+	const char *policy_path;  /* NULL: every class passes (observe only) */
+	const char *pin_dir;
+	const char *events_path;  /* NULL: none; "-": standard output */
+	float threshold;
+	int max_windows;
+	int threads;              /* classification workers */
+	unsigned flow_capacity;
+	bool keep;                /* leave the program attached and the maps pinned */
+	bool busy_poll;           /* the drain never sleeps: no window pays for a wakeup */
+	bool quiet;
+};
+
+/* Runs until SIGINT or SIGTERM; returns the process exit code. */
+int agent_run(const struct agent_options *o);
+
+#endif

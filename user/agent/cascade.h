@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* The decision logic shared by the live agent and `odeflow classify`: turn
+ * completed windows (struct window_record, decoded from the XDP ring)
+ * into per-connection decisions, with the paper's cascade: a connection whose
+ * top class probability is below the threshold is provisional and asks for
+ * the next window of that direction; the log-probabilities of all its
+ * windows (either direction) are averaged until the threshold is met or
+ * max_windows windows were seen. */
+#ifndef ODEFLOW_CASCADE_H
+#define ODEFLOW_CASCADE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/window_record.h"
+#include "engine/model.h"
+
+struct cascade_options {
+	float threshold;    /* 0..1; 0 decides on the first window */
+	int max_windows;    /* >= 1 */
+	int max_connections;/* connections remembered (oldest forgotten first) */
+};
+
+struct decision {
+	struct window_record window; /* the window this decision came from */
+	struct flow_key connection;  /* canonical key of its connection */
+	float window_logprobs[MODEL_MAX_CLASSES]; /* this window alone */
+	int class_id;                /* the connection's class so far */
+	float confidence;            /* its averaged probability */
+	int stage;                   /* windows averaged into it */
+	bool provisional;            /* below threshold and more windows allowed */
+	bool rearm;                  /* ask for the next window of this direction */
+	uint8_t directions_seen;     /* VERDICT_SEEN_* bits: directions whose windows came in */
+};
+
+struct cascade;
+
+struct cascade *cascade_new(const struct model *m, const struct cascade_options *opts);
+void cascade_free(struct cascade *c);
+
+/* Classifies n windows in one batch (n <= the workspace's max batch) and
+ * updates each connection's state. Windows whose n differs from the model's
+ * window size are rejected (-1). Writes one decision per window, in order. */
+int cascade_decide(struct cascade *c, struct model_ws *ws, int n,
+		   const struct window_record *windows, struct decision *out);
+
+#endif

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* odeflow run: the live agent on one interface. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "cli.h"
+#include "command.h"
+#include "engine/model_path.h"
+
+ODEFLOW_COMMAND(run, "attach to an interface, classify its flows, enforce the policy")
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: odeflow run --iface IF [options]\n"
+		"  -i, --iface IF          interface to attach to (required)\n"
+		"  -x, --xdp-mode MODE     auto (native, else generic), native or generic [auto]\n"
+		"  -m, --model FILE        model [%s]\n"
+		"  -p, --policy FILE       per-class policy; SIGHUP reloads it [every class passes]\n"
+		"  -d, --pin-dir DIR       where the maps are pinned [" XDP_DEFAULT_PIN_DIR "]\n"
+		"  -e, --events FILE|-     one JSON object per decision\n"
+		"  -t, --threshold T       confidence a verdict needs to be final [0.9]\n"
+		"  -w, --max-windows K     windows a connection may take to get there [3]\n"
+		"  -j, --threads N         classification threads [number of CPUs - 1, at least 1]\n"
+		"  -c, --flows N           flow directions tracked in the kernel [%u]\n"
+		"  -k, --keep              on exit leave the program attached and the maps pinned\n"
+		"  -b, --busy-poll         read the ring without ever sleeping: spends a CPU so that\n"
+		"                          no window waits for, or pays for, waking the agent\n"
+		"  -q, --quiet             no status lines on standard error\n",
+		model_default_path(), ODEFLOW_DEFAULT_FLOWS);
+}
+
+static int parse_mode(const char *s, enum xdp_mode *mode)
+{
+	if (!strcmp(s, "auto"))
+		*mode = XDP_MODE_AUTO;
+	else if (!strcmp(s, "native"))
+		*mode = XDP_MODE_NATIVE;
+	else if (!strcmp(s, "generic"))
+		*mode = XDP_MODE_GENERIC;
+	else
+		return -1;
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "iface", required_argument, NULL, 'i' },   { "xdp-mode", required_argument, NULL, 'x' },
+		{ "model", required_argument, NULL, 'm' },   { "policy", required_argument, NULL, 'p' },
+		{ "pin-dir", required_argument, NULL, 'd' }, { "events", required_argument, NULL, 'e' },
+		{ "threshold", required_argument, NULL, 't' },
+		{ "max-windows", required_argument, NULL, 'w' },
+		{ "threads", required_argument, NULL, 'j' }, { "flows", required_argument, NULL, 'c' },
+		{ "keep", no_argument, NULL, 'k' },          { "quiet", no_argument, NULL, 'q' },
+		{ "busy-poll", no_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct agent_options o = {
+		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
+		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = 0.9f, .max_windows = 3,
+		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
+	};
+	double v;
+	long flows;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "i:x:m:p:d:e:t:w:j:c:kbqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o.iface = optarg; break;
+		case 'x':
+			if (parse_mode(optarg, &o.mode)) {
+				fprintf(stderr, "odeflow run: --xdp-mode must be auto, native or generic, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'm': o.model_path = optarg; break;
+		case 'p': o.policy_path = optarg; break;
+		case 'd': o.pin_dir = optarg; break;
+		case 'e': o.events_path = optarg; break;
+		case 't':
+			if (cli_double("odeflow run", "threshold", optarg, 0, 1, false, &v))
+				return 2;
+			o.threshold = (float)v;
+			break;
+		case 'w':
+			if (cli_int("odeflow run", "max-windows", optarg, 1, 64, &o.max_windows))
+				return 2;
+			break;
+		case 'j':
+			if (cli_int("odeflow run", "threads", optarg, 1, 64, &o.threads))
+				return 2;
+			break;
+		case 'c':
+			if (cli_long("odeflow run", "flows", optarg, 1024, 1L << 26, &flows))
+				return 2;
+			o.flow_capacity = (unsigned)flows;
+			break;
+		case 'k': o.keep = true; break;
+		case 'b': o.busy_poll = true; break;
+		case 'q': o.quiet = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!o.iface || optind != argc) {
+		fprintf(stderr, "odeflow run: %s\n", o.iface ? "unexpected argument" : "--iface is required");
+		usage(stderr);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "odeflow run: needs root (CAP_BPF and CAP_NET_ADMIN) to load XDP programs\n");
+		return 1;
+	}
+	return agent_run(&o);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* odeflow stats: the XDP program's counters and the agent's health. */
+#include <jansson.h>
+#include <stdio.h>
+
+#include "command.h"
+#include "loader/pinned.h"
+
+ODEFLOW_COMMAND(stats, "print the packet counters and the agent's state")
+
+int cmd_stats(int argc, char **argv)
+{
+	uint64_t counters[CNT_MAX];
+	struct pinned p;
+	bool json;
+	int rc;
+
+	if (!pinned_command_start("stats", argc, argv, &json, &p, &rc))
+		return rc;
+	if (xdp_read_counters(p.fd[XDP_MAP_COUNTERS], counters)) {
+		fprintf(stderr, "odeflow stats: cannot read the counters map\n");
+		pinned_close(&p);
+		return 1;
+	}
+	if (json) {
+		json_t *o = json_object(), *cnt = json_object();
+
+		for (int i = 0; i < CNT_MAX; i++)
+			json_object_set_new(cnt, xdp_counter_name(i), json_integer((json_int_t)counters[i]));
+		json_object_set_new(o, "counters", cnt);
+		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I}",
+			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
+			"windows_classified", (json_int_t)p.agent.windows_classified,
+			"latency_p50_us", (json_int_t)p.agent.latency_p50_us,
+			"latency_p99_us", (json_int_t)p.agent.latency_p99_us,
+			"rearms_lost", (json_int_t)p.agent.rearms_lost));
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(o);
+	} else {
+		for (int i = 0; i < CNT_MAX; i++)
+			printf("%-18s %20llu\n", xdp_counter_name(i), (unsigned long long)counters[i]);
+		if (pinned_agent_alive(&p))
+			printf("agent pid %u: %llu windows classified, latency p50 %llu us, p99 %llu us\n",
+			       p.agent.pid, (unsigned long long)p.agent.windows_classified,
+			       (unsigned long long)p.agent.latency_p50_us,
+			       (unsigned long long)p.agent.latency_p99_us);
+		else
+			printf("agent: not running (the XDP program keeps enforcing the last verdicts)\n");
+	}
+	pinned_close(&p);
+	return 0;
+}

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: MIT
+/* The engine: configuration, parameters, workspaces, and the calls every
+ * user of a model makes (classify, loss and gradient). The layers are in
+ * nn.c, the solvers in ode.c, the architectures in arch_*.c, the file
+ * format in safetensors.c and model_file.c. */
+#include <cblas.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "window_features.h"
+#include "nn.h"
+#include "common/rng.h"
+
+static const struct arch_ops *const arch_table[] = {
+	[ARCH_ODERNN] = &arch_odernn,
+	[ARCH_LSTM_ODE] = &arch_lstm_ode,
+	[ARCH_LSTM] = &arch_lstm,
+};
+static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
+#define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+const char *model_arch_name(enum model_arch arch)
+{
+	return (int)arch >= 0 && (int)arch < COUNT(arch_table) ? arch_table[arch]->name : "?";
+}
+
+int model_arch_parse(const char *name, enum model_arch *out)
+{
+	for (int i = 0; i < COUNT(arch_table); i++)
+		if (!strcmp(name, arch_table[i]->name))
+			return *out = (enum model_arch)i, 0;
+	return -1;
+}
+
+const char *model_solver_name(enum model_solver solver)
+{
+	return (int)solver >= 0 && (int)solver < COUNT(solver_names) ? solver_names[solver] : "?";
+}
+
+int model_solver_parse(const char *name, enum model_solver *out)
+{
+	for (int i = 0; i < COUNT(solver_names); i++)
+		if (!strcmp(name, solver_names[i]))
+			return *out = (enum model_solver)i, 0;
+	return -1;
+}
+
+void model_config_defaults(enum model_arch arch, struct model_config *cfg)
+{
+	static const char *const iscx[] = { "VoIP", "Video", "File_Transfer", "Chat", "Browsing" };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->arch = arch;
+	cfg->hidden = arch == ARCH_ODERNN ? 32 : 1;
+	cfg->ode_hidden = 32;
+	cfg->window = 20;
+	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
+	cfg->rk4_steps = 2;
+	cfg->rtol = 1e-7;
+	cfg->atol = 1e-9;
+	cfg->num_classes = COUNT(iscx);
+	for (int i = 0; i < COUNT(iscx); i++)
+		snprintf(cfg->class_names[i], sizeof(cfg->class_names[i]), "%s", iscx[i]);
+	snprintf(cfg->transform, sizeof(cfg->transform), "%s", FEATURES_TRANSFORM);
+}
+
+int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
+			 size_t errlen)
+{
+	if (shape->hidden)
+		cfg->hidden = shape->hidden;
+	if (shape->ode_hidden)
+		cfg->ode_hidden = shape->ode_hidden;
+	else if (shape->hidden && cfg->arch == ARCH_ODERNN)
+		cfg->ode_hidden = shape->hidden;
+	if (shape->rk4_steps)
+		cfg->rk4_steps = shape->rk4_steps;
+	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver)) {
+		snprintf(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
+		return -1;
+	}
+	return 0;
+}
+
+int model_config_check(const struct model_config *c, char *err, size_t errlen)
+{
+	if ((int)c->arch < 0 || (int)c->arch >= COUNT(arch_table)) {
+		snprintf(err, errlen, "unknown architecture %d", (int)c->arch);
+		return -1;
+	}
+	if (c->window < 2 || c->window > MODEL_MAX_WINDOW) {
+		snprintf(err, errlen, "window %d is outside 2..%d", c->window, MODEL_MAX_WINDOW);
+		return -1;
+	}
+	if ((int)c->solver < 0 || (int)c->solver >= COUNT(solver_names)) {
+		snprintf(err, errlen, "unknown solver %d", (int)c->solver);
+		return -1;
+	}
+	if (c->rk4_steps < 1 || c->rk4_steps > 64) {
+		snprintf(err, errlen, "rk4_steps %d is outside 1..64", c->rk4_steps);
+		return -1;
+	}
+	if (!(c->rtol > 0 && c->rtol < 1) || !(c->atol > 0 && c->atol < 1)) {
+		snprintf(err, errlen, "rtol %g and atol %g must be in (0, 1)", c->rtol, c->atol);
+		return -1;
+	}
+	if (c->num_classes < 2 || c->num_classes > MODEL_MAX_CLASSES) {
+		snprintf(err, errlen, "%d classes is outside 2..%d", c->num_classes,
+			 MODEL_MAX_CLASSES);
+		return -1;
+	}
+	for (int i = 0; i < c->num_classes; i++) {
+		const char *name = c->class_names[i];
+
+		if (!name[0] || !memchr(name, 0, sizeof(c->class_names[i]))) {
+			snprintf(err, errlen, "class %d has an empty name or one of 32 bytes or more", i);
+			return -1;
+		}
+		for (int j = 0; j < i; j++)
+			if (!strcmp(name, c->class_names[j])) {
+				snprintf(err, errlen, "class name '%s' appears twice", name);
+				return -1;
+			}
+	}
+	if (strncmp(c->transform, FEATURES_TRANSFORM, sizeof(c->transform))) {
+		snprintf(err, errlen, "unknown feature transform '%.31s' (this build knows %s)",
+			 c->transform, FEATURES_TRANSFORM);
+		return -1;
+	}
+	return arch_table[c->arch]->check(c, err, errlen);
+}
+
+/* A model with its tensors laid out and parameters zeroed. */
+int model_alloc(const struct model_config *cfg, struct model **out, char *err, size_t errlen)
+{
+	struct model *m;
+
+	*out = NULL;
+	if (model_config_check(cfg, err, errlen))
+		return -1;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	m->cfg = *cfg;
+	m->ops = arch_table[cfg->arch];
+	m->ntensors = m->ops->tensors(cfg, m->tensors);
+	m->nparams = m->tensors[m->ntensors - 1].offset + m->tensors[m->ntensors - 1].count;
+	m->params = calloc(m->nparams, sizeof(float));
+	if (!m->params) {
+		snprintf(err, errlen, "out of memory for %zu parameters", m->nparams);
+		free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
+		 char *err, size_t errlen)
+{
+	struct rng rng = { seed };
+
+	if (model_alloc(cfg, out, err, errlen))
+		return -1;
+	for (int t = 0; t < (*out)->ntensors; t++) {
+		const struct tensor_spec *s = &(*out)->tensors[t];
+		float *p = (*out)->params + s->offset;
+
+		for (size_t i = 0; i < s->count; i++) {
+			float u = (float)(rng_next(&rng) >> 40) * 0x1p-24f; /* [0, 1) */
+
+			p[i] = (2.0f * u - 1.0f) * s->init_bound;
+		}
+	}
+	return 0;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	free(m->params);
+	free(m);
+}
+
+const struct model_config *model_config(const struct model *m)
+{
+	return &m->cfg;
+}
+
+float *model_params(struct model *m, size_t *count)
+{
+	if (count)
+		*count = m->nparams;
+	return m->params;
+}
+
+struct model_ws {
+	int max_batch;
+	float *infer;        /* forward passes of model_classify */
+	float *train;        /* the tape and backward buffers, on first use */
+	float *logits, *dlogits;
+};
+
+/* Once per process: workspaces are made by several threads at once, and
+ * OpenBLAS's thread-count setting is not meant to be raced. */
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_one_thread(void)
+{
+	openblas_set_num_threads(1);
+}
+
+static float *alloc_floats(size_t n)
+{
+	size_t bytes = ((n * sizeof(float)) + 63) & ~(size_t)63;
+	float *p = aligned_alloc(64, bytes ? bytes : 64);
+
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+struct model_ws *model_ws_new(const struct model *m, int max_batch)
+{
+	struct model_ws *ws;
+	size_t C = m->cfg.num_classes;
+
+	if (max_batch < 1 || max_batch > (1 << 20))
+		return NULL;
+	pthread_once(&blas_once, blas_one_thread);
+	ws = calloc(1, sizeof(*ws));
+	if (!ws)
+		return NULL;
+	ws->max_batch = max_batch;
+	ws->infer = alloc_floats(m->ops->ws_floats(m, max_batch, false));
+	ws->logits = alloc_floats(max_batch * C);
+	ws->dlogits = alloc_floats(max_batch * C);
+	if (!ws->infer || !ws->logits || !ws->dlogits) {
+		model_ws_free(ws);
+		return NULL;
+	}
+	return ws;
+}
+
+void model_ws_free(struct model_ws *ws)
+{
+	if (!ws)
+		return;
+	free(ws->infer);
+	free(ws->train);
+	free(ws->logits);
+	free(ws->dlogits);
+	free(ws);
+}
+
+size_t model_ws_bytes(const struct model *m, int batch)
+{
+	size_t floats = m->ops->ws_floats(m, batch, false) + 2 * (size_t)batch * m->cfg.num_classes;
+
+	return floats * sizeof(float) / batch;
+}
+
+int model_classify(const struct model *m, struct model_ws *ws, int batch,
+		   const float *sizes, const double *times, float *logprobs)
+{
+	if (batch < 1 || batch > ws->max_batch)
+		return -1;
+	if (m->ops->forward(m, ws->infer, batch, false, sizes, times, logprobs))
+		return -1;
+	log_softmax(logprobs, logprobs, batch, m->cfg.num_classes);
+	/* finite weights can still overflow; never hand a NaN to a decision */
+	for (int i = 0; i < batch * m->cfg.num_classes; i++)
+		if (!isfinite(logprobs[i]))
+			return -1;
+	return 0;
+}
+
+float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
+		      const float *sizes, const double *times, const int *labels,
+		      float *grads, float *logits)
+{
+	const int C = m->cfg.num_classes;
+	float loss;
+
+	if (batch < 1 || batch > ws->max_batch)
+		return NAN;
+	for (int b = 0; b < batch; b++)
+		if (labels[b] < 0 || labels[b] >= C)
+			return NAN;
+	if (!ws->train) {
+		ws->train = alloc_floats(m->ops->ws_floats(m, ws->max_batch, true));
+		if (!ws->train)
+			return NAN;
+	}
+	if (m->ops->forward(m, ws->train, batch, true, sizes, times, ws->logits))
+		return NAN;
+	if (logits)
+		memcpy(logits, ws->logits, sizeof(float) * batch * C);
+	log_softmax(ws->dlogits, ws->logits, batch, C);
+	loss = cross_entropy(ws->dlogits, ws->dlogits, labels, batch, C);
+	m->ops->backward(m, ws->train, batch, ws->dlogits, grads);
+	return loss;
+}

@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: MIT
+/* Model files: safetensors with the configuration in __metadata__ (every
+ * value a string, as the format requires) and one F32 tensor per parameter
+ * tensor, named as in the PyTorch reference (tools/reference/golden.py). */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "arch.h"
+#include "safetensors.h"
+
+#define MODEL_FILE_MAX (256u << 20)
+
+static void set_str(json_t *meta, const char *key, const char *value)
+{
+	json_object_set_new(meta, key, json_string(value));
+}
+
+static void set_int(json_t *meta, const char *key, long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	set_str(meta, key, buf);
+}
+
+/* The shortest decimal that reads back as the same double ("1e-07"). */
+static void set_double(json_t *meta, const char *key, double v)
+{
+	char buf[32];
+
+	for (int digits = 1; digits <= 17; digits++) {
+		snprintf(buf, sizeof(buf), "%.*g", digits, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	set_str(meta, key, buf);
+}
+
+int model_save(const struct model *m, const char *path, char *err, size_t errlen)
+{
+	const struct model_config *c = &m->cfg;
+	struct st_out_tensor t[MODEL_MAX_TENSORS];
+	json_t *meta = json_object(), *classes = json_array();
+	char *classes_text;
+	int rc;
+
+	for (int i = 0; i < c->num_classes; i++)
+		json_array_append_new(classes, json_string(c->class_names[i]));
+	classes_text = json_dumps(classes, JSON_COMPACT);
+	json_decref(classes);
+	set_str(meta, "format", "odeflow");
+	set_str(meta, "arch", model_arch_name(c->arch));
+	set_int(meta, "hidden", c->hidden);
+	set_int(meta, "ode_hidden", c->ode_hidden);
+	set_int(meta, "window", c->window);
+	set_str(meta, "solver", model_solver_name(c->solver));
+	set_int(meta, "rk4_steps", c->rk4_steps);
+	set_double(meta, "rtol", c->rtol);
+	set_double(meta, "atol", c->atol);
+	set_str(meta, "classes", classes_text ? classes_text : "");
+	set_str(meta, "transform", c->transform);
+	set_int(meta, "model_id", c->model_id);
+	free(classes_text);
+	for (int i = 0; i < m->ntensors; i++) {
+		const struct tensor_spec *s = &m->tensors[i];
+
+		t[i] = (struct st_out_tensor){ .name = s->name, .ndim = s->ndim,
+					       .shape = { s->shape[0], s->shape[1] },
+					       .data = m->params + s->offset };
+	}
+	rc = st_write(path, meta, m->ntensors, t, err, errlen);
+	json_decref(meta);
+	return rc;
+}
+
+/* ---- loading ---- */
+
+static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+
+	*buf = NULL;
+	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+			 f ? "not a regular file" : strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > MODEL_FILE_MAX) {
+		snprintf(err, errlen, "%s: %lld bytes is larger than a model can be", path,
+			 (long long)st.st_size);
+		fclose(f);
+		return -1;
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	if (!*buf || fread(*buf, 1, *len, f) != *len) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 *buf ? "short read" : "out of memory");
+		free(*buf);
+		*buf = NULL;
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The metadata string key, or NULL with the problem in err. */
+static const char *meta_str(json_t *meta, const char *key, char *err, size_t errlen)
+{
+	const char *v = json_string_value(json_object_get(meta, key));
+
+	if (!v)
+		snprintf(err, errlen, "metadata has no '%s'", key);
+	return v;
+}
+
+static int meta_int(json_t *meta, const char *key, long min, long max, long *out, char *err,
+		    size_t errlen)
+{
+	const char *v = meta_str(meta, key, err, errlen);
+	char *end;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	/* digits only: strtol would also take spaces and a sign */
+	if (!isdigit((unsigned char)*v) || *end || errno || *out < min || *out > max) {
+		snprintf(err, errlen, "metadata '%s' = '%.32s' is not an integer in %ld..%ld", key, v,
+			 min, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int meta_double(json_t *meta, const char *key, double *out, char *err, size_t errlen)
+{
+	const char *v = meta_str(meta, key, err, errlen);
+	char *end;
+
+	if (!v)
+		return -1;
+	*out = strtod(v, &end);
+	if (!*v || *end || !isfinite(*out)) {
+		snprintf(err, errlen, "metadata '%s' = '%.32s' is not a finite number", key, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	const char *text = meta_str(meta, "classes", err, errlen);
+	json_t *list, *v;
+	size_t i;
+
+	if (!text)
+		return -1;
+	list = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_array(list) || json_array_size(list) > MODEL_MAX_CLASSES) {
+		snprintf(err, errlen, "metadata 'classes' is not a JSON list of at most %d names",
+			 MODEL_MAX_CLASSES);
+		json_decref(list);
+		return -1;
+	}
+	json_array_foreach(list, i, v) {
+		const char *name = json_string_value(v);
+
+		if (!name || strlen(name) >= sizeof(c->class_names[i])) {
+			snprintf(err, errlen, "metadata 'classes' entry %zu is not a string of at most %zu bytes",
+				 i, sizeof(c->class_names[i]) - 1);
+			json_decref(list);
+			return -1;
+		}
+		snprintf(c->class_names[i], sizeof(c->class_names[i]), "%s", name);
+	}
+	c->num_classes = (int)json_array_size(list);
+	json_decref(list);
+	return 0;
+}
+
+static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	const char *format, *arch, *solver, *transform;
+	long hidden, ode_hidden, window, steps, id;
+
+	memset(c, 0, sizeof(*c));
+	if (!meta) {
+		snprintf(err, errlen, "no __metadata__: not an odeflow model");
+		return -1;
+	}
+	if (!(format = meta_str(meta, "format", err, errlen)))
+		return -1;
+	if (strcmp(format, "odeflow")) {
+		snprintf(err, errlen, "metadata format '%.32s' is not 'odeflow'", format);
+		return -1;
+	}
+	if (!(arch = meta_str(meta, "arch", err, errlen)) ||
+	    !(solver = meta_str(meta, "solver", err, errlen)) ||
+	    !(transform = meta_str(meta, "transform", err, errlen)))
+		return -1;
+	if (model_arch_parse(arch, &c->arch)) {
+		snprintf(err, errlen, "unknown architecture '%.32s'", arch);
+		return -1;
+	}
+	if (model_solver_parse(solver, &c->solver)) {
+		snprintf(err, errlen, "unknown solver '%.32s'", solver);
+		return -1;
+	}
+	if (strlen(transform) >= sizeof(c->transform)) {
+		snprintf(err, errlen, "unknown feature transform '%.32s...'", transform);
+		return -1;
+	}
+	snprintf(c->transform, sizeof(c->transform), "%s", transform);
+	if (meta_int(meta, "hidden", 0, INT_MAX, &hidden, err, errlen) ||
+	    meta_int(meta, "ode_hidden", 0, INT_MAX, &ode_hidden, err, errlen) ||
+	    meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
+	    meta_int(meta, "rk4_steps", 0, INT_MAX, &steps, err, errlen) ||
+	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
+	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
+	    meta_double(meta, "atol", &c->atol, err, errlen) ||
+	    meta_classes(meta, c, err, errlen))
+		return -1;
+	c->hidden = (int)hidden;
+	c->ode_hidden = (int)ode_hidden;
+	c->window = (int)window;
+	c->rk4_steps = (int)steps;
+	c->model_id = (uint32_t)id;
+	return model_config_check(c, err, errlen);
+}
+
+static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, float *dst,
+		       char *err, size_t errlen)
+{
+	int same = t->ndim == s->ndim && t->shape[0] == (uint64_t)s->shape[0] &&
+		   (s->ndim == 1 || t->shape[1] == (uint64_t)s->shape[1]);
+
+	if (strcmp(t->dtype, "F32")) {
+		snprintf(err, errlen, "tensor '%s' has dtype %s, not F32", s->name, t->dtype);
+		return -1;
+	}
+	if (!same) {
+		snprintf(err, errlen, "tensor '%s' has shape [%llu%s%llu] with %d dimensions, expected [%d%s%d]",
+			 s->name, (unsigned long long)t->shape[0], t->ndim > 1 ? "," : "",
+			 t->ndim > 1 ? (unsigned long long)t->shape[1] : 0ull, t->ndim, s->shape[0],
+			 s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
+		return -1;
+	}
+	memcpy(dst, t->data, t->nbytes);
+	for (size_t i = 0; i < s->count; i++)
+		if (!isfinite(dst[i])) {
+			snprintf(err, errlen, "tensor '%s' element %zu is %g", s->name, i, dst[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int load_from(const struct st_file *f, struct model **out, char *err, size_t errlen)
+{
+	struct model_config cfg;
+	struct model *m;
+
+	if (meta_config(f->metadata, &cfg, err, errlen) || model_alloc(&cfg, &m, err, errlen))
+		return -1;
+	for (int i = 0; i < f->ntensors; i++) {
+		int known = 0;
+
+		for (int j = 0; j < m->ntensors; j++)
+			known |= !strcmp(f->tensors[i].name, m->tensors[j].name);
+		if (!known) {
+			snprintf(err, errlen, "unknown tensor '%.64s' for architecture %s",
+				 f->tensors[i].name, m->ops->name);
+			model_free(m);
+			return -1;
+		}
+	}
+	for (int j = 0; j < m->ntensors; j++) {
+		const struct st_tensor *t = st_find(f, m->tensors[j].name);
+
+		if (!t) {
+			snprintf(err, errlen, "missing tensor '%s'", m->tensors[j].name);
+			model_free(m);
+			return -1;
+		}
+		if (copy_tensor(&m->tensors[j], t, m->params + m->tensors[j].offset, err, errlen)) {
+			model_free(m);
+			return -1;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+int model_load_buffer(const void *buf, size_t len, struct model **out, char *err, size_t errlen)
+{
+	struct st_file f;
+	int rc;
+
+	*out = NULL;
+	if (st_parse(buf, len, &f, err, errlen))
+		return -1;
+	rc = load_from(&f, out, err, errlen);
+	st_free(&f);
+	return rc;
+}
+
+int model_load(const char *path, struct model **out, char *err, size_t errlen)
+{
+	char why[256];
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (read_file(path, &buf, &len, err, errlen))
+		return -1;
+	rc = model_load_buffer(buf, len, out, why, sizeof(why));
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, why);
+	free(buf);
+	return rc;
+}
