@@ -84,7 +84,7 @@ static void check(const char *arch, enum model_solver solver)
 		model_params(m, &n);
 		g = calloc(n, sizeof(float));
 		worst = 0;
-		model_loss_grad(m, ws, in.count, in.sizes, in.times, labels, g, logits);
+		model_loss_grad(m, ws, in.count, in.sizes, in.times, labels, NULL, g, logits);
 		for (int i = 0; i < in.count * C; i++)
 			worst = fmaxf(worst, fabsf(logits[i] - (float)ref.data[i]));
 		CHECKF(worst <= TOLERANCE, "%s: logits differ from PyTorch's by %g", arch, worst);

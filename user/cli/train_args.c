@@ -10,7 +10,8 @@ void train_args_usage(FILE *out)
 	fprintf(out,
 		"  --data PREFIX        PREFIX_x.npy and PREFIX_y.npy, or a directory with\n"
 		"                       x_train.npy and y_train.npy\n"
-		"  --arch NAME          odernn (default), lstm-ode (the published model) or lstm\n"
+		"  --arch NAME          odernn (default), odernn-emb (discretised inputs),\n"
+		"                       lstm-ode (the published model) or lstm\n"
 		"  --classes A,B,...    class names in label order (default: the five ISCX\n"
 		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
 		"  --hidden H           state size (default: the architecture's, see model.h)\n"
@@ -23,7 +24,16 @@ void train_args_usage(FILE *out)
 		"  --batch B            windows per step (default 64)\n"
 		"  --lr LR              peak learning rate (default 0.003)\n"
 		"  --lr-min LR          final learning rate of the cosine decay (default 3e-5)\n"
-		"  --warmup E           epochs of linear warm-up (default 1)\n"
+		"  --warmup E           epochs of linear warm-up (default 1); one-cycle: epochs\n"
+		"                       of its rising phase\n"
+		"  --schedule NAME      cosine (default: warm-up, then cosine decay) or onecycle\n"
+		"                       (from LR/25 up to LR and down to --lr-min, both\n"
+		"                       cosine, Adam's beta1 going 0.95-0.85-0.95)\n"
+		"  --label-smoothing S  target S spread over all classes (default 0)\n"
+		"  --dropout P          drop out P of the head's hidden units (odernn-emb;\n"
+		"                       default 0)\n"
+		"  --ema D              keep a moving average of the weights (decay D per step,\n"
+		"                       e.g. 0.999): validated and saved instead (default 0: off)\n"
 		"  --weight-decay W     AdamW decoupled weight decay (default 1e-4)\n"
 		"  --clip C             gradient L2 norm limit, 0 for none (default 1)\n"
 		"  --val-frac F         hold out F of the windows for validation (default 0.1;\n"
@@ -65,7 +75,8 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 	case TA_DATA: a->data = arg; break;
 	case TA_ARCH:
 		if (model_arch_parse(arg, &a->arch)) {
-			fprintf(stderr, "%s: --arch '%s' is not odernn, lstm-ode or lstm\n", cmd, arg);
+			fprintf(stderr, "%s: --arch '%s' is not odernn, odernn-emb, lstm-ode or lstm\n",
+				cmd, arg);
 			bad = 1;
 		}
 		break;
@@ -92,6 +103,18 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 		bad = cli_double(cmd, "time-jitter", arg, 0, 5, false, &t->time_jitter);
 		break;
 	case TA_QUIET: t->progress = NULL; break;
+	case TA_SCHEDULE:
+		if (strcmp(arg, "cosine") && strcmp(arg, "onecycle")) {
+			fprintf(stderr, "%s: --schedule '%s' is not cosine or onecycle\n", cmd, arg);
+			bad = 1;
+		}
+		t->one_cycle = !strcmp(arg, "onecycle");
+		break;
+	case TA_LABEL_SMOOTHING:
+		bad = cli_double(cmd, "label-smoothing", arg, 0, 0.99, false, &t->label_smoothing);
+		break;
+	case TA_DROPOUT: bad = cli_double(cmd, "dropout", arg, 0, 0.95, false, &t->dropout); break;
+	case TA_EMA: bad = cli_double(cmd, "ema", arg, 0, 0.99999, false, &t->ema); break;
 	default: return 0;
 	}
 	return bad ? -1 : 1;
@@ -183,6 +206,10 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &o->clip, sizeof(o->clip));
 	h = fnv1a(h, &o->patience, sizeof(o->patience));
 	h = fnv1a(h, &o->time_jitter, sizeof(o->time_jitter));
+	h = fnv1a(h, &o->one_cycle, sizeof(o->one_cycle));
+	h = fnv1a(h, &o->label_smoothing, sizeof(o->label_smoothing));
+	h = fnv1a(h, &o->dropout, sizeof(o->dropout));
+	h = fnv1a(h, &o->ema, sizeof(o->ema));
 	h = fnv1a(h, &o->threads, sizeof(o->threads));
 	h = fnv1a(h, &o->seed, sizeof(o->seed));
 	h = fnv1a(h, &a->fit.val_frac, sizeof(a->fit.val_frac));

@@ -20,6 +20,7 @@ enum {
 	TA_DATA = 0x100, TA_ARCH, TA_CLASSES, TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER,
 	TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC,
 	TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER, TA_SEED, TA_THREADS, TA_QUIET,
+	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA,
 };
 
 #define TRAIN_ARGS_OPTIONS                                                                  \
@@ -43,7 +44,11 @@ enum {
 	{ "time-jitter", required_argument, NULL, TA_TIME_JITTER },                         \
 	{ "seed", required_argument, NULL, TA_SEED },                                       \
 	{ "threads", required_argument, NULL, TA_THREADS },                                 \
-	{ "quiet", no_argument, NULL, TA_QUIET }
+	{ "quiet", no_argument, NULL, TA_QUIET },                                           \
+	{ "schedule", required_argument, NULL, TA_SCHEDULE },                               \
+	{ "label-smoothing", required_argument, NULL, TA_LABEL_SMOOTHING },                 \
+	{ "dropout", required_argument, NULL, TA_DROPOUT },                                 \
+	{ "ema", required_argument, NULL, TA_EMA }
 
 struct train_args {
 	const char *data;

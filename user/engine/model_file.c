@@ -66,6 +66,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_double(meta, "atol", c->atol);
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
+	set_double(meta, "temperature", c->temperature);
 	set_int(meta, "model_id", c->model_id);
 	free(classes_text);
 	for (int i = 0; i < m->ntensors; i++) {
@@ -232,6 +233,11 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_double(meta, "atol", &c->atol, err, errlen) ||
 	    meta_classes(meta, c, err, errlen))
 		return -1;
+	/* files from before calibration have no temperature: their logits as they are */
+	c->temperature = 1;
+	if (json_object_get(meta, "temperature") &&
+	    meta_double(meta, "temperature", &c->temperature, err, errlen))
+		return -1;
 	c->hidden = (int)hidden;
 	c->ode_hidden = (int)ode_hidden;
 	c->window = (int)window;
@@ -297,6 +303,10 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 			model_free(m);
 			return -1;
 		}
+	}
+	if (m->ops->check_params && m->ops->check_params(m, err, errlen)) {
+		model_free(m);
+		return -1;
 	}
 	*out = m;
 	return 0;

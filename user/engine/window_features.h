@@ -21,4 +21,19 @@ enum { FEAT_SIZE_NORM, FEAT_LOG_SIZE, FEAT_IAT, FEAT_SMALL, FEAT_FULL };
 int features_window(int n, const float *sizes, const double *times,
 		    float *x, float *dtau, float *tau);
 
+/* The feature transform "odeflow-v2" (odernn-emb), for discretised inputs.
+ * Per packet i, with gap g_i = t_i - t_{i-1} (g_0 = 0), clamped below at
+ * 1 us where a logarithm needs it:
+ * raw: V2_RAW scalars size / 1500, ln(max(size, 1)) / 7, log10(g) / 6;
+ * gap_bin: log10(g) in quarter decades from 1 us (bin 0) to 100 s and
+ * beyond (bin V2_GAP_BINS - 1);
+ * dtau: the ODE's time step, dtau[0] = 0, dtau[i] = ln(1 + 1000 g_i) / 2.
+ * The size's bucket comes from edges the model learnt from its data.
+ * Returns -1 on invalid input, as features_window. */
+#define FEATURES_V2_TRANSFORM "odeflow-v2"
+#define V2_RAW 3
+#define V2_GAP_BINS 32
+int features_v2(int n, const float *sizes, const double *times, float *raw, int *gap_bin,
+		float *dtau);
+
 #endif

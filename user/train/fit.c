@@ -18,6 +18,7 @@ int fit_model(const struct model_config *cfg, const struct dataset *data,
 		return errmsg(err, errlen, "out of memory");
 	if (model_create(cfg, o->train.seed, &m, err, errlen))
 		goto out;
+	model_init_inputs(m, train.sizes, train.n * (size_t)train.window);
 	model_params(m, &nparams);
 	if (o->train.progress)
 		fprintf(o->train.progress, "train: %zu windows, %zu held out for validation (%s), "
