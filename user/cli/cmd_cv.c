@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "command.h"
+#include "train/calibrate.h"
 #include "train/crossval.h"
 #include "train/folds.h"
 #include "train/npy.h"
@@ -98,6 +99,35 @@ struct summary {
 	int acc_min_fold;
 };
 
+/* How well the held-out confidence matches accuracy, before and after
+ * temperature scaling (calibrate.h). */
+struct calibration {
+	double temperature;     /* fitted on all held-out predictions: what a model
+				 * trained by this recipe should store */
+	double ece_raw, ece, nll_raw, nll;  /* ece, nll: cross-fitted */
+	struct metrics m;       /* of the cross-fitted predictions */
+};
+
+static int calibrate(const struct dataset *ds, const int *fold, int k, const float *logprobs,
+		     int C, struct calibration *c)
+{
+	float *cal = malloc(ds->n * C * sizeof(*cal));
+
+	if (!cal || calib_crossfit(logprobs, ds->labels, fold, k, ds->n, C, cal)) {
+		free(cal);
+		fprintf(stderr, "cv: out of memory\n");
+		return -1;
+	}
+	c->temperature = calib_fit_temperature(logprobs, ds->labels, ds->n, C);
+	c->ece_raw = calib_ece(logprobs, ds->labels, ds->n, C);
+	c->nll_raw = calib_nll(logprobs, ds->labels, ds->n, C);
+	c->ece = calib_ece(cal, ds->labels, ds->n, C);
+	c->nll = calib_nll(cal, ds->labels, ds->n, C);
+	metrics_compute(ds->labels, cal, ds->n, C, &c->m);
+	free(cal);
+	return 0;
+}
+
 static void summarise(const struct crossval_fold *f, int k, struct summary *s)
 {
 	*s = (struct summary){ .acc_min = 2, .f1_min = 2 };
@@ -129,7 +159,8 @@ static json_t *coverage_json(const struct metrics *m)
 }
 
 static void print_json(const struct cv_args *a, const struct crossval_fold *f,
-		       const struct summary *s, const struct metrics *pooled)
+		       const struct summary *s, const struct metrics *pooled,
+		       const struct calibration *c)
 {
 	json_t *root = json_object(), *folds = json_array();
 
@@ -150,20 +181,31 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 	json_object_set_new(root, "macro_f1",
 			    json_pack("{s:f, s:f}", "mean", s->f1_mean, "min", s->f1_min));
 	json_object_set_new(root, "pooled",
-			    json_pack("{s:f, s:f, s:o}", "accuracy", pooled->accuracy, "macro_f1",
-				      pooled->macro_f1, "coverage", coverage_json(pooled)));
+			    json_pack("{s:f, s:f, s:f, s:f, s:o}", "accuracy", pooled->accuracy,
+				      "macro_f1", pooled->macro_f1, "ece", c->ece_raw, "nll",
+				      c->nll_raw, "coverage", coverage_json(pooled)));
+	json_object_set_new(root, "calibrated",
+			    json_pack("{s:f, s:f, s:f, s:o}", "temperature", c->temperature, "ece",
+				      c->ece, "nll", c->nll, "coverage", coverage_json(&c->m)));
 	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 	putchar('\n');
 	json_decref(root);
 }
 
-static void print_text(const struct summary *s, const struct metrics *pooled)
+static void print_text(const struct summary *s, const struct metrics *pooled,
+		       const struct calibration *c)
 {
+	const struct coverage_point *raw = &pooled->coverage[COVERAGE_AT_90];
+	const struct coverage_point *cal = &c->m.coverage[COVERAGE_AT_90];
+
 	printf("accuracy: mean %.2f%%, min %.2f%% (fold %d); macro F1: mean %.4f, min %.4f\n",
 	       100 * s->acc_mean, 100 * s->acc_min, s->acc_min_fold + 1, s->f1_mean, s->f1_min);
-	printf("all %zu held-out windows: accuracy %.2f%%; at confidence >= 0.90: %.2f%% of "
-	       "windows, accuracy %.2f%%\n", pooled->n, 100 * pooled->accuracy,
-	       100 * pooled->coverage[8].coverage, 100 * pooled->coverage[8].accuracy);
+	printf("all %zu held-out windows: accuracy %.2f%%, ECE %.4f; at confidence >= 0.90: "
+	       "%.2f%% of windows, accuracy %.2f%%\n", pooled->n, 100 * pooled->accuracy,
+	       c->ece_raw, 100 * raw->coverage, 100 * raw->accuracy);
+	printf("calibrated (temperature %.3f; each fold scaled by the others' fit): ECE %.4f; at "
+	       "confidence >= 0.90: %.2f%% of windows, accuracy %.2f%%\n", c->temperature, c->ece,
+	       100 * cal->coverage, 100 * cal->accuracy);
 }
 
 /* PREFIX_logprobs.npy, PREFIX_y.npy, PREFIX_fold.npy */
@@ -209,6 +251,7 @@ int cmd_cv(int argc, char **argv)
 	struct dataset ds;
 	struct summary s;
 	struct metrics pooled;
+	struct calibration cal;
 	FILE *fold_lines;
 	float *logprobs = NULL;
 	int *fold = NULL, C, rc = 1;
@@ -251,12 +294,14 @@ int cmd_cv(int argc, char **argv)
 	}
 	summarise(folds, a.folds, &s);
 	metrics_compute(ds.labels, logprobs, ds.n, C, &pooled);
+	if (calibrate(&ds, fold, a.folds, logprobs, C, &cal))
+		goto out;
 	if (a.predictions && write_predictions(a.predictions, &ds, fold, logprobs, C))
 		goto out;
 	if (a.json)
-		print_json(&a, folds, &s, &pooled);
+		print_json(&a, folds, &s, &pooled, &cal);
 	else
-		print_text(&s, &pooled);
+		print_text(&s, &pooled, &cal);
 	rc = 0;
 out:
 	free(fold);

@@ -127,7 +127,7 @@ static int size_bucket(const float *edges, float size)
 /* The folded input layer, at the start of an inference workspace. */
 struct tables {
 	float *size, *gap;   /* [SIZE_BUCKETS,3H], [V2_GAP_BINS,3H]: embedding . W_ih^T */
-	float *raw_w, *bias; /* [3H,V2_RAW]: W_ih (raw part) . raw.weight; [3H]: all biases */
+	float *raw_w, *bias; /* [V2_RAW,3H]: (W_ih (raw part) . raw.weight)^T; [3H]: all biases */
 };
 
 struct bufs {
@@ -205,14 +205,7 @@ static void emb_prepare(const struct model *m, float *ws)
 	for (int o = 0; o < RAW_OUT; o++)
 		for (int k = 0; k < V2_RAW; k++)
 			colw[k * RAW_OUT + o] = raw_w[o * V2_RAW + k];
-	{
-		float cols[V2_RAW * 3 * 128];  /* [V2_RAW,G], G <= 3 * 128 */
-
-		through_wih(m, colw, V2_RAW, SIZE_EMB + GAP_EMB, RAW_OUT, cols);
-		for (int j = 0; j < G; j++)
-			for (int k = 0; k < V2_RAW; k++)
-				u.tab.raw_w[j * V2_RAW + k] = cols[k * G + j];
-	}
+	through_wih(m, colw, V2_RAW, SIZE_EMB + GAP_EMB, RAW_OUT, u.tab.raw_w);
 	through_wih(m, raw_b, 1, SIZE_EMB + GAP_EMB, RAW_OUT, u.tab.bias);
 	for (int j = 0; j < G; j++)
 		u.tab.bias[j] += param(m, ODEGRU_BIH)[j];
@@ -221,15 +214,22 @@ static void emb_prepare(const struct model *m, float *ws)
 /* gi of every packet from the folded tables: two lookups and 3 columns. */
 static HOT void folded_gi(const struct tables *t, const struct bufs *u, size_t rows, int G)
 {
+	const float *w0 = t->raw_w, *w1 = w0 + G, *w2 = w1 + G;
+
+	_Static_assert(V2_RAW == 3, "three raw columns");
 	for (size_t r = 0; r < rows; r++) {
 		const float *s = t->size + (size_t)u->size_bin[r] * G;
 		const float *g = t->gap + (size_t)u->gap_bin[r] * G;
 		const float *x = u->raw + r * V2_RAW;
 		float *out = u->gi + r * G;
+		int j = 0;
 
-		for (int j = 0; j < G; j++)
-			out[j] = t->bias[j] + s[j] + g[j] + t->raw_w[j * V2_RAW] * x[0] +
-				 t->raw_w[j * V2_RAW + 1] * x[1] + t->raw_w[j * V2_RAW + 2] * x[2];
+		for (; j + VLEN <= G; j += VLEN)
+			v_store(out + j, v_load(t->bias + j) + v_load(s + j) + v_load(g + j) +
+					 v_load(w0 + j) * x[0] + v_load(w1 + j) * x[1] +
+					 v_load(w2 + j) * x[2]);
+		for (; j < G; j++)
+			out[j] = t->bias[j] + s[j] + g[j] + w0[j] * x[0] + w1[j] * x[1] + w2[j] * x[2];
 	}
 }
 

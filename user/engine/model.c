@@ -220,6 +220,17 @@ const struct model_config *model_config(const struct model *m)
 	return &m->cfg;
 }
 
+int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen)
+{
+	struct model_config c = m->cfg;
+
+	c.temperature = temperature;
+	if (model_config_check(&c, err, errlen))
+		return -1;
+	m->cfg.temperature = temperature;
+	return 0;
+}
+
 float *model_params(struct model *m, size_t *count)
 {
 	if (count)

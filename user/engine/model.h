@@ -81,6 +81,8 @@ void model_init_inputs(struct model *m, const float *sizes, size_t count);
 void model_free(struct model *m);
 
 const struct model_config *model_config(const struct model *m);
+/* Sets the calibration temperature (0.01..100); -1 with err when out of range. */
+int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen);
 /* All parameters, contiguous; gradients use the same layout. */
 float *model_params(struct model *m, size_t *count);
 /* NULL, or one byte per parameter: 1 for those training must leave alone
