@@ -20,6 +20,9 @@ void train_args_usage(FILE *out)
 		"  --rk4-steps S        RK4 substeps per inter-arrival interval\n"
 		"  --solver NAME        rk4 or dopri5 for inference (training always\n"
 		"                       backpropagates through RK4)\n"
+		"  --members K          an ensemble of K such networks (1 to 8, default 1),\n"
+		"                       trained one after the other with seeds S, S+1, ...;\n"
+		"                       it averages their log-probabilities\n"
 		"  --epochs E           at most E passes over the data (default 60)\n"
 		"  --batch B            windows per step (default 64)\n"
 		"  --lr LR              peak learning rate (default 0.003)\n"
@@ -85,6 +88,9 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 	case TA_HIDDEN: bad = cli_int(cmd, "hidden", arg, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: bad = cli_int(cmd, "ode-hidden", arg, 1, 512, &a->shape.ode_hidden); break;
 	case TA_RK4_STEPS: bad = cli_int(cmd, "rk4-steps", arg, 1, 64, &a->shape.rk4_steps); break;
+	case TA_MEMBERS:
+		bad = cli_int(cmd, "members", arg, 1, MODEL_MAX_MEMBERS, &a->shape.members);
+		break;
 	case TA_EPOCHS: bad = cli_int(cmd, "epochs", arg, 1, 100000, &t->epochs); break;
 	case TA_BATCH: bad = cli_int(cmd, "batch", arg, 1, 65536, &t->batch); break;
 	case TA_LR: bad = cli_double(cmd, "lr", arg, 0, 10, true, &t->lr); break;

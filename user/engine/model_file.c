@@ -43,10 +43,21 @@ static void set_double(json_t *meta, const char *key, double v)
 	set_str(meta, key, buf);
 }
 
+/* A tensor's name in the file: an ensemble's member k prefixes "mK.". */
+static void file_name(const struct model *m, int k, int t, char *name, size_t len)
+{
+	if (m->cfg.members > 1)
+		snprintf(name, len, "m%d.%s", k, m->tensors[t].name);
+	else
+		snprintf(name, len, "%s", m->tensors[t].name);
+}
+
 int model_save(const struct model *m, const char *path, char *err, size_t errlen)
 {
 	const struct model_config *c = &m->cfg;
-	struct st_out_tensor t[MODEL_MAX_TENSORS];
+	const int n = m->ntensors * c->members;
+	struct st_out_tensor t[MODEL_MAX_TENSORS * MODEL_MAX_MEMBERS];
+	char names[MODEL_MAX_TENSORS * MODEL_MAX_MEMBERS][48];
 	json_t *meta = json_object(), *classes = json_array();
 	char *classes_text;
 	int rc;
@@ -67,16 +78,19 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
 	set_double(meta, "temperature", c->temperature);
+	set_int(meta, "members", c->members);
 	set_int(meta, "model_id", c->model_id);
 	free(classes_text);
-	for (int i = 0; i < m->ntensors; i++) {
-		const struct tensor_spec *s = &m->tensors[i];
+	for (int i = 0; i < n; i++) {
+		int k = i / m->ntensors;
+		const struct tensor_spec *s = &m->tensors[i % m->ntensors];
 
-		t[i] = (struct st_out_tensor){ .name = s->name, .ndim = s->ndim,
+		file_name(m, k, i % m->ntensors, names[i], sizeof(names[i]));
+		t[i] = (struct st_out_tensor){ .name = names[i], .ndim = s->ndim,
 					       .shape = { s->shape[0], s->shape[1] },
-					       .data = m->params + s->offset };
+					       .data = m->params + k * m->member_params + s->offset };
 	}
-	rc = st_write(path, meta, m->ntensors, t, err, errlen);
+	rc = st_write(path, meta, n, t, err, errlen);
 	json_decref(meta);
 	return rc;
 }
@@ -194,7 +208,7 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	const char *format, *arch, *solver, *transform;
-	long hidden, ode_hidden, window, steps, id;
+	long hidden, ode_hidden, window, steps, id, members;
 
 	memset(c, 0, sizeof(*c));
 	if (!meta) {
@@ -233,11 +247,17 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_double(meta, "atol", &c->atol, err, errlen) ||
 	    meta_classes(meta, c, err, errlen))
 		return -1;
-	/* files from before calibration have no temperature: their logits as they are */
+	/* files from before calibration have no temperature: their logits as they
+	 * are; files from before ensembles are one network */
 	c->temperature = 1;
 	if (json_object_get(meta, "temperature") &&
 	    meta_double(meta, "temperature", &c->temperature, err, errlen))
 		return -1;
+	members = 1;
+	if (json_object_get(meta, "members") &&
+	    meta_int(meta, "members", 0, INT_MAX, &members, err, errlen))
+		return -1;
+	c->members = (int)members;
 	c->hidden = (int)hidden;
 	c->ode_hidden = (int)ode_hidden;
 	c->window = (int)window;
@@ -246,19 +266,19 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	return model_config_check(c, err, errlen);
 }
 
-static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, float *dst,
-		       char *err, size_t errlen)
+static int copy_tensor(const struct tensor_spec *s, const char *name, const struct st_tensor *t,
+		       float *dst, char *err, size_t errlen)
 {
 	int same = t->ndim == s->ndim && t->shape[0] == (uint64_t)s->shape[0] &&
 		   (s->ndim == 1 || t->shape[1] == (uint64_t)s->shape[1]);
 
 	if (strcmp(t->dtype, "F32")) {
-		snprintf(err, errlen, "tensor '%s' has dtype %s, not F32", s->name, t->dtype);
+		snprintf(err, errlen, "tensor '%s' has dtype %s, not F32", name, t->dtype);
 		return -1;
 	}
 	if (!same) {
 		snprintf(err, errlen, "tensor '%s' has shape [%llu%s%llu] with %d dimensions, expected [%d%s%d]",
-			 s->name, (unsigned long long)t->shape[0], t->ndim > 1 ? "," : "",
+			 name, (unsigned long long)t->shape[0], t->ndim > 1 ? "," : "",
 			 t->ndim > 1 ? (unsigned long long)t->shape[1] : 0ull, t->ndim, s->shape[0],
 			 s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
 		return -1;
@@ -266,7 +286,7 @@ static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, f
 	memcpy(dst, t->data, t->nbytes);
 	for (size_t i = 0; i < s->count; i++)
 		if (!isfinite(dst[i])) {
-			snprintf(err, errlen, "tensor '%s' element %zu is %g", s->name, i, dst[i]);
+			snprintf(err, errlen, "tensor '%s' element %zu is %g", name, i, dst[i]);
 			return -1;
 		}
 	return 0;
@@ -276,14 +296,17 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 {
 	struct model_config cfg;
 	struct model *m;
+	char name[48];
 
 	if (meta_config(f->metadata, &cfg, err, errlen) || model_alloc(&cfg, &m, err, errlen))
 		return -1;
 	for (int i = 0; i < f->ntensors; i++) {
 		int known = 0;
 
-		for (int j = 0; j < m->ntensors; j++)
-			known |= !strcmp(f->tensors[i].name, m->tensors[j].name);
+		for (int j = 0; j < m->ntensors * cfg.members; j++) {
+			file_name(m, j / m->ntensors, j % m->ntensors, name, sizeof(name));
+			known |= !strcmp(f->tensors[i].name, name);
+		}
 		if (!known) {
 			snprintf(err, errlen, "unknown tensor '%.64s' for architecture %s",
 				 f->tensors[i].name, m->ops->name);
@@ -291,22 +314,32 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 			return -1;
 		}
 	}
-	for (int j = 0; j < m->ntensors; j++) {
-		const struct st_tensor *t = st_find(f, m->tensors[j].name);
+	for (int j = 0; j < m->ntensors * cfg.members; j++) {
+		const struct tensor_spec *s = &m->tensors[j % m->ntensors];
+		int k = j / m->ntensors;
+		const struct st_tensor *t;
 
+		file_name(m, k, j % m->ntensors, name, sizeof(name));
+		t = st_find(f, name);
 		if (!t) {
-			snprintf(err, errlen, "missing tensor '%s'", m->tensors[j].name);
+			snprintf(err, errlen, "missing tensor '%s'", name);
 			model_free(m);
 			return -1;
 		}
-		if (copy_tensor(&m->tensors[j], t, m->params + m->tensors[j].offset, err, errlen)) {
+		if (copy_tensor(s, name, t, m->params + k * m->member_params + s->offset, err,
+				errlen)) {
 			model_free(m);
 			return -1;
 		}
 	}
-	if (m->ops->check_params && m->ops->check_params(m, err, errlen)) {
-		model_free(m);
-		return -1;
+	for (int k = 0; m->ops->check_params && k < cfg.members; k++) {
+		struct model member;
+
+		model_member(m, k, &member);
+		if (m->ops->check_params(&member, err, errlen)) {
+			model_free(m);
+			return -1;
+		}
 	}
 	*out = m;
 	return 0;
