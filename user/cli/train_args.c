@@ -46,6 +46,8 @@ void train_args_usage(FILE *out)
 		"                       accuracy, 0 for never (default 10)\n"
 		"  --time-jitter J      augment: stretch each training window's times by a\n"
 		"                       random factor from e^-J to e^J (default 0: off)\n"
+		"  --size-jitter B      augment: shift each training window's sizes by a random\n"
+		"                       whole number of bytes from -B to B (default 0: off)\n"
 		"  --seed S             initialisation, split and shuffling (default 1)\n"
 		"  --threads T          split each batch across T threads (default 1); the\n"
 		"                       result is the same for the same seed and T\n"
@@ -109,6 +111,7 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 		bad = cli_double(cmd, "time-jitter", arg, 0, 5, false, &t->time_jitter);
 		break;
 	case TA_QUIET: t->progress = NULL; break;
+	case TA_SIZE_JITTER: bad = cli_int(cmd, "size-jitter", arg, 0, 1500, &t->size_jitter); break;
 	case TA_SCHEDULE:
 		if (strcmp(arg, "cosine") && strcmp(arg, "onecycle")) {
 			fprintf(stderr, "%s: --schedule '%s' is not cosine or onecycle\n", cmd, arg);
@@ -212,6 +215,7 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &o->clip, sizeof(o->clip));
 	h = fnv1a(h, &o->patience, sizeof(o->patience));
 	h = fnv1a(h, &o->time_jitter, sizeof(o->time_jitter));
+	h = fnv1a(h, &o->size_jitter, sizeof(o->size_jitter));
 	h = fnv1a(h, &o->one_cycle, sizeof(o->one_cycle));
 	h = fnv1a(h, &o->label_smoothing, sizeof(o->label_smoothing));
 	h = fnv1a(h, &o->dropout, sizeof(o->dropout));

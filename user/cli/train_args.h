@@ -20,7 +20,7 @@ enum {
 	TA_DATA = 0x100, TA_ARCH, TA_CLASSES, TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER,
 	TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC,
 	TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER, TA_SEED, TA_THREADS, TA_QUIET,
-	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_MEMBERS,
+	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_MEMBERS, TA_SIZE_JITTER,
 };
 
 #define TRAIN_ARGS_OPTIONS                                                                  \
@@ -49,7 +49,8 @@ enum {
 	{ "label-smoothing", required_argument, NULL, TA_LABEL_SMOOTHING },                 \
 	{ "dropout", required_argument, NULL, TA_DROPOUT },                                 \
 	{ "ema", required_argument, NULL, TA_EMA },                                         \
-	{ "members", required_argument, NULL, TA_MEMBERS }
+	{ "members", required_argument, NULL, TA_MEMBERS },                                 \
+	{ "size-jitter", required_argument, NULL, TA_SIZE_JITTER }
 
 struct train_args {
 	const char *data;
