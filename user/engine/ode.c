@@ -225,8 +225,7 @@ void rk4_forward_factored(const struct ode_mlp *f, const struct rk4_factors *k, 
 			linear_forward(t, z, M, k->P, k->q, B, M, M);
 			stage_input(z, z1, t, dt, rk4_node[j], steps, B, M);
 			tanh_forward(z, nm);
-			for (size_t i = 0; i < nm; i++)
-				sum[i] += (j == 3 ? 1.0f : 2.0f) * z[i];
+			axpy(sum, sum, z, j == 3 ? 1.0f : 2.0f, (int)nm);
 		}
 		/* y = y0 + h/6 (W2 sum + 6 b2) */
 		linear_forward(slope, sum, M, f->w2, k->b2x6, B, M, D);
