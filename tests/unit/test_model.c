@@ -354,6 +354,7 @@ static void test_ensemble(void)
 	CHECKF(model_create(&cfg, 4, &m, err, sizeof(err)) == 0, "%s", err);
 	if (!m)
 		return;
+	model_params(m, &n);
 	ws = model_ws_new(m, B);
 	CHECK(model_classify(m, ws, B, sizes, times, lp) == 0);
 	for (int k = 0; k < 3; k++) {
@@ -377,7 +378,7 @@ static void test_ensemble(void)
 	CHECKF(model_save(m, path, err, sizeof(err)) == 0, "%s", err);
 	CHECKF(model_load(path, &back, err, sizeof(err)) == 0, "%s", err);
 	if (back) {
-		float *p = model_params(m, &n), *pb = model_params(back, NULL);
+		float *p = model_params(m, NULL), *pb = model_params(back, NULL);
 
 		CHECK(model_config(back)->members == 3 && !memcmp(p, pb, n * sizeof(float)));
 		model_free(back);

@@ -164,9 +164,10 @@ void rk4_factors_make(const struct ode_mlp *f, float *base, bool fill, struct rk
 {
 	const int D = f->D, M = f->M;
 
+	/* a workspace being measured has no base: nothing to point into */
 	out->P = base;
-	out->q = base + (size_t)M * M;
-	out->b2x6 = out->q + M;
+	out->q = base ? base + (size_t)M * M : NULL;
+	out->b2x6 = base ? out->q + M : NULL;
 	if (!fill)
 		return;
 	for (int i = 0; i < M; i++) {
