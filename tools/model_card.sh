@@ -18,9 +18,14 @@ declare -A label=(
 )
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
-pct() { jq -r "$1 * 10000 | round / 100 | tostring + \"%\"" "$2"; }
+# jq: a share as a percentage with two decimals, null as "-"
+JQ_PCT='def pct: if . == null then "-" else (. * 10000 | round) as $n |
+	"\($n / 100 | floor).\($n % 100 | tostring | if length < 2 then "0" + . else . end)%" end;'
+pct() { jq -r "$JQ_PCT $1 | pct" "$2"; }
+# 12345678 -> 12,345,678
+commas() { sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
 # flows/s at a batch size, from odeflow bench's "batch   N:   F flows/s" lines
-flows() { awk -v b="$1" '$1 == "batch" && $2 == b":" { printf "%\047d", $3 }' "$2"; }
+flows() { awk -v b="$1" '$1 == "batch" && $2 == b":" { print $3 }' "$2" | commas; }
 
 {
 	echo "| model | architecture | parameters | blocked 5-fold CV: mean | worst fold | macro F1 | held-out sessions (second yardstick) | flows/s, batch 1 | flows/s, batch 256 | training time |"
@@ -29,7 +34,7 @@ flows() { awk -v b="$1" '$1 == "batch" && $2 == b":" { printf "%\047d", $3 }' "$
 		cv=$results/$m-cv.json bench=$results/$m-bench.txt
 		[ -f "$cv" ] || continue
 		arch=$(grep -m1 'parameters$' "$bench" | sed 's/^[^:]*: //; s/, [0-9]* parameters$//')
-		params=$(grep -m1 -o '[0-9]* parameters$' "$bench" | awk '{ printf "%\047d", $1 }')
+		params=$(grep -m1 -o '[0-9]* parameters$' "$bench" | awk '{ print $1 }' | commas)
 		secs=$(grep -o '([0-9.]* s)' "$results/$m-train.txt" | tr -d '()')
 		echo "| ${label[$m]} | $arch | $params | **$(pct .accuracy.mean "$cv")** | $(pct .accuracy.min "$cv") | $(jq -r '.macro_f1.mean * 1000 | round / 1000' "$cv") | $(pct .accuracy "$results/$m-heldout.json") | $(flows 1 "$bench") | $(flows 256 "$bench") | $secs |"
 	done
@@ -41,7 +46,7 @@ flows() { awk -v b="$1" '$1 == "batch" && $2 == b":" { printf "%\047d", $3 }' "$
 	for m in "${models[@]}"; do
 		cv=$results/$m-cv.json
 		[ -f "$cv" ] || continue
-		echo "| ${label[$m]} | $(jq -r '[.folds[].accuracy * 10000 | round / 100 | tostring + "%"] | join(" | ")' "$cv") | $(pct .pooled.accuracy "$cv") |"
+		echo "| ${label[$m]} | $(jq -r "$JQ_PCT"' [.folds[].accuracy | pct] | join(" | ")' "$cv") | $(pct .pooled.accuracy "$cv") |"
 	done
 } > "$work/folds"
 
@@ -49,9 +54,8 @@ cv=$results/default-cv.json
 {
 	echo "| threshold | coverage | accuracy | coverage, calibrated | accuracy, calibrated |"
 	echo "| ---: | ---: | ---: | ---: | ---: |"
-	jq -r '[.pooled.coverage, .calibrated.coverage] | transpose[] |
-		def p: if . == null then "-" else . * 10000 | round / 100 | tostring + "%" end;
-		"| \(.[0].threshold) | \(.[0].coverage | p) | \(.[0].accuracy | p) | \(.[1].coverage | p) | \(.[1].accuracy | p) |"' "$cv"
+	jq -r "$JQ_PCT"' [.pooled.coverage, .calibrated.coverage] | transpose[] |
+		"| \(.[0].threshold) | \(.[0].coverage | pct) | \(.[0].accuracy | pct) | \(.[1].coverage | pct) | \(.[1].accuracy | pct) |"' "$cv"
 	echo
 	echo "Temperature $(jq -r '.calibrated.temperature * 1000 | round / 1000' "$cv") (stored in the shipped file); expected calibration error $(jq -r '.pooled.ece * 10000 | round / 10000' "$cv") before, $(jq -r '.calibrated.ece * 10000 | round / 10000' "$cv") after (15 bins); negative log-likelihood $(jq -r '.pooled.nll * 10000 | round / 10000' "$cv") before, $(jq -r '.calibrated.nll * 10000 | round / 10000' "$cv") after."
 } > "$work/calibration"
