@@ -516,26 +516,22 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len, str
 		emit(key, st, n, now, cnt);
 }
 
-/* xdp.frags: the program takes multi-buffer frames too, so it attaches where
- * jumbo frames need them (a native veth or NIC with a large MTU refuses a
- * program without it). */
-SEC("xdp.frags")
-int odeflow_xdp(struct xdp_md *ctx)
+/* One packet, whichever hook runs the program: XDP_PASS or XDP_DROP.
+ * frame_len counts the whole frame from its Ethernet header; data..data_end
+ * is the part that holds the headers. */
+static __always_inline int handle_packet(void *data, void *data_end, __u32 frame_len)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct packet pkt = {};
 	struct flow_key connection;
 	struct verdict *v;
 	__u8 seen_bit;
 	int action = XDP_PASS;
-	__u32 zero = 0, frame_len;
+	__u32 zero = 0;
 	struct counters *cnt = bpf_map_lookup_elem(&counters, &zero);
 
 	if (!cnt)
 		return XDP_PASS; /* never: the array has its one entry */
 	cnt->packets++; /* per-CPU: no atomics needed */
-	frame_len = bpf_xdp_get_buff_len(ctx);
 	cnt->bytes += frame_len;
 	switch (parse(data, data_end, frame_len, &pkt)) {
 	case PARSED:
@@ -572,6 +568,30 @@ int odeflow_xdp(struct xdp_md *ctx)
 	}
 	sample(&pkt.key, pkt.ip_len, cnt);
 	return action;
+}
+
+/* xdp.frags: the program takes multi-buffer frames too, so it attaches where
+ * jumbo frames need them (a native veth or NIC with a large MTU refuses a
+ * program without it). */
+SEC("xdp.frags")
+int odeflow_xdp(struct xdp_md *ctx)
+{
+	return handle_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end,
+			     bpf_xdp_get_buff_len(ctx));
+}
+
+/* The same at TC ingress, attached through a tcx link (`--hook tcx`), where
+ * the kernel chains any number of programs: TCX_NEXT hands the packet to
+ * the next one (or to the classic tc filters). At ingress skb->data is the
+ * Ethernet header and skb->len the whole frame; headers past the linear
+ * part count as malformed and pass, as past XDP's first buffer. The loader
+ * loads only the entry point of the hook it attaches to. */
+SEC("tc")
+int odeflow_tc(struct __sk_buff *skb)
+{
+	int action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len);
+
+	return action == XDP_DROP ? TCX_DROP : TCX_NEXT;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -244,6 +244,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		if (policy_load(o->policy_path, a->class_names, cfg->num_classes, &t, err, errlen))
 			return -1;
 	}
+	xo.hook = o->hook;
 	xo.window_n = (unsigned)cfg->window;
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
@@ -276,13 +277,18 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
 		return -1;
 	}
-	if (xdp_sampler_attach(a->sampler, ifindex, o->mode, o->keep, &got, err, errlen))
+	if (xdp_sampler_attach(a->sampler, ifindex, o->mode,
+			       (o->keep ? XDP_ATTACH_PIN_LINK : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
+			       &got, err, errlen))
 		return -1;
 	a->attached = true;
 	publish_start(a);
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: attached to %s in %s mode; model %s (%s, N=%d), %d worker(s)%s\n",
-			o->iface, xdp_mode_name(got), o->model_path,
+		fprintf(stderr, "odeflow: attached to %s %s; model %s (%s, N=%d), %d worker(s)%s\n",
+			o->iface,
+			o->hook == XDP_HOOK_TCX ? "at tc ingress (tcx)"
+			: got == XDP_MODE_NATIVE ? "in native XDP mode" : "in generic XDP mode",
+			o->model_path,
 			model_arch_name(cfg->arch),
 			cfg->window, o->threads, o->busy_poll ? ", busy-polling the ring" : "");
 	return 0;

@@ -12,7 +12,9 @@
 
 struct agent_options {
 	const char *iface;
-	enum xdp_mode mode;
+	enum xdp_hook hook;       /* XDP (default) or TC ingress through tcx */
+	enum xdp_mode mode;       /* XDP only */
+	bool replace;             /* XDP only: detach a program another tool attached */
 	const char *model_path;
 	const char *policy_path;  /* NULL: every class passes (observe only) */
 	const char *pin_dir;

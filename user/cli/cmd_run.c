@@ -18,7 +18,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: odeflow run --iface IF [options]\n"
 		"  -i, --iface IF          interface to attach to (required)\n"
+		"  -H, --hook HOOK         xdp, or tcx: TC ingress through a tcx link (kernel 6.6+),\n"
+		"                          chained with the interface's other tc/tcx programs [xdp]\n"
 		"  -x, --xdp-mode MODE     auto (native, else generic), native or generic [auto]\n"
+		"  -r, --replace           detach the XDP program another tool attached, take its place\n"
 		"  -m, --model FILE        model [%s]\n"
 		"  -p, --policy FILE       per-class policy; SIGHUP reloads it [every class passes]\n"
 		"  -d, --pin-dir DIR       where the maps are pinned [" XDP_DEFAULT_PIN_DIR "]\n"
@@ -51,6 +54,7 @@ int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "iface", required_argument, NULL, 'i' },   { "xdp-mode", required_argument, NULL, 'x' },
+		{ "hook", required_argument, NULL, 'H' },    { "replace", no_argument, NULL, 'r' },
 		{ "model", required_argument, NULL, 'm' },   { "policy", required_argument, NULL, 'p' },
 		{ "pin-dir", required_argument, NULL, 'd' }, { "events", required_argument, NULL, 'e' },
 		{ "threshold", required_argument, NULL, 't' },
@@ -66,19 +70,29 @@ int cmd_run(int argc, char **argv)
 		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = 0.9f, .max_windows = 3,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
 	};
+	bool mode_given = false;
 	double v;
 	long flows;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:x:m:p:d:e:t:w:j:c:kbqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:H:x:rm:p:d:e:t:w:j:c:kbqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.iface = optarg; break;
 		case 'x':
+			mode_given = true;
 			if (parse_mode(optarg, &o.mode)) {
 				fprintf(stderr, "odeflow run: --xdp-mode must be auto, native or generic, not '%s'\n", optarg);
 				return 2;
 			}
 			break;
+		case 'H':
+			if (strcmp(optarg, "xdp") && strcmp(optarg, "tcx")) {
+				fprintf(stderr, "odeflow run: --hook must be xdp or tcx, not '%s'\n", optarg);
+				return 2;
+			}
+			o.hook = strcmp(optarg, "tcx") ? XDP_HOOK_XDP : XDP_HOOK_TCX;
+			break;
+		case 'r': o.replace = true; break;
 		case 'm': o.model_path = optarg; break;
 		case 'p': o.policy_path = optarg; break;
 		case 'd': o.pin_dir = optarg; break;
@@ -111,6 +125,11 @@ int cmd_run(int argc, char **argv)
 	if (!o.iface || optind != argc) {
 		fprintf(stderr, "odeflow run: %s\n", o.iface ? "unexpected argument" : "--iface is required");
 		usage(stderr);
+		return 2;
+	}
+	if (o.hook == XDP_HOOK_TCX && (mode_given || o.replace)) {
+		fprintf(stderr, "odeflow run: --%s applies to --hook xdp only\n",
+			mode_given ? "xdp-mode" : "replace");
 		return 2;
 	}
 	if (geteuid() != 0) {

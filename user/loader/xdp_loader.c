@@ -27,9 +27,16 @@
 #define VERIFIER_LOG_BYTES (1u << 20)
 #define VERIFIER_LOG_TAIL_LINES 12
 #define NEEDS_PRIVILEGES " (needs root with CAP_BPF and CAP_NET_ADMIN)"
+/* enum bpf_attach_type and enum bpf_link_type values of kernel 6.6, which
+ * Debian 12's <linux/bpf.h> (6.1) predates. */
+#define ATTACH_TCX_INGRESS 46
+#define LINK_TYPE_XDP 6
+#define LINK_TYPE_TCX 11
 
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
+	enum xdp_hook hook;
+	struct bpf_program *prog; /* the hook's entry point, the one loaded */
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
 	int link_fd;             /* -1 when not attached */
 	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
@@ -81,6 +88,11 @@ const char *xdp_mode_name(enum xdp_mode mode)
 		return "generic";
 	}
 	return "?";
+}
+
+const char *xdp_hook_name(enum xdp_hook hook)
+{
+	return hook == XDP_HOOK_TCX ? "tcx" : "xdp";
 }
 
 const char *xdp_counter_name(enum counter c)
@@ -154,6 +166,10 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			 o->ring_bytes, page);
 		return -1;
 	}
+	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX) {
+		snprintf(err, errlen, "no such hook");
+		return -1;
+	}
 	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
 		snprintf(err, errlen, "pin dir path is too long");
 		return -1;
@@ -170,6 +186,12 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 
 	*what = "opening the XDP program";
 	skel->rodata->window_n = o->window_n;
+	s->hook = o->hook;
+	s->prog = o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_tc : skel->progs.odeflow_xdp;
+	if (bpf_program__set_autoload(o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_xdp
+							      : skel->progs.odeflow_tc,
+				      false))
+		return -1;
 	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
@@ -232,7 +254,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 
 		/* libbpf loads without a log first and, if that fails, again
 		 * with log level 1 into this buffer. */
-		bpf_program__set_log_buf(s->skel->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
+		bpf_program__set_log_buf(s->prog, log, VERIFIER_LOG_BYTES);
 		ret = odeflow_bpf__load(s->skel);
 		/* A failed load unpins what it pinned, except maps libbpf counts
 		 * as reused, as it does "flows" (flows_map_replace made it). */
@@ -276,7 +298,7 @@ void xdp_sampler_close(struct xdp_sampler *s)
 
 int xdp_sampler_prog_fd(const struct xdp_sampler *s)
 {
-	return bpf_program__fd(s->skel->progs.odeflow_xdp);
+	return bpf_program__fd(s->prog);
 }
 
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)
@@ -292,23 +314,46 @@ static int link_create(int prog_fd, int ifindex, enum xdp_mode mode)
 	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 }
 
+/* Appended after the programs already at the interface's tcx ingress. */
+static int tcx_link_create(int prog_fd, int ifindex)
+{
+	return bpf_link_create(prog_fd, ifindex, ATTACH_TCX_INGRESS, NULL);
+}
+
+static __u32 link_type(int link_fd)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(link_fd, &info, &len) ? 0 : info.type;
+}
+
 /* A previous run with --keep left its link pinned as PIN_DIR/link_IFNAME:
  * swap our program into that link, so the interface is never without the
- * sampler and the kept maps (reused at open) go on being enforced. */
-static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int prog_fd)
+ * sampler and the kept maps (reused at open) go on being enforced. Returns
+ * 1 when there is no kept link, -1 (err set) when it is at the other hook. */
+static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int prog_fd,
+			       char *err, size_t errlen)
 {
+	__u32 want = s->hook == XDP_HOOK_TCX ? LINK_TYPE_TCX : LINK_TYPE_XDP;
 	char path[PATH_MAX];
 	int fd;
 
 	if (!s->pin_dir[0] ||
 	    snprintf(path, sizeof(path), "%s/link_%s", s->pin_dir, ifname) >= (int)sizeof(path))
-		return -1;
+		return 1;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return -1;
-	if (bpf_link_update(fd, prog_fd, NULL)) {
+		return 1;
+	if (link_type(fd) != want) {
+		snprintf(err, errlen, "the link kept at %s is not at the %s hook asked for: run with"
+			 " the --hook it was kept with, or remove it", path, xdp_hook_name(s->hook));
 		close(fd);
 		return -1;
+	}
+	if (bpf_link_update(fd, prog_fd, NULL)) {
+		close(fd);
+		return 1;
 	}
 	snprintf(s->link_pin, sizeof(s->link_pin), "%s", path);
 	s->link_fd = fd;
@@ -331,16 +376,103 @@ static enum xdp_mode kept_link_mode(int ifindex, enum xdp_mode asked)
 	return asked;
 }
 
+/* The program holding the interface's XDP hook: its id (0: none) and, in
+ * what, "program 'NAME' (id N)" for the refusal; *flags, the mode it is
+ * attached in, as bpf_xdp_detach takes it. */
+static __u32 xdp_holder(int ifindex, char *what, size_t len, __u32 *flags)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = { 0 };
+	__u32 info_len = sizeof(info), id;
+	int fd;
+
+	snprintf(what, len, "another program");
+	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
+		return 0;
+	id = q.prog_id;
+	*flags = q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE
+		 : q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+						     : XDP_FLAGS_HW_MODE;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(what, len, "program '%s' (id %u%s)", info.name, id,
+			 strcmp(info.name, "xdp_dispatcher") ? "" : ", libxdp's dispatcher");
+	else
+		snprintf(what, len, "program id %u", id);
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* --replace: detaches the program another tool attached through netlink
+ * (ip link, xdp-loader), so our link can take the hook. A program attached
+ * through a BPF link belongs to the process holding it: the kernel refuses
+ * (EBUSY), and so do we. */
+static int replace_xdp_holder(int ifindex, const char *ifname, char *err, size_t errlen)
+{
+	char what[96];
+	__u32 flags = 0;
+
+	if (!xdp_holder(ifindex, what, sizeof(what), &flags))
+		return 0;
+	if (bpf_xdp_detach(ifindex, flags, NULL)) {
+		snprintf(err, errlen, "--replace: detaching %s from %s: %s%s", what, ifname,
+			 strerror(errno),
+			 errno == EBUSY ? " (attached through a BPF link: stop the process that"
+					  " holds it, or remove its pin)" : "");
+		return -1;
+	}
+	return 0;
+}
+
 bool xdp_sampler_took_over(const struct xdp_sampler *s)
 {
 	return s->took_over;
 }
 
-int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
+/* A new link at the sampler's hook; XDP in mode (auto: native, else generic). */
+static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifname,
+			   enum xdp_mode mode, unsigned flags, enum xdp_mode *got, char *err,
+			   size_t errlen)
+{
+	int fd, prog_fd = xdp_sampler_prog_fd(s);
+	__u32 holder_flags;
+	char what[96];
+
+	if (s->hook == XDP_HOOK_TCX) {
+		fd = tcx_link_create(prog_fd, ifindex);
+		if (fd < 0)
+			snprintf(err, errlen, "attaching at tc ingress (tcx) of %s: %s%s", ifname,
+				 strerror(errno),
+				 errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
+		return fd;
+	}
+	if (flags & XDP_ATTACH_REPLACE) {
+		if (replace_xdp_holder(ifindex, ifname, err, errlen))
+			return -1;
+	} else if (xdp_holder(ifindex, what, sizeof(what), &holder_flags)) {
+		snprintf(err, errlen, "the XDP hook of %s holds %s: run beside it with --hook tcx,"
+			 " or take its place with --replace", ifname, what);
+		return -1;
+	}
+	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
+	fd = link_create(prog_fd, ifindex, *got);
+	if (fd < 0 && mode == XDP_MODE_AUTO) {
+		*got = XDP_MODE_GENERIC; /* the driver has no native XDP */
+		fd = link_create(prog_fd, ifindex, *got);
+	}
+	if (fd < 0)
+		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
+			 strerror(errno),
+			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+	return fd;
+}
+
+int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, unsigned flags,
 		       enum xdp_mode *got, char *err, size_t errlen)
 {
 	char ifname[IF_NAMESIZE] = "?";
-	int fd, prog_fd = xdp_sampler_prog_fd(s);
+	int fd, kept;
 
 	if (!if_indextoname(ifindex, ifname)) {
 		snprintf(err, errlen, "no interface with index %d", ifindex);
@@ -350,27 +482,21 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, b
 		snprintf(err, errlen, "the sampler is already attached");
 		return -1;
 	}
-	if (pin_link && !s->pin_dir[0]) {
+	if ((flags & XDP_ATTACH_PIN_LINK) && !s->pin_dir[0]) {
 		snprintf(err, errlen, "pinning the link of %s needs a pin dir", ifname);
 		return -1;
 	}
-	if (take_over_kept_link(s, ifname, prog_fd) == 0) {
-		*got = kept_link_mode(ifindex, mode);
-		return 0;
+	*got = mode;
+	kept = take_over_kept_link(s, ifname, xdp_sampler_prog_fd(s), err, errlen);
+	if (kept <= 0) {
+		if (kept == 0 && s->hook == XDP_HOOK_XDP)
+			*got = kept_link_mode(ifindex, mode);
+		return kept;
 	}
-	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
-	fd = link_create(prog_fd, ifindex, *got);
-	if (fd < 0 && mode == XDP_MODE_AUTO) {
-		*got = XDP_MODE_GENERIC; /* the driver has no native XDP */
-		fd = link_create(prog_fd, ifindex, *got);
-	}
-	if (fd < 0) {
-		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
-			 strerror(errno),
-			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+	fd = attach_new_link(s, ifindex, ifname, mode, flags, got, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
-	if (pin_link) {
+	if (flags & XDP_ATTACH_PIN_LINK) {
 		if (snprintf(s->link_pin, sizeof(s->link_pin), "%s/link_%s", s->pin_dir, ifname) >=
 			    (int)sizeof(s->link_pin) ||
 		    bpf_obj_pin(fd, s->link_pin)) {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Loading the XDP sampler (bpf/odeflow.bpf.c), pinning its maps, attaching
- * it to an interface, and the small map helpers the agent and the operator
- * tools share.
+ * it to an interface (at XDP, or at TC ingress through a tcx link), and the
+ * small map helpers the agent and the operator tools share.
  *
  *     struct xdp_options o = XDP_OPTIONS_DEFAULT;
  *     struct xdp_sampler *s;
  *     if (xdp_sampler_open(&o, &s, err, sizeof(err)))   // loads, pins maps
  *             die(err);
- *     xdp_sampler_attach(s, ifindex, XDP_MODE_AUTO, false, &got, err, sizeof(err));
+ *     xdp_sampler_attach(s, ifindex, XDP_MODE_AUTO, 0, &got, err, sizeof(err));
  *     ... read s's "windows" ring, write "verdicts" ...
  *     xdp_sampler_close(s);                             // detaches unless pinned
  *
@@ -26,7 +26,17 @@
 #define XDP_DEFAULT_PIN_DIR "/sys/fs/bpf/odeflow"
 #define XDP_DEFAULT_RING_BYTES (8u << 20)
 
+/* Where the sampler runs. XDP sees frames before the kernel builds an skb
+ * and owns the interface's XDP hook; TC ingress through a tcx link (kernel
+ * 6.6 and later) runs after the skb is built, beside any other tcx or tc
+ * program on that interface: the kernel chains them. */
+enum xdp_hook {
+	XDP_HOOK_XDP,
+	XDP_HOOK_TCX,
+};
+
 struct xdp_options {
+	enum xdp_hook hook;     /* which entry point loads */
 	unsigned window_n;      /* N, packets per window: 2..64 */
 	unsigned flow_capacity; /* entries of "flows" (directions) and "verdicts" (connections) */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
@@ -34,7 +44,8 @@ struct xdp_options {
 };
 
 #define XDP_OPTIONS_DEFAULT                                                       \
-	((struct xdp_options){ .window_n = ODEFLOW_DEFAULT_WINDOW,                \
+	((struct xdp_options){ .hook = XDP_HOOK_XDP,                              \
+			       .window_n = ODEFLOW_DEFAULT_WINDOW,                \
 			       .flow_capacity = ODEFLOW_DEFAULT_FLOWS,            \
 			       .ring_bytes = XDP_DEFAULT_RING_BYTES,              \
 			       .pin_dir = XDP_DEFAULT_PIN_DIR })
@@ -73,10 +84,20 @@ void xdp_sampler_close(struct xdp_sampler *s);
 int xdp_sampler_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
-/* Attaches to ifindex through a BPF link; *got says which mode the kernel
- * gave. With pin_link the link is pinned as PIN_DIR/link_IFNAME and the
- * program stays attached after the process exits (xdp_unpin removes it). */
-int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
+enum xdp_attach_flags {
+	/* Pin the link as PIN_DIR/link_IFNAME: the program stays attached
+	 * after the process exits (xdp_unpin removes it). */
+	XDP_ATTACH_PIN_LINK = 1,
+	/* XDP hook: detach another program attached there through netlink
+	 * (ip link, xdp-loader) instead of refusing. */
+	XDP_ATTACH_REPLACE = 2,
+};
+
+/* Attaches to ifindex through a BPF link, at the hook the sampler was
+ * opened for; *got says which XDP mode the kernel gave (mode is ignored at
+ * tcx). An XDP hook held by another program is refused with its name and
+ * id, unless flags ask to replace it. */
+int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, unsigned flags,
 		       enum xdp_mode *got, char *err, size_t errlen);
 
 /* True when attach found the link a --keep run pinned for this interface
@@ -98,6 +119,7 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 
 const char *xdp_map_name(enum xdp_map map);
 const char *xdp_mode_name(enum xdp_mode mode);
+const char *xdp_hook_name(enum xdp_hook hook);
 /* "packets", "ring_drops", ...: the names `odeflow stats` prints. */
 const char *xdp_counter_name(enum counter c);
 
