@@ -8,12 +8,11 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 
-#include "live_agent.h"
+#include "agent_harness.h"
 #include "tc_drop_port.skel.h"
 #include "xdp_pass.skel.h"
 
 #define TEST_SECONDS 150
-#define N 20
 #define ATTACH_TCX_INGRESS 46 /* enum bpf_attach_type, kernel 6.6 (not in Debian 12's headers) */
 #define DROPPED_PORT 7100
 
@@ -27,11 +26,6 @@ static int run_refused(const char *extra, const char *err_file)
 		 dev_rx, model_path, pin_dir, extra, tmp_path(err_file));
 	rc = system(cmd);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static void stop_everything(void)
-{
-	kill_from_pidfile("agent.pid", SIGKILL);
 }
 
 /* The second program at tc ingress: drops UDP to DROPPED_PORT. */
@@ -215,8 +209,7 @@ int main(void)
 		printf("SKIP test_ops_live: needs root (XDP, tcx, namespaces)\n");
 		return 0;
 	}
-	netns_before_cleanup = stop_everything;
-	live_agent_setup("test_ops_live", TEST_SECONDS);
+	agent_test_setup("test_ops_live", TEST_SECONDS);
 	RUN(test_tcx_beside_another_program);
 	RUN(test_tcx_keep_and_take_over);
 	RUN(test_foreign_xdp_program);
