@@ -100,6 +100,16 @@ struct {
 	__type(value, struct counters);
 } counters SEC(".maps");
 
+/* Packets of classified connections by class and the action applied to
+ * them (key class_id * ACTION_COUNT + action; a provisional verdict's DROP
+ * or RATE_LIMIT counts as the PASS it was), for the agent's /metrics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ODEFLOW_CLASS_ACTIONS);
+	__type(key, __u32);
+	__type(value, __u64);
+} class_actions SEC(".maps");
+
 /* The state a new direction is inserted with, its first packet already in
  * slot 0: built here rather than on the 512-byte stack. Only the header and
  * slot 0 are ever written, so every other slot stays zero. */
@@ -329,6 +339,15 @@ static __always_inline bool rate_allows(__u32 class_id, const struct policy *p, 
 	return pass;
 }
 
+static __always_inline void count_class_action(__u32 class_id, __u32 action)
+{
+	__u32 key = class_id * ACTION_COUNT + action;
+	__u64 *n = bpf_map_lookup_elem(&class_actions, &key);
+
+	if (n)
+		(*n)++; /* per-CPU */
+}
+
 /* The XDP action for a packet of a classified connection. A provisional
  * verdict (the cascade is still collecting windows) is a guess: it may mark
  * (a QoS hint, harmless if wrong) but never drops or rate-limits. */
@@ -343,13 +362,16 @@ static __always_inline int enforce(struct packet *pkt, const struct verdict *v, 
 	if (p && action == ACTION_MARK) {
 		mark_dscp(pkt, p->dscp, data_end);
 		cnt->action_mark++;
+		count_class_action(class_id, ACTION_MARK);
 		return XDP_PASS;
 	}
 	if (p && action == ACTION_DROP && !provisional) {
 		cnt->action_drop++;
+		count_class_action(class_id, ACTION_DROP);
 		return XDP_DROP;
 	}
 	if (p && action == ACTION_RATE_LIMIT && !provisional) {
+		count_class_action(class_id, ACTION_RATE_LIMIT);
 		if (rate_allows(class_id, p, pkt->ip_len)) {
 			cnt->action_rate_pass++;
 			return XDP_PASS;
@@ -358,6 +380,7 @@ static __always_inline int enforce(struct packet *pkt, const struct verdict *v, 
 		return XDP_DROP;
 	}
 	cnt->action_pass++;
+	count_class_action(class_id, ACTION_PASS);
 	return XDP_PASS;
 }
 

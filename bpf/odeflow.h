@@ -114,6 +114,9 @@ enum policy_action {
 	ACTION_COUNT
 };
 
+/* Entries of map "class_actions": one per class and action. */
+#define ODEFLOW_CLASS_ACTIONS (ODEFLOW_MAX_CLASSES * ACTION_COUNT)
+
 struct policy {
 	__u32 action;          /* enum policy_action */
 	__u32 dscp;            /* for ACTION_MARK: 0..63 */

@@ -72,6 +72,8 @@ static const struct map_desc map_descs[XDP_MAP_COUNT] = {
 			       FIXED_VALUE(struct counters) },
 	[XDP_MAP_AGENT] = { "agent", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct agent_info) },
 	[XDP_MAP_WAKEUP] = { "wakeup", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(__u32) },
+	[XDP_MAP_CLASS_ACTIONS] = { "class_actions", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				    FIXED_VALUE(__u64) },
 };
 #undef FIXED_VALUE
 
@@ -700,29 +702,41 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 _Static_assert(sizeof(struct counters) == CNT_MAX * sizeof(__u64),
 	       "struct counters must read as __u64[CNT_MAX]");
 
-int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
+/* Adds up, over the CPUs, the per-CPU value at key of a map whose values
+ * are `words` __u64s, into out[0..words). */
+static int sum_percpu(int fd, __u32 key, int words, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct counters *percpu;
-	__u32 zero = 0;
+	__u64 *percpu;
 
 	if (ncpu < 1)
 		return -1;
-	percpu = calloc(ncpu, sizeof(*percpu));
+	percpu = calloc((size_t)ncpu * words, sizeof(*percpu));
 	if (!percpu)
 		return -1;
-	if (bpf_map_lookup_elem(counters_fd, &zero, percpu)) {
+	if (bpf_map_lookup_elem(fd, &key, percpu)) {
 		free(percpu);
 		return -1;
 	}
-	memset(out, 0, CNT_MAX * sizeof(out[0]));
-	for (int cpu = 0; cpu < ncpu; cpu++) {
-		const __u64 *v = (const __u64 *)&percpu[cpu];
-
-		for (int i = 0; i < CNT_MAX; i++)
-			out[i] += v[i];
-	}
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (int i = 0; i < words; i++)
+			out[i] += percpu[(size_t)cpu * words + i];
 	free(percpu);
+	return 0;
+}
+
+int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
+{
+	memset(out, 0, CNT_MAX * sizeof(out[0]));
+	return sum_percpu(counters_fd, 0, CNT_MAX, out);
+}
+
+int xdp_read_class_actions(int class_actions_fd, uint64_t out[ODEFLOW_CLASS_ACTIONS])
+{
+	memset(out, 0, ODEFLOW_CLASS_ACTIONS * sizeof(out[0]));
+	for (__u32 k = 0; k < ODEFLOW_CLASS_ACTIONS; k++)
+		if (sum_percpu(class_actions_fd, k, 1, &out[k]))
+			return -1;
 	return 0;
 }
 

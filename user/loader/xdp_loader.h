@@ -66,6 +66,7 @@ enum xdp_map {
 	XDP_MAP_COUNTERS,
 	XDP_MAP_AGENT,
 	XDP_MAP_WAKEUP,
+	XDP_MAP_CLASS_ACTIONS,
 	XDP_MAP_COUNT
 };
 
@@ -135,6 +136,10 @@ const char *xdp_counter_name(enum counter c);
 
 /* Sums each per-CPU counter over the CPUs. */
 int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
+
+/* Packets of classified connections by class and applied action (map
+ * "class_actions"), summed over the CPUs: out[class * ACTION_COUNT + action]. */
+int xdp_read_class_actions(int class_actions_fd, uint64_t out[ODEFLOW_CLASS_ACTIONS]);
 
 /* Writes one class's policy and resets its rate-limit bucket to full. */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
