@@ -21,7 +21,7 @@ REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null)
 DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
-             -ljansson -lpcap -lpthread -lm
+             -ljansson -lpcap -lmicrohttpd -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)
@@ -49,7 +49,7 @@ TOOL_BINS := $(patsubst tools/bench/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 # intermediates and rebuild them on every run).
 .SECONDARY:
 
-.PHONY: all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
+.PHONY: FORCE all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 
 deps:
@@ -73,9 +73,16 @@ $(BUILD)/commands.inc: $(wildcard user/cli/cmd_*.c) | $(BUILD)
 	$(call say,GEN,$@)
 	$(Q)grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
 
+# The build's version for `odeflow_build_info` (git describe; "unknown"
+# outside a git checkout), rewritten only when it changes.
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@v='#define ODEFLOW_VERSION "$(VERSION)"'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+FORCE:
+
 # The skeleton is order-only: it must exist before the first compile, and
 # afterwards the .d files name the objects that really include it.
-$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc
+$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc $(BUILD)/version.h
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $(DEP_FLAGS) -c $< -o $@

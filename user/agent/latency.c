@@ -17,7 +17,7 @@ static int bucket_of(uint64_t us)
 	return b < LATENCY_BUCKETS ? b : LATENCY_BUCKETS - 1;
 }
 
-static uint64_t bucket_upper(int b)
+uint64_t latency_bucket_upper(int b)
 {
 	int p;
 
@@ -30,6 +30,7 @@ static uint64_t bucket_upper(int b)
 void latency_add(struct latency_hist *h, uint64_t us)
 {
 	__atomic_fetch_add(&h->count[bucket_of(us)], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->sum_us, us, __ATOMIC_RELAXED);
 }
 
 uint64_t latency_total(const struct latency_hist *h)
@@ -53,7 +54,7 @@ uint64_t latency_quantile(const struct latency_hist *h, double q)
 	for (int b = 0; b < LATENCY_BUCKETS; b++) {
 		seen += __atomic_load_n(&h->count[b], __ATOMIC_RELAXED);
 		if (seen > want)
-			return bucket_upper(b);
+			return latency_bucket_upper(b);
 	}
-	return bucket_upper(LATENCY_BUCKETS - 1);
+	return latency_bucket_upper(LATENCY_BUCKETS - 1);
 }

@@ -12,10 +12,13 @@
 
 struct latency_hist {
 	uint64_t count[LATENCY_BUCKETS];
+	uint64_t sum_us; /* of every latency added */
 };
 
 void latency_add(struct latency_hist *h, uint64_t us);
 uint64_t latency_total(const struct latency_hist *h);
+/* The largest latency bucket b holds (b in 0..LATENCY_BUCKETS-1). */
+uint64_t latency_bucket_upper(int b);
 /* The latency at quantile q (0..1): the upper bound of its bucket. */
 uint64_t latency_quantile(const struct latency_hist *h, double q);
 

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* What `odeflow run --metrics` reports, in the Prometheus text format
+ * (version 0.0.4): the agent fills a snapshot (from counters it keeps with
+ * atomics and from the pinned XDP maps; nothing the drain locks) and
+ * metrics_render writes it out. metrics_http.h serves it. */
+#ifndef ODEFLOW_METRICS_H
+#define ODEFLOW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade.h"
+#include "classify_pool.h"
+#include "latency.h"
+#include "odeflow.h"
+
+/* Verdicts are counted by stage 1..METRICS_STAGES; later stages count in
+ * the last (--max-windows rarely goes past 3). */
+#define METRICS_STAGES 8
+
+/* Counters the agent keeps for /metrics, updated with relaxed atomics by
+ * the drain and the workers, read by the server's thread. */
+struct agent_counts {
+	uint64_t verdicts[ODEFLOW_MAX_CLASSES][METRICS_STAGES]; /* by class and stage */
+	uint64_t batch_sizes[POOL_MAX_BATCH + 1];                /* batches by size */
+};
+
+/* A batch of decisions (one worker's on_decisions). */
+void agent_counts_decisions(struct agent_counts *c, const struct decision *d, int n);
+/* A batch of n windows handed to classification. */
+void agent_counts_batch(struct agent_counts *c, int n);
+
+struct metrics_snapshot {
+	/* who */
+	const char *iface, *hook, *model_path, *arch;
+	uint32_t model_id;
+	int window_n, num_classes;
+	const char *class_names[ODEFLOW_MAX_CLASSES];
+	double start_time;            /* seconds since the epoch */
+	/* the agent */
+	uint64_t windows_classified, batches, bad_records, rearms_lost, events_dropped;
+	struct agent_counts counts;
+	struct latency_hist latency;  /* Nth packet to verdict, microseconds */
+	/* the XDP program, summed over CPUs (false: the map could not be read) */
+	bool have_xdp, have_class_actions;
+	uint64_t xdp[CNT_MAX];
+	uint64_t class_actions[ODEFLOW_CLASS_ACTIONS];
+};
+
+/* The snapshot as exposition text, malloc'd (free it); NULL when out of
+ * memory. *len is its length. */
+char *metrics_render(const struct metrics_snapshot *s, size_t *len);
+
+/* The build this binary came from (git describe, "unknown" outside git). */
+const char *metrics_build_version(void);
+
+#endif
