@@ -169,6 +169,36 @@ static inline int udp_pair(int family, uint16_t port, int *receiver)
 	return tx;
 }
 
+/* Rewrites a bundled capture into 10.200.0.0/16 (IPv6 dropped) and replays
+ * it from the tx namespace, paced, bounded in time. */
+static inline int replay(const char *capture, int pps)
+{
+	return sh("tcpdump -r tests/data/pcaps/%s -w %s/v4.pcap 'not ip6' 2>/dev/null &&"
+		  " tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s/v4.pcap -o %s/replay.pcap &&"
+		  " ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s/replay.pcap >/dev/null 2>&1",
+		  capture, scratch_dir, scratch_dir, scratch_dir, ns_tx, pps, dev_tx, scratch_dir);
+}
+
+/* The events file, one JSON object a line, as an array. */
+static inline json_t *read_events(const char *path)
+{
+	json_t *all = json_array();
+	json_error_t jerr;
+	char line[8192];
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		json_t *e = json_loads(line, 0, &jerr);
+
+		CHECKF(e != NULL, "event is not JSON: %s", jerr.text);
+		if (e)
+			json_array_append_new(all, e);
+	}
+	if (f)
+		fclose(f);
+	return all;
+}
+
 /* `odeflow stats --json` of the running agent, parsed; NULL if it failed. */
 static inline json_t *read_stats(void)
 {

@@ -35,41 +35,12 @@ static void stop_tcpdump(void)
 		usleep(10000);
 }
 
-/* Rewrites a bundled capture into 10.200.0.0/16 (IPv6 dropped) and replays
- * it from the tx namespace, paced, bounded in time. */
-static int replay(const char *capture, int pps)
-{
-	return sh("tcpdump -r tests/data/pcaps/%s -w %s/v4.pcap 'not ip6' 2>/dev/null &&"
-		  " tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s/v4.pcap -o %s/replay.pcap &&"
-		  " ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s/replay.pcap >/dev/null 2>&1",
-		  capture, scratch_dir, scratch_dir, scratch_dir, ns_tx, pps, dev_tx, scratch_dir);
-}
-
 /* iperf3 between the namespaces: a server for one test in rx, a client in tx. */
 static int iperf(const char *server, int port, const char *client_opts)
 {
 	return sh("timeout 20 iperf3 -s -1 -p %d >/dev/null 2>&1 & sleep 0.3;"
 		  " ip netns exec %s timeout 15 iperf3 -c %s -p %d %s >/dev/null", port, ns_tx, server,
 		  port, client_opts);
-}
-
-static json_t *read_events(const char *path)
-{
-	json_t *all = json_array();
-	json_error_t jerr;
-	char line[8192];
-	FILE *f = fopen(path, "r");
-
-	while (f && fgets(line, sizeof(line), f)) {
-		json_t *e = json_loads(line, 0, &jerr);
-
-		CHECKF(e != NULL, "event is not JSON: %s", jerr.text);
-		if (e)
-			json_array_append_new(all, e);
-	}
-	if (f)
-		fclose(f);
-	return all;
 }
 
 /* "10.200.0.1.5201 > 10.200.0.2.40000", as tcpdump names a direction. */

@@ -15,6 +15,11 @@
 #define TEST_SECONDS 150
 #define ATTACH_TCX_INGRESS 46 /* enum bpf_attach_type, kernel 6.6 (not in Debian 12's headers) */
 #define DROPPED_PORT 7100
+/* on the rx namespace's own loopback */
+#define METRICS_PORT 9464
+#define PROMETHEUS_PORT 9090
+#define PORT_TAKEN 9465
+#define PORT_TAKEN_TEXT "9465"
 
 /* `odeflow run` expected to fail at once: its exit status, stderr in err_file. */
 static int run_refused(const char *extra, const char *err_file)
@@ -203,6 +208,164 @@ static void test_foreign_xdp_program(void)
 	xdp_pass_bpf__destroy(other);
 }
 
+/* Prometheus's HTTP API, inside the rx namespace: the value of an instant
+ * query that returns one series, -1 if it returns none. */
+static double prometheus_value(const char *query)
+{
+	char cmd[1024];
+	json_error_t jerr;
+	json_t *j, *result;
+	double v = -1;
+
+	snprintf(cmd, sizeof(cmd), "curl -s -m 5 -G http://127.0.0.1:%d/api/v1/query"
+		 " --data-urlencode 'query=%s' > %s", PROMETHEUS_PORT, query,
+		 tmp_path("query.json"));
+	if (sh("%s", cmd))
+		return -1;
+	j = json_load_file(tmp_path("query.json"), 0, &jerr);
+	result = json_object_get(json_object_get(j, "data"), "result");
+	if (json_array_size(result) == 1)
+		v = atof(json_string_value(
+			json_array_get(json_object_get(json_array_get(result, 0), "value"), 1)));
+	json_decref(j);
+	return v;
+}
+
+static void stop_prometheus(void)
+{
+	kill_from_pidfile("prometheus", SIGTERM);
+	for (int t = 0; t < 100 && kill(read_pid("prometheus"), 0) == 0; t++)
+		usleep(50000);
+	kill_from_pidfile("prometheus", SIGKILL);
+}
+
+static void stop_all(void)
+{
+	stop_everything();
+	kill_from_pidfile("prometheus", SIGKILL);
+}
+
+/* A real Prometheus scrapes the agent every second while captures are
+ * replayed; its API then has the series, with values; promtool finds
+ * nothing wrong with what the agent serves. */
+static void test_prometheus_scrapes_the_agent(void)
+{
+	static const char *const nonzero[] = {
+		"odeflow_windows_classified_total", "odeflow_xdp_packets_total",
+		"odeflow_xdp_windows_total", "sum(odeflow_verdicts_total)",
+		"sum(odeflow_policy_packets_total{action=\"pass\"})",
+		"odeflow_batch_windows_count", "odeflow_verdict_latency_seconds_count",
+		"odeflow_verdict_latency_seconds_sum", "odeflow_model_info{window=\"20\"}",
+		"count(odeflow_build_info)",
+	};
+	char opts[256];
+	uint16_t sport;
+
+	if (system("command -v prometheus promtool curl >/dev/null")) {
+		SKIP("prometheus, promtool or curl missing (make deps)");
+		return;
+	}
+	sh("printf 'global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+	   "scrape_configs: [{job_name: odeflow, static_configs: [{targets: [\"127.0.0.1:%d\"]}]}]\n'"
+	   " > %s", METRICS_PORT, tmp_path("prometheus.yml"));
+	sh("timeout 90 prometheus --config.file=%s --storage.tsdb.path=%s --web.listen-address=127.0.0.1:%d"
+	   " > %s 2>&1 & echo $! > %s", tmp_path("prometheus.yml"), tmp_path("tsdb"), PROMETHEUS_PORT,
+	   tmp_path("prometheus.log"), tmp_path("prometheus.pid"));
+	if (!wait_for_text(tmp_path("prometheus.log"), "Server is ready to receive web requests", 20000)) {
+		CHECKF(0, "prometheus did not start");
+		sh("tail -5 %s", tmp_path("prometheus.log"));
+		stop_prometheus();
+		return;
+	}
+	snprintf(opts, sizeof(opts), "--threshold 0 --metrics 127.0.0.1:%d", METRICS_PORT);
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		stop_prometheus();
+		return;
+	}
+	/* Prometheus applies its targets every 5 s: wait for the first scrape */
+	for (int t = 0; t < 100 && prometheus_value("up{job=\"odeflow\"}") != 1; t++)
+		usleep(200000);
+	CHECKF(prometheus_value("up{job=\"odeflow\"}") == 1, "prometheus never scraped the agent");
+	CHECK(replay("skype-conference-call.pcap", 2000) == 0);
+	CHECK(replay("youtube_quic.pcap", 2000) == 0);
+	CHECK(send_connection(7300, &sport) == N);
+	for (int i = 0; i < 3; i++) /* packets of a classified connection: policy counts */
+		CHECK(send_connection(7300, &sport) == N);
+	/* until a scrape has seen the policy counts (the last to move) */
+	for (int t = 0; t < 50 && prometheus_value(nonzero[4]) <= 0; t++)
+		usleep(200000);
+	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++) {
+		double v = prometheus_value(nonzero[i]);
+
+		CHECKF(v > 0, "prometheus: %s = %g", nonzero[i], v);
+	}
+	if (harness_current_failed)
+		sh("cat %s; tail -20 %s", tmp_path("query.json"), tmp_path("prometheus.log"));
+	CHECK(prometheus_value("up{job=\"odeflow\"}") == 1);
+	CHECK(sh("curl -s -m 5 http://127.0.0.1:%d/metrics > %s && promtool check metrics < %s",
+		 METRICS_PORT, tmp_path("metrics.txt"), tmp_path("metrics.txt")) == 0);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
+	stop_prometheus();
+}
+
+/* Scrapers that connect and never ask (every connection the server takes)
+ * hold up nothing: the agent goes on classifying and stops on time. */
+static void test_stuck_scrapers_never_stall_the_agent(void)
+{
+	struct sockaddr_storage to;
+	socklen_t len = make_addr(AF_INET, "127.0.0.1", METRICS_PORT, &to);
+	int idle[12], n = 0;
+	char opts[256];
+	uint16_t sport;
+
+	snprintf(opts, sizeof(opts), "--threshold 0 --metrics 127.0.0.1:%d --events %s",
+		 METRICS_PORT, tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	for (; n < 12; n++) {
+		idle[n] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (idle[n] < 0 || connect(idle[n], (struct sockaddr *)&to, len))
+			break;
+	}
+	CHECK(n == 12);
+	CHECK(send_connection(7400, &sport) == N);
+	CHECKF(has_event(sport, 7400), "no event while scrapers hung");
+	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second");
+	while (n-- > 0)
+		close(idle[n]);
+}
+
+/* --metrics that cannot be served: one line, exit status 1, nothing
+ * attached. The name lookup stays inside the test's namespace (it has no
+ * route to any resolver). */
+static void test_bad_metrics_address(void)
+{
+	static const struct {
+		const char *opt, *message;
+	} cases[] = {
+		{ "--metrics 127.0.0.1", "is not HOST:PORT" },
+		{ "--metrics 127.0.0.1:70000", "port must be 1..65535" },
+		{ "--metrics no-such-host.invalid:9464", "does not resolve" },
+		{ "--metrics 127.0.0.1:" PORT_TAKEN_TEXT, "Address already in use" },
+	};
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(AF_INET, "127.0.0.1", PORT_TAKEN, &ss);
+	int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(taken >= 0 && bind(taken, (struct sockaddr *)&ss, len) == 0 && listen(taken, 1) == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECKF(run_refused(cases[i].opt, "bad.err") == 1, "%s", cases[i].opt);
+		CHECKF(file_contains(tmp_path("bad.err"), cases[i].message), "%s: no '%s' in its error",
+		       cases[i].opt, cases[i].message);
+		CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("bad.err")) == 0);
+		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	}
+	close(taken);
+}
+
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -210,8 +373,12 @@ int main(void)
 		return 0;
 	}
 	agent_test_setup("test_ops_live", TEST_SECONDS);
+	netns_before_cleanup = stop_all;
 	RUN(test_tcx_beside_another_program);
 	RUN(test_tcx_keep_and_take_over);
 	RUN(test_foreign_xdp_program);
+	RUN(test_prometheus_scrapes_the_agent);
+	RUN(test_stuck_scrapers_never_stall_the_agent);
+	RUN(test_bad_metrics_address);
 	return harness_done();
 }

@@ -34,7 +34,6 @@ static void fill(void *ctx, struct metrics_snapshot *s)
 		s->class_names[k] = classes[k];
 	s->start_time = 1700000000.5;
 	s->windows_classified = 3;
-	s->batches = 2;
 	agent_counts_decisions(&s->counts, d, 3);
 	agent_counts_batch(&s->counts, 1);
 	agent_counts_batch(&s->counts, 2);

@@ -21,6 +21,7 @@
 #include "classify_pool.h"
 #include "event_json.h"
 #include "latency.h"
+#include "metrics_http.h"
 #include "engine/model.h"
 #include "policy.h"
 #include "loader/window_ring.h"
@@ -69,6 +70,10 @@ struct agent {
 	pthread_mutex_t events_lock;
 	struct latency_hist latency;
 	uint64_t decisions, rearms_lost;
+
+	struct agent_counts counts;       /* what /metrics adds to the above */
+	struct metrics_source metrics_src;
+	struct metrics_server *metrics;   /* --metrics */
 };
 
 static uint64_t now_ns(void)
@@ -128,6 +133,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d)
 		latency_add(&a->latency, written_ns > last ? (written_ns - last) / 1000 : 0);
 	}
 	__atomic_fetch_add(&a->decisions, (uint64_t)n, __ATOMIC_RELAXED);
+	agent_counts_decisions(&a->counts, d, n);
 
 	if (!a->events)
 		return;
@@ -159,6 +165,7 @@ static void flush_batch(struct agent *a)
 		classify_pool_run_here(a->pool, a->seat, &a->batch);
 	else
 		classify_pool_submit(a->pool, &a->batch);
+	agent_counts_batch(&a->counts, a->batch.n);
 	a->batch.n = 0;
 	a->batches++;
 }
@@ -206,6 +213,32 @@ static int on_window(void *ctx, void *data, size_t size)
 		a->batch_started_ns = now_ns();
 	if (a->batch.n == POOL_MAX_BATCH)
 		flush_batch(a);
+	return 0;
+}
+
+/* --metrics: serves /metrics from its own thread, reading what the agent
+ * counts with atomics and the XDP maps; started before the attach, so a
+ * bad address or a taken port leaves nothing attached. */
+static int start_metrics(struct agent *a, char *err, size_t errlen)
+{
+	const struct agent_options *o = a->opts;
+	struct timespec wall;
+
+	clock_gettime(CLOCK_REALTIME, &wall);
+	a->metrics_src = (struct metrics_source){
+		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
+		.model = model_config(a->model), .start_time = wall.tv_sec + wall.tv_nsec / 1e9,
+		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
+		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
+		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
+		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
+	};
+	if (metrics_server_start(o->metrics_listen, metrics_fill, &a->metrics_src, &a->metrics,
+				 err, errlen))
+		return -1;
+	if (!o->quiet)
+		fprintf(stderr, "odeflow: metrics at http://%s/metrics\n",
+			metrics_server_address(a->metrics));
 	return 0;
 }
 
@@ -267,6 +300,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
 		return -1;
 	}
+	if (o->metrics_listen && start_metrics(a, err, errlen))
+		return -1;
 	if (xdp_sampler_attach(a->sampler, ifindex, o->mode,
 			       (o->keep ? XDP_ATTACH_PIN_LINK : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
 			       &got, err, errlen))
@@ -379,6 +414,7 @@ static void teardown(struct agent *a, bool started)
 {
 	char err[256];
 
+	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
 	classify_pool_free(a->pool); /* finishes what was queued */
 	if (a->sampler) {
 		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))

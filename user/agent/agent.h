@@ -26,6 +26,7 @@ struct agent_options {
 	bool keep;                /* leave the program attached and the maps pinned */
 	bool busy_poll;           /* the drain never sleeps: no window pays for a wakeup */
 	bool quiet;
+	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/model.h"
 #include "loader/xdp_loader.h"
 #include "version.h"
 
@@ -51,6 +52,44 @@ void agent_counts_batch(struct agent_counts *c, int n)
 {
 	if (n > 0 && n <= POOL_MAX_BATCH)
 		__atomic_fetch_add(&c->batch_sizes[n], 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t load_or_zero(const uint64_t *p)
+{
+	return p ? load(p) : 0;
+}
+
+void metrics_fill(void *source, struct metrics_snapshot *s)
+{
+	const struct metrics_source *src = source;
+	const struct model_config *cfg = src->model;
+
+	s->iface = src->iface;
+	s->hook = src->hook;
+	s->model_path = src->model_path;
+	s->arch = model_arch_name(cfg->arch);
+	s->model_id = cfg->model_id;
+	s->window_n = cfg->window;
+	s->num_classes = cfg->num_classes < ODEFLOW_MAX_CLASSES ? cfg->num_classes
+								: ODEFLOW_MAX_CLASSES;
+	for (int k = 0; k < s->num_classes; k++)
+		s->class_names[k] = cfg->class_names[k];
+	s->start_time = src->start_time;
+	s->windows_classified = load_or_zero(src->windows_classified);
+	s->bad_records = load_or_zero(src->bad_records);
+	s->rearms_lost = load_or_zero(src->rearms_lost);
+	s->events_dropped = load_or_zero(src->events_dropped);
+	for (int k = 0; k < ODEFLOW_MAX_CLASSES; k++)
+		for (int st = 0; st < METRICS_STAGES; st++)
+			s->counts.verdicts[k][st] = load(&src->counts->verdicts[k][st]);
+	for (int n = 0; n <= POOL_MAX_BATCH; n++)
+		s->counts.batch_sizes[n] = load(&src->counts->batch_sizes[n]);
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+		s->latency.count[b] = load(&src->latency->count[b]);
+	s->latency.sum_us = load(&src->latency->sum_us);
+	s->have_xdp = src->counters_fd >= 0 && !xdp_read_counters(src->counters_fd, s->xdp);
+	s->have_class_actions = src->class_actions_fd >= 0 &&
+				!xdp_read_class_actions(src->class_actions_fd, s->class_actions);
 }
 
 /* A label value with \, " and newlines escaped. */
@@ -140,8 +179,6 @@ static void render_agent(FILE *f, const struct metrics_snapshot *s)
 {
 	family(f, "odeflow_windows_classified_total", "counter", "Windows the agent classified.");
 	sample(f, "odeflow_windows_classified_total", s->windows_classified);
-	family(f, "odeflow_batches_total", "counter", "Batches of windows classified.");
-	sample(f, "odeflow_batches_total", s->batches);
 	family(f, "odeflow_bad_records_total", "counter", "Ring records that were not a window.");
 	sample(f, "odeflow_bad_records_total", s->bad_records);
 	family(f, "odeflow_rearms_lost_total", "counter",

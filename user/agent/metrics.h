@@ -38,8 +38,8 @@ struct metrics_snapshot {
 	int window_n, num_classes;
 	const char *class_names[ODEFLOW_MAX_CLASSES];
 	double start_time;            /* seconds since the epoch */
-	/* the agent */
-	uint64_t windows_classified, batches, bad_records, rearms_lost, events_dropped;
+	/* the agent (batches: the sum of counts.batch_sizes) */
+	uint64_t windows_classified, bad_records, rearms_lost, events_dropped;
 	struct agent_counts counts;
 	struct latency_hist latency;  /* Nth packet to verdict, microseconds */
 	/* the XDP program, summed over CPUs (false: the map could not be read) */
@@ -47,6 +47,23 @@ struct metrics_snapshot {
 	uint64_t xdp[CNT_MAX];
 	uint64_t class_actions[ODEFLOW_CLASS_ACTIONS];
 };
+
+/* Where a running agent's numbers live, for metrics_fill: set once at
+ * start; the pointed-to counters are read with atomic loads. A NULL counter
+ * reads as 0; a map fd below 0 leaves its part out. */
+struct metrics_source {
+	const char *iface, *hook, *model_path;
+	const struct model_config *model;
+	double start_time;
+	const uint64_t *windows_classified, *bad_records, *rearms_lost, *events_dropped;
+	const struct agent_counts *counts;
+	const struct latency_hist *latency;
+	int counters_fd, class_actions_fd;
+};
+
+/* A snapshot of source (a struct metrics_source *) into out, zeroed by the
+ * caller: the fill function of metrics_http.h. */
+void metrics_fill(void *source, struct metrics_snapshot *out);
 
 /* The snapshot as exposition text, malloc'd (free it); NULL when out of
  * memory. *len is its length. */

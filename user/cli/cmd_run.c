@@ -33,6 +33,8 @@ static void usage(FILE *out)
 		"  -k, --keep              on exit leave the program attached and the maps pinned\n"
 		"  -b, --busy-poll         read the ring without ever sleeping: spends a CPU so that\n"
 		"                          no window waits for, or pays for, waking the agent\n"
+		"  -M, --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+		"                          (127.0.0.1:9464, [::1]:9464) [off]\n"
 		"  -q, --quiet             no status lines on standard error\n",
 		model_default_path(), ODEFLOW_DEFAULT_FLOWS);
 }
@@ -55,6 +57,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "iface", required_argument, NULL, 'i' },   { "xdp-mode", required_argument, NULL, 'x' },
 		{ "hook", required_argument, NULL, 'H' },    { "replace", no_argument, NULL, 'r' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "model", required_argument, NULL, 'm' },   { "policy", required_argument, NULL, 'p' },
 		{ "pin-dir", required_argument, NULL, 'd' }, { "events", required_argument, NULL, 'e' },
 		{ "threshold", required_argument, NULL, 't' },
@@ -75,7 +78,7 @@ int cmd_run(int argc, char **argv)
 	long flows;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:H:x:rm:p:d:e:t:w:j:c:kbqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:H:x:rm:p:d:e:t:w:j:c:kbqM:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.iface = optarg; break;
 		case 'x':
@@ -93,6 +96,7 @@ int cmd_run(int argc, char **argv)
 			o.hook = strcmp(optarg, "tcx") ? XDP_HOOK_XDP : XDP_HOOK_TCX;
 			break;
 		case 'r': o.replace = true; break;
+		case 'M': o.metrics_listen = optarg; break;
 		case 'm': o.model_path = optarg; break;
 		case 'p': o.policy_path = optarg; break;
 		case 'd': o.pin_dir = optarg; break;
