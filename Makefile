@@ -21,7 +21,8 @@ REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null)
 DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
-             -ljansson -lpcap -lmicrohttpd -lpthread -lm
+             -ljansson -lpcap -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
+             -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)
@@ -86,6 +87,9 @@ $(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc $(BUILD)/version
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $(DEP_FLAGS) -c $< -o $@
+
+# libfixbuf's headers include GLib's; only the IPFIX exporter needs them.
+$(BUILD)/obj/agent/ipfix_export.o: REQ_CFLAGS += $(shell pkg-config --cflags libfixbuf 2>/dev/null)
 
 $(BUILD)/libodeflow.a: $(LIB_OBJS)
 	$(call say,AR,$@)

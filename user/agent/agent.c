@@ -74,6 +74,7 @@ struct agent {
 	struct agent_counts counts;       /* what /metrics adds to the above */
 	struct metrics_source metrics_src;
 	struct metrics_server *metrics;   /* --metrics */
+	struct ipfix_exporter *ipfix;     /* --ipfix */
 };
 
 static uint64_t now_ns(void)
@@ -134,6 +135,8 @@ static void on_decisions(void *ctx, int n, const struct decision *d)
 	}
 	__atomic_fetch_add(&a->decisions, (uint64_t)n, __ATOMIC_RELAXED);
 	agent_counts_decisions(&a->counts, d, n);
+	if (a->ipfix)
+		ipfix_exporter_add(a->ipfix, d, n);
 
 	if (!a->events)
 		return;
@@ -232,6 +235,8 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
+		.ipfix_exported = a->ipfix ? ipfix_exporter_exported(a->ipfix) : NULL,
+		.ipfix_dropped = a->ipfix ? ipfix_exporter_dropped(a->ipfix) : NULL,
 	};
 	if (metrics_server_start(o->metrics_listen, metrics_fill, &a->metrics_src, &a->metrics,
 				 err, errlen))
@@ -300,6 +305,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
 		return -1;
 	}
+	if (o->ipfix_collector &&
+	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
+		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
 	if (xdp_sampler_attach(a->sampler, ifindex, o->mode,
@@ -416,6 +424,12 @@ static void teardown(struct agent *a, bool started)
 
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
 	classify_pool_free(a->pool); /* finishes what was queued */
+	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
+	if (a->ipfix && !a->opts->quiet)
+		fprintf(stderr, "odeflow: IPFIX: %llu records exported, %llu dropped\n",
+			(unsigned long long)*ipfix_exporter_exported(a->ipfix),
+			(unsigned long long)*ipfix_exporter_dropped(a->ipfix));
+	ipfix_exporter_stop(a->ipfix);
 	if (a->sampler) {
 		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "ipfix_export.h"
 #include "loader/xdp_loader.h"
 
 struct agent_options {
@@ -27,6 +28,8 @@ struct agent_options {
 	bool busy_poll;           /* the drain never sleeps: no window pays for a wakeup */
 	bool quiet;
 	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
+	const char *ipfix_collector; /* NULL: no IPFIX; else "HOST:PORT" of the collector */
+	enum ipfix_transport ipfix_transport;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

@@ -79,6 +79,9 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->bad_records = load_or_zero(src->bad_records);
 	s->rearms_lost = load_or_zero(src->rearms_lost);
 	s->events_dropped = load_or_zero(src->events_dropped);
+	s->have_ipfix = src->ipfix_exported != NULL;
+	s->ipfix_exported = load_or_zero(src->ipfix_exported);
+	s->ipfix_dropped = load_or_zero(src->ipfix_dropped);
 	for (int k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		for (int st = 0; st < METRICS_STAGES; st++)
 			s->counts.verdicts[k][st] = load(&src->counts->verdicts[k][st]);
@@ -187,6 +190,14 @@ static void render_agent(FILE *f, const struct metrics_snapshot *s)
 	family(f, "odeflow_events_dropped_total", "counter",
 	       "Events not written: the writer's queue was full.");
 	sample(f, "odeflow_events_dropped_total", s->events_dropped);
+	if (!s->have_ipfix)
+		return;
+	family(f, "odeflow_ipfix_records_exported_total", "counter",
+	       "IPFIX records written to the collector.");
+	sample(f, "odeflow_ipfix_records_exported_total", s->ipfix_exported);
+	family(f, "odeflow_ipfix_records_dropped_total", "counter",
+	       "IPFIX records dropped: the queue was full, or the collector went away.");
+	sample(f, "odeflow_ipfix_records_dropped_total", s->ipfix_dropped);
 }
 
 static void render_batch_sizes(FILE *f, const struct metrics_snapshot *s)

@@ -40,6 +40,8 @@ struct metrics_snapshot {
 	double start_time;            /* seconds since the epoch */
 	/* the agent (batches: the sum of counts.batch_sizes) */
 	uint64_t windows_classified, bad_records, rearms_lost, events_dropped;
+	bool have_ipfix;
+	uint64_t ipfix_exported, ipfix_dropped;
 	struct agent_counts counts;
 	struct latency_hist latency;  /* Nth packet to verdict, microseconds */
 	/* the XDP program, summed over CPUs (false: the map could not be read) */
@@ -59,6 +61,7 @@ struct metrics_source {
 	const struct agent_counts *counts;
 	const struct latency_hist *latency;
 	int counters_fd, class_actions_fd;
+	const uint64_t *ipfix_exported, *ipfix_dropped; /* NULL: no --ipfix */
 };
 
 /* A snapshot of source (a struct metrics_source *) into out, zeroed by the

@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"                          no window waits for, or pays for, waking the agent\n"
 		"  -M, --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 		"                          (127.0.0.1:9464, [::1]:9464) [off]\n"
+		"  -X, --ipfix HOST:PORT   export one IPFIX record per decision to this collector\n"
+		"  -T, --ipfix-transport P udp or tcp [udp]\n"
 		"  -q, --quiet             no status lines on standard error\n",
 		model_default_path(), ODEFLOW_DEFAULT_FLOWS);
 }
@@ -58,6 +60,8 @@ int cmd_run(int argc, char **argv)
 		{ "iface", required_argument, NULL, 'i' },   { "xdp-mode", required_argument, NULL, 'x' },
 		{ "hook", required_argument, NULL, 'H' },    { "replace", no_argument, NULL, 'r' },
 		{ "metrics", required_argument, NULL, 'M' },
+		{ "ipfix", required_argument, NULL, 'X' },
+		{ "ipfix-transport", required_argument, NULL, 'T' },
 		{ "model", required_argument, NULL, 'm' },   { "policy", required_argument, NULL, 'p' },
 		{ "pin-dir", required_argument, NULL, 'd' }, { "events", required_argument, NULL, 'e' },
 		{ "threshold", required_argument, NULL, 't' },
@@ -78,7 +82,7 @@ int cmd_run(int argc, char **argv)
 	long flows;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:H:x:rm:p:d:e:t:w:j:c:kbqM:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:H:x:rm:p:d:e:t:w:j:c:kbqM:X:T:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.iface = optarg; break;
 		case 'x':
@@ -97,6 +101,15 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'r': o.replace = true; break;
 		case 'M': o.metrics_listen = optarg; break;
+		case 'X': o.ipfix_collector = optarg; break;
+		case 'T':
+			if (strcmp(optarg, "udp") && strcmp(optarg, "tcp")) {
+				fprintf(stderr, "odeflow run: --ipfix-transport must be udp or tcp, not '%s'\n",
+					optarg);
+				return 2;
+			}
+			o.ipfix_transport = strcmp(optarg, "tcp") ? IPFIX_UDP : IPFIX_TCP;
+			break;
 		case 'm': o.model_path = optarg; break;
 		case 'p': o.policy_path = optarg; break;
 		case 'd': o.pin_dir = optarg; break;
