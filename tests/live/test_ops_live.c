@@ -5,6 +5,7 @@
  * otherwise. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <math.h>
 #include <linux/if_link.h>
 #include <net/if.h>
 
@@ -239,10 +240,13 @@ static void stop_prometheus(void)
 	kill_from_pidfile("prometheus", SIGKILL);
 }
 
+static void stop_all_collectors(void);
+
 static void stop_all(void)
 {
 	stop_everything();
 	kill_from_pidfile("prometheus", SIGKILL);
+	stop_all_collectors();
 }
 
 /* A real Prometheus scrapes the agent every second while captures are
@@ -366,6 +370,373 @@ static void test_bad_metrics_address(void)
 	close(taken);
 }
 
+/* A collector in the tx namespace, in its own process group (nfacctd
+ * forks its plugins), bounded in time; its pid in NAME.pid. */
+static void start_collector(const char *name, const char *cmd)
+{
+	sh("setsid ip netns exec %s timeout -s KILL 60 %s > %s 2>&1 & echo $! > %s/%s.pid", ns_tx,
+	   cmd, tmp_path(name), scratch_dir, name);
+}
+
+static void stop_collector(const char *name)
+{
+	int pid = read_pid(name);
+
+	if (pid > 0)
+		kill(-pid, SIGKILL);
+	usleep(100000);
+}
+
+static void stop_all_collectors(void)
+{
+	stop_collector("nfacctd");
+	stop_collector("socat");
+}
+
+/* One decision as both sides print it. */
+struct exported {
+	char src[64], dst[64], cls[32];
+	long sport, dport, proto, window, class_id, confidence_ppm, stage, provisional;
+	unsigned long model_id;
+};
+
+/* The events file's decisions, with the model's class ids and id. */
+static int events_as_exported(const struct model_config *cfg, struct exported *out, int max)
+{
+	json_t *events = read_events(tmp_path("events.jsonl")), *e;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(events, i, e) {
+		struct exported *x = &out[n];
+
+		if (n == max)
+			break;
+		memset(x, 0, sizeof(*x));
+		snprintf(x->src, sizeof(x->src), "%s", json_string_value(json_object_get(e, "src")));
+		snprintf(x->dst, sizeof(x->dst), "%s", json_string_value(json_object_get(e, "dst")));
+		snprintf(x->cls, sizeof(x->cls), "%s", json_string_value(json_object_get(e, "class")));
+		x->sport = (long)json_integer_value(json_object_get(e, "sport"));
+		x->dport = (long)json_integer_value(json_object_get(e, "dport"));
+		x->proto = (long)json_integer_value(json_object_get(e, "proto"));
+		x->window = (long)json_integer_value(json_object_get(e, "window"));
+		x->stage = (long)json_integer_value(json_object_get(e, "stage"));
+		x->provisional = json_is_true(json_object_get(e, "provisional"));
+		x->confidence_ppm = lround(json_number_value(json_object_get(e, "confidence")) * 1e6);
+		x->class_id = -1;
+		for (int k = 0; k < cfg->num_classes; k++)
+			if (!strcmp(cfg->class_names[k], x->cls))
+				x->class_id = k;
+		x->model_id = cfg->model_id;
+		n++;
+	}
+	json_decref(events);
+	return n;
+}
+
+/* Every event has one collector record equal to it field for field, and
+ * the collector has no other record. */
+static void check_same(const struct exported *ev, int nev, const struct exported *col, int ncol,
+		       const char *collector)
+{
+	CHECKF(nev > 0 && ncol == nev, "%s: %d records for %d events", collector, ncol, nev);
+	for (int i = 0; i < nev; i++) {
+		int found = 0;
+
+		for (int j = 0; j < ncol; j++)
+			found += !strcmp(ev[i].src, col[j].src) && !strcmp(ev[i].dst, col[j].dst) &&
+				 ev[i].sport == col[j].sport && ev[i].dport == col[j].dport &&
+				 ev[i].proto == col[j].proto && ev[i].window == col[j].window &&
+				 !strcmp(ev[i].cls, col[j].cls) && ev[i].class_id == col[j].class_id &&
+				 ev[i].confidence_ppm == col[j].confidence_ppm &&
+				 ev[i].stage == col[j].stage && ev[i].provisional == col[j].provisional &&
+				 ev[i].model_id == col[j].model_id;
+		CHECKF(found == 1, "%s: %d records equal to the event %s:%ld > %s:%ld window %ld"
+		       " %s %ld ppm stage %ld", collector, found, ev[i].src, ev[i].sport, ev[i].dst,
+		       ev[i].dport, ev[i].window, ev[i].cls, ev[i].confidence_ppm, ev[i].stage);
+	}
+}
+
+/* nfacctd's JSON lines (print plugin), as decisions. */
+static int read_nfacctd(const char *path, struct exported *out, int max)
+{
+	char line[4096];
+	json_error_t jerr;
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	while (f && n < max && fgets(line, sizeof(line), f)) {
+		json_t *j = json_loads(line, 0, &jerr);
+		struct exported *x = &out[n];
+		const char *proto;
+
+		if (!j)
+			continue;
+		memset(x, 0, sizeof(*x));
+		snprintf(x->src, sizeof(x->src), "%s", json_string_value(json_object_get(j, "ip_src")));
+		snprintf(x->dst, sizeof(x->dst), "%s", json_string_value(json_object_get(j, "ip_dst")));
+		snprintf(x->cls, sizeof(x->cls), "%s",
+			 json_string_value(json_object_get(j, "odeflow_class")));
+		x->sport = (long)json_integer_value(json_object_get(j, "port_src"));
+		x->dport = (long)json_integer_value(json_object_get(j, "port_dst"));
+		proto = json_string_value(json_object_get(j, "ip_proto"));
+		x->proto = proto && !strcmp(proto, "tcp") ? 6 : proto && !strcmp(proto, "udp") ? 17 : -1;
+#define NF_NUMBER(field) atol(json_string_value(json_object_get(j, field)) ?: "-1")
+		x->window = NF_NUMBER("odeflow_window");
+		x->class_id = NF_NUMBER("odeflow_class_id");
+		x->confidence_ppm = NF_NUMBER("odeflow_confidence_ppm");
+		x->stage = NF_NUMBER("odeflow_stage");
+		x->provisional = NF_NUMBER("odeflow_provisional");
+		x->model_id = strtoul(json_string_value(json_object_get(j, "odeflow_model_id")) ?: "0",
+				      NULL, 10);
+#undef NF_NUMBER
+		json_decref(j);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* ipfixDump's data records of the odeflow templates (tid 256 and 257), as
+ * decisions: "(id) name : value" lines after each record header. */
+static int read_ipfixdump(const char *dump, struct exported *out, int max)
+{
+	char line[512], name[64], value[256];
+	FILE *f = fopen(dump, "r");
+	struct exported *x = NULL;
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned tid;
+
+		if (sscanf(line, " count: %*u tid: %u", &tid) == 1) {
+			x = (tid == 256 || tid == 257) && n < max ? &out[n++] : NULL;
+			if (x)
+				memset(x, 0, sizeof(*x));
+			continue;
+		}
+		if (!x || sscanf(line, " (%*[^)]) %63s : %255[^\n]", name, value) != 2)
+			continue;
+		if (!strcmp(name, "sourceIPv4Address") || !strcmp(name, "sourceIPv6Address"))
+			snprintf(x->src, sizeof(x->src), "%.63s", value);
+		else if (!strcmp(name, "destinationIPv4Address") || !strcmp(name, "destinationIPv6Address"))
+			snprintf(x->dst, sizeof(x->dst), "%.63s", value);
+		else if (!strcmp(name, "sourceTransportPort"))
+			x->sport = atol(value);
+		else if (!strcmp(name, "destinationTransportPort"))
+			x->dport = atol(value);
+		else if (!strcmp(name, "protocolIdentifier"))
+			x->proto = atol(value);
+		else if (!strcmp(name, "odeflowClassName")) /* "(len: 4) Chat" */
+			snprintf(x->cls, sizeof(x->cls), "%s", strchr(value, ')') ? strchr(value, ')') + 2 : "");
+		else if (!strcmp(name, "odeflowClassId"))
+			x->class_id = atol(value);
+		else if (!strcmp(name, "odeflowConfidencePpm"))
+			x->confidence_ppm = atol(value);
+		else if (!strcmp(name, "odeflowStage"))
+			x->stage = atol(value);
+		else if (!strcmp(name, "odeflowModelId"))
+			x->model_id = strtoul(value, NULL, 10);
+		else if (!strcmp(name, "odeflowWindow"))
+			x->window = atol(value);
+		else if (!strcmp(name, "odeflowProvisional"))
+			x->provisional = atol(value);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+#define MAX_DECISIONS 256
+
+/* The decisions of a short run: captures and sockets from tx. */
+static void classify_some_traffic(uint16_t first_port)
+{
+	uint16_t sport;
+
+	CHECK(replay("skype-conference-call.pcap", 2000) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(send_connection(first_port + i, &sport) == N);
+}
+
+static void load_model_config(struct model_config *cfg)
+{
+	struct model *m = NULL;
+	char err[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	CHECKF(model_load(model_path, &m, err, sizeof(err)) == 0, "%s", err);
+	if (m)
+		*cfg = *model_config(m);
+	model_free(m);
+}
+
+/* Over UDP to pmacct's nfacctd (its print plugin writes each record as
+ * JSON): the records equal the events, field for field. */
+static void test_ipfix_udp_to_nfacctd(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+	char opts[512];
+	int nev, ncol;
+
+	if (system("command -v nfacctd >/dev/null")) {
+		SKIP("nfacctd missing (make deps: pmacct)");
+		return;
+	}
+	load_model_config(&cfg);
+	sh("printf '%%s\n' 'name=odeflow_class field_type=32473:1 len=vlen semantics=str'"
+	   " 'name=odeflow_class_id field_type=32473:2 len=1 semantics=u_int'"
+	   " 'name=odeflow_confidence_ppm field_type=32473:3 len=4 semantics=u_int'"
+	   " 'name=odeflow_stage field_type=32473:4 len=1 semantics=u_int'"
+	   " 'name=odeflow_model_id field_type=32473:5 len=4 semantics=u_int'"
+	   " 'name=odeflow_window field_type=32473:6 len=2 semantics=u_int'"
+	   " 'name=odeflow_provisional field_type=32473:7 len=1 semantics=u_int' > %s",
+	   tmp_path("primitives.lst"));
+	sh("printf '%%s\n' 'daemonize: false' 'nfacctd_ip: " TX_V4 "' 'nfacctd_port: 4739'"
+	   " 'aggregate_primitives: %s' 'plugins: print' 'print_output: json'"
+	   " 'print_output_file: %s' 'print_output_file_append: true' 'print_refresh_time: 1'"
+	   " 'aggregate: src_host, dst_host, src_port, dst_port, proto, odeflow_class,"
+	   " odeflow_class_id, odeflow_confidence_ppm, odeflow_stage, odeflow_model_id,"
+	   " odeflow_window, odeflow_provisional' > %s",
+	   tmp_path("primitives.lst"), tmp_path("nfacctd.json"), tmp_path("nfacctd.conf"));
+	snprintf(opts, sizeof(opts), "nfacctd -f %s", tmp_path("nfacctd.conf"));
+	start_collector("nfacctd", opts);
+	usleep(1000000);
+	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4739 --events %s",
+		 tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		stop_collector("nfacctd");
+		return;
+	}
+	classify_some_traffic(7500);
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	usleep(2500000); /* nfacctd prints its cache every second */
+	stop_collector("nfacctd");
+	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
+	ncol = read_nfacctd(tmp_path("nfacctd.json"), col, MAX_DECISIONS);
+	check_same(ev, nev, col, ncol, "nfacctd");
+}
+
+/* ipfixDump's reading of what a socat listener received over TCP. */
+static int collected_over_tcp(struct exported *col, int max)
+{
+	if (sh("ipfixDump --rfc5610 --data --in %s > %s 2>&1", tmp_path("ipfix.bin"),
+	       tmp_path("ipfixdump.txt")))
+		return -1;
+	return read_ipfixdump(tmp_path("ipfixdump.txt"), col, max);
+}
+
+static void start_tcp_collector(int port)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "socat -u TCP-LISTEN:%d,bind=" TX_V4 ",reuseaddr CREATE:%s",
+		 port, tmp_path("ipfix.bin"));
+	start_collector("socat", cmd);
+}
+
+/* Over TCP, read back by libfixbuf's ipfixDump (which learns the odeflow
+ * elements from the RFC 5610 records in the stream): the records equal the
+ * events, field for field. */
+static void test_ipfix_tcp_to_ipfixdump(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+	char opts[512];
+
+	if (system("command -v ipfixDump socat >/dev/null")) {
+		SKIP("ipfixDump or socat missing (make deps: libfixbuf-tools, socat)");
+		return;
+	}
+	load_model_config(&cfg);
+	start_tcp_collector(4740);
+	usleep(300000);
+	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4740 --ipfix-transport tcp"
+		 " --events %s", tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		stop_collector("socat");
+		return;
+	}
+	classify_some_traffic(7600);
+	CHECK(stop_agent(SIGINT, 2000) == 0); /* closes the connection: socat exits */
+	usleep(200000);
+	stop_collector("socat");
+	check_same(ev, events_as_exported(&cfg, ev, MAX_DECISIONS), col,
+		   collected_over_tcp(col, MAX_DECISIONS), "ipfixDump");
+}
+
+/* A collector that is down holds up nothing: windows are classified and
+ * their events written at once; the records wait in the queue, and once
+ * the collector is up the exporter reconnects (its backoff: 1 s, then 2 s)
+ * and delivers every one of them. */
+static void test_ipfix_collector_down(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+	char opts[512];
+	uint16_t sport;
+	int nev = 0, ncol = 0;
+
+	if (system("command -v ipfixDump socat >/dev/null")) {
+		SKIP("ipfixDump or socat missing (make deps: libfixbuf-tools, socat)");
+		return;
+	}
+	load_model_config(&cfg);
+	unlink(tmp_path("ipfix.bin"));
+	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4741 --ipfix-transport tcp"
+		 " --events %s", tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		CHECK(send_connection(7700 + i, &sport) == N);
+		CHECKF(has_event(sport, 7700 + i), "no event with the collector down");
+	}
+	start_tcp_collector(4741);
+	for (int t = 0; t < 80 && (ncol = collected_over_tcp(col, MAX_DECISIONS)) < 3; t++)
+		usleep(100000);
+	CHECKF(ncol == 3, "%d records after the collector came up", ncol);
+	CHECK(send_connection(7703, &sport) == N); /* and on, connected */
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	usleep(200000);
+	stop_collector("socat");
+	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
+	CHECK(nev == 4);
+	check_same(ev, nev, col, collected_over_tcp(col, MAX_DECISIONS), "ipfixDump after reconnect");
+	CHECKF(file_contains(tmp_path("agent.err"), "IPFIX: 4 records exported, 0 dropped"),
+	       "the agent's count of records");
+}
+
+/* --ipfix that cannot work: one line, exit status 1, nothing attached. */
+static void test_bad_collector(void)
+{
+	static const struct {
+		const char *opt, *message;
+	} cases[] = {
+		{ "--ipfix " TX_V4, "is not HOST:PORT" },
+		{ "--ipfix no-such-collector.invalid:4739", "does not resolve" },
+		{ "--ipfix [fd00:200::1:4739", "is not [IPv6]:PORT" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECKF(run_refused(cases[i].opt, "bad.err") == 1, "%s", cases[i].opt);
+		CHECKF(file_contains(tmp_path("bad.err"), cases[i].message), "%s: no '%s' in its error",
+		       cases[i].opt, cases[i].message);
+		CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("bad.err")) == 0);
+		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	}
+	CHECK(run_refused("--ipfix " TX_V4 ":4739 --ipfix-transport sctp", "bad.err") == 2);
+	CHECK(file_contains(tmp_path("bad.err"), "must be udp or tcp"));
+}
+
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -380,5 +751,9 @@ int main(void)
 	RUN(test_prometheus_scrapes_the_agent);
 	RUN(test_stuck_scrapers_never_stall_the_agent);
 	RUN(test_bad_metrics_address);
+	RUN(test_ipfix_udp_to_nfacctd);
+	RUN(test_ipfix_tcp_to_ipfixdump);
+	RUN(test_ipfix_collector_down);
+	RUN(test_bad_collector);
 	return harness_done();
 }
