@@ -244,6 +244,31 @@ static void test_stats_after_kill_says_nothing_enforces(void)
 	CHECK(sh("rm -f %s/*", pin_dir) == 0);
 }
 
+/* A --flows the host cannot afford: refused at once with what it would
+ * cost, nothing attached (it used to lock 10 GB and ignore SIGINT). */
+static void test_flows_past_memory_refused(void)
+{
+	char out[160], cmd[1024];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+
+	while (f && fgets(line, sizeof(line), f) && sscanf(line, "MemAvailable: %llu kB", &kb) != 1)
+		;
+	if (f)
+		fclose(f);
+	if (kb > 40ULL << 20) { /* 2^26 flows take ~22 GiB: this host could afford them */
+		SKIP("more than 40 GiB available: the largest --flows fits");
+		return;
+	}
+	snprintf(out, sizeof(out), "%s/flows.err", scratch_dir);
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s run --model %s --pin-dir %s --iface %s --flows %d 2>%s",
+		 odeflow, model_path, pin_dir, dev_rx, 1 << 26, out);
+	CHECK(system(cmd) != 0);
+	CHECKF(file_contains(out, "MiB of kernel memory for the maps"), "no word of the cost");
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+}
+
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -263,5 +288,6 @@ int main(void)
 	RUN(test_overloaded_agent_stays_visible_and_stops);
 	RUN(test_overflowing_model_refused);
 	RUN(test_stats_after_kill_says_nothing_enforces);
+	RUN(test_flows_past_memory_refused);
 	return harness_done();
 }

@@ -254,6 +254,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.window_n = (unsigned)cfg->window;
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
+	if (!o->quiet)
+		fprintf(stderr, "odeflow: maps for %u flows take about %llu MiB of kernel memory\n",
+			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
