@@ -10,8 +10,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bounded_queue.h"
 #include "common/errmsg.h"
+#include "common/flow_key.h"
+#include "decision_queue.h"
 #include "common/hostport.h"
 
 #define TID_INTERNAL 0x9000 /* how a record sits in memory (struct ipfix_record) */
@@ -23,8 +24,7 @@
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 30000
 #define UDP_TEMPLATE_REFRESH_NS (10 * 1000000000ULL) /* RFC 7011: resent over UDP */
-#define STOP_FLUSH_NS 1000000000ULL
-#define POP_BATCH 256
+#define FLUSH_EVERY 64 /* records per message at most, when the queue never runs dry */
 
 /* The odeflow elements, numbered under IPFIX_ODEFLOW_PEN. */
 static fbInfoElement_t odeflow_elements[] = {
@@ -85,25 +85,19 @@ static fbInfoElementSpec_t export_spec[] = {
 	FB_IESPEC_NULL
 };
 
-/* A decision waiting in the queue: what its record needs. */
-struct pending {
-	struct flow_key key;
-	uint64_t first_ns, last_ns; /* CLOCK_MONOTONIC */
-	uint32_t confidence_ppm;
-	uint16_t window;
-	uint8_t class_id, stage, provisional;
-};
-
 struct ipfix_exporter {
 	const struct model_config *model;
 	enum ipfix_transport transport;
 	char host[NI_MAXHOST], port[NI_MAXSERV];
 	fbInfoModel_t *info;
-	fBuf_t *fbuf;      /* NULL while not connected */
-	struct bounded_queue *queue;
-	pthread_t thread;
-	bool running;
-	uint64_t exported, dropped;
+	struct decision_queue *queue;
+	/* the consumer thread's own */
+	fBuf_t *fbuf;                /* NULL while not connected */
+	uint64_t retry_ns, templates_ns;
+	unsigned backoff_ms;
+	uint64_t pending;            /* appended since the last emit */
+	/* read by others */
+	uint64_t exported, dropped;  /* dropped here: collector down or lost */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -175,120 +169,107 @@ static bool connect_collector(struct ipfix_exporter *x)
 	return ok;
 }
 
-static void fill_record(const struct ipfix_exporter *x, const struct pending *p,
+static void fill_record(const struct ipfix_exporter *x, const struct decision *d,
 			uint64_t wall_minus_mono_ns, struct ipfix_record *r)
 {
-	const char *name = p->class_id < x->model->num_classes ? x->model->class_names[p->class_id]
-							       : "?";
-	static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const struct flow_key *k = &d->window.key;
+	const char *name = d->class_id >= 0 && d->class_id < x->model->num_classes
+				   ? x->model->class_names[d->class_id] : "?";
 
 	memset(r, 0, sizeof(*r));
-	r->start_ms = (p->first_ns + wall_minus_mono_ns) / 1000000ULL;
-	r->end_ms = (p->last_ns + wall_minus_mono_ns) / 1000000ULL;
+	r->start_ms = (d->window.first_ns + wall_minus_mono_ns) / 1000000ULL;
+	r->end_ms = (d->window.last_ns + wall_minus_mono_ns) / 1000000ULL;
 	r->class_name.buf = (uint8_t *)name;
 	r->class_name.len = strlen(name);
-	if (!memcmp(p->key.saddr, v4_mapped, sizeof(v4_mapped))) {
-		r->src4 = (uint32_t)p->key.saddr[12] << 24 | p->key.saddr[13] << 16 |
-			  p->key.saddr[14] << 8 | p->key.saddr[15];
-		r->dst4 = (uint32_t)p->key.daddr[12] << 24 | p->key.daddr[13] << 16 |
-			  p->key.daddr[14] << 8 | p->key.daddr[15];
+	if (flow_addr_is_ipv4(k->saddr)) {
+		r->src4 = (uint32_t)k->saddr[12] << 24 | k->saddr[13] << 16 | k->saddr[14] << 8 |
+			  k->saddr[15];
+		r->dst4 = (uint32_t)k->daddr[12] << 24 | k->daddr[13] << 16 | k->daddr[14] << 8 |
+			  k->daddr[15];
 	}
-	memcpy(r->src6, p->key.saddr, 16);
-	memcpy(r->dst6, p->key.daddr, 16);
-	r->confidence_ppm = p->confidence_ppm;
+	memcpy(r->src6, k->saddr, 16);
+	memcpy(r->dst6, k->daddr, 16);
+	r->confidence_ppm = (uint32_t)(d->confidence * 1e6f + 0.5f);
 	r->model_id = x->model->model_id;
-	r->sport = p->key.sport;
-	r->dport = p->key.dport;
-	r->window = p->window;
-	r->proto = p->key.proto;
-	r->class_id = p->class_id;
-	r->stage = p->stage;
-	r->provisional = p->provisional;
+	r->sport = k->sport;
+	r->dport = k->dport;
+	r->window = d->window.window;
+	r->proto = k->proto;
+	r->class_id = (uint8_t)d->class_id;
+	r->stage = (uint8_t)(d->stage > 255 ? 255 : d->stage);
+	r->provisional = d->provisional;
 }
 
-/* Writes n records and emits them; false (connection dropped, the records
- * counted as dropped) if the collector went away. */
-static bool send_records(struct ipfix_exporter *x, const struct pending *p, size_t n)
+/* The connection failed or went away: what was appended and not yet sent
+ * is lost with it; the next try waits for the backoff. */
+static void lose_connection(struct ipfix_exporter *x, uint64_t now)
 {
-	uint64_t offset = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	GError *e = NULL;
-	bool ok = true;
-
-	for (size_t i = 0; ok && i < n; i++) {
-		struct ipfix_record r;
-		bool v4 = !memcmp(p[i].key.saddr, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12);
-
-		fill_record(x, &p[i], offset, &r);
-		ok = fBufSetExportTemplate(x->fbuf, v4 ? TID_IPV4 : TID_IPV6, &e) &&
-		     fBufAppend(x->fbuf, (uint8_t *)&r, sizeof(r), &e);
-	}
-	ok = ok && fBufEmit(x->fbuf, &e);
-	g_clear_error(&e);
-	if (!ok) {
-		count(&x->dropped, n);
-		disconnect(x);
-		return false;
-	}
-	count(&x->exported, n);
-	return true;
-}
-
-static void *exporter_thread(void *arg)
-{
-	struct ipfix_exporter *x = arg;
-	struct pending *batch = malloc(POP_BATCH * sizeof(*batch));
-	uint64_t retry_ns = 0, templates_ns = 0, stop_by = 0;
-	unsigned backoff_ms = BACKOFF_FIRST_MS;
-	GError *e = NULL;
-
-	while (batch) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		size_t n;
-
-		if (!stop_by && bounded_queue_closed(x->queue))
-			stop_by = now + STOP_FLUSH_NS;
-		if (!x->fbuf && now >= retry_ns) {
-			if (connect_collector(x)) {
-				backoff_ms = BACKOFF_FIRST_MS;
-				templates_ns = now;
-			} else {
-				retry_ns = now + backoff_ms * 1000000ULL;
-				backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
-			}
-		}
-		if (x->fbuf && x->transport == IPFIX_UDP && now - templates_ns >= UDP_TEMPLATE_REFRESH_NS) {
-			if (!fbSessionExportTemplates(fBufGetSession(x->fbuf), &e) || !fBufEmit(x->fbuf, &e))
-				disconnect(x);
-			g_clear_error(&e);
-			templates_ns = now;
-		}
-		if (!x->fbuf) { /* the queue holds what comes meanwhile, up to its size */
-			if (stop_by && now >= stop_by)
-				break;
-			struct timespec pause = { .tv_nsec = 50000000L };
-
-			nanosleep(&pause, NULL);
-			continue;
-		}
-		n = bounded_queue_pop(x->queue, batch, POP_BATCH, 100);
-		if (n)
-			send_records(x, batch, n);
-		else if (stop_by)
-			break; /* closed and empty */
-		if (stop_by && clock_ns(CLOCK_MONOTONIC) >= stop_by)
-			break;
-	}
-	/* what is still queued will never be sent */
-	while (batch) {
-		size_t n = bounded_queue_pop(x->queue, batch, POP_BATCH, 0);
-
-		if (!n)
-			break;
-		count(&x->dropped, n);
-	}
-	free(batch);
+	count(&x->dropped, x->pending);
+	x->pending = 0;
 	disconnect(x);
-	return NULL;
+	x->retry_ns = now + x->backoff_ms * 1000000ULL;
+	x->backoff_ms = x->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : x->backoff_ms * 2;
+}
+
+/* Sends what was appended. */
+static void flush(void *ctx)
+{
+	struct ipfix_exporter *x = ctx;
+	GError *e = NULL;
+
+	if (!x->fbuf || !x->pending)
+		return;
+	if (fBufEmit(x->fbuf, &e)) {
+		count(&x->exported, x->pending);
+		x->pending = 0;
+	} else {
+		lose_connection(x, clock_ns(CLOCK_MONOTONIC));
+	}
+	g_clear_error(&e);
+}
+
+/* The decision queue's consumer: one record per decision. While the
+ * collector is down, decisions are dropped and counted, and a connection
+ * is tried again once the backoff has passed. */
+static void consume(void *ctx, const struct queued_decision *q)
+{
+	struct ipfix_exporter *x = ctx;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	struct ipfix_record r;
+	GError *e = NULL;
+
+	if (!x->fbuf && now >= x->retry_ns) {
+		if (connect_collector(x)) {
+			x->backoff_ms = BACKOFF_FIRST_MS;
+			x->templates_ns = now;
+		} else {
+			lose_connection(x, now);
+		}
+	}
+	if (!x->fbuf) {
+		count(&x->dropped, 1);
+		return;
+	}
+	if (x->transport == IPFIX_UDP && now - x->templates_ns >= UDP_TEMPLATE_REFRESH_NS) {
+		x->templates_ns = now;
+		if (!fbSessionExportTemplates(fBufGetSession(x->fbuf), &e)) {
+			g_clear_error(&e);
+			lose_connection(x, now);
+			count(&x->dropped, 1);
+			return;
+		}
+	}
+	fill_record(x, &q->d, (uint64_t)(q->wall_s * 1e9) - now, &r);
+	if (!fBufSetExportTemplate(x->fbuf, flow_addr_is_ipv4(q->d.window.key.saddr) ? TID_IPV4 : TID_IPV6,
+				   &e) ||
+	    !fBufAppend(x->fbuf, (uint8_t *)&r, sizeof(r), &e)) {
+		g_clear_error(&e);
+		lose_connection(x, now);
+		count(&x->dropped, 1);
+		return;
+	}
+	if (++x->pending >= FLUSH_EVERY)
+		flush(x);
 }
 
 int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
@@ -297,7 +278,6 @@ int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
 {
 	struct ipfix_exporter *x;
 	struct addrinfo *ai;
-	sigset_t all, old;
 	int rc;
 
 	*out = NULL;
@@ -315,68 +295,46 @@ int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
 	freeaddrinfo(ai);
 	x->model = model;
 	x->transport = transport;
+	x->backoff_ms = BACKOFF_FIRST_MS;
 	x->info = fbInfoModelAlloc();
-	x->queue = bounded_queue_new(sizeof(struct pending), IPFIX_DEFAULT_QUEUE);
-	if (rc || !x->queue) {
-		ipfix_exporter_stop(x);
-		return errmsg(err, errlen, "setting up the IPFIX exporter: %s",
-			      rc ? gai_strerror(rc) : "out of memory");
-	}
-	fbInfoModelAddElementArray(x->info, odeflow_elements);
-	sigfillset(&all); /* the thread takes no signals: they go to the agent's */
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&x->thread, NULL, exporter_thread, x);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		ipfix_exporter_stop(x);
-		return errmsg(err, errlen, "starting the IPFIX exporter: %s", strerror(rc));
+		return errmsg(err, errlen, "the collector's address: %s", gai_strerror(rc));
 	}
-	x->running = true;
+	fbInfoModelAddElementArray(x->info, odeflow_elements);
+	x->queue = decision_queue_new(IPFIX_QUEUE_DEPTH, consume, x);
+	if (!x->queue) {
+		ipfix_exporter_stop(x);
+		return errmsg(err, errlen, "out of memory for the IPFIX queue");
+	}
+	decision_queue_set_idle(x->queue, flush);
 	*out = x;
 	return 0;
 }
 
-void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int n)
+void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int n, double wall_s)
 {
-	struct pending p[POP_BATCH];
-
-	while (n > 0) {
-		int m = n < POP_BATCH ? n : POP_BATCH;
-
-		for (int i = 0; i < m; i++)
-			p[i] = (struct pending){
-				.key = d[i].window.key,
-				.first_ns = d[i].window.first_ns,
-				.last_ns = d[i].window.last_ns,
-				.confidence_ppm = (uint32_t)(d[i].confidence * 1e6f + 0.5f),
-				.window = d[i].window.window,
-				.class_id = (uint8_t)d[i].class_id,
-				.stage = (uint8_t)(d[i].stage > 255 ? 255 : d[i].stage),
-				.provisional = d[i].provisional,
-			};
-		count(&x->dropped, (uint64_t)m - bounded_queue_push(x->queue, p, (size_t)m));
-		d += m;
-		n -= m;
-	}
+	decision_queue_push(x->queue, d, n, wall_s, NULL);
 }
 
-const uint64_t *ipfix_exporter_exported(const struct ipfix_exporter *x)
+uint64_t ipfix_exporter_exported(const struct ipfix_exporter *x)
 {
-	return &x->exported;
+	return __atomic_load_n(&x->exported, __ATOMIC_RELAXED);
 }
 
-const uint64_t *ipfix_exporter_dropped(const struct ipfix_exporter *x)
+uint64_t ipfix_exporter_dropped(const struct ipfix_exporter *x)
 {
-	return &x->dropped;
+	return __atomic_load_n(&x->dropped, __ATOMIC_RELAXED) +
+	       (x->queue ? decision_queue_dropped(x->queue) : 0);
 }
 
 void ipfix_exporter_finish(struct ipfix_exporter *x)
 {
-	if (!x || !x->running)
+	if (!x)
 		return;
-	bounded_queue_close(x->queue);
-	pthread_join(x->thread, NULL);
-	x->running = false;
+	decision_queue_free(x->queue); /* hands over what is queued; the idle call flushes */
+	x->queue = NULL;
+	disconnect(x);
 }
 
 void ipfix_exporter_stop(struct ipfix_exporter *x)
@@ -384,7 +342,6 @@ void ipfix_exporter_stop(struct ipfix_exporter *x)
 	if (!x)
 		return;
 	ipfix_exporter_finish(x);
-	bounded_queue_free(x->queue);
 	if (x->info)
 		fbInfoModelFree(x->info);
 	free(x);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* `odeflow run --ipfix HOST:PORT`: one IPFIX record (RFC 7011) per
- * decision to a collector over UDP or TCP, written with libfixbuf on the
- * exporter's own thread. Decisions reach it through a bounded queue: a
- * collector that is slow or down never holds up classification; what does
- * not fit is dropped and counted, and a lost collector is reconnected with
- * a backoff (1 s doubling to 30 s). The template and its elements are
- * listed in user/agent/README.md. */
+ * decision to a collector over UDP or TCP, written with libfixbuf by the
+ * consumer thread of a decision queue (decision_queue.h): a collector that
+ * is slow or down never holds up classification. Decisions that find the
+ * queue full, or the collector down, are dropped and counted; a lost
+ * collector is tried again after a backoff (1 s doubling to 30 s). The
+ * template and its elements are listed in user/agent/README.md. */
 #ifndef ODEFLOW_IPFIX_EXPORT_H
 #define ODEFLOW_IPFIX_EXPORT_H
 
@@ -20,30 +20,33 @@
  * number RFC 5612 reserves for documentation and examples, until odeflow
  * registers its own (then only this changes). */
 #define IPFIX_ODEFLOW_PEN 32473u
-#define IPFIX_DEFAULT_QUEUE 65536 /* decisions waiting for the collector */
+#define IPFIX_QUEUE_DEPTH 8192 /* decisions waiting for the exporter */
 
 enum ipfix_transport { IPFIX_UDP, IPFIX_TCP };
 
 struct ipfix_exporter;
 
 /* Resolves the collector (one line in err for a HOST:PORT that does not
- * parse or a name that does not resolve) and starts the thread; connecting
- * happens there, so a collector that is down is not an error here. The
- * model's class names must outlive the exporter. */
+ * parse or a name that does not resolve) and starts the queue's thread;
+ * connecting happens there, with the first decision, so a collector that
+ * is down is not an error here. The model must outlive the exporter. */
 int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
 			 const struct model_config *model, struct ipfix_exporter **out, char *err,
 			 size_t errlen);
 
-/* Queues one record per decision; never waits for the collector. */
-void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int n);
+/* Queues one record per decision (decided at wall_s, CLOCK_REALTIME
+ * seconds); never waits for the collector. */
+void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int n, double wall_s);
 
-/* Counters for /metrics and the exit line: records written to the
- * collector, and records dropped (queue full, or lost with a connection). */
-const uint64_t *ipfix_exporter_exported(const struct ipfix_exporter *x);
-const uint64_t *ipfix_exporter_dropped(const struct ipfix_exporter *x);
+/* For /metrics and the exit line: records written to the collector, and
+ * records dropped (the queue full, the collector down, or lost with a
+ * connection that failed). */
+uint64_t ipfix_exporter_exported(const struct ipfix_exporter *x);
+uint64_t ipfix_exporter_dropped(const struct ipfix_exporter *x);
 
-/* Sends what is queued (for at most a second) and stops the thread; the
- * counters stay readable. NULL: no-op. */
+/* Sends what is queued and stops the thread; the counters stay readable.
+ * A collector that is down costs one connection attempt at most (TCP: a
+ * refused or unreachable one fails at once). NULL: no-op. */
 void ipfix_exporter_finish(struct ipfix_exporter *x);
 
 /* Finishes, then frees. NULL: no-op. */

@@ -78,10 +78,13 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->windows_classified = load_or_zero(src->windows_classified);
 	s->bad_records = load_or_zero(src->bad_records);
 	s->rearms_lost = load_or_zero(src->rearms_lost);
-	s->events_dropped = load_or_zero(src->events_dropped);
-	s->have_ipfix = src->ipfix_exported != NULL;
-	s->ipfix_exported = load_or_zero(src->ipfix_exported);
-	s->ipfix_dropped = load_or_zero(src->ipfix_dropped);
+	s->windows_failed = load_or_zero(src->windows_failed);
+	const struct decision_queue *events = __atomic_load_n(&src->events_queue, __ATOMIC_ACQUIRE);
+
+	s->events_dropped = events ? decision_queue_dropped(events) : 0;
+	s->have_ipfix = src->ipfix != NULL;
+	s->ipfix_exported = src->ipfix ? ipfix_exporter_exported(src->ipfix) : 0;
+	s->ipfix_dropped = src->ipfix ? ipfix_exporter_dropped(src->ipfix) : 0;
 	for (int k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		for (int st = 0; st < METRICS_STAGES; st++)
 			s->counts.verdicts[k][st] = load(&src->counts->verdicts[k][st]);
@@ -182,6 +185,9 @@ static void render_agent(FILE *f, const struct metrics_snapshot *s)
 {
 	family(f, "odeflow_windows_classified_total", "counter", "Windows the agent classified.");
 	sample(f, "odeflow_windows_classified_total", s->windows_classified);
+	family(f, "odeflow_windows_failed_total", "counter",
+	       "Windows the model could not classify (non-finite output).");
+	sample(f, "odeflow_windows_failed_total", s->windows_failed);
 	family(f, "odeflow_bad_records_total", "counter", "Ring records that were not a window.");
 	sample(f, "odeflow_bad_records_total", s->bad_records);
 	family(f, "odeflow_rearms_lost_total", "counter",

@@ -12,6 +12,8 @@
 
 #include "cascade.h"
 #include "classify_pool.h"
+#include "decision_queue.h"
+#include "ipfix_export.h"
 #include "latency.h"
 #include "odeflow.h"
 
@@ -39,7 +41,7 @@ struct metrics_snapshot {
 	const char *class_names[ODEFLOW_MAX_CLASSES];
 	double start_time;            /* seconds since the epoch */
 	/* the agent (batches: the sum of counts.batch_sizes) */
-	uint64_t windows_classified, bad_records, rearms_lost, events_dropped;
+	uint64_t windows_classified, windows_failed, bad_records, rearms_lost, events_dropped;
 	bool have_ipfix;
 	uint64_t ipfix_exported, ipfix_dropped;
 	struct agent_counts counts;
@@ -57,11 +59,13 @@ struct metrics_source {
 	const char *iface, *hook, *model_path;
 	const struct model_config *model;
 	double start_time;
-	const uint64_t *windows_classified, *bad_records, *rearms_lost, *events_dropped;
+	const uint64_t *windows_classified, *bad_records, *rearms_lost;
 	const struct agent_counts *counts;
 	const struct latency_hist *latency;
 	int counters_fd, class_actions_fd;
-	const uint64_t *ipfix_exported, *ipfix_dropped; /* NULL: no --ipfix */
+	const struct ipfix_exporter *ipfix;          /* NULL: no --ipfix */
+	const struct decision_queue *events_queue;   /* NULL: no --events (atomic: set late) */
+	const uint64_t *windows_failed;
 };
 
 /* A snapshot of source (a struct metrics_source *) into out, zeroed by the
