@@ -50,7 +50,7 @@ TOOL_BINS := $(patsubst tools/bench/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 # intermediates and rebuild them on every run).
 .SECONDARY:
 
-.PHONY: FORCE all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
+.PHONY: FORCE install uninstall all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 
 deps:
@@ -74,16 +74,27 @@ $(BUILD)/commands.inc: $(wildcard user/cli/cmd_*.c) | $(BUILD)
 	$(call say,GEN,$@)
 	$(Q)grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
 
-# The build's version for `odeflow_build_info` (git describe; "unknown"
-# outside a git checkout), rewritten only when it changes.
+# Where `make install` puts things (DESTDIR: a staging root for packagers).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     := $(PREFIX)/bin
+SHAREDIR   := $(PREFIX)/share/odeflow
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+
+# What the binary needs to know of its build: the version for
+# `odeflow_build_info` (git describe; "unknown" outside a git checkout) and
+# the installed share dir, where it finds its default model. Rewritten only
+# when it changes, so a new PREFIX rebuilds just what includes it.
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-$(BUILD)/version.h: FORCE | $(BUILD)
-	@v='#define ODEFLOW_VERSION "$(VERSION)"'; [ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" > $@
+$(BUILD)/build_config.h: FORCE | $(BUILD)
+	@v='#define ODEFLOW_VERSION "$(VERSION)"\n#define ODEFLOW_SHARE_DIR "$(SHAREDIR)"'; \
+	 [ "$$(cat $@ 2>/dev/null)" = "$$(printf "$$v")" ] || printf "$$v\n" > $@
 FORCE:
 
 # The skeleton is order-only: it must exist before the first compile, and
 # afterwards the .d files name the objects that really include it.
-$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc $(BUILD)/version.h
+$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc $(BUILD)/build_config.h
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $(DEP_FLAGS) -c $< -o $@
@@ -156,6 +167,30 @@ ifeq ($(IFACE),)
 else
 	$(BUILD)/odeflow run --iface $(IFACE)
 endif
+
+# `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR):
+# the binary, the shipped models, a systemd unit per interface
+# (odeflow@IF.service) and, unless one is there, the default observe-only
+# policy. Uninstall removes them, the policy only if it is still the default.
+MODELS := $(wildcard models/*.safetensors)
+install: $(BUILD)/odeflow
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/odeflow
+	install -m 0755 $(BUILD)/odeflow $(DESTDIR)$(BINDIR)/odeflow
+	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/odeflow@.service.in \
+		> $(DESTDIR)$(UNITDIR)/odeflow@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/odeflow@.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf ] || \
+		install -m 0644 dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service
+	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))
+	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	! cmp -s dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/odeflow 2>/dev/null
 
 # For tests/fuzz/run.sh: include paths and warnings, without the optimisation flags.
 print-cflags:

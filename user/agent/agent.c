@@ -21,6 +21,7 @@
 #include "classify_pool.h"
 #include "common/clock.h"
 #include "common/errmsg.h"
+#include "common/log.h"
 #include "decision_queue.h"
 #include "metrics_http.h"
 #include "engine/model.h"
@@ -241,8 +242,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 				 err, errlen))
 		return -1;
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: metrics at http://%s/metrics\n",
-			metrics_server_address(a->metrics));
+		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
 	return 0;
 }
 
@@ -451,7 +451,7 @@ static void teardown(struct agent *a, bool started)
 	classify_pool_free(a->pool); /* finishes what was queued */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
-		fprintf(stderr, "odeflow: IPFIX: %llu records exported, %llu dropped\n",
+		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",
 			(unsigned long long)ipfix_exporter_exported(a->ipfix),
 			(unsigned long long)ipfix_exporter_dropped(a->ipfix));
 	ipfix_exporter_stop(a->ipfix);

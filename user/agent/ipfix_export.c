@@ -8,12 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/errmsg.h"
 #include "common/flow_key.h"
 #include "decision_queue.h"
 #include "common/hostport.h"
+#include "common/log.h"
 
 #define TID_INTERNAL 0x9000 /* how a record sits in memory (struct ipfix_record) */
 #define TID_IPV4 256        /* the templates sent: IPv4 connections */
@@ -100,14 +101,6 @@ struct ipfix_exporter {
 	uint64_t exported, dropped;  /* dropped here: collector down or lost */
 };
 
-static uint64_t clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void count(uint64_t *counter, uint64_t n)
 {
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
@@ -156,7 +149,7 @@ static bool connect_collector(struct ipfix_exporter *x)
 	     fbSessionAddTemplate(session, FALSE, TID_IPV4, v4, &e) &&
 	     fbSessionAddTemplate(session, FALSE, TID_IPV6, v6, &e);
 	if (!ok) { /* a bug in the specs above, not the collector */
-		fprintf(stderr, "odeflow: IPFIX templates: %s\n", e ? e->message : "?");
+		log_line(LOG_LEVEL_ERR, "IPFIX templates: %s", e ? e->message : "?");
 		g_clear_error(&e);
 		fbSessionFree(session);
 		return false;
@@ -223,7 +216,7 @@ static void flush(void *ctx)
 		count(&x->exported, x->pending);
 		x->pending = 0;
 	} else {
-		lose_connection(x, clock_ns(CLOCK_MONOTONIC));
+		lose_connection(x, monotonic_ns());
 	}
 	g_clear_error(&e);
 }
@@ -234,7 +227,7 @@ static void flush(void *ctx)
 static void consume(void *ctx, const struct queued_decision *q)
 {
 	struct ipfix_exporter *x = ctx;
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = monotonic_ns();
 	struct ipfix_record r;
 	GError *e = NULL;
 

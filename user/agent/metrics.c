@@ -10,7 +10,7 @@
 
 #include "engine/model.h"
 #include "loader/xdp_loader.h"
-#include "version.h"
+#include "build_config.h"
 
 /* Upper bounds of the latency histogram's buckets, in microseconds. */
 static const uint64_t latency_bounds_us[] = {

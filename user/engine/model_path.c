@@ -7,7 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_MODEL "models/iscx-reg-20.safetensors"
+#include "build_config.h"
+
+#define MODEL_DIR "models"
+#define DEFAULT_MODEL_FILE "iscx-reg-20.safetensors"
+#define DEFAULT_MODEL MODEL_DIR "/" DEFAULT_MODEL_FILE
 
 const char *model_default_path(void)
 {
@@ -18,9 +22,14 @@ const char *model_default_path(void)
 	if (!access(DEFAULT_MODEL, R_OK))
 		return DEFAULT_MODEL;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return DEFAULT_MODEL;
-	exe[n] = '\0';
-	snprintf(path, sizeof(path), "%s/../" DEFAULT_MODEL, dirname(exe));
-	return access(path, R_OK) ? DEFAULT_MODEL : path;
+	if (n > 0) {
+		exe[n] = '\0';
+		snprintf(path, sizeof(path), "%s/../" DEFAULT_MODEL, dirname(exe));
+		if (!access(path, R_OK))
+			return path;
+	}
+	/* installed: `make install` put the shipped models there */
+	if (!access(ODEFLOW_SHARE_DIR "/" DEFAULT_MODEL, R_OK))
+		return ODEFLOW_SHARE_DIR "/" DEFAULT_MODEL;
+	return DEFAULT_MODEL;
 }
