@@ -561,6 +561,26 @@ static void classify_some_traffic(uint16_t first_port)
 		CHECK(send_connection(first_port + i, &sport) == N);
 }
 
+/* The agent exporting to a collector that is up (named, to stop it when
+ * the agent does not start): some traffic classified, then SIGINT. */
+static bool export_some_decisions(const char *ipfix_opts, uint16_t first_port,
+				  const char *collector)
+{
+	char opts[512];
+
+	snprintf(opts, sizeof(opts), "--threshold 0 %s --events %s", ipfix_opts,
+		 tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		stop_collector(collector);
+		return false;
+	}
+	classify_some_traffic(first_port);
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	return true;
+}
+
 static void load_model_config(struct model_config *cfg)
 {
 	struct model *m = NULL;
@@ -605,16 +625,8 @@ static void test_ipfix_udp_to_nfacctd(void)
 	snprintf(opts, sizeof(opts), "nfacctd -f %s", tmp_path("nfacctd.conf"));
 	start_collector("nfacctd", opts);
 	usleep(1000000);
-	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4739 --events %s",
-		 tmp_path("events.jsonl"));
-	unlink(tmp_path("events.jsonl"));
-	if (start_agent(opts)) {
-		CHECKF(0, "the agent did not start");
-		stop_collector("nfacctd");
+	if (!export_some_decisions("--ipfix " TX_V4 ":4739", 7500, "nfacctd"))
 		return;
-	}
-	classify_some_traffic(7500);
-	CHECK(stop_agent(SIGINT, 2000) == 0);
 	usleep(2500000); /* nfacctd prints its cache every second */
 	stop_collector("nfacctd");
 	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
@@ -647,7 +659,6 @@ static void test_ipfix_tcp_to_ipfixdump(void)
 {
 	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
 	struct model_config cfg;
-	char opts[512];
 
 	if (system("command -v ipfixDump socat >/dev/null")) {
 		SKIP("ipfixDump or socat missing (make deps: libfixbuf-tools, socat)");
@@ -656,17 +667,9 @@ static void test_ipfix_tcp_to_ipfixdump(void)
 	load_model_config(&cfg);
 	start_tcp_collector(4740);
 	usleep(300000);
-	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4740 --ipfix-transport tcp"
-		 " --events %s", tmp_path("events.jsonl"));
-	unlink(tmp_path("events.jsonl"));
-	if (start_agent(opts)) {
-		CHECKF(0, "the agent did not start");
-		stop_collector("socat");
+	if (!export_some_decisions("--ipfix " TX_V4 ":4740 --ipfix-transport tcp", 7600, "socat"))
 		return;
-	}
-	classify_some_traffic(7600);
-	CHECK(stop_agent(SIGINT, 2000) == 0); /* closes the connection: socat exits */
-	usleep(200000);
+	usleep(200000); /* the agent closed the connection: socat exits */
 	stop_collector("socat");
 	check_same(ev, events_as_exported(&cfg, ev, MAX_DECISIONS), col,
 		   collected_over_tcp(col, MAX_DECISIONS), "ipfixDump");
