@@ -228,7 +228,7 @@ static int write_runs(const char *path, const int *runs, int nruns)
 	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
 	pcap_dumper_t *d = dead ? pcap_dump_open(dead, path) : NULL;
 	uint8_t a_to_b[28] = { 0x45, 0, 0, 28, [8] = 64, [9] = 17, [12] = 10, 0, 0, 1, 10, 0, 0, 2,
-			       0x03, 0xe8, 0x07, 0xd0 };
+			       0x03, 0xe8, 0x07, 0xd0, 0, 8 /* UDP length: a bare header */ };
 	uint8_t b_to_a[28];
 	struct pcap_pkthdr h = { .caplen = 28, .len = 28 };
 	int t = 0;
