@@ -122,6 +122,7 @@ static int make_config(enum model_arch arch, const struct model_overrides *o,
 struct train_args {
 	const char *data, *out;
 	const char *classes, *window_start; /* as given, or NULL */
+	char start_from[4096];              /* where window_start came from */
 	struct model_config cfg;
 	struct train_options opt;
 	double val_frac;
@@ -215,11 +216,11 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 
 /* What the dataset says about itself (PREFIX_dataset.json, written by
  * pcap2npy): its class names unless --classes names them, and where its
- * windows start unless --window-start says. Says which it took. */
+ * windows start unless --window-start says. */
 static int apply_dataset_info(struct train_args *a)
 {
 	struct dataset_info info;
-	char err[512], path[4096], start[WINDOW_START_STRLEN];
+	char err[512], path[4096];
 	int rc = dataset_info_load(a->data, &info, err, sizeof(err));
 
 	dataset_info_path(a->data, path, sizeof(path));
@@ -242,10 +243,8 @@ static int apply_dataset_info(struct train_args *a)
 	}
 	if (!a->window_start && rc == 0)
 		a->cfg.window_start = info.window_start;
-	window_start_format(&a->cfg.window_start, start, sizeof(start));
-	if (a->opt.progress)
-		printf("train: window_start %s (%s)\n", start, a->window_start ? "--window-start" :
-		       rc == 0 ? path : "no dataset.json: windows from anywhere, as the ISCX data");
+	snprintf(a->start_from, sizeof(a->start_from), "%s", a->window_start ? "--window-start" :
+		 rc == 0 ? path : "no dataset.json: windows from anywhere, as the ISCX data");
 	return 0;
 }
 
@@ -312,7 +311,7 @@ int cmd_train(int argc, char **argv)
 	struct dataset all, train, val;
 	struct train_result r;
 	struct model *m = NULL;
-	char err[512];
+	char err[512], start[WINDOW_START_STRLEN];
 	size_t nparams;
 	int rc = 1;
 
@@ -344,10 +343,12 @@ int cmd_train(int argc, char **argv)
 	model_params(m, &nparams);
 	/* the minibatch is split across our threads: OpenBLAS must not add its own */
 	openblas_set_num_threads(1);
+	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.opt.progress)
 		printf("train: %zu windows, %zu held out for validation (%s), %zu parameters, "
-		       "%d thread%s\n", train.n, val.n, a.val_by_session ? "whole sessions" : "windows",
-		       nparams, a.opt.threads, a.opt.threads > 1 ? "s" : "");
+		       "%d thread%s; window_start %s (%s)\n", train.n, val.n,
+		       a.val_by_session ? "whole sessions" : "windows", nparams, a.opt.threads,
+		       a.opt.threads > 1 ? "s" : "", start, a.start_from);
 	if (train_model(m, &train, &val, &a.opt, &r, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
 		goto out;
