@@ -47,18 +47,12 @@ for c in "${captures[@]}"; do
 	END { for (k in t) print k t[k] }'
 done > "$tmp/times"
 
-echo
-echo "### The model on labelled directions (\`classify --threshold 0 --skip K\`)"
-echo
-echo "| K | directions (captures) | accuracy | $(echo $classes | sed 's/ / recall | /g') recall | median time to the window |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-for k in $skips; do
-	"$odeflow" pcap2npy --label-ndpi --first-only --skip "$k" "${captures[@]}" \
-		-o "$tmp/k$k" >/dev/null 2>"$tmp/k$k.err" || { echo "| $k | none | | | | | | | |"; continue; }
-	"$odeflow" classify --model "$model" --threshold 0 --skip "$k" "${captures[@]}" \
-		2>/dev/null | jq -r '[.iface, .src, .dst, .sport, .dport, .class] | join("|")' \
-		> "$tmp/k$k.events"
-	awk -F'[|,]' -v k="$k" -v n="$N" -v classes="$classes" '
+# One table row for skip K: the model's first-window class against the
+# label, over the labelled directions (only those listed in $2, if given).
+row() { # K [KEEP]
+	local k=$1 keep=${2:-/dev/null}
+	awk -F'[|,]' -v k="$k" -v n="$N" -v classes="$classes" -v keep="$keep" '
+	FILENAME == keep { only[$0] = 1; filtered = 1; next }
 	FILENAME ~ /events$/ { pred[$1 "|" $2 "|" $3 "|" $4 "|" $5] = $6; next }
 	FILENAME ~ /times$/ {
 		split($0, p, " "); key = p[1]; m = split($0, q, " ")
@@ -67,6 +61,7 @@ for k in $skips; do
 	}
 	FNR > 1 {
 		key = $2 "|" $3 "|" $4 "|" $5 "|" $6
+		if (filtered && !(key in only)) next
 		if (!(key in pred)) { missing++; next }
 		total++; seen[$10]++; files[$2] = 1
 		if (pred[key] == $10) { right++; hit[$10]++ }
@@ -81,10 +76,62 @@ for k in $skips; do
 		# median by insertion sort: a few hundred values
 		for (i = 2; i <= nw; i++) { v = waits[i]; for (j = i - 1; j >= 1 && waits[j] > v; j--) waits[j + 1] = waits[j]; waits[j + 1] = v }
 		med = nw ? (nw % 2 ? waits[(nw + 1) / 2] : (waits[nw / 2] + waits[nw / 2 + 1]) / 2) : 0
-		line = line sprintf(" %.2f s |", med)
-		print line
+		print line sprintf(" %.2f s |", med)
 		if (missing) printf "(%d labelled directions had no event)\n", missing > "/dev/stderr"
-	}' "$tmp/k$k.events" "$tmp/times" "$tmp/k${k}_index.csv"
+	}' "$keep" "$tmp/k$k.events" "$tmp/times" "$tmp/k${k}_index.csv"
+}
+
+header() {
+	echo "| K | directions (captures) | accuracy | $(echo $classes | sed 's/ / recall | /g') recall | median time to the window |"
+	echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+}
+
+last=
+for k in $skips; do
+	"$odeflow" pcap2npy --label-ndpi --first-only --skip "$k" "${captures[@]}" \
+		-o "$tmp/k$k" >/dev/null 2>"$tmp/k$k.err" || continue
+	"$odeflow" classify --model "$model" --threshold 0 --skip "$k" "${captures[@]}" \
+		2>/dev/null | jq -r '[.iface, .src, .dst, .sport, .dport, .class] | join("|")' \
+		> "$tmp/k$k.events"
+	last=$k
 done
+first=${skips%% *}
 echo
-echo "Recall: share of the class's directions the model called right (directions)."
+echo "Labelled directions with a window after $first packets, by capture and nDPI protocol:"
+echo
+echo "| capture | class | nDPI protocol | directions |"
+echo "| --- | --- | --- | --- |"
+awk -F, 'FNR > 1 { n = split($2, a, "/"); c[a[n] " | " $10 " | " $11]++ }
+	END { for (k in c) print "| " k " | " c[k] " |" }' "$tmp/k${first}_index.csv" | sort -t'|' -k3,3 -k2,2
+echo
+echo "### The model on each labelled direction's window after K packets (\`classify --threshold 0 --skip K\`)"
+echo
+header
+for k in $skips; do [ -f "$tmp/k$k.events" ] && row "$k"; done
+# The directions long enough for a window at the largest K have one at every K.
+awk -F, 'FNR > 1 { print $2 "|" $3 "|" $4 "|" $5 "|" $6 }' "$tmp/k${last}_index.csv" > "$tmp/keep"
+echo
+echo "The same directions at every K (those with a window after $last packets):"
+echo
+header
+for k in $skips; do [ -f "$tmp/k$k.events" ] && row "$k" "$tmp/keep"; done
+echo
+echo "Recall: the share of a class's directions the model called right (how many directions)."
+
+# Every window, not only each direction's first: what the model was trained
+# on ("any"), counted in windows.
+echo
+echo "### Every non-overlapping window (\`pcap2npy --label-ndpi [--skip $N]\`, \`odeflow eval\`)"
+echo
+echo "| windows | n | accuracy | $(echo $classes | sed 's/ / recall | /g') recall |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for s in 0 $N; do
+	"$odeflow" pcap2npy --label-ndpi --skip "$s" "${captures[@]}" -o "$tmp/all$s" \
+		>/dev/null 2>&1 || continue
+	"$odeflow" eval --model "$model" --data "$tmp/all$s" --json | jq -r --arg c "$classes" \
+		--arg what "$([ "$s" = 0 ] && echo "all" || echo "all but each direction's first")" '
+		[$what, (.n | tostring), ((.accuracy * 1000 | round) / 10 | tostring) + "%"] +
+		[($c | split(" "))[] as $k | .per_class[$k] |
+		 if .support > 0 then "\((.recall * 100 | round) / 100) (\(.support))" else "-" end]
+		| "| " + join(" | ") + " |"'
+done
