@@ -494,7 +494,7 @@ static void test_pinned_link_outlives_the_sampler(void)
 	} else {
 		CHECKF(0, "reopening: %s", err);
 	}
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, dev_rx, err, sizeof(err)) == 0, "%s", err);
 	usleep(100000); /* the link is released after an RCU grace period */
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
 }

@@ -3,6 +3,8 @@
  * the classes line, and one line of file:line for each kind of mistake. */
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture/class_map.h"
 #include "harness.h"
@@ -171,7 +173,14 @@ static void test_shipped_map_parses(void)
 	      !strcmp(class_map_class_name(m, 4), "Browsing"));
 	class_map_free(m);
 	CHECK(class_map_load("no/such/map.txt", &m, err, sizeof(err)) == -1);
-	CHECKF(strstr(err, "no/such/map.txt: No such file") != NULL, "%s", err);
+	CHECKF(strstr(err, "no/such/map.txt: cannot open: No such file") != NULL, "%s", err);
+	/* a FIFO is refused at once, not waited on */
+	unlink("/tmp/odeflow-test-class-map.fifo");
+	if (!mkfifo("/tmp/odeflow-test-class-map.fifo", 0600)) {
+		CHECK(class_map_load("/tmp/odeflow-test-class-map.fifo", &m, err, sizeof(err)) == -1);
+		CHECKF(strstr(err, "not a regular file") != NULL, "%s", err);
+		unlink("/tmp/odeflow-test-class-map.fifo");
+	}
 }
 
 int main(void)

@@ -50,7 +50,6 @@ struct agent {
 	struct model *model;
 	const char *class_names[MODEL_MAX_CLASSES];
 	struct xdp_sampler *sampler;
-	bool found_pins;          /* maps were pinned before we started */
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
 	struct cascade *cascade;
@@ -210,14 +209,6 @@ static int on_window(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static bool pins_exist(const char *pin_dir)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(XDP_MAP_VERDICTS));
-	return access(path, F_OK) == 0;
-}
-
 static int setup(struct agent *a, char *err, size_t errlen)
 {
 	const struct agent_options *o = a->opts;
@@ -247,7 +238,6 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.window_n = (unsigned)cfg->window;
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
-	a->found_pins = o->pin_dir && pins_exist(o->pin_dir);
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -376,20 +366,20 @@ out:
 	return rc;
 }
 
-/* After a run, or a failed start: without --keep, detach and remove the
- * pins. A failed start leaves alone pins it found (a --keep agent's state). */
+/* After a run, or a failed start: without --keep, detach and remove this
+ * agent's pins, by name. A failed start removes only what it pinned itself,
+ * leaving a --keep agent's state alone. */
 static void teardown(struct agent *a, bool started)
 {
-	bool unpin = !a->opts->keep && a->opts->pin_dir && (started || !a->found_pins);
 	char err[256];
 
 	classify_pool_free(a->pool); /* finishes what was queued */
 	if (a->sampler) {
 		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
-		xdp_sampler_close(a->sampler);
-		if (unpin && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
+		if (!a->opts->keep && xdp_sampler_unpin(a->sampler, started, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
+		xdp_sampler_close(a->sampler);
 	}
 	classify_seat_free(a->seat);
 	if (a->idle_fd >= 0)

@@ -9,6 +9,7 @@
 
 #include "class_map.h"
 #include "common/errmsg.h"
+#include "common/file_read.h"
 #include "engine/model.h"
 #include "rule_file.h"
 
@@ -274,13 +275,13 @@ int class_map_parse(const char *text, size_t len, const char *name, struct class
 
 int class_map_load(const char *path, struct class_map **out, char *err, size_t errlen)
 {
-	char *text;
+	uint8_t *text;
 	size_t len;
 	int rc;
 
-	if (rule_file_read(path, &text, &len, err, errlen))
+	if (file_read_regular(path, RULE_FILE_MAX, &text, &len, err, errlen))
 		return -1;
-	rc = class_map_parse(text, len, path, out, err, errlen);
+	rc = class_map_parse((const char *)text, len, path, out, err, errlen);
 	free(text);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "common/errmsg.h"
 #include "label_map.h"
 #include "rule_file.h"
+#include "common/file_read.h"
 #include "engine/model.h"
 
 struct rule {
@@ -106,13 +107,13 @@ int label_map_parse(const char *text, size_t len, const char *name, struct label
 
 int label_map_load(const char *path, struct label_map **out, char *err, size_t errlen)
 {
-	char *text;
+	uint8_t *text;
 	size_t len;
 	int rc;
 
-	if (rule_file_read(path, &text, &len, err, errlen))
+	if (file_read_regular(path, RULE_FILE_MAX, &text, &len, err, errlen))
 		return -1;
-	rc = label_map_parse(text, len, path, out, err, errlen);
+	rc = label_map_parse((const char *)text, len, path, out, err, errlen);
 	free(text);
 	return rc;
 }

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* Rule files (label maps, class maps): small text files read whole and
- * parsed a line at a time, so every error can name its line. */
+/* Rule files (label maps, class maps): small text files read whole (only
+ * regular files: file_read_regular) and parsed a line at a time, so every
+ * error can name its line. */
 #ifndef ODEFLOW_RULE_FILE_H
 #define ODEFLOW_RULE_FILE_H
 
 #include <stddef.h>
 
-/* The whole file into *text (malloc'd, NUL-terminated; *len bytes before
- * the NUL). Errors: -1 and "PATH: why" in err. */
-int rule_file_read(const char *path, char **text, size_t *len, char *err, size_t errlen);
+/* The largest rule file read (common/file_read.h reads it). */
+#define RULE_FILE_MAX (1u << 20)
 
 /* Calls line_fn with each line of text (its line break removed, writable)
  * and its number from 1, until one returns -1. A NUL byte in text is an

@@ -28,6 +28,7 @@ int cmd_stats(int argc, char **argv)
 		for (int i = 0; i < CNT_MAX; i++)
 			json_object_set_new(cnt, xdp_counter_name(i), json_integer((json_int_t)counters[i]));
 		json_object_set_new(o, "counters", cnt);
+		json_object_set_new(o, "sampler_loaded", json_boolean(pinned_sampler_loaded(&p)));
 		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
@@ -45,8 +46,11 @@ int cmd_stats(int argc, char **argv)
 			       p.agent.pid, (unsigned long long)p.agent.windows_classified,
 			       (unsigned long long)p.agent.latency_p50_us,
 			       (unsigned long long)p.agent.latency_p99_us);
-		else
+		else if (pinned_sampler_loaded(&p))
 			printf("agent: not running (the XDP program keeps enforcing the last verdicts)\n");
+		else
+			printf("agent: not running, and no XDP program uses these maps: nothing is "
+			       "enforced (the pins are left over)\n");
 	}
 	pinned_close(&p);
 	return 0;

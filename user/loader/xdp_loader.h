@@ -75,7 +75,8 @@ int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
 /* Attaches to ifindex through a BPF link; *got says which mode the kernel
  * gave. With pin_link the link is pinned as PIN_DIR/link_IFNAME and the
- * program stays attached after the process exits (xdp_unpin removes it). */
+ * program stays attached after the process exits (xdp_sampler_detach or
+ * xdp_unpin removes it). */
 int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
 		       enum xdp_mode *got, char *err, size_t errlen);
 
@@ -87,9 +88,18 @@ bool xdp_sampler_took_over(const struct xdp_sampler *s);
 /* Detaches the link this sampler attached (pinned or not). */
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
 
-/* Removes every pin under pin_dir (maps and links: a pinned link detaches
- * when its pin goes and no process holds it) and the folder itself. */
-int xdp_unpin(const char *pin_dir, char *err, size_t errlen);
+/* Removes this sampler's map pins, by name, and nothing else: all of them
+ * (a run that used them ends), or only those it pinned itself rather than
+ * reused (a start that failed leaves a --keep run's state alone). The pin
+ * dir goes too if this sampler made it and it is now empty. Call before
+ * xdp_sampler_close. */
+int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen);
+
+/* Removes odeflow's map pins under pin_dir by name, the link pinned for
+ * ifname (if not NULL: a pinned link detaches when its pin goes and no
+ * process holds it), and the folder if that leaves it empty. Pins of other
+ * programs stay. */
+int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen);
 
 /* Opens a map pinned by a running agent, for tools that do not load. A map
  * whose type, key or value size is not what this build reads (pinned by

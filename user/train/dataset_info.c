@@ -5,9 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/errmsg.h"
+#include "common/file_read.h"
 #include "dataset_info.h"
+
+#define DATASET_INFO_MAX (1u << 20)
 
 void dataset_info_path(const char *prefix, char *buf, size_t len)
 {
@@ -73,31 +77,16 @@ int dataset_info_parse(const char *text, size_t len, struct dataset_info *info, 
 int dataset_info_load(const char *prefix, struct dataset_info *info, char *err, size_t errlen)
 {
 	char path[4096], why[256];
-	FILE *f;
-	char *text = NULL;
-	size_t len = 0;
-	struct stat st;
+	uint8_t *text;
+	size_t len;
 	int rc;
 
 	dataset_info_path(prefix, path, sizeof(path));
-	f = fopen(path, "rb");
-	if (!f && errno == ENOENT)
+	if (access(path, F_OK) && errno == ENOENT)
 		return 1;
-	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size > (1 << 20)) {
-		if (f)
-			fclose(f);
-		return errmsg(err, errlen, "%s: %s", path, f ? "not a regular file of at most 1 MiB"
-							     : strerror(errno));
-	}
-	len = (size_t)st.st_size;
-	text = malloc(len + 1);
-	rc = text && fread(text, 1, len, f) == len ? 0 : -1;
-	fclose(f);
-	if (rc) {
-		free(text);
-		return errmsg(err, errlen, "%s: cannot read it", path);
-	}
-	rc = dataset_info_parse(text, len, info, why, sizeof(why));
+	if (file_read_regular(path, DATASET_INFO_MAX, &text, &len, err, errlen))
+		return -1;
+	rc = dataset_info_parse((const char *)text, len, info, why, sizeof(why));
 	free(text);
 	return rc ? errmsg(err, errlen, "%s: %s", path, why) : 0;
 }
