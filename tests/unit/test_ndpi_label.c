@@ -324,8 +324,8 @@ static void test_no_payload(void)
 		     TMP("snap64.pcap"), "-o", TMP("snap")) == 1);
 	CHECK(!file_exists(TMP("snap_x.npy")) && !file_exists(TMP("snap_index.csv")));
 	err = slurp(TMP("snap.err"));
-	CHECKF(strstr(err, "nDPI identified 0 of 3 connections by inspection: no packet holds "
-			   "its payload (snaplen 64 bytes); nDPI needs whole packets") != NULL,
+	CHECKF(strstr(err, "nDPI identified 0 of 3 connections by inspection: their payloads "
+			   "were cut by the snaplen (64 bytes); nDPI needs whole packets") != NULL,
 	       "%s", err);
 	CHECKF(strstr(err, "no labelled windows in 1 of 1 captures read: nothing written") != NULL,
 	       "%s", err);

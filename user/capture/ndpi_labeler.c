@@ -118,15 +118,13 @@ static void finish(struct ndpi_labeler *l, struct connection *c)
 	}
 	c->finished = true;
 	r->transport = c->key.proto;
-	if (!c->inspected && c->cut)
-		r->outcome = NDPI_NO_PAYLOAD;
-	else if (!identified(c->proto))
-		r->outcome = NDPI_UNKNOWN;
-	else if (guessed || (confidence != NDPI_CONFIDENCE_DPI &&
-			     confidence != NDPI_CONFIDENCE_DPI_CACHE))
-		r->outcome = NDPI_GUESSED;
-	else
+	if (identified(c->proto) && !guessed && (confidence == NDPI_CONFIDENCE_DPI ||
+						  confidence == NDPI_CONFIDENCE_DPI_CACHE))
 		r->outcome = NDPI_DETECTED;
+	else if (c->cut) /* the likely reason nDPI found nothing */
+		r->outcome = NDPI_NO_PAYLOAD;
+	else
+		r->outcome = identified(c->proto) ? NDPI_GUESSED : NDPI_UNKNOWN;
 	snprintf(r->protocol, sizeof(r->protocol), "%s",
 		 ndpi_get_proto_name(l->ndpi, ndpi_get_upper_proto(c->proto)));
 	snprintf(r->master, sizeof(r->master), "%s",
@@ -217,7 +215,7 @@ const char *ndpi_outcome_name(enum ndpi_outcome o)
 		[NDPI_DETECTED] = "detected",
 		[NDPI_GUESSED] = "guessed by port or address",
 		[NDPI_UNKNOWN] = "unknown",
-		[NDPI_NO_PAYLOAD] = "no payload (cut by the snaplen)",
+		[NDPI_NO_PAYLOAD] = "payloads cut by the snaplen",
 	};
 
 	return (unsigned)o < NDPI_OUTCOME_COUNT ? names[o] : "?";

@@ -19,7 +19,7 @@ enum ndpi_outcome {
 	NDPI_DETECTED,    /* by inspecting its payload, or a related connection's */
 	NDPI_GUESSED,     /* by port or address only */
 	NDPI_UNKNOWN,     /* nothing */
-	NDPI_NO_PAYLOAD,  /* every packet was cut by the snaplen: nothing to inspect */
+	NDPI_NO_PAYLOAD,  /* not detected, and packets were cut by the snaplen */
 	NDPI_OUTCOME_COUNT
 };
 

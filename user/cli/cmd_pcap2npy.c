@@ -128,10 +128,10 @@ static void report_capture(const struct pcap2npy *p, const char *path,
 	fprintf(stderr, "pcap2npy: %s: nDPI identified %lu of %lu connections by inspection",
 		path, n[NDPI_DETECTED], total);
 	if (total && n[NDPI_NO_PAYLOAD] == total)
-		fprintf(stderr, ": no packet holds its payload (snaplen %d bytes); nDPI needs whole "
+		fprintf(stderr, ": their payloads were cut by the snaplen (%d bytes); nDPI needs whole "
 			"packets: capture with tcpdump -s 0\n", counts->snaplen);
 	else
-		fprintf(stderr, " (%lu guessed by port or address, %lu unknown, %lu without payload: "
+		fprintf(stderr, " (%lu guessed by port or address, %lu unknown, %lu cut by the snaplen: "
 			"left out)\n", n[NDPI_GUESSED], n[NDPI_UNKNOWN], n[NDPI_NO_PAYLOAD]);
 }
 

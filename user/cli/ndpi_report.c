@@ -154,7 +154,7 @@ void ndpi_report_print(FILE *out, const struct ndpi_report *rep)
 		seen += o[i].connections;
 	fprintf(out, "connections: %lu; nDPI detected %lu by inspection (%lu ignored, %lu "
 		"matched no rule); left out: %lu guessed by port or address, %lu unknown, "
-		"%lu without payload\n\n", seen, o[NDPI_DETECTED].connections, rep->ignored,
+		"%lu cut by the snaplen\n\n", seen, o[NDPI_DETECTED].connections, rep->ignored,
 		rep->no_rule, o[NDPI_GUESSED].connections, o[NDPI_UNKNOWN].connections,
 		o[NDPI_NO_PAYLOAD].connections);
 	fprintf(out, "%-16s %11s %10s %8s\n", "class", "connections", "directions", "windows");
