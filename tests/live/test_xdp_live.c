@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -65,7 +66,7 @@ static void print_counters(struct live *l)
 static int wait_windows(struct live *l, int want)
 {
 	for (int i = 0; i < 20 && n_records < want; i++)
-		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50);
+		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50, INT_MAX);
 	return n_records;
 }
 

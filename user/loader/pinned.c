@@ -11,14 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
 {
 	char why[512];

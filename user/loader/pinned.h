@@ -39,7 +39,4 @@ bool pinned_agent_alive(const struct pinned *p);
 bool pinned_command_start(const char *name, int argc, char **argv, bool *json, struct pinned *p,
 			  int *exit_code);
 
-/* Monotonic now, the clock of bpf_ktime_get_ns(). */
-uint64_t monotonic_ns(void);
-
 #endif

@@ -188,9 +188,46 @@ static int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t er
 	return 0;
 }
 
+/* The kernel's cost of one element of a preallocated hash map: its header
+ * (struct htab_elem with the LRU node: 56 bytes on 64-bit kernels), key and
+ * value each rounded up to 8, and a bucket head per element (the buckets
+ * are the element count rounded up to a power of two). */
+static uint64_t hash_elem_bytes(uint32_t key, uint32_t value, uint64_t entries)
+{
+	uint64_t buckets = 1;
+
+	while (buckets < entries)
+		buckets <<= 1;
+	return entries * (56 + ((key + 7) & ~7u) + ((value + 7) & ~7u)) + buckets * 8;
+}
+
+uint64_t xdp_maps_bytes(const struct xdp_options *o)
+{
+	return hash_elem_bytes(sizeof(struct flow_key), FLOW_STATE_BYTES(o->window_n),
+			       o->flow_capacity) +
+	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict), o->flow_capacity) +
+	       o->ring_bytes;
+}
+
+/* MemAvailable from /proc/meminfo, in bytes; 0 when it cannot be read. */
+static uint64_t memory_available(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
 static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	uint64_t need, avail;
 
 	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW) {
 		snprintf(err, errlen, "window size %u is out of range %d..%d", o->window_n,
@@ -206,6 +243,17 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			 o->ring_bytes, page);
 		return -1;
 	}
+	/* The maps are preallocated, and the kernel creates them in one system
+	 * call nothing interrupts: a capacity past what the host has would
+	 * lock up its memory for many seconds before failing. */
+	need = xdp_maps_bytes(o);
+	avail = memory_available();
+	if (avail && need > avail / 2)
+		return errmsg(err, errlen,
+			      "%u flows need about %llu MiB of kernel memory for the maps; this host "
+			      "has %llu MiB available, and at most half of it may go to them",
+			      o->flow_capacity, (unsigned long long)(need >> 20),
+			      (unsigned long long)(avail >> 20));
 	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
 		snprintf(err, errlen, "pin dir path is too long");
 		return -1;

@@ -60,6 +60,11 @@ enum xdp_map {
 
 struct xdp_sampler;
 
+/* About how much kernel memory the maps of these options take (flows and
+ * verdicts are preallocated, the ring is fixed). xdp_sampler_open refuses
+ * options that need more than half of the memory available. */
+uint64_t xdp_maps_bytes(const struct xdp_options *o);
+
 /* Opens and loads the program with these options. With a pin dir, maps
  * already pinned there are reused (a restarted agent keeps its verdicts and
  * policy) and new ones are pinned; bpffs is mounted on /sys/fs/bpf if it is
