@@ -60,6 +60,15 @@ static void map_ipv4(uint8_t out[16], const uint8_t *v4)
 	memcpy(out + 12, v4, 4);
 }
 
+/* The datagram of ip_len bytes at off: where it is, how much was captured. */
+static void set_datagram(const struct cursor *c, size_t off, struct packet_info *info)
+{
+	size_t captured = c->caplen - off;
+
+	info->ip = c->data + off;
+	info->ip_captured = (uint32_t)(captured < info->ip_len ? captured : info->ip_len);
+}
+
 /* The ports at l4 (within an IP datagram ending at ip_end), for TCP and
  * UDP, and the XDP program's checks of what the stack would discard: a TCP
  * data offset below 5 words or past the datagram, a UDP length below 8 or
@@ -130,6 +139,7 @@ static enum packet_result parse_ipv4(const struct cursor *c, size_t off, struct 
 		return PACKET_FRAGMENT;
 	info->first_fragment = (frag & 0x2000) != 0;
 	info->ip_len = (uint16_t)tot_len;
+	set_datagram(c, off, info);
 	info->key.proto = ip[9];
 	map_ipv4(info->key.saddr, ip + 12);
 	map_ipv4(info->key.daddr, ip + 16);
@@ -160,6 +170,7 @@ static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct 
 		return PACKET_MALFORMED; /* 0: a jumbogram, not sampled by the kernel either */
 	/* as the kernel's __u16 holds it: 65535 + 40 wraps there too */
 	info->ip_len = (uint16_t)(payload_len + IPV6_HLEN);
+	set_datagram(c, off, info);
 	memcpy(info->key.saddr, ip + 8, 16);
 	memcpy(info->key.daddr, ip + 24, 16);
 	nh = ip[6];
