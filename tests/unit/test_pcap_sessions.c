@@ -193,15 +193,15 @@ static void test_skip_all_modes(void)
 	}
 	{
 		/* a direction no longer than the skip gives nothing */
-		struct sessions *s = new_sessions(N, WINDOWS_KERNEL, WINDOW_SKIP_MAX, 0);
+		struct sessions *s = new_sessions(N, WINDOWS_KERNEL, ODEFLOW_MAX_SKIP, 0);
 		struct session_window w;
 		int done = 0;
 
-		for (int i = 0; i < WINDOW_SKIP_MAX + N - 1; i++)
+		for (int i = 0; i < ODEFLOW_MAX_SKIP + N - 1; i++)
 			done += add(s, 2000, i, &w) == SESSION_WINDOW_DONE;
 		CHECK(done == 0);
-		CHECK(add(s, 2000, WINDOW_SKIP_MAX + N - 1, &w) == SESSION_WINDOW_DONE);
-		CHECK(w.first_packet == WINDOW_SKIP_MAX);
+		CHECK(add(s, 2000, ODEFLOW_MAX_SKIP + N - 1, &w) == SESSION_WINDOW_DONE);
+		CHECK(w.first_packet == ODEFLOW_MAX_SKIP);
 		sessions_free(s);
 	}
 }
@@ -211,7 +211,7 @@ static void test_bad_cut(void)
 	CHECK(new_sessions(1, WINDOWS_ALL, 0, 0) == NULL);
 	CHECK(new_sessions(ODEFLOW_MAX_WINDOW + 1, WINDOWS_ALL, 0, 0) == NULL);
 	CHECK(new_sessions(N, WINDOWS_ALL, -1, 0) == NULL);
-	CHECK(new_sessions(N, WINDOWS_KERNEL, WINDOW_SKIP_MAX + 1, 0) == NULL);
+	CHECK(new_sessions(N, WINDOWS_KERNEL, ODEFLOW_MAX_SKIP + 1, 0) == NULL);
 	CHECK(new_sessions(N, WINDOWS_ALL, 0, -1) == NULL);
 }
 

@@ -50,7 +50,7 @@ struct sessions *sessions_new(const struct window_cut *cut)
 	struct sessions *s;
 
 	if (cut->window < ODEFLOW_MIN_WINDOW || cut->window > ODEFLOW_MAX_WINDOW ||
-	    cut->skip < 0 || cut->skip > WINDOW_SKIP_MAX || cut->max_windows < 0)
+	    cut->skip < 0 || cut->skip > ODEFLOW_MAX_SKIP || cut->max_windows < 0)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)

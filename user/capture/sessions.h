@@ -24,7 +24,7 @@ enum window_mode {
 struct window_cut {
 	int window;            /* N: ODEFLOW_MIN_WINDOW..ODEFLOW_MAX_WINDOW */
 	enum window_mode mode;
-	int skip;              /* packets before the first window: 0..WINDOW_SKIP_MAX */
+	int skip;              /* packets before the first window: 0..ODEFLOW_MAX_SKIP */
 	int max_windows;       /* WINDOWS_ALL: at most this many per direction; 0: all */
 };
 

@@ -56,7 +56,7 @@ static void usage(FILE *out)
 		"  --max-windows K    windows averaged at most per connection (default %d)\n"
 		"  --skip K           packets of each direction before its first window (0..%d;\n"
 		"                     default: where the model's training windows started)\n",
-		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS, WINDOW_SKIP_MAX);
+		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS, ODEFLOW_MAX_SKIP);
 }
 
 /* The other direction of the connection. */
@@ -180,22 +180,14 @@ static int classify_capture(struct classify_run *r, const char *path,
 	return rc;
 }
 
-/* Which windows the run takes, said once at the start: a model trained on
- * one position and fed another is quietly wrong. */
+/* Which windows the run takes, said once at the start. */
 static void report_skip(struct classify_run *r)
 {
-	const struct window_start *ws = &model_config(r->model)->window_start;
-	char start[WINDOW_START_STRLEN];
+	char said[160];
 
-	window_start_format(ws, start, sizeof(start));
-	if (r->skip < 0) {
-		r->skip = window_start_skip(ws);
-		fprintf(stderr, "classify: first windows start after %d packets of each direction "
-			"(the model's window_start is %s)\n", r->skip, start);
-	} else {
-		fprintf(stderr, "classify: first windows start after %d packets of each direction "
-			"(--skip; the model's window_start is %s)\n", r->skip, start);
-	}
+	r->skip = window_start_choose(&model_config(r->model)->window_start, r->skip, said,
+				      sizeof(said));
+	fprintf(stderr, "classify: %s\n", said);
 }
 
 int cmd_classify(int argc, char **argv)
@@ -236,7 +228,7 @@ int cmd_classify(int argc, char **argv)
 				return 2;
 			break;
 		case 's':
-			if (cli_int("classify", "skip", optarg, 0, WINDOW_SKIP_MAX, &run.skip))
+			if (cli_int("classify", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &run.skip))
 				return 2;
 			break;
 		case 'h':

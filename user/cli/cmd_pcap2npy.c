@@ -68,7 +68,7 @@ static void usage(FILE *out)
 		"A capture that cannot be read is skipped with a line saying why. Exit status 0\n"
 		"when a dataset was written (or, with --dry-run, would be).\n",
 		ndpi_labeler_version(), map, ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW,
-		ODEFLOW_DEFAULT_WINDOW, WINDOW_SKIP_MAX);
+		ODEFLOW_DEFAULT_WINDOW, ODEFLOW_MAX_SKIP);
 }
 
 struct pcap2npy {
@@ -310,7 +310,7 @@ static int parse_args(int argc, char **argv, struct pcap2npy *p)
 			modes++;
 			break;
 		case 's':
-			if (cli_int("pcap2npy", "skip", optarg, 0, WINDOW_SKIP_MAX, &p->cut.skip))
+			if (cli_int("pcap2npy", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &p->cut.skip))
 				return 2;
 			break;
 		case 'd': p->dry_run = true; break;

@@ -24,9 +24,9 @@ int window_start_parse(const char *text, struct window_start *out, char *err, si
 	errno = 0;
 	skip = strtol(k, &end, 10);
 	/* digits only: strtol would also take spaces and a sign */
-	if (!isdigit((unsigned char)*k) || *end || errno || skip > WINDOW_SKIP_MAX)
+	if (!isdigit((unsigned char)*k) || *end || errno || skip > ODEFLOW_MAX_SKIP)
 		return errmsg(err, errlen, "window start '%.32s': K is not a whole number from 0 to %d",
-			      text, WINDOW_SKIP_MAX);
+			      text, ODEFLOW_MAX_SKIP);
 	*out = (struct window_start){ WINDOW_START_SKIP, (int)skip };
 	return 0;
 }
@@ -57,4 +57,15 @@ int window_start_skip(const struct window_start *ws)
 		break;
 	}
 	return WINDOW_START_ANY_SKIP;
+}
+
+int window_start_choose(const struct window_start *ws, int asked, char *said, size_t len)
+{
+	char start[WINDOW_START_STRLEN];
+	int skip = asked >= 0 ? asked : window_start_skip(ws);
+
+	window_start_format(ws, start, sizeof(start));
+	snprintf(said, len, "first windows start after %d packets of each direction (%sthe model's "
+		 "window_start is %s)", skip, asked >= 0 ? "--skip; " : "", start);
+	return skip;
 }

@@ -13,8 +13,7 @@
 
 #include <stddef.h>
 
-/* The most packets a direction's first window may start after. */
-#define WINDOW_SKIP_MAX 1000
+#include "odeflow.h" /* ODEFLOW_MAX_SKIP: the most packets a first window may start after */
 
 /* The skip used for "any" models: the position that served the shipped ISCX
  * models best on real captures (models/README.md, "Real captures labelled
@@ -29,7 +28,7 @@ enum window_start_kind {
 
 struct window_start {
 	enum window_start_kind kind;
-	int skip; /* WINDOW_START_SKIP: 0..WINDOW_SKIP_MAX */
+	int skip; /* WINDOW_START_SKIP: 0..ODEFLOW_MAX_SKIP */
 };
 
 /* "first", "any" or "skip:K". Errors: -1 and one line in err. */
@@ -41,5 +40,9 @@ void window_start_format(const struct window_start *ws, char *buf, size_t len);
 /* Packets of a direction to pass over before its first window, for a model
  * whose windows started as ws says. */
 int window_start_skip(const struct window_start *ws);
+/* The skip a run uses: `asked` (--skip) if >= 0, else the model's; and in
+ * `said` the sentence that tells the operator which, since a model fed
+ * windows from another position than it learned is quietly wrong. */
+int window_start_choose(const struct window_start *ws, int asked, char *said, size_t len);
 
 #endif
