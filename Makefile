@@ -17,11 +17,14 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 # Flags every userspace object needs, whatever CFLAGS the caller chose.
 # -MMD -MP: each object depends on exactly the headers it includes.
+# nDPI's headers come in as system headers: -Werror is for our code.
 REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
-             $(shell pkg-config --cflags openblas 2>/dev/null)
+             $(shell pkg-config --cflags openblas 2>/dev/null) \
+             $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libndpi 2>/dev/null))
 DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
-             -ljansson -lpcap -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
+             -ljansson -lpcap $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi) \
+             -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
              -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
@@ -172,7 +175,7 @@ endif
 # the binary, the shipped models, a systemd unit per interface
 # (odeflow@IF.service) and, unless one is there, the default observe-only
 # policy. Uninstall removes them, the policy only if it is still the default.
-MODELS := $(wildcard models/*.safetensors)
+MODELS := $(wildcard models/*.safetensors models/*.txt)
 install: $(BUILD)/odeflow
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/odeflow

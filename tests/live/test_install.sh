@@ -19,7 +19,7 @@ if ! make -s -j2 BUILD="$T/build" PREFIX=/usr DESTDIR="$T/dest" install >"$T/mak
 	cat "$T/make.log"; fail install_file_list "make install failed"; exit 0
 fi
 want=$(printf '%s\n' etc/odeflow/policy.conf usr/bin/odeflow usr/lib/systemd/system/odeflow@.service \
-	$(cd models && ls *.safetensors | sed 's|^|usr/share/odeflow/models/|') | sort)
+	$(cd models && ls *.safetensors *.txt | sed 's|^|usr/share/odeflow/models/|') | sort)
 got=$(cd "$T/dest" && find . -type f | sed 's|^\./||' | sort)
 unit="$T/dest/usr/lib/systemd/system/odeflow@.service"
 if [ "$got" = "$want" ] && grep -q '^ExecStart=/usr/bin/odeflow run --iface %I --policy /etc/odeflow/policy.conf --keep$' "$unit" &&

@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/errmsg.h"
 #include "common/log.h"
+#include "common/window_start.h"
 #include "decision_queue.h"
 #include "metrics_http.h"
 #include "engine/model.h"
@@ -292,6 +293,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	}
 	xo.hook = o->hook;
 	xo.window_n = (unsigned)cfg->window;
+	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
+	if (!o->quiet)
+		fprintf(stderr, "odeflow: %s\n", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
 	if (!o->quiet)

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "command.h"
 #include "train/dataset.h"
+#include "train/dataset_info.h"
 #include "engine/model.h"
 #include "train/train.h"
 
@@ -24,8 +25,12 @@ static void usage(FILE *out)
 		"  --data PREFIX        PREFIX_x.npy and PREFIX_y.npy, or a directory with\n"
 		"                       x_train.npy and y_train.npy\n"
 		"  --arch NAME          odernn (default), lstm-ode (the published model) or lstm\n"
-		"  --classes A,B,...    class names in label order (default: the five ISCX\n"
+		"  --classes A,B,...    class names in label order (default: those of\n"
+		"                       PREFIX_dataset.json if there is one, else the five ISCX\n"
 		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
+		"  --window-start W     where the windows start in their flow directions, as\n"
+		"                       the model records it: first, skip:K or any (default:\n"
+		"                       what PREFIX_dataset.json says, else any)\n"
 		"  --hidden H           state size (default: the architecture's, see model.h)\n"
 		"  --ode-hidden M       width of the ODE function's hidden layer (odernn:\n"
 		"                       the state size by default)\n"
@@ -116,6 +121,8 @@ static int make_config(enum model_arch arch, const struct model_overrides *o,
 
 struct train_args {
 	const char *data, *out;
+	const char *classes, *window_start; /* as given, or NULL */
+	char start_from[4096];              /* where window_start came from */
 	struct model_config cfg;
 	struct train_options opt;
 	double val_frac;
@@ -136,10 +143,12 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		{ "patience", required_argument, NULL, 'p' }, { "seed", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },  { "quiet", no_argument, NULL, 'q' },
 		{ "time-jitter", required_argument, NULL, 'j' }, { "solver", required_argument, NULL, 'S' },
+		{ "window-start", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	struct model_overrides mo = { 0 };
 	enum model_arch arch = ARCH_ODERNN;
+	char err[256];
 	int opt, bad = 0;
 
 	/* One thread by default: on this project's shared 2-core machine, two
@@ -163,7 +172,8 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 				bad = 1;
 			}
 			break;
-		case 'C': mo.classes = optarg; break;
+		case 'C': mo.classes = a->classes = optarg; break;
+		case 'T': a->window_start = optarg; break;
 		case 'S': mo.shape.solver = optarg; break;
 		case 'H': bad |= cli_int("train", "hidden", optarg, 1, 512, &mo.shape.hidden); break;
 		case 'O': bad |= cli_int("train", "ode-hidden", optarg, 1, 512, &mo.shape.ode_hidden); break;
@@ -192,11 +202,50 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		usage(stderr);
 		return -1;
 	}
+	if (a->window_start &&
+	    window_start_parse(a->window_start, &a->cfg.window_start, err, sizeof(err))) {
+		fprintf(stderr, "train: --window-start: %s\n", err);
+		return -1;
+	}
 	if (a->opt.lr_min > a->opt.lr) {
 		fprintf(stderr, "train: --lr-min %g is above --lr %g\n", a->opt.lr_min, a->opt.lr);
 		return -1;
 	}
 	return make_config(arch, &mo, &a->cfg) || check_writable(a->out);
+}
+
+/* What the dataset says about itself (PREFIX_dataset.json, written by
+ * pcap2npy): its class names unless --classes names them, and where its
+ * windows start unless --window-start says. */
+static int apply_dataset_info(struct train_args *a)
+{
+	struct dataset_info info;
+	char err[512], path[4096];
+	int rc = dataset_info_load(a->data, &info, err, sizeof(err));
+
+	dataset_info_path(a->data, path, sizeof(path));
+	if (rc < 0) {
+		fprintf(stderr, "train: %s\n", err);
+		return -1;
+	}
+	if (rc == 0 && info.num_classes) {
+		bool same = info.num_classes == a->cfg.num_classes;
+
+		for (int i = 0; same && i < info.num_classes; i++)
+			same = !strcmp(info.class_names[i], a->cfg.class_names[i]);
+		if (a->classes && !same) {
+			fprintf(stderr, "train: --classes %s disagrees with the classes of %s\n",
+				a->classes, path);
+			return -1;
+		}
+		a->cfg.num_classes = info.num_classes;
+		memcpy(a->cfg.class_names, info.class_names, sizeof(info.class_names));
+	}
+	if (!a->window_start && rc == 0)
+		a->cfg.window_start = info.window_start;
+	snprintf(a->start_from, sizeof(a->start_from), "%s", a->window_start ? "--window-start" :
+		 rc == 0 ? path : "no dataset.json: windows from anywhere, as the ISCX data");
+	return 0;
 }
 
 static uint32_t fnv1a(uint32_t h, const void *data, size_t len)
@@ -262,12 +311,14 @@ int cmd_train(int argc, char **argv)
 	struct dataset all, train, val;
 	struct train_result r;
 	struct model *m = NULL;
-	char err[512];
+	char err[512], start[WINDOW_START_STRLEN];
 	size_t nparams;
 	int rc = 1;
 
 	if (parse_args(argc, argv, &a))
 		return 2;
+	if (apply_dataset_info(&a))
+		return 1;
 	if (dataset_load(a.data, a.cfg.num_classes, &all, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
 		return 1;
@@ -292,10 +343,12 @@ int cmd_train(int argc, char **argv)
 	model_params(m, &nparams);
 	/* the minibatch is split across our threads: OpenBLAS must not add its own */
 	openblas_set_num_threads(1);
+	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.opt.progress)
 		printf("train: %zu windows, %zu held out for validation (%s), %zu parameters, "
-		       "%d thread%s\n", train.n, val.n, a.val_by_session ? "whole sessions" : "windows",
-		       nparams, a.opt.threads, a.opt.threads > 1 ? "s" : "");
+		       "%d thread%s; window_start %s (%s)\n", train.n, val.n,
+		       a.val_by_session ? "whole sessions" : "windows", nparams, a.opt.threads,
+		       a.opt.threads > 1 ? "s" : "", start, a.start_from);
 	if (train_model(m, &train, &val, &a.opt, &r, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
 		goto out;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/window_start.h"
+
 #define MODEL_MAX_CLASSES 16
 #define MODEL_MAX_WINDOW 64
 
@@ -30,13 +32,15 @@ struct model_config {
 	char class_names[MODEL_MAX_CLASSES][32];
 	char transform[32];  /* feature transform name and version, e.g. "odeflow-v1" */
 	uint32_t model_id;
+	struct window_start window_start; /* where its training windows started */
 };
 
 /* The defaults for an architecture: odernn hidden 32 (M = 32), RK4 with 2
  * substeps; lstm-ode as the ODE-Flow notebook (hidden 1, ODE width 32,
  * dopri5 at rtol 1e-7, atol 1e-9); lstm hidden 1. All with window 20, the
  * five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), transform
- * odeflow-v1 and model_id 0. */
+ * odeflow-v1, model_id 0 and window_start "any" (windows from anywhere in a
+ * session, as the ISCX data). */
 void model_config_defaults(enum model_arch arch, struct model_config *cfg);
 /* Names as in model files ("odernn", "lstm-ode", "lstm"; "rk4", "dopri5");
  * the parsers return -1 for an unknown name. */

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "arch.h"
+#include "common/errmsg.h"
 #include "common/file_read.h"
 #include "safetensors.h"
 
@@ -49,7 +50,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	const struct model_config *c = &m->cfg;
 	struct st_out_tensor t[MODEL_MAX_TENSORS];
 	json_t *meta = json_object(), *classes = json_array();
-	char *classes_text;
+	char *classes_text, start[WINDOW_START_STRLEN];
 	int rc;
 
 	for (int i = 0; i < c->num_classes; i++)
@@ -68,6 +69,8 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
 	set_int(meta, "model_id", c->model_id);
+	window_start_format(&c->window_start, start, sizeof(start));
+	set_str(meta, "window_start", start);
 	free(classes_text);
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct tensor_spec *s = &m->tensors[i];
@@ -158,6 +161,24 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 	return 0;
 }
 
+/* Absent in files written before it existed: the shipped ISCX models, whose
+ * windows came from anywhere in a session. */
+static int meta_window_start(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(meta, "window_start");
+	char why[128];
+
+	if (!v) {
+		c->window_start = (struct window_start){ .kind = WINDOW_START_ANY };
+		return 0;
+	}
+	if (!json_is_string(v) ||
+	    window_start_parse(json_string_value(v), &c->window_start, why, sizeof(why)))
+		return errmsg(err, errlen, "metadata 'window_start': %s",
+			      json_is_string(v) ? why : "not a string");
+	return 0;
+}
+
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	const char *format, *arch, *solver, *transform;
@@ -198,7 +219,7 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
 	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
 	    meta_double(meta, "atol", &c->atol, err, errlen) ||
-	    meta_classes(meta, c, err, errlen))
+	    meta_classes(meta, c, err, errlen) || meta_window_start(meta, c, err, errlen))
 		return -1;
 	c->hidden = (int)hidden;
 	c->ode_hidden = (int)ode_hidden;
