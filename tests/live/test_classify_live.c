@@ -283,6 +283,12 @@ static void live_equals_offline(const char *skip)
 			 ns_tx, REPLAY_PPS, dev_tx, TMP(name)) == 0);
 	}
 	CHECKF(send_ipv6() == 0, "sending IPv6 datagrams from the tx namespace");
+	/* tcpdump writes what it has read when stopped, not what the kernel
+	 * still holds for it: on a busy machine the last datagrams were lost
+	 * from the recording. Wait until they are in it. */
+	snprintf(cond, sizeof(cond), "test $(tcpdump -r %s -n 'ip6 and udp' 2>/dev/null | wc -l) -ge %d",
+		 TMP("recorded.pcap"), N + N / 2);
+	CHECKF(!wait_for(cond, 10), "tcpdump did not record the IPv6 datagrams");
 	usleep(500000); /* the last windows' decisions */
 	stop(&agent_pid);
 	stop(&tcpdump_pid);
