@@ -17,11 +17,15 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 # Flags every userspace object needs, whatever CFLAGS the caller chose.
 # -MMD -MP: each object depends on exactly the headers it includes.
+# nDPI's headers come in as system headers: -Werror is for our code.
 REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
-             $(shell pkg-config --cflags openblas 2>/dev/null)
+             $(shell pkg-config --cflags openblas 2>/dev/null) \
+             $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libndpi 2>/dev/null))
 DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
-             -ljansson -lpcap -lpthread -lm
+             -ljansson -lpcap $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi) \
+             -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
+             -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)
@@ -49,7 +53,7 @@ TOOL_BINS := $(patsubst tools/bench/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 # intermediates and rebuild them on every run).
 .SECONDARY:
 
-.PHONY: all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
+.PHONY: FORCE install uninstall all deps test check test-quick san fuzz bench run layering clean print-cflags print-ldlibs
 all: $(BUILD)/odeflow $(TEST_BINS) $(TOOL_BINS)
 
 deps:
@@ -73,12 +77,33 @@ $(BUILD)/commands.inc: $(wildcard user/cli/cmd_*.c) | $(BUILD)
 	$(call say,GEN,$@)
 	$(Q)grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
 
+# Where `make install` puts things (DESTDIR: a staging root for packagers).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     := $(PREFIX)/bin
+SHAREDIR   := $(PREFIX)/share/odeflow
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+
+# What the binary needs to know of its build: the version for
+# `odeflow_build_info` (git describe; "unknown" outside a git checkout) and
+# the installed share dir, where it finds its default model. Rewritten only
+# when it changes, so a new PREFIX rebuilds just what includes it.
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/build_config.h: FORCE | $(BUILD)
+	@v='#define ODEFLOW_VERSION "$(VERSION)"\n#define ODEFLOW_SHARE_DIR "$(SHAREDIR)"'; \
+	 [ "$$(cat $@ 2>/dev/null)" = "$$(printf "$$v")" ] || printf "$$v\n" > $@
+FORCE:
+
 # The skeleton is order-only: it must exist before the first compile, and
 # afterwards the .d files name the objects that really include it.
-$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc
+$(BUILD)/obj/%.o: user/%.c | $(PROD_SKEL) $(BUILD)/commands.inc $(BUILD)/build_config.h
 	$(call say,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(REQ_CFLAGS) $(DEP_FLAGS) -c $< -o $@
+
+# libfixbuf's headers include GLib's; only the IPFIX exporter needs them.
+$(BUILD)/obj/agent/ipfix_export.o: REQ_CFLAGS += $(shell pkg-config --cflags libfixbuf 2>/dev/null)
 
 $(BUILD)/libodeflow.a: $(LIB_OBJS)
 	$(call say,AR,$@)
@@ -145,6 +170,30 @@ ifeq ($(IFACE),)
 else
 	$(BUILD)/odeflow run --iface $(IFACE)
 endif
+
+# `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR):
+# the binary, the shipped models, a systemd unit per interface
+# (odeflow@IF.service) and, unless one is there, the default observe-only
+# policy. Uninstall removes them, the policy only if it is still the default.
+MODELS := $(wildcard models/*.safetensors models/*.txt)
+install: $(BUILD)/odeflow
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/odeflow
+	install -m 0755 $(BUILD)/odeflow $(DESTDIR)$(BINDIR)/odeflow
+	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/odeflow@.service.in \
+		> $(DESTDIR)$(UNITDIR)/odeflow@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/odeflow@.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf ] || \
+		install -m 0644 dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service
+	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))
+	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	! cmp -s dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/odeflow 2>/dev/null
 
 # For tests/fuzz/run.sh: include paths and warnings, without the optimisation flags.
 print-cflags:

@@ -8,9 +8,14 @@ packages=(
   make gcc clang llvm bpftool pkg-config
   libbpf-dev libelf-dev zlib1g-dev
   libopenblas-dev libpcap-dev libjansson-dev
+  libmicrohttpd-dev             # odeflow run --metrics: the /metrics HTTP server
+  libfixbuf-dev                 # odeflow run --ipfix: IPFIX records (RFC 7011)
+  libndpi-dev                   # pcap2npy --label-ndpi: nDPI labels flows of full-payload captures
   libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
   iperf3                        # live tests: traffic of a real program
+  prometheus curl               # live tests: a real Prometheus scrapes --metrics; promtool checks it
+  pmacct libfixbuf-tools socat  # live tests: nfacctd and ipfixDump read what --ipfix exports
   jq bc                         # benchmark scripts
   tmux                          # the test of odeflow top in an 80-column terminal
   qemu-system-x86 busybox-static cpio kmod   # tests/vm/kernel61_check.sh: Debian 12's kernel in a VM

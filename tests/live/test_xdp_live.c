@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -65,7 +66,7 @@ static void print_counters(struct live *l)
 static int wait_windows(struct live *l, int want)
 {
 	for (int i = 0; i < 20 && n_records < want; i++)
-		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50);
+		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50, INT_MAX);
 	return n_records;
 }
 
@@ -303,7 +304,7 @@ static void counter_delta(struct live *l, uint64_t d[CNT_MAX])
 	}
 }
 
-/* A second program on an interface that has one: refused with a reason,
+/* A second program on an interface that has one: refused, naming it,
  * and the first stays attached. */
 static void check_second_attach_refused(const struct xdp_options *o, enum xdp_mode mode)
 {
@@ -317,7 +318,7 @@ static void check_second_attach_refused(const struct xdp_options *o, enum xdp_mo
 	}
 	CHECK(xdp_sampler_attach(s, if_nametoindex(dev_rx), mode, false, &got, err,
 				 sizeof(err)) == -1);
-	CHECKF(strstr(err, "another XDP program is attached") != NULL, "%s", err);
+	CHECKF(strstr(err, "holds program 'odeflow_xdp'") != NULL, "%s", err);
 	xdp_sampler_close(s);
 }
 
@@ -494,7 +495,7 @@ static void test_pinned_link_outlives_the_sampler(void)
 	} else {
 		CHECKF(0, "reopening: %s", err);
 	}
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, dev_rx, err, sizeof(err)) == 0, "%s", err);
 	usleep(100000); /* the link is released after an RCU grace period */
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
 }

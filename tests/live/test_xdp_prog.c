@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
@@ -35,7 +36,9 @@ struct fixture {
 	uint64_t counters[CNT_MAX];
 };
 
-static int fixture_open(struct fixture *f, unsigned ring_bytes)
+/* A fresh program with skip and resampling options of its own. */
+static int fixture_open_with(struct fixture *f, unsigned ring_bytes, unsigned skip,
+			     uint64_t resample_after_ns)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
 	char err[4096];
@@ -49,6 +52,8 @@ static int fixture_open(struct fixture *f, unsigned ring_bytes)
 	o.window_n = TEST_N;
 	o.flow_capacity = 1024;
 	o.ring_bytes = ring_bytes;
+	o.skip = skip;
+	o.resample_after_ns = resample_after_ns;
 	o.pin_dir = NULL;
 	if (xdp_sampler_open(&o, &f->s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
@@ -59,6 +64,11 @@ static int fixture_open(struct fixture *f, unsigned ring_bytes)
 				  sizeof(err));
 	CHECKF(f->ring != NULL, "%s", err);
 	return f->ring ? 0 : -1;
+}
+
+static int fixture_open(struct fixture *f, unsigned ring_bytes)
+{
+	return fixture_open_with(f, ring_bytes, 0, ODEFLOW_RESAMPLE_AFTER_NS);
 }
 
 static void fixture_close(struct fixture *f)
@@ -102,7 +112,7 @@ static void counter_delta(struct fixture *f, uint64_t delta[CNT_MAX])
 static int drain(struct fixture *f)
 {
 	n_records = 0;
-	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0);
+	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0, INT_MAX);
 	return n_records;
 }
 
@@ -115,9 +125,10 @@ static const struct pkt_spec udp6 = {
 	.sport = 5000, .dport = 5001, .payload = 60,
 };
 
-/* One frame's outcome: the action, which counter moved, whether it opened a flow. */
+/* One frame's outcome: the action, which counter moved, whether it was a
+ * new direction's first packet (held for admission). */
 static void expect(struct fixture *f, const char *what, const uint8_t *frame, size_t len,
-		   enum counter class_counter, int new_flow)
+		   enum counter class_counter, int held)
 {
 	uint64_t d[CNT_MAX];
 	int action = run_frame(f, frame, len, NULL);
@@ -128,20 +139,21 @@ static void expect(struct fixture *f, const char *what, const uint8_t *frame, si
 	       (unsigned long long)d[CNT_PACKETS], (unsigned long long)d[CNT_BYTES]);
 	CHECKF(d[class_counter] == 1, "%s: counter %s did not move", what,
 	       xdp_counter_name(class_counter));
-	CHECKF(d[CNT_NEW_FLOWS] == (uint64_t)new_flow, "%s: new_flows moved by %llu", what,
-	       (unsigned long long)d[CNT_NEW_FLOWS]);
+	CHECKF(d[CNT_FIRST_PACKETS] == (uint64_t)held && d[CNT_NEW_FLOWS] == 0,
+	       "%s: first_packets moved by %llu, new_flows by %llu", what,
+	       (unsigned long long)d[CNT_FIRST_PACKETS], (unsigned long long)d[CNT_NEW_FLOWS]);
 	for (int c = CNT_TCP; c <= CNT_MALFORMED; c++)
 		CHECKF(c == (int)class_counter || d[c] == 0, "%s: counter %s moved too", what,
 		       xdp_counter_name(c));
 }
 
 static void expect_spec(struct fixture *f, const char *what, const struct pkt_spec *spec,
-			enum counter class_counter, int new_flow)
+			enum counter class_counter, int held)
 {
 	uint8_t frame[PKT_MAX];
 	uint16_t ip_len;
 
-	expect(f, what, frame, pkt_build(spec, frame, &ip_len), class_counter, new_flow);
+	expect(f, what, frame, pkt_build(spec, frame, &ip_len), class_counter, held);
 }
 
 static void test_parses_ip_and_ports(void)
@@ -207,7 +219,7 @@ static void test_malformed_passes_and_counts(void)
 	s.vlans = 1;
 	s.payload = 0;
 	len = pkt_build(&s, frame, &ip_len);
-	for (size_t cut = 14; cut < 14 + 4 + 20 + 4; cut++) {
+	for (size_t cut = 14; cut < 14 + 4 + 20 + 20; cut++) {
 		snprintf(what, sizeof(what), "ipv4 cut at %zu bytes", cut);
 		expect(&f, what, frame, cut, CNT_MALFORMED, 0);
 	}
@@ -251,6 +263,34 @@ static void test_malformed_passes_and_counts(void)
 	memcpy(bad, frame, len);
 	put16(bad + 12, 0x0806);
 	expect(&f, "arp", bad, len, CNT_NON_IP, 0);
+
+	/* transport headers the stack would discard (IPv4: L4 at byte 34) */
+	len = pkt_build(&tcp4, frame, &ip_len);
+	memcpy(bad, frame, len);
+	bad[34 + 12] = 4 << 4;
+	expect(&f, "tcp data offset 4", bad, len, CNT_MALFORMED, 0);
+	s = tcp4;
+	s.payload = 20;
+	len = pkt_build(&s, frame, &ip_len);
+	memcpy(bad, frame, len);
+	bad[34 + 12] = 15 << 4; /* 60 bytes of header in a 40-byte segment */
+	expect(&f, "tcp data offset past the datagram", bad, len, CNT_MALFORMED, 0);
+	s = tcp4;
+	s.proto = IPPROTO_UDP;
+	len = pkt_build(&s, frame, &ip_len);
+	memcpy(bad, frame, len);
+	put16(bad + 34 + 4, 7);
+	expect(&f, "udp length below 8", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	put16(bad + 34 + 4, ip_len - 20 + 1);
+	expect(&f, "udp length past the datagram", bad, len, CNT_MALFORMED, 0);
+	s.frag = 0x2000; /* a first fragment: its UDP length covers the whole datagram */
+	s.sport = 77;
+	len = pkt_build(&s, frame, &ip_len);
+	put16(frame + 34 + 4, 3000);
+	put16(frame + 14 + 10, 0);
+	put16(frame + 14 + 10, ipv4_checksum(frame + 14, 20));
+	expect(&f, "udp first fragment longer than itself", frame, len, CNT_UDP, 1);
 	CHECK(drain(&f) == 0);
 	fixture_close(&f);
 }
@@ -480,6 +520,18 @@ static void set_policy(struct fixture *f, int class_id, struct policy p)
 			     xdp_sampler_map_fd(f->s, XDP_MAP_RATE_BUCKETS), class_id, &p) == 0);
 }
 
+/* Map "class_actions" summed over the CPUs equals want, entry for entry. */
+static void check_class_actions(struct fixture *f, const uint64_t want[ODEFLOW_CLASS_ACTIONS])
+{
+	uint64_t got[ODEFLOW_CLASS_ACTIONS];
+
+	CHECK(xdp_read_class_actions(xdp_sampler_map_fd(f->s, XDP_MAP_CLASS_ACTIONS), got) == 0);
+	for (int k = 0; k < ODEFLOW_CLASS_ACTIONS; k++)
+		CHECKF(got[k] == want[k], "class %d action %d: %llu packets, expected %llu",
+		       k / ACTION_COUNT, k % ACTION_COUNT, (unsigned long long)got[k],
+		       (unsigned long long)want[k]);
+}
+
 static void test_verdict_drop(void)
 {
 	struct fixture f;
@@ -492,7 +544,7 @@ static void test_verdict_drop(void)
 	put_verdict(&f, &tcp4, 2, VERDICT_PROVISIONAL);
 	CHECKF(run_spec(&f, &tcp4, NULL) == XDP_PASS, "a provisional verdict dropped");
 	counter_delta(&f, d);
-	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_PASS] == 1 && d[CNT_NEW_FLOWS] == 1);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_PASS] == 1 && d[CNT_FIRST_PACKETS] == 1);
 	put_verdict(&f, &tcp4, 2, 0);
 	CHECK(run_spec(&f, &tcp4, NULL) == XDP_DROP);
 	counter_delta(&f, d);
@@ -505,6 +557,10 @@ static void test_verdict_drop(void)
 	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
 	counter_delta(&f, d);
 	CHECK(d[CNT_ACTION_PASS] == 1);
+	check_class_actions(&f, (uint64_t[ODEFLOW_CLASS_ACTIONS]){
+					[2 * ACTION_COUNT + ACTION_PASS] = 1, /* provisional */
+					[2 * ACTION_COUNT + ACTION_DROP] = 1,
+					[3 * ACTION_COUNT + ACTION_PASS] = 1 });
 	fixture_close(&f);
 }
 
@@ -591,6 +647,8 @@ static void test_rate_limit_passes_burst_then_drops(void)
 	}
 	counter_delta(&f, d);
 	CHECK(d[CNT_ACTION_RATE_PASS] == 10 && d[CNT_ACTION_RATE_DROP] == 5);
+	check_class_actions(&f, (uint64_t[ODEFLOW_CLASS_ACTIONS]){
+					[4 * ACTION_COUNT + ACTION_RATE_LIMIT] = 15 });
 	/* A new policy refills the bucket. */
 	set_policy(&f, 4, (struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 10,
 					   .burst_bytes = ip_len });
@@ -614,6 +672,166 @@ static void fill_window(struct fixture *f, struct pkt_spec s)
 static unsigned ring_record_bytes(unsigned len)
 {
 	return (len + 8 + 7) / 8 * 8;
+}
+
+
+/* The state "flows" holds for a direction, or -1 if it holds none. */
+static int flow_state_of(struct fixture *f, const struct pkt_spec *spec, struct flow_state_buf *st)
+{
+	struct flow_key k;
+
+	flow_key_make(&k, spec->saddr, spec->sport, spec->daddr, spec->dport, spec->proto);
+	return bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_FLOWS), &k, st);
+}
+
+/* A direction's first packet is held, not inserted; its second inserts the
+ * direction with both in their slots, so the window still starts at the
+ * first packet. */
+static void test_second_packet_admits(void)
+{
+	struct fixture f;
+	struct flow_state_buf st;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct pkt_spec s = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	s.payload = 10;
+	CHECK(run_spec(&f, &s, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_FIRST_PACKETS] == 1 && d[CNT_NEW_FLOWS] == 0);
+	CHECK(flow_state_of(&f, &s, &st) != 0);
+	s.payload = 20;
+	CHECK(run_spec(&f, &s, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_FIRST_PACKETS] == 0 && d[CNT_NEW_FLOWS] == 1);
+	CHECK(flow_state_of(&f, &s, &st) == 0 && st.head.count == 2);
+	CHECK(slot_sizes(st.slots, TEST_N)[0] == 40 + 8 + 10 && slot_sizes(st.slots, TEST_N)[1] == 40 + 8 + 20);
+	fixture_close(&f);
+
+	/* and a whole window of a new direction is exactly its first N packets */
+	if (fixture_open(&f, 1 << 16))
+		return;
+	send_window(&f, udp6, sizes, 1);
+	check_window(&records[0], &udp6, sizes, 0);
+	fixture_close(&f);
+}
+
+/* A flood of one-packet directions inserts nothing into "flows"; held
+ * first packets that lose their slot are counted. */
+static void test_one_packet_flood_inserts_nothing(void)
+{
+	struct fixture f;
+	struct pkt_spec s = tcp4;
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len;
+	uint64_t d[CNT_MAX];
+	struct flow_key next;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	for (unsigned i = 0; i < 2 * ODEFLOW_FIRST_PACKET_SLOTS; i++) {
+		s.sport = (uint16_t)(1024 + i % 60000);
+		s.dport = (uint16_t)(1 + i / 60000);
+		run_frame(&f, frame, pkt_build(&s, frame, &ip_len), NULL);
+	}
+	counter_delta(&f, d);
+	CHECK(d[CNT_FIRST_PACKETS] == 2 * ODEFLOW_FIRST_PACKET_SLOTS && d[CNT_NEW_FLOWS] == 0);
+	CHECKF(d[CNT_ADMIT_OVERWRITES] > ODEFLOW_FIRST_PACKET_SLOTS / 2, "%llu overwrites",
+	       (unsigned long long)d[CNT_ADMIT_OVERWRITES]);
+	CHECK(bpf_map_get_next_key(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), NULL, &next) != 0);
+	fixture_close(&f);
+}
+
+/* A direction whose window got no verdict is sampled again by the program
+ * once resample_after_ns has passed: the window was lost, or the verdict
+ * was (here: deleted, as the verdicts LRU evicts one). Before that, it
+ * waits for the agent. */
+static void test_unanswered_direction_is_sampled_again(void)
+{
+	struct fixture f;
+	struct flow_state_buf st;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct flow_key k, conn;
+	struct pkt_spec other = tcp4;
+
+	if (fixture_open_with(&f, 1 << 16, 0, 50 * NSEC_PER_MSEC))
+		return;
+	send_window(&f, tcp4, sizes, 1); /* emitted, and nobody answers */
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	CHECK(flow_state_of(&f, &tcp4, &st) == 0 && st.head.phase == FLOW_EMITTED);
+	usleep(60000);
+	counter_delta(&f, d);
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_RESAMPLED] == 1);
+	CHECK(flow_state_of(&f, &tcp4, &st) == 0 && st.head.phase == FLOW_SAMPLING &&
+	      st.head.window == 1 && st.head.count == 1);
+
+	/* a final verdict stops sampling; when it is evicted, sampling resumes */
+	other.sport++;
+	send_window(&f, other, sizes, 1);
+	put_verdict(&f, &other, 2, VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE);
+	usleep(60000);
+	counter_delta(&f, d);
+	CHECK(run_spec(&f, &other, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_RESAMPLED] == 0);
+	flow_key_make(&k, other.saddr, other.sport, other.daddr, other.dport, other.proto);
+	flow_key_canonical(&k, &conn);
+	CHECK(bpf_map_delete_elem(xdp_sampler_map_fd(f.s, XDP_MAP_VERDICTS), &conn) == 0);
+	CHECK(run_spec(&f, &other, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_RESAMPLED] == 1);
+	fixture_close(&f);
+}
+
+/* --skip K: a direction's first window starts at its packet K+1; a window
+ * lost to a full ring does not skip again. */
+static void test_skip_starts_the_first_window_later(void)
+{
+	struct fixture f;
+	struct pkt_spec s = udp6;
+	uint8_t frame[PKT_MAX];
+	uint16_t sizes[3 + TEST_N];
+
+	for (unsigned skip = 0; skip <= 3; skip++) {
+		if (fixture_open_with(&f, 1 << 16, skip, ODEFLOW_RESAMPLE_AFTER_NS))
+			return;
+		for (unsigned i = 0; i < skip + TEST_N; i++) {
+			s.payload = 10 * i + 1;
+			CHECK(run_frame(&f, frame, pkt_build(&s, frame, &sizes[i]), NULL) == XDP_PASS);
+			usleep(20);
+		}
+		CHECKF(drain(&f) == 1, "skip %u: %d windows", skip, n_records);
+		check_window(&records[0], &s, sizes + skip, 0);
+		fixture_close(&f);
+	}
+}
+
+/* A poll hands over at most its budget: a reader behind a ring that never
+ * empties gets control back (to publish, to stop) between slices. */
+static void test_poll_stops_at_its_budget(void)
+{
+	struct fixture f;
+	struct pkt_spec s = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	for (int i = 0; i < 5; i++) {
+		s.sport = (uint16_t)(7000 + i);
+		fill_window(&f, s);
+	}
+	n_records = 0;
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 2 && n_records == 2);
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 2 && n_records == 4);
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 1 && n_records == 5);
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 0);
+	for (int i = 0; i < 5; i++)
+		CHECK(records[i].key.sport == 7000 + i); /* none lost, none twice, in order */
+	fixture_close(&f);
 }
 
 static void test_full_ring_counts_passes_and_resamples(void)
@@ -663,7 +881,7 @@ static void *sleep_for_window(void *arg)
 	struct sleeper *sl = arg;
 	double start = now_s();
 
-	sl->got = window_ring_poll(sl->ring, window_ring_epoll_fd(sl->ring), 5000);
+	sl->got = window_ring_poll(sl->ring, window_ring_epoll_fd(sl->ring), 5000, INT_MAX);
 	sl->waited_s = now_s() - start;
 	return NULL;
 }
@@ -838,7 +1056,7 @@ static void test_pinned_maps_are_reused(void)
 	flow_key_make(&k, "10.200.1.1", 1, "10.200.1.2", 2, IPPROTO_UDP);
 	if (xdp_sampler_open(&o, &s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
-		xdp_unpin(dir, err, sizeof(err)); /* whatever it left */
+		xdp_unpin(dir, NULL, err, sizeof(err)); /* whatever it left */
 		return;
 	}
 	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(s, XDP_MAP_VERDICTS), &k, &v, BPF_ANY) == 0);
@@ -869,7 +1087,7 @@ static void test_pinned_maps_are_reused(void)
 	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "windows") != NULL, "%s", err);
 	CHECKF(access(flows_pin, F_OK) == -1, "%s was left pinned after a failed load", flows_pin);
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, NULL, err, sizeof(err)) == 0, "%s", err);
 	CHECK(access(dir, F_OK) == -1);
 }
 
@@ -905,7 +1123,7 @@ static void test_pins_of_another_layout_refused(void)
 	if (good >= 0)
 		close(good);
 	close(fd);
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, NULL, err, sizeof(err)) == 0, "%s", err);
 }
 
 static bool is_bpffs(const char *path)
@@ -913,6 +1131,113 @@ static bool is_bpffs(const char *path)
 	struct statfs fs;
 
 	return statfs(path, &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+/* A sampler removes its own pins by name and nothing else: another tool's
+ * map pinned in the same folder stays, and so does the folder; at a bpffs
+ * mount root, nothing of the kernel's is touched. A start that failed
+ * removes only what it pinned itself. */
+static void test_unpin_removes_only_its_own(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char dir[64], theirs[96], verdicts[96], root[64], err[4096];
+	int fd;
+
+	if (!harness_is_root()) {
+		SKIP("needs root to load BPF programs");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/odeflow-unpin-%d", (int)getpid());
+	snprintf(theirs, sizeof(theirs), "%s/theirs", dir);
+	snprintf(verdicts, sizeof(verdicts), "%s/verdicts", dir);
+	CHECK(mkdir(dir, 0700) == 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "theirs", 4, 4, 1, NULL);
+	CHECK(fd >= 0 && bpf_obj_pin(fd, theirs) == 0);
+	o.pin_dir = dir;
+	o.flow_capacity = 1024;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		CHECK(xdp_sampler_unpin(s, true, err, sizeof(err)) == 0);
+		xdp_sampler_close(s);
+	} else {
+		CHECKF(0, "%s", err);
+	}
+	CHECK(access(verdicts, F_OK) == -1);
+	CHECKF(access(theirs, F_OK) == 0, "another tool's pin was removed");
+
+	/* pins found at open (a --keep run's) survive a failed start's cleanup */
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		xdp_sampler_close(s);
+		if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+			CHECK(xdp_sampler_unpin(s, false, err, sizeof(err)) == 0);
+			xdp_sampler_close(s);
+		}
+		CHECKF(access(verdicts, F_OK) == 0, "a failed start removed pins it had found");
+	}
+	CHECK(xdp_unpin(dir, NULL, err, sizeof(err)) == 0);
+	CHECK(access(theirs, F_OK) == 0 && access(verdicts, F_OK) == -1);
+	unlink(theirs);
+	close(fd);
+	CHECK(rmdir(dir) == 0);
+
+	/* a bpffs mount root as the pin dir: its own entries stay */
+	snprintf(root, sizeof(root), "/tmp/odeflow-bpffs-%d", (int)getpid());
+	CHECK(mkdir(root, 0700) == 0 && mount("bpf", root, "bpf", 0, "mode=0700") == 0);
+	o.pin_dir = root;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		CHECKF(xdp_sampler_unpin(s, true, err, sizeof(err)) == 0, "%s", err);
+		xdp_sampler_close(s);
+	} else {
+		CHECKF(0, "%s", err);
+	}
+	CHECK(is_bpffs(root));
+	umount(root);
+	rmdir(root);
+}
+
+/* A pin dir that is a symlink, belongs to someone else, may be written by
+ * others, has a dot in its name or is off bpffs: one clear error, and
+ * nothing created. */
+static void test_pin_dir_refused(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char base[64], path[128], err[4096];
+	struct {
+		const char *name, *setup, *expect;
+	} cases[] = {
+		{ "link", "ln -s %s/real %s", "is a symlink" },
+		{ "nobody", "mkdir %s && chown 65534 %s", "belongs to uid 65534" },
+		{ "open", "mkdir %s && chmod 0777 %s", "writable by no one else" },
+		{ "with.dot", "true %s %s", "does not allow '.'" },
+	};
+
+	if (!harness_is_root()) {
+		SKIP("needs root to load BPF programs");
+		return;
+	}
+	snprintf(base, sizeof(base), "/sys/fs/bpf/odeflow-refuse-%d", (int)getpid());
+	CHECK(mkdir(base, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/real", base);
+	CHECK(mkdir(path, 0700) == 0);
+	o.flow_capacity = 1024;
+	o.pin_dir = path;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[512];
+
+		snprintf(path, sizeof(path), "%s/%s", base, cases[i].name);
+		snprintf(cmd, sizeof(cmd), cases[i].setup, i == 0 ? base : path, path);
+		CHECK(system(cmd) == 0);
+		CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+		CHECKF(strstr(err, cases[i].expect) && strstr(err, path), "%s: '%s'", cases[i].name, err);
+	}
+	snprintf(path, sizeof(path), "/tmp/odeflow-off-bpffs-%d", (int)getpid());
+	o.pin_dir = path;
+	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "is not on a bpffs"), "%s", err);
+	CHECKF(access(path, F_OK) == -1, "a pin dir off bpffs was left behind");
+	snprintf(path, sizeof(path), "rm -rf %s", base);
+	CHECK(system(path) == 0);
 }
 
 /* The child of test_mounts_bpffs_when_missing, in a mount namespace of its
@@ -984,11 +1309,18 @@ int main(void)
 	RUN(test_mark_rewrites_dscp);
 	RUN(test_rate_limit_passes_burst_then_drops);
 	RUN(test_full_ring_counts_passes_and_resamples);
+	RUN(test_poll_stops_at_its_budget);
+	RUN(test_second_packet_admits);
+	RUN(test_one_packet_flood_inserts_nothing);
+	RUN(test_unanswered_direction_is_sampled_again);
+	RUN(test_skip_starts_the_first_window_later);
 	RUN(test_window_wakes_only_a_sleeping_reader);
 	RUN(test_wakeup_waits_for_room);
 	RUN(test_bad_options_rejected);
 	RUN(test_pinned_maps_are_reused);
 	RUN(test_pins_of_another_layout_refused);
 	RUN(test_mounts_bpffs_when_missing);
+	RUN(test_unpin_removes_only_its_own);
+	RUN(test_pin_dir_refused);
 	return harness_done();
 }

@@ -38,6 +38,11 @@ out=BENCHMARKS.md
 	echo
 	AGENT_OPTS=--busy-poll tools/bench/bench_agent.sh "$build"
 	echo
+	echo "The same at 10,000 new flows/s with \`--metrics\` (scraped every second) and"
+	echo "\`--ipfix\` (UDP, to a sink in the sending namespace):"
+	echo
+	EXPORT=1 RATES=10000 tools/bench/bench_agent.sh "$build"
+	echo
 	echo "## Offline tools (\`tools/bench/bench_offline.sh\`)"
 	echo
 	tools/bench/bench_offline.sh "$build"

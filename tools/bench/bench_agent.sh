@@ -10,7 +10,9 @@
 # the benchmark runs). Needs root. Cleans up on every exit.
 #   tools/bench/bench_agent.sh [BUILD_DIR] [MODEL] [SECONDS]
 # Environment: RATES (new flows/s to offer), REPEAT (runs per rate, the table
-# shows medians), AGENT_OPTS (more options for odeflow run, e.g. --threads 2).
+# shows medians), AGENT_OPTS (more options for odeflow run, e.g. --threads 2),
+# EXPORT=1 (the agent also serves --metrics, scraped every second, and
+# exports --ipfix over UDP to a sink in the sending namespace).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -21,16 +23,28 @@ repeat=${REPEAT:-3}
 [ -f "$model" ] || { echo "bench_agent: no model $model" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "bench_agent: needs root" >&2; exit 1; }
 
-agent=
+agent= helpers=
 stats_before=$(sysctl -n kernel.bpf_stats_enabled)
+stop_helpers() {
+	[ -n "$helpers" ] && kill $helpers 2>/dev/null
+	helpers=
+	return 0
+}
 stop_agent() {
 	sysctl -qw kernel.bpf_stats_enabled="$stats_before"
+	stop_helpers
 	[ -n "$agent" ] && kill -INT "$agent" 2>/dev/null && sleep 0.5
 	return 0
 }
+# EXPORT=1: an IPFIX sink in tx, and the options that feed it and /metrics
+export_opts=
+if [ "${EXPORT:-0}" = 1 ]; then
+	export_opts="--metrics 127.0.0.1:9464 --ipfix 10.200.0.1:4739"
+fi
 netns_before_down=stop_agent
 . tools/netns.sh
 netns_up bench
+ip -n "$rx" link set lo up
 # the model's window N, from its safetensors header
 n=$(head -c 65536 "$model" | grep -ao '"window" *: *"[0-9]*"' | grep -o '[0-9]*' | head -1)
 
@@ -44,14 +58,24 @@ xdp_run_stats() {
 # One run at one rate; prints: pps windows drops p50 p99 cpu wakeups% xdp_ns
 run_once() { # rate flows
 	local rate=$1 flows=$2 cpu0 cpu1 start end xdp0 xdp1
+	if [ -n "$export_opts" ]; then
+		ip netns exec "$tx" timeout $((seconds * 4 + 30)) socat -u UDP-RECV:4739,bind=10.200.0.1 \
+			/dev/null &
+		helpers="$helpers $!"
+	fi
 	ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
-		--threshold 0 --flows 1048576 ${AGENT_OPTS:-} -q 2>"$tmp/agent.err" &
+		--threshold 0 --flows 1048576 ${AGENT_OPTS:-} $export_opts -q 2>"$tmp/agent.err" &
 	agent=$!
 	for _ in $(seq 50); do [ -e "$pin/agent" ] && break; sleep 0.1; done
 	sleep 0.5
 	cpu0=$(awk '{print $14 + $15}' /proc/$agent/stat)
 	sysctl -qw kernel.bpf_stats_enabled=1
 	xdp0=$(xdp_run_stats)
+	if [ -n "$export_opts" ]; then # a scrape every second, as a busy Prometheus would
+		ip netns exec "$rx" timeout $((seconds * 4 + 30)) sh -c \
+			'while :; do curl -s -o /dev/null http://127.0.0.1:9464/metrics; sleep 1; done' &
+		helpers="$helpers $!"
+	fi
 	start=$(date +%s.%N)
 	ip netns exec "$tx" timeout $((seconds * 4 + 10)) tcpreplay -q --pps=$((rate * n)) -i "$dtx" \
 		"$tmp/flows.pcap" >/dev/null 2>&1 || true
@@ -62,6 +86,7 @@ run_once() { # rate flows
 	sleep 1.2 # the agent publishes its latency once a second
 	"$build/odeflow" stats --json --pin-dir "$pin" >"$tmp/stats.json"
 	kill -INT "$agent"; wait "$agent" || true; agent=
+	stop_helpers
 	jq -r --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
 		--arg cpu "$(echo "scale=1; ($cpu1 - $cpu0) * 100 / $(getconf CLK_TCK) / ($end - $start)" | bc)" \
 		--arg xdp "$(echo "$xdp0 $xdp1" | awk '{ printf "%.0f", ($4 > $2) ? ($3 - $1) / ($4 - $2) : 0 }')" \
@@ -92,4 +117,4 @@ for rate in $rates; do
 		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p99 | $cpu | $woke | $xdp |"; }
 done
 echo
-echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"} tools/bench/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"
+echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"}${export_opts:+ EXPORT=1} tools/bench/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"

@@ -8,15 +8,21 @@
 
 #include <stdbool.h>
 
+#include "ipfix_export.h"
 #include "loader/xdp_loader.h"
 
 struct agent_options {
 	const char *iface;
-	enum xdp_mode mode;
+	enum xdp_hook hook;       /* XDP (default) or TC ingress through tcx */
+	enum xdp_mode mode;       /* XDP only */
+	bool replace;             /* XDP only: detach a program another tool attached */
 	const char *model_path;
 	const char *policy_path;  /* NULL: every class passes (observe only) */
 	const char *pin_dir;
 	const char *events_path;  /* NULL: none; "-": standard output */
+	unsigned events_mode;     /* of an events file the agent creates */
+	bool events_pipe;         /* the events path may be a FIFO or a Unix socket */
+	int skip;                 /* packets before a direction's first window; -1: the model's */
 	float threshold;
 	int max_windows;
 	int threads;              /* classification workers */
@@ -24,6 +30,9 @@ struct agent_options {
 	bool keep;                /* leave the program attached and the maps pinned */
 	bool busy_poll;           /* the drain never sleeps: no window pays for a wakeup */
 	bool quiet;
+	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
+	const char *ipfix_collector; /* NULL: no IPFIX; else "HOST:PORT" of the collector */
+	enum ipfix_transport ipfix_transport;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "common/flow_key.h"
+#include "common/clock.h"
 #include "loader/pinned.h"
 
 ODEFLOW_COMMAND(top, "live view of a running agent (q quits)")
@@ -109,9 +110,27 @@ static double rate(const struct snapshot *now, const struct snapshot *then, enum
 	return dt > 0 ? (double)(now->counters[c] - then->counters[c]) / dt : 0;
 }
 
+#define SHORT_US_LEN 16
+
+/* A latency in at most 6 characters ("850us", "12.3ms", "6.3s"): the line
+ * that shows two of them must fit 80 columns whatever they are. */
+static const char *short_us(uint64_t us, char *buf)
+{
+	if (us < 1000)
+		snprintf(buf, SHORT_US_LEN, "%lluus", (unsigned long long)us);
+	else if (us < 100000)
+		snprintf(buf, SHORT_US_LEN, "%.1fms", us / 1e3);
+	else if (us < 1000000)
+		snprintf(buf, SHORT_US_LEN, "%.0fms", us / 1e3);
+	else
+		snprintf(buf, SHORT_US_LEN, "%.1fs", us / 1e6);
+	return buf;
+}
+
 static void draw(const struct pinned *p, const struct snapshot *now, const struct snapshot *then)
 {
 	char name[40], a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN], ends[2 * FLOW_ADDR_STRLEN + 16];
+	char p50[SHORT_US_LEN], p99[SHORT_US_LEN];
 	unsigned max = 1;
 
 	printf("\033[H\033[2J");
@@ -124,9 +143,10 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 	printf("dropped/s %12.0f   marked/s %13.0f   rate-limited/s %5.0f\n",
 	       rate(now, then, CNT_ACTION_DROP), rate(now, then, CNT_ACTION_MARK),
 	       rate(now, then, CNT_ACTION_RATE_DROP));
-	printf("ring drops %11llu   verdict hits/s %7.0f   latency p50/p99 %llu/%llu us\n",
+	printf("ring drops %9llu  verdict hits/s %7.0f  latency 10s p50/p99 %s/%s\n",
 	       (unsigned long long)now->counters[CNT_RING_DROPS], rate(now, then, CNT_VERDICT_HITS),
-	       (unsigned long long)p->agent.latency_p50_us, (unsigned long long)p->agent.latency_p99_us);
+	       short_us(p->agent.latency_recent_p50_us, p50),
+	       short_us(p->agent.latency_recent_p99_us, p99));
 	printf("\nconnections %u (%u provisional)\n", now->connections, now->provisional);
 	for (unsigned k = 0; k < p->agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++)
 		if (now->per_class[k] > max)

@@ -13,6 +13,7 @@
 
 #include "engine/model.h"
 #include "train/dataset.h"
+#include "train/dataset_info.h"
 #include "train/fit.h"
 
 /* getopt values of the shared options: above any single character */
@@ -21,6 +22,7 @@ enum {
 	TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC,
 	TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER, TA_SEED, TA_THREADS, TA_QUIET,
 	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_MEMBERS, TA_SIZE_JITTER,
+	TA_WINDOW_START,
 };
 
 #define TRAIN_ARGS_OPTIONS                                                                  \
@@ -50,13 +52,16 @@ enum {
 	{ "dropout", required_argument, NULL, TA_DROPOUT },                                 \
 	{ "ema", required_argument, NULL, TA_EMA },                                         \
 	{ "members", required_argument, NULL, TA_MEMBERS },                                 \
-	{ "size-jitter", required_argument, NULL, TA_SIZE_JITTER }
+	{ "size-jitter", required_argument, NULL, TA_SIZE_JITTER },                         \
+	{ "window-start", required_argument, NULL, TA_WINDOW_START }
 
 struct train_args {
 	const char *data;
 	enum model_arch arch;
 	struct model_shape shape;   /* 0 or NULL: the architecture's default */
-	const char *classes;        /* NULL: the architecture's default classes */
+	const char *classes;        /* NULL: the dataset's or the architecture's classes */
+	const char *window_start;   /* as given, or NULL: the dataset's */
+	char start_from[4096];      /* where window_start came from (train_args_dataset) */
 	struct model_config cfg;    /* made by train_args_finish */
 	struct fit_options fit;
 };
@@ -69,6 +74,11 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 /* After the options: checks what only the whole set can say and makes cfg.
  * Returns -1 with a message on stderr. */
 int train_args_finish(const char *cmd, struct train_args *a);
+/* What the dataset says about itself (PREFIX_dataset.json, written by
+ * pcap2npy): its class names unless --classes names them, and where its
+ * windows start unless --window-start says. Call before loading the data.
+ * Returns -1 with a message on stderr. */
+int train_args_dataset(const char *cmd, struct train_args *a);
 /* The window size comes from the data: sets it and checks the configuration. */
 int train_args_window(const char *cmd, struct train_args *a, const struct dataset *ds);
 /* The help lines of the shared options. */

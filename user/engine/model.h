@@ -7,8 +7,11 @@
 #ifndef ODEFLOW_MODEL_H
 #define ODEFLOW_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/window_start.h"
 
 #define MODEL_MAX_CLASSES 16
 #define MODEL_MAX_WINDOW 64
@@ -37,14 +40,16 @@ struct model_config {
 			      * its logits are the mean of theirs log-softmaxed
 			      * (metadata "members", 1 when absent) */
 	uint32_t model_id;
+	struct window_start window_start; /* where its training windows started */
 };
 
-/* The defaults for an architecture (one member): odernn hidden 32 (M = 32), RK4 with 2
- * substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep; lstm-ode as
- * the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol 1e-7, atol
- * 1e-9); lstm hidden 1. All with window 20, the five ISCX classes (VoIP,
- * Video, File_Transfer, Chat, Browsing), the architecture's transform,
- * temperature 1 and model_id 0. */
+/* The defaults for an architecture (one member): odernn hidden 32 (M = 32),
+ * RK4 with 2 substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep;
+ * lstm-ode as the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol
+ * 1e-7, atol 1e-9); lstm hidden 1. All with window 20, the five ISCX
+ * classes (VoIP, Video, File_Transfer, Chat, Browsing), the architecture's
+ * transform, temperature 1, model_id 0 and window_start "any" (windows from
+ * anywhere in a session, as the ISCX data). */
 void model_config_defaults(enum model_arch arch, struct model_config *cfg);
 /* Names as in model files ("odernn", "lstm-ode", "lstm", "odernn-emb";
  * "rk4", "dopri5");
@@ -121,6 +126,18 @@ void model_ws_free(struct model_ws *ws);
  * down on it (dopri5 exceeds its step budget, an overflow to Inf or NaN). */
 int model_classify(const struct model *m, struct model_ws *ws, int batch,
 		   const float *sizes, const double *times, float *logprobs);
+/* The same, window by window: a row that is invalid or that the model breaks
+ * down on fails alone (failed[b] true, its logprobs NaN) and the others are
+ * classified as they would be without it. failed may be NULL. Returns the
+ * number of failed rows, or -1 if batch is out of range. */
+int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
+			const float *sizes, const double *times, float *logprobs, bool *failed);
+
+/* Runs the model on windows shaped like real traffic (every size from a
+ * bare ACK to a full MTU, gaps from none to minutes): a model whose finite
+ * weights still overflow on them would fail every window it is given.
+ * Errors: -1 and one line in err. */
+int model_self_check(const struct model *m, char *err, size_t errlen);
 
 /* What training adds to a forward pass; all zero: none of it. */
 struct loss_options {

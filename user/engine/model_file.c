@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include "arch.h"
+#include "common/errmsg.h"
+#include "common/file_read.h"
 #include "safetensors.h"
 
 #define MODEL_FILE_MAX (256u << 20)
@@ -59,7 +61,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	struct st_out_tensor t[MODEL_MAX_TENSORS * MODEL_MAX_MEMBERS];
 	char names[MODEL_MAX_TENSORS * MODEL_MAX_MEMBERS][48];
 	json_t *meta = json_object(), *classes = json_array();
-	char *classes_text;
+	char *classes_text, start[WINDOW_START_STRLEN];
 	int rc;
 
 	for (int i = 0; i < c->num_classes; i++)
@@ -80,6 +82,8 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_double(meta, "temperature", c->temperature);
 	set_int(meta, "members", c->members);
 	set_int(meta, "model_id", c->model_id);
+	window_start_format(&c->window_start, start, sizeof(start));
+	set_str(meta, "window_start", start);
 	free(classes_text);
 	for (int i = 0; i < n; i++) {
 		int k = i / m->ntensors;
@@ -96,39 +100,6 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 }
 
 /* ---- loading ---- */
-
-static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-
-	*buf = NULL;
-	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-			 f ? "not a regular file" : strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	if ((uint64_t)st.st_size > MODEL_FILE_MAX) {
-		snprintf(err, errlen, "%s: %lld bytes is larger than a model can be", path,
-			 (long long)st.st_size);
-		fclose(f);
-		return -1;
-	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	if (!*buf || fread(*buf, 1, *len, f) != *len) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-			 *buf ? "short read" : "out of memory");
-		free(*buf);
-		*buf = NULL;
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
 
 /* The metadata string key, or NULL with the problem in err. */
 static const char *meta_str(json_t *meta, const char *key, char *err, size_t errlen)
@@ -205,6 +176,24 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 	return 0;
 }
 
+/* Absent in files written before it existed: the shipped ISCX models, whose
+ * windows came from anywhere in a session. */
+static int meta_window_start(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(meta, "window_start");
+	char why[128];
+
+	if (!v) {
+		c->window_start = (struct window_start){ .kind = WINDOW_START_ANY };
+		return 0;
+	}
+	if (!json_is_string(v) ||
+	    window_start_parse(json_string_value(v), &c->window_start, why, sizeof(why)))
+		return errmsg(err, errlen, "metadata 'window_start': %s",
+			      json_is_string(v) ? why : "not a string");
+	return 0;
+}
+
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	const char *format, *arch, *solver, *transform;
@@ -245,7 +234,7 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
 	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
 	    meta_double(meta, "atol", &c->atol, err, errlen) ||
-	    meta_classes(meta, c, err, errlen))
+	    meta_classes(meta, c, err, errlen) || meta_window_start(meta, c, err, errlen))
 		return -1;
 	/* files from before calibration have no temperature: their logits as they
 	 * are; files from before ensembles are one network */
@@ -366,7 +355,7 @@ int model_load(const char *path, struct model **out, char *err, size_t errlen)
 	int rc;
 
 	*out = NULL;
-	if (read_file(path, &buf, &len, err, errlen))
+	if (file_read_regular(path, MODEL_FILE_MAX, &buf, &len, err, errlen))
 		return -1;
 	rc = model_load_buffer(buf, len, out, why, sizeof(why));
 	if (rc)

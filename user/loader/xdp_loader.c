@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "common/errmsg.h"
 #include "flows_map.h"
 #include "verifier_log.h"
 #include "odeflow.skel.h"
@@ -27,10 +29,19 @@
 #define VERIFIER_LOG_BYTES (1u << 20)
 #define VERIFIER_LOG_TAIL_LINES 12
 #define NEEDS_PRIVILEGES " (needs root with CAP_BPF and CAP_NET_ADMIN)"
+/* enum bpf_attach_type and enum bpf_link_type values of kernel 6.6, which
+ * Debian 12's <linux/bpf.h> (6.1) predates. */
+#define ATTACH_TCX_INGRESS 46
+#define LINK_TYPE_XDP 6
+#define LINK_TYPE_TCX 11
 
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
+	enum xdp_hook hook;
+	struct bpf_program *prog; /* the hook's entry point, the one loaded */
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
+	bool made_pin_dir;       /* this sampler created pin_dir */
+	unsigned pinned_here;    /* bit m: map m was pinned by this sampler, not reused */
 	int link_fd;             /* -1 when not attached */
 	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
 	bool took_over;          /* attached by updating a link a --keep run left */
@@ -62,6 +73,8 @@ static const struct map_desc map_descs[XDP_MAP_COUNT] = {
 			       FIXED_VALUE(struct counters) },
 	[XDP_MAP_AGENT] = { "agent", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct agent_info) },
 	[XDP_MAP_WAKEUP] = { "wakeup", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(__u32) },
+	[XDP_MAP_CLASS_ACTIONS] = { "class_actions", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				    FIXED_VALUE(__u64) },
 };
 #undef FIXED_VALUE
 
@@ -81,6 +94,11 @@ const char *xdp_mode_name(enum xdp_mode mode)
 		return "generic";
 	}
 	return "?";
+}
+
+const char *xdp_hook_name(enum xdp_hook hook)
+{
+	return hook == XDP_HOOK_TCX ? "tcx" : "xdp";
 }
 
 const char *xdp_counter_name(enum counter c)
@@ -113,38 +131,129 @@ static int capture_libbpf_warning(enum libbpf_print_level level, const char *fmt
 	return 0;
 }
 
-/* Makes pin_dir, on a bpffs: mounts bpffs on /sys/fs/bpf when the pin dir is
- * below it and nothing is mounted there yet (some minimal systems). */
-static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
+/* bpffs refuses names with a dot (reserved for the kernel's own files)
+ * with EPERM, which alone would read as a privilege problem. */
+static int pin_name_error(const char *pin_dir, int errnum, const char *what, char *err,
+			  size_t errlen)
+{
+	const char *base = strrchr(pin_dir, '/');
+
+	if (errnum == EPERM && strchr(base ? base + 1 : pin_dir, '.'))
+		return errmsg(err, errlen, "%s pin dir %s: bpffs does not allow '.' in names", what,
+			      pin_dir);
+	return errmsg(err, errlen, "%s pin dir %s: %s", what, pin_dir, strerror(errnum));
+}
+
+/* An existing pin dir: a real directory on bpffs, of this user, that no one
+ * else may write to (whoever can would swap the maps the XDP program and
+ * the agent share). A symlink is refused rather than followed. */
+static int check_pin_dir(const char *pin_dir, char *err, size_t errlen)
 {
 	struct statfs fs;
+	struct stat st;
 
+	if (lstat(pin_dir, &st))
+		return pin_name_error(pin_dir, errno, "checking", err, errlen);
+	if (S_ISLNK(st.st_mode))
+		return errmsg(err, errlen, "pin dir %s is a symlink: give the directory itself",
+			      pin_dir);
+	if (!S_ISDIR(st.st_mode))
+		return errmsg(err, errlen, "pin dir %s is not a directory", pin_dir);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return errmsg(err, errlen,
+			      "pin dir %s belongs to uid %u with mode %03o: it must be this user's "
+			      "(uid %u) and writable by no one else",
+			      pin_dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+			      (unsigned)geteuid());
+	if (statfs(pin_dir, &fs) || fs.f_type != BPF_FS_MAGIC)
+		return errmsg(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)",
+			      pin_dir);
+	return 0;
+}
+
+/* Makes pin_dir, on a bpffs: mounts bpffs on /sys/fs/bpf when the pin dir is
+ * below it and nothing is mounted there yet (some minimal systems). The
+ * folder is created only inside a bpffs, so a wrong path leaves nothing
+ * behind. */
+static int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	*made = false;
 	if (!strncmp(pin_dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) &&
 	    statfs(BPFFS_ROOT, &fs) == 0 && fs.f_type != BPF_FS_MAGIC &&
-	    mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-		snprintf(err, errlen, "mounting bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
-		return -1;
-	}
-	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "creating pin dir %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	if (statfs(pin_dir, &fs) || fs.f_type != BPF_FS_MAGIC) {
-		snprintf(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)", pin_dir);
-		return -1;
-	}
+	    mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700"))
+		return errmsg(err, errlen, "mounting bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
+	if (access(pin_dir, F_OK) == 0 || errno != ENOENT)
+		return check_pin_dir(pin_dir, err, errlen);
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*(slash == parent ? slash + 1 : slash) = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	if (statfs(parent, &fs) || fs.f_type != BPF_FS_MAGIC)
+		return errmsg(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)",
+			      pin_dir);
+	if (mkdir(pin_dir, 0700))
+		return pin_name_error(pin_dir, errno, "creating", err, errlen);
+	*made = true;
 	return 0;
+}
+
+/* The kernel's cost of one element of a preallocated hash map: its header
+ * (struct htab_elem with the LRU node: 56 bytes on 64-bit kernels), key and
+ * value each rounded up to 8, and a bucket head per element (the buckets
+ * are the element count rounded up to a power of two). */
+static uint64_t hash_elem_bytes(uint32_t key, uint32_t value, uint64_t entries)
+{
+	uint64_t buckets = 1;
+
+	while (buckets < entries)
+		buckets <<= 1;
+	return entries * (56 + ((key + 7) & ~7u) + ((value + 7) & ~7u)) + buckets * 8;
+}
+
+uint64_t xdp_maps_bytes(const struct xdp_options *o)
+{
+	return hash_elem_bytes(sizeof(struct flow_key), FLOW_STATE_BYTES(o->window_n),
+			       o->flow_capacity) +
+	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict), o->flow_capacity) +
+	       o->ring_bytes;
+}
+
+/* MemAvailable from /proc/meminfo, in bytes; 0 when it cannot be read. */
+static uint64_t memory_available(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kb * 1024;
 }
 
 static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	uint64_t need, avail;
 
 	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW) {
 		snprintf(err, errlen, "window size %u is out of range %d..%d", o->window_n,
 			 ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
 		return -1;
 	}
+	if (o->skip > ODEFLOW_MAX_SKIP)
+		return errmsg(err, errlen, "skip %u is out of range 0..%d", o->skip, ODEFLOW_MAX_SKIP);
+	if (o->resample_after_ns < NSEC_PER_MSEC)
+		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
+			      "every direction before the agent could answer");
 	if (o->flow_capacity < 1) {
 		snprintf(err, errlen, "flow capacity must be at least 1");
 		return -1;
@@ -154,6 +263,21 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			 o->ring_bytes, page);
 		return -1;
 	}
+	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX) {
+		snprintf(err, errlen, "no such hook");
+		return -1;
+	}
+	/* The maps are preallocated, and the kernel creates them in one system
+	 * call nothing interrupts: a capacity past what the host has would
+	 * lock up its memory for many seconds before failing. */
+	need = xdp_maps_bytes(o);
+	avail = memory_available();
+	if (avail && need > avail / 2)
+		return errmsg(err, errlen,
+			      "%u flows need about %llu MiB of kernel memory for the maps; this host "
+			      "has %llu MiB available, and at most half of it may go to them",
+			      o->flow_capacity, (unsigned long long)(need >> 20),
+			      (unsigned long long)(avail >> 20));
 	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
 		snprintf(err, errlen, "pin dir path is too long");
 		return -1;
@@ -170,6 +294,17 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 
 	*what = "opening the XDP program";
 	skel->rodata->window_n = o->window_n;
+	s->hook = o->hook;
+	s->prog = o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_tc : skel->progs.odeflow_xdp;
+	if (bpf_program__set_autoload(o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_xdp
+							      : skel->progs.odeflow_tc,
+				      false))
+		return -1;
+	skel->rodata->skip_n = o->skip;
+	skel->rodata->resample_after_ns = o->resample_after_ns;
+	if (getrandom((void *)&skel->rodata->hash_seed, sizeof(skel->rodata->hash_seed), 0) !=
+	    sizeof(skel->rodata->hash_seed))
+		return -1;
 	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
@@ -195,6 +330,20 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	return 0;
 }
 
+/* Bit m set: map m's pin exists. */
+static unsigned pins_present(const struct xdp_sampler *s)
+{
+	char path[PATH_MAX];
+	unsigned bits = 0;
+
+	for (int m = 0; m < XDP_MAP_COUNT && s->pin_dir[0]; m++)
+		if (snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_descs[m].name) <
+			    (int)sizeof(path) &&
+		    access(path, F_OK) == 0)
+			bits |= 1u << m;
+	return bits;
+}
+
 int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		     char *err, size_t errlen)
 {
@@ -207,8 +356,6 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	*out = NULL;
 	if (check_options(opts, err, errlen))
 		return -1;
-	if (opts->pin_dir && prepare_pin_dir(opts->pin_dir, err, errlen))
-		return -1;
 	s = calloc(1, sizeof(*s));
 	log = calloc(1, VERIFIER_LOG_BYTES);
 	if (!s || !log) {
@@ -216,8 +363,11 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		goto out;
 	}
 	s->link_fd = -1;
-	if (opts->pin_dir)
+	if (opts->pin_dir) {
+		if (prepare_pin_dir(opts->pin_dir, &s->made_pin_dir, err, errlen))
+			goto out;
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
+	}
 
 	libbpf_first_warning[0] = '\0';
 	old_print = libbpf_set_print(capture_libbpf_warning);
@@ -229,10 +379,11 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	} else {
 		const char *flows_pin = bpf_map__pin_path(s->skel->maps.flows);
 		bool flows_was_pinned = flows_pin && access(flows_pin, F_OK) == 0;
+		unsigned found = pins_present(s);
 
 		/* libbpf loads without a log first and, if that fails, again
 		 * with log level 1 into this buffer. */
-		bpf_program__set_log_buf(s->skel->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
+		bpf_program__set_log_buf(s->prog, log, VERIFIER_LOG_BYTES);
 		ret = odeflow_bpf__load(s->skel);
 		/* A failed load unpins what it pinned, except maps libbpf counts
 		 * as reused, as it does "flows" (flows_map_replace made it). */
@@ -251,12 +402,16 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
 			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
+		} else {
+			s->pinned_here = pins_present(s) & ~found;
 		}
 	}
 	libbpf_set_print(old_print);
 out:
 	free(log);
 	if (ret) {
+		if (s && s->made_pin_dir)
+			rmdir(s->pin_dir);
 		xdp_sampler_close(s);
 		return -1;
 	}
@@ -276,7 +431,7 @@ void xdp_sampler_close(struct xdp_sampler *s)
 
 int xdp_sampler_prog_fd(const struct xdp_sampler *s)
 {
-	return bpf_program__fd(s->skel->progs.odeflow_xdp);
+	return bpf_program__fd(s->prog);
 }
 
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)
@@ -292,23 +447,46 @@ static int link_create(int prog_fd, int ifindex, enum xdp_mode mode)
 	return bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 }
 
+/* Appended after the programs already at the interface's tcx ingress. */
+static int tcx_link_create(int prog_fd, int ifindex)
+{
+	return bpf_link_create(prog_fd, ifindex, ATTACH_TCX_INGRESS, NULL);
+}
+
+static __u32 link_type(int link_fd)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(link_fd, &info, &len) ? 0 : info.type;
+}
+
 /* A previous run with --keep left its link pinned as PIN_DIR/link_IFNAME:
  * swap our program into that link, so the interface is never without the
- * sampler and the kept maps (reused at open) go on being enforced. */
-static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int prog_fd)
+ * sampler and the kept maps (reused at open) go on being enforced. Returns
+ * 1 when there is no kept link, -1 (err set) when it is at the other hook. */
+static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int prog_fd,
+			       char *err, size_t errlen)
 {
+	__u32 want = s->hook == XDP_HOOK_TCX ? LINK_TYPE_TCX : LINK_TYPE_XDP;
 	char path[PATH_MAX];
 	int fd;
 
 	if (!s->pin_dir[0] ||
 	    snprintf(path, sizeof(path), "%s/link_%s", s->pin_dir, ifname) >= (int)sizeof(path))
-		return -1;
+		return 1;
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return -1;
-	if (bpf_link_update(fd, prog_fd, NULL)) {
+		return 1;
+	if (link_type(fd) != want) {
+		snprintf(err, errlen, "the link kept at %s is not at the %s hook asked for: run with"
+			 " the --hook it was kept with, or remove it", path, xdp_hook_name(s->hook));
 		close(fd);
 		return -1;
+	}
+	if (bpf_link_update(fd, prog_fd, NULL)) {
+		close(fd);
+		return 1;
 	}
 	snprintf(s->link_pin, sizeof(s->link_pin), "%s", path);
 	s->link_fd = fd;
@@ -331,16 +509,103 @@ static enum xdp_mode kept_link_mode(int ifindex, enum xdp_mode asked)
 	return asked;
 }
 
+/* The program holding the interface's XDP hook: its id (0: none) and, in
+ * what, "program 'NAME' (id N)" for the refusal; *flags, the mode it is
+ * attached in, as bpf_xdp_detach takes it. */
+static __u32 xdp_holder(int ifindex, char *what, size_t len, __u32 *flags)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = { 0 };
+	__u32 info_len = sizeof(info), id;
+	int fd;
+
+	snprintf(what, len, "another program");
+	if (bpf_xdp_query(ifindex, 0, &q) || !q.prog_id)
+		return 0;
+	id = q.prog_id;
+	*flags = q.attach_mode == XDP_ATTACHED_DRV ? XDP_FLAGS_DRV_MODE
+		 : q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE
+						     : XDP_FLAGS_HW_MODE;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		snprintf(what, len, "program '%s' (id %u%s)", info.name, id,
+			 strcmp(info.name, "xdp_dispatcher") ? "" : ", libxdp's dispatcher");
+	else
+		snprintf(what, len, "program id %u", id);
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+/* --replace: detaches the program another tool attached through netlink
+ * (ip link, xdp-loader), so our link can take the hook. A program attached
+ * through a BPF link belongs to the process holding it: the kernel refuses
+ * (EBUSY), and so do we. */
+static int replace_xdp_holder(int ifindex, const char *ifname, char *err, size_t errlen)
+{
+	char what[96];
+	__u32 flags = 0;
+
+	if (!xdp_holder(ifindex, what, sizeof(what), &flags))
+		return 0;
+	if (bpf_xdp_detach(ifindex, flags, NULL)) {
+		snprintf(err, errlen, "--replace: detaching %s from %s: %s%s", what, ifname,
+			 strerror(errno),
+			 errno == EBUSY ? " (attached through a BPF link: stop the process that"
+					  " holds it, or remove its pin)" : "");
+		return -1;
+	}
+	return 0;
+}
+
 bool xdp_sampler_took_over(const struct xdp_sampler *s)
 {
 	return s->took_over;
 }
 
-int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
+/* A new link at the sampler's hook; XDP in mode (auto: native, else generic). */
+static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifname,
+			   enum xdp_mode mode, unsigned flags, enum xdp_mode *got, char *err,
+			   size_t errlen)
+{
+	int fd, prog_fd = xdp_sampler_prog_fd(s);
+	__u32 holder_flags;
+	char what[96];
+
+	if (s->hook == XDP_HOOK_TCX) {
+		fd = tcx_link_create(prog_fd, ifindex);
+		if (fd < 0)
+			snprintf(err, errlen, "attaching at tc ingress (tcx) of %s: %s%s", ifname,
+				 strerror(errno),
+				 errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
+		return fd;
+	}
+	if (flags & XDP_ATTACH_REPLACE) {
+		if (replace_xdp_holder(ifindex, ifname, err, errlen))
+			return -1;
+	} else if (xdp_holder(ifindex, what, sizeof(what), &holder_flags)) {
+		snprintf(err, errlen, "the XDP hook of %s holds %s: run beside it with --hook tcx,"
+			 " or take its place with --replace", ifname, what);
+		return -1;
+	}
+	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
+	fd = link_create(prog_fd, ifindex, *got);
+	if (fd < 0 && mode == XDP_MODE_AUTO) {
+		*got = XDP_MODE_GENERIC; /* the driver has no native XDP */
+		fd = link_create(prog_fd, ifindex, *got);
+	}
+	if (fd < 0)
+		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
+			 strerror(errno),
+			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+	return fd;
+}
+
+int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, unsigned flags,
 		       enum xdp_mode *got, char *err, size_t errlen)
 {
 	char ifname[IF_NAMESIZE] = "?";
-	int fd, prog_fd = xdp_sampler_prog_fd(s);
+	int fd, kept;
 
 	if (!if_indextoname(ifindex, ifname)) {
 		snprintf(err, errlen, "no interface with index %d", ifindex);
@@ -350,27 +615,21 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, b
 		snprintf(err, errlen, "the sampler is already attached");
 		return -1;
 	}
-	if (pin_link && !s->pin_dir[0]) {
+	if ((flags & XDP_ATTACH_PIN_LINK) && !s->pin_dir[0]) {
 		snprintf(err, errlen, "pinning the link of %s needs a pin dir", ifname);
 		return -1;
 	}
-	if (take_over_kept_link(s, ifname, prog_fd) == 0) {
-		*got = kept_link_mode(ifindex, mode);
-		return 0;
+	*got = mode;
+	kept = take_over_kept_link(s, ifname, xdp_sampler_prog_fd(s), err, errlen);
+	if (kept <= 0) {
+		if (kept == 0 && s->hook == XDP_HOOK_XDP)
+			*got = kept_link_mode(ifindex, mode);
+		return kept;
 	}
-	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
-	fd = link_create(prog_fd, ifindex, *got);
-	if (fd < 0 && mode == XDP_MODE_AUTO) {
-		*got = XDP_MODE_GENERIC; /* the driver has no native XDP */
-		fd = link_create(prog_fd, ifindex, *got);
-	}
-	if (fd < 0) {
-		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
-			 strerror(errno),
-			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+	fd = attach_new_link(s, ifindex, ifname, mode, flags, got, err, errlen);
+	if (fd < 0)
 		return -1;
-	}
-	if (pin_link) {
+	if (flags & XDP_ATTACH_PIN_LINK) {
 		if (snprintf(s->link_pin, sizeof(s->link_pin), "%s/link_%s", s->pin_dir, ifname) >=
 			    (int)sizeof(s->link_pin) ||
 		    bpf_obj_pin(fd, s->link_pin)) {
@@ -401,33 +660,54 @@ int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen)
 	return 0;
 }
 
-int xdp_unpin(const char *pin_dir, char *err, size_t errlen)
+/* Unlinks the pins of the maps in `which` (bit m: map m), by their names:
+ * nothing else a pin dir may hold is touched. */
+static int unpin_maps(const char *pin_dir, unsigned which, char *err, size_t errlen)
 {
-	DIR *dir = opendir(pin_dir);
-	struct dirent *e;
 	char path[PATH_MAX];
 
-	if (!dir) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "opening %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(dir))) {
-		if (e->d_name[0] == '.')
+	for (int m = 0; m < XDP_MAP_COUNT; m++) {
+		if (!(which & (1u << m)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
-		if (unlink(path)) {
-			snprintf(err, errlen, "removing %s: %s", path, strerror(errno));
-			closedir(dir);
-			return -1;
-		}
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_descs[m].name);
+		if (unlink(path) && errno != ENOENT)
+			return errmsg(err, errlen, "removing %s: %s", path, strerror(errno));
 	}
-	closedir(dir);
-	if (rmdir(pin_dir)) {
-		snprintf(err, errlen, "removing %s: %s", pin_dir, strerror(errno));
+	return 0;
+}
+
+/* The pin dir goes only when empty: another tool's pins keep it, and a
+ * bpffs mount point cannot go (EBUSY). */
+static void remove_dir_if_empty(const char *pin_dir)
+{
+	if (rmdir(pin_dir) && errno != ENOTEMPTY && errno != EEXIST && errno != EBUSY &&
+	    errno != ENOENT)
+		fprintf(stderr, "odeflow: removing %s: %s\n", pin_dir, strerror(errno));
+}
+
+int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen)
+{
+	if (!s->pin_dir[0])
+		return 0;
+	if (unpin_maps(s->pin_dir, all ? (1u << XDP_MAP_COUNT) - 1 : s->pinned_here, err, errlen))
 		return -1;
+	if (s->made_pin_dir)
+		remove_dir_if_empty(s->pin_dir);
+	return 0;
+}
+
+int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (unpin_maps(pin_dir, (1u << XDP_MAP_COUNT) - 1, err, errlen))
+		return -1;
+	if (ifname) {
+		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, ifname);
+		if (unlink(path) && errno != ENOENT)
+			return errmsg(err, errlen, "removing %s: %s", path, strerror(errno));
 	}
+	remove_dir_if_empty(pin_dir);
 	return 0;
 }
 
@@ -481,29 +761,41 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 _Static_assert(sizeof(struct counters) == CNT_MAX * sizeof(__u64),
 	       "struct counters must read as __u64[CNT_MAX]");
 
-int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
+/* Adds up, over the CPUs, the per-CPU value at key of a map whose values
+ * are `words` __u64s, into out[0..words). */
+static int sum_percpu(int fd, __u32 key, int words, uint64_t *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	struct counters *percpu;
-	__u32 zero = 0;
+	__u64 *percpu;
 
 	if (ncpu < 1)
 		return -1;
-	percpu = calloc(ncpu, sizeof(*percpu));
+	percpu = calloc((size_t)ncpu * words, sizeof(*percpu));
 	if (!percpu)
 		return -1;
-	if (bpf_map_lookup_elem(counters_fd, &zero, percpu)) {
+	if (bpf_map_lookup_elem(fd, &key, percpu)) {
 		free(percpu);
 		return -1;
 	}
-	memset(out, 0, CNT_MAX * sizeof(out[0]));
-	for (int cpu = 0; cpu < ncpu; cpu++) {
-		const __u64 *v = (const __u64 *)&percpu[cpu];
-
-		for (int i = 0; i < CNT_MAX; i++)
-			out[i] += v[i];
-	}
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (int i = 0; i < words; i++)
+			out[i] += percpu[(size_t)cpu * words + i];
 	free(percpu);
+	return 0;
+}
+
+int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
+{
+	memset(out, 0, CNT_MAX * sizeof(out[0]));
+	return sum_percpu(counters_fd, 0, CNT_MAX, out);
+}
+
+int xdp_read_class_actions(int class_actions_fd, uint64_t out[ODEFLOW_CLASS_ACTIONS])
+{
+	memset(out, 0, ODEFLOW_CLASS_ACTIONS * sizeof(out[0]));
+	for (__u32 k = 0; k < ODEFLOW_CLASS_ACTIONS; k++)
+		if (sum_percpu(class_actions_fd, k, 1, &out[k]))
+			return -1;
 	return 0;
 }
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Loading the XDP sampler (bpf/odeflow.bpf.c), pinning its maps, attaching
- * it to an interface, and the small map helpers the agent and the operator
- * tools share.
+ * it to an interface (at XDP, or at TC ingress through a tcx link), and the
+ * small map helpers the agent and the operator tools share.
  *
  *     struct xdp_options o = XDP_OPTIONS_DEFAULT;
  *     struct xdp_sampler *s;
  *     if (xdp_sampler_open(&o, &s, err, sizeof(err)))   // loads, pins maps
  *             die(err);
- *     xdp_sampler_attach(s, ifindex, XDP_MODE_AUTO, false, &got, err, sizeof(err));
+ *     xdp_sampler_attach(s, ifindex, XDP_MODE_AUTO, 0, &got, err, sizeof(err));
  *     ... read s's "windows" ring, write "verdicts" ...
  *     xdp_sampler_close(s);                             // detaches unless pinned
  *
@@ -26,15 +26,29 @@
 #define XDP_DEFAULT_PIN_DIR "/sys/fs/bpf/odeflow"
 #define XDP_DEFAULT_RING_BYTES (8u << 20)
 
+/* Where the sampler runs. XDP sees frames before the kernel builds an skb
+ * and owns the interface's XDP hook; TC ingress through a tcx link (kernel
+ * 6.6 and later) runs after the skb is built, beside any other tcx or tc
+ * program on that interface: the kernel chains them. */
+enum xdp_hook {
+	XDP_HOOK_XDP,
+	XDP_HOOK_TCX,
+};
+
 struct xdp_options {
+	enum xdp_hook hook;     /* which entry point loads */
 	unsigned window_n;      /* N, packets per window: 2..64 */
+	unsigned skip;          /* packets of a direction before its first window: 0..ODEFLOW_MAX_SKIP */
+	uint64_t resample_after_ns; /* see ODEFLOW_RESAMPLE_AFTER_NS */
 	unsigned flow_capacity; /* entries of "flows" (directions) and "verdicts" (connections) */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
 	const char *pin_dir;    /* where maps are pinned and reused; NULL: do not pin */
 };
 
 #define XDP_OPTIONS_DEFAULT                                                       \
-	((struct xdp_options){ .window_n = ODEFLOW_DEFAULT_WINDOW,                \
+	((struct xdp_options){ .hook = XDP_HOOK_XDP,                              \
+			       .window_n = ODEFLOW_DEFAULT_WINDOW,                \
+			       .resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS,    \
 			       .flow_capacity = ODEFLOW_DEFAULT_FLOWS,            \
 			       .ring_bytes = XDP_DEFAULT_RING_BYTES,              \
 			       .pin_dir = XDP_DEFAULT_PIN_DIR })
@@ -55,10 +69,16 @@ enum xdp_map {
 	XDP_MAP_COUNTERS,
 	XDP_MAP_AGENT,
 	XDP_MAP_WAKEUP,
+	XDP_MAP_CLASS_ACTIONS,
 	XDP_MAP_COUNT
 };
 
 struct xdp_sampler;
+
+/* About how much kernel memory the maps of these options take (flows and
+ * verdicts are preallocated, the ring is fixed). xdp_sampler_open refuses
+ * options that need more than half of the memory available. */
+uint64_t xdp_maps_bytes(const struct xdp_options *o);
 
 /* Opens and loads the program with these options. With a pin dir, maps
  * already pinned there are reused (a restarted agent keeps its verdicts and
@@ -73,10 +93,21 @@ void xdp_sampler_close(struct xdp_sampler *s);
 int xdp_sampler_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
-/* Attaches to ifindex through a BPF link; *got says which mode the kernel
- * gave. With pin_link the link is pinned as PIN_DIR/link_IFNAME and the
- * program stays attached after the process exits (xdp_unpin removes it). */
-int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
+enum xdp_attach_flags {
+	/* Pin the link as PIN_DIR/link_IFNAME: the program stays attached
+	 * after the process exits (xdp_sampler_detach or xdp_unpin
+	 * removes it). */
+	XDP_ATTACH_PIN_LINK = 1,
+	/* XDP hook: detach another program attached there through netlink
+	 * (ip link, xdp-loader) instead of refusing. */
+	XDP_ATTACH_REPLACE = 2,
+};
+
+/* Attaches to ifindex through a BPF link, at the hook the sampler was
+ * opened for; *got says which XDP mode the kernel gave (mode is ignored at
+ * tcx). An XDP hook held by another program is refused with its name and
+ * id, unless flags ask to replace it. */
+int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, unsigned flags,
 		       enum xdp_mode *got, char *err, size_t errlen);
 
 /* True when attach found the link a --keep run pinned for this interface
@@ -87,9 +118,18 @@ bool xdp_sampler_took_over(const struct xdp_sampler *s);
 /* Detaches the link this sampler attached (pinned or not). */
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
 
-/* Removes every pin under pin_dir (maps and links: a pinned link detaches
- * when its pin goes and no process holds it) and the folder itself. */
-int xdp_unpin(const char *pin_dir, char *err, size_t errlen);
+/* Removes this sampler's map pins, by name, and nothing else: all of them
+ * (a run that used them ends), or only those it pinned itself rather than
+ * reused (a start that failed leaves a --keep run's state alone). The pin
+ * dir goes too if this sampler made it and it is now empty. Call before
+ * xdp_sampler_close. */
+int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen);
+
+/* Removes odeflow's map pins under pin_dir by name, the link pinned for
+ * ifname (if not NULL: a pinned link detaches when its pin goes and no
+ * process holds it), and the folder if that leaves it empty. Pins of other
+ * programs stay. */
+int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen);
 
 /* Opens a map pinned by a running agent, for tools that do not load. A map
  * whose type, key or value size is not what this build reads (pinned by
@@ -98,11 +138,16 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 
 const char *xdp_map_name(enum xdp_map map);
 const char *xdp_mode_name(enum xdp_mode mode);
+const char *xdp_hook_name(enum xdp_hook hook);
 /* "packets", "ring_drops", ...: the names `odeflow stats` prints. */
 const char *xdp_counter_name(enum counter c);
 
 /* Sums each per-CPU counter over the CPUs. */
 int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
+
+/* Packets of classified connections by class and applied action (map
+ * "class_actions"), summed over the CPUs: out[class * ACTION_COUNT + action]. */
+int xdp_read_class_actions(int class_actions_fd, uint64_t out[ODEFLOW_CLASS_ACTIONS]);
 
 /* Writes one class's policy and resets its rate-limit bucket to full. */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);

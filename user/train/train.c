@@ -11,6 +11,7 @@
 #include "ema.h"
 #include "eval_metrics.h"
 #include "predict.h"
+#include "common/clock.h"
 #include "common/rng.h"
 #include "train.h"
 
@@ -40,10 +41,7 @@ struct batch_buf {
 
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+	return monotonic_ns() * 1e-9;
 }
 
 static void *work(void *arg)

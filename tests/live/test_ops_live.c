@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: MIT */
+/* What operators run odeflow beside, for real, between two namespaces this
+ * test creates: another program on the interface's tc ingress (tcx), a
+ * foreign XDP program (refused unless --replace). Needs root; skipped
+ * otherwise. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <math.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include "agent_harness.h"
+#include "tc_drop_port.skel.h"
+#include "xdp_pass.skel.h"
+
+#define TEST_SECONDS 150
+#define ATTACH_TCX_INGRESS 46 /* enum bpf_attach_type, kernel 6.6 (not in Debian 12's headers) */
+#define DROPPED_PORT 7100
+/* on the rx namespace's own loopback */
+#define METRICS_PORT 9464
+#define PROMETHEUS_PORT 9090
+#define PORT_TAKEN 9465
+#define PORT_TAKEN_TEXT "9465"
+
+/* `odeflow run --quiet` expected to fail at once (so its error is all it
+ * prints): its exit status, stderr in err_file. */
+static int run_refused(const char *extra, const char *err_file)
+{
+	char cmd[2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "%s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
+		 dev_rx, model_path, pin_dir, extra, tmp_path(err_file));
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The second program at tc ingress: drops UDP to DROPPED_PORT. */
+struct tc_dropper {
+	struct tc_drop_port_bpf *skel;
+	int link_fd;
+};
+
+static int dropper_attach(struct tc_dropper *d)
+{
+	d->link_fd = -1;
+	d->skel = tc_drop_port_bpf__open();
+	if (!d->skel)
+		return -1;
+	d->skel->rodata->drop_port = DROPPED_PORT;
+	if (tc_drop_port_bpf__load(d->skel))
+		return -1;
+	d->link_fd = bpf_link_create(bpf_program__fd(d->skel->progs.drop_udp_port),
+				     (int)if_nametoindex(dev_rx), ATTACH_TCX_INGRESS, NULL);
+	return d->link_fd < 0 ? -1 : 0;
+}
+
+static void dropper_detach(struct tc_dropper *d)
+{
+	if (d->link_fd >= 0)
+		close(d->link_fd);
+	tc_drop_port_bpf__destroy(d->skel);
+	d->skel = NULL;
+	d->link_fd = -1;
+}
+
+/* The names of the programs at the rx end's tcx ingress, in order,
+ * separated by spaces: the kernel's own list of the chain. */
+static void tcx_chain(char *out, size_t len)
+{
+	__u32 ids[16], count = 16, flags = 0;
+
+	out[0] = '\0';
+	if (bpf_prog_query((int)if_nametoindex(dev_rx), ATTACH_TCX_INGRESS, 0, &flags, ids, &count))
+		return;
+	for (__u32 i = 0; i < count; i++) {
+		struct bpf_prog_info info = { 0 };
+		__u32 info_len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &info_len))
+			snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? " " : "",
+				 info.name);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* A fresh UDP connection to port; sends N datagrams; returns how many arrived. */
+static int send_connection(uint16_t port, uint16_t *sport)
+{
+	int rx, tx = udp_pair(AF_INET, port, &rx), got;
+
+	send_udp(tx, N, 200);
+	usleep(50000);
+	got = drain_socket(rx);
+	*sport = local_port(tx);
+	close(tx);
+	close(rx);
+	return got;
+}
+
+/* Whether the events file has a first-window event for this connection
+ * (waits up to 2 s for it). */
+static bool has_event(uint16_t sport, uint16_t dport)
+{
+	char text[96];
+
+	snprintf(text, sizeof(text), "\"sport\":%u,\"dport\":%u", sport, dport);
+	return wait_for_text(tmp_path("events.jsonl"), text, 2000);
+}
+
+/* odeflow at tcx with a firewall-like program before it: the firewall
+ * drops its port, odeflow classifies the rest; either one unloaded, the
+ * other goes on; the kernel lists both in its chain. */
+static void test_tcx_beside_another_program(void)
+{
+	struct tc_dropper d = { 0 };
+	char chain[256], opts[256];
+	uint16_t sport;
+
+	if (dropper_attach(&d)) {
+		SKIP("no tcx here (kernel 6.6 or later)");
+		dropper_detach(&d);
+		return;
+	}
+	snprintf(opts, sizeof(opts), "--hook tcx --threshold 0 --events %s", tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not attach at tcx");
+		dropper_detach(&d);
+		return;
+	}
+	tcx_chain(chain, sizeof(chain));
+	CHECKF(!strcmp(chain, "drop_udp_port odeflow_tc"), "tcx chain: '%s'", chain);
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0); /* nothing at XDP */
+
+	CHECKF(send_connection(DROPPED_PORT, &sport) == 0, "the firewall's port got through");
+	CHECK(!has_event(sport, DROPPED_PORT));
+	CHECKF(send_connection(DROPPED_PORT + 1, &sport) == N, "odeflow lost datagrams");
+	CHECKF(has_event(sport, DROPPED_PORT + 1), "no event for the connection odeflow saw");
+
+	dropper_detach(&d); /* the firewall unloaded: odeflow alone, and it sees that port now */
+	tcx_chain(chain, sizeof(chain));
+	CHECKF(!strcmp(chain, "odeflow_tc"), "tcx chain: '%s'", chain);
+	CHECK(send_connection(DROPPED_PORT, &sport) == N);
+	CHECKF(has_event(sport, DROPPED_PORT), "no event once the firewall was gone");
+
+	CHECK(dropper_attach(&d) == 0); /* back, after odeflow this time */
+	tcx_chain(chain, sizeof(chain));
+	CHECKF(!strcmp(chain, "odeflow_tc drop_udp_port"), "tcx chain: '%s'", chain);
+	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second");
+	tcx_chain(chain, sizeof(chain)); /* odeflow unloaded: the firewall goes on */
+	CHECKF(!strcmp(chain, "drop_udp_port"), "tcx chain after the agent: '%s'", chain);
+	CHECK(send_connection(DROPPED_PORT, &sport) == 0);
+	CHECK(send_connection(DROPPED_PORT + 2, &sport) == N);
+	dropper_detach(&d);
+}
+
+/* A --keep agent at tcx leaves its link pinned and enforcing; the next
+ * agent takes that link over; an agent asking for XDP instead is told. */
+static void test_tcx_keep_and_take_over(void)
+{
+	char chain[256];
+
+	if (start_agent("--hook tcx --keep")) {
+		CHECKF(0, "the agent did not attach at tcx");
+		return;
+	}
+	stop_agent(SIGKILL, 1000);
+	tcx_chain(chain, sizeof(chain));
+	CHECKF(!strcmp(chain, "odeflow_tc"), "after a SIGKILL with --keep: '%s'", chain);
+	CHECK(run_refused("", "xdp.err") == 1);
+	CHECKF(file_contains(tmp_path("xdp.err"), "not at the xdp hook asked for"),
+	       "asking for XDP over a kept tcx link");
+	CHECK(start_agent("--hook tcx") == 0);
+	tcx_chain(chain, sizeof(chain));
+	CHECKF(!strcmp(chain, "odeflow_tc"), "took over: '%s' (one program, not two)", chain);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
+	tcx_chain(chain, sizeof(chain));
+	CHECKF(chain[0] == '\0', "after the agent: '%s'", chain);
+}
+
+/* Another tool's XDP program on the interface: refused with its name and
+ * the choice, nothing attached; --replace takes its place. */
+static void test_foreign_xdp_program(void)
+{
+	struct xdp_pass_bpf *other = xdp_pass_bpf__open_and_load();
+	int ifindex = (int)if_nametoindex(dev_rx);
+	__u32 id = 0, other_id = 0;
+
+	if (!other || bpf_xdp_attach(ifindex, bpf_program__fd(other->progs.xdp_pass),
+				     XDP_FLAGS_SKB_MODE, NULL)) {
+		CHECKF(0, "attaching the other XDP program: %s", strerror(errno));
+		xdp_pass_bpf__destroy(other);
+		return;
+	}
+	bpf_xdp_query_id(ifindex, 0, &other_id);
+	CHECK(run_refused("", "foreign.err") == 1);
+	CHECKF(file_contains(tmp_path("foreign.err"), "holds program 'xdp_pass'") &&
+		       file_contains(tmp_path("foreign.err"), "--replace") &&
+		       file_contains(tmp_path("foreign.err"), "--hook tcx"),
+	       "the refusal does not name the program and the choice");
+	CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("foreign.err")) == 0);
+	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == other_id); /* untouched */
+
+	CHECK(start_agent("--replace") == 0);
+	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id != 0 && id != other_id);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
+	xdp_pass_bpf__destroy(other);
+}
+
+/* Prometheus's HTTP API, inside the rx namespace: the value of an instant
+ * query that returns one series, -1 if it returns none. */
+static double prometheus_value(const char *query)
+{
+	char cmd[1024];
+	json_error_t jerr;
+	json_t *j, *result;
+	double v = -1;
+
+	snprintf(cmd, sizeof(cmd), "curl -s -m 5 -G http://127.0.0.1:%d/api/v1/query"
+		 " --data-urlencode 'query=%s' > %s", PROMETHEUS_PORT, query,
+		 tmp_path("query.json"));
+	if (sh("%s", cmd))
+		return -1;
+	j = json_load_file(tmp_path("query.json"), 0, &jerr);
+	result = json_object_get(json_object_get(j, "data"), "result");
+	if (json_array_size(result) == 1)
+		v = atof(json_string_value(
+			json_array_get(json_object_get(json_array_get(result, 0), "value"), 1)));
+	json_decref(j);
+	return v;
+}
+
+static void stop_prometheus(void)
+{
+	kill_from_pidfile("prometheus", SIGTERM);
+	for (int t = 0; t < 100 && kill(read_pid("prometheus"), 0) == 0; t++)
+		usleep(50000);
+	kill_from_pidfile("prometheus", SIGKILL);
+}
+
+static void stop_all_collectors(void);
+
+static void stop_all(void)
+{
+	stop_everything();
+	kill_from_pidfile("prometheus", SIGKILL);
+	stop_all_collectors();
+}
+
+/* A real Prometheus scrapes the agent every second while captures are
+ * replayed; its API then has the series, with values; promtool finds
+ * nothing wrong with what the agent serves. */
+static void test_prometheus_scrapes_the_agent(void)
+{
+	static const char *const nonzero[] = {
+		"odeflow_windows_classified_total", "odeflow_xdp_packets_total",
+		"odeflow_xdp_windows_total", "sum(odeflow_verdicts_total)",
+		"sum(odeflow_policy_packets_total{action=\"pass\"})",
+		"odeflow_batch_windows_count", "odeflow_verdict_latency_seconds_count",
+		"odeflow_verdict_latency_seconds_sum", "odeflow_model_info{window=\"20\"}",
+		"count(odeflow_build_info)",
+	};
+	char opts[256];
+	uint16_t sport;
+
+	if (system("command -v prometheus promtool curl >/dev/null")) {
+		SKIP("prometheus, promtool or curl missing (make deps)");
+		return;
+	}
+	sh("printf 'global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+	   "scrape_configs: [{job_name: odeflow, static_configs: [{targets: [\"127.0.0.1:%d\"]}]}]\n'"
+	   " > %s", METRICS_PORT, tmp_path("prometheus.yml"));
+	sh("timeout 90 prometheus --config.file=%s --storage.tsdb.path=%s --web.listen-address=127.0.0.1:%d"
+	   " > %s 2>&1 & echo $! > %s", tmp_path("prometheus.yml"), tmp_path("tsdb"), PROMETHEUS_PORT,
+	   tmp_path("prometheus.log"), tmp_path("prometheus.pid"));
+	if (!wait_for_text(tmp_path("prometheus.log"), "Server is ready to receive web requests", 20000)) {
+		CHECKF(0, "prometheus did not start");
+		sh("tail -5 %s", tmp_path("prometheus.log"));
+		stop_prometheus();
+		return;
+	}
+	snprintf(opts, sizeof(opts), "--threshold 0 --metrics 127.0.0.1:%d", METRICS_PORT);
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		stop_prometheus();
+		return;
+	}
+	/* Prometheus applies its targets every 5 s: wait for the first scrape */
+	for (int t = 0; t < 100 && prometheus_value("up{job=\"odeflow\"}") != 1; t++)
+		usleep(200000);
+	CHECKF(prometheus_value("up{job=\"odeflow\"}") == 1, "prometheus never scraped the agent");
+	CHECK(replay("skype-conference-call.pcap", 2000) == 0);
+	CHECK(replay("youtube_quic.pcap", 2000) == 0);
+	CHECK(send_connection(7300, &sport) == N);
+	for (int i = 0; i < 3; i++) /* packets of a classified connection: policy counts */
+		CHECK(send_connection(7300, &sport) == N);
+	/* until a scrape has seen the policy counts (the last to move) */
+	for (int t = 0; t < 50 && prometheus_value(nonzero[4]) <= 0; t++)
+		usleep(200000);
+	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++) {
+		double v = prometheus_value(nonzero[i]);
+
+		CHECKF(v > 0, "prometheus: %s = %g", nonzero[i], v);
+	}
+	if (harness_current_failed)
+		sh("cat %s; tail -20 %s", tmp_path("query.json"), tmp_path("prometheus.log"));
+	CHECK(prometheus_value("up{job=\"odeflow\"}") == 1);
+	CHECK(sh("curl -s -m 5 http://127.0.0.1:%d/metrics > %s && promtool check metrics < %s",
+		 METRICS_PORT, tmp_path("metrics.txt"), tmp_path("metrics.txt")) == 0);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
+	stop_prometheus();
+}
+
+/* Scrapers that connect and never ask (every connection the server takes)
+ * hold up nothing: the agent goes on classifying and stops on time. */
+static void test_stuck_scrapers_never_stall_the_agent(void)
+{
+	struct sockaddr_storage to;
+	socklen_t len = make_addr(AF_INET, "127.0.0.1", METRICS_PORT, &to);
+	int idle[12], n = 0;
+	char opts[256];
+	uint16_t sport;
+
+	snprintf(opts, sizeof(opts), "--threshold 0 --metrics 127.0.0.1:%d --events %s",
+		 METRICS_PORT, tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	for (; n < 12; n++) {
+		idle[n] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (idle[n] < 0 || connect(idle[n], (struct sockaddr *)&to, len))
+			break;
+	}
+	CHECK(n == 12);
+	CHECK(send_connection(7400, &sport) == N);
+	CHECKF(has_event(sport, 7400), "no event while scrapers hung");
+	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second");
+	while (n-- > 0)
+		close(idle[n]);
+}
+
+/* --metrics that cannot be served: one line, exit status 1, nothing
+ * attached. The name lookup stays inside the test's namespace (it has no
+ * route to any resolver). */
+static void test_bad_metrics_address(void)
+{
+	static const struct {
+		const char *opt, *message;
+	} cases[] = {
+		{ "--metrics 127.0.0.1", "is not HOST:PORT" },
+		{ "--metrics 127.0.0.1:70000", "port must be 1..65535" },
+		{ "--metrics no-such-host.invalid:9464", "does not resolve" },
+		{ "--metrics 127.0.0.1:" PORT_TAKEN_TEXT, "Address already in use" },
+	};
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(AF_INET, "127.0.0.1", PORT_TAKEN, &ss);
+	int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(taken >= 0 && bind(taken, (struct sockaddr *)&ss, len) == 0 && listen(taken, 1) == 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECKF(run_refused(cases[i].opt, "bad.err") == 1, "%s", cases[i].opt);
+		CHECKF(file_contains(tmp_path("bad.err"), cases[i].message), "%s: no '%s' in its error",
+		       cases[i].opt, cases[i].message);
+		CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("bad.err")) == 0);
+		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	}
+	close(taken);
+}
+
+/* A collector in the tx namespace, in its own process group (nfacctd
+ * forks its plugins), bounded in time; its pid in NAME.pid. */
+static void start_collector(const char *name, const char *cmd)
+{
+	sh("setsid ip netns exec %s timeout -s KILL 60 %s > %s 2>&1 & echo $! > %s/%s.pid", ns_tx,
+	   cmd, tmp_path(name), scratch_dir, name);
+}
+
+static void stop_collector(const char *name)
+{
+	int pid = read_pid(name);
+
+	if (pid > 0)
+		kill(-pid, SIGKILL);
+	usleep(100000);
+}
+
+static void stop_all_collectors(void)
+{
+	stop_collector("nfacctd");
+	stop_collector("socat");
+}
+
+/* One decision as both sides print it. */
+struct exported {
+	char src[64], dst[64], cls[32];
+	long sport, dport, proto, window, class_id, confidence_ppm, stage, provisional;
+	unsigned long model_id;
+};
+
+/* The events file's decisions, with the model's class ids and id. */
+static int events_as_exported(const struct model_config *cfg, struct exported *out, int max)
+{
+	json_t *events = read_events(tmp_path("events.jsonl")), *e;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(events, i, e) {
+		struct exported *x = &out[n];
+
+		if (n == max)
+			break;
+		memset(x, 0, sizeof(*x));
+		snprintf(x->src, sizeof(x->src), "%s", json_string_value(json_object_get(e, "src")));
+		snprintf(x->dst, sizeof(x->dst), "%s", json_string_value(json_object_get(e, "dst")));
+		snprintf(x->cls, sizeof(x->cls), "%s", json_string_value(json_object_get(e, "class")));
+		x->sport = (long)json_integer_value(json_object_get(e, "sport"));
+		x->dport = (long)json_integer_value(json_object_get(e, "dport"));
+		x->proto = (long)json_integer_value(json_object_get(e, "proto"));
+		x->window = (long)json_integer_value(json_object_get(e, "window"));
+		x->stage = (long)json_integer_value(json_object_get(e, "stage"));
+		x->provisional = json_is_true(json_object_get(e, "provisional"));
+		x->confidence_ppm = lround(json_number_value(json_object_get(e, "confidence")) * 1e6);
+		x->class_id = -1;
+		for (int k = 0; k < cfg->num_classes; k++)
+			if (!strcmp(cfg->class_names[k], x->cls))
+				x->class_id = k;
+		x->model_id = cfg->model_id;
+		n++;
+	}
+	json_decref(events);
+	return n;
+}
+
+/* Every event has one collector record equal to it field for field, and
+ * the collector has no other record. */
+static void check_same(const struct exported *ev, int nev, const struct exported *col, int ncol,
+		       const char *collector)
+{
+	CHECKF(nev > 0 && ncol == nev, "%s: %d records for %d events", collector, ncol, nev);
+	for (int i = 0; i < nev; i++) {
+		int found = 0;
+
+		for (int j = 0; j < ncol; j++)
+			found += !strcmp(ev[i].src, col[j].src) && !strcmp(ev[i].dst, col[j].dst) &&
+				 ev[i].sport == col[j].sport && ev[i].dport == col[j].dport &&
+				 ev[i].proto == col[j].proto && ev[i].window == col[j].window &&
+				 !strcmp(ev[i].cls, col[j].cls) && ev[i].class_id == col[j].class_id &&
+				 ev[i].confidence_ppm == col[j].confidence_ppm &&
+				 ev[i].stage == col[j].stage && ev[i].provisional == col[j].provisional &&
+				 ev[i].model_id == col[j].model_id;
+		CHECKF(found == 1, "%s: %d records equal to the event %s:%ld > %s:%ld window %ld"
+		       " %s %ld ppm stage %ld", collector, found, ev[i].src, ev[i].sport, ev[i].dst,
+		       ev[i].dport, ev[i].window, ev[i].cls, ev[i].confidence_ppm, ev[i].stage);
+	}
+}
+
+/* nfacctd's JSON lines (print plugin), as decisions. */
+static int read_nfacctd(const char *path, struct exported *out, int max)
+{
+	char line[4096];
+	json_error_t jerr;
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	while (f && n < max && fgets(line, sizeof(line), f)) {
+		json_t *j = json_loads(line, 0, &jerr);
+		struct exported *x = &out[n];
+		const char *proto;
+
+		if (!j)
+			continue;
+		memset(x, 0, sizeof(*x));
+		snprintf(x->src, sizeof(x->src), "%s", json_string_value(json_object_get(j, "ip_src")));
+		snprintf(x->dst, sizeof(x->dst), "%s", json_string_value(json_object_get(j, "ip_dst")));
+		snprintf(x->cls, sizeof(x->cls), "%s",
+			 json_string_value(json_object_get(j, "odeflow_class")));
+		x->sport = (long)json_integer_value(json_object_get(j, "port_src"));
+		x->dport = (long)json_integer_value(json_object_get(j, "port_dst"));
+		proto = json_string_value(json_object_get(j, "ip_proto"));
+		x->proto = proto && !strcmp(proto, "tcp") ? 6 : proto && !strcmp(proto, "udp") ? 17 : -1;
+#define NF_NUMBER(field) atol(json_string_value(json_object_get(j, field)) ?: "-1")
+		x->window = NF_NUMBER("odeflow_window");
+		x->class_id = NF_NUMBER("odeflow_class_id");
+		x->confidence_ppm = NF_NUMBER("odeflow_confidence_ppm");
+		x->stage = NF_NUMBER("odeflow_stage");
+		x->provisional = NF_NUMBER("odeflow_provisional");
+		x->model_id = strtoul(json_string_value(json_object_get(j, "odeflow_model_id")) ?: "0",
+				      NULL, 10);
+#undef NF_NUMBER
+		json_decref(j);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* ipfixDump's data records of the odeflow templates (tid 256 and 257), as
+ * decisions: "(id) name : value" lines after each record header. */
+static int read_ipfixdump(const char *dump, struct exported *out, int max)
+{
+	char line[512], name[64], value[256];
+	FILE *f = fopen(dump, "r");
+	struct exported *x = NULL;
+	int n = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned tid;
+
+		if (sscanf(line, " count: %*u tid: %u", &tid) == 1) {
+			x = (tid == 256 || tid == 257) && n < max ? &out[n++] : NULL;
+			if (x)
+				memset(x, 0, sizeof(*x));
+			continue;
+		}
+		if (!x || sscanf(line, " (%*[^)]) %63s : %255[^\n]", name, value) != 2)
+			continue;
+		if (!strcmp(name, "sourceIPv4Address") || !strcmp(name, "sourceIPv6Address"))
+			snprintf(x->src, sizeof(x->src), "%.63s", value);
+		else if (!strcmp(name, "destinationIPv4Address") || !strcmp(name, "destinationIPv6Address"))
+			snprintf(x->dst, sizeof(x->dst), "%.63s", value);
+		else if (!strcmp(name, "sourceTransportPort"))
+			x->sport = atol(value);
+		else if (!strcmp(name, "destinationTransportPort"))
+			x->dport = atol(value);
+		else if (!strcmp(name, "protocolIdentifier"))
+			x->proto = atol(value);
+		else if (!strcmp(name, "odeflowClassName")) /* "(len: 4) Chat" */
+			snprintf(x->cls, sizeof(x->cls), "%s", strchr(value, ')') ? strchr(value, ')') + 2 : "");
+		else if (!strcmp(name, "odeflowClassId"))
+			x->class_id = atol(value);
+		else if (!strcmp(name, "odeflowConfidencePpm"))
+			x->confidence_ppm = atol(value);
+		else if (!strcmp(name, "odeflowStage"))
+			x->stage = atol(value);
+		else if (!strcmp(name, "odeflowModelId"))
+			x->model_id = strtoul(value, NULL, 10);
+		else if (!strcmp(name, "odeflowWindow"))
+			x->window = atol(value);
+		else if (!strcmp(name, "odeflowProvisional"))
+			x->provisional = atol(value);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+#define MAX_DECISIONS 256
+
+/* The decisions of a short run: captures and sockets from tx. */
+static void classify_some_traffic(uint16_t first_port)
+{
+	uint16_t sport;
+
+	CHECK(replay("skype-conference-call.pcap", 2000) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK(send_connection(first_port + i, &sport) == N);
+}
+
+/* The agent exporting to a collector that is up (named, to stop it when
+ * the agent does not start): some traffic classified, then SIGINT. */
+static bool export_some_decisions(const char *ipfix_opts, uint16_t first_port,
+				  const char *collector)
+{
+	char opts[512];
+
+	snprintf(opts, sizeof(opts), "--threshold 0 %s --events %s", ipfix_opts,
+		 tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		stop_collector(collector);
+		return false;
+	}
+	classify_some_traffic(first_port);
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	return true;
+}
+
+static void load_model_config(struct model_config *cfg)
+{
+	struct model *m = NULL;
+	char err[256];
+
+	memset(cfg, 0, sizeof(*cfg));
+	CHECKF(model_load(model_path, &m, err, sizeof(err)) == 0, "%s", err);
+	if (m)
+		*cfg = *model_config(m);
+	model_free(m);
+}
+
+/* Over UDP to pmacct's nfacctd (its print plugin writes each record as
+ * JSON): the records equal the events, field for field. */
+static void test_ipfix_udp_to_nfacctd(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+	char opts[512];
+	int nev, ncol;
+
+	if (system("command -v nfacctd >/dev/null")) {
+		SKIP("nfacctd missing (make deps: pmacct)");
+		return;
+	}
+	load_model_config(&cfg);
+	sh("printf '%%s\n' 'name=odeflow_class field_type=32473:1 len=vlen semantics=str'"
+	   " 'name=odeflow_class_id field_type=32473:2 len=1 semantics=u_int'"
+	   " 'name=odeflow_confidence_ppm field_type=32473:3 len=4 semantics=u_int'"
+	   " 'name=odeflow_stage field_type=32473:4 len=1 semantics=u_int'"
+	   " 'name=odeflow_model_id field_type=32473:5 len=4 semantics=u_int'"
+	   " 'name=odeflow_window field_type=32473:6 len=2 semantics=u_int'"
+	   " 'name=odeflow_provisional field_type=32473:7 len=1 semantics=u_int' > %s",
+	   tmp_path("primitives.lst"));
+	sh("printf '%%s\n' 'daemonize: false' 'nfacctd_ip: " TX_V4 "' 'nfacctd_port: 4739'"
+	   " 'aggregate_primitives: %s' 'plugins: print' 'print_output: json'"
+	   " 'print_output_file: %s' 'print_output_file_append: true' 'print_refresh_time: 1'"
+	   " 'aggregate: src_host, dst_host, src_port, dst_port, proto, odeflow_class,"
+	   " odeflow_class_id, odeflow_confidence_ppm, odeflow_stage, odeflow_model_id,"
+	   " odeflow_window, odeflow_provisional' > %s",
+	   tmp_path("primitives.lst"), tmp_path("nfacctd.json"), tmp_path("nfacctd.conf"));
+	snprintf(opts, sizeof(opts), "nfacctd -f %s", tmp_path("nfacctd.conf"));
+	start_collector("nfacctd", opts);
+	usleep(1000000);
+	if (!export_some_decisions("--ipfix " TX_V4 ":4739", 7500, "nfacctd"))
+		return;
+	usleep(2500000); /* nfacctd prints its cache every second */
+	stop_collector("nfacctd");
+	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
+	ncol = read_nfacctd(tmp_path("nfacctd.json"), col, MAX_DECISIONS);
+	check_same(ev, nev, col, ncol, "nfacctd");
+}
+
+/* ipfixDump's reading of what a socat listener received over TCP. */
+static int collected_over_tcp(struct exported *col, int max)
+{
+	if (sh("ipfixDump --rfc5610 --data --in %s > %s 2>&1", tmp_path("ipfix.bin"),
+	       tmp_path("ipfixdump.txt")))
+		return -1;
+	return read_ipfixdump(tmp_path("ipfixdump.txt"), col, max);
+}
+
+static void start_tcp_collector(int port)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "socat -u TCP-LISTEN:%d,bind=" TX_V4 ",reuseaddr CREATE:%s",
+		 port, tmp_path("ipfix.bin"));
+	start_collector("socat", cmd);
+}
+
+/* Over TCP, read back by libfixbuf's ipfixDump (which learns the odeflow
+ * elements from the RFC 5610 records in the stream): the records equal the
+ * events, field for field. */
+static void test_ipfix_tcp_to_ipfixdump(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+
+	if (system("command -v ipfixDump socat >/dev/null")) {
+		SKIP("ipfixDump or socat missing (make deps: libfixbuf-tools, socat)");
+		return;
+	}
+	load_model_config(&cfg);
+	start_tcp_collector(4740);
+	usleep(300000);
+	if (!export_some_decisions("--ipfix " TX_V4 ":4740 --ipfix-transport tcp", 7600, "socat"))
+		return;
+	usleep(200000); /* the agent closed the connection: socat exits */
+	stop_collector("socat");
+	check_same(ev, events_as_exported(&cfg, ev, MAX_DECISIONS), col,
+		   collected_over_tcp(col, MAX_DECISIONS), "ipfixDump");
+}
+
+/* A collector that is down holds up nothing: windows are classified and
+ * their events written at once, their records dropped and counted; once
+ * the collector is up the exporter connects again (after its backoff: 1 s,
+ * then 2 s, ...) and what comes next reaches it, equal to its events. */
+static void test_ipfix_collector_down(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+	char opts[512], said[128];
+	uint16_t sport, port = 7700;
+	int nev = 0, ncol = 0, down = 3;
+
+	if (system("command -v ipfixDump socat >/dev/null")) {
+		SKIP("ipfixDump or socat missing (make deps: libfixbuf-tools, socat)");
+		return;
+	}
+	load_model_config(&cfg);
+	unlink(tmp_path("ipfix.bin"));
+	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4741 --ipfix-transport tcp"
+		 " --events %s", tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	for (int i = 0; i < down; i++, port++) {
+		CHECK(send_connection(port, &sport) == N);
+		CHECKF(has_event(sport, port), "no event with the collector down");
+	}
+	start_tcp_collector(4741);
+	/* a connection every 300 ms until one reaches the collector */
+	for (int t = 0; t < 30 && (ncol = collected_over_tcp(col, MAX_DECISIONS)) < 1; t++, port++) {
+		CHECK(send_connection(port, &sport) == N);
+		usleep(300000);
+	}
+	CHECKF(ncol >= 1, "no record reached the collector once it was up");
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	usleep(200000);
+	stop_collector("socat");
+	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
+	ncol = collected_over_tcp(col, MAX_DECISIONS);
+	CHECKF(nev == port - 7700, "%d events for %d connections", nev, port - 7700);
+	/* what the collector got is the newest events, the rest was dropped */
+	check_same(ev + (nev - ncol), ncol, col, ncol, "ipfixDump after reconnect");
+	snprintf(said, sizeof(said), "IPFIX: %d records exported, %d dropped", ncol, nev - ncol);
+	CHECKF(ncol < nev && file_contains(tmp_path("agent.err"), said), "the agent did not say '%s'",
+	       said);
+}
+
+/* --ipfix that cannot work: one line, exit status 1, nothing attached. */
+static void test_bad_collector(void)
+{
+	static const struct {
+		const char *opt, *message;
+	} cases[] = {
+		{ "--ipfix " TX_V4, "is not HOST:PORT" },
+		{ "--ipfix no-such-collector.invalid:4739", "does not resolve" },
+		{ "--ipfix [fd00:200::1:4739", "is not [IPv6]:PORT" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECKF(run_refused(cases[i].opt, "bad.err") == 1, "%s", cases[i].opt);
+		CHECKF(file_contains(tmp_path("bad.err"), cases[i].message), "%s: no '%s' in its error",
+		       cases[i].opt, cases[i].message);
+		CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("bad.err")) == 0);
+		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	}
+	CHECK(run_refused("--ipfix " TX_V4 ":4739 --ipfix-transport sctp", "bad.err") == 2);
+	CHECK(file_contains(tmp_path("bad.err"), "must be udp or tcp"));
+}
+
+int main(void)
+{
+	if (!harness_is_root()) {
+		printf("SKIP test_ops_live: needs root (XDP, tcx, namespaces)\n");
+		return 0;
+	}
+	agent_test_setup("test_ops_live", TEST_SECONDS);
+	netns_before_cleanup = stop_all;
+	RUN(test_tcx_beside_another_program);
+	RUN(test_tcx_keep_and_take_over);
+	RUN(test_foreign_xdp_program);
+	RUN(test_prometheus_scrapes_the_agent);
+	RUN(test_stuck_scrapers_never_stall_the_agent);
+	RUN(test_bad_metrics_address);
+	RUN(test_ipfix_udp_to_nfacctd);
+	RUN(test_ipfix_tcp_to_ipfixdump);
+	RUN(test_ipfix_collector_down);
+	RUN(test_bad_collector);
+	return harness_done();
+}

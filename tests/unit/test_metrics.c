@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* /metrics: the rendering of a snapshot (checked by promtool, Prometheus's
+ * own checker, when it is installed), the HTTP server on loopback (IPv4 and
+ * IPv6) and the addresses it refuses. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/metrics.h"
+#include "agent/metrics_http.h"
+#include "harness.h"
+
+static const char *const classes[] = { "VoIP", "Video", "File \"Transfer\"" };
+
+static void fill(void *ctx, struct metrics_snapshot *s)
+{
+	struct decision d[3] = { { .class_id = 0, .stage = 1 }, { .class_id = 2, .stage = 2 },
+				 { .class_id = 2, .stage = 12 } };
+
+	(void)ctx;
+	s->iface = "eth0";
+	s->hook = "xdp";
+	s->model_path = "/usr/share/odeflow/iscx-reg-20.safetensors";
+	s->arch = "odernn";
+	s->model_id = 3414289948u;
+	s->window_n = 20;
+	s->num_classes = 3;
+	for (int k = 0; k < 3; k++)
+		s->class_names[k] = classes[k];
+	s->start_time = 1700000000.5;
+	s->windows_classified = 3;
+	agent_counts_decisions(&s->counts, d, 3);
+	agent_counts_batch(&s->counts, 1);
+	agent_counts_batch(&s->counts, 2);
+	latency_add(&s->latency, 40);    /* 40 us */
+	latency_add(&s->latency, 3000);  /* 3 ms */
+	s->have_xdp = true;
+	s->xdp[CNT_PACKETS] = 1234;
+	s->xdp[CNT_RING_DROPS] = 5;
+	s->have_class_actions = true;
+	s->class_actions[2 * ACTION_COUNT + ACTION_DROP] = 77;
+}
+
+static char *render(size_t *len)
+{
+	struct metrics_snapshot *s = calloc(1, sizeof(*s));
+	char *text;
+
+	fill(NULL, s);
+	text = metrics_render(s, len);
+	free(s);
+	return text;
+}
+
+static void test_render(void)
+{
+	size_t len;
+	char *text = render(&len);
+
+	CHECK(text && len == strlen(text));
+	if (!text)
+		return;
+	CHECK(strstr(text, "odeflow_windows_classified_total 3\n"));
+	CHECK(strstr(text, "odeflow_verdicts_total{class=\"VoIP\",stage=\"1\"} 1\n"));
+	CHECK(strstr(text, "odeflow_verdicts_total{class=\"File \\\"Transfer\\\"\",stage=\"2\"} 1\n"));
+	CHECK(strstr(text, "odeflow_verdicts_total{class=\"File \\\"Transfer\\\"\",stage=\"8+\"} 1\n"));
+	CHECK(strstr(text, "odeflow_policy_packets_total{class=\"File \\\"Transfer\\\"\",action=\"drop\"} 77\n"));
+	CHECK(strstr(text, "odeflow_xdp_packets_total 1234\n"));
+	CHECK(strstr(text, "odeflow_xdp_ring_drops_total 5\n"));
+	CHECK(strstr(text, "odeflow_model_info{model_id=\"3414289948\",arch=\"odernn\",window=\"20\""));
+	CHECK(strstr(text, "odeflow_build_info{version=\""));
+	/* histograms: cumulative buckets, sum and count */
+	CHECK(strstr(text, "odeflow_batch_windows_bucket{le=\"1\"} 1\n"));
+	CHECK(strstr(text, "odeflow_batch_windows_bucket{le=\"2\"} 2\n"));
+	CHECK(strstr(text, "odeflow_batch_windows_sum 3\n"));
+	CHECK(strstr(text, "odeflow_verdict_latency_seconds_bucket{le=\"5e-05\"} 1\n"));
+	CHECK(strstr(text, "odeflow_verdict_latency_seconds_bucket{le=\"0.001\"} 1\n"));
+	CHECK(strstr(text, "odeflow_verdict_latency_seconds_bucket{le=\"0.005\"} 2\n"));
+	CHECK(strstr(text, "odeflow_verdict_latency_seconds_bucket{le=\"+Inf\"} 2\n"));
+	CHECK(strstr(text, "odeflow_verdict_latency_seconds_sum 0.003040\n"));
+	CHECK(strstr(text, "odeflow_verdict_latency_seconds_count 2\n"));
+	free(text);
+}
+
+/* promtool check metrics: the exposition format and Prometheus's naming
+ * conventions (exit 0 and nothing printed). */
+static void test_promtool_accepts_it(void)
+{
+	char path[] = "/tmp/odeflow-test-metrics-XXXXXX", cmd[256], out[1024] = "";
+	size_t len, got;
+	char *text;
+	FILE *f, *p;
+	int fd, rc;
+
+	if (system("command -v promtool >/dev/null 2>&1")) {
+		SKIP("promtool is not installed (make deps)");
+		return;
+	}
+	text = render(&len);
+	fd = mkstemp(path);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	CHECK(text && f && fwrite(text, 1, len, f) == len);
+	if (f)
+		fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+	p = popen(cmd, "r");
+	got = p ? fread(out, 1, sizeof(out) - 1, p) : 0;
+	out[got] = '\0';
+	rc = p ? pclose(p) : -1;
+	CHECKF(rc == 0 && got == 0, "promtool (status %d): %s", rc, out);
+	unlink(path);
+	free(text);
+}
+
+/* A free loopback port of this family (bound, read back, released). */
+static int free_port(int family)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					       : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+/* GET path from a loopback server; the whole response in out. */
+static int http_get(int family, int port, const char *path, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)family };
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	char req[256];
+	size_t n = 0;
+	ssize_t r;
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { .tv_sec = 5 };
+
+	if (family == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+	} else {
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: test\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return -1;
+	}
+	while (n < outlen - 1 && (r = read(fd, out + n, outlen - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(fd);
+	return 0;
+}
+
+static void serve(int family, const char *fmt)
+{
+	static char response[1 << 17];
+	struct metrics_server *m;
+	char addr[64], err[256], want[64];
+	int port = free_port(family);
+
+	snprintf(addr, sizeof(addr), fmt, port);
+	if (metrics_server_start(addr, fill, NULL, &m, err, sizeof(err))) {
+		CHECKF(0, "%s: %s", addr, err);
+		return;
+	}
+	snprintf(want, sizeof(want), family == AF_INET ? "127.0.0.1:%d" : "[::1]:%d", port);
+	CHECKF(!strcmp(metrics_server_address(m), want), "listens on %s", metrics_server_address(m));
+	CHECK(http_get(family, port, "/metrics", response, sizeof(response)) == 0);
+	CHECKF(!strncmp(response, "HTTP/1.0 200", 12) || !strncmp(response, "HTTP/1.1 200", 12),
+	       "%.40s", response);
+	CHECK(strstr(response, "Content-Type: text/plain; version=0.0.4"));
+	CHECK(strstr(response, "odeflow_xdp_packets_total 1234\n"));
+	CHECK(http_get(family, port, "/", response, sizeof(response)) == 0);
+	CHECK(strstr(response, " 404 "));
+	/* the port is taken now */
+	CHECK(metrics_server_start(addr, fill, NULL, &(struct metrics_server *){ NULL }, err,
+				   sizeof(err)) == -1);
+	CHECKF(strstr(err, "Address already in use"), "%s", err);
+	metrics_server_stop(m);
+}
+
+static void test_serves_ipv4(void)
+{
+	serve(AF_INET, "127.0.0.1:%d");
+}
+
+static void test_serves_ipv6(void)
+{
+	serve(AF_INET6, "[::1]:%d");
+}
+
+static void test_bad_addresses(void)
+{
+	static const struct {
+		const char *addr, *message;
+	} cases[] = {
+		{ "9464", "is not HOST:PORT" },
+		{ "::1:9464", "is not HOST:PORT" },
+		{ "[::1]9464", "is not [IPv6]:PORT" },
+		{ "127.0.0.1:", "port must be 1..65535" },
+		{ "127.0.0.1:0", "port must be 1..65535" },
+		{ "127.0.0.1:99999", "port must be 1..65535" },
+		{ "127.0.0.1:94x", "port must be 1..65535" },
+		{ ":9464", "has no host" },
+		/* a name that does not resolve is tried by the live test, inside
+		 * its namespaces: here the lookup would leave the machine */
+	};
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct metrics_server *m = NULL;
+
+		err[0] = '\0';
+		CHECK(metrics_server_start(cases[i].addr, fill, NULL, &m, err, sizeof(err)) == -1);
+		CHECK(m == NULL);
+		CHECKF(strstr(err, cases[i].message), "'%s': %s", cases[i].addr, err);
+	}
+}
+
+int main(void)
+{
+	RUN(test_render);
+	RUN(test_promtool_accepts_it);
+	RUN(test_serves_ipv4);
+	RUN(test_serves_ipv6);
+	RUN(test_bad_addresses);
+	return harness_done();
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* What `odeflow run --metrics` reports, in the Prometheus text format
+ * (version 0.0.4): the agent fills a snapshot (from counters it keeps with
+ * atomics and from the pinned XDP maps; nothing the drain locks) and
+ * metrics_render writes it out. metrics_http.h serves it. */
+#ifndef ODEFLOW_METRICS_H
+#define ODEFLOW_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade.h"
+#include "classify_pool.h"
+#include "decision_queue.h"
+#include "ipfix_export.h"
+#include "latency.h"
+#include "odeflow.h"
+
+/* Verdicts are counted by stage 1..METRICS_STAGES; later stages count in
+ * the last (--max-windows rarely goes past 3). */
+#define METRICS_STAGES 8
+
+/* Counters the agent keeps for /metrics, updated with relaxed atomics by
+ * the drain and the workers, read by the server's thread. */
+struct agent_counts {
+	uint64_t verdicts[ODEFLOW_MAX_CLASSES][METRICS_STAGES]; /* by class and stage */
+	uint64_t batch_sizes[POOL_MAX_BATCH + 1];                /* batches by size */
+};
+
+/* A batch of decisions (one worker's on_decisions). */
+void agent_counts_decisions(struct agent_counts *c, const struct decision *d, int n);
+/* A batch of n windows handed to classification. */
+void agent_counts_batch(struct agent_counts *c, int n);
+
+struct metrics_snapshot {
+	/* who */
+	const char *iface, *hook, *model_path, *arch;
+	uint32_t model_id;
+	int window_n, num_classes;
+	const char *class_names[ODEFLOW_MAX_CLASSES];
+	double start_time;            /* seconds since the epoch */
+	/* the agent (batches: the sum of counts.batch_sizes) */
+	uint64_t windows_classified, windows_failed, bad_records, rearms_lost, events_dropped;
+	bool have_ipfix;
+	uint64_t ipfix_exported, ipfix_dropped;
+	struct agent_counts counts;
+	struct latency_hist latency;  /* Nth packet to verdict, microseconds */
+	/* the XDP program, summed over CPUs (false: the map could not be read) */
+	bool have_xdp, have_class_actions;
+	uint64_t xdp[CNT_MAX];
+	uint64_t class_actions[ODEFLOW_CLASS_ACTIONS];
+};
+
+/* Where a running agent's numbers live, for metrics_fill: set once at
+ * start; the pointed-to counters are read with atomic loads. A NULL counter
+ * reads as 0; a map fd below 0 leaves its part out. */
+struct metrics_source {
+	const char *iface, *hook, *model_path;
+	const struct model_config *model;
+	double start_time;
+	const uint64_t *windows_classified, *bad_records, *rearms_lost;
+	const struct agent_counts *counts;
+	const struct latency_hist *latency;
+	int counters_fd, class_actions_fd;
+	const struct ipfix_exporter *ipfix;          /* NULL: no --ipfix */
+	const struct decision_queue *events_queue;   /* NULL: no --events (atomic: set late) */
+	const uint64_t *windows_failed;
+};
+
+/* A snapshot of source (a struct metrics_source *) into out, zeroed by the
+ * caller: the fill function of metrics_http.h. */
+void metrics_fill(void *source, struct metrics_snapshot *out);
+
+/* The snapshot as exposition text, malloc'd (free it); NULL when out of
+ * memory. *len is its length. */
+char *metrics_render(const struct metrics_snapshot *s, size_t *len);
+
+/* The build this binary came from (git describe, "unknown" outside git). */
+const char *metrics_build_version(void);
+
+#endif
