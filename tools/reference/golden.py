@@ -157,6 +157,10 @@ class ODERNN(nn.Module):
         self.head = nn.Sequential(nn.Linear(2 * H, H), nn.ReLU(), nn.Linear(H, cfg["classes"]))
 
     def forward(self, x, dtau, tau, solver):
+        return self.recur(x, dtau, solver)
+
+    def recur(self, x, dtau, solver):
+        """The ODE between packets, the GRU at each; the head over the last and mean state."""
         B, N, _ = x.shape
         h = x.new_zeros(B, self.cfg["hidden"])
         total = torch.zeros_like(h)
@@ -197,15 +201,7 @@ class ODERNNEmb(ODERNN):
         bucket = torch.searchsorted(self.size_edges.to(sizes.dtype), sizes.contiguous(),
                                     right=True)
         x = torch.cat([self.size_emb(bucket), self.gap_emb(gap_bin), self.raw(raw)], dim=-1)
-        B, N, _ = x.shape
-        h = x.new_zeros(B, self.cfg["hidden"])
-        total = torch.zeros_like(h)
-        for i in range(N):
-            if i > 0:
-                h = self.solve(h, dtau[:, i:i + 1], solver)
-            h = self.gru(x[:, i], h)
-            total = total + h
-        return self.head(torch.cat([h, total / N], dim=1))
+        return self.recur(x, dtau, solver)
 
 
 class LSTMODE(nn.Module):

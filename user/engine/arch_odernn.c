@@ -12,19 +12,6 @@
 
 enum { T_HEAD = ODEGRU_TENSORS };
 
-static int odernn_check(const struct model_config *c, char *err, size_t errlen)
-{
-	if (c->hidden < 8 || c->hidden > 128) {
-		snprintf(err, errlen, "odernn hidden size %d is outside 8..128", c->hidden);
-		return -1;
-	}
-	if (c->ode_hidden < 1 || c->ode_hidden > 512) {
-		snprintf(err, errlen, "odernn ode_hidden %d is outside 1..512", c->ode_hidden);
-		return -1;
-	}
-	return 0;
-}
-
 static int odernn_tensors(const struct model_config *c, struct tensor_spec *t)
 {
 	int n = 0;
@@ -109,7 +96,7 @@ static void odernn_backward(const struct model *m, float *ws, int B, const float
 const struct arch_ops arch_odernn = {
 	.name = "odernn",
 	.transform = FEATURES_TRANSFORM,
-	.check = odernn_check,
+	.check = odegru_check,
 	.tensors = odernn_tensors,
 	.ws_floats = odernn_ws_floats,
 	.forward = odernn_forward,

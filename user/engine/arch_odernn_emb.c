@@ -33,19 +33,6 @@ enum {
 	T_EDGES = ODEGRU_TENSORS, T_SIZE_EMB, T_GAP_EMB, T_RAW_W, T_RAW_B, T_HEAD,
 };
 
-static int emb_check(const struct model_config *c, char *err, size_t errlen)
-{
-	if (c->hidden < 8 || c->hidden > 128) {
-		snprintf(err, errlen, "odernn-emb hidden size %d is outside 8..128", c->hidden);
-		return -1;
-	}
-	if (c->ode_hidden < 1 || c->ode_hidden > 512) {
-		snprintf(err, errlen, "odernn-emb ode_hidden %d is outside 1..512", c->ode_hidden);
-		return -1;
-	}
-	return 0;
-}
-
 static int emb_tensors(const struct model_config *c, struct tensor_spec *t)
 {
 	int n = 0;
@@ -349,7 +336,7 @@ static void emb_backward(const struct model *m, float *ws, int B, const float *d
 const struct arch_ops arch_odernn_emb = {
 	.name = "odernn-emb",
 	.transform = FEATURES_V2_TRANSFORM,
-	.check = emb_check,
+	.check = odegru_check,
 	.tensors = emb_tensors,
 	.ws_floats = emb_ws_floats,
 	.forward = emb_forward,

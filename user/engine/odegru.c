@@ -1,8 +1,24 @@
 // SPDX-License-Identifier: MIT
+#include <stdio.h>
 #include <string.h>
 
 #include "nn.h"
 #include "odegru.h"
+
+int odegru_check(const struct model_config *c, char *err, size_t errlen)
+{
+	const char *name = model_arch_name(c->arch);
+
+	if (c->hidden < 8 || c->hidden > 128) {
+		snprintf(err, errlen, "%s hidden size %d is outside 8..128", name, c->hidden);
+		return -1;
+	}
+	if (c->ode_hidden < 1 || c->ode_hidden > 512) {
+		snprintf(err, errlen, "%s ode_hidden %d is outside 1..512", name, c->ode_hidden);
+		return -1;
+	}
+	return 0;
+}
 
 void odegru_tensors(const struct model_config *c, int inputs, struct tensor_spec *t, int *n)
 {

@@ -18,6 +18,10 @@ enum {
 	ODEGRU_TENSORS,
 };
 
+/* The sizes both architectures accept: hidden 8..128, ode_hidden 1..512;
+ * one line naming the architecture into err when out of range. */
+int odegru_check(const struct model_config *c, char *err, size_t errlen);
+
 /* Adds the 8 tensors for a GRU of `inputs` inputs (t must be empty). */
 void odegru_tensors(const struct model_config *c, int inputs, struct tensor_spec *t, int *n);
 
