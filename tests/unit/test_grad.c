@@ -7,6 +7,7 @@
 #include "engine_windows.h"
 #include "harness.h"
 #include "engine/model.h"
+#include "engine/nn.h"
 
 #define BATCH 3
 #define WINDOW 6
@@ -124,6 +125,64 @@ static void test_grad_odernn_emb_smoothing_dropout(void)
 	check_arch(ARCH_ODERNN_EMB, 8, &lo);
 }
 
+/* The smoothed loss and its gradient are PyTorch's cross_entropy with
+ * label_smoothing = 0.1 (values from torch 1.13, float64). */
+static void test_label_smoothing_matches_pytorch(void)
+{
+	static const float logits[10] = { 1.0f, -0.5f, 2.0f, 0.3f, -1.2f, 0.2f, 0.1f, -0.3f, 1.5f, 0.0f };
+	static const double expect[10] = {
+		0.09991908865035565, 0.01452626385392331, -0.16120893872095943,
+		0.04458420402991172, 0.002179382186768771, -0.3885652596554913,
+		0.05463682601139443, 0.03332736018755551, 0.25211525469835167, 0.048485818758189685,
+	};
+	int labels[2] = { 2, 0 };
+	float lp[10], d[10];
+
+	log_softmax(lp, logits, 2, 5);
+	CHECK_NEAR(cross_entropy(d, lp, labels, 0.1f, 2, 5), 1.309343674485, 1e-6);
+	for (int i = 0; i < 10; i++)
+		CHECK_NEAR(d[i], expect[i], 1e-6);
+}
+
+/* Dropout in training: the same seed drops the same units, another seed
+ * others; without it the training logits are the inference logits. */
+static void test_dropout_masks(void)
+{
+	struct model_config cfg;
+	struct model *m;
+	struct model_ws *ws;
+	float sizes[BATCH * WINDOW], a[BATCH * 5], b[BATCH * 5], c[BATCH * 5], lp[BATCH * 5], *g;
+	double times[BATCH * WINDOW];
+	int labels[BATCH] = { 0, 3, 1 };
+	struct loss_options lo = { .dropout = 0.5f, .seed = 1 };
+	char err[256];
+	size_t n;
+
+	model_config_defaults(ARCH_ODERNN_EMB, &cfg);
+	cfg.window = WINDOW;
+	cfg.hidden = cfg.ode_hidden = 8;
+	CHECKF(model_create(&cfg, 7, &m, err, sizeof(err)) == 0, "%s", err);
+	ws = model_ws_new(m, BATCH);
+	make_windows(BATCH, WINDOW, 11, sizes, times);
+	model_params(m, &n);
+	g = calloc(n, sizeof(float));
+	model_loss_grad(m, ws, BATCH, sizes, times, labels, &lo, g, a);
+	model_loss_grad(m, ws, BATCH, sizes, times, labels, &lo, g, b);
+	CHECK(!memcmp(a, b, sizeof(a)));
+	lo.seed = 2;
+	model_loss_grad(m, ws, BATCH, sizes, times, labels, &lo, g, b);
+	CHECK(memcmp(a, b, sizeof(a)));
+	lo.dropout = 0;
+	model_loss_grad(m, ws, BATCH, sizes, times, labels, &lo, g, c);
+	CHECK(model_classify(m, ws, BATCH, sizes, times, lp) == 0);
+	log_softmax(c, c, BATCH, 5);
+	for (int i = 0; i < BATCH * 5; i++)
+		CHECK_NEAR(c[i], lp[i], 1e-5);
+	free(g);
+	model_ws_free(ws);
+	model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_grad_odernn);
@@ -131,5 +190,7 @@ int main(void)
 	RUN(test_grad_lstm);
 	RUN(test_grad_odernn_emb);
 	RUN(test_grad_odernn_emb_smoothing_dropout);
+	RUN(test_label_smoothing_matches_pytorch);
+	RUN(test_dropout_masks);
 	return harness_done();
 }
