@@ -181,7 +181,9 @@ struct agent_info {
 	__u64 windows_failed; /* the model failed on them: no verdict (sampled again) */
 	__u64 batches;
 	__u64 latency_p50_us; /* Nth packet in XDP to verdict in the map, since the start */
+	__u64 latency_p90_us;
 	__u64 latency_p99_us;
+	__u64 latency_p999_us;
 	__u64 latency_recent_p50_us; /* the same over the last 10 s */
 	__u64 latency_recent_p99_us;
 	__u64 rearms_lost;    /* the direction had left "flows" before its re-arm */

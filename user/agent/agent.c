@@ -178,7 +178,9 @@ static void publish(struct agent *a)
 	a->info.windows_failed = __atomic_load_n(&a->failed, __ATOMIC_RELAXED);
 	a->info.batches = a->batches;
 	a->info.latency_p50_us = latency_quantile(&a->latency, 0.5);
+	a->info.latency_p90_us = latency_quantile(&a->latency, 0.9);
 	a->info.latency_p99_us = latency_quantile(&a->latency, 0.99);
+	a->info.latency_p999_us = latency_quantile(&a->latency, 0.999);
 	latency_recent_tick(&a->latency_recent, &a->latency, a->info.heartbeat_ns);
 	latency_recent(&a->latency_recent, &a->latency, a->info.heartbeat_ns, &recent);
 	a->info.latency_recent_p50_us = latency_quantile(&recent, 0.5);

@@ -29,12 +29,14 @@ int cmd_stats(int argc, char **argv)
 			json_object_set_new(cnt, xdp_counter_name(i), json_integer((json_int_t)counters[i]));
 		json_object_set_new(o, "counters", cnt);
 		json_object_set_new(o, "sampler_loaded", json_boolean(pinned_sampler_loaded(&p)));
-		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
 			"windows_failed", (json_int_t)p.agent.windows_failed,
 			"latency_p50_us", (json_int_t)p.agent.latency_p50_us,
+			"latency_p90_us", (json_int_t)p.agent.latency_p90_us,
 			"latency_p99_us", (json_int_t)p.agent.latency_p99_us,
+			"latency_p999_us", (json_int_t)p.agent.latency_p999_us,
 			"latency_recent_p50_us", (json_int_t)p.agent.latency_recent_p50_us,
 			"latency_recent_p99_us", (json_int_t)p.agent.latency_recent_p99_us,
 			"rearms_lost", (json_int_t)p.agent.rearms_lost,
