@@ -21,7 +21,7 @@ REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null)
 DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
-             -ljansson -lpcap -lpthread -lm
+             -ljansson -lpcap -lpthread -lm -lxgboost
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)

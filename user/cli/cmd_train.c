@@ -14,6 +14,7 @@
 #include "train/dataset.h"
 #include "engine/model.h"
 #include "train/train.h"
+#include "train/train_trees.h"
 
 ODEFLOW_COMMAND(train, "train a classifier on labelled windows (PREFIX_x.npy, PREFIX_y.npy)")
 
@@ -23,7 +24,8 @@ static void usage(FILE *out)
 		"usage: odeflow train --data PREFIX --out FILE.safetensors [options]\n"
 		"  --data PREFIX        PREFIX_x.npy and PREFIX_y.npy, or a directory with\n"
 		"                       x_train.npy and y_train.npy\n"
-		"  --arch NAME          odernn (default), lstm-ode (the published model) or lstm\n"
+		"  --arch NAME          odernn (default), lstm-ode (the published model), lstm\n"
+		"                       or trees (gradient-boosted trees, trained by XGBoost)\n"
 		"  --classes A,B,...    class names in label order (default: the five ISCX\n"
 		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
 		"  --hidden H           state size (default: the architecture's, see model.h)\n"
@@ -49,7 +51,11 @@ static void usage(FILE *out)
 		"  --seed S             initialisation, split and shuffling (default 1)\n"
 		"  --threads T          split each batch across T threads (default 1); the\n"
 		"                       result is the same for the same seed and T\n"
-		"  --quiet              no progress lines\n");
+		"  --quiet              no progress lines\n"
+		"trees only (the options from --hidden to --time-jitter are the networks'):\n"
+		"  --rounds R           boosting rounds, each adds a tree per class (default 300)\n"
+		"  --depth D            maximum depth of a tree (default 6)\n"
+		"  --eta E              learning rate, the shrinkage of each tree (default 0.1)\n");
 }
 
 /* Options that override the architecture's defaults; 0 or NULL: not given. */
@@ -120,7 +126,12 @@ struct train_args {
 	struct train_options opt;
 	double val_frac;
 	bool val_by_session;
+	struct trees_options trees;
 };
+
+/* getopt codes of the options only the networks take, and only trees take */
+#define NETWORK_ONLY "HOkSeblmwWcpj"
+#define TREES_ONLY "RDE"
 
 static int parse_args(int argc, char **argv, struct train_args *a)
 {
@@ -136,11 +147,14 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		{ "patience", required_argument, NULL, 'p' }, { "seed", required_argument, NULL, 's' },
 		{ "threads", required_argument, NULL, 't' },  { "quiet", no_argument, NULL, 'q' },
 		{ "time-jitter", required_argument, NULL, 'j' }, { "solver", required_argument, NULL, 'S' },
+		{ "rounds", required_argument, NULL, 'R' },   { "depth", required_argument, NULL, 'D' },
+		{ "eta", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	struct model_overrides mo = { 0 };
 	enum model_arch arch = ARCH_ODERNN;
-	int opt, bad = 0;
+	const char *network_only = NULL, *trees_only = NULL;
+	int opt, idx, bad = 0;
 
 	/* One thread by default: on this project's shared 2-core machine, two
 	 * threads per minibatch were no faster (median of 7 runs of 5 epochs:
@@ -151,15 +165,21 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 			 .progress = stdout },
 		.val_frac = 0.1,
 		.val_by_session = true,
+		.trees = TREES_DEFAULT_OPTIONS,
 	};
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+		if (opt != 'h' && opt != '?' && strchr(NETWORK_ONLY, opt))
+			network_only = opts[idx].name;
+		if (opt != 'h' && opt != '?' && strchr(TREES_ONLY, opt))
+			trees_only = opts[idx].name;
 		switch (opt) {
 		case 'd': a->data = optarg; break;
 		case 'o': a->out = optarg; break;
 		case 'a':
 			if (model_arch_parse(optarg, &arch)) {
-				fprintf(stderr, "train: --arch '%s' is not odernn, lstm-ode or lstm\n", optarg);
+				fprintf(stderr, "train: --arch '%s' is not odernn, lstm-ode, lstm or trees\n",
+					optarg);
 				bad = 1;
 			}
 			break;
@@ -182,6 +202,9 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		case 't': bad |= cli_int("train", "threads", optarg, 1, TRAIN_MAX_THREADS, &a->opt.threads); break;
 		case 'j': bad |= cli_double("train", "time-jitter", optarg, 0, 5, false, &a->opt.time_jitter); break;
 		case 'q': a->opt.progress = NULL; break;
+		case 'R': bad |= cli_int("train", "rounds", optarg, 1, 100000, &a->trees.rounds); break;
+		case 'D': bad |= cli_int("train", "depth", optarg, 1, 30, &a->trees.depth); break;
+		case 'E': bad |= cli_double("train", "eta", optarg, 0, 1, true, &a->trees.eta); break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -192,6 +215,14 @@ static int parse_args(int argc, char **argv, struct train_args *a)
 		usage(stderr);
 		return -1;
 	}
+	if (arch == ARCH_TREES ? network_only != NULL : trees_only != NULL) {
+		fprintf(stderr, "train: --%s does not apply to %s\n",
+			arch == ARCH_TREES ? network_only : trees_only, model_arch_name(arch));
+		return -1;
+	}
+	a->trees.threads = a->opt.threads;
+	a->trees.seed = a->opt.seed;
+	a->trees.progress = a->opt.progress;
 	if (a->opt.lr_min > a->opt.lr) {
 		fprintf(stderr, "train: --lr-min %g is above --lr %g\n", a->opt.lr_min, a->opt.lr);
 		return -1;
@@ -231,6 +262,9 @@ static uint32_t training_id(const struct train_args *a, const struct dataset *ds
 	h = fnv1a(h, &o->seed, sizeof(o->seed));
 	h = fnv1a(h, &a->val_frac, sizeof(a->val_frac));
 	h = fnv1a(h, &a->val_by_session, sizeof(a->val_by_session));
+	h = fnv1a(h, &a->trees.rounds, sizeof(a->trees.rounds));
+	h = fnv1a(h, &a->trees.depth, sizeof(a->trees.depth));
+	h = fnv1a(h, &a->trees.eta, sizeof(a->trees.eta));
 	h = fnv1a(h, ds->sizes, cells * sizeof(*ds->sizes));
 	h = fnv1a(h, ds->times, cells * sizeof(*ds->times));
 	h = fnv1a(h, ds->labels, ds->n * sizeof(*ds->labels));
@@ -254,6 +288,38 @@ static int save(const struct model *m, const char *out)
 		return -1;
 	}
 	return 0;
+}
+
+/* Trees: XGBoost fits them, the engine serves them. */
+static int train_trees_and_save(const struct train_args *a, const struct dataset *train,
+				const struct dataset *val)
+{
+	const struct trees_options *o = &a->trees;
+	struct trees_result r;
+	struct model *m;
+	char err[512];
+	int rc;
+
+	if (o->progress)
+		printf("train: %zu windows, %zu held out for validation (%s), XGBoost: %d rounds of "
+		       "trees of depth %d, eta %g, %d thread%s\n", train->n, val->n,
+		       a->val_by_session ? "whole sessions" : "windows", o->rounds, o->depth, o->eta,
+		       o->threads, o->threads > 1 ? "s" : "");
+	if (trees_train(&a->cfg, train, val, o, &m, &r, err, sizeof(err))) {
+		fprintf(stderr, "train: %s\n", err);
+		return -1;
+	}
+	rc = save(m, a->out);
+	if (!rc) {
+		printf("%d trees, %d nodes, training accuracy %.2f%%", model_config(m)->trees,
+		       model_config(m)->nodes, 100 * r.train_acc);
+		if (val->n)
+			printf(", validation accuracy %.2f%%", 100 * r.val_acc);
+		printf(", largest probability difference from XGBoost %.1e; saved %s, model id "
+		       "%08x (%.1f s)\n", r.max_diff, a->out, a->cfg.model_id, r.seconds);
+	}
+	model_free(m);
+	return rc;
 }
 
 int cmd_train(int argc, char **argv)
@@ -285,6 +351,10 @@ int cmd_train(int argc, char **argv)
 		return 1;
 	}
 	dataset_free(&all);
+	if (a.cfg.arch == ARCH_TREES) {
+		rc = train_trees_and_save(&a, &train, &val) ? 1 : 0;
+		goto out;
+	}
 	if (model_create(&a.cfg, a.opt.seed, &m, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
 		goto out;

@@ -19,6 +19,7 @@ static const struct arch_ops *const arch_table[] = {
 	[ARCH_ODERNN] = &arch_odernn,
 	[ARCH_LSTM_ODE] = &arch_lstm_ode,
 	[ARCH_LSTM] = &arch_lstm,
+	[ARCH_TREES] = &arch_trees,
 };
 static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
@@ -56,6 +57,8 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->arch = arch;
 	cfg->hidden = arch == ARCH_ODERNN ? 32 : 1;
+	/* the smallest trees model, one leaf per class: training replaces it */
+	cfg->trees = cfg->nodes = arch == ARCH_TREES ? COUNT(iscx) : 0;
 	cfg->ode_hidden = 32;
 	cfg->window = 20;
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
@@ -161,11 +164,33 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 	return 0;
 }
 
+int model_check_params(const struct model *m, char *err, size_t errlen)
+{
+	for (int t = 0; t < m->ntensors; t++) {
+		const struct tensor_spec *s = &m->tensors[t];
+		const float *p = m->params + s->offset;
+
+		for (size_t i = 0; s->dtype == TENSOR_F32 && i < s->count; i++)
+			if (!isfinite(p[i])) {
+				snprintf(err, errlen, "tensor '%s' element %zu is %g", s->name, i, p[i]);
+				return -1;
+			}
+	}
+	return m->ops->validate ? m->ops->validate(m, err, errlen) : 0;
+}
+
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
 		 char *err, size_t errlen)
 {
 	struct rng rng = { seed };
 
+	*out = NULL;
+	if ((int)cfg->arch >= 0 && (int)cfg->arch < COUNT(arch_table) &&
+	    !arch_table[cfg->arch]->backward) {
+		snprintf(err, errlen, "%s models are trained, not initialised: odeflow train --arch %s",
+			 arch_table[cfg->arch]->name, arch_table[cfg->arch]->name);
+		return -1;
+	}
 	if (model_alloc(cfg, out, err, errlen))
 		return -1;
 	for (int t = 0; t < (*out)->ntensors; t++) {
@@ -289,7 +314,7 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 	const int C = m->cfg.num_classes;
 	float loss;
 
-	if (batch < 1 || batch > ws->max_batch)
+	if (batch < 1 || batch > ws->max_batch || !model_has_gradient(m))
 		return NAN;
 	for (int b = 0; b < batch; b++)
 		if (labels[b] < 0 || labels[b] >= C)
@@ -307,4 +332,9 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 	loss = cross_entropy(ws->dlogits, ws->dlogits, labels, batch, C);
 	m->ops->backward(m, ws->train, batch, ws->dlogits, grads);
 	return loss;
+}
+
+int model_has_gradient(const struct model *m)
+{
+	return m->ops->backward != NULL;
 }

@@ -13,7 +13,7 @@
 #define MODEL_MAX_CLASSES 16
 #define MODEL_MAX_WINDOW 64
 
-enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM };
+enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_TREES };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5 };
 
 struct model_config {
@@ -29,6 +29,9 @@ struct model_config {
 	char class_names[MODEL_MAX_CLASSES][32];
 	char transform[32];  /* feature transform name and version, e.g. "odeflow-v1" */
 	uint32_t model_id;
+	/* trees only (0 for the networks, whose fields above trees ignore): */
+	int trees;           /* boosted trees, a multiple of num_classes */
+	int nodes;           /* nodes of all trees together */
 };
 
 /* The defaults for an architecture: odernn hidden 32 (M = 32), RK4 with 2
@@ -37,7 +40,7 @@ struct model_config {
  * five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), transform
  * odeflow-v1 and model_id 0. */
 void model_config_defaults(enum model_arch arch, struct model_config *cfg);
-/* Names as in model files ("odernn", "lstm-ode", "lstm"; "rk4", "dopri5");
+/* Names as in model files ("odernn", "lstm-ode", "lstm", "trees"; "rk4", "dopri5");
  * the parsers return -1 for an unknown name. */
 const char *model_arch_name(enum model_arch arch);
 int model_arch_parse(const char *name, enum model_arch *out);
@@ -65,8 +68,9 @@ int model_load(const char *path, struct model **out, char *err, size_t errlen);
 int model_save(const struct model *m, const char *path, char *err, size_t errlen);
 /* The same from a whole file held in memory (errors do not name a file). */
 int model_load_buffer(const void *buf, size_t len, struct model **out, char *err, size_t errlen);
-/* A new model with freshly initialised parameters (PyTorch's default
- * initialisation scheme), deterministic for a seed. */
+/* A new network with freshly initialised parameters (PyTorch's default
+ * initialisation scheme), deterministic for a seed. Trees are not
+ * initialised but trained (user/train/train_trees.h): -1 for them. */
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
 		 char *err, size_t errlen);
 void model_free(struct model *m);
@@ -95,13 +99,16 @@ int model_classify(const struct model *m, struct model_ws *ws, int batch,
  * cross-entropy loss; adds d(loss)/d(params) into grads (model_params layout);
  * writes logits (B*num_classes) if logits is not NULL. Uses the model's
  * solver discretised as RK4 (backpropagation through the RK4 steps).
- * Returns NAN for invalid input or labels, or when the training tape
- * cannot be allocated. */
+ * Returns NAN for invalid input or labels, when the training tape cannot be
+ * allocated, or for a model without a gradient (trees). */
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		      const float *sizes, const double *times, const int *labels,
 		      float *grads, float *logits);
 
 /* Bytes of workspace model_classify needs per window, in batches of batch. */
 size_t model_ws_bytes(const struct model *m, int batch);
+
+/* Whether model_loss_grad can train this model (the networks, not trees). */
+int model_has_gradient(const struct model *m);
 
 #endif

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Model files: safetensors with the configuration in __metadata__ (every
- * value a string, as the format requires) and one F32 tensor per parameter
- * tensor, named as in the PyTorch reference (tools/reference/golden.py). */
+ * value a string, as the format requires) and one tensor per parameter
+ * tensor: F32 weights named as in the PyTorch reference
+ * (tools/reference/golden.py) for the networks, F32 and I32 arrays for
+ * trees (arch_trees.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -43,6 +45,11 @@ static void set_double(json_t *meta, const char *key, double v)
 	set_str(meta, key, buf);
 }
 
+static const char *dtype_name(enum tensor_dtype dtype)
+{
+	return dtype == TENSOR_I32 ? "I32" : "F32";
+}
+
 int model_save(const struct model *m, const char *path, char *err, size_t errlen)
 {
 	const struct model_config *c = &m->cfg;
@@ -57,22 +64,27 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	json_decref(classes);
 	set_str(meta, "format", "odeflow");
 	set_str(meta, "arch", model_arch_name(c->arch));
-	set_int(meta, "hidden", c->hidden);
-	set_int(meta, "ode_hidden", c->ode_hidden);
 	set_int(meta, "window", c->window);
-	set_str(meta, "solver", model_solver_name(c->solver));
-	set_int(meta, "rk4_steps", c->rk4_steps);
-	set_double(meta, "rtol", c->rtol);
-	set_double(meta, "atol", c->atol);
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
 	set_int(meta, "model_id", c->model_id);
 	free(classes_text);
+	if (c->arch == ARCH_TREES) {
+		set_int(meta, "trees", c->trees);
+		set_int(meta, "nodes", c->nodes);
+	} else {
+		set_int(meta, "hidden", c->hidden);
+		set_int(meta, "ode_hidden", c->ode_hidden);
+		set_str(meta, "solver", model_solver_name(c->solver));
+		set_int(meta, "rk4_steps", c->rk4_steps);
+		set_double(meta, "rtol", c->rtol);
+		set_double(meta, "atol", c->atol);
+	}
 	for (int i = 0; i < m->ntensors; i++) {
 		const struct tensor_spec *s = &m->tensors[i];
 
-		t[i] = (struct st_out_tensor){ .name = s->name, .ndim = s->ndim,
-					       .shape = { s->shape[0], s->shape[1] },
+		t[i] = (struct st_out_tensor){ .name = s->name, .dtype = dtype_name(s->dtype),
+					       .ndim = s->ndim, .shape = { s->shape[0], s->shape[1] },
 					       .data = m->params + s->offset };
 	}
 	rc = st_write(path, meta, m->ntensors, t, err, errlen);
@@ -190,10 +202,47 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 	return 0;
 }
 
+/* The networks' solver and sizes. */
+static int meta_network(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	const char *solver = meta_str(meta, "solver", err, errlen);
+	long hidden, ode_hidden, steps;
+
+	if (!solver)
+		return -1;
+	if (model_solver_parse(solver, &c->solver)) {
+		snprintf(err, errlen, "unknown solver '%.32s'", solver);
+		return -1;
+	}
+	if (meta_int(meta, "hidden", 0, INT_MAX, &hidden, err, errlen) ||
+	    meta_int(meta, "ode_hidden", 0, INT_MAX, &ode_hidden, err, errlen) ||
+	    meta_int(meta, "rk4_steps", 0, INT_MAX, &steps, err, errlen) ||
+	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
+	    meta_double(meta, "atol", &c->atol, err, errlen))
+		return -1;
+	c->hidden = (int)hidden;
+	c->ode_hidden = (int)ode_hidden;
+	c->rk4_steps = (int)steps;
+	return 0;
+}
+
+static int meta_trees(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	long trees, nodes;
+
+	if (meta_int(meta, "trees", 0, INT_MAX, &trees, err, errlen) ||
+	    meta_int(meta, "nodes", 0, INT_MAX, &nodes, err, errlen))
+		return -1;
+	c->trees = (int)trees;
+	c->nodes = (int)nodes;
+	return 0;
+}
+
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
-	const char *format, *arch, *solver, *transform;
-	long hidden, ode_hidden, window, steps, id;
+	const char *format, *arch_name, *transform;
+	enum model_arch arch;
+	long window, id;
 
 	memset(c, 0, sizeof(*c));
 	if (!meta) {
@@ -206,36 +255,26 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 		snprintf(err, errlen, "metadata format '%.32s' is not 'odeflow'", format);
 		return -1;
 	}
-	if (!(arch = meta_str(meta, "arch", err, errlen)) ||
-	    !(solver = meta_str(meta, "solver", err, errlen)) ||
+	if (!(arch_name = meta_str(meta, "arch", err, errlen)) ||
 	    !(transform = meta_str(meta, "transform", err, errlen)))
 		return -1;
-	if (model_arch_parse(arch, &c->arch)) {
-		snprintf(err, errlen, "unknown architecture '%.32s'", arch);
+	if (model_arch_parse(arch_name, &arch)) {
+		snprintf(err, errlen, "unknown architecture '%.32s'", arch_name);
 		return -1;
 	}
-	if (model_solver_parse(solver, &c->solver)) {
-		snprintf(err, errlen, "unknown solver '%.32s'", solver);
-		return -1;
-	}
+	/* the defaults fill what this architecture's files do not carry */
+	model_config_defaults(arch, c);
 	if (strlen(transform) >= sizeof(c->transform)) {
 		snprintf(err, errlen, "unknown feature transform '%.32s...'", transform);
 		return -1;
 	}
 	snprintf(c->transform, sizeof(c->transform), "%s", transform);
-	if (meta_int(meta, "hidden", 0, INT_MAX, &hidden, err, errlen) ||
-	    meta_int(meta, "ode_hidden", 0, INT_MAX, &ode_hidden, err, errlen) ||
-	    meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
-	    meta_int(meta, "rk4_steps", 0, INT_MAX, &steps, err, errlen) ||
+	if (meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
-	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
-	    meta_double(meta, "atol", &c->atol, err, errlen) ||
-	    meta_classes(meta, c, err, errlen))
+	    meta_classes(meta, c, err, errlen) ||
+	    (arch == ARCH_TREES ? meta_trees : meta_network)(meta, c, err, errlen))
 		return -1;
-	c->hidden = (int)hidden;
-	c->ode_hidden = (int)ode_hidden;
 	c->window = (int)window;
-	c->rk4_steps = (int)steps;
 	c->model_id = (uint32_t)id;
 	return model_config_check(c, err, errlen);
 }
@@ -246,8 +285,9 @@ static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, f
 	int same = t->ndim == s->ndim && t->shape[0] == (uint64_t)s->shape[0] &&
 		   (s->ndim == 1 || t->shape[1] == (uint64_t)s->shape[1]);
 
-	if (strcmp(t->dtype, "F32")) {
-		snprintf(err, errlen, "tensor '%s' has dtype %s, not F32", s->name, t->dtype);
+	if (strcmp(t->dtype, dtype_name(s->dtype))) {
+		snprintf(err, errlen, "tensor '%s' has dtype %s, not %s", s->name, t->dtype,
+			 dtype_name(s->dtype));
 		return -1;
 	}
 	if (!same) {
@@ -258,11 +298,6 @@ static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, f
 		return -1;
 	}
 	memcpy(dst, t->data, t->nbytes);
-	for (size_t i = 0; i < s->count; i++)
-		if (!isfinite(dst[i])) {
-			snprintf(err, errlen, "tensor '%s' element %zu is %g", s->name, i, dst[i]);
-			return -1;
-		}
 	return 0;
 }
 
@@ -297,6 +332,10 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 			model_free(m);
 			return -1;
 		}
+	}
+	if (model_check_params(m, err, errlen)) {
+		model_free(m);
+		return -1;
 	}
 	*out = m;
 	return 0;
