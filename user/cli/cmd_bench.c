@@ -32,7 +32,8 @@ static void usage(FILE *out)
 		"usage: odeflow bench [options] [MODEL.safetensors...]\n"
 		"Without models: every models/*.safetensors; without those, a freshly\n"
 		"created model of each architecture (or of --arch).\n"
-		"  --arch NAME        benchmark a fresh model: odernn, lstm-ode or lstm\n"
+		"  --arch NAME        benchmark a fresh model: odernn, lstm-ode or lstm (trees\n"
+		"                     are trained, not created: bench a trees model file)\n"
 		"  --hidden H         its state size (default: the architecture's)\n"
 		"  --ode-hidden M     its ODE function's width (odernn: hidden by default)\n"
 		"  --rk4-steps K      its RK4 substeps per interval\n"
@@ -174,7 +175,7 @@ static int bench_model(struct model *m, const char *label, const char *path,
 {
 	const struct model_config *c = model_config(m);
 	struct windows *w = malloc(sizeof(*w));
-	double c_fps[NBATCH], torch_fps[NBATCH];
+	double c_fps[NBATCH], torch_fps[NBATCH] = { 0 };
 	size_t nparams;
 	int rc = 0;
 
@@ -183,12 +184,16 @@ static int bench_model(struct model *m, const char *label, const char *path,
 		free(w);
 		return -1;
 	}
-	printf("%s: %s, hidden %d", label, model_arch_name(c->arch), c->hidden);
-	if (c->arch != ARCH_LSTM)  /* the baseline has no ODE */
+	printf("%s: %s", label, model_arch_name(c->arch));
+	if (c->arch == ARCH_TREES)
+		printf(", %d trees, %d nodes", c->trees, c->nodes);
+	else
+		printf(", hidden %d", c->hidden);
+	if (c->arch == ARCH_ODERNN || c->arch == ARCH_LSTM_ODE)
 		printf(", ode_hidden %d, %s", c->ode_hidden, model_solver_name(c->solver));
-	if (c->arch != ARCH_LSTM && c->solver == SOLVER_RK4)
+	if ((c->arch == ARCH_ODERNN || c->arch == ARCH_LSTM_ODE) && c->solver == SOLVER_RK4)
 		printf(" x%d", c->rk4_steps);
-	else if (c->arch != ARCH_LSTM)
+	else if (c->arch == ARCH_ODERNN || c->arch == ARCH_LSTM_ODE)
 		printf(" rtol %g atol %g", c->rtol, c->atol);
 	printf(", window %d, %zu parameters\n", c->window, nparams);
 	fflush(stdout);
@@ -202,12 +207,15 @@ static int bench_model(struct model *m, const char *label, const char *path,
 			rc = -1;
 		}
 	}
-	if (!rc && o->torch)
+	/* the PyTorch reference (tools/reference/golden.py) has the networks only */
+	if (!rc && o->torch && c->arch != ARCH_TREES)
 		measure_torch(path, o->runs, torch_fps);
 	for (int i = 0; i < NBATCH && !rc; i++) {
 		printf("  batch %3d: %9.0f flows/s  %6zu bytes/window", batches[i], c_fps[i],
 		       model_ws_bytes(m, batches[i]));
-		if (o->torch && torch_fps[i] > 0)
+		if (o->torch && c->arch == ARCH_TREES)
+			printf("  (no PyTorch reference for trees)");
+		else if (o->torch && torch_fps[i] > 0)
 			printf("  PyTorch %8.0f flows/s  C/PyTorch %6.1fx", torch_fps[i],
 			       c_fps[i] / torch_fps[i]);
 		else if (o->torch)
@@ -334,7 +342,7 @@ int cmd_bench(int argc, char **argv)
 			rc |= bench_file(g.gl_pathv[i], &o);
 	} else {
 		printf("(no models/*.safetensors: freshly created models of each architecture)\n");
-		for (int a = ARCH_ODERNN; a <= ARCH_LSTM; a++)
+		for (int a = ARCH_ODERNN; a <= ARCH_LSTM; a++)  /* the networks: trees need training */
 			rc |= bench_fresh((enum model_arch)a, &o);
 	}
 	globfree(&g);

@@ -291,10 +291,13 @@ static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, f
 		return -1;
 	}
 	if (!same) {
-		snprintf(err, errlen, "tensor '%s' has shape [%llu%s%llu] with %d dimensions, expected [%d%s%d]",
-			 s->name, (unsigned long long)t->shape[0], t->ndim > 1 ? "," : "",
-			 t->ndim > 1 ? (unsigned long long)t->shape[1] : 0ull, t->ndim, s->shape[0],
-			 s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
+		char got[ST_MAX_DIMS * 24 + 3] = "[";
+
+		for (int d = 0; d < t->ndim; d++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%llu", d ? "," : "",
+				 (unsigned long long)t->shape[d]);
+		snprintf(err, errlen, "tensor '%s' has shape %s], expected [%d%s%.0d]", s->name, got,
+			 s->shape[0], s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
 		return -1;
 	}
 	memcpy(dst, t->data, t->nbytes);

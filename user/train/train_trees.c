@@ -268,6 +268,7 @@ static int set_params(BoosterHandle b, const struct model_config *cfg,
 		{ "num_class", classes },      { "tree_method", "hist" },
 		{ "max_depth", depth },        { "eta", eta },
 		{ "nthread", threads },        { "seed", seed },
+		{ "eval_metric", "merror" },   /* progress lines: the error rate */
 		{ "verbosity", "1" },          /* warnings only */
 	};
 
@@ -349,8 +350,9 @@ int trees_train(const struct model_config *cfg, const struct dataset *train,
 		XGB(XGBoosterUpdateOneIter(b, round, dtrain));
 		if (o->progress && ((round + 1) % PROGRESS_EVERY == 0 || round + 1 == o->rounds)) {
 			XGB(XGBoosterEvalOneIter(b, round, evals, eval_names, dval ? 2 : 1, &eval));
-			fprintf(o->progress, "round %4d/%d %s  %6.1f s\n", round + 1, o->rounds, eval,
-				now() - start);
+			/* "[round]\ttrain-merror:x\tval-merror:y": the metrics without the round */
+			fprintf(o->progress, "round %4d/%d  %s  %6.1f s\n", round + 1, o->rounds,
+				strchr(eval, '\t') ? strchr(eval, '\t') + 1 : eval, now() - start);
 			fflush(o->progress);
 		}
 	}
