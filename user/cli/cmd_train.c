@@ -54,7 +54,7 @@ static void usage(FILE *out)
 		"  --quiet              no progress lines\n"
 		"trees only (the options from --hidden to --time-jitter are the networks'):\n"
 		"  --rounds R           boosting rounds, each adds a tree per class (default 300)\n"
-		"  --depth D            maximum depth of a tree (default 6)\n"
+		"  --depth D            maximum depth of a tree (default 4)\n"
 		"  --eta E              learning rate, the shrinkage of each tree (default 0.1)\n");
 }
 

@@ -29,7 +29,7 @@ struct trees_options {
 };
 
 /* Defaults measured on blocked 5-fold cross-validation (user/train/README.md). */
-#define TREES_DEFAULT_OPTIONS { .rounds = 300, .depth = 6, .eta = 0.1, .threads = 1, .seed = 1 }
+#define TREES_DEFAULT_OPTIONS { .rounds = 300, .depth = 4, .eta = 0.1, .threads = 1, .seed = 1 }
 
 struct trees_result {
 	double train_acc, val_acc;   /* the engine's; val_acc -1 without a validation set */
