@@ -29,8 +29,6 @@
 #define IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset, host order */
 #define MAX_VLAN_TAGS 2
 #define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/capture/packet.h) */
-#define NSEC_PER_SEC 1000000000ULL
-#define NSEC_PER_USEC 1000ULL
 
 /* Set by the loader before load (see user/loader/xdp_loader.c). Read-only data is
  * frozen at load, so the verifier knows this value: it is the bound that

@@ -15,6 +15,10 @@
 #define ODEFLOW_MAX_CLASSES  16
 #define ODEFLOW_DEFAULT_FLOWS 262144
 
+#define NSEC_PER_SEC 1000000000ULL
+#define NSEC_PER_MSEC 1000000ULL
+#define NSEC_PER_USEC 1000ULL
+
 /* One direction of a connection. IPv4 addresses are stored IPv4-mapped
  * (::ffff:a.b.c.d) so both families share one key layout. Ports are in host
  * byte order so bpftool prints them readably. */
@@ -146,12 +150,16 @@ struct agent_info {
 	__u32 window_n;
 	__u32 num_classes;
 	__u64 started_ns;     /* bpf_ktime_get_ns() clock */
-	__u64 heartbeat_ns;   /* refreshed about once a second while running */
+	__u64 heartbeat_ns;   /* refreshed at least every 100 ms while running */
 	__u64 windows_classified;
+	__u64 windows_failed; /* the model failed on them: no verdict (sampled again) */
 	__u64 batches;
-	__u64 latency_p50_us; /* Nth packet in XDP to verdict in the map */
+	__u64 latency_p50_us; /* Nth packet in XDP to verdict in the map, since the start */
 	__u64 latency_p99_us;
+	__u64 latency_recent_p50_us; /* the same over the last 10 s */
+	__u64 latency_recent_p99_us;
 	__u64 rearms_lost;    /* the direction had left "flows" before its re-arm */
+	__u64 events_dropped; /* events not written: the queue was full or the output failed */
 	char iface[16];
 	char class_names[ODEFLOW_MAX_CLASSES][32];
 };

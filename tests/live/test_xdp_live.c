@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -65,7 +66,7 @@ static void print_counters(struct live *l)
 static int wait_windows(struct live *l, int want)
 {
 	for (int i = 0; i < 20 && n_records < want; i++)
-		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50);
+		window_ring_poll(l->ring, window_ring_epoll_fd(l->ring), 50, INT_MAX);
 	return n_records;
 }
 
@@ -494,7 +495,7 @@ static void test_pinned_link_outlives_the_sampler(void)
 	} else {
 		CHECKF(0, "reopening: %s", err);
 	}
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, dev_rx, err, sizeof(err)) == 0, "%s", err);
 	usleep(100000); /* the link is released after an RCU grace period */
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
 }

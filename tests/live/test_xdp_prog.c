@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <linux/bpf.h>
 #include <linux/magic.h>
@@ -102,7 +103,7 @@ static void counter_delta(struct fixture *f, uint64_t delta[CNT_MAX])
 static int drain(struct fixture *f)
 {
 	n_records = 0;
-	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0);
+	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0, INT_MAX);
 	return n_records;
 }
 
@@ -616,6 +617,29 @@ static unsigned ring_record_bytes(unsigned len)
 	return (len + 8 + 7) / 8 * 8;
 }
 
+/* A poll hands over at most its budget: a reader behind a ring that never
+ * empties gets control back (to publish, to stop) between slices. */
+static void test_poll_stops_at_its_budget(void)
+{
+	struct fixture f;
+	struct pkt_spec s = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	for (int i = 0; i < 5; i++) {
+		s.sport = (uint16_t)(7000 + i);
+		fill_window(&f, s);
+	}
+	n_records = 0;
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 2 && n_records == 2);
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 2 && n_records == 4);
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 1 && n_records == 5);
+	CHECK(window_ring_poll(f.ring, window_ring_epoll_fd(f.ring), 0, 2) == 0);
+	for (int i = 0; i < 5; i++)
+		CHECK(records[i].key.sport == 7000 + i); /* none lost, none twice, in order */
+	fixture_close(&f);
+}
+
 static void test_full_ring_counts_passes_and_resamples(void)
 {
 	struct fixture f;
@@ -663,7 +687,7 @@ static void *sleep_for_window(void *arg)
 	struct sleeper *sl = arg;
 	double start = now_s();
 
-	sl->got = window_ring_poll(sl->ring, window_ring_epoll_fd(sl->ring), 5000);
+	sl->got = window_ring_poll(sl->ring, window_ring_epoll_fd(sl->ring), 5000, INT_MAX);
 	sl->waited_s = now_s() - start;
 	return NULL;
 }
@@ -838,7 +862,7 @@ static void test_pinned_maps_are_reused(void)
 	flow_key_make(&k, "10.200.1.1", 1, "10.200.1.2", 2, IPPROTO_UDP);
 	if (xdp_sampler_open(&o, &s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
-		xdp_unpin(dir, err, sizeof(err)); /* whatever it left */
+		xdp_unpin(dir, NULL, err, sizeof(err)); /* whatever it left */
 		return;
 	}
 	CHECK(bpf_map_update_elem(xdp_sampler_map_fd(s, XDP_MAP_VERDICTS), &k, &v, BPF_ANY) == 0);
@@ -869,7 +893,7 @@ static void test_pinned_maps_are_reused(void)
 	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "windows") != NULL, "%s", err);
 	CHECKF(access(flows_pin, F_OK) == -1, "%s was left pinned after a failed load", flows_pin);
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, NULL, err, sizeof(err)) == 0, "%s", err);
 	CHECK(access(dir, F_OK) == -1);
 }
 
@@ -905,7 +929,7 @@ static void test_pins_of_another_layout_refused(void)
 	if (good >= 0)
 		close(good);
 	close(fd);
-	CHECKF(xdp_unpin(dir, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(xdp_unpin(dir, NULL, err, sizeof(err)) == 0, "%s", err);
 }
 
 static bool is_bpffs(const char *path)
@@ -913,6 +937,113 @@ static bool is_bpffs(const char *path)
 	struct statfs fs;
 
 	return statfs(path, &fs) == 0 && fs.f_type == BPF_FS_MAGIC;
+}
+
+/* A sampler removes its own pins by name and nothing else: another tool's
+ * map pinned in the same folder stays, and so does the folder; at a bpffs
+ * mount root, nothing of the kernel's is touched. A start that failed
+ * removes only what it pinned itself. */
+static void test_unpin_removes_only_its_own(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char dir[64], theirs[96], verdicts[96], root[64], err[4096];
+	int fd;
+
+	if (!harness_is_root()) {
+		SKIP("needs root to load BPF programs");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/odeflow-unpin-%d", (int)getpid());
+	snprintf(theirs, sizeof(theirs), "%s/theirs", dir);
+	snprintf(verdicts, sizeof(verdicts), "%s/verdicts", dir);
+	CHECK(mkdir(dir, 0700) == 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "theirs", 4, 4, 1, NULL);
+	CHECK(fd >= 0 && bpf_obj_pin(fd, theirs) == 0);
+	o.pin_dir = dir;
+	o.flow_capacity = 1024;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		CHECK(xdp_sampler_unpin(s, true, err, sizeof(err)) == 0);
+		xdp_sampler_close(s);
+	} else {
+		CHECKF(0, "%s", err);
+	}
+	CHECK(access(verdicts, F_OK) == -1);
+	CHECKF(access(theirs, F_OK) == 0, "another tool's pin was removed");
+
+	/* pins found at open (a --keep run's) survive a failed start's cleanup */
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		xdp_sampler_close(s);
+		if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+			CHECK(xdp_sampler_unpin(s, false, err, sizeof(err)) == 0);
+			xdp_sampler_close(s);
+		}
+		CHECKF(access(verdicts, F_OK) == 0, "a failed start removed pins it had found");
+	}
+	CHECK(xdp_unpin(dir, NULL, err, sizeof(err)) == 0);
+	CHECK(access(theirs, F_OK) == 0 && access(verdicts, F_OK) == -1);
+	unlink(theirs);
+	close(fd);
+	CHECK(rmdir(dir) == 0);
+
+	/* a bpffs mount root as the pin dir: its own entries stay */
+	snprintf(root, sizeof(root), "/tmp/odeflow-bpffs-%d", (int)getpid());
+	CHECK(mkdir(root, 0700) == 0 && mount("bpf", root, "bpf", 0, "mode=0700") == 0);
+	o.pin_dir = root;
+	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
+		CHECKF(xdp_sampler_unpin(s, true, err, sizeof(err)) == 0, "%s", err);
+		xdp_sampler_close(s);
+	} else {
+		CHECKF(0, "%s", err);
+	}
+	CHECK(is_bpffs(root));
+	umount(root);
+	rmdir(root);
+}
+
+/* A pin dir that is a symlink, belongs to someone else, may be written by
+ * others, has a dot in its name or is off bpffs: one clear error, and
+ * nothing created. */
+static void test_pin_dir_refused(void)
+{
+	struct xdp_options o = XDP_OPTIONS_DEFAULT;
+	struct xdp_sampler *s;
+	char base[64], path[128], err[4096];
+	struct {
+		const char *name, *setup, *expect;
+	} cases[] = {
+		{ "link", "ln -s %s/real %s", "is a symlink" },
+		{ "nobody", "mkdir %s && chown 65534 %s", "belongs to uid 65534" },
+		{ "open", "mkdir %s && chmod 0777 %s", "writable by no one else" },
+		{ "with.dot", "true %s %s", "does not allow '.'" },
+	};
+
+	if (!harness_is_root()) {
+		SKIP("needs root to load BPF programs");
+		return;
+	}
+	snprintf(base, sizeof(base), "/sys/fs/bpf/odeflow-refuse-%d", (int)getpid());
+	CHECK(mkdir(base, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/real", base);
+	CHECK(mkdir(path, 0700) == 0);
+	o.flow_capacity = 1024;
+	o.pin_dir = path;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[512];
+
+		snprintf(path, sizeof(path), "%s/%s", base, cases[i].name);
+		snprintf(cmd, sizeof(cmd), cases[i].setup, i == 0 ? base : path, path);
+		CHECK(system(cmd) == 0);
+		CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+		CHECKF(strstr(err, cases[i].expect) && strstr(err, path), "%s: '%s'", cases[i].name, err);
+	}
+	snprintf(path, sizeof(path), "/tmp/odeflow-off-bpffs-%d", (int)getpid());
+	o.pin_dir = path;
+	CHECK(xdp_sampler_open(&o, &s, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "is not on a bpffs"), "%s", err);
+	CHECKF(access(path, F_OK) == -1, "a pin dir off bpffs was left behind");
+	snprintf(path, sizeof(path), "rm -rf %s", base);
+	CHECK(system(path) == 0);
 }
 
 /* The child of test_mounts_bpffs_when_missing, in a mount namespace of its
@@ -984,11 +1115,14 @@ int main(void)
 	RUN(test_mark_rewrites_dscp);
 	RUN(test_rate_limit_passes_burst_then_drops);
 	RUN(test_full_ring_counts_passes_and_resamples);
+	RUN(test_poll_stops_at_its_budget);
 	RUN(test_window_wakes_only_a_sleeping_reader);
 	RUN(test_wakeup_waits_for_room);
 	RUN(test_bad_options_rejected);
 	RUN(test_pinned_maps_are_reused);
 	RUN(test_pins_of_another_layout_refused);
 	RUN(test_mounts_bpffs_when_missing);
+	RUN(test_unpin_removes_only_its_own);
+	RUN(test_pin_dir_refused);
 	return harness_done();
 }

@@ -46,6 +46,7 @@ static struct window_record make_window(int conn, int reverse, int salt)
 
 static void test_confident_first_window_is_final(void)
 {
+	int failed;
 	struct model *m = new_model();
 	struct model_ws *ws = model_ws_new(m, 4);
 	struct cascade_options o = { .threshold = 0, .max_windows = 4, .max_connections = 64 };
@@ -54,7 +55,7 @@ static void test_confident_first_window_is_final(void)
 	struct decision d;
 
 	CHECK(c && ws);
-	CHECK(cascade_decide(c, ws, 1, &w, &d) == 0);
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1);
 	CHECK(d.stage == 1 && !d.provisional && !d.rearm);
 	CHECK(d.confidence > 0 && d.confidence <= 1);
 	CHECK(d.class_id >= 0 && d.class_id < 5);
@@ -69,6 +70,7 @@ static void test_confident_first_window_is_final(void)
 
 static void test_uncertain_connection_averages_both_directions(void)
 {
+	int failed;
 	struct model *m = new_model();
 	struct model_ws *ws = model_ws_new(m, 4);
 	struct cascade_options o = { .threshold = 1.0f, .max_windows = 3, .max_connections = 64 };
@@ -78,11 +80,11 @@ static void test_uncertain_connection_averages_both_directions(void)
 	float mean[5], best = -INFINITY, norm = 0;
 	int cls = 0;
 
-	CHECK(cascade_decide(c, ws, 2, w, d) == 0);
+	CHECK(cascade_decide(c, ws, 2, w, d, &failed) == 2);
 	CHECK(!memcmp(&d[0].connection, &d[1].connection, sizeof(struct flow_key)));
 	CHECK(d[0].stage == 1 && d[0].provisional && d[0].rearm);
 	CHECK(d[1].stage == 2 && d[1].provisional && d[1].rearm);
-	CHECK(cascade_decide(c, ws, 1, &w[2], &d[2]) == 0);
+	CHECK(cascade_decide(c, ws, 1, &w[2], &d[2], &failed) == 1);
 	CHECK(d[2].stage == 3 && !d[2].provisional && !d[2].rearm);
 	/* the verdict is the renormalised mean of the three windows' log-probabilities */
 	for (int k = 0; k < 5; k++) {
@@ -97,7 +99,7 @@ static void test_uncertain_connection_averages_both_directions(void)
 	CHECK(d[2].class_id == cls);
 	CHECK_NEAR(d[2].confidence, 1 / norm, 1e-5);
 	/* a final connection stays final and is not re-armed again */
-	CHECK(cascade_decide(c, ws, 1, &w[0], &extra) == 0);
+	CHECK(cascade_decide(c, ws, 1, &w[0], &extra, &failed) == 1);
 	CHECK(extra.stage == 3 && !extra.rearm && extra.class_id == cls);
 	cascade_free(c);
 	model_ws_free(ws);
@@ -106,6 +108,7 @@ static void test_uncertain_connection_averages_both_directions(void)
 
 static void test_connections_are_forgotten_oldest_first(void)
 {
+	int failed;
 	struct model *m = new_model();
 	struct model_ws *ws = model_ws_new(m, 1);
 	struct cascade_options o = { .threshold = 1.0f, .max_windows = 5, .max_connections = 8 };
@@ -117,12 +120,12 @@ static void test_connections_are_forgotten_oldest_first(void)
 	 * a recent connection is still remembered while the first is not */
 	for (int i = 0; i < 100; i++) {
 		w = make_window(i, 0, i);
-		CHECK(cascade_decide(c, ws, 1, &w, &d) == 0 && d.stage == 1);
+		CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 1);
 	}
 	w = make_window(99, 1, 5);
-	CHECK(cascade_decide(c, ws, 1, &w, &d) == 0 && d.stage == 2);
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 2);
 	w = make_window(0, 1, 5);
-	CHECK(cascade_decide(c, ws, 1, &w, &d) == 0 && d.stage == 1);
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 1);
 	cascade_free(c);
 	model_ws_free(ws);
 	model_free(m);
@@ -130,6 +133,7 @@ static void test_connections_are_forgotten_oldest_first(void)
 
 static void test_rejects_bad_input(void)
 {
+	int failed;
 	struct model *m = new_model();
 	struct model_ws *ws = model_ws_new(m, 1);
 	struct cascade_options o = { .threshold = 0.5f, .max_windows = 2, .max_connections = 8 };
@@ -140,7 +144,32 @@ static void test_rejects_bad_input(void)
 
 	CHECK(cascade_new(m, &bad) == NULL);
 	w.n = N - 1;
-	CHECK(cascade_decide(c, ws, 1, &w, &d) == -1);
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == -1);
+	cascade_free(c);
+	model_ws_free(ws);
+	model_free(m);
+}
+
+/* A window the model cannot take (times running backwards) fails alone:
+ * the windows around it in the batch are decided as if it were not there. */
+static void test_a_failed_window_fails_alone(void)
+{
+	struct model *m = new_model();
+	struct model_ws *ws = model_ws_new(m, 3);
+	struct cascade_options o = { .threshold = 0, .max_windows = 1, .max_connections = 8 };
+	struct cascade *c = cascade_new(m, &o);
+	struct window_record w[3] = { make_window(1, 0, 1), make_window(2, 0, 2),
+				      make_window(3, 0, 3) };
+	struct decision d[3], alone;
+	int failed;
+
+	w[1].offset_us[5] = w[1].offset_us[4] - 1;
+	CHECK(cascade_decide(c, ws, 3, w, d, &failed) == 2 && failed == 1);
+	CHECK(d[0].window.key.sport == w[0].key.sport && d[1].window.key.sport == w[2].key.sport);
+	cascade_free(c);
+	c = cascade_new(m, &o);
+	CHECK(cascade_decide(c, ws, 1, &w[2], &alone, &failed) == 1 && failed == 0);
+	CHECK(alone.class_id == d[1].class_id && fabsf(alone.confidence - d[1].confidence) < 1e-6f);
 	cascade_free(c);
 	model_ws_free(ws);
 	model_free(m);
@@ -152,5 +181,6 @@ int main(void)
 	RUN(test_uncertain_connection_averages_both_directions);
 	RUN(test_connections_are_forgotten_oldest_first);
 	RUN(test_rejects_bad_input);
+	RUN(test_a_failed_window_fails_alone);
 	return harness_done();
 }

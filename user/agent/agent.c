@@ -19,11 +19,14 @@
 
 #include "cascade.h"
 #include "classify_pool.h"
-#include "event_json.h"
-#include "latency.h"
+#include "common/clock.h"
+#include "common/errmsg.h"
+#include "decision_queue.h"
 #include "engine/model.h"
-#include "policy.h"
+#include "events_writer.h"
+#include "latency.h"
 #include "loader/window_ring.h"
+#include "policy.h"
 
 /* A batch goes to the workers when it is full, when its first window has
  * waited this long, or at once when a worker is idle: waiting only pays when
@@ -34,6 +37,13 @@
  * thread wake-up to its latency. Larger batches, or any batch while a
  * worker is busy, go to the pool: more cores when one is not enough. */
 #define RUN_HERE_MAX 8
+/* The drain hands over at most this many windows between two looks at its
+ * signals, its batch deadline and the agent map, however far behind it is. */
+#define DRAIN_SLICE (4 * POOL_MAX_BATCH)
+/* The agent map's heartbeat and health figures are this fresh. */
+#define PUBLISH_EVERY_NS (100 * NSEC_PER_MSEC)
+/* Decisions waiting for the events writer; more are dropped and counted. */
+#define EVENTS_QUEUE_DEPTH 8192
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -50,7 +60,6 @@ struct agent {
 	struct model *model;
 	const char *class_names[MODEL_MAX_CLASSES];
 	struct xdp_sampler *sampler;
-	bool found_pins;          /* maps were pinned before we started */
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
 	struct cascade *cascade;
@@ -66,19 +75,12 @@ struct agent {
 	uint64_t published_ns;
 	uint64_t batches;
 
-	FILE *events;
-	pthread_mutex_t events_lock;
+	struct events_writer *events;
+	struct decision_queue *events_queue;
 	struct latency_hist latency;
-	uint64_t decisions, rearms_lost;
+	struct latency_recent latency_recent;
+	uint64_t decisions, failed, rearms_lost;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns() */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
@@ -97,16 +99,20 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 }
 
 /* Worker thread: verdicts for the connections, re-arms for the uncertain
- * directions, then the events. */
-static void on_decisions(void *ctx, int n, const struct decision *d)
+ * directions, then the events (queued: a slow reader never holds this up). */
+static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 {
 	struct agent *a = ctx;
 	struct flow_key keys[POOL_MAX_BATCH];
 	struct verdict values[POOL_MAX_BATCH];
+	double latency_us[POOL_MAX_BATCH];
 	__u32 count = (__u32)n;
-	uint64_t written_ns, decided_ns = now_ns(); /* one clock read per batch */
+	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
 	uint32_t model_id = model_config(a->model)->model_id;
 
+	__atomic_fetch_add(&a->failed, (uint64_t)failed, __ATOMIC_RELAXED);
+	if (!n)
+		return;
 	for (int i = 0; i < n; i++) {
 		keys[i] = d[i].connection;
 		values[i] = (struct verdict){
@@ -120,36 +126,19 @@ static void on_decisions(void *ctx, int n, const struct decision *d)
 	}
 	if (bpf_map_update_batch(a->verdicts_fd, keys, values, &count, NULL))
 		fprintf(stderr, "odeflow: writing %d verdicts: %s\n", n, strerror(errno));
-	written_ns = now_ns();
+	written_ns = monotonic_ns();
 	for (int i = 0; i < n; i++)
 		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
 			__atomic_fetch_add(&a->rearms_lost, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < n; i++) {
 		uint64_t last = d[i].window.last_ns;
-		latency_add(&a->latency, written_ns > last ? (written_ns - last) / 1000 : 0);
+
+		latency_us[i] = written_ns > last ? (double)(written_ns - last) / 1000.0 : 0.0;
+		latency_add(&a->latency, (uint64_t)latency_us[i]);
 	}
 	__atomic_fetch_add(&a->decisions, (uint64_t)n, __ATOMIC_RELAXED);
-
-	if (!a->events)
-		return;
-	struct timespec wall;
-
-	clock_gettime(CLOCK_REALTIME, &wall);
-	pthread_mutex_lock(&a->events_lock);
-	for (int i = 0; i < n; i++) {
-		uint64_t last = d[i].window.last_ns;
-		char *line = event_json(&d[i], model_config(a->model), a->opts->iface,
-					wall.tv_sec + wall.tv_nsec / 1e9,
-					written_ns > last ? (double)(written_ns - last) / 1000.0 : 0.0);
-
-		if (line) {
-			fputs(line, a->events);
-			fputc('\n', a->events);
-			free(line);
-		}
-	}
-	fflush(a->events);
-	pthread_mutex_unlock(&a->events_lock);
+	if (a->events_queue)
+		decision_queue_push(a->events_queue, d, n, wall_seconds(), latency_us);
 }
 
 static void flush_batch(struct agent *a)
@@ -167,14 +156,22 @@ static void flush_batch(struct agent *a)
 /* Refreshes the agent map: who runs, which model and classes, and health. */
 static void publish(struct agent *a)
 {
+	static struct latency_hist recent; /* drain thread only */
 	__u32 zero = 0;
 
-	a->info.heartbeat_ns = now_ns();
+	a->info.heartbeat_ns = monotonic_ns();
 	a->info.windows_classified = __atomic_load_n(&a->decisions, __ATOMIC_RELAXED);
+	a->info.windows_failed = __atomic_load_n(&a->failed, __ATOMIC_RELAXED);
 	a->info.batches = a->batches;
 	a->info.latency_p50_us = latency_quantile(&a->latency, 0.5);
 	a->info.latency_p99_us = latency_quantile(&a->latency, 0.99);
+	latency_recent_tick(&a->latency_recent, &a->latency, a->info.heartbeat_ns);
+	latency_recent(&a->latency_recent, &a->latency, a->info.heartbeat_ns, &recent);
+	a->info.latency_recent_p50_us = latency_quantile(&recent, 0.5);
+	a->info.latency_recent_p99_us = latency_quantile(&recent, 0.99);
 	a->info.rearms_lost = __atomic_load_n(&a->rearms_lost, __ATOMIC_RELAXED);
+	a->info.events_dropped = (a->events_queue ? decision_queue_dropped(a->events_queue) : 0) +
+				 events_writer_lost(a->events);
 	bpf_map_update_elem(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &zero, &a->info, BPF_ANY);
 	a->published_ns = a->info.heartbeat_ns;
 }
@@ -187,7 +184,7 @@ static void publish_start(struct agent *a)
 	a->info.model_id = cfg->model_id;
 	a->info.window_n = (__u32)cfg->window;
 	a->info.num_classes = (__u32)cfg->num_classes;
-	a->info.started_ns = now_ns();
+	a->info.started_ns = monotonic_ns();
 	snprintf(a->info.iface, sizeof(a->info.iface), "%s", a->opts->iface);
 	for (int k = 0; k < cfg->num_classes; k++)
 		snprintf(a->info.class_names[k], sizeof(a->info.class_names[k]), "%s", cfg->class_names[k]);
@@ -204,18 +201,25 @@ static int on_window(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (!a->batch.n++)
-		a->batch_started_ns = now_ns();
+		a->batch_started_ns = monotonic_ns();
 	if (a->batch.n == POOL_MAX_BATCH)
 		flush_batch(a);
 	return 0;
 }
 
-static bool pins_exist(const char *pin_dir)
+static int open_events(struct agent *a, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	const struct agent_options *o = a->opts;
+	struct events_writer_options eo = { .path = o->events_path, .mode = o->events_mode,
+					    .allow_pipe = o->events_pipe,
+					    .model = model_config(a->model), .iface = o->iface };
 
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(XDP_MAP_VERDICTS));
-	return access(path, F_OK) == 0;
+	if (events_writer_open(&eo, &a->events, err, errlen))
+		return -1;
+	a->events_queue = decision_queue_new(EVENTS_QUEUE_DEPTH, events_writer_consume, a->events);
+	if (!a->events_queue)
+		return errmsg(err, errlen, "out of memory for the events queue");
+	return 0;
 }
 
 static int setup(struct agent *a, char *err, size_t errlen)
@@ -226,10 +230,13 @@ static int setup(struct agent *a, char *err, size_t errlen)
 				      .max_connections = (int)o->flow_capacity };
 	const struct model_config *cfg;
 	enum xdp_mode got;
+	char why[256];
 	int ifindex;
 
 	if (model_load(o->model_path, &a->model, err, errlen))
 		return -1;
+	if (model_self_check(a->model, why, sizeof(why)))
+		return errmsg(err, errlen, "%s: %s", o->model_path, why);
 	cfg = model_config(a->model);
 	for (int k = 0; k < cfg->num_classes; k++)
 		a->class_names[k] = cfg->class_names[k];
@@ -247,7 +254,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.window_n = (unsigned)cfg->window;
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
-	a->found_pins = o->pin_dir && pins_exist(o->pin_dir);
+	if (!o->quiet)
+		fprintf(stderr, "odeflow: maps for %u flows take about %llu MiB of kernel memory\n",
+			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -276,6 +285,10 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
 		return -1;
 	}
+	/* The events output last, once everything else is known to work: a
+	 * start that fails leaves no file behind. */
+	if (o->events_path && open_events(a, err, errlen))
+		return -1;
 	if (xdp_sampler_attach(a->sampler, ifindex, o->mode, o->keep, &got, err, errlen))
 		return -1;
 	a->attached = true;
@@ -300,20 +313,19 @@ static void reload_policy(struct agent *a)
 }
 
 /* Milliseconds the drain loop may sleep: until the batch's deadline when
- * it holds windows, else a tenth of a second (signals and the heartbeat).
- * Never, with --busy-poll: a sleeping agent is woken by the packet that
- * completes the next window, which costs that packet an interrupt (about
- * 5 us on our test VM) and the window the time the agent takes to wake. */
+ * it holds windows, else until the agent map is due to be refreshed (a
+ * signal cuts the sleep short). Never, with --busy-poll: a sleeping agent is
+ * woken by the packet that completes the next window, which costs that
+ * packet an interrupt and the window the time the agent takes to wake. */
 static int sleep_ms(const struct agent *a)
 {
-	uint64_t waited;
+	uint64_t now = monotonic_ns(), until = a->published_ns + PUBLISH_EVERY_NS;
 
 	if (a->opts->busy_poll)
 		return 0;
-	if (!a->batch.n)
-		return 100;
-	waited = now_ns() - a->batch_started_ns;
-	return waited >= BATCH_WAIT_NS ? 0 : (int)((BATCH_WAIT_NS - waited + 999999) / 1000000);
+	if (a->batch.n && a->batch_started_ns + BATCH_WAIT_NS < until)
+		until = a->batch_started_ns + BATCH_WAIT_NS;
+	return until <= now ? 0 : (int)((until - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 }
 
 /* One epoll set for the ring buffer and the pool's idle eventfd, so a
@@ -342,7 +354,7 @@ static int drain(struct agent *a)
 		goto out;
 	}
 	while (!stop_requested) {
-		int consumed = window_ring_poll(ring, ep, sleep_ms(a));
+		int consumed = window_ring_poll(ring, ep, sleep_ms(a), DRAIN_SLICE);
 
 		/* busy-polling: give the CPU to the workers and the traffic when
 		 * they want it, without ever sleeping */
@@ -357,9 +369,9 @@ static int drain(struct agent *a)
 		cleared = read(a->idle_fd, &idle, sizeof(idle)); /* -1, EAGAIN: no worker went idle */
 		(void)cleared;
 		if (a->batch.n && (classify_pool_idle(a->pool) ||
-				   now_ns() - a->batch_started_ns >= BATCH_WAIT_NS))
+				   monotonic_ns() - a->batch_started_ns >= BATCH_WAIT_NS))
 			flush_batch(a);
-		if (now_ns() - a->published_ns >= 1000000000ULL)
+		if (monotonic_ns() - a->published_ns >= PUBLISH_EVERY_NS)
 			publish(a);
 		if (reload_requested) {
 			reload_requested = 0;
@@ -376,28 +388,29 @@ out:
 	return rc;
 }
 
-/* After a run, or a failed start: without --keep, detach and remove the
- * pins. A failed start leaves alone pins it found (a --keep agent's state). */
+/* After a run, or a failed start: without --keep, detach and remove this
+ * agent's pins, by name. A failed start removes only what it pinned itself,
+ * leaving a --keep agent's state alone. */
 static void teardown(struct agent *a, bool started)
 {
-	bool unpin = !a->opts->keep && a->opts->pin_dir && (started || !a->found_pins);
 	char err[256];
 
 	classify_pool_free(a->pool); /* finishes what was queued */
+	events_writer_stopping(a->events); /* a reader that never reads gets a short grace */
+	decision_queue_free(a->events_queue);
+	events_writer_close(a->events);
 	if (a->sampler) {
 		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
-		xdp_sampler_close(a->sampler);
-		if (unpin && xdp_unpin(a->opts->pin_dir, err, sizeof(err)))
+		if (!a->opts->keep && xdp_sampler_unpin(a->sampler, started, err, sizeof(err)))
 			fprintf(stderr, "odeflow: %s\n", err);
+		xdp_sampler_close(a->sampler);
 	}
 	classify_seat_free(a->seat);
 	if (a->idle_fd >= 0)
 		close(a->idle_fd);
 	cascade_free(a->cascade);
 	model_free(a->model);
-	if (a->events && a->events != stdout)
-		fclose(a->events);
 }
 
 int agent_run(const struct agent_options *o)
@@ -407,20 +420,12 @@ int agent_run(const struct agent_options *o)
 	char err[2048];
 	int rc = 1;
 
-	pthread_mutex_init(&a.events_lock, NULL);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (o->events_path) {
-		a.events = strcmp(o->events_path, "-") ? fopen(o->events_path, "w") : stdout;
-		if (!a.events) {
-			fprintf(stderr, "odeflow: %s: %s\n", o->events_path, strerror(errno));
-			return 1;
-		}
-	}
 	if (setup(&a, err, sizeof(err))) {
 		fprintf(stderr, "odeflow: %s\n", err);
 		teardown(&a, false);
@@ -430,10 +435,11 @@ int agent_run(const struct agent_options *o)
 	teardown(&a, true);
 out:
 	if (!o->quiet && a.decisions)
-		fprintf(stderr, "odeflow: %lu windows classified; latency p50 %lu us, p99 %lu us; %lu re-arms lost, %lu bad records\n",
-			(unsigned long)a.decisions, (unsigned long)latency_quantile(&a.latency, 0.5),
+		fprintf(stderr, "odeflow: %lu windows classified, %lu failed; latency p50 %lu us, p99 %lu us; "
+			"%lu re-arms lost, %lu bad records, %lu events dropped\n",
+			(unsigned long)a.decisions, (unsigned long)a.failed,
+			(unsigned long)latency_quantile(&a.latency, 0.5),
 			(unsigned long)latency_quantile(&a.latency, 0.99), (unsigned long)a.rearms_lost,
-			(unsigned long)a.bad_records);
-	pthread_mutex_destroy(&a.events_lock);
+			(unsigned long)a.bad_records, (unsigned long)a.info.events_dropped);
 	return rc;
 }

@@ -17,6 +17,8 @@ struct agent_options {
 	const char *policy_path;  /* NULL: every class passes (observe only) */
 	const char *pin_dir;
 	const char *events_path;  /* NULL: none; "-": standard output */
+	unsigned events_mode;     /* of an events file the agent creates */
+	bool events_pipe;         /* the events path may be a FIFO or a Unix socket */
 	float threshold;
 	int max_windows;
 	int threads;              /* classification workers */

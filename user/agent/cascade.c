@@ -164,37 +164,42 @@ static void update(struct cascade *c, const struct window_record *w, const float
 }
 
 int cascade_decide(struct cascade *c, struct model_ws *ws, int n,
-		   const struct window_record *windows, struct decision *out)
+		   const struct window_record *windows, struct decision *out, int *failed)
 {
 	size_t per = (size_t)c->window;
 	float *sizes = NULL, *logprobs = NULL;
 	double *times = NULL;
-	int rc = -1;
+	bool *row_failed = NULL;
+	int decided = -1;
 
+	*failed = 0;
 	for (int i = 0; i < n; i++)
 		if (windows[i].n != c->window)
 			return -1;
 	sizes = calloc(per * (size_t)n, sizeof(float)); /* calloc: gcc cannot see every slot is written */
 	times = calloc(per * (size_t)n, sizeof(double));
 	logprobs = malloc(sizeof(float) * (size_t)c->num_classes * (size_t)n);
-	if (!sizes || !times || !logprobs)
+	row_failed = calloc((size_t)n, sizeof(bool));
+	if (!sizes || !times || !logprobs || !row_failed)
 		goto out;
 	for (int i = 0; i < n; i++)
 		for (size_t j = 0; j < per; j++) {
 			sizes[i * per + j] = windows[i].sizes[j];
 			times[i * per + j] = windows[i].offset_us[j] * 1e-6;
 		}
-	if (model_classify(c->model, ws, n, sizes, times, logprobs))
+	*failed = model_classify_rows(c->model, ws, n, sizes, times, logprobs, row_failed);
+	if (*failed < 0)
 		goto out;
-
+	decided = 0;
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < n; i++)
-		update(c, &windows[i], logprobs + (size_t)i * c->num_classes, &out[i]);
+		if (!row_failed[i])
+			update(c, &windows[i], logprobs + (size_t)i * c->num_classes, &out[decided++]);
 	pthread_mutex_unlock(&c->lock);
-	rc = 0;
 out:
 	free(sizes);
 	free(times);
 	free(logprobs);
-	return rc;
+	free(row_failed);
+	return decided;
 }

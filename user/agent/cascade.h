@@ -39,9 +39,12 @@ struct cascade *cascade_new(const struct model *m, const struct cascade_options 
 void cascade_free(struct cascade *c);
 
 /* Classifies n windows in one batch (n <= the workspace's max batch) and
- * updates each connection's state. Windows whose n differs from the model's
- * window size are rejected (-1). Writes one decision per window, in order. */
+ * updates each connection's state. Writes one decision per window the model
+ * classified, in order, and returns how many; a window the model fails on
+ * gets none and is counted in *failed (its direction is sampled again by the
+ * kernel later). -1: a window's n differs from the model's window size, or
+ * out of memory. */
 int cascade_decide(struct cascade *c, struct model_ws *ws, int n,
-		   const struct window_record *windows, struct decision *out);
+		   const struct window_record *windows, struct decision *out, int *failed);
 
 #endif

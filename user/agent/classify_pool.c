@@ -110,10 +110,13 @@ void classify_seat_free(struct classify_seat *seat)
 void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
 			    const struct window_batch *b)
 {
-	if (cascade_decide(p->cascade, seat->ws, b->n, b->windows, seat->out) == 0)
-		p->on_decisions(p->ctx, b->n, seat->out);
-	else
+	int failed, decided = cascade_decide(p->cascade, seat->ws, b->n, b->windows, seat->out,
+					     &failed);
+
+	if (decided < 0)
 		fprintf(stderr, "odeflow: a batch of %d windows could not be classified\n", b->n);
+	else
+		p->on_decisions(p->ctx, decided, seat->out, failed);
 }
 
 static void *worker(void *arg)

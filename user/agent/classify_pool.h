@@ -17,8 +17,9 @@ struct window_batch {
 	struct window_record windows[POOL_MAX_BATCH];
 };
 
-/* Called on a worker thread, possibly concurrently with other workers. */
-typedef void (*decisions_fn)(void *ctx, int n, const struct decision *decisions);
+/* Called on a worker thread, possibly concurrently with other workers, with
+ * the decisions of a batch and the number of its windows the model failed on. */
+typedef void (*decisions_fn)(void *ctx, int n, const struct decision *decisions, int failed);
 
 struct classify_pool;
 

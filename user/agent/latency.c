@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "latency.h"
 
+#include <string.h>
+
+#include "common/clock.h"
+
 #define SUB_BITS LATENCY_SUB_BITS
 #define SUB (1 << SUB_BITS)
 
@@ -56,4 +60,36 @@ uint64_t latency_quantile(const struct latency_hist *h, double q)
 			return bucket_upper(b);
 	}
 	return bucket_upper(LATENCY_BUCKETS - 1);
+}
+
+void latency_recent_tick(struct latency_recent *r, const struct latency_hist *h, uint64_t now_ns)
+{
+	int last = (r->next + LATENCY_RECENT_SECONDS) % (LATENCY_RECENT_SECONDS + 1);
+
+	if (r->snap_ns[last] && now_ns - r->snap_ns[last] < NSEC_PER_SEC)
+		return;
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+		r->snap[r->next].count[b] = __atomic_load_n(&h->count[b], __ATOMIC_RELAXED);
+	r->snap_ns[r->next] = now_ns;
+	r->next = (r->next + 1) % (LATENCY_RECENT_SECONDS + 1);
+}
+
+void latency_recent(const struct latency_recent *r, const struct latency_hist *h, uint64_t now_ns,
+		    struct latency_hist *out)
+{
+	const struct latency_hist *base = NULL;
+	uint64_t base_ns = 0;
+
+	/* the newest snapshot at least LATENCY_RECENT_SECONDS old */
+	for (int i = 0; i <= LATENCY_RECENT_SECONDS; i++)
+		if (r->snap_ns[i] && now_ns - r->snap_ns[i] >= LATENCY_RECENT_SECONDS * NSEC_PER_SEC &&
+		    r->snap_ns[i] > base_ns) {
+			base = &r->snap[i];
+			base_ns = r->snap_ns[i];
+		}
+	for (int b = 0; b < LATENCY_BUCKETS; b++) {
+		uint64_t now = __atomic_load_n(&h->count[b], __ATOMIC_RELAXED);
+
+		out->count[b] = base && base->count[b] <= now ? now - base->count[b] : now;
+	}
 }

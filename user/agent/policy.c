@@ -8,6 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/file_read.h"
+
+#define POLICY_FILE_MAX (64u << 10) /* a rule per class fits many times over */
+
 #define MAX_WORDS 8
 #define MAX_LINE 512
 
@@ -200,26 +204,18 @@ int policy_parse(const char *text, size_t len, const char *const *class_names, i
 int policy_load(const char *path, const char *const *class_names, int num_classes,
 		struct policy_table *out, char *err, size_t errlen)
 {
-	char buf[64 * 1024], why[200];
+	char why[200];
+	uint8_t *buf;
 	size_t len;
-	FILE *f = fopen(path, "r");
+	int rc;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (file_read_regular(path, POLICY_FILE_MAX, &buf, &len, err, errlen))
 		return -1;
-	}
-	len = fread(buf, 1, sizeof(buf), f);
-	if (ferror(f) || !feof(f)) {
-		snprintf(err, errlen, "%s: %s", path, ferror(f) ? "read error" : "larger than 64 KiB");
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	if (policy_parse(buf, len, class_names, num_classes, out, why, sizeof(why))) {
+	rc = policy_parse((const char *)buf, len, class_names, num_classes, out, why, sizeof(why));
+	free(buf);
+	if (rc)
 		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 void policy_format(const struct policy *p, char *buf, size_t len)

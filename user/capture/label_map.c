@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "label_map.h"
+#include "common/file_read.h"
 #include "engine/model.h"
+
+#define LABEL_MAP_FILE_MAX (1u << 20)
 
 struct rule {
 	char *pattern;
@@ -120,41 +123,15 @@ int label_map_parse(const char *text, size_t len, const char *name, struct label
 }
 
 /* The whole of f (label maps are a few lines) into a malloc'd buffer. */
-static int read_all(FILE *f, char **text, size_t *len)
-{
-	FILE *mem = open_memstream(text, len);
-	char buf[4096];
-	size_t n;
-
-	if (!mem)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	if (fclose(mem) || ferror(f)) {
-		free(*text);
-		return -1;
-	}
-	return 0;
-}
-
 int label_map_load(const char *path, struct label_map **out, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	char *text;
+	uint8_t *text;
 	size_t len;
 	int rc;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (file_read_regular(path, LABEL_MAP_FILE_MAX, &text, &len, err, errlen))
 		return -1;
-	}
-	rc = read_all(f, &text, &len);
-	fclose(f);
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot read it", path);
-		return -1;
-	}
-	rc = label_map_parse(text, len, path, out, err, errlen);
+	rc = label_map_parse((const char *)text, len, path, out, err, errlen);
 	free(text);
 	return rc;
 }

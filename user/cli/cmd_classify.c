@@ -73,11 +73,15 @@ static int flush(struct classify_run *r)
 
 	if (!r->pending)
 		return 0;
-	if (cascade_decide(r->cascade, r->ws, r->pending, r->windows, r->decisions)) {
-		fprintf(stderr, "classify: %s: the model refused a window\n", r->capture);
+	int failed, decided = cascade_decide(r->cascade, r->ws, r->pending, r->windows,
+					     r->decisions, &failed);
+
+	if (decided < 0 || failed) {
+		fprintf(stderr, "classify: %s: the model failed on %d window(s)\n", r->capture,
+			decided < 0 ? r->pending : failed);
 		return -1;
 	}
-	for (int i = 0; i < r->pending; i++) {
+	for (int i = 0; i < decided; i++) {
 		const struct decision *d = &r->decisions[i];
 		char *line = event_json(d, cfg, r->capture, d->window.last_ns * 1e-9, -1);
 

@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "common/flow_key.h"
+#include "common/clock.h"
 #include "loader/pinned.h"
 
 ODEFLOW_COMMAND(flows, "list the classified connections (verdict map)")

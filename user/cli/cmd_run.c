@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/events_writer.h"
 #include "cli.h"
 #include "command.h"
 #include "engine/model_path.h"
@@ -22,7 +23,10 @@ static void usage(FILE *out)
 		"  -m, --model FILE        model [%s]\n"
 		"  -p, --policy FILE       per-class policy; SIGHUP reloads it [every class passes]\n"
 		"  -d, --pin-dir DIR       where the maps are pinned [" XDP_DEFAULT_PIN_DIR "]\n"
-		"  -e, --events FILE|-     one JSON object per decision\n"
+		"  -e, --events FILE|-     one JSON object per decision; an existing FILE must be a\n"
+		"                          regular file of this user (never a symlink followed)\n"
+		"      --events-mode MODE  octal mode of an events file the agent creates [0600]\n"
+		"      --events-pipe       the events path may be a FIFO or a Unix stream socket\n"
 		"  -t, --threshold T       confidence a verdict needs to be final [0.9]\n"
 		"  -w, --max-windows K     windows a connection may take to get there [3]\n"
 		"  -j, --threads N         classification threads [number of CPUs - 1, at least 1]\n"
@@ -58,6 +62,8 @@ int cmd_run(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'j' }, { "flows", required_argument, NULL, 'c' },
 		{ "keep", no_argument, NULL, 'k' },          { "quiet", no_argument, NULL, 'q' },
 		{ "busy-poll", no_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
+		{ "events-mode", required_argument, NULL, 'M' },
+		{ "events-pipe", no_argument, NULL, 'P' },
 		{ 0 },
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -65,6 +71,7 @@ int cmd_run(int argc, char **argv)
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = 0.9f, .max_windows = 3,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
+		.events_mode = EVENTS_DEFAULT_MODE,
 	};
 	double v;
 	long flows;
@@ -83,6 +90,19 @@ int cmd_run(int argc, char **argv)
 		case 'p': o.policy_path = optarg; break;
 		case 'd': o.pin_dir = optarg; break;
 		case 'e': o.events_path = optarg; break;
+		case 'M': {
+			char *end;
+			unsigned long mode = strtoul(optarg, &end, 8);
+
+			if (!*optarg || *end || mode > 0777) {
+				fprintf(stderr, "odeflow run: --events-mode '%s' is not an octal mode from 0 to 0777\n",
+					optarg);
+				return 2;
+			}
+			o.events_mode = (unsigned)mode;
+			break;
+		}
+		case 'P': o.events_pipe = true; break;
 		case 't':
 			if (cli_double("odeflow run", "threshold", optarg, 0, 1, false, &v))
 				return 2;

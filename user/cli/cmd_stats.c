@@ -28,12 +28,17 @@ int cmd_stats(int argc, char **argv)
 		for (int i = 0; i < CNT_MAX; i++)
 			json_object_set_new(cnt, xdp_counter_name(i), json_integer((json_int_t)counters[i]));
 		json_object_set_new(o, "counters", cnt);
-		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I}",
+		json_object_set_new(o, "sampler_loaded", json_boolean(pinned_sampler_loaded(&p)));
+		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
+			"windows_failed", (json_int_t)p.agent.windows_failed,
 			"latency_p50_us", (json_int_t)p.agent.latency_p50_us,
 			"latency_p99_us", (json_int_t)p.agent.latency_p99_us,
-			"rearms_lost", (json_int_t)p.agent.rearms_lost));
+			"latency_recent_p50_us", (json_int_t)p.agent.latency_recent_p50_us,
+			"latency_recent_p99_us", (json_int_t)p.agent.latency_recent_p99_us,
+			"rearms_lost", (json_int_t)p.agent.rearms_lost,
+			"events_dropped", (json_int_t)p.agent.events_dropped));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
@@ -41,12 +46,21 @@ int cmd_stats(int argc, char **argv)
 		for (int i = 0; i < CNT_MAX; i++)
 			printf("%-18s %20llu\n", xdp_counter_name(i), (unsigned long long)counters[i]);
 		if (pinned_agent_alive(&p))
-			printf("agent pid %u: %llu windows classified, latency p50 %llu us, p99 %llu us\n",
+			printf("agent pid %u: %llu windows classified (%llu failed), %llu events dropped\n"
+			       "latency, last 10 s: p50 %llu us, p99 %llu us; since the start: p50 %llu us, "
+			       "p99 %llu us\n",
 			       p.agent.pid, (unsigned long long)p.agent.windows_classified,
+			       (unsigned long long)p.agent.windows_failed,
+			       (unsigned long long)p.agent.events_dropped,
+			       (unsigned long long)p.agent.latency_recent_p50_us,
+			       (unsigned long long)p.agent.latency_recent_p99_us,
 			       (unsigned long long)p.agent.latency_p50_us,
 			       (unsigned long long)p.agent.latency_p99_us);
-		else
+		else if (pinned_sampler_loaded(&p))
 			printf("agent: not running (the XDP program keeps enforcing the last verdicts)\n");
+		else
+			printf("agent: not running, and no XDP program uses these maps: nothing is "
+			       "enforced (the pins are left over)\n");
 	}
 	pinned_close(&p);
 	return 0;

@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "common/flow_key.h"
+#include "common/clock.h"
 #include "loader/pinned.h"
 
 ODEFLOW_COMMAND(top, "live view of a running agent (q quits)")
@@ -124,9 +125,10 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 	printf("dropped/s %12.0f   marked/s %13.0f   rate-limited/s %5.0f\n",
 	       rate(now, then, CNT_ACTION_DROP), rate(now, then, CNT_ACTION_MARK),
 	       rate(now, then, CNT_ACTION_RATE_DROP));
-	printf("ring drops %11llu   verdict hits/s %7.0f   latency p50/p99 %llu/%llu us\n",
+	printf("ring drops %11llu   verdict hits/s %7.0f   latency 10s p50/p99 %llu/%llu us\n",
 	       (unsigned long long)now->counters[CNT_RING_DROPS], rate(now, then, CNT_VERDICT_HITS),
-	       (unsigned long long)p->agent.latency_p50_us, (unsigned long long)p->agent.latency_p99_us);
+	       (unsigned long long)p->agent.latency_recent_p50_us,
+	       (unsigned long long)p->agent.latency_recent_p99_us);
 	printf("\nconnections %u (%u provisional)\n", now->connections, now->provisional);
 	for (unsigned k = 0; k < p->agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++)
 		if (now->per_class[k] > max)

@@ -231,6 +231,10 @@ struct model_ws {
 	float *infer;        /* forward passes of model_classify */
 	float *train;        /* the tape and backward buffers, on first use */
 	float *logits, *dlogits;
+	/* model_classify_rows: a batch with its invalid rows replaced */
+	float *clean_sizes;
+	double *clean_times;
+	bool *failed;
 };
 
 /* Once per process: workspaces are made by several threads at once, and
@@ -267,7 +271,11 @@ struct model_ws *model_ws_new(const struct model *m, int max_batch)
 	ws->infer = alloc_floats(m->ops->ws_floats(m, max_batch, false));
 	ws->logits = alloc_floats(max_batch * C);
 	ws->dlogits = alloc_floats(max_batch * C);
-	if (!ws->infer || !ws->logits || !ws->dlogits) {
+	ws->clean_sizes = calloc((size_t)max_batch * m->cfg.window, sizeof(float));
+	ws->clean_times = calloc((size_t)max_batch * m->cfg.window, sizeof(double));
+	ws->failed = calloc((size_t)max_batch, sizeof(bool));
+	if (!ws->infer || !ws->logits || !ws->dlogits || !ws->clean_sizes || !ws->clean_times ||
+	    !ws->failed) {
 		model_ws_free(ws);
 		return NULL;
 	}
@@ -282,6 +290,9 @@ void model_ws_free(struct model_ws *ws)
 	free(ws->train);
 	free(ws->logits);
 	free(ws->dlogits);
+	free(ws->clean_sizes);
+	free(ws->clean_times);
+	free(ws->failed);
 	free(ws);
 }
 
@@ -292,19 +303,69 @@ size_t model_ws_bytes(const struct model *m, int batch)
 	return floats * sizeof(float) / batch;
 }
 
+/* Copies the batch with every invalid row replaced by a valid stand-in, so
+ * one bad window cannot fail the others; marks the invalid rows. Returns
+ * the inputs to run: the caller's own when every row is valid. */
+static int screen_rows(const struct model *m, struct model_ws *ws, int batch, const float **sizes,
+		       const double **times, bool *failed)
+{
+	const int N = m->cfg.window;
+	int bad = 0;
+
+	for (int b = 0; b < batch; b++) {
+		failed[b] = features_window(N, *sizes + (size_t)b * N, *times + (size_t)b * N, NULL,
+					    NULL, NULL) != 0;
+		bad += failed[b];
+	}
+	if (!bad)
+		return 0;
+	memcpy(ws->clean_sizes, *sizes, sizeof(float) * (size_t)batch * N);
+	memcpy(ws->clean_times, *times, sizeof(double) * (size_t)batch * N);
+	for (int b = 0; b < batch; b++)
+		for (int i = 0; failed[b] && i < N; i++) {
+			ws->clean_sizes[(size_t)b * N + i] = 100.0f;
+			ws->clean_times[(size_t)b * N + i] = i * 1e-3;
+		}
+	*sizes = ws->clean_sizes;
+	*times = ws->clean_times;
+	return bad;
+}
+
+int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
+			const float *sizes, const double *times, float *logprobs, bool *failed)
+{
+	const int N = m->cfg.window, C = m->cfg.num_classes;
+	int nfailed = 0;
+
+	if (batch < 1 || batch > ws->max_batch)
+		return -1;
+	if (!failed)
+		failed = ws->failed;
+	screen_rows(m, ws, batch, &sizes, &times, failed);
+	if (m->ops->forward(m, ws->infer, batch, false, sizes, times, logprobs)) {
+		/* Only dopri5 gives up on a window: find which, one at a time. */
+		for (int b = 0; b < batch; b++)
+			failed[b] |= m->ops->forward(m, ws->infer, 1, false, sizes + (size_t)b * N,
+						     times + (size_t)b * N,
+						     logprobs + (size_t)b * C) != 0;
+	}
+	log_softmax(logprobs, logprobs, batch, C);
+	/* finite weights can still overflow; never hand a NaN to a decision */
+	for (int b = 0; b < batch; b++) {
+		for (int k = 0; k < C && !failed[b]; k++)
+			failed[b] = !isfinite(logprobs[(size_t)b * C + k]);
+		if (failed[b])
+			for (int k = 0; k < C; k++)
+				logprobs[(size_t)b * C + k] = NAN;
+		nfailed += failed[b];
+	}
+	return nfailed;
+}
+
 int model_classify(const struct model *m, struct model_ws *ws, int batch,
 		   const float *sizes, const double *times, float *logprobs)
 {
-	if (batch < 1 || batch > ws->max_batch)
-		return -1;
-	if (m->ops->forward(m, ws->infer, batch, false, sizes, times, logprobs))
-		return -1;
-	log_softmax(logprobs, logprobs, batch, m->cfg.num_classes);
-	/* finite weights can still overflow; never hand a NaN to a decision */
-	for (int i = 0; i < batch * m->cfg.num_classes; i++)
-		if (!isfinite(logprobs[i]))
-			return -1;
-	return 0;
+	return model_classify_rows(m, ws, batch, sizes, times, logprobs, NULL) ? -1 : 0;
 }
 
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,

@@ -7,6 +7,7 @@
 #ifndef ODEFLOW_MODEL_H
 #define ODEFLOW_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,18 @@ void model_ws_free(struct model_ws *ws);
  * down on it (dopri5 exceeds its step budget, an overflow to Inf or NaN). */
 int model_classify(const struct model *m, struct model_ws *ws, int batch,
 		   const float *sizes, const double *times, float *logprobs);
+/* The same, window by window: a row that is invalid or that the model breaks
+ * down on fails alone (failed[b] true, its logprobs NaN) and the others are
+ * classified as they would be without it. failed may be NULL. Returns the
+ * number of failed rows, or -1 if batch is out of range. */
+int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
+			const float *sizes, const double *times, float *logprobs, bool *failed);
+
+/* Runs the model on windows shaped like real traffic (every size from a
+ * bare ACK to a full MTU, gaps from none to minutes): a model whose finite
+ * weights still overflow on them would fail every window it is given.
+ * Errors: -1 and one line in err. */
+int model_self_check(const struct model *m, char *err, size_t errlen);
 
 /* Training: forward and backward over B labelled windows. Returns the mean
  * cross-entropy loss; adds d(loss)/d(params) into grads (model_params layout);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "arch.h"
+#include "common/file_read.h"
 #include "safetensors.h"
 
 #define MODEL_FILE_MAX (256u << 20)
@@ -93,39 +94,6 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 }
 
 /* ---- loading ---- */
-
-static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	struct stat st;
-
-	*buf = NULL;
-	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-			 f ? "not a regular file" : strerror(errno));
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	if ((uint64_t)st.st_size > MODEL_FILE_MAX) {
-		snprintf(err, errlen, "%s: %lld bytes is larger than a model can be", path,
-			 (long long)st.st_size);
-		fclose(f);
-		return -1;
-	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	if (!*buf || fread(*buf, 1, *len, f) != *len) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-			 *buf ? "short read" : "out of memory");
-		free(*buf);
-		*buf = NULL;
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
 
 /* The metadata string key, or NULL with the problem in err. */
 static const char *meta_str(json_t *meta, const char *key, char *err, size_t errlen)
@@ -365,7 +333,7 @@ int model_load(const char *path, struct model **out, char *err, size_t errlen)
 	int rc;
 
 	*out = NULL;
-	if (read_file(path, &buf, &len, err, errlen))
+	if (file_read_regular(path, MODEL_FILE_MAX, &buf, &len, err, errlen))
 		return -1;
 	rc = model_load_buffer(buf, len, out, why, sizeof(why));
 	if (rc)

@@ -11,14 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
 {
 	char why[512];
@@ -72,6 +64,34 @@ int pinned_class_id(const struct pinned *p, const char *name)
 		if (!strcasecmp(name, pinned_class_name(p, k, buf, sizeof(buf))))
 			return (int)k;
 	return -1;
+}
+
+bool pinned_sampler_loaded(const struct pinned *p)
+{
+	struct bpf_map_info map = { 0 };
+	__u32 len = sizeof(map), id = 0;
+
+	if (bpf_obj_get_info_by_fd(p->fd[XDP_MAP_VERDICTS], &map, &len))
+		return false;
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info = { 0 };
+		__u32 ids[16], n = sizeof(ids) / sizeof(ids[0]);
+		int fd = bpf_prog_get_fd_by_id(id);
+		bool ours = false;
+
+		if (fd < 0)
+			continue;
+		info.nr_map_ids = n;
+		info.map_ids = (__u64)(unsigned long)ids;
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			for (__u32 i = 0; i < info.nr_map_ids && i < n; i++)
+				ours |= ids[i] == map.id;
+		close(fd);
+		if (ours)
+			return true;
+	}
+	return false;
 }
 
 bool pinned_agent_alive(const struct pinned *p)

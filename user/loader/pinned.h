@@ -25,6 +25,10 @@ int pinned_refresh_agent(struct pinned *p);
 const char *pinned_class_name(const struct pinned *p, unsigned id, char *buf, size_t len);
 /* The id of a class name (case does not matter), or -1. */
 int pinned_class_id(const struct pinned *p, const char *name);
+/* Is a program that uses these maps still loaded? Only an attached sampler
+ * (its link pinned by --keep, or held by a running agent) keeps one loaded,
+ * so false means nothing enforces the verdicts any more. */
+bool pinned_sampler_loaded(const struct pinned *p);
 /* Is the agent that published alive? */
 bool pinned_agent_alive(const struct pinned *p);
 
@@ -34,8 +38,5 @@ bool pinned_agent_alive(const struct pinned *p);
  * (help printed: 0; bad option or no agent: the error is printed, nonzero). */
 bool pinned_command_start(const char *name, int argc, char **argv, bool *json, struct pinned *p,
 			  int *exit_code);
-
-/* Monotonic now, the clock of bpf_ktime_get_ns(). */
-uint64_t monotonic_ns(void);
 
 #endif

@@ -22,11 +22,12 @@ void window_ring_free(struct window_ring *r);
  * for more than the ring. */
 int window_ring_epoll_fd(const struct window_ring *r);
 
-/* Like libbpf's ring_buffer__poll: hands every waiting window to on_record;
- * when none waits, raises the flag, looks once more, and sleeps on epoll_fd
- * (window_ring_epoll_fd, or a set that holds it) for up to timeout_ms.
- * Returns the windows handed over, or a negative errno (-EINTR when a signal
- * cut the sleep short). */
-int window_ring_poll(struct window_ring *r, int epoll_fd, int timeout_ms);
+/* Like libbpf's ring_buffer__poll: hands waiting windows to on_record, at
+ * most `budget` of them, so a caller behind a ring that never empties still
+ * gets control back; when none waits, raises the flag, looks once more, and
+ * sleeps on epoll_fd (window_ring_epoll_fd, or a set that holds it) for up
+ * to timeout_ms. Returns the windows handed over, or a negative errno
+ * (-EINTR when a signal cut the sleep short). */
+int window_ring_poll(struct window_ring *r, int epoll_fd, int timeout_ms, int budget);
 
 #endif

@@ -19,6 +19,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "common/errmsg.h"
 #include "flows_map.h"
 #include "verifier_log.h"
 #include "odeflow.skel.h"
@@ -31,6 +32,8 @@
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
+	bool made_pin_dir;       /* this sampler created pin_dir */
+	unsigned pinned_here;    /* bit m: map m was pinned by this sampler, not reused */
 	int link_fd;             /* -1 when not attached */
 	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
 	bool took_over;          /* attached by updating a link a --keep run left */
@@ -113,32 +116,118 @@ static int capture_libbpf_warning(enum libbpf_print_level level, const char *fmt
 	return 0;
 }
 
-/* Makes pin_dir, on a bpffs: mounts bpffs on /sys/fs/bpf when the pin dir is
- * below it and nothing is mounted there yet (some minimal systems). */
-static int prepare_pin_dir(const char *pin_dir, char *err, size_t errlen)
+/* bpffs refuses names with a dot (reserved for the kernel's own files)
+ * with EPERM, which alone would read as a privilege problem. */
+static int pin_name_error(const char *pin_dir, int errnum, const char *what, char *err,
+			  size_t errlen)
+{
+	const char *base = strrchr(pin_dir, '/');
+
+	if (errnum == EPERM && strchr(base ? base + 1 : pin_dir, '.'))
+		return errmsg(err, errlen, "%s pin dir %s: bpffs does not allow '.' in names", what,
+			      pin_dir);
+	return errmsg(err, errlen, "%s pin dir %s: %s", what, pin_dir, strerror(errnum));
+}
+
+/* An existing pin dir: a real directory on bpffs, of this user, that no one
+ * else may write to (whoever can would swap the maps the XDP program and
+ * the agent share). A symlink is refused rather than followed. */
+static int check_pin_dir(const char *pin_dir, char *err, size_t errlen)
 {
 	struct statfs fs;
+	struct stat st;
 
+	if (lstat(pin_dir, &st))
+		return pin_name_error(pin_dir, errno, "checking", err, errlen);
+	if (S_ISLNK(st.st_mode))
+		return errmsg(err, errlen, "pin dir %s is a symlink: give the directory itself",
+			      pin_dir);
+	if (!S_ISDIR(st.st_mode))
+		return errmsg(err, errlen, "pin dir %s is not a directory", pin_dir);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return errmsg(err, errlen,
+			      "pin dir %s belongs to uid %u with mode %03o: it must be this user's "
+			      "(uid %u) and writable by no one else",
+			      pin_dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+			      (unsigned)geteuid());
+	if (statfs(pin_dir, &fs) || fs.f_type != BPF_FS_MAGIC)
+		return errmsg(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)",
+			      pin_dir);
+	return 0;
+}
+
+/* Makes pin_dir, on a bpffs: mounts bpffs on /sys/fs/bpf when the pin dir is
+ * below it and nothing is mounted there yet (some minimal systems). The
+ * folder is created only inside a bpffs, so a wrong path leaves nothing
+ * behind. */
+static int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen)
+{
+	char parent[PATH_MAX];
+	struct statfs fs;
+	char *slash;
+
+	*made = false;
 	if (!strncmp(pin_dir, BPFFS_ROOT "/", strlen(BPFFS_ROOT) + 1) &&
 	    statfs(BPFFS_ROOT, &fs) == 0 && fs.f_type != BPF_FS_MAGIC &&
-	    mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700")) {
-		snprintf(err, errlen, "mounting bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
-		return -1;
-	}
-	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
-		snprintf(err, errlen, "creating pin dir %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	if (statfs(pin_dir, &fs) || fs.f_type != BPF_FS_MAGIC) {
-		snprintf(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)", pin_dir);
-		return -1;
-	}
+	    mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700"))
+		return errmsg(err, errlen, "mounting bpffs on %s: %s", BPFFS_ROOT, strerror(errno));
+	if (access(pin_dir, F_OK) == 0 || errno != ENOENT)
+		return check_pin_dir(pin_dir, err, errlen);
+	snprintf(parent, sizeof(parent), "%s", pin_dir);
+	slash = strrchr(parent, '/');
+	if (slash)
+		*(slash == parent ? slash + 1 : slash) = '\0';
+	else
+		snprintf(parent, sizeof(parent), ".");
+	if (statfs(parent, &fs) || fs.f_type != BPF_FS_MAGIC)
+		return errmsg(err, errlen, "pin dir %s is not on a bpffs (mount -t bpf bpf DIR)",
+			      pin_dir);
+	if (mkdir(pin_dir, 0700))
+		return pin_name_error(pin_dir, errno, "creating", err, errlen);
+	*made = true;
 	return 0;
+}
+
+/* The kernel's cost of one element of a preallocated hash map: its header
+ * (struct htab_elem with the LRU node: 56 bytes on 64-bit kernels), key and
+ * value each rounded up to 8, and a bucket head per element (the buckets
+ * are the element count rounded up to a power of two). */
+static uint64_t hash_elem_bytes(uint32_t key, uint32_t value, uint64_t entries)
+{
+	uint64_t buckets = 1;
+
+	while (buckets < entries)
+		buckets <<= 1;
+	return entries * (56 + ((key + 7) & ~7u) + ((value + 7) & ~7u)) + buckets * 8;
+}
+
+uint64_t xdp_maps_bytes(const struct xdp_options *o)
+{
+	return hash_elem_bytes(sizeof(struct flow_key), FLOW_STATE_BYTES(o->window_n),
+			       o->flow_capacity) +
+	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict), o->flow_capacity) +
+	       o->ring_bytes;
+}
+
+/* MemAvailable from /proc/meminfo, in bytes; 0 when it cannot be read. */
+static uint64_t memory_available(void)
+{
+	char line[128];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kb * 1024;
 }
 
 static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 {
 	long page = sysconf(_SC_PAGESIZE);
+	uint64_t need, avail;
 
 	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW) {
 		snprintf(err, errlen, "window size %u is out of range %d..%d", o->window_n,
@@ -154,6 +243,17 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			 o->ring_bytes, page);
 		return -1;
 	}
+	/* The maps are preallocated, and the kernel creates them in one system
+	 * call nothing interrupts: a capacity past what the host has would
+	 * lock up its memory for many seconds before failing. */
+	need = xdp_maps_bytes(o);
+	avail = memory_available();
+	if (avail && need > avail / 2)
+		return errmsg(err, errlen,
+			      "%u flows need about %llu MiB of kernel memory for the maps; this host "
+			      "has %llu MiB available, and at most half of it may go to them",
+			      o->flow_capacity, (unsigned long long)(need >> 20),
+			      (unsigned long long)(avail >> 20));
 	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
 		snprintf(err, errlen, "pin dir path is too long");
 		return -1;
@@ -195,6 +295,20 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	return 0;
 }
 
+/* Bit m set: map m's pin exists. */
+static unsigned pins_present(const struct xdp_sampler *s)
+{
+	char path[PATH_MAX];
+	unsigned bits = 0;
+
+	for (int m = 0; m < XDP_MAP_COUNT && s->pin_dir[0]; m++)
+		if (snprintf(path, sizeof(path), "%s/%s", s->pin_dir, map_descs[m].name) <
+			    (int)sizeof(path) &&
+		    access(path, F_OK) == 0)
+			bits |= 1u << m;
+	return bits;
+}
+
 int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		     char *err, size_t errlen)
 {
@@ -207,8 +321,6 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	*out = NULL;
 	if (check_options(opts, err, errlen))
 		return -1;
-	if (opts->pin_dir && prepare_pin_dir(opts->pin_dir, err, errlen))
-		return -1;
 	s = calloc(1, sizeof(*s));
 	log = calloc(1, VERIFIER_LOG_BYTES);
 	if (!s || !log) {
@@ -216,8 +328,11 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		goto out;
 	}
 	s->link_fd = -1;
-	if (opts->pin_dir)
+	if (opts->pin_dir) {
+		if (prepare_pin_dir(opts->pin_dir, &s->made_pin_dir, err, errlen))
+			goto out;
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
+	}
 
 	libbpf_first_warning[0] = '\0';
 	old_print = libbpf_set_print(capture_libbpf_warning);
@@ -229,6 +344,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	} else {
 		const char *flows_pin = bpf_map__pin_path(s->skel->maps.flows);
 		bool flows_was_pinned = flows_pin && access(flows_pin, F_OK) == 0;
+		unsigned found = pins_present(s);
 
 		/* libbpf loads without a log first and, if that fails, again
 		 * with log level 1 into this buffer. */
@@ -251,12 +367,16 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
 			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
+		} else {
+			s->pinned_here = pins_present(s) & ~found;
 		}
 	}
 	libbpf_set_print(old_print);
 out:
 	free(log);
 	if (ret) {
+		if (s && s->made_pin_dir)
+			rmdir(s->pin_dir);
 		xdp_sampler_close(s);
 		return -1;
 	}
@@ -401,33 +521,54 @@ int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen)
 	return 0;
 }
 
-int xdp_unpin(const char *pin_dir, char *err, size_t errlen)
+/* Unlinks the pins of the maps in `which` (bit m: map m), by their names:
+ * nothing else a pin dir may hold is touched. */
+static int unpin_maps(const char *pin_dir, unsigned which, char *err, size_t errlen)
 {
-	DIR *dir = opendir(pin_dir);
-	struct dirent *e;
 	char path[PATH_MAX];
 
-	if (!dir) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "opening %s: %s", pin_dir, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(dir))) {
-		if (e->d_name[0] == '.')
+	for (int m = 0; m < XDP_MAP_COUNT; m++) {
+		if (!(which & (1u << m)))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, e->d_name);
-		if (unlink(path)) {
-			snprintf(err, errlen, "removing %s: %s", path, strerror(errno));
-			closedir(dir);
-			return -1;
-		}
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, map_descs[m].name);
+		if (unlink(path) && errno != ENOENT)
+			return errmsg(err, errlen, "removing %s: %s", path, strerror(errno));
 	}
-	closedir(dir);
-	if (rmdir(pin_dir)) {
-		snprintf(err, errlen, "removing %s: %s", pin_dir, strerror(errno));
+	return 0;
+}
+
+/* The pin dir goes only when empty: another tool's pins keep it, and a
+ * bpffs mount point cannot go (EBUSY). */
+static void remove_dir_if_empty(const char *pin_dir)
+{
+	if (rmdir(pin_dir) && errno != ENOTEMPTY && errno != EEXIST && errno != EBUSY &&
+	    errno != ENOENT)
+		fprintf(stderr, "odeflow: removing %s: %s\n", pin_dir, strerror(errno));
+}
+
+int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen)
+{
+	if (!s->pin_dir[0])
+		return 0;
+	if (unpin_maps(s->pin_dir, all ? (1u << XDP_MAP_COUNT) - 1 : s->pinned_here, err, errlen))
 		return -1;
+	if (s->made_pin_dir)
+		remove_dir_if_empty(s->pin_dir);
+	return 0;
+}
+
+int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (unpin_maps(pin_dir, (1u << XDP_MAP_COUNT) - 1, err, errlen))
+		return -1;
+	if (ifname) {
+		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, ifname);
+		if (unlink(path) && errno != ENOENT)
+			return errmsg(err, errlen, "removing %s: %s", path, strerror(errno));
 	}
+	remove_dir_if_empty(pin_dir);
 	return 0;
 }
 

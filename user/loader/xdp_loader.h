@@ -60,6 +60,11 @@ enum xdp_map {
 
 struct xdp_sampler;
 
+/* About how much kernel memory the maps of these options take (flows and
+ * verdicts are preallocated, the ring is fixed). xdp_sampler_open refuses
+ * options that need more than half of the memory available. */
+uint64_t xdp_maps_bytes(const struct xdp_options *o);
+
 /* Opens and loads the program with these options. With a pin dir, maps
  * already pinned there are reused (a restarted agent keeps its verdicts and
  * policy) and new ones are pinned; bpffs is mounted on /sys/fs/bpf if it is
@@ -75,7 +80,8 @@ int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
 /* Attaches to ifindex through a BPF link; *got says which mode the kernel
  * gave. With pin_link the link is pinned as PIN_DIR/link_IFNAME and the
- * program stays attached after the process exits (xdp_unpin removes it). */
+ * program stays attached after the process exits (xdp_sampler_detach or
+ * xdp_unpin removes it). */
 int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, bool pin_link,
 		       enum xdp_mode *got, char *err, size_t errlen);
 
@@ -87,9 +93,18 @@ bool xdp_sampler_took_over(const struct xdp_sampler *s);
 /* Detaches the link this sampler attached (pinned or not). */
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
 
-/* Removes every pin under pin_dir (maps and links: a pinned link detaches
- * when its pin goes and no process holds it) and the folder itself. */
-int xdp_unpin(const char *pin_dir, char *err, size_t errlen);
+/* Removes this sampler's map pins, by name, and nothing else: all of them
+ * (a run that used them ends), or only those it pinned itself rather than
+ * reused (a start that failed leaves a --keep run's state alone). The pin
+ * dir goes too if this sampler made it and it is now empty. Call before
+ * xdp_sampler_close. */
+int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen);
+
+/* Removes odeflow's map pins under pin_dir by name, the link pinned for
+ * ifname (if not NULL: a pinned link detaches when its pin goes and no
+ * process holds it), and the folder if that leaves it empty. Pins of other
+ * programs stay. */
+int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen);
 
 /* Opens a map pinned by a running agent, for tools that do not load. A map
  * whose type, key or value size is not what this build reads (pinned by

@@ -329,7 +329,7 @@ int npy_read(const char *path, struct npy_array *out, char *err, size_t errlen)
 	int fd, rc;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO: refused below, not waited on */
 	if (fd < 0)
 		return fail(err, errlen, path, "%s", strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

@@ -9,6 +9,7 @@
 #include "adam.h"
 #include "eval_metrics.h"
 #include "predict.h"
+#include "common/clock.h"
 #include "common/rng.h"
 #include "train.h"
 
@@ -37,10 +38,7 @@ struct batch_buf {
 
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+	return monotonic_ns() * 1e-9;
 }
 
 static void *work(void *arg)

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* What the live tests of `odeflow run` share: test hosts (netns.h), the
+ * agent started in the background on the rx end with a fresh model and a
+ * private bpffs for its pins, and small helpers to send traffic and read
+ * what the agent left in its maps. */
+#ifndef ODEFLOW_TEST_AGENT_HARNESS_H
+#define ODEFLOW_TEST_AGENT_HARNESS_H
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <jansson.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/flow_key.h"
+#include "engine/model.h"
+#include "harness.h"
+#include "loader/xdp_loader.h"
+#include "netns.h"
+
+#define N 20
+#define ODEFLOW "build/odeflow"
+
+static char odeflow[512], model_path[128], pin_dir[128];
+
+static inline void kill_from_pidfile(const char *name, int sig)
+{
+	char path[160];
+	FILE *f;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", scratch_dir, name);
+	f = fopen(path, "r");
+	if (f && fscanf(f, "%d", &pid) == 1 && pid > 0)
+		kill(pid, sig);
+	if (f)
+		fclose(f);
+}
+
+static inline void stop_everything(void)
+{
+	kill_from_pidfile("agent", SIGKILL);
+	kill_from_pidfile("tcpdump", SIGKILL);
+}
+
+static inline bool file_contains(const char *path, const char *text)
+{
+	char buf[8192];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, text) != NULL;
+}
+
+/* Waits up to `ms` for text to show up in a file. */
+static inline bool wait_for_text(const char *path, const char *text, int ms)
+{
+	for (int t = 0; t < ms; t += 20) {
+		if (file_contains(path, text))
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+static inline int read_pid(const char *name)
+{
+	char path[160];
+	int pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", scratch_dir, name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = -1;
+		fclose(f);
+	}
+	return pid;
+}
+
+/* Starts the agent in the background with extra options; its exit status
+ * lands in agent.rc. Returns 0 once it says it is attached. */
+static inline int start_agent(const char *extra)
+{
+	char err[160];
+
+	snprintf(err, sizeof(err), "%s/agent.err", scratch_dir);
+	unlink(err);
+	sh("rm -f %s/agent.rc; (%s run --iface %s --model %s --pin-dir %s %s 2>%s & echo $! > %s/agent.pid;"
+	   " wait $!; echo $? > %s/agent.rc) &",
+	   scratch_dir, odeflow, dev_rx, model_path, pin_dir, extra, err, scratch_dir, scratch_dir);
+	if (!wait_for_text(err, "attached", 5000)) {
+		sh("cat %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Signals the agent; returns its exit status, or -1 if it did not exit
+ * within `ms`. */
+static inline int stop_agent(int sig, int ms)
+{
+	char rc_path[160];
+	int rc = -1;
+
+	kill_from_pidfile("agent", sig);
+	snprintf(rc_path, sizeof(rc_path), "%s/agent.rc", scratch_dir);
+	for (int t = 0; t <= ms; t += 10) {
+		FILE *f = fopen(rc_path, "r");
+
+		if (f) {
+			int ok = fscanf(f, "%d", &rc) == 1;
+
+			fclose(f);
+			if (ok)
+				return rc;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static inline int verdict_of(const char *src, uint16_t sport, const char *dst, uint16_t dport, int proto,
+		      struct verdict *v)
+{
+	char err[256];
+	struct flow_key k, conn;
+	int fd = xdp_open_pinned_map(pin_dir, XDP_MAP_VERDICTS, err, sizeof(err)), rc;
+
+	if (fd < 0)
+		return -1;
+	flow_key_make(&k, src, sport, dst, dport, (uint8_t)proto);
+	flow_key_canonical(&k, &conn);
+	rc = bpf_map_lookup_elem(fd, &conn, v);
+	close(fd);
+	return rc;
+}
+
+/* Sends count datagrams of `size` bytes on a connected UDP socket. */
+static inline void send_udp(int tx, int count, int size)
+{
+	char payload[1500] = { 0 };
+
+	for (int i = 0; i < count; i++) {
+		CHECK(send(tx, payload, (size_t)size, 0) == size);
+		usleep(500);
+	}
+}
+
+/* A UDP connection tx -> rx on a fixed port; returns the sender. */
+static inline int udp_pair(int family, uint16_t port, int *receiver)
+{
+	struct sockaddr_storage to;
+	const char *dst = family == AF_INET ? RX_V4 : RX_V6;
+	socklen_t len = make_addr(family, dst, port, &to);
+	int tx = tx_socket(family, SOCK_DGRAM), one = 1;
+
+	*receiver = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(tx >= 0 && *receiver >= 0);
+	CHECK(bind(*receiver, (struct sockaddr *)&to, len) == 0);
+	CHECK(connect(tx, (struct sockaddr *)&to, len) == 0);
+	setsockopt(*receiver, IPPROTO_IP, IP_RECVTOS, &one, sizeof(one));
+	return tx;
+}
+
+/* `odeflow stats --json` of the running agent, parsed; NULL if it failed. */
+static json_t *read_stats(void)
+{
+	char path[160];
+	json_error_t jerr;
+
+	if (sh("%s stats --json --pin-dir %s > %s/stats.json", odeflow, pin_dir, scratch_dir))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/stats.json", scratch_dir);
+	return json_load_file(path, 0, &jerr);
+}
+
+static inline long long stats_counter(json_t *stats, const char *name)
+{
+	return json_integer_value(json_object_get(json_object_get(stats, "counters"), name));
+}
+
+/* Namespaces, a fresh model and a private bpffs; bounded by `seconds`. */
+static inline void agent_test_setup(const char *name, int seconds)
+{
+	struct model_config cfg;
+	struct model *m = NULL;
+	char err[256], cwd[256];
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		exit(1);
+	snprintf(odeflow, sizeof(odeflow), "%s/%s", cwd, getenv("ODEFLOW") ? getenv("ODEFLOW") : ODEFLOW);
+	netns_before_cleanup = stop_everything;
+	if (setup_namespaces(name, seconds)) {
+		printf("FAIL setup: cannot create the test namespaces\n");
+		exit(1);
+	}
+	snprintf(model_path, sizeof(model_path), "%s/model.safetensors", scratch_dir);
+	snprintf(pin_dir, sizeof(pin_dir), "%s/bpf/odeflow", scratch_dir);
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	if (model_create(&cfg, 42, &m, err, sizeof(err)) || model_save(m, model_path, err, sizeof(err)) ||
+	    sh("mkdir -p %s/bpf && mount -t bpf bpf %s/bpf", scratch_dir, scratch_dir)) {
+		printf("FAIL setup: %s\n", err);
+		exit(1);
+	}
+	model_free(m);
+}
+
+#endif
