@@ -84,7 +84,7 @@ static void check(const char *arch, enum model_solver solver)
 		model_params(m, &n);
 		g = calloc(n, sizeof(float));
 		worst = 0;
-		model_loss_grad(m, ws, in.count, in.sizes, in.times, labels, g, logits);
+		model_loss_grad(m, ws, in.count, in.sizes, in.times, labels, NULL, g, logits);
 		for (int i = 0; i < in.count * C; i++)
 			worst = fmaxf(worst, fabsf(logits[i] - (float)ref.data[i]));
 		CHECKF(worst <= TOLERANCE, "%s: logits differ from PyTorch's by %g", arch, worst);
@@ -106,6 +106,37 @@ static void test_golden_lstm_ode_rk4(void) { check("lstm-ode", SOLVER_RK4); }
 static void test_golden_lstm_ode_dopri5(void) { check("lstm-ode", SOLVER_DOPRI5); }
 static void test_golden_lstm_rk4(void) { check("lstm", SOLVER_RK4); }
 static void test_golden_lstm_dopri5(void) { check("lstm", SOLVER_DOPRI5); }
+static void test_golden_odernn_emb_rk4(void) { check("odernn-emb", SOLVER_RK4); }
+static void test_golden_odernn_emb_dopri5(void) { check("odernn-emb", SOLVER_DOPRI5); }
+
+/* odernn-emb's size edges, set from data as the trainer does, are NumPy's
+ * quantiles of the same sizes (the reference file holds those). */
+static void test_golden_odernn_emb_edges(void)
+{
+	struct model *ref = NULL, *m = NULL;
+	struct model_config cfg;
+	struct inputs in = { 0 };
+	char err[256];
+	int t;
+
+	CHECKF(model_load(DIR "odernn-emb.safetensors", &ref, err, sizeof(err)) == 0, "%s", err);
+	CHECK(read_inputs(&in) == 0);
+	if (harness_current_failed)
+		return;
+	cfg = *model_config(ref);
+	CHECKF(model_create(&cfg, 1, &m, err, sizeof(err)) == 0, "%s", err);
+	model_init_inputs(m, in.sizes, (size_t)in.count * 20);
+	for (t = 0; t < m->ntensors && strcmp(m->tensors[t].name, "size_edges"); t++)
+		;
+	CHECK(t < m->ntensors && m->tensors[t].frozen);
+	for (size_t i = 0; t < m->ntensors && i < m->tensors[t].count; i++)
+		CHECK_NEAR(m->params[m->tensors[t].offset + i], ref->params[ref->tensors[t].offset + i],
+			   1e-3);
+	free(in.sizes);
+	free(in.times);
+	model_free(m);
+	model_free(ref);
+}
 
 int main(void)
 {
@@ -115,5 +146,8 @@ int main(void)
 	RUN(test_golden_lstm_ode_dopri5);
 	RUN(test_golden_lstm_rk4);
 	RUN(test_golden_lstm_dopri5);
+	RUN(test_golden_odernn_emb_rk4);
+	RUN(test_golden_odernn_emb_dopri5);
+	RUN(test_golden_odernn_emb_edges);
 	return harness_done();
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Gradient check: model_loss_grad's analytic gradient against central
  * finite differences of its own loss, for every parameter tensor of every
- * architecture (backpropagation through the RK4 steps included). */
+ * architecture (backpropagation through the RK4 steps included), and with
+ * label smoothing and dropout. */
 #include "engine/arch.h"
 #include "engine_windows.h"
 #include "harness.h"
@@ -12,18 +13,20 @@
 #define SAMPLES 24  /* elements checked per tensor */
 
 static double loss_at(struct model *m, struct model_ws *ws, const float *sizes,
-		      const double *times, const int *labels, float *scratch, size_t i, float value)
+		      const double *times, const int *labels, const struct loss_options *lo,
+		      float *scratch, size_t i, float value)
 {
 	float *p = model_params(m, NULL), keep = p[i];
 	double loss;
 
 	p[i] = value;
-	loss = model_loss_grad(m, ws, BATCH, sizes, times, labels, scratch, NULL);
+	loss = model_loss_grad(m, ws, BATCH, sizes, times, labels, lo, scratch, NULL);
 	p[i] = keep;
 	return loss;
 }
 
-static void check_arch(enum model_arch arch, int hidden)
+/* lo: label smoothing and dropout (the same mask in every call: a fixed seed) */
+static void check_arch(enum model_arch arch, int hidden, const struct loss_options *lo)
 {
 	struct model_config cfg;
 	struct model *m;
@@ -45,7 +48,7 @@ static void check_arch(enum model_arch arch, int hidden)
 	model_params(m, &n);
 	g = calloc(n, sizeof(float));
 	scratch = calloc(n, sizeof(float));
-	CHECK(isfinite(model_loss_grad(m, ws, BATCH, sizes, times, labels, g, NULL)));
+	CHECK(isfinite(model_loss_grad(m, ws, BATCH, sizes, times, labels, lo, g, NULL)));
 	for (int t = 0; t < m->ntensors; t++) {
 		const struct tensor_spec *s = &m->tensors[t];
 		struct rng r = { 100 + t };
@@ -53,12 +56,19 @@ static void check_arch(enum model_arch arch, int hidden)
 		int kinks = 0;
 		int k = s->count < SAMPLES ? (int)s->count : SAMPLES;
 
+		/* set from data, not trained: no gradient at all */
+		if (s->frozen) {
+			for (size_t i = 0; i < s->count; i++)
+				CHECKF(g[s->offset + i] == 0, "%s %s: gradient %g", model_arch_name(arch),
+				       s->name, g[s->offset + i]);
+			continue;
+		}
 		for (int j = 0; j < k; j++) {
 			size_t i = s->offset + (k == (int)s->count ? (size_t)j : rng_below(&r, s->count));
 			float p = model_params(m, NULL)[i], h = 1e-2f * fmaxf(0.1f, fabsf(p));
-			double l0 = loss_at(m, ws, sizes, times, labels, scratch, i, p);
-			double up = (loss_at(m, ws, sizes, times, labels, scratch, i, p + h) - l0) / h;
-			double down = (l0 - loss_at(m, ws, sizes, times, labels, scratch, i, p - h)) / h;
+			double l0 = loss_at(m, ws, sizes, times, labels, lo, scratch, i, p);
+			double up = (loss_at(m, ws, sizes, times, labels, lo, scratch, i, p + h) - l0) / h;
+			double down = (l0 - loss_at(m, ws, sizes, times, labels, lo, scratch, i, p - h)) / h;
 			double num = (up + down) / 2;
 
 			/* a ReLU switching inside [p - h, p + h] gives one-sided slopes
@@ -88,17 +98,30 @@ static void check_arch(enum model_arch arch, int hidden)
 
 static void test_grad_odernn(void)
 {
-	check_arch(ARCH_ODERNN, 8);
+	check_arch(ARCH_ODERNN, 8, NULL);
 }
 
 static void test_grad_lstm_ode(void)
 {
-	check_arch(ARCH_LSTM_ODE, 1);
+	check_arch(ARCH_LSTM_ODE, 1, NULL);
 }
 
 static void test_grad_lstm(void)
 {
-	check_arch(ARCH_LSTM, 3);
+	check_arch(ARCH_LSTM, 3, NULL);
+}
+
+static void test_grad_odernn_emb(void)
+{
+	check_arch(ARCH_ODERNN_EMB, 8, NULL);
+}
+
+/* Label smoothing and the head's dropout, through the same check. */
+static void test_grad_odernn_emb_smoothing_dropout(void)
+{
+	struct loss_options lo = { .label_smoothing = 0.1f, .dropout = 0.2f, .seed = 3 };
+
+	check_arch(ARCH_ODERNN_EMB, 8, &lo);
 }
 
 int main(void)
@@ -106,5 +129,7 @@ int main(void)
 	RUN(test_grad_odernn);
 	RUN(test_grad_lstm_ode);
 	RUN(test_grad_lstm);
+	RUN(test_grad_odernn_emb);
+	RUN(test_grad_odernn_emb_smoothing_dropout);
 	return harness_done();
 }

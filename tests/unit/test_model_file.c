@@ -351,6 +351,42 @@ static void test_safetensors_structure(void)
 	expect_raw_error("{\"a\":{\"dtype\":\"F32\",\"shape\":[4]}}", 16, "data_offsets");
 }
 
+/* odernn-emb's size edges must not decrease (its bucket search assumes
+ * sorted edges); a temperature must be in range; a file without one (from
+ * before calibration) serves its logits as they are. */
+static void test_edges_and_temperature(void)
+{
+	struct model_config cfg;
+	struct model *m, *back = NULL;
+	char err[256] = "";
+	size_t len;
+	uint8_t *buf;
+	int t;
+
+	model_config_defaults(ARCH_ODERNN_EMB, &cfg);
+	cfg.hidden = cfg.ode_hidden = 8;
+	CHECK(model_create(&cfg, 3, &m, err, sizeof(err)) == 0);
+	CHECK(model_save(m, tmp_path, err, sizeof(err)) == 0);
+	CHECKF(model_load(tmp_path, &back, err, sizeof(err)) == 0, "%s", err);
+	model_free(back);
+	for (t = 0; strcmp(m->tensors[t].name, "size_edges"); t++)
+		;
+	m->params[m->tensors[t].offset + 5] = -1;
+	CHECK(model_save(m, tmp_path, err, sizeof(err)) == 0);
+	CHECK(model_load(tmp_path, &back, err, sizeof(err)) == -1 && !back);
+	CHECKF(strstr(err, "'size_edges' decreases at element 5"), "%s", err);
+	model_free(m);
+
+	buf = valid_file(&len, NULL);
+	expect_edit_error(buf, len, "\"temperature\":\"1\"", "\"temperature\":\"0\"",
+			  "temperature 0 is outside 0.01..100");
+	expect_edit_error(buf, len, "\"temperature\":\"1\"", "\"temperature\":\"x\"",
+			  "metadata 'temperature' = 'x' is not a finite number");
+	CHECKF(load_edited(buf, len, "\"temperature\"", "\"temperaturX\"", err, sizeof(err)) == 0,
+	       "a file without a temperature: %s", err);
+	free(buf);
+}
+
 int main(void)
 {
 	int fd = mkstemp(tmp_path);
@@ -361,6 +397,7 @@ int main(void)
 	RUN(test_missing_tensor_and_nan_weight);
 	RUN(test_trees_files);
 	RUN(test_safetensors_structure);
+	RUN(test_edges_and_temperature);
 	unlink(tmp_path);
 	return harness_done();
 }

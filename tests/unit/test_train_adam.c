@@ -53,10 +53,50 @@ static void test_schedule(void)
 		CHECK(lr_at(&s, i) < lr_at(&s, i - 1));
 }
 
+/* PyTorch's OneCycleLR (tools/reference/adam_reference.py): 110 steps, 33 rising. */
+static void test_one_cycle(void)
+{
+	static const double expect[][3] = {
+		{ 0, 4.000000000000e-04, 9.500000000000e-01 },
+		{ 1, 4.231133119735e-04, 9.497592363336e-01 },
+		{ 16, 5.200000000000e-03, 9.000000000000e-01 },
+		{ 32, 1.000000000000e-02, 8.500000000000e-01 },
+		{ 33, 9.995880606756e-03, 8.500416100328e-01 },
+		{ 60, 7.106304314359e-03, 8.792292493499e-01 },
+		{ 109, 1.000000000000e-04, 9.500000000000e-01 },
+	};
+	struct lr_schedule s = { .lr = 1e-2, .lr_min = 1e-4, .warmup_steps = 33, .total_steps = 110,
+				 .one_cycle = true };
+	struct lr_schedule cosine = s;
+
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		CHECK_NEAR(lr_at(&s, (long)expect[i][0]), expect[i][1], 1e-12);
+		CHECK_NEAR(beta1_at(&s, (long)expect[i][0]), expect[i][2], 1e-12);
+	}
+	cosine.one_cycle = false;
+	CHECK(beta1_at(&cosine, 50) == 0.9);
+}
+
+/* Frozen parameters stay exactly as they are: no step, no weight decay. */
+static void test_frozen(void)
+{
+	float p[3] = { 1, 2, 3 }, g[3] = { 0.5f, 0.5f, 0.5f };
+	unsigned char frozen[3] = { 0, 1, 0 };
+	struct adam a;
+
+	CHECK(adam_init(&a, 3, 0.1f) == 0);
+	a.frozen = frozen;
+	adam_step(&a, p, g, 0.1f);
+	CHECK(p[0] != 1 && p[1] == 2 && p[2] != 3);
+	adam_free(&a);
+}
+
 int main(void)
 {
 	RUN(test_matches_pytorch_adamw);
 	RUN(test_clip);
 	RUN(test_schedule);
+	RUN(test_one_cycle);
+	RUN(test_frozen);
 	return harness_done();
 }

@@ -251,7 +251,8 @@ static void test_trees_have_no_gradient(void)
 		return;
 	CHECK(!model_has_gradient(m));
 	ws = model_ws_new(m, 8);
-	CHECK(isnan(model_loss_grad(m, ws, 8, seen.sizes, seen.times, seen.labels, grads, logits)));
+	CHECK(isnan(model_loss_grad(m, ws, 8, seen.sizes, seen.times, seen.labels, NULL, grads,
+				    logits)));
 	CHECK(train_model(m, &seen, &unseen, &to, &tr, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "no gradient"), "%s", err);
 	model_ws_free(ws);

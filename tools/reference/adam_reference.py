@@ -12,3 +12,16 @@ for step in range(5):
     loss.backward()
     opt.step()
     print(", ".join("%.9ef" % v for v in p.detach().tolist()))
+
+# One-cycle (tests/test_train_adam.c test_one_cycle): PyTorch's OneCycleLR over
+# 110 steps, peak 0.01, 30% rising, ending at 1e-4; the learning rate and
+# AdamW's beta1 each step uses.
+opt = torch.optim.AdamW([p], lr=0.01)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=110, pct_start=0.3,
+                                            div_factor=25, final_div_factor=0.01 / 25 / 1e-4)
+for step in range(110):
+    if step in (0, 1, 16, 32, 33, 60, 109):
+        group = opt.param_groups[0]
+        print("{ %d, %.12e, %.12e }," % (step, group["lr"], group["betas"][0]))
+    opt.step()
+    sched.step()

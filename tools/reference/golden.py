@@ -3,7 +3,7 @@
 """PyTorch reference for the classifier engine (user/engine/model.h).
 
 Builds each architecture in PyTorch exactly as the lead's specification says
-(odernn, lstm-ode, lstm), with its own RK4 and its own dopri5 written after
+(odernn, lstm-ode, lstm, odernn-emb), with its own RK4 and its own dopri5 written after
 torchdiffeq's algorithm (initial step, RMS error norm, safety 0.9, ifactor
 10, dfactor 0.2, quartic interpolation at the output times), and:
 
@@ -46,6 +46,19 @@ def features(sizes, times):
     tau = times - times[:, :1]
     # the engine keeps features as float32
     return x.astype(np.float32), dtau.astype(np.float32), tau.astype(np.float32)
+
+
+def features_v2(sizes, times):
+    """odeflow-v2 (odernn-emb): sizes float32 [B,N], times float64 [B,N] ->
+    raw [B,N,3] float32, gap_bin [B,N] int, dtau [B,N] float32."""
+    s = sizes.astype(np.float64)
+    dt = np.zeros_like(times)
+    dt[:, 1:] = times[:, 1:] - times[:, :-1]
+    lg = np.log10(np.maximum(dt, 1e-6))
+    raw = np.stack([s / 1500.0, np.log(np.maximum(s, 1.0)) / 7.0, lg / 6.0], axis=-1)
+    gap_bin = np.minimum(((lg + 6.0) * 4.0).astype(np.int64), 31)
+    dtau = np.log1p(1000.0 * dt) / 2.0
+    return raw.astype(np.float32), gap_bin, dtau.astype(np.float32)
 
 # ---- solvers ----
 
@@ -165,6 +178,36 @@ class ODERNN(nn.Module):
         return torch.stack(rows)
 
 
+class ODERNNEmb(ODERNN):
+    """odernn-emb: the ODE-RNN over the embeddings of each packet's size
+    bucket (63 edges, a buffer) and gap bin, and a linear map of 3 raw
+    scalars; head Linear(2H,64)-ReLU-(dropout, training only)-Linear(64,C)."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        H = cfg["hidden"]
+        self.gru = nn.GRUCell(32, H)
+        self.register_buffer("size_edges", torch.zeros(63))
+        self.size_emb = nn.Embedding(64, 16)
+        self.gap_emb = nn.Embedding(32, 8)
+        self.raw = nn.Linear(3, 8)
+        self.head = nn.Sequential(nn.Linear(2 * H, 64), nn.ReLU(), nn.Linear(64, cfg["classes"]))
+
+    def forward(self, sizes, raw, gap_bin, dtau, solver):
+        bucket = torch.searchsorted(self.size_edges.to(sizes.dtype), sizes.contiguous(),
+                                    right=True)
+        x = torch.cat([self.size_emb(bucket), self.gap_emb(gap_bin), self.raw(raw)], dim=-1)
+        B, N, _ = x.shape
+        h = x.new_zeros(B, self.cfg["hidden"])
+        total = torch.zeros_like(h)
+        for i in range(N):
+            if i > 0:
+                h = self.solve(h, dtau[:, i:i + 1], solver)
+            h = self.gru(x[:, i], h)
+            total = total + h
+        return self.head(torch.cat([h, total / N], dim=1))
+
+
 class LSTMODE(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -205,7 +248,8 @@ class LSTMBase(nn.Module):
         return self.head(out.transpose(0, 1).reshape(x.shape[0], -1))
 
 
-ARCHS = {"odernn": ODERNN, "lstm-ode": LSTMODE, "lstm": LSTMBase}
+ARCHS = {"odernn": ODERNN, "lstm-ode": LSTMODE, "lstm": LSTMBase, "odernn-emb": ODERNNEmb}
+TRANSFORMS = {"odernn-emb": "odeflow-v2"}
 CLASSES = ["VoIP", "Video", "File_Transfer", "Chat", "Browsing"]
 
 # ---- safetensors, written and read with struct + json ----
@@ -216,7 +260,8 @@ def save_safetensors(path, model, cfg):
             "ode_hidden": str(cfg["ode_hidden"]), "window": str(cfg["window"]),
             "solver": cfg["solver"], "rk4_steps": str(cfg["rk4_steps"]),
             "rtol": repr(cfg["rtol"]), "atol": repr(cfg["atol"]),
-            "classes": json.dumps(CLASSES[:cfg["classes"]]), "transform": "odeflow-v1",
+            "classes": json.dumps(CLASSES[:cfg["classes"]]),
+            "transform": TRANSFORMS.get(cfg["arch"], "odeflow-v1"),
             "model_id": "1"}
     header, blobs, offset = {"__metadata__": meta}, [], 0
     for name, t in model.state_dict().items():
@@ -269,6 +314,15 @@ def pick_windows(x):
     return np.unique(idx)
 
 
+def inputs(cfg, sizes, times):
+    """The model's inputs for the architecture, float64 where they are values."""
+    if cfg["arch"] == "odernn-emb":
+        raw, gap_bin, dtau = features_v2(sizes, times)
+        return [torch.from_numpy(sizes.astype(np.float32)), torch.from_numpy(raw).double(),
+                torch.from_numpy(gap_bin), torch.from_numpy(dtau).double()]
+    return [torch.from_numpy(a).double() for a in features(sizes, times)]
+
+
 def make(outdir):
     torch.manual_seed(20)
     x = np.load("/work/shared/data/iscx-reg-20/x_train.npy")
@@ -280,16 +334,22 @@ def make(outdir):
     times = np.concatenate([x[idx, 1, :], x[again, 1, :].astype(np.float32)]).astype(np.float64)
     np.save(f"{outdir}/sizes.npy", sizes)
     np.save(f"{outdir}/times.npy", times)
-    feats = [torch.from_numpy(a).double() for a in features(sizes, times)]
     configs = [dict(arch="odernn", hidden=32, ode_hidden=32, solver="rk4"),
                dict(arch="lstm-ode", hidden=1, ode_hidden=32, solver="dopri5"),
-               dict(arch="lstm", hidden=2, ode_hidden=32, solver="rk4")]
+               dict(arch="lstm", hidden=2, ode_hidden=32, solver="rk4"),
+               dict(arch="odernn-emb", hidden=16, ode_hidden=12, solver="rk4")]
     for cfg in configs:
         cfg.update(window=20, rk4_steps=2, rtol=1e-7, atol=1e-9, classes=5)
         model = ARCHS[cfg["arch"]](cfg)
+        if cfg["arch"] == "odernn-emb":
+            # the size edges as the trainer sets them: quantiles k/64 of the
+            # training sizes (here: of these windows), NumPy's interpolation
+            edges = np.quantile(sizes.astype(np.float32).ravel(), np.arange(1, 64) / 64)
+            model.size_edges.copy_(torch.from_numpy(edges.astype(np.float32)))
         save_safetensors(f"{outdir}/{cfg['arch']}.safetensors", model, cfg)
         # the reference runs in float64 on the float32 weights the file holds
         model = model.double()
+        feats = inputs(cfg, sizes, times)
         with torch.no_grad():
             for solver in ("rk4", "dopri5"):
                 logits = model(*feats, solver).numpy()
@@ -313,7 +373,8 @@ def bench(path, batches, runs):
     times = np.load("tests/data/golden/times.npy")[:, :N]
     for batch in batches:
         idx = np.arange(batch) % len(sizes)
-        feats = [torch.from_numpy(a) for a in features(sizes[idx], times[idx])]
+        feats = [a.float() if a.is_floating_point() else a
+                 for a in inputs(cfg, sizes[idx], times[idx])]
         rates = []
         with torch.no_grad():
             for _ in range(runs):

@@ -176,6 +176,8 @@ static int bench_model(struct model *m, const char *label, const char *path,
 	const struct model_config *c = model_config(m);
 	struct windows *w = malloc(sizeof(*w));
 	double c_fps[NBATCH], torch_fps[NBATCH] = { 0 };
+	/* the lstm baseline and trees have no ODE */
+	bool ode = c->arch != ARCH_LSTM && c->arch != ARCH_TREES;
 	size_t nparams;
 	int rc = 0;
 
@@ -189,11 +191,11 @@ static int bench_model(struct model *m, const char *label, const char *path,
 		printf(", %d trees, %d nodes", c->trees, c->nodes);
 	else
 		printf(", hidden %d", c->hidden);
-	if (c->arch == ARCH_ODERNN || c->arch == ARCH_LSTM_ODE)
+	if (ode)
 		printf(", ode_hidden %d, %s", c->ode_hidden, model_solver_name(c->solver));
-	if ((c->arch == ARCH_ODERNN || c->arch == ARCH_LSTM_ODE) && c->solver == SOLVER_RK4)
+	if (ode && c->solver == SOLVER_RK4)
 		printf(" x%d", c->rk4_steps);
-	else if (c->arch == ARCH_ODERNN || c->arch == ARCH_LSTM_ODE)
+	else if (ode)
 		printf(" rtol %g atol %g", c->rtol, c->atol);
 	printf(", window %d, %zu parameters\n", c->window, nparams);
 	fflush(stdout);
@@ -342,7 +344,7 @@ int cmd_bench(int argc, char **argv)
 			rc |= bench_file(g.gl_pathv[i], &o);
 	} else {
 		printf("(no models/*.safetensors: freshly created models of each architecture)\n");
-		for (int a = ARCH_ODERNN; a <= ARCH_LSTM; a++)  /* the networks: trees need training */
+		for (int a = ARCH_ODERNN; a <= ARCH_LSTM; a++)
 			rc |= bench_fresh((enum model_arch)a, &o);
 	}
 	globfree(&g);

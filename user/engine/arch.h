@@ -31,6 +31,7 @@ struct tensor_spec {
 	size_t offset;      /* into the parameter array, in floats */
 	size_t count;
 	float init_bound;   /* initialised uniform in [-bound, bound] */
+	bool frozen;        /* set from data, not trained (model_frozen) */
 };
 
 struct model {
@@ -40,10 +41,12 @@ struct model {
 	struct tensor_spec tensors[MODEL_MAX_TENSORS];
 	size_t nparams;
 	float *params;
+	unsigned char *frozen;  /* per parameter, NULL when no tensor is frozen */
 };
 
 struct arch_ops {
 	const char *name;
+	const char *transform;  /* the feature transform its model files name */
 	/* Checks the architecture's sizes; one line into err when invalid. */
 	int (*check)(const struct model_config *c, char *err, size_t errlen);
 	/* Writes the parameter tensors in parameter-array order; returns how many. */
@@ -52,27 +55,34 @@ struct arch_ops {
 	 * B windows needs. */
 	size_t (*ws_floats)(const struct model *m, int B, bool train);
 	/* logits[B,C]. train: keep the tape for backward and solve with RK4
-	 * whatever the model's solver. Returns -1 on invalid input or when
-	 * dopri5 fails. */
+	 * whatever the model's solver; lo (training only, may be NULL) says
+	 * whether to drop out. Returns -1 on invalid input or when dopri5
+	 * fails. */
 	int (*forward)(const struct model *m, float *ws, int B, bool train,
-		       const float *sizes, const double *times, float *logits);
+		       const struct loss_options *lo, const float *sizes, const double *times,
+		       float *logits);
 	/* After forward(train): adds d(loss)/d(params) into grads, given dlogits.
 	 * NULL for an architecture without a gradient (trees). */
 	void (*backward)(const struct model *m, float *ws, int B, const float *dlogits,
 			 float *grads);
-	/* Checks what the tensors' shapes cannot: that loaded parameters make a
-	 * model forward() can run safely (trees: indexes in range, no cycle).
-	 * NULL when any finite values do. */
-	int (*validate)(const struct model *m, char *err, size_t errlen);
+	/* Optional. Fills the tables an inference workspace keeps at its start
+	 * (ws_floats(train = false) counts them), derived from the parameters. */
+	void (*prepare)(const struct model *m, float *ws);
+	/* Optional. Sets the frozen tensors from training data (count sizes;
+	 * count 0: a data-free default). model_create calls it with none. */
+	void (*init_inputs)(struct model *m, const float *sizes, size_t count);
+	/* Optional. Checks loaded parameters beyond finiteness: that they make a
+	 * model forward() can run safely (trees: indexes in range, no cycle). */
+	int (*check_params)(const struct model *m, char *err, size_t errlen);
 };
 
 /* A model of this configuration (checked) with zeroed parameters. */
 int model_alloc(const struct model_config *cfg, struct model **out, char *err, size_t errlen);
 /* Parameters as set (loaded, or built from trees): every F32 element finite,
- * and what the architecture's validate checks. */
+ * and what the architecture's check_params checks. */
 int model_check_params(const struct model *m, char *err, size_t errlen);
 
-extern const struct arch_ops arch_odernn, arch_lstm_ode, arch_lstm, arch_trees;
+extern const struct arch_ops arch_odernn, arch_lstm_ode, arch_lstm, arch_odernn_emb, arch_trees;
 
 /* Carves a workspace into buffers; with a NULL base it only counts, so one
  * layout function both sizes and cuts the workspace. */
@@ -122,6 +132,21 @@ void head_forward(const struct model *m, int first, const struct head_bufs *hb, 
 /* dx (if not NULL) is written. */
 void head_backward(const struct model *m, int first, const struct head_bufs *hb, int B, int in,
 		   const float *x, const float *dlogits, float *dx, float *grads);
+
+/* The head of odernn and odernn-emb: Linear(in,W)-ReLU-Dropout-Linear(W,C),
+ * tensors from index first (named head.0 and head.2 as in PyTorch). */
+struct head2_bufs {
+	float *hid;                  /* [B,W] after the ReLU */
+	float *drop, *mask, *dhid;   /* training: after dropout, its mask, the gradient */
+};
+void head2_tensors(struct tensor_spec *t, int *n, int in, int W, int classes);
+void head2_layout(struct arena *a, int B, int W, bool train, struct head2_bufs *hb);
+/* lo: training options (dropout), NULL at inference. */
+void head2_forward(const struct model *m, int first, const struct head2_bufs *hb, int B, int in,
+		   int W, const float *x, const struct loss_options *lo, float *logits);
+/* dx[B,in] is written. */
+void head2_backward(const struct model *m, int first, const struct head2_bufs *hb, int B, int in,
+		    int W, const float *x, const float *dlogits, float *dx, float *grads);
 
 /* A 2-layer nn.LSTM's tensors (l0 then l1, each w_ih, w_hh, b_ih, b_hh). */
 void lstm_tensors(struct tensor_spec *t, int *n, int input, int H);

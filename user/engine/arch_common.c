@@ -7,6 +7,7 @@
 
 #include "arch.h"
 #include "nn.h"
+#include "common/rng.h"
 
 void tensor_add(struct tensor_spec *t, int *n, const char *name, int rows, int cols, int fan)
 {
@@ -111,6 +112,65 @@ void head_tensors(struct tensor_spec *t, int *n, int in, int classes)
 	tensor_add(t, n, "head.2.bias", HEAD2, 0, HEAD1);
 	tensor_add(t, n, "head.4.weight", classes, HEAD2, HEAD2);
 	tensor_add(t, n, "head.4.bias", classes, 0, HEAD2);
+}
+
+void head2_tensors(struct tensor_spec *t, int *n, int in, int W, int classes)
+{
+	tensor_add(t, n, "head.0.weight", W, in, in);
+	tensor_add(t, n, "head.0.bias", W, 0, in);
+	tensor_add(t, n, "head.2.weight", classes, W, W);
+	tensor_add(t, n, "head.2.bias", classes, 0, W);
+}
+
+void head2_layout(struct arena *a, int B, int W, bool train, struct head2_bufs *hb)
+{
+	size_t BW = (size_t)B * W;
+
+	hb->hid = arena_take(a, BW);
+	hb->drop = train ? arena_take(a, BW) : NULL;
+	hb->mask = train ? arena_take(a, BW) : NULL;
+	hb->dhid = train ? arena_take(a, BW) : NULL;
+}
+
+void head2_forward(const struct model *m, int first, const struct head2_bufs *hb, int B, int in,
+		   int W, const float *x, const struct loss_options *lo, float *logits)
+{
+	const size_t BW = (size_t)B * W;
+	const float *top = hb->hid;
+
+	linear_forward(hb->hid, x, in, param(m, first), param(m, first + 1), B, in, W);
+	relu_forward(hb->hid, BW);
+	if (hb->drop) {
+		/* inverted dropout: kept units are scaled up, so inference needs nothing */
+		float p = lo ? lo->dropout : 0.0f, keep = 1.0f / (1.0f - p);
+		struct rng r = { lo ? lo->seed : 0 };
+
+		for (size_t i = 0; i < BW; i++) {
+			float u = (float)(rng_next(&r) >> 40) * 0x1p-24f;
+
+			hb->mask[i] = p > 0 && u < p ? 0.0f : p > 0 ? keep : 1.0f;
+			hb->drop[i] = hb->hid[i] * hb->mask[i];
+		}
+		top = hb->drop;
+	}
+	linear_forward(logits, top, W, param(m, first + 2), param(m, first + 3), B, W,
+		       m->cfg.num_classes);
+}
+
+void head2_backward(const struct model *m, int first, const struct head2_bufs *hb, int B, int in,
+		    int W, const float *x, const float *dlogits, float *dx, float *grads)
+{
+	const size_t BW = (size_t)B * W;
+
+	memset(hb->dhid, 0, sizeof(float) * BW);
+	linear_backward(hb->dhid, grad(m, grads, first + 2), grad(m, grads, first + 3), dlogits,
+			hb->drop, W, param(m, first + 2), B, W, m->cfg.num_classes);
+	for (size_t i = 0; i < BW; i++)
+		hb->dhid[i] *= hb->mask[i];
+	relu_backward(hb->dhid, hb->hid, BW);
+	memset(dx, 0, sizeof(float) * B * in);
+	linear_backward(dx, grad(m, grads, first), grad(m, grads, first + 1), hb->dhid, x, in,
+			param(m, first), B, in, W);
 }
 
 void lstm_seq_forward(const float *gx, float *out, float *c, float *gates, const float *w_hh,

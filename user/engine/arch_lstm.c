@@ -66,11 +66,13 @@ static size_t lstm_ws_floats(const struct model *m, int B, bool train)
 }
 
 static int lstm_arch_forward(const struct model *m, float *ws, int B, bool train,
-			     const float *sizes, const double *times, float *logits)
+			     const struct loss_options *lo, const float *sizes,
+			     const double *times, float *logits)
 {
 	const int N = m->cfg.window, H = m->cfg.hidden, F = FEATURES_PER_PACKET;
 	struct bufs u;
 
+	(void)lo; /* no dropout layer */
 	layout(m, ws, B, train, &u);
 	for (int b = 0; b < B; b++) {
 		float *x = u.x + (size_t)b * N * F;
@@ -116,6 +118,7 @@ static void lstm_arch_backward(const struct model *m, float *ws, int B, const fl
 
 const struct arch_ops arch_lstm = {
 	.name = "lstm",
+	.transform = FEATURES_TRANSFORM,
 	.check = lstm_check,
 	.tensors = lstm_arch_tensors,
 	.ws_floats = lstm_ws_floats,

@@ -127,11 +127,13 @@ static int solve(const struct model *m, const struct bufs *u, int B, bool train)
 }
 
 static int lstm_ode_forward(const struct model *m, float *ws, int B, bool train,
-			    const float *sizes, const double *times, float *logits)
+			    const struct loss_options *lo, const float *sizes,
+			    const double *times, float *logits)
 {
 	const int N = m->cfg.window, F = FEATURES_PER_PACKET;
 	struct bufs u;
 
+	(void)lo; /* no dropout layer */
 	layout(m, ws, B, train, &u);
 	for (int b = 0; b < B; b++)
 		if (features_window(N, sizes + (size_t)b * N, times + (size_t)b * N,
@@ -187,6 +189,7 @@ static void lstm_ode_backward(const struct model *m, float *ws, int B, const flo
 
 const struct arch_ops arch_lstm_ode = {
 	.name = "lstm-ode",
+	.transform = FEATURES_TRANSFORM,
 	.check = lstm_ode_check,
 	.tensors = lstm_ode_tensors,
 	.ws_floats = lstm_ode_ws_floats,

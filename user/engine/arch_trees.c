@@ -66,14 +66,16 @@ static size_t trees_ws_floats(const struct model *m, int B, bool train)
 
 /* Tree-major: each tree's few hundred bytes stay in L1 while the whole
  * batch walks through it. */
-static int trees_forward(const struct model *m, float *ws, int B, bool train, const float *sizes,
-			 const double *times, float *logits)
+static int trees_forward(const struct model *m, float *ws, int B, bool train,
+			 const struct loss_options *lo, const float *sizes, const double *times,
+			 float *logits)
 {
 	const int N = m->cfg.window, F = FEATURES_TREES(N), C = m->cfg.num_classes;
 	const int32_t *root = param_i32(m, T_ROOT), *feature = param_i32(m, T_FEATURE);
 	const int32_t *left = param_i32(m, T_LEFT);
 	const float *threshold = param(m, T_THRESHOLD), *value = param(m, T_VALUE);
 
+	(void)lo;
 	if (train)
 		return -1; /* no gradient: model_loss_grad refuses trees before this */
 	for (int b = 0; b < B; b++)
@@ -97,7 +99,7 @@ static int trees_forward(const struct model *m, float *ws, int B, bool train, co
 
 /* The layout the top comment describes, tree by tree: the k-th split of a
  * tree (in node order) has its children at root + 2k + 1 and root + 2k + 2. */
-static int trees_validate(const struct model *m, char *err, size_t errlen)
+static int trees_check_params(const struct model *m, char *err, size_t errlen)
 {
 	const int F = FEATURES_TREES(m->cfg.window), T = m->cfg.trees, nodes = m->cfg.nodes;
 	const int32_t *root = param_i32(m, T_ROOT), *feature = param_i32(m, T_FEATURE);
@@ -167,9 +169,10 @@ int model_from_trees(const struct model_config *cfg, const struct trees_arrays *
 
 const struct arch_ops arch_trees = {
 	.name = "trees",
+	.transform = FEATURES_TREES_TRANSFORM,
 	.check = trees_check,
 	.tensors = trees_tensors,
 	.ws_floats = trees_ws_floats,
 	.forward = trees_forward,
-	.validate = trees_validate,
+	.check_params = trees_check_params,
 };

@@ -19,6 +19,7 @@ static const struct arch_ops *const arch_table[] = {
 	[ARCH_ODERNN] = &arch_odernn,
 	[ARCH_LSTM_ODE] = &arch_lstm_ode,
 	[ARCH_LSTM] = &arch_lstm,
+	[ARCH_ODERNN_EMB] = &arch_odernn_emb,
 	[ARCH_TREES] = &arch_trees,
 };
 static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
@@ -56,19 +57,20 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->arch = arch;
-	cfg->hidden = arch == ARCH_ODERNN ? 32 : 1;
+	cfg->hidden = arch == ARCH_ODERNN || arch == ARCH_ODERNN_EMB ? 32 : 1;
 	/* the smallest trees model, one leaf per class: training replaces it */
 	cfg->trees = cfg->nodes = arch == ARCH_TREES ? COUNT(iscx) : 0;
 	cfg->ode_hidden = 32;
 	cfg->window = 20;
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
-	cfg->rk4_steps = 2;
+	cfg->rk4_steps = arch == ARCH_ODERNN_EMB ? 1 : 2;
+	cfg->temperature = 1;
 	cfg->rtol = 1e-7;
 	cfg->atol = 1e-9;
 	cfg->num_classes = COUNT(iscx);
 	for (int i = 0; i < COUNT(iscx); i++)
 		snprintf(cfg->class_names[i], sizeof(cfg->class_names[i]), "%s", iscx[i]);
-	snprintf(cfg->transform, sizeof(cfg->transform), "%s", FEATURES_TRANSFORM);
+	snprintf(cfg->transform, sizeof(cfg->transform), "%s", arch_table[arch]->transform);
 }
 
 int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
@@ -78,7 +80,7 @@ int model_config_reshape(struct model_config *cfg, const struct model_shape *sha
 		cfg->hidden = shape->hidden;
 	if (shape->ode_hidden)
 		cfg->ode_hidden = shape->ode_hidden;
-	else if (shape->hidden && cfg->arch == ARCH_ODERNN)
+	else if (shape->hidden && (cfg->arch == ARCH_ODERNN || cfg->arch == ARCH_ODERNN_EMB))
 		cfg->ode_hidden = shape->hidden;
 	if (shape->rk4_steps)
 		cfg->rk4_steps = shape->rk4_steps;
@@ -129,9 +131,13 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 				return -1;
 			}
 	}
-	if (strncmp(c->transform, FEATURES_TRANSFORM, sizeof(c->transform))) {
-		snprintf(err, errlen, "unknown feature transform '%.31s' (this build knows %s)",
-			 c->transform, FEATURES_TRANSFORM);
+	if (strncmp(c->transform, arch_table[c->arch]->transform, sizeof(c->transform))) {
+		snprintf(err, errlen, "unknown feature transform '%.31s' (this build's %s takes %s)",
+			 c->transform, arch_table[c->arch]->name, arch_table[c->arch]->transform);
+		return -1;
+	}
+	if (!(c->temperature >= 0.01 && c->temperature <= 100)) {
+		snprintf(err, errlen, "temperature %g is outside 0.01..100", c->temperature);
 		return -1;
 	}
 	return arch_table[c->arch]->check(c, err, errlen);
@@ -160,6 +166,18 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 		free(m);
 		return -1;
 	}
+	for (int t = 0; t < m->ntensors; t++) {
+		const struct tensor_spec *s = &m->tensors[t];
+
+		if (!s->frozen)
+			continue;
+		if (!m->frozen && !(m->frozen = calloc(m->nparams, 1))) {
+			snprintf(err, errlen, "out of memory for %zu parameters", m->nparams);
+			model_free(m);
+			return -1;
+		}
+		memset(m->frozen + s->offset, 1, s->count);
+	}
 	*out = m;
 	return 0;
 }
@@ -176,7 +194,7 @@ int model_check_params(const struct model *m, char *err, size_t errlen)
 				return -1;
 			}
 	}
-	return m->ops->validate ? m->ops->validate(m, err, errlen) : 0;
+	return m->ops->check_params ? m->ops->check_params(m, err, errlen) : 0;
 }
 
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
@@ -203,7 +221,14 @@ int model_create(const struct model_config *cfg, uint64_t seed, struct model **o
 			p[i] = (2.0f * u - 1.0f) * s->init_bound;
 		}
 	}
+	model_init_inputs(*out, NULL, 0);
 	return 0;
+}
+
+void model_init_inputs(struct model *m, const float *sizes, size_t count)
+{
+	if (m->ops->init_inputs)
+		m->ops->init_inputs(m, sizes, count);
 }
 
 void model_free(struct model *m)
@@ -211,6 +236,7 @@ void model_free(struct model *m)
 	if (!m)
 		return;
 	free(m->params);
+	free(m->frozen);
 	free(m);
 }
 
@@ -219,11 +245,27 @@ const struct model_config *model_config(const struct model *m)
 	return &m->cfg;
 }
 
+int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen)
+{
+	struct model_config c = m->cfg;
+
+	c.temperature = temperature;
+	if (model_config_check(&c, err, errlen))
+		return -1;
+	m->cfg.temperature = temperature;
+	return 0;
+}
+
 float *model_params(struct model *m, size_t *count)
 {
 	if (count)
 		*count = m->nparams;
 	return m->params;
+}
+
+const unsigned char *model_frozen(const struct model *m)
+{
+	return m->frozen;
 }
 
 struct model_ws {
@@ -279,6 +321,8 @@ struct model_ws *model_ws_new(const struct model *m, int max_batch)
 		model_ws_free(ws);
 		return NULL;
 	}
+	if (m->ops->prepare)
+		m->ops->prepare(m, ws->infer);
 	return ws;
 }
 
@@ -342,12 +386,18 @@ int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
 	if (!failed)
 		failed = ws->failed;
 	screen_rows(m, ws, batch, &sizes, &times, failed);
-	if (m->ops->forward(m, ws->infer, batch, false, sizes, times, logprobs)) {
+	if (m->ops->forward(m, ws->infer, batch, false, NULL, sizes, times, logprobs)) {
 		/* Only dopri5 gives up on a window: find which, one at a time. */
 		for (int b = 0; b < batch; b++)
-			failed[b] |= m->ops->forward(m, ws->infer, 1, false, sizes + (size_t)b * N,
-						     times + (size_t)b * N,
+			failed[b] |= m->ops->forward(m, ws->infer, 1, false, NULL,
+						     sizes + (size_t)b * N, times + (size_t)b * N,
 						     logprobs + (size_t)b * C) != 0;
+	}
+	if (m->cfg.temperature != 1) {
+		float inv = (float)(1 / m->cfg.temperature);
+
+		for (int i = 0; i < batch * C; i++)
+			logprobs[i] *= inv;
 	}
 	log_softmax(logprobs, logprobs, batch, C);
 	/* finite weights can still overflow; never hand a NaN to a decision */
@@ -370,7 +420,7 @@ int model_classify(const struct model *m, struct model_ws *ws, int batch,
 
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		      const float *sizes, const double *times, const int *labels,
-		      float *grads, float *logits)
+		      const struct loss_options *lo, float *grads, float *logits)
 {
 	const int C = m->cfg.num_classes;
 	float loss;
@@ -385,12 +435,12 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		if (!ws->train)
 			return NAN;
 	}
-	if (m->ops->forward(m, ws->train, batch, true, sizes, times, ws->logits))
+	if (m->ops->forward(m, ws->train, batch, true, lo, sizes, times, ws->logits))
 		return NAN;
 	if (logits)
 		memcpy(logits, ws->logits, sizeof(float) * batch * C);
 	log_softmax(ws->dlogits, ws->logits, batch, C);
-	loss = cross_entropy(ws->dlogits, ws->dlogits, labels, batch, C);
+	loss = cross_entropy(ws->dlogits, ws->dlogits, labels, lo ? lo->label_smoothing : 0, batch, C);
 	m->ops->backward(m, ws->train, batch, ws->dlogits, grads);
 	return loss;
 }

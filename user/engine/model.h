@@ -14,7 +14,7 @@
 #define MODEL_MAX_CLASSES 16
 #define MODEL_MAX_WINDOW 64
 
-enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_TREES };
+enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5 };
 
 struct model_config {
@@ -28,7 +28,10 @@ struct model_config {
 	double rtol, atol;   /* dopri5 tolerances */
 	int num_classes;
 	char class_names[MODEL_MAX_CLASSES][32];
-	char transform[32];  /* feature transform name and version, e.g. "odeflow-v1" */
+	char transform[32];  /* feature transform name and version, e.g. "odeflow-v1";
+			      * each architecture has its own */
+	double temperature;  /* model_classify divides the logits by it (calibration:
+			      * 1 leaves them; metadata "temperature", 1 when absent) */
 	uint32_t model_id;
 	/* trees only (0 for the networks, whose fields above trees ignore): */
 	int trees;           /* boosted trees, a multiple of num_classes */
@@ -36,12 +39,14 @@ struct model_config {
 };
 
 /* The defaults for an architecture: odernn hidden 32 (M = 32), RK4 with 2
- * substeps; lstm-ode as the ODE-Flow notebook (hidden 1, ODE width 32,
- * dopri5 at rtol 1e-7, atol 1e-9); lstm hidden 1. All with window 20, the
- * five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), transform
- * odeflow-v1 and model_id 0. */
+ * substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep; lstm-ode as
+ * the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol 1e-7, atol
+ * 1e-9); lstm hidden 1. All with window 20, the five ISCX classes (VoIP,
+ * Video, File_Transfer, Chat, Browsing), the architecture's transform,
+ * temperature 1 and model_id 0. */
 void model_config_defaults(enum model_arch arch, struct model_config *cfg);
-/* Names as in model files ("odernn", "lstm-ode", "lstm", "trees"; "rk4", "dopri5");
+/* Names as in model files ("odernn", "lstm-ode", "lstm", "odernn-emb",
+ * "trees"; "rk4", "dopri5");
  * the parsers return -1 for an unknown name. */
 const char *model_arch_name(enum model_arch arch);
 int model_arch_parse(const char *name, enum model_arch *out);
@@ -74,22 +79,36 @@ int model_load_buffer(const void *buf, size_t len, struct model **out, char *err
  * initialised but trained (user/train/train_trees.h): -1 for them. */
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
 		 char *err, size_t errlen);
+/* Sets what an architecture derives from its training data rather than
+ * learns (odernn-emb: the size bucket edges, quantiles of the count packet
+ * sizes). Other architectures: nothing. Call before training. */
+void model_init_inputs(struct model *m, const float *sizes, size_t count);
 void model_free(struct model *m);
 
 const struct model_config *model_config(const struct model *m);
+/* Sets the calibration temperature (0.01..100); -1 with err when out of range. */
+int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen);
 /* All parameters, contiguous; gradients use the same layout. */
 float *model_params(struct model *m, size_t *count);
+/* NULL, or one byte per parameter: 1 for those training must leave alone
+ * (they get no gradient and no weight decay: odernn-emb's bucket edges). */
+const unsigned char *model_frozen(const struct model *m);
 
 /* A workspace for batches of up to max_batch windows (NULL when out of
  * memory). It also sets OpenBLAS to one thread: the engine's matrices are
  * small, and callers run their own threads, one workspace each. The
- * training tape is allocated by the first model_loss_grad call. */
+ * training tape is allocated by the first model_loss_grad call. A
+ * workspace also holds what inference precomputes from the parameters
+ * (odernn-emb: its embeddings folded through the GRU's input weights), so
+ * model_classify serves the parameters the model had when the workspace
+ * was made: after changing them, make a new workspace. */
 struct model_ws *model_ws_new(const struct model *m, int max_batch);
 void model_ws_free(struct model_ws *ws);
 
 /* Classify B windows. sizes: B*N IP total lengths in bytes; times: B*N
  * arrival times in seconds (any origin, non-decreasing within a window).
- * logprobs: B*num_classes natural-log probabilities. B <= max_batch of ws.
+ * logprobs: B*num_classes natural-log probabilities of the logits divided
+ * by the model's temperature. B <= max_batch of ws.
  * Returns 0, or -1 if an input is invalid (not finite, size negative or above
  * 65535, time decreasing) or batch is out of range, or the model breaks
  * down on it (dopri5 exceeds its step budget, an overflow to Inf or NaN). */
@@ -108,15 +127,25 @@ int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
  * Errors: -1 and one line in err. */
 int model_self_check(const struct model *m, char *err, size_t errlen);
 
+/* What training adds to a forward pass; all zero: none of it. */
+struct loss_options {
+	float label_smoothing;  /* the target puts this much mass evenly on all classes */
+	float dropout;          /* share of the head's hidden units zeroed (architectures
+				 * with a dropout layer: odernn-emb) */
+	uint64_t seed;          /* the dropout mask's; give each call its own */
+};
+
 /* Training: forward and backward over B labelled windows. Returns the mean
- * cross-entropy loss; adds d(loss)/d(params) into grads (model_params layout);
- * writes logits (B*num_classes) if logits is not NULL. Uses the model's
- * solver discretised as RK4 (backpropagation through the RK4 steps).
- * Returns NAN for invalid input or labels, when the training tape cannot be
- * allocated, or for a model without a gradient (trees). */
+ * cross-entropy loss (against label-smoothed targets if asked); adds
+ * d(loss)/d(params) into grads (model_params layout); writes the raw
+ * logits (B*num_classes, no temperature) if logits is not NULL. Uses the
+ * model's solver discretised as RK4 (backpropagation through the RK4
+ * steps). lo may be NULL (plain cross-entropy, no dropout). Returns NAN for
+ * invalid input or labels, when the training tape cannot be allocated, or
+ * for a model without a gradient (trees). */
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		      const float *sizes, const double *times, const int *labels,
-		      float *grads, float *logits);
+		      const struct loss_options *lo, float *grads, float *logits);
 
 /* Bytes of workspace model_classify needs per window, in batches of batch. */
 size_t model_ws_bytes(const struct model *m, int batch);

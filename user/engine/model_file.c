@@ -68,6 +68,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_int(meta, "window", c->window);
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
+	set_double(meta, "temperature", c->temperature);
 	set_int(meta, "model_id", c->model_id);
 	free(classes_text);
 	if (c->arch == ARCH_TREES) {
@@ -241,6 +242,11 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
 	    meta_classes(meta, c, err, errlen) ||
 	    (arch == ARCH_TREES ? meta_trees : meta_network)(meta, c, err, errlen))
+		return -1;
+	/* files from before calibration have no temperature: their logits as they are */
+	c->temperature = 1;
+	if (json_object_get(meta, "temperature") &&
+	    meta_double(meta, "temperature", &c->temperature, err, errlen))
 		return -1;
 	c->window = (int)window;
 	c->model_id = (uint32_t)id;

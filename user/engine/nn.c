@@ -201,17 +201,23 @@ void log_softmax(float *out, const float *logits, int B, int C)
 	}
 }
 
-float cross_entropy(float *dlogits, const float *logprobs, const int *labels, int B, int C)
+float cross_entropy(float *dlogits, const float *logprobs, const int *labels, float smoothing,
+		    int B, int C)
 {
+	const float spread = smoothing / C, on = 1.0f - smoothing + spread;
 	double loss = 0;
 
 	for (int b = 0; b < B; b++) {
 		const float *lp = logprobs + (size_t)b * C;
 		float *d = dlogits + (size_t)b * C;
 
-		loss -= lp[labels[b]];
-		for (int k = 0; k < C; k++)
-			d[k] = (expf(lp[k]) - (k == labels[b])) / B;
+		for (int k = 0; k < C; k++) {
+			float target = k == labels[b] ? on : spread;
+
+			if (target != 0)  /* 0 * -inf would be NaN */
+				loss -= (double)target * lp[k];
+			d[k] = (expf(lp[k]) - target) / B;
+		}
 	}
 	return (float)(loss / B);
 }

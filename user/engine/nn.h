@@ -140,8 +140,11 @@ void lstm_backward(float *dgx, int gx_ld, float *dh, float *dc, float *dw_hh, fl
 
 /* Row-wise log-softmax of logits[B,C] into out (may alias). */
 void log_softmax(float *out, const float *logits, int B, int C);
-/* Mean cross-entropy of B rows of log-probabilities against labels; writes
- * dlogits = (softmax - onehot) / B. */
-float cross_entropy(float *dlogits, const float *logprobs, const int *labels, int B, int C);
+/* Mean cross-entropy of B rows of log-probabilities against the labels,
+ * smoothed: the target is (1 - smoothing) on the label plus smoothing / C on
+ * every class (PyTorch's label_smoothing). Writes dlogits = (softmax -
+ * target) / B (may alias logprobs). */
+float cross_entropy(float *dlogits, const float *logprobs, const int *labels, float smoothing,
+		    int B, int C);
 
 #endif

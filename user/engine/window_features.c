@@ -32,6 +32,28 @@ int features_window(int n, const float *sizes, const double *times,
 	return 0;
 }
 
+int features_v2(int n, const float *sizes, const double *times, float *raw, int *gap_bin,
+		float *dtau)
+{
+	for (int i = 0; i < n; i++) {
+		double s = sizes[i], t = times[i];
+		double dt = i ? t - times[i - 1] : 0.0;
+		double lg;
+		int bin;
+
+		if (!isfinite(s) || s < 0 || s > 65535 || !isfinite(t) || !(dt >= 0))
+			return -1;
+		lg = log10(dt > 1e-6 ? dt : 1e-6);
+		bin = (int)((lg + 6.0) * 4.0);
+		raw[i * V2_RAW] = (float)(s / 1500.0);
+		raw[i * V2_RAW + 1] = (float)(log(s > 1 ? s : 1) / 7.0);
+		raw[i * V2_RAW + 2] = (float)(lg / 6.0);
+		gap_bin[i] = bin < V2_GAP_BINS ? bin : V2_GAP_BINS - 1;
+		dtau[i] = (float)(log1p(1000.0 * dt) / 2.0);
+	}
+	return 0;
+}
+
 /* Summaries of n values: mean and standard deviation (two passes). */
 static void mean_std(int n, const double *v, double *mean, double *std)
 {

@@ -21,10 +21,26 @@ enum { FEAT_SIZE_NORM, FEAT_LOG_SIZE, FEAT_IAT, FEAT_SMALL, FEAT_FULL };
 int features_window(int n, const float *sizes, const double *times,
 		    float *x, float *dtau, float *tau);
 
-/* The trees' features of a window of n packets (arch_trees.c; the trainer
- * computes them with this same function, so XGBoost and the engine see the
- * same floats): the n sizes in bytes, the n-1 log10(gap + 1e-6 s), then
- * the window's summaries in enum trees_summary's order. */
+/* The feature transform "odeflow-v2" (odernn-emb), for discretised inputs.
+ * Per packet i, with gap g_i = t_i - t_{i-1} (g_0 = 0), clamped below at
+ * 1 us where a logarithm needs it:
+ * raw: V2_RAW scalars size / 1500, ln(max(size, 1)) / 7, log10(g) / 6;
+ * gap_bin: log10(g) in quarter decades from 1 us (bin 0) to 100 s and
+ * beyond (bin V2_GAP_BINS - 1);
+ * dtau: the ODE's time step, dtau[0] = 0, dtau[i] = ln(1 + 1000 g_i) / 2.
+ * The size's bucket comes from edges the model learnt from its data.
+ * Returns -1 on invalid input, as features_window. */
+#define FEATURES_V2_TRANSFORM "odeflow-v2"
+#define V2_RAW 3
+#define V2_GAP_BINS 32
+int features_v2(int n, const float *sizes, const double *times, float *raw, int *gap_bin,
+		float *dtau);
+
+/* The feature transform "odeflow-trees-v1" (arch_trees.c; the trainer
+ * computes it with this same function, so XGBoost and the engine see the
+ * same floats): the n sizes in bytes, the n-1 log10(gap + 1e-6 s), then the
+ * window's summaries in enum trees_summary's order. */
+#define FEATURES_TREES_TRANSFORM "odeflow-trees-v1"
 enum trees_summary {
 	TREES_SIZE_MEAN, TREES_SIZE_STD, TREES_SIZE_MIN, TREES_SIZE_MAX, TREES_SIZE_MEDIAN,
 	TREES_SIZES_DISTINCT,   /* how many different sizes */

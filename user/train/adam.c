@@ -43,6 +43,8 @@ void adam_step(struct adam *a, float *params, const float *grads, float lr)
 	for (size_t i = 0; i < a->count; i++) {
 		float g = grads[i];
 
+		if (a->frozen && a->frozen[i])
+			continue;
 		a->m[i] = a->beta1 * a->m[i] + (1.0f - a->beta1) * g;
 		a->v[i] = a->beta2 * a->v[i] + (1.0f - a->beta2) * g * g;
 		params[i] = params[i] * decay -
@@ -59,10 +61,49 @@ double clip_grad_norm(float *grads, size_t count, double max_norm)
 	return norm;
 }
 
+/* One-cycle's phases, as PyTorch's OneCycleLR (three_phase off): the
+ * rising phase ends at step warmup - 1, the falling one at total - 1; pct
+ * is the progress through the phase the step is in. */
+static int one_cycle_phase(const struct lr_schedule *s, long step, double *pct)
+{
+	double up_end = (double)s->warmup_steps - 1, end = (double)s->total_steps - 1;
+	double x = (double)(step < s->total_steps ? step : s->total_steps - 1);
+
+	if (x <= up_end) {
+		*pct = up_end > 0 ? x / up_end : 1;
+		return 0;
+	}
+	*pct = end > up_end ? (x - up_end) / (end - up_end) : 1;
+	return 1;
+}
+
+static double cos_anneal(double from, double to, double pct)
+{
+	return to + (from - to) / 2 * (cos(M_PI * pct) + 1);
+}
+
+#define ONE_CYCLE_DIV 25.0      /* the first step's learning rate is lr / 25 */
+#define BETA1_HIGH 0.95
+#define BETA1_LOW 0.85
+
+double beta1_at(const struct lr_schedule *s, long step)
+{
+	double pct;
+
+	if (!s->one_cycle)
+		return 0.9;
+	return one_cycle_phase(s, step, &pct) ? cos_anneal(BETA1_LOW, BETA1_HIGH, pct)
+					      : cos_anneal(BETA1_HIGH, BETA1_LOW, pct);
+}
+
 double lr_at(const struct lr_schedule *s, long step)
 {
 	double progress;
 
+	if (s->one_cycle)
+		return one_cycle_phase(s, step, &progress) ? cos_anneal(s->lr, s->lr_min, progress)
+							   : cos_anneal(s->lr / ONE_CYCLE_DIV, s->lr,
+									progress);
 	if (step < s->warmup_steps)
 		return s->lr * (double)(step + 1) / (double)s->warmup_steps;
 	if (s->total_steps <= s->warmup_steps + 1)

@@ -204,6 +204,34 @@ int dataset_subset(const struct dataset *ds, const size_t *rows, size_t count, s
 	return 0;
 }
 
+int dataset_partition(const struct dataset *ds, const bool *is_held, struct dataset *rest,
+		      struct dataset *held)
+{
+	size_t *rows = malloc((ds->n ? ds->n : 1) * sizeof(*rows)), nheld = 0, nrest = 0;
+	int rc = -1;
+
+	memset(rest, 0, sizeof(*rest));
+	memset(held, 0, sizeof(*held));
+	if (!rows)
+		return -1;
+	for (size_t w = 0; w < ds->n; w++)
+		if (is_held[w])
+			rows[nheld++] = w;
+	if (dataset_subset(ds, rows, nheld, held))
+		goto out;
+	for (size_t w = 0; w < ds->n; w++)
+		if (!is_held[w])
+			rows[nrest++] = w;
+	if (dataset_subset(ds, rows, nrest, rest)) {
+		dataset_free(held);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(rows);
+	return rc;
+}
+
 size_t dataset_sessions(const struct dataset *ds, size_t *session)
 {
 	size_t N = (size_t)ds->window, count = 0;
@@ -221,16 +249,16 @@ int dataset_split(const struct dataset *ds, double frac, bool by_session, uint64
 		  struct dataset *rest, struct dataset *held)
 {
 	size_t *unit = malloc(ds->n * sizeof(*unit)), *order = malloc(ds->n * sizeof(*order));
-	size_t *first = malloc(ds->n * sizeof(*first)), *rows = malloc(ds->n * sizeof(*rows));
+	size_t *first = malloc(ds->n * sizeof(*first));
 	bool *is_held = calloc(ds->n, sizeof(*is_held)), *unit_held = calloc(ds->n, sizeof(*unit_held));
-	size_t units = 0, nheld = 0, nrest = 0, target[MODEL_MAX_CLASSES] = { 0 };
+	size_t units = 0, target[MODEL_MAX_CLASSES] = { 0 };
 	size_t taken[MODEL_MAX_CLASSES] = { 0 }, unit_size;
 	struct rng rng = { seed };
 	int rc = -1;
 
 	memset(rest, 0, sizeof(*rest));
 	memset(held, 0, sizeof(*held));
-	if (!unit || !order || !first || !rows || !is_held || !unit_held)
+	if (!unit || !order || !first || !is_held || !unit_held)
 		goto out;
 	if (by_session) {
 		units = dataset_sessions(ds, unit);
@@ -266,25 +294,13 @@ int dataset_split(const struct dataset *ds, double frac, bool by_session, uint64
 	for (size_t w = 0; w < ds->n; w++)
 		is_held[w] = unit_held[unit[w]];
 
-	/* both parts keep the original order, so their sessions stay contiguous */
-	for (size_t w = 0; w < ds->n; w++)
-		if (is_held[w])
-			rows[nheld++] = w;
-	if (dataset_subset(ds, rows, nheld, held))
+	if (dataset_partition(ds, is_held, rest, held))
 		goto out;
-	for (size_t w = 0; w < ds->n; w++)
-		if (!is_held[w])
-			rows[nrest++] = w;
-	if (dataset_subset(ds, rows, nrest, rest)) {
-		dataset_free(held);
-		goto out;
-	}
 	rc = 0;
 out:
 	free(unit);
 	free(order);
 	free(first);
-	free(rows);
 	free(is_held);
 	free(unit_held);
 	return rc;

@@ -29,6 +29,12 @@ void dataset_free(struct dataset *ds);
 /* A copy of the given rows, in that order. Returns -1 when out of memory. */
 int dataset_subset(const struct dataset *ds, const size_t *rows, size_t count, struct dataset *out);
 
+/* The windows marked in is_held into held, the others into rest, both in
+ * their original order (so sessions stay contiguous). Returns -1 when out
+ * of memory. */
+int dataset_partition(const struct dataset *ds, const bool *is_held, struct dataset *rest,
+		      struct dataset *held);
+
 /* Numbers consecutive windows of one session: a new session starts where the
  * label changes or a window's first time is not after the previous window's
  * last time (windows were cut in order from each session). Writes one

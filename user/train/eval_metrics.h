@@ -14,6 +14,7 @@
 #define COVERAGE_POINTS 11
 /* 0.50, 0.55, ..., 0.95, 0.99 */
 extern const double coverage_thresholds[COVERAGE_POINTS];
+#define COVERAGE_AT_90 8    /* the index of 0.90, the cascade's default threshold */
 
 struct class_metrics {
 	double precision;       /* 0 when the class was never predicted */

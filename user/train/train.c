@@ -20,6 +20,7 @@ struct worker {
 	const struct model *m;
 	struct model_ws *ws;
 	float *grads;
+	struct loss_options lo;
 	int batch;
 	const float *sizes;
 	const double *times;
@@ -49,14 +50,14 @@ static void *work(void *arg)
 	model_params((struct model *)w->m, &count);
 	memset(w->grads, 0, count * sizeof(*w->grads));
 	w->loss = w->batch ? model_loss_grad(w->m, w->ws, w->batch, w->sizes, w->times, w->labels,
-					     w->grads, w->logits) : 0;
+					     &w->lo, w->grads, w->logits) : 0;
 	return NULL;
 }
 
 /* Forward and backward over one minibatch on all workers; writes the mean
- * gradient into grads and returns the mean loss. */
+ * gradient into grads and returns the mean loss. seed: this step's dropout. */
 static double loss_grad(struct worker *workers, int threads, const struct batch_buf *b, int batch,
-			int window, int classes, float *grads, size_t count)
+			int window, int classes, uint64_t seed, float *grads, size_t count)
 {
 	pthread_t tid[TRAIN_MAX_THREADS];
 	bool started[TRAIN_MAX_THREADS] = { false };
@@ -71,6 +72,7 @@ static double loss_grad(struct worker *workers, int threads, const struct batch_
 		w->times = b->times + (size_t)begin * window;
 		w->labels = b->labels + begin;
 		w->logits = b->logits + (size_t)begin * classes;
+		w->lo.seed = seed + (uint64_t)t;
 		if (t)
 			started[t] = !pthread_create(&tid[t], NULL, work, w);
 	}
@@ -144,6 +146,7 @@ struct train_state {
 	struct adam adam;
 	size_t *order;
 	float *grads, *best_params, *val_logprobs;
+	float *ema, *live;      /* the moving average; the trained weights while it is in place */
 };
 
 static int state_init(struct train_state *s, const struct model *m, const struct dataset *train,
@@ -163,10 +166,18 @@ static int state_init(struct train_state *s, const struct model *m, const struct
 	s->buf.times = malloc(B * N * sizeof(*s->buf.times));
 	s->buf.labels = malloc(B * sizeof(*s->buf.labels));
 	s->buf.logits = malloc(B * k * sizeof(*s->buf.logits));
+	if (o->ema > 0) {
+		s->ema = malloc(count * sizeof(*s->ema));
+		s->live = malloc(count * sizeof(*s->live));
+		ok = ok && s->ema && s->live;
+	}
 	ok = ok && s->order && s->grads && s->best_params && s->val_logprobs && s->buf.sizes &&
 	     s->buf.times && s->buf.labels && s->buf.logits;
+	s->adam.frozen = model_frozen(m);
 	for (int t = 0; ok && t < o->threads; t++) {
 		s->workers[t].m = m;
+		s->workers[t].lo = (struct loss_options){ .label_smoothing = (float)o->label_smoothing,
+							  .dropout = (float)o->dropout };
 		s->workers[t].ws = model_ws_new(m, (o->batch + o->threads - 1) / o->threads);
 		s->workers[t].grads = malloc(count * sizeof(float));
 		ok = s->workers[t].ws && s->workers[t].grads;
@@ -190,6 +201,36 @@ static void state_free(struct train_state *s)
 	free(s->buf.times);
 	free(s->buf.labels);
 	free(s->buf.logits);
+	free(s->ema);
+	free(s->live);
+}
+
+/* The average after each step, warmed up so early weights do not linger
+ * (decay (1 + step) / (10 + step) until that exceeds the decay asked for). */
+static void ema_update(float *ema, const float *params, size_t count, double decay, long step)
+{
+	double warm = (1.0 + (double)step) / (10.0 + (double)step);
+	float d = (float)(warm < decay ? warm : decay);
+
+	if (step == 0) {
+		memcpy(ema, params, count * sizeof(*ema));
+		return;
+	}
+	for (size_t i = 0; i < count; i++)
+		ema[i] = d * ema[i] + (1.0f - d) * params[i];
+}
+
+/* Puts the average in the model's place (in: true) or the trained weights back. */
+static void ema_swap(struct train_state *s, float *params, size_t count, bool in)
+{
+	if (!s->ema)
+		return;
+	if (in) {
+		memcpy(s->live, params, count * sizeof(*params));
+		memcpy(params, s->ema, count * sizeof(*params));
+	} else {
+		memcpy(params, s->live, count * sizeof(*params));
+	}
 }
 
 int train_model(struct model *m, const struct dataset *train, const struct dataset *val,
@@ -202,6 +243,7 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		.lr_min = o->lr_min,
 		.warmup_steps = (long)(o->warmup_epochs * steps_per_epoch),
 		.total_steps = steps_per_epoch * o->epochs,
+		.one_cycle = o->one_cycle,
 	};
 	struct rng rng = { o->seed ^ 0x5eed5eed5eedULL };
 	double start = now(), best_val_loss = INFINITY;
@@ -228,6 +270,11 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 			 "thread and at least one epoch", TRAIN_MAX_THREADS);
 		return -1;
 	}
+	if (!(o->dropout >= 0 && o->dropout < 1) || !(o->label_smoothing >= 0 &&
+	    o->label_smoothing < 1) || !(o->ema >= 0 && o->ema < 1)) {
+		snprintf(err, errlen, "dropout, label smoothing and EMA decay must be in [0, 1)");
+		return -1;
+	}
 	if (state_init(&s, m, train, val, o, count)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -248,7 +295,9 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 			double loss;
 
 			gather(train, s.order + first, b, o->time_jitter, &rng, &s.buf);
-			loss = loss_grad(s.workers, threads, &s.buf, b, train->window, k, s.grads, count);
+			loss = loss_grad(s.workers, threads, &s.buf, b, train->window, k,
+					 o->seed * 0x100000001b3ULL + (uint64_t)step * TRAIN_MAX_THREADS,
+					 s.grads, count);
 			/* stop before a non-finite gradient reaches the weights */
 			if (!isfinite(loss)) {
 				snprintf(err, errlen, "training diverged in epoch %d (loss is not "
@@ -260,7 +309,10 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 				correct += metrics_argmax(s.buf.logits + (size_t)i * k, k) == s.buf.labels[i];
 			clip_grad_norm(s.grads, count, o->clip);
 			lr = lr_at(&sched, step);
+			s.adam.beta1 = (float)beta1_at(&sched, step);
 			adam_step(&s.adam, params, s.grads, (float)lr);
+			if (s.ema)
+				ema_update(s.ema, params, count, o->ema, step);
 		}
 		r->last_loss = loss_sum / (double)train->n;
 		r->last_train_acc = (double)correct / (double)train->n;
@@ -270,6 +322,7 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		}
 		r->epochs_run = epoch;
 
+		ema_swap(&s, params, count, true);
 		if (val->n) {
 			if (validate(m, val, o->threads, s.val_logprobs, &val_acc, &val_loss, err, errlen))
 				goto out;
@@ -285,6 +338,7 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		} else {
 			since_best++;
 		}
+		ema_swap(&s, params, count, false);
 		if (o->progress) {
 			fprintf(o->progress, "epoch %3d/%d  loss %.4f  train %6.2f%%", epoch, o->epochs,
 				r->last_loss, 100 * r->last_train_acc);

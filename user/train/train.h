@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The training loop: minibatch AdamW over the engine's model_loss_grad
  * (backpropagation through the RK4 steps; there is no other forward pass),
- * gradient clipping, warm-up + cosine learning rate, early stopping on a
- * validation set. Deterministic for a seed and a thread count. */
+ * gradient clipping, warm-up + cosine or one-cycle learning rate, label
+ * smoothing, dropout, an exponential moving average of the weights, early
+ * stopping on a validation set. Deterministic for a seed and a thread count. */
 #ifndef ODEFLOW_TRAIN_H
 #define ODEFLOW_TRAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -18,7 +20,13 @@ struct train_options {
 	int epochs;             /* at most this many passes over the data */
 	int batch;              /* windows per step */
 	double lr, lr_min;      /* peak and final learning rate */
-	double warmup_epochs;   /* linear warm-up, then cosine decay to lr_min */
+	double warmup_epochs;   /* linear warm-up, then cosine decay to lr_min; with
+				 * one_cycle: the rising phase */
+	bool one_cycle;         /* one-cycle schedule (adam.h) instead */
+	double label_smoothing; /* 0: plain cross-entropy */
+	double dropout;         /* in the head, for architectures that have it */
+	double ema;             /* decay of a moving average of the weights, which then
+				 * are validated and kept (0: off) */
 	double weight_decay;    /* AdamW's decoupled decay */
 	double clip;            /* gradient L2 norm limit; <= 0: none */
 	int patience;           /* stop after this many epochs without a better

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* odeflow cv: how well a training recipe does on windows its model never
+ * saw, by K-fold cross-validation (blocked folds by default). */
+#include <cblas.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "command.h"
+#include "train/calibrate.h"
+#include "train/crossval.h"
+#include "train/folds.h"
+#include "train/npy.h"
+#include "train_args.h"
+
+ODEFLOW_COMMAND(cv, "cross-validate a training recipe: per-fold and mean/min accuracy and macro F1")
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: odeflow cv --data PREFIX [--folds K] [--split blocked|sessions|random]\n"
+		"                  [--json] [--predictions PREFIX] [--jobs J] [training options]\n"
+		"Trains K models, each on all folds but one, and tests each on the fold it\n"
+		"never saw; prints each fold's accuracy and macro F1, and their mean and min.\n"
+		"  --folds K            number of folds (default 5)\n"
+		"  --split NAME         blocked (default): each class cut into K contiguous\n"
+		"                       blocks in data order, fold k holds out block k of every\n"
+		"                       class; sessions: whole sessions dealt at random;\n"
+		"                       random: single windows dealt at random\n"
+		"  --json               print one JSON object instead of text\n"
+		"  --predictions PREFIX write every window's held-out log-probabilities to\n"
+		"                       PREFIX_logprobs.npy (n, classes), its label to\n"
+		"                       PREFIX_y.npy and its fold to PREFIX_fold.npy\n"
+		"  --jobs J             train J folds at a time (default 1)\n"
+		"  --verbose            the training progress lines of every fold (stderr)\n"
+		"Training options, as for odeflow train (--seed also picks random folds):\n");
+	train_args_usage(out);
+}
+
+struct cv_args {
+	struct train_args t;
+	int folds, jobs;
+	enum fold_split split;
+	bool json, verbose;
+	const char *predictions;
+};
+
+static int parse_args(int argc, char **argv, struct cv_args *a)
+{
+	static const struct option opts[] = {
+		TRAIN_ARGS_OPTIONS,
+		{ "folds", required_argument, NULL, 'k' },   { "split", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },          { "predictions", required_argument, NULL, 'P' },
+		{ "jobs", required_argument, NULL, 'J' },    { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
+	};
+	int opt, bad = 0;
+
+	memset(a, 0, sizeof(*a));
+	train_args_defaults(&a->t);
+	a->folds = 5;
+	a->jobs = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'k': bad |= cli_int("cv", "folds", optarg, -1000000, 1000000, &a->folds) != 0; break;
+		case 'J': bad |= cli_int("cv", "jobs", optarg, 1, CROSSVAL_MAX_JOBS, &a->jobs) != 0; break;
+		case 'S':
+			if (fold_split_parse(optarg, &a->split)) {
+				fprintf(stderr, "cv: --split '%s' is not blocked, sessions or random\n", optarg);
+				bad = 1;
+			}
+			break;
+		case 'j': a->json = true; break;
+		case 'P': a->predictions = optarg; break;
+		case 'v': a->verbose = true; break;
+		case 'h': usage(stdout); exit(0);
+		default:
+			switch (train_args_option("cv", opt, optarg, &a->t)) {
+			case 0: return -1;
+			case -1: bad = 1; break;
+			}
+		}
+	}
+	if (bad)
+		return -1;
+	if (!a->t.data || optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	return train_args_finish("cv", &a->t);
+}
+
+struct summary {
+	double acc_mean, acc_min, f1_mean, f1_min;
+	int acc_min_fold;
+};
+
+/* How well the held-out confidence matches accuracy, before and after
+ * temperature scaling (calibrate.h). */
+struct calibration {
+	double temperature;     /* fitted on all held-out predictions: what a model
+				 * trained by this recipe should store */
+	double ece_raw, ece, nll_raw, nll;  /* ece, nll: cross-fitted */
+	struct metrics m;       /* of the cross-fitted predictions */
+};
+
+static int calibrate(const struct dataset *ds, const int *fold, int k, const float *logprobs,
+		     int C, struct calibration *c)
+{
+	float *cal = malloc(ds->n * C * sizeof(*cal));
+
+	if (!cal || calib_crossfit(logprobs, ds->labels, fold, k, ds->n, C, cal)) {
+		free(cal);
+		fprintf(stderr, "cv: out of memory\n");
+		return -1;
+	}
+	c->temperature = calib_fit_temperature(logprobs, ds->labels, ds->n, C);
+	c->ece_raw = calib_ece(logprobs, ds->labels, ds->n, C);
+	c->nll_raw = calib_nll(logprobs, ds->labels, ds->n, C);
+	c->ece = calib_ece(cal, ds->labels, ds->n, C);
+	c->nll = calib_nll(cal, ds->labels, ds->n, C);
+	metrics_compute(ds->labels, cal, ds->n, C, &c->m);
+	free(cal);
+	return 0;
+}
+
+static void summarise(const struct crossval_fold *f, int k, struct summary *s)
+{
+	*s = (struct summary){ .acc_min = 2, .f1_min = 2 };
+	for (int i = 0; i < k; i++) {
+		s->acc_mean += f[i].m.accuracy / k;
+		s->f1_mean += f[i].m.macro_f1 / k;
+		if (f[i].m.accuracy < s->acc_min) {
+			s->acc_min = f[i].m.accuracy;
+			s->acc_min_fold = i;
+		}
+		if (f[i].m.macro_f1 < s->f1_min)
+			s->f1_min = f[i].m.macro_f1;
+	}
+}
+
+static json_t *coverage_json(const struct metrics *m)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; i < COVERAGE_POINTS; i++) {
+		const struct coverage_point *p = &m->coverage[i];
+
+		json_array_append_new(a, json_pack("{s:f, s:f, s:I, s:o}", "threshold", p->threshold,
+						   "coverage", p->coverage, "n", (json_int_t)p->covered,
+						   "accuracy", p->covered ? json_real(p->accuracy) :
+									    json_null()));
+	}
+	return a;
+}
+
+static void print_json(const struct cv_args *a, const struct crossval_fold *f,
+		       const struct summary *s, const struct metrics *pooled,
+		       const struct calibration *c)
+{
+	json_t *root = json_object(), *folds = json_array();
+
+	for (int i = 0; i < a->folds; i++)
+		json_array_append_new(folds, json_pack("{s:i, s:I, s:I, s:f, s:f, s:f}", "fold", i + 1,
+						       "train", (json_int_t)f[i].train_n, "test",
+						       (json_int_t)f[i].test_n, "accuracy",
+						       f[i].m.accuracy, "macro_f1", f[i].m.macro_f1,
+						       "seconds", f[i].seconds));
+	json_object_set_new(root, "data", json_string(a->t.data));
+	json_object_set_new(root, "arch", json_string(model_arch_name(a->t.cfg.arch)));
+	json_object_set_new(root, "split", json_string(fold_split_name(a->split)));
+	json_object_set_new(root, "k", json_integer(a->folds));
+	json_object_set_new(root, "n", json_integer((json_int_t)pooled->n));
+	json_object_set_new(root, "folds", folds);
+	json_object_set_new(root, "accuracy",
+			    json_pack("{s:f, s:f}", "mean", s->acc_mean, "min", s->acc_min));
+	json_object_set_new(root, "macro_f1",
+			    json_pack("{s:f, s:f}", "mean", s->f1_mean, "min", s->f1_min));
+	json_object_set_new(root, "pooled",
+			    json_pack("{s:f, s:f, s:f, s:f, s:o}", "accuracy", pooled->accuracy,
+				      "macro_f1", pooled->macro_f1, "ece", c->ece_raw, "nll",
+				      c->nll_raw, "coverage", coverage_json(pooled)));
+	json_object_set_new(root, "calibrated",
+			    json_pack("{s:f, s:f, s:f, s:o}", "temperature", c->temperature, "ece",
+				      c->ece, "nll", c->nll, "coverage", coverage_json(&c->m)));
+	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+	putchar('\n');
+	json_decref(root);
+}
+
+static void print_text(const struct summary *s, const struct metrics *pooled,
+		       const struct calibration *c)
+{
+	const struct coverage_point *raw = &pooled->coverage[COVERAGE_AT_90];
+	const struct coverage_point *cal = &c->m.coverage[COVERAGE_AT_90];
+
+	printf("accuracy: mean %.2f%%, min %.2f%% (fold %d); macro F1: mean %.4f, min %.4f\n",
+	       100 * s->acc_mean, 100 * s->acc_min, s->acc_min_fold + 1, s->f1_mean, s->f1_min);
+	printf("all %zu held-out windows: accuracy %.2f%%, ECE %.4f; at confidence >= 0.90: "
+	       "%.2f%% of windows, accuracy %.2f%%\n", pooled->n, 100 * pooled->accuracy,
+	       c->ece_raw, 100 * raw->coverage, 100 * raw->accuracy);
+	printf("calibrated (temperature %.3f; each fold scaled by the others' fit): ECE %.4f; at "
+	       "confidence >= 0.90: %.2f%% of windows, accuracy %.2f%%\n", c->temperature, c->ece,
+	       100 * cal->coverage, 100 * cal->accuracy);
+}
+
+/* PREFIX_logprobs.npy, PREFIX_y.npy, PREFIX_fold.npy */
+static int write_predictions(const char *prefix, const struct dataset *ds, const int *fold,
+			     const float *logprobs, int C)
+{
+	char path[4096], err[512];
+	size_t lshape[2] = { ds->n, (size_t)C }, shape[1] = { ds->n };
+	double *buf = malloc(ds->n * C * sizeof(*buf));
+	int rc = -1;
+
+	if (!buf) {
+		fprintf(stderr, "cv: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < ds->n * C; i++)
+		buf[i] = logprobs[i];
+	snprintf(path, sizeof(path), "%s_logprobs.npy", prefix);
+	if (npy_write(path, NPY_F64, 2, lshape, buf, err, sizeof(err)))
+		goto out;
+	for (size_t i = 0; i < ds->n; i++)
+		buf[i] = ds->labels[i];
+	snprintf(path, sizeof(path), "%s_y.npy", prefix);
+	if (npy_write(path, NPY_I64, 1, shape, buf, err, sizeof(err)))
+		goto out;
+	for (size_t i = 0; i < ds->n; i++)
+		buf[i] = fold[i];
+	snprintf(path, sizeof(path), "%s_fold.npy", prefix);
+	if (npy_write(path, NPY_I64, 1, shape, buf, err, sizeof(err)))
+		goto out;
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "cv: %s\n", err);
+	free(buf);
+	return rc;
+}
+
+int cmd_cv(int argc, char **argv)
+{
+	struct crossval_fold folds[CROSSVAL_MAX_FOLDS];
+	struct cv_args a;
+	struct dataset ds;
+	struct summary s;
+	struct metrics pooled;
+	struct calibration cal;
+	FILE *fold_lines;
+	float *logprobs = NULL;
+	int *fold = NULL, C, rc = 1;
+	char err[512];
+
+	if (parse_args(argc, argv, &a))
+		return 2;
+	C = a.t.cfg.num_classes;
+	if (dataset_load(a.t.data, C, &ds, err, sizeof(err))) {
+		fprintf(stderr, "cv: %s\n", err);
+		return 1;
+	}
+	if (train_args_window("cv", &a.t, &ds))
+		goto out;
+	fold = malloc(ds.n * sizeof(*fold));
+	logprobs = malloc(ds.n * C * sizeof(*logprobs));
+	if (!fold || !logprobs) {
+		fprintf(stderr, "cv: out of memory\n");
+		goto out;
+	}
+	if (a.folds > CROSSVAL_MAX_FOLDS) {
+		fprintf(stderr, "cv: --folds %d: at most %d folds\n", a.folds, CROSSVAL_MAX_FOLDS);
+		goto out;
+	}
+	if (folds_assign(&ds, C, a.folds, a.split, a.t.fit.train.seed, fold, err, sizeof(err))) {
+		fprintf(stderr, "cv: %s: %s\n", a.t.data, err);
+		goto out;
+	}
+	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
+	a.t.fit.train.progress = a.verbose ? stderr : NULL;
+	if (fold_lines)
+		printf("cv: %zu windows, %d %s folds, %s, %d fold%s at a time\n", ds.n, a.folds,
+		       fold_split_name(a.split), model_arch_name(a.t.cfg.arch), a.jobs,
+		       a.jobs > 1 ? "s" : "");
+	openblas_set_num_threads(1);
+	if (crossval_run(&a.t.cfg, &ds, fold, a.folds, &a.t.fit, a.jobs, logprobs, folds,
+			 fold_lines, err, sizeof(err))) {
+		fprintf(stderr, "cv: %s\n", err);
+		goto out;
+	}
+	summarise(folds, a.folds, &s);
+	metrics_compute(ds.labels, logprobs, ds.n, C, &pooled);
+	if (calibrate(&ds, fold, a.folds, logprobs, C, &cal))
+		goto out;
+	if (a.predictions && write_predictions(a.predictions, &ds, fold, logprobs, C))
+		goto out;
+	if (a.json)
+		print_json(&a, folds, &s, &pooled, &cal);
+	else
+		print_text(&s, &pooled, &cal);
+	rc = 0;
+out:
+	free(fold);
+	free(logprobs);
+	dataset_free(&ds);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "folds.h"
+#include "common/errmsg.h"
+#include "common/rng.h"
+#include "engine/model.h"
+
+static const char *const split_names[] = {
+	[FOLD_BLOCKED] = "blocked", [FOLD_SESSIONS] = "sessions", [FOLD_RANDOM] = "random",
+};
+#define NSPLITS (int)(sizeof(split_names) / sizeof(split_names[0]))
+
+const char *fold_split_name(enum fold_split split)
+{
+	return (int)split >= 0 && (int)split < NSPLITS ? split_names[split] : "?";
+}
+
+int fold_split_parse(const char *name, enum fold_split *out)
+{
+	for (int i = 0; i < NSPLITS; i++)
+		if (!strcmp(name, split_names[i]))
+			return *out = (enum fold_split)i, 0;
+	return -1;
+}
+
+int folds_assign(const struct dataset *ds, int num_classes, int k, enum fold_split split,
+		 uint64_t seed, int *fold, char *err, size_t errlen)
+{
+	size_t *unit = malloc((ds->n ? ds->n : 1) * sizeof(*unit));
+	size_t *members = malloc((ds->n ? ds->n : 1) * sizeof(*members));
+	int *fold_of = malloc((ds->n ? ds->n : 1) * sizeof(*fold_of));
+	struct rng rng = { seed ^ 0xf01d5ULL };
+	int rc = -1;
+
+	if (!unit || !members || !fold_of) {
+		errmsg(err, errlen, "out of memory");
+		goto out;
+	}
+	if (k < 2) {
+		errmsg(err, errlen, "--folds %d: cross-validation needs at least 2 folds", k);
+		goto out;
+	}
+	/* a unit is what a fold takes whole: a session, or a single window */
+	if (split == FOLD_SESSIONS) {
+		dataset_sessions(ds, unit);
+	} else {
+		for (size_t w = 0; w < ds->n; w++)
+			unit[w] = w;
+	}
+	for (int c = 0; c < num_classes; c++) {
+		size_t units = 0, windows = 0;
+
+		/* the class's units in data order (a session never spans two classes) */
+		for (size_t w = 0; w < ds->n; w++) {
+			if (ds->labels[w] != c)
+				continue;
+			windows++;
+			if (!units || members[units - 1] != unit[w])
+				members[units++] = unit[w];
+		}
+		if (!windows) {
+			errmsg(err, errlen, "class %d has no windows: every fold must hold some of each class",
+			       c);
+			goto out;
+		}
+		if (units < (size_t)k) {
+			errmsg(err, errlen, "class %d has %zu %s, fewer than %d folds", c, units,
+			       split == FOLD_SESSIONS ? "sessions" : "windows", k);
+			goto out;
+		}
+		if (split != FOLD_BLOCKED)
+			rng_shuffle(&rng, members, units);
+		for (size_t j = 0; j < units; j++)
+			fold_of[members[j]] = (int)(j * (size_t)k / units);
+	}
+	for (size_t w = 0; w < ds->n; w++)
+		fold[w] = fold_of[unit[w]];
+	rc = 0;
+out:
+	free(unit);
+	free(members);
+	free(fold_of);
+	return rc;
+}
+
+int folds_take(const struct dataset *ds, const int *fold, int f, struct dataset *train,
+	       struct dataset *test)
+{
+	bool *is_test = malloc((ds->n ? ds->n : 1) * sizeof(*is_test));
+	int rc;
+
+	memset(train, 0, sizeof(*train));
+	memset(test, 0, sizeof(*test));
+	if (!is_test)
+		return -1;
+	for (size_t w = 0; w < ds->n; w++)
+		is_test[w] = fold[w] == f;
+	rc = dataset_partition(ds, is_test, train, test);
+	free(is_test);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* Cross-validation folds: which of K folds holds out each window. Blocked
+ * folds follow the data's own order (the ISCX rows are stored class by
+ * class in capture order): each class is cut into K contiguous blocks and
+ * fold k holds out block k of every class, so whole runs of captures are
+ * unseen. Sessions folds deal whole sessions of each class to the folds at
+ * random; random folds deal single windows (sessions then leak). */
+#ifndef ODEFLOW_FOLDS_H
+#define ODEFLOW_FOLDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset.h"
+
+enum fold_split { FOLD_BLOCKED, FOLD_SESSIONS, FOLD_RANDOM };
+
+/* "blocked", "sessions", "random"; the parser returns -1 for another name. */
+const char *fold_split_name(enum fold_split split);
+int fold_split_parse(const char *name, enum fold_split *out);
+
+/* Writes fold[i] in 0..k-1 for each of the ds->n windows; seed picks the
+ * sessions and random folds (blocked folds have no randomness). Each fold
+ * holds out windows of every class. Returns -1 with one line in err when
+ * k < 2, a class (0..num_classes-1) has no windows, or a class has fewer
+ * windows (sessions folds: sessions) than there are folds. */
+int folds_assign(const struct dataset *ds, int num_classes, int k, enum fold_split split,
+		 uint64_t seed, int *fold, char *err, size_t errlen);
+
+/* The windows of fold f into test and all others into train, both in their
+ * original order. Returns -1 when out of memory. */
+int folds_take(const struct dataset *ds, const int *fold, int f, struct dataset *train,
+	       struct dataset *test);
+
+#endif
