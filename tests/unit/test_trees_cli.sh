@@ -11,8 +11,8 @@ model=$work/trees.safetensors
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; }
 
-out=$("$odeflow" train --arch trees --data tests/data/iscx-small --rounds 10 --depth 3 \
-	--val-frac 0 --quiet --out "$model" 2>&1)
+out=$("$odeflow" train --arch trees --data tests/data/iscx-small --rounds 10 --depth 3 --quiet \
+	--out "$model" 2>&1)
 if [ $? -eq 0 ] && [ -s "$model" ] && printf '%s' "$out" | grep -q '^trained 10 rounds, training accuracy'; then
 	pass train_trees
 else

@@ -48,7 +48,8 @@ void train_args_usage(FILE *out)
 		"  --threads T          split each batch across T threads (default 1); the\n"
 		"                       result is the same for the same seed and T\n"
 		"  --quiet              no progress lines\n"
-		"The options from --hidden to --time-jitter train the networks; trees take:\n"
+		"The options from --hidden to --time-jitter train the networks; trees (no\n"
+		"early stopping: they hold out nothing for validation) take:\n"
 		"  --rounds R           boosting rounds, each adds a tree per class (default 300)\n"
 		"  --depth D            maximum depth of a tree (default 4)\n"
 		"  --eta E              learning rate, the shrinkage of each tree (default 0.1)\n");
@@ -76,7 +77,7 @@ void train_args_defaults(struct train_args *a)
 static const int network_options[] = {
 	TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN,
 	TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_PATIENCE, TA_TIME_JITTER, TA_SCHEDULE,
-	TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA,
+	TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_VAL_FRAC, TA_VAL_BY_WINDOW,
 };
 static const int trees_options[] = { TA_ROUNDS, TA_DEPTH, TA_ETA };
 

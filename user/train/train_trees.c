@@ -285,8 +285,8 @@ out:
 	return -1;
 }
 
-/* The engine's accuracy on ds, and optionally its largest probability
- * difference from XGBoost's prob (n x C). */
+/* The engine's accuracy on ds and its largest probability difference from
+ * XGBoost's prob (n x C). */
 static int engine_check(const struct model *m, const struct dataset *ds, int threads,
 			const float *prob, double *acc, double *max_diff, char *err, size_t errlen)
 {
@@ -302,27 +302,27 @@ static int engine_check(const struct model *m, const struct dataset *ds, int thr
 	}
 	for (size_t i = 0; i < ds->n; i++) {
 		correct += metrics_argmax(lp + i * C, C) == ds->labels[i];
-		for (int k = 0; prob && k < C; k++) {
+		for (int k = 0; k < C; k++) {
 			double d = fabs(exp((double)lp[i * C + k]) - (double)prob[i * C + k]);
 
 			if (d > *max_diff)
 				*max_diff = d;
 		}
 	}
-	*acc = ds->n ? (double)correct / (double)ds->n : -1;
+	*acc = (double)correct / (double)ds->n;
 	free(lp);
 	return 0;
 }
 
 int trees_train(const struct model_config *cfg, const struct dataset *train,
-		const struct dataset *val, const struct trees_options *o, struct model **out,
-		struct trees_result *r, char *err, size_t errlen)
+		const struct trees_options *o, struct model **out, struct trees_result *r,
+		char *err, size_t errlen)
 {
 	const char *save_json = "{\"format\": \"json\"}";
 	const char *predict_prob = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
 				   "\"iteration_end\": 0, \"strict_shape\": false}";
-	DMatrixHandle dtrain = NULL, dval = NULL, evals[2];
-	const char *eval_names[2] = { "train", "val" };
+	DMatrixHandle dtrain = NULL;
+	const char *eval_name = "train";
 	BoosterHandle b = NULL;
 	double start = now();
 	const bst_ulong *shape;
@@ -338,19 +338,16 @@ int trees_train(const struct model_config *cfg, const struct dataset *train,
 	if (o->rounds < 1 || o->depth < 1 || !(o->eta > 0 && o->eta <= 1) || o->threads < 1)
 		return errmsg(err, errlen, "need at least one round, a depth of at least 1, "
 			      "eta in (0, 1] and a thread");
-	if (make_dmatrix(train, o->threads, &dtrain, err, errlen) ||
-	    (val->n && make_dmatrix(val, o->threads, &dval, err, errlen)))
+	if (make_dmatrix(train, o->threads, &dtrain, err, errlen))
 		goto out;
-	evals[0] = dtrain;
-	evals[1] = dval;
 	XGB(XGBoosterCreate(&dtrain, 1, &b));
 	if (set_params(b, cfg, o, err, errlen))
 		goto out;
 	for (int round = 0; round < o->rounds; round++) {
 		XGB(XGBoosterUpdateOneIter(b, round, dtrain));
 		if (o->progress && ((round + 1) % PROGRESS_EVERY == 0 || round + 1 == o->rounds)) {
-			XGB(XGBoosterEvalOneIter(b, round, evals, eval_names, dval ? 2 : 1, &eval));
-			/* "[round]\ttrain-merror:x\tval-merror:y": the metrics without the round */
+			XGB(XGBoosterEvalOneIter(b, round, &dtrain, &eval_name, 1, &eval));
+			/* "[round]\ttrain-merror:x": the metric without the round */
 			fprintf(o->progress, "round %4d/%d  %s  %6.1f s\n", round + 1, o->rounds,
 				strchr(eval, '\t') ? strchr(eval, '\t') + 1 : eval, now() - start);
 			fflush(o->progress);
@@ -364,8 +361,7 @@ int trees_train(const struct model_config *cfg, const struct dataset *train,
 		errmsg(err, errlen, "XGBoost's predictions have an unexpected shape");
 		goto out;
 	}
-	if (engine_check(*out, train, o->threads, prob, &r->train_acc, &r->max_diff, err, errlen) ||
-	    engine_check(*out, val, o->threads, NULL, &r->val_acc, &r->max_diff, err, errlen))
+	if (engine_check(*out, train, o->threads, prob, &r->train_acc, &r->max_diff, err, errlen))
 		goto out;
 	if (r->max_diff > TREES_MAX_PROB_DIFF) {
 		errmsg(err, errlen, "the engine's trees disagree with XGBoost's by %.3g in a "
@@ -379,8 +375,9 @@ out:
 		*out = NULL;
 	}
 	r->seconds = now() - start;
-	XGBoosterFree(b);
-	XGDMatrixFree(dtrain);
-	XGDMatrixFree(dval);
+	if (b)
+		XGBoosterFree(b);
+	if (dtrain)
+		XGDMatrixFree(dtrain);
 	return rc;
 }

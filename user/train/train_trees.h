@@ -32,16 +32,16 @@ struct trees_options {
 #define TREES_DEFAULT_OPTIONS { .rounds = 300, .depth = 4, .eta = 0.1, .threads = 1, .seed = 1 }
 
 struct trees_result {
-	double train_acc, val_acc;   /* the engine's; val_acc -1 without a validation set */
+	double train_acc;            /* the engine's */
 	double max_diff;             /* largest |engine - XGBoost| probability on train */
 	double seconds;
 };
 
 /* A trees model of configuration cfg (arch trees; its trees and nodes come
- * from training) fitted to train; val (may be empty) is only evaluated. */
+ * from training) fitted to every window of train. */
 int trees_train(const struct model_config *cfg, const struct dataset *train,
-		const struct dataset *val, const struct trees_options *o, struct model **out,
-		struct trees_result *r, char *err, size_t errlen);
+		const struct trees_options *o, struct model **out, struct trees_result *r,
+		char *err, size_t errlen);
 
 /* The features of every window of ds, row-major [n, FEATURES_TREES(N)]
  * (malloc'd), as XGBoost is given them. */
