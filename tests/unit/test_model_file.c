@@ -285,7 +285,7 @@ static void test_trees_files(void)
 	expect_trees_error("trees.feature", 2, -1, "leaf 2 has a child");
 
 	expect_edit_error(buf, len, "\"nodes\":\"9\"", "\"nodes\":\"8\"", "has shape [9]");
-	expect_edit_error(buf, len, "\"trees\":\"5\"", "\"trees\":\"4\"", "not a multiple");
+	expect_edit_error(buf, len, "\"trees\":\"5\"", "\"trees\":\"4\"", "multiple of the 5 classes");
 	expect_edit_error(buf, len, "\"nodes\":\"9\"", "\"nodes\":\"x\"", "'nodes'");
 	expect_edit_error(buf, len, "\"nodes\":\"9\"", "\"nodez\":\"9\"", "no 'nodes'");
 	expect_edit_error(buf, len, "\"I32\"", "\"F32\"", "dtype F32, not I32");

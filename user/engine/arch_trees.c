@@ -2,7 +2,8 @@
 /* trees: gradient-boosted decision trees (trained by XGBoost in
  * user/train/train_trees.c, served here in plain C). Tree t adds its leaf's
  * value to the logit of class t % C; model_classify's softmax turns the
- * logits into probabilities, as XGBoost's multi:softprob does.
+ * logits into probabilities, as XGBoost's multi:softprob does (with the
+ * model's temperature, 1 unless calibrated).
  *
  * Each tree is stored breadth-first, its nodes contiguous from root[t] up
  * to root[t + 1] (the last up to the node count), and the children of a
@@ -27,8 +28,8 @@ enum { T_ROOT, T_FEATURE, T_THRESHOLD, T_LEFT, T_VALUE };
 static int trees_check(const struct model_config *c, char *err, size_t errlen)
 {
 	if (c->trees < c->num_classes || c->trees > TREES_MAX || c->trees % c->num_classes) {
-		snprintf(err, errlen, "%d trees is not a multiple of the %d classes in 1..%d", c->trees,
-			 c->num_classes, TREES_MAX);
+		snprintf(err, errlen, "%d trees: need a positive multiple of the %d classes, at most %d",
+			 c->trees, c->num_classes, TREES_MAX);
 		return -1;
 	}
 	if (c->nodes < c->trees || c->nodes > NODES_MAX) {
@@ -128,9 +129,9 @@ static int trees_check_params(const struct model *m, char *err, size_t errlen)
 				return errmsg(err, errlen, "tree %d node %d has child %d at or before "
 					      "itself (a cycle)", t, i, left[i]);
 			if (left[i] > end - 2)
-				return errmsg(err, errlen, "tree %d node %d has children %d and %d "
+				return errmsg(err, errlen, "tree %d node %d has children %d and %ld "
 					      "outside the tree's nodes %d..%d", t, i, left[i],
-					      left[i] + 1, first, end - 1);
+					      (long)left[i] + 1, first, end - 1);
 			if (left[i] != next)
 				return errmsg(err, errlen, "tree %d node %d has children at %d, not "
 					      "%d: nodes out of breadth-first order", t, i, left[i],

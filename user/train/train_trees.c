@@ -106,18 +106,18 @@ static int node_int(json_t *a, size_t i)
 static int convert_tree(json_t *tree, int t, int features, struct arrays *a, char *err,
 			size_t errlen)
 {
-	json_t *nn = json_object_get(tree, "left_children");
-	size_t n = json_array_size(nn);
-	json_t *lc = number_array(tree, "left_children", n), *rc = number_array(tree, "right_children", n);
-	json_t *idx = number_array(tree, "split_indices", n), *cond = number_array(tree, "split_conditions", n);
-	json_t *type = json_object_get(tree, "split_type");
-	int first = a->nodes, *queue, head = 0, tail = 0;
-	int rc_ = 0;
+	size_t n = json_array_size(json_object_get(tree, "left_children"));
+	json_t *lefts = number_array(tree, "left_children", n);
+	json_t *rights = number_array(tree, "right_children", n);
+	json_t *splits = number_array(tree, "split_indices", n);
+	json_t *conds = number_array(tree, "split_conditions", n);
+	json_t *types = json_object_get(tree, "split_type");
+	int first = a->nodes, *queue, head = 0, tail = 0, rc = 0;
 
-	if (!n || !lc || !rc || !idx || !cond)
+	if (!n || !lefts || !rights || !splits || !conds)
 		return errmsg(err, errlen, "XGBoost tree %d has no matching node arrays", t);
-	for (size_t i = 0; i < json_array_size(type); i++)
-		if (json_integer_value(json_array_get(type, i)) != 0)
+	for (size_t i = 0; i < json_array_size(types); i++)
+		if (json_integer_value(json_array_get(types, i)) != 0)
 			return errmsg(err, errlen, "XGBoost tree %d has a categorical split", t);
 	if (n > (size_t)(a->capacity - a->nodes))
 		return errmsg(err, errlen, "XGBoost trees have more nodes than they declare");
@@ -126,35 +126,35 @@ static int convert_tree(json_t *tree, int t, int features, struct arrays *a, cha
 		return errmsg(err, errlen, "out of memory");
 	queue[tail++] = 0;
 	a->root[t] = first;
-	while (head < tail && !rc_) {
+	while (head < tail) {
 		int id = queue[head], at = first + head++;
-		int l = node_int(lc, id), r = node_int(rc, id), f = node_int(idx, id);
+		int l = node_int(lefts, id), r = node_int(rights, id), f = node_int(splits, id);
 
 		a->feature[at] = -1;
 		a->left[at] = -1;
 		a->threshold[at] = 0;
 		a->value[at] = 0;
 		if (l == -1) {
-			a->value[at] = json_float(json_array_get(cond, id));
+			a->value[at] = json_float(json_array_get(conds, id));
 			continue;
 		}
 		/* tail + 2 > n: more nodes reached than the tree has, so one was
 		 * reached twice (a cycle or a shared child) */
 		if (l < 0 || r < 0 || (size_t)l >= n || (size_t)r >= n || f < 0 || f >= features ||
 		    (size_t)tail + 2 > n) {
-			rc_ = errmsg(err, errlen, "XGBoost tree %d node %d: children %d, %d or feature "
-				     "%d out of range", t, id, l, r, f);
+			rc = errmsg(err, errlen, "XGBoost tree %d node %d: children %d, %d or feature "
+				    "%d out of range", t, id, l, r, f);
 			break;
 		}
 		a->feature[at] = f;
-		a->threshold[at] = json_float(json_array_get(cond, id));
+		a->threshold[at] = json_float(json_array_get(conds, id));
 		a->left[at] = first + tail;
 		queue[tail++] = l;
 		queue[tail++] = r;
 	}
 	free(queue);
 	a->nodes += tail;
-	return rc_;
+	return rc;
 }
 
 int trees_from_xgboost_json(const char *json, size_t len, const struct model_config *cfg,
@@ -347,9 +347,10 @@ int trees_train(const struct model_config *cfg, const struct dataset *train,
 		XGB(XGBoosterUpdateOneIter(b, round, dtrain));
 		if (o->progress && ((round + 1) % PROGRESS_EVERY == 0 || round + 1 == o->rounds)) {
 			XGB(XGBoosterEvalOneIter(b, round, &dtrain, &eval_name, 1, &eval));
-			/* "[round]\ttrain-merror:x": the metric without the round */
-			fprintf(o->progress, "round %4d/%d  %s  %6.1f s\n", round + 1, o->rounds,
-				strchr(eval, '\t') ? strchr(eval, '\t') + 1 : eval, now() - start);
+			/* eval reads "[round]\ttrain-merror:x" */
+			fprintf(o->progress, "round %4d/%d  training error %.4f  %6.1f s\n", round + 1,
+				o->rounds, strchr(eval, ':') ? strtod(strchr(eval, ':') + 1, NULL) : NAN,
+				now() - start);
 			fflush(o->progress);
 		}
 	}
