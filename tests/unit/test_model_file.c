@@ -11,18 +11,13 @@
 
 static char tmp_path[] = "/tmp/odeflow-test-file-XXXXXX";
 
-/* A small valid odernn model file, read back into memory. */
-static uint8_t *valid_file(size_t *len, struct model **out)
+/* The whole file m saves, read back into memory. */
+static uint8_t *file_of(const struct model *m, size_t *len)
 {
-	struct model_config cfg;
-	struct model *m;
 	char err[256];
 	uint8_t *buf;
 	FILE *f;
 
-	model_config_defaults(ARCH_ODERNN, &cfg);
-	cfg.hidden = cfg.ode_hidden = 8;
-	model_create(&cfg, 3, &m, err, sizeof(err));
 	if (model_save(m, tmp_path, err, sizeof(err)))
 		printf("  %s\n", err);
 	f = fopen(tmp_path, "rb");
@@ -33,6 +28,21 @@ static uint8_t *valid_file(size_t *len, struct model **out)
 	if (fread(buf, 1, *len, f) != *len)
 		*len = 0;
 	fclose(f);
+	return buf;
+}
+
+/* A small valid odernn model file, read back into memory. */
+static uint8_t *valid_file(size_t *len, struct model **out)
+{
+	struct model_config cfg;
+	struct model *m;
+	char err[256];
+	uint8_t *buf;
+
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	cfg.hidden = cfg.ode_hidden = 8;
+	model_create(&cfg, 3, &m, err, sizeof(err));
+	buf = file_of(m, len);
 	if (out)
 		*out = m;
 	else
@@ -70,26 +80,6 @@ static void expect_edit_error(const uint8_t *buf, size_t len, const char *from, 
 
 	CHECKF(load_edited(buf, len, from, to, err, sizeof(err)) == -1 && strstr(err, message),
 	       "'%s' -> '%s': expected an error with '%s', got '%s'", from, to, message, err);
-}
-
-/* The whole file m saves, read back into memory. */
-static uint8_t *file_of(const struct model *m, size_t *len)
-{
-	char err[256];
-	uint8_t *buf;
-	FILE *f;
-
-	if (model_save(m, tmp_path, err, sizeof(err)))
-		printf("  %s\n", err);
-	f = fopen(tmp_path, "rb");
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	rewind(f);
-	buf = malloc(*len);
-	if (fread(buf, 1, *len, f) != *len)
-		*len = 0;
-	fclose(f);
-	return buf;
 }
 
 /* A small valid trees model of 5 classes: tree 0 splits on the first
