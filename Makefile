@@ -17,11 +17,14 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 # Flags every userspace object needs, whatever CFLAGS the caller chose.
 # -MMD -MP: each object depends on exactly the headers it includes.
+# nDPI's headers come in as system headers: -Werror is for our code.
 REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
-             $(shell pkg-config --cflags openblas 2>/dev/null)
+             $(shell pkg-config --cflags openblas 2>/dev/null) \
+             $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libndpi 2>/dev/null))
 DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
-             -ljansson -lpcap -lpthread -lm -lxgboost
+             -ljansson -lpcap $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi) \
+             -lpthread -lm -lxgboost
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)

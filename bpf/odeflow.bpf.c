@@ -26,7 +26,9 @@
 #define IPPROTO_FRAGMENT 44
 #define IPPROTO_DSTOPTS 60
 #define IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset, host order */
+#define IP_MF 0x2000           /* IPv4: more fragments follow */
 #define IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset, host order */
+#define IP6_MF 0x0001          /* IPv6: more fragments follow */
 #define MAX_VLAN_TAGS 2
 #define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/capture/packet.h) */
 
@@ -34,6 +36,13 @@
  * frozen at load, so the verifier knows this value: it is the bound that
  * proves every slot index and slot loop below in range. */
 const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
+/* Packets of a direction's first window that go unrecorded (--skip). */
+const volatile __u32 skip_n = 0;
+/* See ODEFLOW_RESAMPLE_AFTER_NS; the loader may shorten it (tests). */
+const volatile __u64 resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS;
+/* Seeds the hash that places first packets: flows an attacker crafts to
+ * collide with a real one's slot cannot be computed without it. */
+const volatile __u64 hash_seed = 0;
 
 /* Capacities below are defaults; the loader sets them before load. The
  * loader also replaces "flows" with a map whose values hold window_n slots
@@ -98,15 +107,28 @@ struct {
 	__type(value, struct counters);
 } counters SEC(".maps");
 
-/* The state a new direction is inserted with, its first packet already in
- * slot 0: built here rather than on the 512-byte stack. Only the header and
- * slot 0 are ever written, so every other slot stays zero. */
+/* The state a new direction is inserted with, its first two packets already
+ * in their slots: built here rather than on the 512-byte stack. Only the
+ * header and slots 0 and 1 are ever written, so every other slot stays zero. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct flow_state_buf);
 } new_flow SEC(".maps");
+
+/* Held first packets, direct-mapped by a hash of the direction (see struct
+ * first_packet). One table for all CPUs, not one per CPU: a direction's
+ * packets may come in on different CPUs (RPS, generic XDP on a veth, a
+ * sender that moves), and its second packet must find its first. Two CPUs
+ * writing one slot at once can at worst pair a tag with the other's size:
+ * a direction whose first two packets race each other on two CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ODEFLOW_FIRST_PACKET_SLOTS);
+	__type(key, __u32);
+	__type(value, struct first_packet);
+} first_packets SEC(".maps");
 
 enum parse_result {
 	PARSED,    /* TCP or UDP, first (or only) fragment */
@@ -138,18 +160,37 @@ static __always_inline __u32 load_be16_len(const __be16 *p)
 	return v & 0xffff;
 }
 
-/* The ports of a TCP or UDP header at l4, inside the datagram ending at ip_end. */
+/* The ports of a TCP or UDP header at l4, inside the datagram ending at
+ * ip_end. A header the stack would discard is malformed, never sampled: a
+ * TCP data offset below 5 words or past the datagram, a UDP length below 8
+ * or past the datagram (a first fragment's UDP length covers the datagram
+ * the later fragments complete, so it is not held to this one). */
 static __always_inline enum parse_result parse_ports(void *l4, void *ip_end, void *data_end,
-						     struct packet *pkt)
+						     bool first_fragment, struct packet *pkt)
 {
-	__be16 *ports = l4;
+	__u8 *h = l4;
 
 	if (pkt->key.proto != IPPROTO_TCP && pkt->key.proto != IPPROTO_UDP)
 		return OTHER_L4;
-	if ((void *)(ports + 2) > data_end || (void *)(ports + 2) > ip_end)
-		return MALFORMED;
-	pkt->key.sport = bpf_ntohs(ports[0]);
-	pkt->key.dport = bpf_ntohs(ports[1]);
+	if (pkt->key.proto == IPPROTO_TCP) {
+		__u32 doff;
+
+		if ((void *)(h + 13) > data_end)
+			return MALFORMED;
+		doff = (h[12] >> 4) * 4;
+		if (doff < 20 || l4 + doff > ip_end)
+			return MALFORMED;
+	} else {
+		__u32 ulen;
+
+		if ((void *)(h + 8) > data_end || (void *)(h + 8) > ip_end)
+			return MALFORMED;
+		ulen = load_be16_len((__be16 *)(h + 4));
+		if (ulen < 8 || (!first_fragment && l4 + ulen > ip_end))
+			return MALFORMED;
+	}
+	pkt->key.sport = bpf_ntohs(((__be16 *)h)[0]);
+	pkt->key.dport = bpf_ntohs(((__be16 *)h)[1]);
 	return PARSED;
 }
 
@@ -183,7 +224,8 @@ static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data
 	pkt->key.proto = ip->protocol;
 	map_ipv4(pkt->key.saddr, ip->saddr);
 	map_ipv4(pkt->key.daddr, ip->daddr);
-	return parse_ports((void *)ip + hlen, (void *)ip + tot_len, data_end, pkt);
+	return parse_ports((void *)ip + hlen, (void *)ip + tot_len, data_end,
+			   bpf_ntohs(ip->frag_off) & IP_MF, pkt);
 }
 
 static __always_inline bool ipv6_is_ext(__u8 nh)
@@ -196,6 +238,7 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 						    struct packet *pkt)
 {
 	void *l4 = ip + 1, *ip_end;
+	bool first_fragment = false;
 	__u32 payload_len;
 	__u8 nh;
 
@@ -217,6 +260,7 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 
 			if (bpf_ntohs(frag->frag_off) & IP6_OFFSET_MASK)
 				return FRAGMENT;
+			first_fragment = bpf_ntohs(frag->frag_off) & IP6_MF;
 			l4 += sizeof(*frag);
 		} else {
 			l4 += (ext->hdrlen + 1) * 8;
@@ -234,7 +278,7 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 	pkt->key.proto = nh;
 	__builtin_memcpy(pkt->key.saddr, &ip->saddr, 16);
 	__builtin_memcpy(pkt->key.daddr, &ip->daddr, 16);
-	return parse_ports(l4, ip_end, data_end, pkt);
+	return parse_ports(l4, ip_end, data_end, first_fragment, pkt);
 }
 
 static __always_inline enum parse_result parse(void *data, void *data_end, __u32 frame_len,
@@ -417,6 +461,14 @@ static __always_inline void wake_agent_if_asleep(struct counters *cnt)
 	cnt->agent_wakeups++;
 }
 
+/* Packets of this window to let pass unrecorded before its first slot:
+ * --skip applies to a direction's first window only; re-armed and
+ * resampled windows follow on consecutively. */
+static __always_inline __u32 skipped(const struct flow_state *st)
+{
+	return st->window ? 0 : skip_n;
+}
+
 /* Called by the packet that claimed the last slot. One record per window,
  * not per packet: the ring carries N times less, and userspace needs whole
  * windows anyway. A full ring never holds a packet back: the record is lost
@@ -429,7 +481,7 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 
 	if (!rec) {
 		clear_sizes(st, n);
-		st->count = 0;
+		st->count = skipped(st);
 		cnt->ring_drops++;
 		return;
 	}
@@ -437,41 +489,111 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 		/* Another CPU claimed a slot and has not written it yet: start
 		 * the window over rather than send a torn one. */
 		bpf_ringbuf_discard(rec, 0);
-		st->count = 0;
+		st->count = skipped(st);
 		cnt->torn_windows++;
 		return;
 	}
-	st->phase = FLOW_EMITTED;
 	rec->key = *key;
 	rec->first_ns = st->first_ns;
 	rec->last_ns = now;
 	rec->window = st->window;
 	rec->n = n;
 	rec->pad = 0;
+	st->first_ns = now; /* from now on, the emission's time (see resample) */
+	st->phase = FLOW_EMITTED;
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	cnt->windows++;
 	wake_agent_if_asleep(cnt);
 }
 
-/* Inserts a new direction with this, its first packet, in slot 0: one
- * insert and no second lookup. False if another CPU inserted it first
- * (BPF_NOEXIST) or the insert failed. */
-static __always_inline bool start_direction(const struct flow_key *key, __u16 ip_len, __u32 n,
+/* A hash of the direction's key, seeded at load. The key is the first
+ * member of struct packet, which is 8-byte aligned: five 64-bit words. */
+static __always_inline __u64 direction_hash(const struct packet *pkt)
+{
+	const __u64 *w = (const __u64 *)&pkt->key;
+	__u64 h = hash_seed;
+
+	for (int i = 0; i < (int)(sizeof(pkt->key) / sizeof(__u64)); i++) {
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+	}
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 29);
+}
+
+/* Records packet i (0 or 1) of a direction into the state it is inserted
+ * with, at its slot after the skipped packets. */
+static __always_inline void put_first(struct flow_state *st, __u32 n, __u32 i, __u16 ip_len,
+				      __u64 ts_ns)
+{
+	__u32 slot = i - skip_n;
+
+	if (i < skip_n)
+		return;
+	/* slot is 0 or 1 here; the mask states its bound for verifiers (6.1)
+	 * that lose it in the subtraction */
+	slot &= ODEFLOW_MAX_WINDOW - 1;
+	barrier_var(slot);
+	if (slot >= n)
+		return;
+	if (slot == 0)
+		st->first_ns = ts_ns;
+	slot_offsets_us(st + 1)[slot] = ts_ns > st->first_ns ? (ts_ns - st->first_ns) / NSEC_PER_USEC : 0;
+	slot_sizes(st + 1, n)[slot] = ip_len;
+}
+
+enum admission {
+	HELD,      /* the direction's first packet: held, nothing inserted */
+	ADMITTED,  /* its second: inserted with both packets */
+	JOIN,      /* another CPU inserted it first: sample this packet there */
+};
+
+/* A direction not in "flows": its first packet waits in its hash slot of
+ * "first_packets"; its second, finding it there, inserts the direction
+ * with both. A slot taken over by another direction before the second
+ * packet came only delays admission by a packet (counted). */
+static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
 					    struct counters *cnt)
 {
-	__u32 zero = 0;
-	struct flow_state *st = bpf_map_lookup_elem(&new_flow, &zero);
+	__u64 h = direction_hash(pkt), now = bpf_ktime_get_ns();
+	__u32 idx = h & (ODEFLOW_FIRST_PACKET_SLOTS - 1), tag = (__u32)(h >> 32) | 1, zero = 0;
+	struct first_packet *held = bpf_map_lookup_elem(&first_packets, &idx);
+	struct flow_state *st;
 
+	if (!held)
+		return HELD;
+	if (held->tag != tag) {
+		if (held->tag)
+			cnt->admit_overwrites++;
+		held->tag = tag;
+		held->ip_len = pkt->ip_len;
+		held->ts_ns = now;
+		cnt->first_packets++;
+		return HELD;
+	}
+	held->tag = 0;
+	/* built here rather than on the 512-byte stack */
+	st = bpf_map_lookup_elem(&new_flow, &zero);
 	if (!st)
-		return false;
-	st->first_ns = bpf_ktime_get_ns();
-	st->count = 1;
-	slot_offsets_us(st + 1)[0] = 0;
-	slot_sizes(st + 1, n)[0] = ip_len;
-	if (bpf_map_update_elem(&flows, key, st, BPF_NOEXIST))
-		return false;
+		return HELD;
+	st->first_ns = now;
+	st->count = 2;
+	st->window = 0;
+	st->phase = FLOW_SAMPLING;
+	slot_sizes(st + 1, n)[0] = 0; /* a stale slot would hide an unwritten one */
+	slot_sizes(st + 1, n)[1] = 0;
+	put_first(st, n, 0, held->ip_len, held->ts_ns);
+	put_first(st, n, 1, pkt->ip_len, now);
+	if (bpf_map_update_elem(&flows, &pkt->key, st, BPF_NOEXIST))
+		return JOIN;
 	cnt->new_flows++;
-	return true;
+	if (skip_n == 0 && n == 2) { /* the second packet filled the window */
+		struct flow_state *in = bpf_map_lookup_elem(&flows, &pkt->key);
+
+		if (in)
+			emit(&pkt->key, in, n, now, cnt);
+	}
+	return ADMITTED;
 }
 
 /* Records one packet of a direction being sampled.
@@ -485,23 +607,38 @@ static __always_inline bool start_direction(const struct flow_key *key, __u16 ip
  * stored it. Real sizes are never 0 (an IP header alone is 20 bytes), so a
  * zero size betrays such a slot and the window is restarted (counted as
  * torn) instead of being sent with a hole. Likewise a racing slot may read
- * first_ns before slot 0's owner has set it; its offset is clamped to 0. */
-static __always_inline void sample(const struct flow_key *key, __u16 ip_len, struct counters *cnt)
+ * first_ns before slot 0's owner has set it; its offset is clamped to 0.
+ *
+ * A direction whose window got no verdict for resample_after_ns (the record
+ * or the verdict was lost: the agent was killed or behind, the model failed
+ * on it, the verdicts LRU evicted the connection) is sampled again here, so
+ * no direction passes unclassified for longer than that while it sends. */
+static __always_inline void sample(const struct packet *pkt, struct counters *cnt)
 {
-	struct flow_state *st = bpf_map_lookup_elem(&flows, key);
-	__u32 n = window_n, slot;
+	struct flow_state *st = bpf_map_lookup_elem(&flows, &pkt->key);
+	__u32 n = window_n, claimed, slot;
 	__u64 now, offset;
 
 	if (!st) {
-		if (start_direction(key, ip_len, n, cnt))
+		if (admit(pkt, n, cnt) != JOIN)
 			return;
-		st = bpf_map_lookup_elem(&flows, key); /* another CPU inserted it first: join */
+		st = bpf_map_lookup_elem(&flows, &pkt->key);
 		if (!st)
 			return;
 	}
-	if (st->phase != FLOW_SAMPLING)
+	if (st->phase != FLOW_SAMPLING) {
+		now = bpf_ktime_get_ns();
+		if (now < st->first_ns + resample_after_ns)
+			return; /* the agent has not answered yet */
+		st->count = 0;
+		st->window++;
+		st->phase = FLOW_SAMPLING;
+		cnt->resampled++;
+	}
+	claimed = __sync_fetch_and_add(&st->count, 1);
+	if (claimed < skipped(st))
 		return;
-	slot = __sync_fetch_and_add(&st->count, 1);
+	slot = claimed - skipped(st);
 	if (slot >= n)
 		return; /* the window is full; its last packet is emitting it */
 	now = bpf_ktime_get_ns();
@@ -509,9 +646,9 @@ static __always_inline void sample(const struct flow_key *key, __u16 ip_len, str
 		st->first_ns = now;
 	offset = now > st->first_ns ? (now - st->first_ns) / NSEC_PER_USEC : 0;
 	slot_offsets_us(st + 1)[slot] = offset > 0xffffffffULL ? 0xffffffffU : offset; /* > 71 min */
-	slot_sizes(st + 1, n)[slot] = ip_len;
+	slot_sizes(st + 1, n)[slot] = pkt->ip_len;
 	if (slot == n - 1)
-		emit(key, st, n, now, cnt);
+		emit(&pkt->key, st, n, now, cnt);
 }
 
 /* xdp.frags: the program takes multi-buffer frames too, so it attaches where
@@ -568,7 +705,7 @@ int odeflow_xdp(struct xdp_md *ctx)
 		if ((v->flags & (VERDICT_PROVISIONAL | seen_bit)) == seen_bit)
 			return action;
 	}
-	sample(&pkt.key, pkt.ip_len, cnt);
+	sample(&pkt, cnt);
 	return action;
 }
 

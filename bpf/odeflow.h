@@ -14,6 +14,15 @@
 #define ODEFLOW_DEFAULT_WINDOW 20
 #define ODEFLOW_MAX_CLASSES  16
 #define ODEFLOW_DEFAULT_FLOWS 262144
+/* A direction is skipped for its first K packets at most (odeflow run --skip). */
+#define ODEFLOW_MAX_SKIP 1000
+/* A direction whose window got no verdict within this long (the window was
+ * lost, the agent died, its verdict was evicted, the model failed on it) is
+ * sampled again by the XDP program itself. */
+#define ODEFLOW_RESAMPLE_AFTER_NS (2 * NSEC_PER_SEC)
+/* Slots of "first_packets": directions seen once, not yet admitted into
+ * "flows" (a power of two; 16 bytes each). */
+#define ODEFLOW_FIRST_PACKET_SLOTS 32768
 
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL
@@ -34,7 +43,8 @@ struct flow_key {
 /* The state of one direction while the XDP program samples it. */
 enum flow_phase {
 	FLOW_SAMPLING = 0, /* recording packets into the current window */
-	FLOW_EMITTED = 1,  /* window sent; waits until userspace re-arms it */
+	FLOW_EMITTED = 1,  /* window sent; waits until userspace re-arms it, or
+			    * ODEFLOW_RESAMPLE_AFTER_NS passes without a verdict */
 };
 
 /* The state of one direction while the XDP program samples it. A value of
@@ -45,8 +55,10 @@ enum flow_phase {
  * instead of the 400 the largest N needs, so the map and the memory a packet
  * touches shrink by two thirds. */
 struct flow_state {
-	__u64 first_ns;                     /* bpf_ktime_get_ns() of the window's first packet */
-	__u32 count;                        /* slots claimed in the current window */
+	__u64 first_ns;                     /* bpf_ktime_get_ns() of the window's first packet;
+					     * once emitted, of the emission */
+	__u32 count;                        /* packets claimed in the current window (window 0:
+					     * the skipped ones too) */
 	__u16 window;                       /* 0 for the first window of this direction */
 	__u16 phase;                        /* enum flow_phase */
 };
@@ -65,6 +77,17 @@ static inline __u16 *slot_sizes(void *head_end, __u32 n)
 {
 	return (__u16 *)((__u32 *)head_end + n);
 }
+
+/* A direction's first packet, held in "first_packets" until its second
+ * arrives: only then does the direction take an entry of "flows", so a flood
+ * of one-packet flows (scans, SYN floods, spoofed sources) costs no LRU
+ * insert and evicts no real flow's state. */
+struct first_packet {
+	__u32 tag;                          /* a hash of the direction's key; 0: empty */
+	__u16 ip_len;
+	__u16 pad;
+	__u64 ts_ns;
+};
 
 /* Room for any value of "flows" (userspace reads and writes them whole). */
 struct flow_state_buf {
@@ -177,8 +200,13 @@ struct agent_info {
 	X(NON_IP, non_ip)                                                              \
 	X(OTHER_L4, other_l4)                 /* IP but neither TCP nor UDP */         \
 	X(FRAGMENTS, fragments)               /* non-first IP fragments: not sampled */\
-	X(MALFORMED, malformed)               /* truncated or inconsistent headers */  \
-	X(NEW_FLOWS, new_flows)               /* new flow directions */                \
+	X(MALFORMED, malformed)               /* truncated or inconsistent headers, TCP   \
+					       * data offsets or UDP lengths that do not   \
+					       * fit: what the stack would discard */      \
+	X(FIRST_PACKETS, first_packets)       /* directions seen once, held for admission */\
+	X(ADMIT_OVERWRITES, admit_overwrites) /* a held first packet overwritten before  \
+					       * its direction's second one came */        \
+	X(NEW_FLOWS, new_flows)               /* directions admitted into "flows" */   \
 	X(WINDOWS, windows)                   /* windows emitted */                    \
 	X(RING_DROPS, ring_drops)             /* windows lost: the ring was full */    \
 	X(VERDICT_HITS, verdict_hits)         /* packets of a flow with a verdict */   \
@@ -188,6 +216,7 @@ struct agent_info {
 	X(ACTION_RATE_DROP, action_rate_drop) /* dropped by a rate limit */            \
 	X(ACTION_RATE_PASS, action_rate_pass) /* passed within a rate limit */         \
 	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */\
+	X(RESAMPLED, resampled)               /* sampled again: no verdict came in time */\
 	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */
 
 #define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,

@@ -8,6 +8,7 @@ packages=(
   make gcc clang llvm bpftool pkg-config
   libbpf-dev libelf-dev zlib1g-dev
   libopenblas-dev libpcap-dev libjansson-dev
+  libndpi-dev                   # pcap2npy --label-ndpi: nDPI labels flows of full-payload captures
   libxgboost-dev                # odeflow train --arch trees (XGBoost's C API; the engine serves trees without it)
   libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay

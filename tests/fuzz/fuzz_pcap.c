@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = fmemopen((void *)data, size, "rb");
 	if (!f || pcap_source_open_stream(f, "fuzz", &src, err, sizeof(err)))
 		return 0;
-	sessions = sessions_new(4, WINDOWS_KERNEL);
+	sessions = sessions_new(&(struct window_cut){ .window = 4, .mode = WINDOWS_KERNEL, .skip = 1 });
 	while (pcap_source_next(src, &info, &ts_ns) == 1) {
 		int ev;
 

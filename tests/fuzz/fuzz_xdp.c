@@ -25,7 +25,7 @@
 #include "capture/packet.h"
 #include "loader/xdp_loader.h"
 
-#define WINDOW_N 2 /* every input is a direction's first packet: nothing emits */
+#define WINDOW_N 3 /* an input runs twice, a direction's first two packets: nothing emits */
 
 /* bpf_prog_test_run gives the program the first LINEAR bytes of a frame as
  * its first buffer (a page less XDP's 256-byte headroom and the 320-byte
@@ -135,13 +135,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		check((int)class_counter(r, &info) == moved, "the kernel and packet.c disagree");
 	if (r == PACKET_SAMPLED && moved != CNT_MALFORMED) {
-		/* The direction the kernel started must be the one packet.c
-		 * read, holding this frame's IP length. Forget it afterwards so
-		 * every input starts a new direction. */
+		/* The first packet was held; the same frame again admits the
+		 * direction, which must be the one packet.c read, holding this
+		 * frame's IP length twice. Forget it afterwards so every input
+		 * starts a new direction. */
 		int flows = xdp_sampler_map_fd(sampler, XDP_MAP_FLOWS);
 
+		check(after[CNT_FIRST_PACKETS] - before[CNT_FIRST_PACKETS] == 1, "first packet not held");
+		check(bpf_prog_test_run_opts(xdp_sampler_prog_fd(sampler), &opts) == 0, "test run");
 		check(bpf_map_lookup_elem(flows, &info.key, &st) == 0, "no flow for packet.c's key");
-		check(st.head.count == 1 && slot_sizes(&st.head + 1, WINDOW_N)[0] == info.ip_len,
+		check(st.head.count == 2 && slot_sizes(&st.head + 1, WINDOW_N)[0] == info.ip_len &&
+		      slot_sizes(&st.head + 1, WINDOW_N)[1] == info.ip_len,
 		      "IP length differs from packet.c");
 		bpf_map_delete_elem(flows, &info.key);
 	}

@@ -236,7 +236,9 @@ static int prepare_replay(const char *capture, const char *out)
 		  TMP("v4.pcap"), out);
 }
 
-static void test_live_equals_offline(void)
+/* The agent and `odeflow classify` (the same --skip) on what tcpdump
+ * recorded on the agent's interface. */
+static void live_equals_offline(const char *skip)
 {
 	const char *captures[] = { "tests/data/pcaps/skype-conference-call.pcap",
 				   "tests/data/pcaps/youtube_quic.pcap" };
@@ -269,7 +271,8 @@ static void test_live_equals_offline(void)
 	agent_pid = spawn((char *[]){ "/usr/bin/timeout", "60", "ip", "netns", "exec", ns_rx,
 				      (char *)odeflow_bin, "run", "--iface", dev_rx, "--model",
 				      TMP("model.safetensors"), "--events", TMP("live.jsonl"),
-				      "--threshold", "0", "--quiet", NULL }, TMP("agent.log"));
+				      "--threshold", "0", "--skip", (char *)skip, "--quiet", NULL },
+			  TMP("agent.log"));
 	snprintf(cond, sizeof(cond), "ip -n %s link show %s | grep -q xdp", ns_rx, dev_rx);
 	CHECKF(agent_pid > 0 && !wait_for(cond, 20), "the agent did not attach");
 	for (size_t c = 0; c < sizeof(captures) / sizeof(captures[0]); c++) {
@@ -287,8 +290,9 @@ static void test_live_equals_offline(void)
 	fflush(stdout);
 	saved = dup(1);
 	dup2(open(TMP("offline.jsonl"), O_WRONLY | O_CREAT | O_TRUNC, 0644), 1);
-	rc = cmd_classify(6, (char *[]){ "classify", "--model", TMP("model.safetensors"),
-					 "--threshold", "0", TMP("recorded.pcap"), NULL });
+	rc = cmd_classify(8, (char *[]){ "classify", "--model", TMP("model.safetensors"),
+					 "--threshold", "0", "--skip", (char *)skip, TMP("recorded.pcap"),
+					 NULL });
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
@@ -297,11 +301,28 @@ static void test_live_equals_offline(void)
 	load_events(TMP("live.jsonl"), &live);
 	load_events(TMP("offline.jsonl"), &offline);
 	CHECKF(offline.n >= 5, "only %d offline events", offline.n);
+	for (int i = 0; offline.n < 5 && i < offline.n; i++) { /* which direction was short */
+		char *text = json_dumps(offline.e[i], JSON_COMPACT);
+
+		printf("  offline: %.160s\n", text);
+		free(text);
+	}
 	compare(&live, &offline);
 	if (harness_current_failed)
 		sh("head -20 %s %s", TMP("agent.log"), TMP("tcpdump.log"));
 	free_events(&live);
 	free_events(&offline);
+}
+
+static void test_live_equals_offline(void)
+{
+	live_equals_offline("0");
+}
+
+/* --skip 5: each direction's window is its packets 6..N+5, live and offline. */
+static void test_live_equals_offline_after_skip(void)
+{
+	live_equals_offline("5");
 }
 
 int main(int argc, char **argv)
@@ -317,6 +338,7 @@ int main(int argc, char **argv)
 		skip_reason = "tcpdump, tcpreplay or tcprewrite is missing";
 	if (skip_reason) {
 		RUN(test_live_equals_offline);
+		RUN(test_live_equals_offline_after_skip);
 		return harness_done();
 	}
 	/* BUILD/tests/test_classify_live -> BUILD/odeflow */
@@ -330,5 +352,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	RUN(test_live_equals_offline);
+	RUN(test_live_equals_offline_after_skip);
 	return harness_done();
 }

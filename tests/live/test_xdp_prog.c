@@ -36,7 +36,9 @@ struct fixture {
 	uint64_t counters[CNT_MAX];
 };
 
-static int fixture_open(struct fixture *f, unsigned ring_bytes)
+/* A fresh program with skip and resampling options of its own. */
+static int fixture_open_with(struct fixture *f, unsigned ring_bytes, unsigned skip,
+			     uint64_t resample_after_ns)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
 	char err[4096];
@@ -50,6 +52,8 @@ static int fixture_open(struct fixture *f, unsigned ring_bytes)
 	o.window_n = TEST_N;
 	o.flow_capacity = 1024;
 	o.ring_bytes = ring_bytes;
+	o.skip = skip;
+	o.resample_after_ns = resample_after_ns;
 	o.pin_dir = NULL;
 	if (xdp_sampler_open(&o, &f->s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
@@ -60,6 +64,11 @@ static int fixture_open(struct fixture *f, unsigned ring_bytes)
 				  sizeof(err));
 	CHECKF(f->ring != NULL, "%s", err);
 	return f->ring ? 0 : -1;
+}
+
+static int fixture_open(struct fixture *f, unsigned ring_bytes)
+{
+	return fixture_open_with(f, ring_bytes, 0, ODEFLOW_RESAMPLE_AFTER_NS);
 }
 
 static void fixture_close(struct fixture *f)
@@ -116,9 +125,10 @@ static const struct pkt_spec udp6 = {
 	.sport = 5000, .dport = 5001, .payload = 60,
 };
 
-/* One frame's outcome: the action, which counter moved, whether it opened a flow. */
+/* One frame's outcome: the action, which counter moved, whether it was a
+ * new direction's first packet (held for admission). */
 static void expect(struct fixture *f, const char *what, const uint8_t *frame, size_t len,
-		   enum counter class_counter, int new_flow)
+		   enum counter class_counter, int held)
 {
 	uint64_t d[CNT_MAX];
 	int action = run_frame(f, frame, len, NULL);
@@ -129,20 +139,21 @@ static void expect(struct fixture *f, const char *what, const uint8_t *frame, si
 	       (unsigned long long)d[CNT_PACKETS], (unsigned long long)d[CNT_BYTES]);
 	CHECKF(d[class_counter] == 1, "%s: counter %s did not move", what,
 	       xdp_counter_name(class_counter));
-	CHECKF(d[CNT_NEW_FLOWS] == (uint64_t)new_flow, "%s: new_flows moved by %llu", what,
-	       (unsigned long long)d[CNT_NEW_FLOWS]);
+	CHECKF(d[CNT_FIRST_PACKETS] == (uint64_t)held && d[CNT_NEW_FLOWS] == 0,
+	       "%s: first_packets moved by %llu, new_flows by %llu", what,
+	       (unsigned long long)d[CNT_FIRST_PACKETS], (unsigned long long)d[CNT_NEW_FLOWS]);
 	for (int c = CNT_TCP; c <= CNT_MALFORMED; c++)
 		CHECKF(c == (int)class_counter || d[c] == 0, "%s: counter %s moved too", what,
 		       xdp_counter_name(c));
 }
 
 static void expect_spec(struct fixture *f, const char *what, const struct pkt_spec *spec,
-			enum counter class_counter, int new_flow)
+			enum counter class_counter, int held)
 {
 	uint8_t frame[PKT_MAX];
 	uint16_t ip_len;
 
-	expect(f, what, frame, pkt_build(spec, frame, &ip_len), class_counter, new_flow);
+	expect(f, what, frame, pkt_build(spec, frame, &ip_len), class_counter, held);
 }
 
 static void test_parses_ip_and_ports(void)
@@ -208,7 +219,7 @@ static void test_malformed_passes_and_counts(void)
 	s.vlans = 1;
 	s.payload = 0;
 	len = pkt_build(&s, frame, &ip_len);
-	for (size_t cut = 14; cut < 14 + 4 + 20 + 4; cut++) {
+	for (size_t cut = 14; cut < 14 + 4 + 20 + 20; cut++) {
 		snprintf(what, sizeof(what), "ipv4 cut at %zu bytes", cut);
 		expect(&f, what, frame, cut, CNT_MALFORMED, 0);
 	}
@@ -252,6 +263,34 @@ static void test_malformed_passes_and_counts(void)
 	memcpy(bad, frame, len);
 	put16(bad + 12, 0x0806);
 	expect(&f, "arp", bad, len, CNT_NON_IP, 0);
+
+	/* transport headers the stack would discard (IPv4: L4 at byte 34) */
+	len = pkt_build(&tcp4, frame, &ip_len);
+	memcpy(bad, frame, len);
+	bad[34 + 12] = 4 << 4;
+	expect(&f, "tcp data offset 4", bad, len, CNT_MALFORMED, 0);
+	s = tcp4;
+	s.payload = 20;
+	len = pkt_build(&s, frame, &ip_len);
+	memcpy(bad, frame, len);
+	bad[34 + 12] = 15 << 4; /* 60 bytes of header in a 40-byte segment */
+	expect(&f, "tcp data offset past the datagram", bad, len, CNT_MALFORMED, 0);
+	s = tcp4;
+	s.proto = IPPROTO_UDP;
+	len = pkt_build(&s, frame, &ip_len);
+	memcpy(bad, frame, len);
+	put16(bad + 34 + 4, 7);
+	expect(&f, "udp length below 8", bad, len, CNT_MALFORMED, 0);
+	memcpy(bad, frame, len);
+	put16(bad + 34 + 4, ip_len - 20 + 1);
+	expect(&f, "udp length past the datagram", bad, len, CNT_MALFORMED, 0);
+	s.frag = 0x2000; /* a first fragment: its UDP length covers the whole datagram */
+	s.sport = 77;
+	len = pkt_build(&s, frame, &ip_len);
+	put16(frame + 34 + 4, 3000);
+	put16(frame + 14 + 10, 0);
+	put16(frame + 14 + 10, ipv4_checksum(frame + 14, 20));
+	expect(&f, "udp first fragment longer than itself", frame, len, CNT_UDP, 1);
 	CHECK(drain(&f) == 0);
 	fixture_close(&f);
 }
@@ -493,7 +532,7 @@ static void test_verdict_drop(void)
 	put_verdict(&f, &tcp4, 2, VERDICT_PROVISIONAL);
 	CHECKF(run_spec(&f, &tcp4, NULL) == XDP_PASS, "a provisional verdict dropped");
 	counter_delta(&f, d);
-	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_PASS] == 1 && d[CNT_NEW_FLOWS] == 1);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_PASS] == 1 && d[CNT_FIRST_PACKETS] == 1);
 	put_verdict(&f, &tcp4, 2, 0);
 	CHECK(run_spec(&f, &tcp4, NULL) == XDP_DROP);
 	counter_delta(&f, d);
@@ -615,6 +654,143 @@ static void fill_window(struct fixture *f, struct pkt_spec s)
 static unsigned ring_record_bytes(unsigned len)
 {
 	return (len + 8 + 7) / 8 * 8;
+}
+
+
+/* The state "flows" holds for a direction, or -1 if it holds none. */
+static int flow_state_of(struct fixture *f, const struct pkt_spec *spec, struct flow_state_buf *st)
+{
+	struct flow_key k;
+
+	flow_key_make(&k, spec->saddr, spec->sport, spec->daddr, spec->dport, spec->proto);
+	return bpf_map_lookup_elem(xdp_sampler_map_fd(f->s, XDP_MAP_FLOWS), &k, st);
+}
+
+/* A direction's first packet is held, not inserted; its second inserts the
+ * direction with both in their slots, so the window still starts at the
+ * first packet. */
+static void test_second_packet_admits(void)
+{
+	struct fixture f;
+	struct flow_state_buf st;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct pkt_spec s = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	s.payload = 10;
+	CHECK(run_spec(&f, &s, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_FIRST_PACKETS] == 1 && d[CNT_NEW_FLOWS] == 0);
+	CHECK(flow_state_of(&f, &s, &st) != 0);
+	s.payload = 20;
+	CHECK(run_spec(&f, &s, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_FIRST_PACKETS] == 0 && d[CNT_NEW_FLOWS] == 1);
+	CHECK(flow_state_of(&f, &s, &st) == 0 && st.head.count == 2);
+	CHECK(slot_sizes(st.slots, TEST_N)[0] == 40 + 8 + 10 && slot_sizes(st.slots, TEST_N)[1] == 40 + 8 + 20);
+	fixture_close(&f);
+
+	/* and a whole window of a new direction is exactly its first N packets */
+	if (fixture_open(&f, 1 << 16))
+		return;
+	send_window(&f, udp6, sizes, 1);
+	check_window(&records[0], &udp6, sizes, 0);
+	fixture_close(&f);
+}
+
+/* A flood of one-packet directions inserts nothing into "flows"; held
+ * first packets that lose their slot are counted. */
+static void test_one_packet_flood_inserts_nothing(void)
+{
+	struct fixture f;
+	struct pkt_spec s = tcp4;
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len;
+	uint64_t d[CNT_MAX];
+	struct flow_key next;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	for (unsigned i = 0; i < 2 * ODEFLOW_FIRST_PACKET_SLOTS; i++) {
+		s.sport = (uint16_t)(1024 + i % 60000);
+		s.dport = (uint16_t)(1 + i / 60000);
+		run_frame(&f, frame, pkt_build(&s, frame, &ip_len), NULL);
+	}
+	counter_delta(&f, d);
+	CHECK(d[CNT_FIRST_PACKETS] == 2 * ODEFLOW_FIRST_PACKET_SLOTS && d[CNT_NEW_FLOWS] == 0);
+	CHECKF(d[CNT_ADMIT_OVERWRITES] > ODEFLOW_FIRST_PACKET_SLOTS / 2, "%llu overwrites",
+	       (unsigned long long)d[CNT_ADMIT_OVERWRITES]);
+	CHECK(bpf_map_get_next_key(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), NULL, &next) != 0);
+	fixture_close(&f);
+}
+
+/* A direction whose window got no verdict is sampled again by the program
+ * once resample_after_ns has passed: the window was lost, or the verdict
+ * was (here: deleted, as the verdicts LRU evicts one). Before that, it
+ * waits for the agent. */
+static void test_unanswered_direction_is_sampled_again(void)
+{
+	struct fixture f;
+	struct flow_state_buf st;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct flow_key k, conn;
+	struct pkt_spec other = tcp4;
+
+	if (fixture_open_with(&f, 1 << 16, 0, 50 * NSEC_PER_MSEC))
+		return;
+	send_window(&f, tcp4, sizes, 1); /* emitted, and nobody answers */
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	CHECK(flow_state_of(&f, &tcp4, &st) == 0 && st.head.phase == FLOW_EMITTED);
+	usleep(60000);
+	counter_delta(&f, d);
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_RESAMPLED] == 1);
+	CHECK(flow_state_of(&f, &tcp4, &st) == 0 && st.head.phase == FLOW_SAMPLING &&
+	      st.head.window == 1 && st.head.count == 1);
+
+	/* a final verdict stops sampling; when it is evicted, sampling resumes */
+	other.sport++;
+	send_window(&f, other, sizes, 1);
+	put_verdict(&f, &other, 2, VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE);
+	usleep(60000);
+	counter_delta(&f, d);
+	CHECK(run_spec(&f, &other, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_RESAMPLED] == 0);
+	flow_key_make(&k, other.saddr, other.sport, other.daddr, other.dport, other.proto);
+	flow_key_canonical(&k, &conn);
+	CHECK(bpf_map_delete_elem(xdp_sampler_map_fd(f.s, XDP_MAP_VERDICTS), &conn) == 0);
+	CHECK(run_spec(&f, &other, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_RESAMPLED] == 1);
+	fixture_close(&f);
+}
+
+/* --skip K: a direction's first window starts at its packet K+1; a window
+ * lost to a full ring does not skip again. */
+static void test_skip_starts_the_first_window_later(void)
+{
+	struct fixture f;
+	struct pkt_spec s = udp6;
+	uint8_t frame[PKT_MAX];
+	uint16_t sizes[3 + TEST_N];
+
+	for (unsigned skip = 0; skip <= 3; skip++) {
+		if (fixture_open_with(&f, 1 << 16, skip, ODEFLOW_RESAMPLE_AFTER_NS))
+			return;
+		for (unsigned i = 0; i < skip + TEST_N; i++) {
+			s.payload = 10 * i + 1;
+			CHECK(run_frame(&f, frame, pkt_build(&s, frame, &sizes[i]), NULL) == XDP_PASS);
+			usleep(20);
+		}
+		CHECKF(drain(&f) == 1, "skip %u: %d windows", skip, n_records);
+		check_window(&records[0], &s, sizes + skip, 0);
+		fixture_close(&f);
+	}
 }
 
 /* A poll hands over at most its budget: a reader behind a ring that never
@@ -1116,6 +1292,10 @@ int main(void)
 	RUN(test_rate_limit_passes_burst_then_drops);
 	RUN(test_full_ring_counts_passes_and_resamples);
 	RUN(test_poll_stops_at_its_budget);
+	RUN(test_second_packet_admits);
+	RUN(test_one_packet_flood_inserts_nothing);
+	RUN(test_unanswered_direction_is_sampled_again);
+	RUN(test_skip_starts_the_first_window_later);
 	RUN(test_window_wakes_only_a_sleeping_reader);
 	RUN(test_wakeup_waits_for_room);
 	RUN(test_bad_options_rejected);

@@ -25,6 +25,9 @@ int cmd_classify(int argc, char **argv);
 	cmd_classify(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *), (char *[]){ __VA_ARGS__, NULL })
 
 static struct model *model;
+/* The --skip of the run check_events checks: window w of a direction is its
+ * packets skip + wN .. skip + wN + N - 1. */
+static int skip;
 
 /* Runs classify with stdout going to a file; returns its exit code. */
 #define RUN_CAPTURED(out, ...)                                                 \
@@ -123,7 +126,7 @@ static int check_events(const char *out, const char *capture, int *windows_by_di
 		json_t *e = json_loads(line, 0, NULL);
 		const struct direction *d = e ? direction_of_event(e) : NULL;
 		json_t *sizes = json_object_get(e, "sizes"), *ts = json_object_get(e, "ts_us");
-		int w = (int)json_integer_value(json_object_get(e, "window"));
+		int w = (int)json_integer_value(json_object_get(e, "window")), first;
 
 		CHECKF(d != NULL, "event of no direction tcpdump knows: %s", line);
 		if (!d) {
@@ -134,23 +137,24 @@ static int check_events(const char *out, const char *capture, int *windows_by_di
 		windows_by_dir[d - dirs]++;
 		CHECK(!strcmp(json_string_value(json_object_get(e, "iface")), capture));
 		CHECK(json_array_size(sizes) == N && json_array_size(ts) == N);
-		CHECKF((w + 1) * N <= d->count, "%s: window %d of %d packets", d->name, w, d->count);
-		for (int i = 0; i < N && (w + 1) * N <= d->count; i++) {
-			int p = w * N + i;
+		first = skip + w * N;
+		CHECKF(first + N <= d->count, "%s: window %d of %d packets", d->name, w, d->count);
+		for (int i = 0; i < N && first + N <= d->count; i++) {
+			int p = first + i;
 
 			CHECKF(json_integer_value(json_array_get(sizes, i)) == d->sizes[p],
 			       "%s window %d packet %d", d->name, w, i);
 			CHECK(json_integer_value(json_array_get(ts, i)) ==
-			      (json_int_t)(d->ts_us[p] - d->ts_us[w * N]));
+			      (json_int_t)(d->ts_us[p] - d->ts_us[first]));
 		}
-		if ((w + 1) * N <= d->count) /* the event's time: its last packet's */
+		if (first + N <= d->count) /* the event's time: its last packet's */
 			CHECK_NEAR(json_real_value(json_object_get(e, "time")),
-				   d->ts_us[w * N + N - 1] * 1e-6, 1e-6);
+				   d->ts_us[first + N - 1] * 1e-6, 1e-6);
 		CHECK(json_is_null(json_object_get(e, "latency_us")));
 		if (first_confidence[d - dirs] < 0) {
 			const struct direction *r = reverse_of(d);
 
-			first_confidence[d - dirs] = engine_confidence(d, w * N);
+			first_confidence[d - dirs] = engine_confidence(d, first);
 			if (r && first_confidence[r - dirs] < 0)
 				first_confidence[r - dirs] = first_confidence[d - dirs];
 		}
@@ -228,7 +232,7 @@ static int write_runs(const char *path, const int *runs, int nruns)
 	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
 	pcap_dumper_t *d = dead ? pcap_dump_open(dead, path) : NULL;
 	uint8_t a_to_b[28] = { 0x45, 0, 0, 28, [8] = 64, [9] = 17, [12] = 10, 0, 0, 1, 10, 0, 0, 2,
-			       0x03, 0xe8, 0x07, 0xd0 };
+			       0x03, 0xe8, 0x07, 0xd0, 0, 8 /* UDP length: a bare header */ };
 	uint8_t b_to_a[28];
 	struct pcap_pkthdr h = { .caplen = 28, .len = 28 };
 	int t = 0;
@@ -280,6 +284,72 @@ static void test_final_verdict_stops_the_other_direction(void)
 	       count_lines(TMP("events")));
 }
 
+/* --skip K: each direction's first window is its packets K+1..K+N (from
+ * 1), the re-armed ones follow on; directions of fewer than K + N packets
+ * give nothing. Without --skip the model's window_start decides, and the
+ * run says which it uses. */
+static void test_skip(void)
+{
+	int windows[MAX_DIRS] = { 0 }, max_stage, expected = 0, events;
+	struct model_config cfg = *model_config(model);
+	struct model *skipping = NULL;
+	char err[256] = "", *said;
+	FILE *f;
+
+	if (tcpdump_read(DATA "youtube_quic.pcap")) {
+		SKIP("tcpdump is missing");
+		return;
+	}
+	skip = 7;
+	CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model", TMP("model.safetensors"),
+			   "--threshold", "0", "--skip", "7", DATA "youtube_quic.pcap") == 0);
+	for (int d = 0; d < ndirs; d++)
+		expected += dirs[d].count >= skip + N;
+	events = check_events(TMP("events"), DATA "youtube_quic.pcap", windows, &max_stage);
+	CHECKF(events == expected && expected > 0, "%d events, %d directions of %d packets",
+	       events, expected, skip + N);
+	/* threshold 1: re-armed windows follow on from packet skip + N */
+	CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model", TMP("model.safetensors"),
+			   "--threshold", "1", "--max-windows", "3", "--skip", "7",
+			   DATA "youtube_quic.pcap") == 0);
+	check_events(TMP("events"), DATA "youtube_quic.pcap", windows, &max_stage);
+	CHECK(max_stage == 3);
+
+	/* a model trained on windows after 5 packets: classify takes 5 by itself */
+	cfg.window_start = (struct window_start){ .kind = WINDOW_START_SKIP, .skip = 5 };
+	CHECKF(!model_create(&cfg, 7, &skipping, err, sizeof(err)) &&
+	       !model_save(skipping, TMP("skip5.safetensors"), err, sizeof(err)), "%s", err);
+	model_free(skipping);
+	skip = 5;
+	{
+		int saved = dup(2);
+
+		fflush(stderr);
+		dup2(open(TMP("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644), 2);
+		CHECK(RUN_CAPTURED(TMP("events"), "classify", "--model", TMP("skip5.safetensors"),
+				   "--threshold", "0", DATA "youtube_quic.pcap") == 0);
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+	}
+	check_events(TMP("events"), DATA "youtube_quic.pcap", windows, &max_stage);
+	f = fopen(TMP("stderr"), "r");
+	said = calloc(1, 4096);
+	if (f && said) {
+		CHECK(fread(said, 1, 4095, f) > 0);
+		CHECKF(strstr(said, "classify: first windows start after 5 packets of each "
+			      "direction (the model's window_start is skip:5)\n") == said, "%s", said);
+	}
+	if (f)
+		fclose(f);
+	free(said);
+	skip = 0;
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "--skip", "1001",
+		      DATA "malformed_dns.pcap") == 2);
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "--skip", "-1",
+		      DATA "malformed_dns.pcap") == 2);
+}
+
 static void test_bad_input(void)
 {
 	FILE *f = fopen(TMP("garbage.pcap"), "w");
@@ -313,6 +383,7 @@ int main(void)
 	RUN(test_first_windows);
 	RUN(test_cascade_rearms);
 	RUN(test_final_verdict_stops_the_other_direction);
+	RUN(test_skip);
 	RUN(test_bad_input);
 	model_free(model);
 	scratch_remove();

@@ -163,6 +163,60 @@ static void test_corrupt_headers_name_the_problem(void)
 	free(buf);
 }
 
+/* window_start: written, read back, "any" when absent (files from before
+ * it existed, such as the shipped ISCX models), an error when not one of
+ * first, any, skip:K. */
+static void test_window_start(void)
+{
+	size_t len;
+	uint8_t *buf = valid_file(&len, NULL);
+	struct model *m = NULL;
+	char err[256] = "";
+
+	CHECK(memmem(buf, len, "\"window_start\":\"any\"", 20) != NULL);
+	/* renamed, the key is absent: still "any" */
+	CHECK(load_edited(buf, len, "\"window_start\"", "\"window_starX\"", err, sizeof(err)) == 0);
+	CHECKF(!model_load("models/iscx-reg-20.safetensors", &m, err, sizeof(err)), "%s", err);
+	CHECK(m && model_config(m)->window_start.kind == WINDOW_START_ANY);
+	model_free(m);
+	expect_edit_error(buf, len, "\"window_start\":\"any\"", "\"window_start\":\"all\"",
+			  "metadata 'window_start': window start 'all' is not first, any or skip:K");
+	free(buf);
+	{
+		struct model_config cfg;
+		struct model *back = NULL;
+
+		model_config_defaults(ARCH_ODERNN, &cfg);
+		cfg.hidden = cfg.ode_hidden = 8;
+		cfg.window_start = (struct window_start){ .kind = WINDOW_START_SKIP, .skip = 1000 };
+		CHECK(!model_create(&cfg, 3, &m, err, sizeof(err)));
+		CHECKF(!model_save(m, tmp_path, err, sizeof(err)) &&
+		       !model_load(tmp_path, &back, err, sizeof(err)), "%s", err);
+		CHECK(back && model_config(back)->window_start.kind == WINDOW_START_SKIP &&
+		      model_config(back)->window_start.skip == 1000);
+		CHECK(window_start_skip(&model_config(back)->window_start) == 1000);
+		model_free(back);
+		model_free(m);
+	}
+	{
+		/* the text forms and the one rule for a skip count */
+		struct window_start ws;
+		char text[WINDOW_START_STRLEN];
+
+		CHECK(!window_start_parse("first", &ws, err, sizeof(err)) && window_start_skip(&ws) == 0);
+		CHECK(!window_start_parse("any", &ws, err, sizeof(err)) &&
+		      window_start_skip(&ws) == WINDOW_START_ANY_SKIP);
+		CHECK(!window_start_parse("skip:0", &ws, err, sizeof(err)) && ws.skip == 0);
+		window_start_format(&ws, text, sizeof(text));
+		CHECK(!strcmp(text, "skip:0"));
+		CHECK(window_start_parse("skip:1001", &ws, err, sizeof(err)) == -1);
+		CHECK(window_start_parse("skip:-1", &ws, err, sizeof(err)) == -1);
+		CHECK(window_start_parse("skip: 3", &ws, err, sizeof(err)) == -1);
+		CHECK(window_start_parse("skip:", &ws, err, sizeof(err)) == -1);
+		CHECK(window_start_parse("First", &ws, err, sizeof(err)) == -1);
+	}
+}
+
 static void test_missing_tensor_and_nan_weight(void)
 {
 	size_t len, n;
@@ -384,6 +438,7 @@ int main(void)
 	close(fd);
 	RUN(test_every_truncation_is_an_error);
 	RUN(test_corrupt_headers_name_the_problem);
+	RUN(test_window_start);
 	RUN(test_missing_tensor_and_nan_weight);
 	RUN(test_trees_files);
 	RUN(test_safetensors_structure);

@@ -33,13 +33,32 @@ static void eth(struct frame *f, uint16_t type)
 	put16(f, type);
 }
 
+/* A transport header of l4_len bytes in all (header and payload) from
+ * port 1111 to 2222 as the stack expects it (TCP: a 20-byte header; UDP: its
+ * length field says l4_len), then at most 4 bytes of payload: frames whose
+ * datagram is longer are tested with a wire length beyond what is built. */
+static void l4_header(struct frame *f, uint8_t proto, uint16_t l4_len)
+{
+	static const uint8_t tcp_rest[16] = { [8] = 5 << 4 }; /* seq, ack, data offset 5 */
+
+	put16(f, 1111);
+	put16(f, 2222);
+	if (proto == 17) {
+		put16(f, l4_len);
+		put16(f, 0);
+	} else if (proto == 6) {
+		put(f, tcp_rest, sizeof(tcp_rest));
+	}
+	put(f, "data", 4);
+}
+
 /* 10.0.0.1:1111 -> 10.0.0.2:2222, tot_len as given, ihl words of header,
- * frag = the flags+offset field; then the ports and payload up to tot_len
- * (at most 4 bytes of it when tot_len is large: those tests pass wirelen). */
+ * frag = the flags+offset field; then the transport header, padded up to
+ * tot_len when that is small. */
 static void ipv4(struct frame *f, uint8_t proto, uint16_t tot_len, int ihl, uint16_t frag)
 {
 	uint8_t h[60] = { 0x40 | ihl, 0 };
-	size_t start = f->len;
+	size_t start = f->len, hlen = ihl >= 5 ? (size_t)ihl * 4 : 20;
 
 	h[2] = tot_len >> 8;
 	h[3] = tot_len & 0xff;
@@ -48,10 +67,8 @@ static void ipv4(struct frame *f, uint8_t proto, uint16_t tot_len, int ihl, uint
 	h[8] = 64;
 	h[9] = proto;
 	memcpy(h + 12, (uint8_t[]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
-	put(f, h, ihl >= 5 ? (size_t)ihl * 4 : 20);
-	put16(f, 1111);
-	put16(f, 2222);
-	put(f, "data", 4);
+	put(f, h, hlen);
+	l4_header(f, proto, tot_len > hlen ? (uint16_t)(tot_len - hlen) : 0);
 	while (tot_len <= 128 && f->len < start + tot_len)
 		put(f, "", 1);
 }
@@ -83,14 +100,6 @@ static void ipv6_frag(struct frame *f, uint8_t nh, uint16_t offset, int more)
 	uint8_t h[8] = { nh, 0, (offset << 3) >> 8, ((offset << 3) & 0xf8) | (more ? 1 : 0) };
 
 	put(f, h, 8);
-}
-
-/* The ports and 8 bytes of payload. */
-static void l4_ports(struct frame *f)
-{
-	put16(f, 1111);
-	put16(f, 2222);
-	put(f, "payload!", 8);
 }
 
 static enum packet_result parse(int dlt, const struct frame *f, struct packet_info *info)
@@ -175,10 +184,10 @@ static void test_ipv4_options(void)
 	struct packet_info info;
 
 	eth(&f, 0x0800);
-	ipv4(&f, 6, 36, 6, 0); /* one word of options before the ports */
+	ipv4(&f, 6, 48, 6, 0); /* one word of options before the ports */
 	CHECK(parse(DLT_EN10MB, &f, &info) == PACKET_SAMPLED);
 	check_v4_key(&info, 6);
-	CHECK(info.ip_len == 36);
+	CHECK(info.ip_len == 48);
 }
 
 static void test_ipv4_malformed(void)
@@ -241,6 +250,45 @@ static void test_not_sampled(void)
 	CHECK(parse(DLT_EN10MB, &arp, &info) == PACKET_NON_IP);
 }
 
+/* Transport headers the stack would discard are malformed, as in the XDP
+ * program: a TCP data offset below 5 or past the datagram, a UDP length
+ * below 8 or past the datagram (not for a first fragment); a field the
+ * snaplen cut off is taken on trust. */
+static void test_transport_headers_checked(void)
+{
+	struct frame tcp = { 0 }, udp = { 0 }, bad;
+	struct packet_info info;
+	const size_t l4 = 14 + 20;
+
+	eth(&tcp, 0x0800);
+	ipv4(&tcp, 6, 60, 5, 0);
+	bad = tcp;
+	bad.b[l4 + 12] = 4 << 4;
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_MALFORMED);
+	bad.b[l4 + 12] = 11 << 4; /* 44 bytes of header in a 40-byte segment */
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_MALFORMED);
+	bad.b[l4 + 12] = 10 << 4; /* 40: fits */
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_SAMPLED);
+	/* the data offset cut off by the snaplen: trusted */
+	CHECK(packet_parse(DLT_EN10MB, tcp.b, l4 + 8, tcp.len, &info) == PACKET_SAMPLED);
+	CHECK(packet_parse(DLT_EN10MB, tcp.b, l4 + 8, l4 + 8, &info) == PACKET_MALFORMED);
+
+	eth(&udp, 0x0800);
+	ipv4(&udp, 17, 40, 5, 0);
+	bad = udp;
+	bad.b[l4 + 4] = 0, bad.b[l4 + 5] = 7;
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_MALFORMED);
+	bad.b[l4 + 5] = 21; /* one past the 20-byte datagram */
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_MALFORMED);
+	bad.b[l4 + 5] = 20;
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_SAMPLED);
+	bad = (struct frame){ 0 };
+	eth(&bad, 0x0800);
+	ipv4(&bad, 17, 40, 5, 0x2000); /* a first fragment of a longer datagram */
+	bad.b[l4 + 4] = 0x0b, bad.b[l4 + 5] = 0xb8;
+	CHECK(parse(DLT_EN10MB, &bad, &info) == PACKET_SAMPLED);
+}
+
 static void check_v6_key(const struct packet_info *info, uint8_t proto)
 {
 	CHECK(info->key.saddr[0] == 0x20 && info->key.saddr[3] == 0xb8 && info->key.saddr[15] == 1);
@@ -256,7 +304,7 @@ static void test_ipv6_plain(void)
 
 	eth(&f, 0x86dd);
 	ipv6(&f, 6, 1200);
-	l4_ports(&f);
+	l4_header(&f, 6, 1200);
 	CHECK(packet_parse(DLT_EN10MB, f.b, f.len, 14 + 40 + 1200, &info) == PACKET_SAMPLED);
 	check_v6_key(&info, 6);
 	CHECK(info.ip_len == 1240);
@@ -274,7 +322,7 @@ static void test_ipv6_extension_headers(void)
 	ipv6_ext(&f, 60, 1);
 	ipv6_ext(&f, 44, 0);
 	ipv6_frag(&f, 17, 0, 1);
-	l4_ports(&f);
+	l4_header(&f, 17, 100 - 32);
 	CHECK(packet_parse(DLT_EN10MB, f.b, f.len, 14 + 140, &info) == PACKET_SAMPLED);
 	check_v6_key(&info, 17);
 	CHECK(info.ip_len == 140);
@@ -289,25 +337,25 @@ static void test_ipv6_bad_walks(void)
 	eth(&later, 0x86dd);
 	ipv6(&later, 44, 100);
 	ipv6_frag(&later, 17, 181, 0);
-	l4_ports(&later);
+	l4_header(&later, 17, 92);
 	CHECK(packet_parse(DLT_EN10MB, later.b, later.len, 154, &info) == PACKET_FRAGMENT);
 
 	eth(&too_many, 0x86dd);
 	ipv6(&too_many, 60, 100);
 	for (int i = 0; i < PACKET_MAX_IPV6_EXT; i++)
 		ipv6_ext(&too_many, 60, 0);
-	l4_ports(&too_many);
+	l4_header(&too_many, 17, 100 - 8 * PACKET_MAX_IPV6_EXT);
 	CHECK(packet_parse(DLT_EN10MB, too_many.b, too_many.len, 154, &info) == PACKET_MALFORMED);
 
 	eth(&beyond, 0x86dd);
 	ipv6(&beyond, 60, 8); /* the payload ends with the options: no ports */
 	ipv6_ext(&beyond, 17, 0);
-	l4_ports(&beyond);
+	l4_header(&beyond, 17, 8);
 	CHECK(parse(DLT_EN10MB, &beyond, &info) == PACKET_MALFORMED);
 
 	eth(&jumbo, 0x86dd);
 	ipv6(&jumbo, 17, 0);
-	l4_ports(&jumbo);
+	l4_header(&jumbo, 17, 8);
 	CHECK(parse(DLT_EN10MB, &jumbo, &info) == PACKET_MALFORMED);
 }
 
@@ -326,16 +374,16 @@ static void test_other_link_types(void)
 
 	put16(&s2, 0x86dd);
 	put(&s2, sll2_rest, 18);
-	ipv6(&s2, 6, 12);
-	l4_ports(&s2);
+	ipv6(&s2, 6, 24);
+	l4_header(&s2, 6, 24);
 	CHECK(parse(DLT_LINUX_SLL2, &s2, &info) == PACKET_SAMPLED);
 	check_v6_key(&info, 6);
 
-	ipv4(&raw4, 6, 32, 5, 0);
+	ipv4(&raw4, 6, 44, 5, 0);
 	CHECK(parse(DLT_RAW, &raw4, &info) == PACKET_SAMPLED);
 	check_v4_key(&info, 6);
 	ipv6(&raw6, 17, 12);
-	l4_ports(&raw6);
+	l4_header(&raw6, 17, 12);
 	CHECK(parse(DLT_RAW, &raw6, &info) == PACKET_SAMPLED);
 	check_v6_key(&info, 17);
 	raw6.b[0] = 0x50;
@@ -344,7 +392,7 @@ static void test_other_link_types(void)
 	ipv4(&v4, 17, 32, 5, 0);
 	CHECK(parse(DLT_IPV4, &v4, &info) == PACKET_SAMPLED);
 	ipv6(&v6, 17, 12);
-	l4_ports(&v6);
+	l4_header(&v6, 17, 12);
 	CHECK(parse(DLT_IPV6, &v6, &info) == PACKET_SAMPLED);
 	CHECK(parse(DLT_IPV4, &v6, &info) == PACKET_MALFORMED);
 
@@ -363,7 +411,7 @@ static void test_every_prefix(void)
 	eth(&f, 0x86dd);
 	ipv6(&f, 0, 28);
 	ipv6_ext(&f, 17, 1);
-	l4_ports(&f);
+	l4_header(&f, 17, 12);
 	ports_end = 14 + 40 + 16 + 4;
 	CHECK(f.len == 14 + 40 + 28);
 	for (size_t len = 0; len <= f.len; len++) {
@@ -394,6 +442,7 @@ int main(void)
 	RUN(test_ipv4_options);
 	RUN(test_ipv4_malformed);
 	RUN(test_ipv4_fragments);
+	RUN(test_transport_headers_checked);
 	RUN(test_not_sampled);
 	RUN(test_ipv6_plain);
 	RUN(test_ipv6_extension_headers);

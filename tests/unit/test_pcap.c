@@ -206,6 +206,7 @@ static void test_pcapng_sll2(void)
 	pkt[20 + 5] = 12;            /* payload length */
 	pkt[20 + 6] = 17;            /* UDP */
 	pkt[20 + 40] = 0x04, pkt[20 + 41] = 0xd2; /* sport 1234 */
+	pkt[20 + 45] = 12;           /* UDP length: the whole payload */
 	ng_block(f, 0x0a0d0d0a, shb, sizeof(shb));
 	ng_block(f, 1, idb, sizeof(idb));
 	ng_block(f, 6, epb, 20 + 72);

@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "train/dataset.h"
+#include "train/dataset_info.h"
 #include "capture/label_map.h"
 #include "harness.h"
 #include "scratch.h"
@@ -151,6 +152,83 @@ static void test_first_only_and_label_map(void)
 	npy_free(&y);
 }
 
+/* --skip K with --max-windows M: window w of a direction is its packets
+ * K + wN .. K + wN + N - 1 in tcpdump's reading, at most M of them, and the
+ * index numbers them; the dataset says where its windows start. */
+static void test_skip_and_max_windows(void)
+{
+	struct npy_array x = { 0 };
+	char err[512], line[1024], *json;
+	size_t row = 0;
+	FILE *index, *f;
+	const int skip = 5, max = 2;
+
+	if (tcpdump_read(DATA "youtube_quic.pcap")) {
+		SKIP("tcpdump is missing or cannot read the capture");
+		return;
+	}
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", "--skip", "5", "--max-windows", "2",
+		      DATA "youtube_quic.pcap", "-o", TMP("skip")) == 0);
+	CHECKF(!npy_read(TMP("skip_x.npy"), &x, err, sizeof(err)), "%s", err);
+	index = fopen(TMP("skip_index.csv"), "r");
+	CHECK(index && fgets(line, sizeof(line), index)); /* header */
+	for (int d = 0; d < ndirs; d++) {
+		for (int w = 0; w < max && skip + (w + 1) * N <= dirs[d].count; w++, row++) {
+			unsigned window = 99, first = 99;
+			char label[32] = "";
+
+			if (row >= x.shape[0])
+				continue;
+			for (int i = 0; i < N; i++)
+				CHECK(x.data[row * 2 * N + i] == dirs[d].sizes[skip + w * N + i]);
+			CHECK(index && fgets(line, sizeof(line), index) &&
+			      sscanf(line, "%*u,%*[^,],%*[^,],%*[^,],%*u,%*u,%*u,%u,%u,%31[^,]",
+				     &window, &first, label) == 3);
+			CHECKF(window == (unsigned)w && first == (unsigned)(skip + w * N) &&
+			       !strcmp(label, "Video"), "row %zu: window %u from packet %u, %s", row,
+			       window, first, label);
+		}
+	}
+	CHECKF(x.ndim == 3 && x.shape[0] == row && row > 0, "%zu rows, expected %zu",
+	       x.shape[0], row);
+	npy_free(&x);
+	if (index)
+		fclose(index);
+	f = fopen(TMP("skip_dataset.json"), "r");
+	json = calloc(1, 4096);
+	if (f && json && fread(json, 1, 4095, f) > 0) {
+		/* more than one window per direction: windows from anywhere */
+		CHECKF(strstr(json, "\"window_start\": \"any\"") != NULL, "%s", json);
+		CHECKF(strstr(json, "\"classes\": [\n  \"VoIP\"") != NULL, "%s", json);
+	} else {
+		CHECKF(0, "cannot read %s", TMP("skip_dataset.json"));
+	}
+	if (f)
+		fclose(f);
+	free(json);
+	/* one window after 5 packets: skip:5; the first only: first */
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", "--skip", "5", "--first-only",
+		      DATA "youtube_quic.pcap", "-o", TMP("skip1")) == 0);
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", "--max-windows", "1",
+		      DATA "youtube_quic.pcap", "-o", TMP("first1")) == 0);
+	{
+		struct dataset_info info;
+
+		CHECKF(!dataset_info_load(TMP("skip1"), &info, err, sizeof(err)), "%s", err);
+		CHECK(info.window_start.kind == WINDOW_START_SKIP && info.window_start.skip == 5);
+		CHECKF(!dataset_info_load(TMP("first1"), &info, err, sizeof(err)), "%s", err);
+		CHECK(info.window_start.kind == WINDOW_START_FIRST && info.num_classes == 5);
+		CHECK(dataset_info_load(TMP("nothing"), &info, err, sizeof(err)) == 1);
+	}
+	/* the modes are exclusive, the numbers bounded */
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", "--first-only", "--all-windows",
+		      DATA "youtube_quic.pcap", "-o", TMP("x")) == 2);
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", "--skip", "1001",
+		      DATA "youtube_quic.pcap", "-o", TMP("x")) == 2);
+	CHECK(RUN_CMD("pcap2npy", "--label", "Video", "--max-windows", "0",
+		      DATA "youtube_quic.pcap", "-o", TMP("x")) == 2);
+}
+
 /* The first len bytes of a file, as a capture cut short is. */
 static int copy_prefix(const char *from, const char *to, size_t len)
 {
@@ -194,10 +272,11 @@ static void test_bad_input(void)
 	CHECKF(y.count >= 1 && y.count < 9, "%zu windows from the truncated capture", y.count);
 	npy_free(&y);
 
-	/* a capture with too few packets for a window gives an empty dataset */
+	/* a capture with too few packets for a window: nothing to write, and the
+	 * exit status says so */
 	CHECK(RUN_CMD("pcap2npy", "--label", "4", DATA "malformed_dns.pcap", "-o",
-				 TMP("empty")) == 0);
-	CHECK(file_exists(TMP("empty_x.npy")) && file_exists(TMP("empty_index.csv")));
+				 TMP("empty")) == 1);
+	CHECK(!file_exists(TMP("empty_x.npy")) && !file_exists(TMP("empty_index.csv")));
 }
 
 static void test_label_map_rules(void)
@@ -232,6 +311,7 @@ int main(void)
 	RUN(test_vlan_tagged);
 	RUN(test_sll2_any_capture);
 	RUN(test_first_only_and_label_map);
+	RUN(test_skip_and_max_windows);
 	RUN(test_bad_input);
 	RUN(test_label_map_rules);
 	scratch_remove();

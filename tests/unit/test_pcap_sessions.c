@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* One-directional sessions and the three ways of cutting windows. */
+/* One-directional sessions and the ways of cutting windows: every window,
+ * at most K, the kernel's, each after a skip of the first packets. */
 #include "harness.h"
 #include "capture/sessions.h"
 
@@ -14,6 +15,12 @@ static struct flow_key key(uint16_t sport)
 	return k;
 }
 
+static struct sessions *new_sessions(int window, enum window_mode mode, int skip, int max)
+{
+	return sessions_new(&(struct window_cut){ .window = window, .mode = mode, .skip = skip,
+						  .max_windows = max });
+}
+
 /* Adds packet i of direction sport: size 100 + i, time 1 s + i ms + 999 ns. */
 static int add(struct sessions *s, uint16_t sport, int i, struct session_window *w)
 {
@@ -25,7 +32,7 @@ static int add(struct sessions *s, uint16_t sport, int i, struct session_window 
 
 static void test_all_windows(void)
 {
-	struct sessions *s = sessions_new(N, WINDOWS_ALL);
+	struct sessions *s = new_sessions(N, WINDOWS_ALL, 0, 0);
 	struct session_window w;
 	int windows = 0;
 
@@ -50,7 +57,7 @@ static void test_all_windows(void)
 
 static void test_first_only_and_directions(void)
 {
-	struct sessions *s = sessions_new(N, WINDOWS_FIRST);
+	struct sessions *s = new_sessions(N, WINDOWS_ALL, 0, 1);
 	struct session_window w;
 	int done = 0;
 
@@ -67,7 +74,7 @@ static void test_first_only_and_directions(void)
 
 static void test_kernel_rearm_and_close(void)
 {
-	struct sessions *s = sessions_new(N, WINDOWS_KERNEL);
+	struct sessions *s = new_sessions(N, WINDOWS_KERNEL, 0, 0);
 	struct flow_key k = key(2000);
 	struct session_window w;
 	int i = 0;
@@ -103,7 +110,7 @@ static void test_kernel_rearm_and_close(void)
 /* A capture whose clock steps back: times are held, never decrease. */
 static void test_reordered_times(void)
 {
-	struct sessions *s = sessions_new(N, WINDOWS_FIRST);
+	struct sessions *s = new_sessions(N, WINDOWS_ALL, 0, 1);
 	struct flow_key k = key(7);
 	struct session_window w;
 	const uint64_t t[N] = { 5000000, 4000000, 6000000, 6001999 };
@@ -128,7 +135,7 @@ static void test_reordered_times(void)
 /* Enough directions to grow the table several times, each found again. */
 static void test_many_directions(void)
 {
-	struct sessions *s = sessions_new(2, WINDOWS_FIRST);
+	struct sessions *s = new_sessions(2, WINDOWS_ALL, 0, 1);
 	struct session_window w;
 	int done = 0;
 
@@ -140,10 +147,72 @@ static void test_many_directions(void)
 	sessions_free(s);
 }
 
-static void test_bad_window(void)
+/* --skip K: packets K..K+N-1 (from 0) form window 0, in every mode; later
+ * windows follow on consecutively, up to max_windows. */
+static void test_skip_all_modes(void)
 {
-	CHECK(sessions_new(1, WINDOWS_ALL) == NULL);
-	CHECK(sessions_new(ODEFLOW_MAX_WINDOW + 1, WINDOWS_ALL) == NULL);
+	const int skip = 5;
+
+	for (int max = 0; max <= 2; max++) {
+		struct sessions *s = new_sessions(N, WINDOWS_ALL, skip, max);
+		struct session_window w;
+		int windows = 0;
+
+		for (int i = 0; i < skip + 4 * N; i++) {
+			if (add(s, 2000, i, &w) != SESSION_WINDOW_DONE)
+				continue;
+			CHECK(w.rec.window == windows);
+			CHECK(w.first_packet == (uint64_t)(skip + windows * N));
+			CHECK(w.rec.sizes[0] == 100 + skip + windows * N);
+			CHECK(i == skip + (windows + 1) * N - 1);
+			/* session times still count from the direction's first packet */
+			CHECK(w.session_first_ns == 1000000999ull);
+			windows++;
+		}
+		CHECKF(windows == (max ? max : 4), "max %d: %d windows", max, windows);
+		sessions_free(s);
+	}
+	{
+		struct sessions *s = new_sessions(N, WINDOWS_KERNEL, skip, 0);
+		struct flow_key k = key(2000);
+		struct session_window w;
+		int i = 0;
+
+		for (; i < skip + N - 1; i++)
+			CHECK(add(s, 2000, i, &w) == SESSION_PACKET_TAKEN);
+		CHECK(add(s, 2000, i++, &w) == SESSION_WINDOW_DONE);
+		CHECK(w.rec.window == 0 && w.first_packet == (uint64_t)skip);
+		CHECK(w.rec.sizes[0] == 100 + skip && w.rec.sizes[N - 1] == 100 + skip + N - 1);
+		sessions_rearm(s, &k);
+		for (int j = 0; j < N - 1; j++)
+			CHECK(add(s, 2000, i++, &w) == SESSION_PACKET_TAKEN);
+		CHECK(add(s, 2000, i++, &w) == SESSION_WINDOW_DONE);
+		/* the re-armed window follows on at once */
+		CHECK(w.rec.window == 1 && w.first_packet == (uint64_t)(skip + N));
+		sessions_free(s);
+	}
+	{
+		/* a direction no longer than the skip gives nothing */
+		struct sessions *s = new_sessions(N, WINDOWS_KERNEL, ODEFLOW_MAX_SKIP, 0);
+		struct session_window w;
+		int done = 0;
+
+		for (int i = 0; i < ODEFLOW_MAX_SKIP + N - 1; i++)
+			done += add(s, 2000, i, &w) == SESSION_WINDOW_DONE;
+		CHECK(done == 0);
+		CHECK(add(s, 2000, ODEFLOW_MAX_SKIP + N - 1, &w) == SESSION_WINDOW_DONE);
+		CHECK(w.first_packet == ODEFLOW_MAX_SKIP);
+		sessions_free(s);
+	}
+}
+
+static void test_bad_cut(void)
+{
+	CHECK(new_sessions(1, WINDOWS_ALL, 0, 0) == NULL);
+	CHECK(new_sessions(ODEFLOW_MAX_WINDOW + 1, WINDOWS_ALL, 0, 0) == NULL);
+	CHECK(new_sessions(N, WINDOWS_ALL, -1, 0) == NULL);
+	CHECK(new_sessions(N, WINDOWS_KERNEL, ODEFLOW_MAX_SKIP + 1, 0) == NULL);
+	CHECK(new_sessions(N, WINDOWS_ALL, 0, -1) == NULL);
 }
 
 int main(void)
@@ -153,6 +222,7 @@ int main(void)
 	RUN(test_kernel_rearm_and_close);
 	RUN(test_reordered_times);
 	RUN(test_many_directions);
-	RUN(test_bad_window);
+	RUN(test_skip_all_modes);
+	RUN(test_bad_cut);
 	return harness_done();
 }

@@ -21,6 +21,7 @@
 #include "classify_pool.h"
 #include "common/clock.h"
 #include "common/errmsg.h"
+#include "common/window_start.h"
 #include "decision_queue.h"
 #include "engine/model.h"
 #include "events_writer.h"
@@ -252,6 +253,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 			return -1;
 	}
 	xo.window_n = (unsigned)cfg->window;
+	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
+	if (!o->quiet)
+		fprintf(stderr, "odeflow: %s\n", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
 	if (!o->quiet)

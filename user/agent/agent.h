@@ -19,6 +19,7 @@ struct agent_options {
 	const char *events_path;  /* NULL: none; "-": standard output */
 	unsigned events_mode;     /* of an events file the agent creates */
 	bool events_pipe;         /* the events path may be a FIFO or a Unix socket */
+	int skip;                 /* packets before a direction's first window; -1: the model's */
 	float threshold;
 	int max_windows;
 	int threads;              /* classification workers */

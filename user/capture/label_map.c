@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errmsg.h"
 #include "label_map.h"
+#include "rule_file.h"
 #include "common/file_read.h"
 #include "engine/model.h"
-
-#define LABEL_MAP_FILE_MAX (1u << 20)
 
 struct rule {
 	char *pattern;
@@ -48,10 +48,18 @@ void label_map_free(struct label_map *m)
 	free(m);
 }
 
-/* One line "PATTERN CLASS" (already without its newline) into m. */
-static int parse_rule(struct label_map *m, char *line, const char *name, int lineno,
-		      char *err, size_t errlen)
+struct parse_state {
+	struct label_map *map;
+	const char *name;
+	char *err;
+	size_t errlen;
+};
+
+/* One line "PATTERN CLASS" (already without its newline) into the map. */
+static int parse_rule(char *line, int lineno, void *ctx)
 {
+	struct parse_state *st = ctx;
+	struct label_map *m = st->map;
 	char *pattern, *label, *extra, *save;
 	struct rule *rules;
 	int id;
@@ -61,25 +69,18 @@ static int parse_rule(struct label_map *m, char *line, const char *name, int lin
 		return 0;
 	label = strtok_r(NULL, " \t\r", &save);
 	extra = strtok_r(NULL, " \t\r", &save);
-	if (!label || extra) {
-		snprintf(err, errlen, "%s:%d: expected 'PATTERN CLASS'", name, lineno);
-		return -1;
-	}
+	if (!label || extra)
+		return errmsg(st->err, st->errlen, "%s:%d: expected 'PATTERN CLASS'", st->name, lineno);
 	id = label_parse(label);
-	if (id < 0) {
-		snprintf(err, errlen, "%s:%d: unknown class '%s' (VoIP, Video, File_Transfer, "
-			 "Chat, Browsing or an id 0..%d)", name, lineno, label,
-			 MODEL_MAX_CLASSES - 1);
-		return -1;
-	}
+	if (id < 0)
+		return errmsg(st->err, st->errlen, "%s:%d: unknown class '%s' (VoIP, Video, "
+			      "File_Transfer, Chat, Browsing or an id 0..%d)", st->name, lineno, label,
+			      MODEL_MAX_CLASSES - 1);
 	rules = realloc(m->rules, (m->count + 1) * sizeof(*rules));
-	if (!rules || !(rules[m->count].pattern = strdup(pattern))) {
-		if (rules)
-			m->rules = rules;
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
-	m->rules = rules;
+	if (rules)
+		m->rules = rules;
+	if (!rules || !(rules[m->count].pattern = strdup(pattern)))
+		return errmsg(st->err, st->errlen, "%s: out of memory", st->name);
 	m->rules[m->count++].label = id;
 	return 0;
 }
@@ -87,49 +88,30 @@ static int parse_rule(struct label_map *m, char *line, const char *name, int lin
 int label_map_parse(const char *text, size_t len, const char *name, struct label_map **out,
 		    char *err, size_t errlen)
 {
-	struct label_map *m = calloc(1, sizeof(*m));
-	char *copy = malloc(len + 1), *line, *next;
-	int lineno = 1, rc = 0;
+	struct parse_state st = { .map = calloc(1, sizeof(*st.map)), .name = name, .err = err,
+				  .errlen = errlen };
+	int rc;
 
-	if (!m || !copy) {
-		free(m);
-		free(copy);
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
-	memcpy(copy, text, len);
-	copy[len] = 0;
-	if (strlen(copy) != len) {
-		snprintf(err, errlen, "%s: contains a NUL byte: not a text file", name);
-		rc = -1;
-	}
-	for (line = copy; !rc && line; line = next, lineno++) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		rc = parse_rule(m, line, name, lineno, err, errlen);
-	}
-	if (!rc && !m->count) {
-		snprintf(err, errlen, "%s: no rules", name);
-		rc = -1;
-	}
-	free(copy);
+	if (!st.map)
+		return errmsg(err, errlen, "%s: out of memory", name);
+	rc = rule_file_lines(text, len, name, parse_rule, &st, err, errlen);
+	if (!rc && !st.map->count)
+		rc = errmsg(err, errlen, "%s: no rules", name);
 	if (rc) {
-		label_map_free(m);
+		label_map_free(st.map);
 		return -1;
 	}
-	*out = m;
+	*out = st.map;
 	return 0;
 }
 
-/* The whole of f (label maps are a few lines) into a malloc'd buffer. */
 int label_map_load(const char *path, struct label_map **out, char *err, size_t errlen)
 {
 	uint8_t *text;
 	size_t len;
 	int rc;
 
-	if (file_read_regular(path, LABEL_MAP_FILE_MAX, &text, &len, err, errlen))
+	if (file_read_regular(path, RULE_FILE_MAX, &text, &len, err, errlen))
 		return -1;
 	rc = label_map_parse((const char *)text, len, path, out, err, errlen);
 	free(text);

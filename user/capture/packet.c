@@ -14,6 +14,9 @@
 #define IPV4_MIN_HLEN 20
 #define IPV6_HLEN 40
 #define L4_PORTS_LEN 4
+#define TCP_MIN_HLEN 20
+#define TCP_DOFF_END 13 /* the data offset is the high nibble of byte 12 */
+#define UDP_HLEN 8
 
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
@@ -57,7 +60,21 @@ static void map_ipv4(uint8_t out[16], const uint8_t *v4)
 	memcpy(out + 12, v4, 4);
 }
 
-/* The ports at l4 (within an IP datagram ending at ip_end), for TCP and UDP. */
+/* The datagram of ip_len bytes at off: where it is, how much was captured. */
+static void set_datagram(const struct cursor *c, size_t off, struct packet_info *info)
+{
+	size_t captured = c->caplen - off;
+
+	info->ip = c->data + off;
+	info->ip_captured = (uint32_t)(captured < info->ip_len ? captured : info->ip_len);
+}
+
+/* The ports at l4 (within an IP datagram ending at ip_end), for TCP and
+ * UDP, and the XDP program's checks of what the stack would discard: a TCP
+ * data offset below 5 words or past the datagram, a UDP length below 8 or
+ * past the datagram (a first fragment's UDP length covers the whole
+ * datagram, so it is not held to the fragment). A field the capture's
+ * snaplen cut off is taken on trust, as the kernel saw it whole. */
 static enum packet_result parse_ports(const struct cursor *c, size_t l4, size_t ip_end,
 				      struct packet_info *info)
 {
@@ -65,8 +82,29 @@ static enum packet_result parse_ports(const struct cursor *c, size_t l4, size_t 
 
 	if (info->key.proto != IPPROTO_TCP_ && info->key.proto != IPPROTO_UDP_)
 		return PACKET_OTHER_L4;
-	if (l4 + L4_PORTS_LEN > ip_end)
-		return PACKET_MALFORMED; /* the IP length says the ports are not there */
+	if (info->key.proto == IPPROTO_TCP_) {
+		if (l4 + TCP_MIN_HLEN > ip_end)
+			return PACKET_MALFORMED;
+		if (need(c, l4, TCP_DOFF_END) == PACKET_SAMPLED) {
+			size_t doff = (size_t)(c->data[l4 + 12] >> 4) * 4;
+
+			if (doff < TCP_MIN_HLEN || l4 + doff > ip_end)
+				return PACKET_MALFORMED;
+		} else if (c->caplen >= c->wirelen) {
+			return PACKET_MALFORMED; /* the frame itself ends inside the header */
+		}
+	} else {
+		if (l4 + UDP_HLEN > ip_end)
+			return PACKET_MALFORMED;
+		if (need(c, l4, UDP_HLEN) == PACKET_SAMPLED) {
+			size_t ulen = get16(c->data + l4 + 4);
+
+			if (ulen < UDP_HLEN || (!info->first_fragment && l4 + ulen > ip_end))
+				return PACKET_MALFORMED;
+		} else if (c->caplen >= c->wirelen) {
+			return PACKET_MALFORMED;
+		}
+	}
 	r = need(c, l4, L4_PORTS_LEN);
 	if (r != PACKET_SAMPLED)
 		return r;
@@ -101,6 +139,7 @@ static enum packet_result parse_ipv4(const struct cursor *c, size_t off, struct 
 		return PACKET_FRAGMENT;
 	info->first_fragment = (frag & 0x2000) != 0;
 	info->ip_len = (uint16_t)tot_len;
+	set_datagram(c, off, info);
 	info->key.proto = ip[9];
 	map_ipv4(info->key.saddr, ip + 12);
 	map_ipv4(info->key.daddr, ip + 16);
@@ -131,6 +170,7 @@ static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct 
 		return PACKET_MALFORMED; /* 0: a jumbogram, not sampled by the kernel either */
 	/* as the kernel's __u16 holds it: 65535 + 40 wraps there too */
 	info->ip_len = (uint16_t)(payload_len + IPV6_HLEN);
+	set_datagram(c, off, info);
 	memcpy(info->key.saddr, ip + 8, 16);
 	memcpy(info->key.daddr, ip + 24, 16);
 	nh = ip[6];

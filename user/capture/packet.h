@@ -33,6 +33,9 @@ struct packet_info {
 	struct flow_key key;   /* this direction: addresses, ports (host order), proto */
 	uint16_t ip_len;       /* IPv4 total length, or IPv6 payload length + 40 */
 	uint8_t first_fragment;/* 1 if this is fragment 0 of a fragmented datagram */
+	const uint8_t *ip;     /* the IP header inside the frame given to packet_parse */
+	uint32_t ip_captured;  /* bytes of the datagram captured: ip_len unless cut by the
+				* snaplen (payload inspection needs them all) */
 };
 
 /* Parses one frame of the given libpcap link type (DLT_*). data holds caplen

@@ -34,6 +34,7 @@ static int finish_open(pcap_t *p, const char *name, const char *errbuf,
 	}
 	s->pcap = p;
 	s->counts.linktype = pcap_datalink(p);
+	s->counts.snaplen = pcap_snapshot(p);
 	*out = s;
 	return 0;
 }

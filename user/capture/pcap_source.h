@@ -14,6 +14,7 @@ struct pcap_source;
 
 struct pcap_counts {
 	int linktype;                         /* DLT_* of the capture */
+	int snaplen;                          /* bytes of each packet it keeps at most */
 	uint64_t packets;                     /* records read */
 	uint64_t by_result[PACKET_RESULT_COUNT]; /* [PACKET_SAMPLED] = packets returned */
 	char read_error[256];                 /* why reading stopped early ("" = read to the end) */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* Sessions live in one open-addressing hash table (linear probing, grown at
- * half full). A direction holds a buffer for its current window only while
- * it samples, so decided directions cost a few dozen bytes each. */
+/* Sessions live in one flow table. A direction holds a buffer for its
+ * current window only while it samples, so decided directions cost a few
+ * dozen bytes each. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow_table.h"
 #include "sessions.h"
 
 enum session_phase {
@@ -27,8 +28,7 @@ static uint16_t *buffer_sizes(const struct window_buffer *b, int n)
 }
 
 struct session {
-	struct flow_key key;
-	uint8_t used;
+	struct flow_key key; /* first, as the table needs */
 	uint8_t phase;
 	uint16_t window;   /* number of the window being sampled */
 	uint32_t count;    /* packets in it so far */
@@ -40,65 +40,23 @@ struct session {
 };
 
 struct sessions {
-	int window;
-	enum window_mode mode;
-	size_t used, capacity; /* capacity: a power of two */
-	struct session *table;
+	struct window_cut cut;
+	struct flow_table *table;
 	uint64_t reordered;
 };
 
-#define INITIAL_CAPACITY 1024
-
-static uint64_t key_hash(const struct flow_key *key)
-{
-	const uint8_t *p = (const uint8_t *)key;
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (size_t i = 0; i < sizeof(*key); i++)
-		h = (h ^ p[i]) * 1099511628211ull;
-	return h;
-}
-
-/* The slot holding key, or the empty slot where it belongs. */
-static struct session *find_slot(struct session *table, size_t capacity,
-				 const struct flow_key *key)
-{
-	size_t i = key_hash(key) & (capacity - 1);
-
-	while (table[i].used && memcmp(&table[i].key, key, sizeof(*key)))
-		i = (i + 1) & (capacity - 1);
-	return &table[i];
-}
-
-static int grow(struct sessions *s)
-{
-	size_t capacity = s->capacity * 2;
-	struct session *table = calloc(capacity, sizeof(*table));
-
-	if (!table)
-		return -1;
-	for (size_t i = 0; i < s->capacity; i++)
-		if (s->table[i].used)
-			*find_slot(table, capacity, &s->table[i].key) = s->table[i];
-	free(s->table);
-	s->table = table;
-	s->capacity = capacity;
-	return 0;
-}
-
-struct sessions *sessions_new(int window, enum window_mode mode)
+struct sessions *sessions_new(const struct window_cut *cut)
 {
 	struct sessions *s;
 
-	if (window < ODEFLOW_MIN_WINDOW || window > ODEFLOW_MAX_WINDOW)
+	if (cut->window < ODEFLOW_MIN_WINDOW || cut->window > ODEFLOW_MAX_WINDOW ||
+	    cut->skip < 0 || cut->skip > ODEFLOW_MAX_SKIP || cut->max_windows < 0)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->window = window;
-	s->mode = mode;
-	s->capacity = INITIAL_CAPACITY;
-	s->table = calloc(s->capacity, sizeof(*s->table));
+	s->cut = *cut;
+	s->table = flow_table_new(sizeof(struct session));
 	if (!s->table) {
 		free(s);
 		return NULL;
@@ -108,41 +66,39 @@ struct sessions *sessions_new(int window, enum window_mode mode)
 
 void sessions_free(struct sessions *s)
 {
+	struct session *e;
+	size_t pos = 0;
+
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->capacity; i++)
-		free(s->table[i].buf);
-	free(s->table);
+	while ((e = flow_table_next(s->table, &pos)))
+		free(e->buf);
+	flow_table_free(s->table);
 	free(s);
 }
 
 static struct session *lookup(const struct sessions *s, const struct flow_key *key)
 {
-	struct session *e = find_slot(s->table, s->capacity, key);
-
-	return e->used ? e : NULL;
+	return flow_table_find(s->table, key);
 }
 
 static struct session *lookup_or_add(struct sessions *s, const struct flow_key *key,
 				     uint64_t ts_ns)
 {
-	struct session *e;
+	size_t seq = flow_table_count(s->table);
+	bool added;
+	struct session *e = flow_table_add(s->table, key, &added);
 
-	if (2 * (s->used + 1) > s->capacity && grow(s))
-		return NULL;
-	e = find_slot(s->table, s->capacity, key);
-	if (!e->used) {
-		*e = (struct session){ .key = *key, .used = 1, .phase = PHASE_SAMPLING,
-				       .seq = s->used, .first_ns = ts_ns, .last_ns = ts_ns };
-		s->used++;
-	}
+	if (e && added)
+		*e = (struct session){ .key = *key, .phase = PHASE_SAMPLING, .seq = seq,
+				       .first_ns = ts_ns, .last_ns = ts_ns };
 	return e;
 }
 
 static void emit(const struct sessions *s, const struct session *e, struct session_window *out)
 {
 	const struct window_buffer *b = e->buf;
-	int n = s->window;
+	int n = s->cut.window;
 	const uint16_t *sizes = buffer_sizes(b, n);
 
 	memset(out, 0, sizeof(*out));
@@ -168,16 +124,13 @@ static void emit(const struct sessions *s, const struct session *e, struct sessi
 static void after_window(struct sessions *s, struct session *e)
 {
 	e->count = 0;
-	switch (s->mode) {
-	case WINDOWS_ALL:
-		e->window++;
-		return;
-	case WINDOWS_KERNEL:
+	if (s->cut.mode == WINDOWS_KERNEL) {
 		e->phase = PHASE_WAITING;
-		break;
-	case WINDOWS_FIRST:
+	} else {
+		e->window++;
+		if (!s->cut.max_windows || e->window < s->cut.max_windows)
+			return;
 		e->phase = PHASE_DONE;
-		break;
 	}
 	free(e->buf);
 	e->buf = NULL;
@@ -198,19 +151,19 @@ int sessions_add(struct sessions *s, const struct flow_key *key, uint16_t ip_len
 	}
 	e->last_ns = ts_ns;
 	e->packets++;
-	if (e->phase == PHASE_DONE)
+	if (e->phase == PHASE_DONE || e->packets <= (uint64_t)s->cut.skip)
 		return SESSION_PACKET_TAKEN;
 	if (!e->buf) {
-		e->buf = malloc(sizeof(*e->buf) + (size_t)s->window * (sizeof(uint64_t) +
+		e->buf = malloc(sizeof(*e->buf) + (size_t)s->cut.window * (sizeof(uint64_t) +
 									   sizeof(uint16_t)));
 		if (!e->buf)
 			return -1;
 	}
 	if (e->count == 0)
 		e->buf->first_packet = e->packets - 1;
-	buffer_sizes(e->buf, s->window)[e->count] = ip_len;
+	buffer_sizes(e->buf, s->cut.window)[e->count] = ip_len;
 	e->buf->ts_ns[e->count] = ts_ns;
-	if (++e->count < (uint32_t)s->window)
+	if (++e->count < (uint32_t)s->cut.window)
 		return SESSION_PACKET_TAKEN;
 	emit(s, e, out);
 	after_window(s, e);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* One-directional sessions keyed by the 5-tuple (struct flow_key), as in the
  * ODE-Flow parser, and the windows of N consecutive packets cut from them.
- * Sessions never time out: a capture is read whole. */
+ * Sessions never time out: a capture is read whole. In every mode a
+ * direction's first window starts after its first `skip` packets (packets
+ * skip..skip+N-1, counting from 0); later windows follow on consecutively. */
 #ifndef ODEFLOW_SESSIONS_H
 #define ODEFLOW_SESSIONS_H
 
@@ -10,11 +12,20 @@
 #include <stdio.h>
 
 #include "common/window_record.h"
+#include "common/window_start.h"
 
 enum window_mode {
-	WINDOWS_ALL,    /* packets 0..N-1, N..2N-1, ...: the ODE-Flow dataset generator */
-	WINDOWS_FIRST,  /* packets 0..N-1 only */
-	WINDOWS_KERNEL, /* the XDP sampler: the first N, then the next N only when re-armed */
+	WINDOWS_ALL,    /* every non-overlapping window, up to max_windows: the ODE-Flow
+			 * dataset generator (skip 0, no limit) */
+	WINDOWS_KERNEL, /* the XDP sampler: one window, the next N only when re-armed */
+};
+
+/* How windows are cut from each direction. */
+struct window_cut {
+	int window;            /* N: ODEFLOW_MIN_WINDOW..ODEFLOW_MAX_WINDOW */
+	enum window_mode mode;
+	int skip;              /* packets before the first window: 0..ODEFLOW_MAX_SKIP */
+	int max_windows;       /* WINDOWS_ALL: at most this many per direction; 0: all */
 };
 
 /* A completed window. rec is what the XDP program would emit: key, window
@@ -29,7 +40,7 @@ struct session_window {
 };
 
 enum session_event {
-	SESSION_PACKET_TAKEN,       /* recorded, or ignored as the mode says */
+	SESSION_PACKET_TAKEN,       /* recorded, or passed over (skipped, or no more windows) */
 	SESSION_WINDOW_DONE,        /* this packet completed *out */
 	SESSION_AWAITING_DECISION,  /* WINDOWS_KERNEL: the direction's last window has no
 				     * decision yet; packet NOT taken (see sessions_add) */
@@ -37,9 +48,8 @@ enum session_event {
 
 struct sessions;
 
-/* window: N (ODEFLOW_MIN_WINDOW..ODEFLOW_MAX_WINDOW). NULL if out of memory
- * or N is out of range. */
-struct sessions *sessions_new(int window, enum window_mode mode);
+/* NULL if out of memory or a field of cut is out of range. */
+struct sessions *sessions_new(const struct window_cut *cut);
 void sessions_free(struct sessions *s);
 
 /* Adds one sampled packet (its IP total length and arrival time) to its

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* odeflow classify: a model on captures, with the kernel's semantics.
- * Each direction's first N packets form window 0; the cascade (the agent's
+ * Each direction's first N packets after its first K (--skip K, by default
+ * what the model's window_start says) form window 0; the cascade (the agent's
  * code) decides it; when it asks for a re-arm, the direction's next N
  * packets, starting with the packet after the request, form the next window.
  * Offline the decision is instantaneous. The live agent needs a little time
@@ -35,6 +36,7 @@ struct classify_run {
 	struct model_ws *ws;
 	struct cascade *cascade;
 	struct sessions *sessions;
+	int skip;
 	const char *capture;
 	int pending;
 	struct window_record windows[CLASSIFY_BATCH];
@@ -44,14 +46,17 @@ struct classify_run {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: odeflow classify [--model FILE] [--threshold T] [--max-windows K] IN.pcap...\n"
-		"Prints one JSON event per window of every flow direction with at least N\n"
-		"packets (N: the model's window), windowed as the XDP sampler does: the first\n"
-		"N packets, then, while the cascade is unsure, the next N.\n"
+		"usage: odeflow classify [--model FILE] [--threshold T] [--max-windows K]\n"
+		"                        [--skip K] IN.pcap...\n"
+		"Prints one JSON event per window of every flow direction with at least K + N\n"
+		"packets (N: the model's window), windowed as the XDP sampler does: the N\n"
+		"packets after the first K, then, while the cascade is unsure, the next N.\n"
 		"  --model FILE       a model saved by odeflow train (default %s)\n"
 		"  --threshold T      confidence (0..1) that makes a decision final (default %.2f)\n"
-		"  --max-windows K    windows averaged at most per connection (default %d)\n",
-		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS);
+		"  --max-windows K    windows averaged at most per connection (default %d)\n"
+		"  --skip K           packets of each direction before its first window (0..%d;\n"
+		"                     default: where the model's training windows started)\n",
+		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS, ODEFLOW_MAX_SKIP);
 }
 
 /* The other direction of the connection. */
@@ -155,7 +160,8 @@ static int classify_capture(struct classify_run *r, const char *path,
 	r->capture = path;
 	r->pending = 0;
 	r->cascade = cascade_new(r->model, opts);
-	r->sessions = sessions_new(model_config(r->model)->window, WINDOWS_KERNEL);
+	r->sessions = sessions_new(&(struct window_cut){ .window = model_config(r->model)->window,
+							  .mode = WINDOWS_KERNEL, .skip = r->skip });
 	if (!r->cascade || !r->sessions) {
 		fprintf(stderr, "classify: out of memory\n");
 		rc = -1;
@@ -174,12 +180,23 @@ static int classify_capture(struct classify_run *r, const char *path,
 	return rc;
 }
 
+/* Which windows the run takes, said once at the start. */
+static void report_skip(struct classify_run *r)
+{
+	char said[160];
+
+	r->skip = window_start_choose(&model_config(r->model)->window_start, r->skip, said,
+				      sizeof(said));
+	fprintf(stderr, "classify: %s\n", said);
+}
+
 int cmd_classify(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "model", required_argument, NULL, 'm' },
 		{ "threshold", required_argument, NULL, 't' },
 		{ "max-windows", required_argument, NULL, 'k' },
+		{ "skip", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,7 +205,7 @@ int cmd_classify(int argc, char **argv)
 		.max_windows = CLASSIFY_MAX_WINDOWS,
 		.max_connections = ODEFLOW_DEFAULT_FLOWS, /* as many as the agent remembers */
 	};
-	struct classify_run run = { 0 };
+	struct classify_run run = { .skip = -1 };
 	const char *model_path = model_default_path();
 	struct model *model;
 	char err[512];
@@ -196,7 +213,7 @@ int cmd_classify(int argc, char **argv)
 	int opt, rc = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "m:t:k:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "m:t:k:s:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'm':
 			model_path = optarg;
@@ -208,6 +225,10 @@ int cmd_classify(int argc, char **argv)
 			break;
 		case 'k':
 			if (cli_int("classify", "max-windows", optarg, 1, 64, &copts.max_windows))
+				return 2;
+			break;
+		case 's':
+			if (cli_int("classify", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &run.skip))
 				return 2;
 			break;
 		case 'h':
@@ -228,6 +249,7 @@ int cmd_classify(int argc, char **argv)
 		return 1;
 	}
 	run.model = model;
+	report_skip(&run);
 	run.ws = model_ws_new(model, CLASSIFY_BATCH);
 	if (!run.ws) {
 		fprintf(stderr, "classify: out of memory\n");

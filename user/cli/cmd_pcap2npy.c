@@ -1,106 +1,146 @@
 // SPDX-License-Identifier: MIT
-/* odeflow pcap2npy: labelled captures -> a training dataset.
+/* odeflow pcap2npy: captures -> a labelled training dataset.
  * Each one-directional session (5-tuple) of each capture is cut into windows
- * of N consecutive packets: by default non-overlapping windows from anywhere
- * in the session (packets 0..N-1, N..2N-1, ...), as the ODE-Flow dataset
- * generator does; with --first-only the first N only, as the XDP sampler
- * does. Row 0 of a window is the IP total lengths, row 1 the arrival times
- * in seconds from the session's first packet, in whole microseconds (what
- * the kernel records), like iscx-reg-20's x_train.npy. Rows are grouped by
- * capture and session, windows in order, so the dataset's session splitting
- * sees each session as one run. */
+ * of N consecutive packets (capture/sessions.h): by default every
+ * non-overlapping window from the start of the session (packets 0..N-1,
+ * N..2N-1, ...), as the ODE-Flow dataset generator cut the ISCX data; at
+ * most K per direction with --max-windows K (--first-only: 1, as the XDP
+ * sampler takes them); --skip K starts the first after K packets. Row 0 of
+ * a window is the IP total lengths, row 1 the arrival times in seconds from
+ * the session's first packet, in whole microseconds (what the kernel
+ * records), like iscx-reg-20's x_train.npy. Rows are grouped by capture and
+ * session, windows in order, so the dataset's session splitting sees each
+ * session as one run.
+ * Labels come from the capture's name (--label, --label-map) or from what
+ * nDPI finds in each connection's payloads, through a class map
+ * (--label-ndpi): both directions of a connection get its class; a
+ * connection nDPI did not identify by inspection is left out. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "command.h"
-#include "train/dataset.h"
-#include "common/flow_key.h"
+#include "capture/class_map.h"
 #include "capture/label_map.h"
+#include "capture/ndpi_labeler.h"
 #include "capture/pcap_source.h"
 #include "capture/sessions.h"
+#include "cli.h"
+#include "command.h"
+#include "engine/model.h"
+#include "engine/model_path.h"
+#include "ndpi_report.h"
+#include "pcap_dataset.h"
 
-ODEFLOW_COMMAND(pcap2npy, "build a dataset (npy) from labelled captures")
+ODEFLOW_COMMAND(pcap2npy, "build a dataset (npy) from captures, labelled by name or by nDPI")
 
-/* Where one row came from. */
-struct row {
-	int file;
-	int label;
-	uint64_t session;
-	uint16_t window;
-	uint64_t first_packet;
-	struct flow_key key;
-	double *x; /* 2 * N: sizes, then times */
-};
-
-struct dataset_rows {
-	int window;
-	size_t count, capacity;
-	struct row *rows;
-};
+#define DEFAULT_CLASS_MAP "ndpi-classes.txt"
 
 static void usage(FILE *out)
 {
+	char map[4096];
+
+	model_shipped_path(DEFAULT_CLASS_MAP, map, sizeof(map));
 	fprintf(out,
-		"usage: odeflow pcap2npy (--label CLASS | --label-map FILE) [--window N] [--first-only]\n"
-		"                        IN.pcap... -o PREFIX\n"
+		"usage: odeflow pcap2npy (--label CLASS | --label-map FILE |\n"
+		"                         --label-ndpi [--class-map FILE]) [--window N]\n"
+		"                        [--all-windows | --first-only | --max-windows K]\n"
+		"                        [--skip K] [--dry-run] IN.pcap... -o PREFIX\n"
 		"Cuts each one-directional session (5-tuple) of the captures into windows of\n"
 		"N packets (IP total length, seconds from the session's first packet) and\n"
-		"writes PREFIX_x.npy (rows, 2, N), PREFIX_y.npy (rows) and PREFIX_index.csv\n"
-		"(which capture, flow and window each row came from).\n"
+		"writes PREFIX_x.npy (rows, 2, N), PREFIX_y.npy (class ids), PREFIX_index.csv\n"
+		"(which capture, flow and window each row came from, its class and what nDPI\n"
+		"found) and PREFIX_dataset.json (class names, where the windows start).\n"
 		"  --label CLASS      class of every input: VoIP, Video, File_Transfer, Chat,\n"
 		"                     Browsing, or a class id\n"
 		"  --label-map FILE   lines 'PATTERN CLASS': a glob on the file name picks the class\n"
+		"  --label-ndpi       each connection's class from what nDPI (%s) detects in\n"
+		"                     its payloads: captures must hold whole packets\n"
+		"  --class-map FILE   nDPI protocol/category -> class rules (default %s)\n"
 		"  --window N         packets per window (%d..%d, default %d)\n"
-		"  --first-only       only the first N packets of each direction (as the kernel)\n"
-		"                     instead of every non-overlapping window\n"
-		"  -o PREFIX          output prefix\n",
-		ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW, ODEFLOW_DEFAULT_WINDOW);
+		"  --all-windows      every non-overlapping window of each direction (default)\n"
+		"  --first-only       only each direction's first window (as the XDP sampler)\n"
+		"  --max-windows K    at most K windows per direction\n"
+		"  --skip K           each direction's first window starts after K packets (0..%d)\n"
+		"  --dry-run          print what would be written, write nothing\n"
+		"  -o PREFIX          output prefix\n"
+		"A capture that cannot be read is skipped with a line saying why. Exit status 0\n"
+		"when a dataset was written (or, with --dry-run, would be).\n",
+		ndpi_labeler_version(), map, ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW,
+		ODEFLOW_DEFAULT_WINDOW, ODEFLOW_MAX_SKIP);
 }
 
-static int add_row(struct dataset_rows *d, int file, int label, const struct session_window *w)
+struct pcap2npy {
+	const char *label, *label_map, *class_map_path, *prefix;
+	bool ndpi, dry_run;
+	struct window_cut cut;
+	int *labels;                 /* per capture, without --label-ndpi */
+	struct class_map *class_map; /* with --label-ndpi */
+	struct ndpi_labeler *labeler;
+	struct ndpi_report *report;
+	struct pcap_rows rows;
+	int captures_read;
+};
+
+/* The nDPI label of every row of this capture (from `first` on); rows of
+ * connections without a class are dropped. Counts everything. */
+static int label_rows(struct pcap2npy *p, size_t first)
 {
-	struct row *r;
-	int n = d->window;
+	const struct ndpi_result *r;
+	size_t pos = 0;
 
-	if (d->count == d->capacity) {
-		size_t cap = d->capacity ? 2 * d->capacity : 1024;
-		struct row *rows = realloc(d->rows, cap * sizeof(*rows));
-
-		if (!rows)
+	ndpi_labeler_finish(p->labeler);
+	while ((r = ndpi_labeler_next(p->labeler, &pos)))
+		if (ndpi_report_connection(p->report, r, ndpi_report_verdict(p->class_map, r)))
 			return -1;
-		d->rows = rows;
-		d->capacity = cap;
+	for (size_t i = first; i < p->rows.count; i++) {
+		struct pcap_row *row = &p->rows.rows[i];
+		int verdict;
+
+		r = ndpi_labeler_result(p->labeler, &row->key);
+		if (!r)
+			continue; /* cannot happen: every sampled packet went to nDPI */
+		verdict = ndpi_report_verdict(p->class_map, r);
+		if (ndpi_report_window(p->report, r, verdict, row->window == 0))
+			return -1;
+		row->label = verdict >= 0 ? verdict : -1;
+		snprintf(row->ndpi_protocol, sizeof(row->ndpi_protocol), "%s", r->name);
+		snprintf(row->ndpi_category, sizeof(row->ndpi_category), "%s", r->category);
 	}
-	r = &d->rows[d->count];
-	*r = (struct row){ .file = file, .label = label, .session = w->session,
-			   .window = w->rec.window, .first_packet = w->first_packet,
-			   .key = w->rec.key, .x = malloc(2 * n * sizeof(double)) };
-	if (!r->x)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		r->x[i] = w->rec.sizes[i];
-		r->x[n + i] = (double)((w->ts_ns[i] - w->session_first_ns) / 1000) * 1e-6;
-	}
-	d->count++;
+	pcap_rows_drop_unlabelled(&p->rows, first);
 	return 0;
 }
 
-static void free_rows(struct dataset_rows *d)
+/* One line per capture: what nDPI made of its connections, and why nothing
+ * when it found nothing. */
+static void report_capture(const struct pcap2npy *p, const char *path,
+			   const struct pcap_counts *counts)
 {
-	for (size_t i = 0; i < d->count; i++)
-		free(d->rows[i].x);
-	free(d->rows);
+	unsigned long n[NDPI_OUTCOME_COUNT] = { 0 }, total = 0;
+	const struct ndpi_result *r;
+	size_t pos = 0;
+
+	while ((r = ndpi_labeler_next(p->labeler, &pos))) {
+		n[r->outcome]++;
+		total++;
+	}
+	fprintf(stderr, "pcap2npy: %s: nDPI identified %lu of %lu connections by inspection",
+		path, n[NDPI_DETECTED], total);
+	if (total && n[NDPI_NO_PAYLOAD] == total)
+		fprintf(stderr, ": their payloads were cut by the snaplen (%d bytes); nDPI needs whole "
+			"packets: capture with tcpdump -s 0\n", counts->snaplen);
+	else
+		fprintf(stderr, " (%lu guessed by port or address, %lu unknown, %lu cut by the snaplen: "
+			"left out)\n", n[NDPI_GUESSED], n[NDPI_UNKNOWN], n[NDPI_NO_PAYLOAD]);
 }
 
-/* Every window of one capture into d; the skip summary onto stderr. */
-static int read_capture(const char *path, int file, int label, enum window_mode mode,
-			struct dataset_rows *d)
+/* Every window of one capture into the rows. A capture that cannot be
+ * opened is skipped (0); -1 only when out of memory. */
+static int read_capture(struct pcap2npy *p, const char *path, int file)
 {
-	struct sessions *sessions = sessions_new(d->window, mode);
+	struct sessions *sessions = sessions_new(&p->cut);
+	size_t first = p->rows.count;
 	struct pcap_source *src;
 	struct session_window w;
 	struct packet_info info;
@@ -113,204 +153,228 @@ static int read_capture(const char *path, int file, int label, enum window_mode 
 		return -1;
 	}
 	if (pcap_source_open(path, &src, err, sizeof(err))) {
-		fprintf(stderr, "pcap2npy: %s\n", err);
+		fprintf(stderr, "pcap2npy: skipped: %s\n", err);
 		sessions_free(sessions);
-		return -1;
+		return 0;
 	}
+	if (p->labeler)
+		ndpi_labeler_reset(p->labeler);
 	while (!rc && pcap_source_next(src, &info, &ts_ns) == 1) {
 		int ev = sessions_add(sessions, &info.key, info.ip_len, ts_ns, &w);
 
-		if (ev < 0 || (ev == SESSION_WINDOW_DONE && add_row(d, file, label, &w))) {
-			fprintf(stderr, "pcap2npy: %s: out of memory\n", path);
+		if (ev < 0 || (ev == SESSION_WINDOW_DONE && pcap_rows_add(&p->rows, file, &w)) ||
+		    (p->labeler && ndpi_labeler_add(p->labeler, &info, ts_ns)))
 			rc = -1;
-		}
+		else if (ev == SESSION_WINDOW_DONE && !p->labeler)
+			p->rows.rows[p->rows.count - 1].label = p->labels[file];
 	}
 	pcap_counts_print(stderr, path, pcap_source_counts(src));
 	sessions_report(stderr, path, sessions);
+	if (!rc && p->labeler) {
+		rc = label_rows(p, first);
+		report_capture(p, path, pcap_source_counts(src));
+	}
+	if (rc)
+		fprintf(stderr, "pcap2npy: %s: out of memory\n", path);
+	p->captures_read++;
 	pcap_source_close(src);
 	sessions_free(sessions);
 	return rc;
 }
 
-static int row_order(const void *a, const void *b)
-{
-	const struct row *x = a, *y = b;
-
-	if (x->file != y->file)
-		return x->file < y->file ? -1 : 1;
-	if (x->session != y->session)
-		return x->session < y->session ? -1 : 1;
-	return (int)x->window - (int)y->window;
-}
-
-/* A CSV field: quoted when it holds a comma, quote or line break. */
-static void csv_field(FILE *f, const char *s)
-{
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static int write_index(const char *path, const struct dataset_rows *d, char **files)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fprintf(f, "row,file,src,dst,sport,dport,proto,window,first_packet,label\n");
-	for (size_t i = 0; i < d->count; i++) {
-		const struct row *r = &d->rows[i];
-		char src[FLOW_ADDR_STRLEN], dst[FLOW_ADDR_STRLEN];
-
-		flow_addr_format(r->key.saddr, src, sizeof(src));
-		flow_addr_format(r->key.daddr, dst, sizeof(dst));
-		fprintf(f, "%zu,", i);
-		csv_field(f, files[r->file]);
-		fprintf(f, ",%s,%s,%u,%u,%u,%u,%" PRIu64 ",%d\n", src, dst, r->key.sport,
-			r->key.dport, r->key.proto, r->window, r->first_packet, r->label);
-	}
-	return fclose(f) ? -1 : 0;
-}
-
-static int write_dataset(const char *prefix, struct dataset_rows *d, char **files)
-{
-	size_t n = (size_t)d->window;
-	struct dataset ds = {
-		.n = d->count, .window = d->window,
-		.sizes = malloc((d->count * n + 1) * sizeof(*ds.sizes)),
-		.times = malloc((d->count * n + 1) * sizeof(*ds.times)),
-		.labels = malloc((d->count + 1) * sizeof(*ds.labels)),
-	};
-	char path[4096], err[512];
-	int rc = -1;
-
-	if (!ds.sizes || !ds.times || !ds.labels) {
-		fprintf(stderr, "pcap2npy: out of memory\n");
-		goto out;
-	}
-	if (d->count) /* rows is NULL when no window was cut */
-		qsort(d->rows, d->count, sizeof(*d->rows), row_order);
-	for (size_t i = 0; i < d->count; i++) {
-		for (size_t p = 0; p < n; p++) {
-			ds.sizes[i * n + p] = (float)d->rows[i].x[p];
-			ds.times[i * n + p] = d->rows[i].x[n + p];
-		}
-		ds.labels[i] = d->rows[i].label;
-	}
-	if (dataset_save(prefix, &ds, err, sizeof(err))) {
-		fprintf(stderr, "pcap2npy: %s\n", err);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s_index.csv", prefix);
-	if (write_index(path, d, files)) {
-		fprintf(stderr, "pcap2npy: %s: cannot write it\n", path);
-		goto out;
-	}
-	rc = 0;
-out:
-	dataset_free(&ds);
-	return rc;
-}
-
 /* The class of each input, from --label or the label map; -1 if one has none. */
-static int resolve_labels(int nfiles, char **files, const char *label, const char *map_path,
-			  int *labels)
+static int resolve_labels(struct pcap2npy *p, int nfiles, char **files)
 {
 	struct label_map *map = NULL;
 	char err[512];
 	int rc = 0;
 
-	if (map_path && label_map_load(map_path, &map, err, sizeof(err))) {
+	if (p->label_map && label_map_load(p->label_map, &map, err, sizeof(err))) {
 		fprintf(stderr, "pcap2npy: %s\n", err);
 		return -1;
 	}
 	for (int i = 0; i < nfiles && !rc; i++) {
-		labels[i] = map ? label_map_lookup(map, files[i]) : label_parse(label);
-		if (labels[i] >= 0)
+		p->labels[i] = map ? label_map_lookup(map, files[i]) : label_parse(p->label);
+		if (p->labels[i] >= 0)
 			continue;
 		if (map)
-			fprintf(stderr, "pcap2npy: %s: no rule of %s matches it\n", files[i], map_path);
+			fprintf(stderr, "pcap2npy: %s: no rule of %s matches it\n", files[i], p->label_map);
 		else
 			fprintf(stderr, "pcap2npy: unknown class '%s' (VoIP, Video, File_Transfer, "
-				"Chat, Browsing or a class id)\n", label);
+				"Chat, Browsing or a class id)\n", p->label);
 		rc = -1;
 	}
 	label_map_free(map);
 	return rc;
 }
 
-int cmd_pcap2npy(int argc, char **argv)
+/* nDPI, the class map, and a check of every name the map gives nDPI. */
+static int start_ndpi(struct pcap2npy *p)
+{
+	char err[512], shipped[4096];
+
+	if (!p->class_map_path) {
+		model_shipped_path(DEFAULT_CLASS_MAP, shipped, sizeof(shipped));
+		p->class_map_path = strdup(shipped);
+	}
+	p->labeler = ndpi_labeler_new(err, sizeof(err));
+	if (!p->labeler) {
+		fprintf(stderr, "pcap2npy: %s\n", err);
+		return -1;
+	}
+	if (class_map_load(p->class_map_path, &p->class_map, err, sizeof(err)) ||
+	    class_map_check_names(p->class_map, ndpi_labeler_knows, p->labeler, err, sizeof(err))) {
+		fprintf(stderr, "pcap2npy: %s\n", err);
+		return -1;
+	}
+	p->report = ndpi_report_new(p->class_map);
+	if (!p->report) {
+		fprintf(stderr, "pcap2npy: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* What the dataset says about itself: its classes and where its windows start. */
+static void describe(const struct pcap2npy *p, struct dataset_info *info)
+{
+	struct model_config iscx;
+	int max_label = -1;
+
+	memset(info, 0, sizeof(*info));
+	info->window = p->cut.window;
+	if (p->cut.max_windows != 1)
+		info->window_start = (struct window_start){ .kind = WINDOW_START_ANY };
+	else if (p->cut.skip)
+		info->window_start = (struct window_start){ WINDOW_START_SKIP, p->cut.skip };
+	else
+		info->window_start = (struct window_start){ .kind = WINDOW_START_FIRST };
+	if (p->class_map) {
+		info->num_classes = class_map_classes(p->class_map);
+		for (int c = 0; c < info->num_classes; c++)
+			snprintf(info->class_names[c], sizeof(info->class_names[c]), "%s",
+				 class_map_class_name(p->class_map, c));
+		snprintf(info->labelled_by, sizeof(info->labelled_by), "nDPI %s, class map %s",
+			 ndpi_labeler_version(), p->class_map_path);
+		return;
+	}
+	snprintf(info->labelled_by, sizeof(info->labelled_by), "%s",
+		 p->label ? "--label" : "--label-map");
+	for (size_t i = 0; i < p->rows.count; i++)
+		if (p->rows.rows[i].label > max_label)
+			max_label = p->rows.rows[i].label;
+	/* the ISCX names when every id is one of theirs; numeric ids name nothing */
+	model_config_defaults(ARCH_ODERNN, &iscx);
+	if (max_label < iscx.num_classes) {
+		info->num_classes = iscx.num_classes;
+		memcpy(info->class_names, iscx.class_names, sizeof(iscx.class_names));
+	}
+}
+
+static int parse_args(int argc, char **argv, struct pcap2npy *p)
 {
 	static const struct option opts[] = {
 		{ "label", required_argument, NULL, 'l' },
 		{ "label-map", required_argument, NULL, 'm' },
+		{ "label-ndpi", no_argument, NULL, 'D' },
+		{ "class-map", required_argument, NULL, 'c' },
 		{ "window", required_argument, NULL, 'n' },
+		{ "all-windows", no_argument, NULL, 'a' },
 		{ "first-only", no_argument, NULL, 'f' },
+		{ "max-windows", required_argument, NULL, 'k' },
+		{ "skip", required_argument, NULL, 's' },
+		{ "dry-run", no_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *label = NULL, *map = NULL, *prefix = NULL;
-	enum window_mode mode = WINDOWS_ALL;
-	struct dataset_rows d = { .window = ODEFLOW_DEFAULT_WINDOW };
-	int opt, nfiles, *labels, rc = 0;
+	int opt, modes = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "l:m:n:fo:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'l':
-			label = optarg;
-			break;
-		case 'm':
-			map = optarg;
-			break;
+		case 'l': p->label = optarg; break;
+		case 'm': p->label_map = optarg; break;
+		case 'D': p->ndpi = true; break;
+		case 'c': p->class_map_path = optarg; break;
 		case 'n':
 			if (cli_int("pcap2npy", "window", optarg, ODEFLOW_MIN_WINDOW,
-				    ODEFLOW_MAX_WINDOW, &d.window))
+				    ODEFLOW_MAX_WINDOW, &p->cut.window))
 				return 2;
 			break;
-		case 'f':
-			mode = WINDOWS_FIRST;
+		case 'a': p->cut.max_windows = 0; modes++; break;
+		case 'f': p->cut.max_windows = 1; modes++; break;
+		case 'k':
+			if (cli_int("pcap2npy", "max-windows", optarg, 1, 65535, &p->cut.max_windows))
+				return 2;
+			modes++;
 			break;
-		case 'o':
-			prefix = optarg;
+		case 's':
+			if (cli_int("pcap2npy", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &p->cut.skip))
+				return 2;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'd': p->dry_run = true; break;
+		case 'o': p->prefix = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
-	nfiles = argc - optind;
-	if (!prefix || !nfiles || !label == !map) {
-		fprintf(stderr, "pcap2npy: %s\n", !prefix ? "-o PREFIX is required" :
-			!nfiles ? "no input captures" : "give exactly one of --label and --label-map");
+	if (!!p->label + !!p->label_map + p->ndpi != 1 || modes > 1 ||
+	    (p->class_map_path && !p->ndpi) || (!p->prefix && !p->dry_run) || optind == argc) {
+		fprintf(stderr, "pcap2npy: %s\n",
+			optind == argc ? "no input captures" :
+			!!p->label + !!p->label_map + p->ndpi != 1 ?
+			"give exactly one of --label, --label-map and --label-ndpi" :
+			modes > 1 ? "give at most one of --all-windows, --first-only and --max-windows" :
+			p->class_map_path && !p->ndpi ? "--class-map goes with --label-ndpi" :
+			"-o PREFIX is required");
 		usage(stderr);
 		return 2;
 	}
-	labels = calloc((size_t)nfiles, sizeof(*labels));
-	if (!labels || resolve_labels(nfiles, argv + optind, label, map, labels)) {
-		free(labels);
-		return 1;
-	}
+	return -1;
+}
+
+int cmd_pcap2npy(int argc, char **argv)
+{
+	struct pcap2npy p = { .cut = { .window = ODEFLOW_DEFAULT_WINDOW, .mode = WINDOWS_ALL },
+			      .rows = { .window = ODEFLOW_DEFAULT_WINDOW } };
+	struct dataset_info info;
+	int rc = parse_args(argc, argv, &p), nfiles = argc - optind;
+	bool default_map = !p.class_map_path;
+	char **files = argv + optind, err[512];
+
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	p.rows.window = p.cut.window;
+	p.labels = calloc((size_t)nfiles, sizeof(*p.labels));
+	if (!p.labels || (p.ndpi ? start_ndpi(&p) : resolve_labels(&p, nfiles, files)))
+		rc = -1;
 	for (int i = 0; i < nfiles && !rc; i++)
-		rc = read_capture(argv[optind + i], i, labels[i], mode, &d);
-	if (!rc)
-		rc = write_dataset(prefix, &d, argv + optind);
-	if (!rc)
-		fprintf(stderr, "pcap2npy: %zu windows of %d packets from %d captures -> %s_x.npy, "
-			"%s_y.npy, %s_index.csv\n", d.count, d.window, nfiles, prefix, prefix, prefix);
-	free_rows(&d);
-	free(labels);
+		rc = read_capture(&p, files[i], i);
+	if (!rc && p.report)
+		ndpi_report_print(stdout, p.report);
+	describe(&p, &info);
+	if (!rc && !p.rows.count) {
+		fprintf(stderr, "pcap2npy: no labelled windows in %d of %d captures read: nothing %s\n",
+			p.captures_read, nfiles, p.dry_run ? "to write" : "written");
+		rc = -1;
+	} else if (!rc && !p.dry_run) {
+		rc = pcap_rows_write(p.prefix, &p.rows, files, &info, err, sizeof(err));
+		if (rc)
+			fprintf(stderr, "pcap2npy: %s\n", err);
+		else
+			fprintf(stderr, "pcap2npy: %zu windows of %d packets from %d of %d captures -> "
+				"%s_x.npy, %s_y.npy, %s_index.csv, %s_dataset.json\n", p.rows.count,
+				p.cut.window, p.captures_read, nfiles, p.prefix, p.prefix, p.prefix,
+				p.prefix);
+	}
+	pcap_rows_free(&p.rows);
+	ndpi_report_free(p.report);
+	ndpi_labeler_free(p.labeler);
+	class_map_free(p.class_map);
+	if (p.ndpi && default_map)
+		free((char *)p.class_map_path);
+	free(p.labels);
 	return rc ? 1 : 0;
 }

@@ -27,6 +27,8 @@ static void usage(FILE *out)
 		"                          regular file of this user (never a symlink followed)\n"
 		"      --events-mode MODE  octal mode of an events file the agent creates [0600]\n"
 		"      --events-pipe       the events path may be a FIFO or a Unix stream socket\n"
+		"  -s, --skip K            packets of each direction before its first window\n"
+		"                          (0..%d) [what the model's window_start says]\n"
 		"  -t, --threshold T       confidence a verdict needs to be final [0.9]\n"
 		"  -w, --max-windows K     windows a connection may take to get there [3]\n"
 		"  -j, --threads N         classification threads [number of CPUs - 1, at least 1]\n"
@@ -35,7 +37,7 @@ static void usage(FILE *out)
 		"  -b, --busy-poll         read the ring without ever sleeping: spends a CPU so that\n"
 		"                          no window waits for, or pays for, waking the agent\n"
 		"  -q, --quiet             no status lines on standard error\n",
-		model_default_path(), ODEFLOW_DEFAULT_FLOWS);
+		model_default_path(), ODEFLOW_MAX_SKIP, ODEFLOW_DEFAULT_FLOWS);
 }
 
 static int parse_mode(const char *s, enum xdp_mode *mode)
@@ -64,6 +66,7 @@ int cmd_run(int argc, char **argv)
 		{ "busy-poll", no_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
 		{ "events-mode", required_argument, NULL, 'M' },
 		{ "events-pipe", no_argument, NULL, 'P' },
+		{ "skip", required_argument, NULL, 's' },
 		{ 0 },
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -71,13 +74,13 @@ int cmd_run(int argc, char **argv)
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = 0.9f, .max_windows = 3,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
-		.events_mode = EVENTS_DEFAULT_MODE,
+		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};
 	double v;
 	long flows;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "i:x:m:p:d:e:t:w:j:c:kbqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:x:m:p:d:e:s:t:w:j:c:kbqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i': o.iface = optarg; break;
 		case 'x':
@@ -103,6 +106,10 @@ int cmd_run(int argc, char **argv)
 			break;
 		}
 		case 'P': o.events_pipe = true; break;
+		case 's':
+			if (cli_int("odeflow run", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &o.skip))
+				return 2;
+			break;
 		case 't':
 			if (cli_double("odeflow run", "threshold", optarg, 0, 1, false, &v))
 				return 2;

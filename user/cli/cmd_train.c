@@ -95,17 +95,22 @@ int cmd_train(int argc, char **argv)
 	struct train_result r;
 	struct model *m = NULL;
 	const char *out;
-	char err[512];
+	char err[512], start[WINDOW_START_STRLEN];
 	int rc = 1;
 
 	if (parse_args(argc, argv, &a, &out))
 		return 2;
+	if (train_args_dataset_info("train", &a))
+		return 1;
 	if (dataset_load(a.data, a.cfg.num_classes, &all, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
 		return 1;
 	}
 	if (train_args_window("train", &a, &all))
 		goto out;
+	window_start_format(&a.cfg.window_start, start, sizeof(start));
+	if (a.fit.train.progress)
+		printf("train: window_start %s (%s)\n", start, a.start_from);
 	a.cfg.model_id = train_args_model_id(&a, &all);
 	/* the minibatch is split across our threads: OpenBLAS must not add its own */
 	openblas_set_num_threads(1);

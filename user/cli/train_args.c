@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "train/dataset_info.h"
 #include "train_args.h"
 
 void train_args_usage(FILE *out)
@@ -13,8 +14,12 @@ void train_args_usage(FILE *out)
 		"  --arch NAME          odernn (default), odernn-emb (discretised inputs),\n"
 		"                       lstm-ode (the published model), lstm, or trees\n"
 		"                       (gradient-boosted trees, trained by XGBoost)\n"
-		"  --classes A,B,...    class names in label order (default: the five ISCX\n"
+		"  --classes A,B,...    class names in label order (default: those of\n"
+		"                       PREFIX_dataset.json if there is one, else the five ISCX\n"
 		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
+		"  --window-start W     where the windows start in their flow directions, as\n"
+		"                       the model records it: first, skip:K or any (default:\n"
+		"                       what PREFIX_dataset.json says, else any)\n"
 		"  --hidden H           state size (default: the architecture's, see model.h)\n"
 		"  --ode-hidden M       width of the ODE function's hidden layer (odernn:\n"
 		"                       the state size by default)\n"
@@ -118,6 +123,7 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 		}
 		break;
 	case TA_CLASSES: a->classes = arg; break;
+	case TA_WINDOW_START: a->window_start = arg; break;
 	case TA_SOLVER: a->shape.solver = arg; break;
 	case TA_HIDDEN: bad = cli_int(cmd, "hidden", arg, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: bad = cli_int(cmd, "ode-hidden", arg, 1, 512, &a->shape.ode_hidden); break;
@@ -207,10 +213,46 @@ int train_args_finish(const char *cmd, struct train_args *a)
 	}
 	if (a->classes && parse_classes(cmd, a->classes, cfg))
 		return -1;
+	if (a->window_start && window_start_parse(a->window_start, &cfg->window_start, err,
+						  sizeof(err))) {
+		fprintf(stderr, "%s: --window-start: %s\n", cmd, err);
+		return -1;
+	}
 	if (model_config_check(cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", cmd, err);
 		return -1;
 	}
+	return 0;
+}
+
+int train_args_dataset_info(const char *cmd, struct train_args *a)
+{
+	struct dataset_info info;
+	char err[512], path[4096];
+	int rc = dataset_info_load(a->data, &info, err, sizeof(err));
+
+	dataset_info_path(a->data, path, sizeof(path));
+	if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", cmd, err);
+		return -1;
+	}
+	if (rc == 0 && info.num_classes) {
+		bool same = info.num_classes == a->cfg.num_classes;
+
+		for (int i = 0; same && i < info.num_classes; i++)
+			same = !strcmp(info.class_names[i], a->cfg.class_names[i]);
+		if (a->classes && !same) {
+			fprintf(stderr, "%s: --classes %s disagrees with the classes of %s\n", cmd,
+				a->classes, path);
+			return -1;
+		}
+		a->cfg.num_classes = info.num_classes;
+		memcpy(a->cfg.class_names, info.class_names, sizeof(info.class_names));
+	}
+	if (!a->window_start && rc == 0)
+		a->cfg.window_start = info.window_start;
+	snprintf(a->start_from, sizeof(a->start_from), "%s", a->window_start ? "--window-start" :
+		 rc == 0 ? path : "no dataset.json: windows from anywhere, as the ISCX data");
 	return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/window_start.h"
+
 #define MODEL_MAX_CLASSES 16
 #define MODEL_MAX_WINDOW 64
 
@@ -33,6 +35,7 @@ struct model_config {
 	double temperature;  /* model_classify divides the logits by it (calibration:
 			      * 1 leaves them; metadata "temperature", 1 when absent) */
 	uint32_t model_id;
+	struct window_start window_start; /* where its training windows started */
 	/* trees only (0 for the networks, whose fields above trees ignore): */
 	int trees;           /* boosted trees, a multiple of num_classes */
 	int nodes;           /* nodes of all trees together */
@@ -41,9 +44,10 @@ struct model_config {
 /* The defaults for an architecture: odernn hidden 32 (M = 32), RK4 with 2
  * substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep; lstm-ode as
  * the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol 1e-7, atol
- * 1e-9); lstm hidden 1. All with window 20, the five ISCX classes (VoIP,
- * Video, File_Transfer, Chat, Browsing), the architecture's transform,
- * temperature 1 and model_id 0. */
+ * 1e-9); lstm hidden 1; trees a single leaf per class. All with window 20,
+ * the five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), the
+ * architecture's transform, temperature 1, model_id 0 and window_start
+ * "any" (windows from anywhere in a session, as the ISCX data). */
 void model_config_defaults(enum model_arch arch, struct model_config *cfg);
 /* Names as in model files ("odernn", "lstm-ode", "lstm", "odernn-emb",
  * "trees"; "rk4", "dopri5");

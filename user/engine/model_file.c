@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "arch.h"
+#include "common/errmsg.h"
 #include "common/file_read.h"
 #include "safetensors.h"
 
@@ -56,7 +57,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	const struct model_config *c = &m->cfg;
 	struct st_out_tensor t[MODEL_MAX_TENSORS];
 	json_t *meta = json_object(), *classes = json_array();
-	char *classes_text;
+	char *classes_text, start[WINDOW_START_STRLEN];
 	int rc;
 
 	for (int i = 0; i < c->num_classes; i++)
@@ -70,6 +71,8 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_str(meta, "transform", c->transform);
 	set_double(meta, "temperature", c->temperature);
 	set_int(meta, "model_id", c->model_id);
+	window_start_format(&c->window_start, start, sizeof(start));
+	set_str(meta, "window_start", start);
 	free(classes_text);
 	if (c->arch == ARCH_TREES) {
 		set_int(meta, "trees", c->trees);
@@ -207,6 +210,24 @@ static int meta_trees(json_t *meta, struct model_config *c, char *err, size_t er
 	return 0;
 }
 
+/* Absent in files written before it existed: the shipped ISCX models, whose
+ * windows came from anywhere in a session. */
+static int meta_window_start(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(meta, "window_start");
+	char why[128];
+
+	if (!v) {
+		c->window_start = (struct window_start){ .kind = WINDOW_START_ANY };
+		return 0;
+	}
+	if (!json_is_string(v) ||
+	    window_start_parse(json_string_value(v), &c->window_start, why, sizeof(why)))
+		return errmsg(err, errlen, "metadata 'window_start': %s",
+			      json_is_string(v) ? why : "not a string");
+	return 0;
+}
+
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	const char *format, *arch_name, *transform;
@@ -240,7 +261,7 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	snprintf(c->transform, sizeof(c->transform), "%s", transform);
 	if (meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
-	    meta_classes(meta, c, err, errlen) ||
+	    meta_classes(meta, c, err, errlen) || meta_window_start(meta, c, err, errlen) ||
 	    (arch == ARCH_TREES ? meta_trees : meta_network)(meta, c, err, errlen))
 		return -1;
 	/* files from before calibration have no temperature: their logits as they are */

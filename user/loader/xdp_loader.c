@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -234,6 +235,11 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			 ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
 		return -1;
 	}
+	if (o->skip > ODEFLOW_MAX_SKIP)
+		return errmsg(err, errlen, "skip %u is out of range 0..%d", o->skip, ODEFLOW_MAX_SKIP);
+	if (o->resample_after_ns < NSEC_PER_MSEC)
+		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
+			      "every direction before the agent could answer");
 	if (o->flow_capacity < 1) {
 		snprintf(err, errlen, "flow capacity must be at least 1");
 		return -1;
@@ -270,6 +276,11 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 
 	*what = "opening the XDP program";
 	skel->rodata->window_n = o->window_n;
+	skel->rodata->skip_n = o->skip;
+	skel->rodata->resample_after_ns = o->resample_after_ns;
+	if (getrandom((void *)&skel->rodata->hash_seed, sizeof(skel->rodata->hash_seed), 0) !=
+	    sizeof(skel->rodata->hash_seed))
+		return -1;
 	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;

@@ -28,6 +28,8 @@
 
 struct xdp_options {
 	unsigned window_n;      /* N, packets per window: 2..64 */
+	unsigned skip;          /* packets of a direction before its first window: 0..ODEFLOW_MAX_SKIP */
+	uint64_t resample_after_ns; /* see ODEFLOW_RESAMPLE_AFTER_NS */
 	unsigned flow_capacity; /* entries of "flows" (directions) and "verdicts" (connections) */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
 	const char *pin_dir;    /* where maps are pinned and reused; NULL: do not pin */
@@ -35,6 +37,7 @@ struct xdp_options {
 
 #define XDP_OPTIONS_DEFAULT                                                       \
 	((struct xdp_options){ .window_n = ODEFLOW_DEFAULT_WINDOW,                \
+			       .resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS,    \
 			       .flow_capacity = ODEFLOW_DEFAULT_FLOWS,            \
 			       .ring_bytes = XDP_DEFAULT_RING_BYTES,              \
 			       .pin_dir = XDP_DEFAULT_PIN_DIR })
