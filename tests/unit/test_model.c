@@ -330,6 +330,77 @@ static void test_config_is_checked(void)
 	CHECKF(strstr(err, "twice"), "%s", err);
 }
 
+/* An ensemble classifies by the mean of its members' log-probabilities;
+ * its file keeps every member; training gives each member the gradient
+ * it would get alone. */
+static void test_ensemble(void)
+{
+	enum { B = 6, C = 5 };
+	char path[] = "/tmp/odeflow-test-ensemble-XXXXXX", err[256];
+	struct model_config cfg;
+	struct model *m = NULL, *back = NULL, member;
+	struct model_ws *ws, *mws;
+	float sizes[B * 20], lp[B * C], one[B * C], expect[B * C] = { 0 };
+	float logits[B * C], *g, *g1;
+	double times[B * 20];
+	int labels[B] = { 0, 1, 2, 3, 4, 0 }, fd = mkstemp(path);
+	size_t n;
+
+	close(fd);
+	make_windows(B, 20, 5, sizes, times);
+	model_config_defaults(ARCH_ODERNN_EMB, &cfg);
+	cfg.hidden = cfg.ode_hidden = 8;
+	cfg.members = 3;
+	CHECKF(model_create(&cfg, 4, &m, err, sizeof(err)) == 0, "%s", err);
+	if (!m)
+		return;
+	ws = model_ws_new(m, B);
+	CHECK(model_classify(m, ws, B, sizes, times, lp) == 0);
+	for (int k = 0; k < 3; k++) {
+		model_member(m, k, &member);
+		mws = model_ws_new(&member, B);
+		CHECK(model_classify(&member, mws, B, sizes, times, one) == 0);
+		for (int i = 0; i < B * C; i++)
+			expect[i] += one[i] / 3;
+		model_ws_free(mws);
+	}
+	/* members differ: the mean is not any one of them */
+	CHECK(memcmp(one, lp, sizeof(lp)));
+	for (int b = 0; b < B; b++) {
+		float lse = 0;
+
+		for (int k = 0; k < C; k++)
+			lse += expf(expect[b * C + k]);
+		for (int k = 0; k < C; k++)
+			CHECK_NEAR(lp[b * C + k], expect[b * C + k] - logf(lse), 1e-5);
+	}
+	CHECKF(model_save(m, path, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(model_load(path, &back, err, sizeof(err)) == 0, "%s", err);
+	if (back) {
+		float *p = model_params(m, &n), *pb = model_params(back, NULL);
+
+		CHECK(model_config(back)->members == 3 && !memcmp(p, pb, n * sizeof(float)));
+		model_free(back);
+	}
+	/* member 1's gradient is its own loss's, over 3 */
+	g = calloc(n, sizeof(float));
+	CHECK(isfinite(model_loss_grad(m, ws, B, sizes, times, labels, NULL, g, logits)));
+	for (int i = 0; i < B * C; i++)
+		CHECK_NEAR(logits[i], expect[i], 1e-5);
+	model_member(m, 1, &member);
+	mws = model_ws_new(&member, B);
+	g1 = calloc(member.nparams, sizeof(float));
+	CHECK(isfinite(model_loss_grad(&member, mws, B, sizes, times, labels, NULL, g1, NULL)));
+	for (size_t i = 0; i < member.nparams; i++)
+		CHECK_NEAR(g[member.nparams + i], g1[i] / 3, 1e-6);
+	free(g);
+	free(g1);
+	model_ws_free(mws);
+	model_ws_free(ws);
+	model_free(m);
+	unlink(path);
+}
+
 int main(void)
 {
 	RUN(test_lstm_ode_has_the_notebooks_parameter_count);
@@ -343,5 +414,6 @@ int main(void)
 	RUN(test_threads_share_a_model);
 	RUN(test_dopri5_step_budget);
 	RUN(test_config_is_checked);
+	RUN(test_ensemble);
 	return harness_done();
 }

@@ -9,6 +9,7 @@
 #include "engine/model.h"
 #include "train/npy.h"
 #include "subprocess.h"
+#include "train/fit.h"
 #include "train/train.h"
 
 int cmd_train(int argc, char **argv);
@@ -199,6 +200,40 @@ static void test_nothing_left_to_train(void)
 	CHECK(access(tmp_path("never.safetensors"), F_OK) != 0);
 }
 
+/* An ensemble of 2 is two models trained alone with seeds S and S + 1. */
+static void test_ensemble_members_are_trained_alone(void)
+{
+	struct fit_options o = { .train = { .epochs = 2, .batch = 32, .lr = 1e-2, .lr_min = 1e-3,
+					    .clip = 1, .threads = 1, .seed = 7, .dropout = 0.2 },
+				 .val_frac = 0.1, .val_by_session = true };
+	struct model_config cfg;
+	struct train_result r;
+	struct dataset ds;
+	struct model *ens = NULL, *one = NULL;
+	char err[512] = "";
+	size_t n, n1;
+
+	CHECKF(dataset_load("tests/data/iscx-small", 5, &ds, err, sizeof(err)) == 0, "%s", err);
+	model_config_defaults(ARCH_ODERNN_EMB, &cfg);
+	cfg.hidden = cfg.ode_hidden = 8;
+	cfg.members = 2;
+	CHECKF(fit_model(&cfg, &ds, &o, &ens, &r, err, sizeof(err)) == 0, "%s", err);
+	cfg.members = 1;
+	for (int k = 0; ens && k < 2; k++) {
+		o.train.seed = 7 + (uint64_t)k;
+		CHECKF(fit_model(&cfg, &ds, &o, &one, &r, err, sizeof(err)) == 0, "%s", err);
+		if (!one)
+			break;
+		model_params(one, &n1);
+		CHECK(!memcmp(model_params(ens, &n) + k * n1, model_params(one, NULL),
+			      n1 * sizeof(float)));
+		CHECK(n == 2 * n1);
+		model_free(one);
+	}
+	model_free(ens);
+	dataset_free(&ds);
+}
+
 int main(void)
 {
 	if (scratch_create("train"))
@@ -208,6 +243,7 @@ int main(void)
 	RUN(test_progress_lines);
 	RUN(test_bad_input_writes_nothing);
 	RUN(test_nothing_left_to_train);
+	RUN(test_ensemble_members_are_trained_alone);
 	scratch_remove();
 	return harness_done();
 }

@@ -197,6 +197,8 @@ static int bench_model(struct model *m, const char *label, const char *path,
 		printf(" x%d", c->rk4_steps);
 	else if (ode)
 		printf(" rtol %g atol %g", c->rtol, c->atol);
+	if (c->members > 1)
+		printf(", %d members", c->members);
 	printf(", window %d, %zu parameters\n", c->window, nparams);
 	fflush(stdout);
 	for (int i = 0; i < NBATCH && !rc; i++) {

@@ -158,11 +158,25 @@ static json_t *coverage_json(const struct metrics *m)
 	return a;
 }
 
+static json_t *confusion_json(const struct metrics *m)
+{
+	json_t *rows = json_array();
+
+	for (int t = 0; t < m->num_classes; t++) {
+		json_t *row = json_array();
+
+		for (int p = 0; p < m->num_classes; p++)
+			json_array_append_new(row, json_integer((json_int_t)m->confusion[t][p]));
+		json_array_append_new(rows, row);
+	}
+	return rows;
+}
+
 static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 		       const struct summary *s, const struct metrics *pooled,
 		       const struct calibration *c)
 {
-	json_t *root = json_object(), *folds = json_array();
+	json_t *root = json_object(), *folds = json_array(), *classes = json_array();
 
 	for (int i = 0; i < a->folds; i++)
 		json_array_append_new(folds, json_pack("{s:i, s:I, s:I, s:f, s:f, s:f}", "fold", i + 1,
@@ -170,6 +184,8 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 						       (json_int_t)f[i].test_n, "accuracy",
 						       f[i].m.accuracy, "macro_f1", f[i].m.macro_f1,
 						       "seconds", f[i].seconds));
+	for (int k = 0; k < a->t.cfg.num_classes; k++)
+		json_array_append_new(classes, json_string(a->t.cfg.class_names[k]));
 	json_object_set_new(root, "data", json_string(a->t.data));
 	json_object_set_new(root, "arch", json_string(model_arch_name(a->t.cfg.arch)));
 	json_object_set_new(root, "split", json_string(fold_split_name(a->split)));
@@ -180,10 +196,12 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 			    json_pack("{s:f, s:f}", "mean", s->acc_mean, "min", s->acc_min));
 	json_object_set_new(root, "macro_f1",
 			    json_pack("{s:f, s:f}", "mean", s->f1_mean, "min", s->f1_min));
+	json_object_set_new(root, "classes", classes);
 	json_object_set_new(root, "pooled",
-			    json_pack("{s:f, s:f, s:f, s:f, s:o}", "accuracy", pooled->accuracy,
+			    json_pack("{s:f, s:f, s:f, s:f, s:o, s:o}", "accuracy", pooled->accuracy,
 				      "macro_f1", pooled->macro_f1, "ece", c->ece_raw, "nll",
-				      c->nll_raw, "coverage", coverage_json(pooled)));
+				      c->nll_raw, "confusion", confusion_json(pooled), "coverage",
+				      coverage_json(pooled)));
 	json_object_set_new(root, "calibrated",
 			    json_pack("{s:f, s:f, s:f, s:o}", "temperature", c->temperature, "ece",
 				      c->ece, "nll", c->nll, "coverage", coverage_json(&c->m)));

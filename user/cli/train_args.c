@@ -26,6 +26,9 @@ void train_args_usage(FILE *out)
 		"  --rk4-steps S        RK4 substeps per inter-arrival interval\n"
 		"  --solver NAME        rk4 or dopri5 for inference (training always\n"
 		"                       backpropagates through RK4)\n"
+		"  --members K          an ensemble of K such networks (1 to 8, default 1),\n"
+		"                       trained one after the other with seeds S, S+1, ...;\n"
+		"                       it averages their log-probabilities\n"
 		"  --epochs E           at most E passes over the data (default 60)\n"
 		"  --batch B            windows per step (default 64)\n"
 		"  --lr LR              peak learning rate (default 0.003)\n"
@@ -49,6 +52,8 @@ void train_args_usage(FILE *out)
 		"                       accuracy, 0 for never (default 10)\n"
 		"  --time-jitter J      augment: stretch each training window's times by a\n"
 		"                       random factor from e^-J to e^J (default 0: off)\n"
+		"  --size-jitter B      augment: shift each training window's sizes by a random\n"
+		"                       whole number of bytes from -B to B (default 0: off)\n"
 		"  --seed S             initialisation, split and shuffling (default 1)\n"
 		"  --threads T          split each batch across T threads (default 1); the\n"
 		"                       result is the same for the same seed and T\n"
@@ -82,7 +87,8 @@ void train_args_defaults(struct train_args *a)
 static const int network_options[] = {
 	TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN,
 	TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_PATIENCE, TA_TIME_JITTER, TA_SCHEDULE,
-	TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_VAL_FRAC, TA_VAL_BY_WINDOW,
+	TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_MEMBERS,
+	TA_SIZE_JITTER,
 };
 static const int trees_options[] = { TA_ROUNDS, TA_DEPTH, TA_ETA };
 
@@ -128,6 +134,9 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 	case TA_HIDDEN: bad = cli_int(cmd, "hidden", arg, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: bad = cli_int(cmd, "ode-hidden", arg, 1, 512, &a->shape.ode_hidden); break;
 	case TA_RK4_STEPS: bad = cli_int(cmd, "rk4-steps", arg, 1, 64, &a->shape.rk4_steps); break;
+	case TA_MEMBERS:
+		bad = cli_int(cmd, "members", arg, 1, MODEL_MAX_MEMBERS, &a->shape.members);
+		break;
 	case TA_EPOCHS: bad = cli_int(cmd, "epochs", arg, 1, 100000, &t->epochs); break;
 	case TA_BATCH: bad = cli_int(cmd, "batch", arg, 1, 65536, &t->batch); break;
 	case TA_LR: bad = cli_double(cmd, "lr", arg, 0, 10, true, &t->lr); break;
@@ -146,6 +155,7 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 		bad = cli_double(cmd, "time-jitter", arg, 0, 5, false, &t->time_jitter);
 		break;
 	case TA_QUIET: t->progress = NULL; break;
+	case TA_SIZE_JITTER: bad = cli_int(cmd, "size-jitter", arg, 0, 1500, &t->size_jitter); break;
 	case TA_SCHEDULE:
 		if (strcmp(arg, "cosine") && strcmp(arg, "onecycle")) {
 			fprintf(stderr, "%s: --schedule '%s' is not cosine or onecycle\n", cmd, arg);
@@ -294,6 +304,7 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &o->clip, sizeof(o->clip));
 	h = fnv1a(h, &o->patience, sizeof(o->patience));
 	h = fnv1a(h, &o->time_jitter, sizeof(o->time_jitter));
+	h = fnv1a(h, &o->size_jitter, sizeof(o->size_jitter));
 	h = fnv1a(h, &o->one_cycle, sizeof(o->one_cycle));
 	h = fnv1a(h, &o->label_smoothing, sizeof(o->label_smoothing));
 	h = fnv1a(h, &o->dropout, sizeof(o->dropout));

@@ -20,8 +20,8 @@ enum {
 	TA_DATA = 0x100, TA_ARCH, TA_CLASSES, TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER,
 	TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC,
 	TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER, TA_SEED, TA_THREADS, TA_QUIET,
-	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_ROUNDS, TA_DEPTH, TA_ETA,
-	TA_WINDOW_START,
+	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_MEMBERS, TA_SIZE_JITTER,
+	TA_ROUNDS, TA_DEPTH, TA_ETA, TA_WINDOW_START,
 };
 
 #define TRAIN_ARGS_OPTIONS                                                                  \
@@ -50,6 +50,8 @@ enum {
 	{ "label-smoothing", required_argument, NULL, TA_LABEL_SMOOTHING },                 \
 	{ "dropout", required_argument, NULL, TA_DROPOUT },                                 \
 	{ "ema", required_argument, NULL, TA_EMA },                                         \
+	{ "members", required_argument, NULL, TA_MEMBERS },                                 \
+	{ "size-jitter", required_argument, NULL, TA_SIZE_JITTER },                         \
 	{ "rounds", required_argument, NULL, TA_ROUNDS },                                   \
 	{ "depth", required_argument, NULL, TA_DEPTH },                                     \
 	{ "eta", required_argument, NULL, TA_ETA },                                         \

@@ -34,15 +34,22 @@ struct tensor_spec {
 	bool frozen;        /* set from data, not trained (model_frozen) */
 };
 
+/* An ensemble's members share the configuration and the tensor specs and
+ * lie one after the other in params: member k is the model whose params
+ * start member_params * k floats in (model_member). */
 struct model {
 	struct model_config cfg;
 	const struct arch_ops *ops;
-	int ntensors;
+	int ntensors;                   /* of one member */
 	struct tensor_spec tensors[MODEL_MAX_TENSORS];
-	size_t nparams;
+	size_t member_params;
+	size_t nparams;                 /* all members */
 	float *params;
 	unsigned char *frozen;  /* per parameter, NULL when no tensor is frozen */
 };
+
+/* Member k of m as a one-member model sharing m's parameters. */
+void model_member(const struct model *m, int k, struct model *member);
 
 struct arch_ops {
 	const char *name;

@@ -46,6 +46,7 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	const int N = m->cfg.window, H = m->cfg.hidden;
 	struct arena a = { base, 0 };
 
+	odegru_tables(&a, m, train, &u->rnn);
 	u->x = arena_take(&a, (size_t)B * N * FEATURES_PER_PACKET);
 	u->gi = arena_take(&a, (size_t)B * N * 3 * H);
 	u->head_in = arena_take(&a, (size_t)B * 2 * H);
@@ -61,6 +62,14 @@ static size_t odernn_ws_floats(const struct model *m, int B, bool train)
 	struct bufs u;
 
 	return layout(m, NULL, B, train, &u);
+}
+
+static void odernn_prepare(const struct model *m, float *ws)
+{
+	struct bufs u;
+
+	layout(m, ws, 1, false, &u);
+	odegru_prepare(m, &u.rnn);
 }
 
 static int odernn_forward(const struct model *m, float *ws, int B, bool train,
@@ -104,4 +113,5 @@ const struct arch_ops arch_odernn = {
 	.ws_floats = odernn_ws_floats,
 	.forward = odernn_forward,
 	.backward = odernn_backward,
+	.prepare = odernn_prepare,
 };

@@ -146,6 +146,7 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	struct arena a = { base, 0 };
 
 	memset(&u->tab, 0, sizeof(u->tab));
+	odegru_tables(&a, m, train, &u->rnn);
 	if (!train) {
 		u->tab.size = arena_take(&a, (size_t)SIZE_BUCKETS * G);
 		u->tab.gap = arena_take(&a, (size_t)V2_GAP_BINS * G);
@@ -209,6 +210,7 @@ static void emb_prepare(const struct model *m, float *ws)
 	through_wih(m, raw_b, 1, SIZE_EMB + GAP_EMB, RAW_OUT, u.tab.bias);
 	for (int j = 0; j < G; j++)
 		u.tab.bias[j] += param(m, ODEGRU_BIH)[j];
+	odegru_prepare(m, &u.rnn);
 }
 
 /* gi of every packet from the folded tables: two lookups and 3 columns. */

@@ -27,6 +27,10 @@ enum { T_ROOT, T_FEATURE, T_THRESHOLD, T_LEFT, T_VALUE };
 
 static int trees_check(const struct model_config *c, char *err, size_t errlen)
 {
+	if (c->members != 1) {
+		snprintf(err, errlen, "trees are one model, not an ensemble of %d", c->members);
+		return -1;
+	}
 	if (c->trees < c->num_classes || c->trees > TREES_MAX || c->trees % c->num_classes) {
 		snprintf(err, errlen, "%d trees: need a positive multiple of the %d classes, at most %d",
 			 c->trees, c->num_classes, TREES_MAX);

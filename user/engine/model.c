@@ -65,6 +65,7 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
 	cfg->rk4_steps = arch == ARCH_ODERNN_EMB ? 1 : 2;
 	cfg->temperature = 1;
+	cfg->members = 1;
 	cfg->rtol = 1e-7;
 	cfg->atol = 1e-9;
 	cfg->num_classes = COUNT(iscx);
@@ -84,6 +85,8 @@ int model_config_reshape(struct model_config *cfg, const struct model_shape *sha
 		cfg->ode_hidden = shape->hidden;
 	if (shape->rk4_steps)
 		cfg->rk4_steps = shape->rk4_steps;
+	if (shape->members)
+		cfg->members = shape->members;
 	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver)) {
 		snprintf(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
 		return -1;
@@ -136,6 +139,10 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 			 c->transform, arch_table[c->arch]->name, arch_table[c->arch]->transform);
 		return -1;
 	}
+	if (c->members < 1 || c->members > MODEL_MAX_MEMBERS) {
+		snprintf(err, errlen, "%d members is outside 1..%d", c->members, MODEL_MAX_MEMBERS);
+		return -1;
+	}
 	if (!(c->temperature >= 0.01 && c->temperature <= 100)) {
 		snprintf(err, errlen, "temperature %g is outside 0.01..100", c->temperature);
 		return -1;
@@ -159,7 +166,8 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 	m->cfg = *cfg;
 	m->ops = arch_table[cfg->arch];
 	m->ntensors = m->ops->tensors(cfg, m->tensors);
-	m->nparams = m->tensors[m->ntensors - 1].offset + m->tensors[m->ntensors - 1].count;
+	m->member_params = m->tensors[m->ntensors - 1].offset + m->tensors[m->ntensors - 1].count;
+	m->nparams = m->member_params * cfg->members;
 	m->params = calloc(m->nparams, sizeof(float));
 	if (!m->params) {
 		snprintf(err, errlen, "out of memory for %zu parameters", m->nparams);
@@ -176,25 +184,67 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 			model_free(m);
 			return -1;
 		}
-		memset(m->frozen + s->offset, 1, s->count);
+		for (int k = 0; k < cfg->members; k++)
+			memset(m->frozen + k * m->member_params + s->offset, 1, s->count);
 	}
 	*out = m;
 	return 0;
 }
 
+void model_member(const struct model *m, int k, struct model *member)
+{
+	*member = *m;
+	member->cfg.members = 1;
+	member->nparams = m->member_params;
+	member->params = m->params + (size_t)k * m->member_params;
+	member->frozen = m->frozen ? m->frozen + (size_t)k * m->member_params : NULL;
+}
+
+int model_set_member(struct model *m, int k, const struct model *member, char *err,
+		     size_t errlen)
+{
+	struct model_config a = m->cfg, b = member->cfg;
+
+	/* the same configuration but for the member count and the id */
+	a.members = b.members = 1;
+	a.model_id = b.model_id = 0;
+	if (k < 0 || k >= m->cfg.members || memcmp(&a, &b, sizeof(a))) {
+		snprintf(err, errlen, "member %d does not fit the ensemble", k);
+		return -1;
+	}
+	memcpy(m->params + (size_t)k * m->member_params, member->params,
+	       m->member_params * sizeof(float));
+	return 0;
+}
+
 int model_check_params(const struct model *m, char *err, size_t errlen)
 {
-	for (int t = 0; t < m->ntensors; t++) {
-		const struct tensor_spec *s = &m->tensors[t];
-		const float *p = m->params + s->offset;
+	for (int k = 0; k < m->cfg.members; k++) {
+		struct model member;
 
-		for (size_t i = 0; s->dtype == TENSOR_F32 && i < s->count; i++)
-			if (!isfinite(p[i])) {
-				snprintf(err, errlen, "tensor '%s' element %zu is %g", s->name, i, p[i]);
-				return -1;
-			}
+		model_member(m, k, &member);
+		for (int t = 0; t < member.ntensors; t++) {
+			const struct tensor_spec *s = &member.tensors[t];
+			const float *p = member.params + s->offset;
+
+			for (size_t i = 0; s->dtype == TENSOR_F32 && i < s->count; i++)
+				if (!isfinite(p[i])) {
+					char name[48];
+
+					/* as in the file: an ensemble's member k prefixes "mK." */
+					if (m->cfg.members > 1)
+						snprintf(name, sizeof(name), "m%d.%s", k, s->name);
+					else
+						snprintf(name, sizeof(name), "%s", s->name);
+					snprintf(err, errlen, "tensor '%s' element %zu is %g", name, i,
+						 p[i]);
+					return -1;
+				}
+		}
+		if (m->ops->check_params && m->ops->check_params(&member, err, errlen))
+			return -1;
 	}
-	return m->ops->check_params ? m->ops->check_params(m, err, errlen) : 0;
+	return 0;
 }
 
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
@@ -211,24 +261,29 @@ int model_create(const struct model_config *cfg, uint64_t seed, struct model **o
 	}
 	if (model_alloc(cfg, out, err, errlen))
 		return -1;
-	for (int t = 0; t < (*out)->ntensors; t++) {
-		const struct tensor_spec *s = &(*out)->tensors[t];
-		float *p = (*out)->params + s->offset;
+	for (int k = 0; k < cfg->members; k++)
+		for (int t = 0; t < (*out)->ntensors; t++) {
+			const struct tensor_spec *s = &(*out)->tensors[t];
+			float *p = (*out)->params + k * (*out)->member_params + s->offset;
 
-		for (size_t i = 0; i < s->count; i++) {
-			float u = (float)(rng_next(&rng) >> 40) * 0x1p-24f; /* [0, 1) */
+			for (size_t i = 0; i < s->count; i++) {
+				float u = (float)(rng_next(&rng) >> 40) * 0x1p-24f; /* [0, 1) */
 
-			p[i] = (2.0f * u - 1.0f) * s->init_bound;
+				p[i] = (2.0f * u - 1.0f) * s->init_bound;
+			}
 		}
-	}
 	model_init_inputs(*out, NULL, 0);
 	return 0;
 }
 
 void model_init_inputs(struct model *m, const float *sizes, size_t count)
 {
-	if (m->ops->init_inputs)
-		m->ops->init_inputs(m, sizes, count);
+	for (int k = 0; m->ops->init_inputs && k < m->cfg.members; k++) {
+		struct model member;
+
+		model_member(m, k, &member);
+		m->ops->init_inputs(&member, sizes, count);
+	}
 }
 
 void model_free(struct model *m)
@@ -268,11 +323,14 @@ const unsigned char *model_frozen(const struct model *m)
 	return m->frozen;
 }
 
+/* An ensemble's members each have their own part of infer and train,
+ * member_infer and member_train floats apart. */
 struct model_ws {
 	int max_batch;
 	float *infer;        /* forward passes of model_classify */
 	float *train;        /* the tape and backward buffers, on first use */
-	float *logits, *dlogits;
+	float *logits, *dlogits, *sum;
+	size_t member_infer, member_train;
 	/* model_classify_rows: a batch with its invalid rows replaced */
 	float *clean_sizes;
 	double *clean_times;
@@ -310,19 +368,26 @@ struct model_ws *model_ws_new(const struct model *m, int max_batch)
 	if (!ws)
 		return NULL;
 	ws->max_batch = max_batch;
-	ws->infer = alloc_floats(m->ops->ws_floats(m, max_batch, false));
+	/* 64-byte aligned parts: each member's buffers stay aligned */
+	ws->member_infer = (m->ops->ws_floats(m, max_batch, false) + 15) & ~(size_t)15;
+	ws->infer = alloc_floats(ws->member_infer * m->cfg.members);
 	ws->logits = alloc_floats(max_batch * C);
 	ws->dlogits = alloc_floats(max_batch * C);
+	ws->sum = alloc_floats(max_batch * C);
 	ws->clean_sizes = calloc((size_t)max_batch * m->cfg.window, sizeof(float));
 	ws->clean_times = calloc((size_t)max_batch * m->cfg.window, sizeof(double));
 	ws->failed = calloc((size_t)max_batch, sizeof(bool));
-	if (!ws->infer || !ws->logits || !ws->dlogits || !ws->clean_sizes || !ws->clean_times ||
-	    !ws->failed) {
+	if (!ws->infer || !ws->logits || !ws->dlogits || !ws->sum || !ws->clean_sizes ||
+	    !ws->clean_times || !ws->failed) {
 		model_ws_free(ws);
 		return NULL;
 	}
-	if (m->ops->prepare)
-		m->ops->prepare(m, ws->infer);
+	for (int k = 0; m->ops->prepare && k < m->cfg.members; k++) {
+		struct model member;
+
+		model_member(m, k, &member);
+		m->ops->prepare(&member, ws->infer + k * ws->member_infer);
+	}
 	return ws;
 }
 
@@ -334,6 +399,7 @@ void model_ws_free(struct model_ws *ws)
 	free(ws->train);
 	free(ws->logits);
 	free(ws->dlogits);
+	free(ws->sum);
 	free(ws->clean_sizes);
 	free(ws->clean_times);
 	free(ws->failed);
@@ -342,9 +408,36 @@ void model_ws_free(struct model_ws *ws)
 
 size_t model_ws_bytes(const struct model *m, int batch)
 {
-	size_t floats = m->ops->ws_floats(m, batch, false) + 2 * (size_t)batch * m->cfg.num_classes;
+	size_t floats = m->ops->ws_floats(m, batch, false) * m->cfg.members +
+			3 * (size_t)batch * m->cfg.num_classes;
 
 	return floats * sizeof(float) / batch;
+}
+
+/* An ensemble's logits: the mean of its members' log-probabilities. */
+static int ensemble_forward(const struct model *m, struct model_ws *ws, int batch,
+			    const float *sizes, const double *times, float *logits)
+{
+	const int C = m->cfg.num_classes, K = m->cfg.members;
+	const size_t n = (size_t)batch * C;
+
+	if (K == 1)
+		return m->ops->forward(m, ws->infer, batch, false, NULL, sizes, times, logits);
+	memset(ws->sum, 0, n * sizeof(float));
+	for (int k = 0; k < K; k++) {
+		struct model member;
+
+		model_member(m, k, &member);
+		if (m->ops->forward(&member, ws->infer + k * ws->member_infer, batch, false, NULL,
+				    sizes, times, ws->logits))
+			return -1;
+		log_softmax(ws->logits, ws->logits, batch, C);
+		for (size_t i = 0; i < n; i++)
+			ws->sum[i] += ws->logits[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		logits[i] = ws->sum[i] / K;
+	return 0;
 }
 
 /* Copies the batch with every invalid row replaced by a valid stand-in, so
@@ -386,12 +479,12 @@ int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
 	if (!failed)
 		failed = ws->failed;
 	screen_rows(m, ws, batch, &sizes, &times, failed);
-	if (m->ops->forward(m, ws->infer, batch, false, NULL, sizes, times, logprobs)) {
+	if (ensemble_forward(m, ws, batch, sizes, times, logprobs)) {
 		/* Only dopri5 gives up on a window: find which, one at a time. */
 		for (int b = 0; b < batch; b++)
-			failed[b] |= m->ops->forward(m, ws->infer, 1, false, NULL,
-						     sizes + (size_t)b * N, times + (size_t)b * N,
-						     logprobs + (size_t)b * C) != 0;
+			failed[b] |= ensemble_forward(m, ws, 1, sizes + (size_t)b * N,
+						      times + (size_t)b * N,
+						      logprobs + (size_t)b * C) != 0;
 	}
 	if (m->cfg.temperature != 1) {
 		float inv = (float)(1 / m->cfg.temperature);
@@ -422,8 +515,9 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		      const float *sizes, const double *times, const int *labels,
 		      const struct loss_options *lo, float *grads, float *logits)
 {
-	const int C = m->cfg.num_classes;
-	float loss;
+	const int C = m->cfg.num_classes, K = m->cfg.members;
+	const size_t n = (size_t)batch * C;
+	double loss = 0;
 
 	if (batch < 1 || batch > ws->max_batch || !model_has_gradient(m))
 		return NAN;
@@ -431,18 +525,32 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		if (labels[b] < 0 || labels[b] >= C)
 			return NAN;
 	if (!ws->train) {
-		ws->train = alloc_floats(m->ops->ws_floats(m, ws->max_batch, true));
+		ws->member_train = (m->ops->ws_floats(m, ws->max_batch, true) + 15) & ~(size_t)15;
+		ws->train = alloc_floats(ws->member_train * K);
 		if (!ws->train)
 			return NAN;
 	}
-	if (m->ops->forward(m, ws->train, batch, true, lo, sizes, times, ws->logits))
-		return NAN;
+	memset(ws->sum, 0, n * sizeof(float));
+	/* each member learns from its own logits, as if trained alone */
+	for (int k = 0; k < K; k++) {
+		struct model member;
+		float *tape = ws->train + k * ws->member_train;
+
+		model_member(m, k, &member);
+		if (m->ops->forward(&member, tape, batch, true, lo, sizes, times, ws->logits))
+			return NAN;
+		log_softmax(ws->dlogits, ws->logits, batch, C);
+		for (size_t i = 0; i < n; i++)
+			ws->sum[i] += K > 1 ? ws->dlogits[i] / K : ws->logits[i];
+		loss += cross_entropy(ws->dlogits, ws->dlogits, labels,
+				      lo ? lo->label_smoothing : 0, batch, C) / K;
+		for (size_t i = 0; K > 1 && i < n; i++)
+			ws->dlogits[i] /= K;
+		m->ops->backward(&member, tape, batch, ws->dlogits, grads + k * m->member_params);
+	}
 	if (logits)
-		memcpy(logits, ws->logits, sizeof(float) * batch * C);
-	log_softmax(ws->dlogits, ws->logits, batch, C);
-	loss = cross_entropy(ws->dlogits, ws->dlogits, labels, lo ? lo->label_smoothing : 0, batch, C);
-	m->ops->backward(m, ws->train, batch, ws->dlogits, grads);
-	return loss;
+		memcpy(logits, ws->sum, n * sizeof(float));
+	return (float)loss;
 }
 
 int model_has_gradient(const struct model *m)

@@ -15,6 +15,7 @@
 
 #define MODEL_MAX_CLASSES 16
 #define MODEL_MAX_WINDOW 64
+#define MODEL_MAX_MEMBERS 8
 
 enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5 };
@@ -34,6 +35,10 @@ struct model_config {
 			      * each architecture has its own */
 	double temperature;  /* model_classify divides the logits by it (calibration:
 			      * 1 leaves them; metadata "temperature", 1 when absent) */
+	int members;         /* an ensemble of this many networks of this configuration,
+			      * each with its own weights (tensors "m0.", "m1.", ...);
+			      * its logits are the mean of theirs log-softmaxed
+			      * (metadata "members", 1 when absent) */
 	uint32_t model_id;
 	struct window_start window_start; /* where its training windows started */
 	/* trees only (0 for the networks, whose fields above trees ignore): */
@@ -41,8 +46,8 @@ struct model_config {
 	int nodes;           /* nodes of all trees together */
 };
 
-/* The defaults for an architecture: odernn hidden 32 (M = 32), RK4 with 2
- * substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep; lstm-ode as
+/* The defaults for an architecture (one member): odernn hidden 32 (M = 32),
+ * RK4 with 2 substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep; lstm-ode as
  * the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol 1e-7, atol
  * 1e-9); lstm hidden 1; trees a single leaf per class. All with window 20,
  * the five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), the
@@ -63,7 +68,7 @@ int model_config_check(const struct model_config *cfg, char *err, size_t errlen)
  * NULL keeps the default. A new odernn hidden size also widens its ODE
  * unless ode_hidden is given: the ODE is as wide as its state by default. */
 struct model_shape {
-	int hidden, ode_hidden, rk4_steps;
+	int hidden, ode_hidden, rk4_steps, members;
 	const char *solver; /* "rk4" or "dopri5" */
 };
 int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
@@ -79,20 +84,27 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 /* The same from a whole file held in memory (errors do not name a file). */
 int model_load_buffer(const void *buf, size_t len, struct model **out, char *err, size_t errlen);
 /* A new network with freshly initialised parameters (PyTorch's default
- * initialisation scheme), deterministic for a seed. Trees are not
+ * initialisation scheme), deterministic for a seed; an ensemble's members
+ * are initialised one after the other from the same stream. Trees are not
  * initialised but trained (user/train/train_trees.h): -1 for them. */
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
 		 char *err, size_t errlen);
 /* Sets what an architecture derives from its training data rather than
  * learns (odernn-emb: the size bucket edges, quantiles of the count packet
- * sizes). Other architectures: nothing. Call before training. */
+ * sizes), in every member. Other architectures: nothing. Call before
+ * training. */
 void model_init_inputs(struct model *m, const float *sizes, size_t count);
+/* Copies the parameters of a one-member model of the same configuration
+ * into member k of an ensemble (how fit_model assembles one). */
+int model_set_member(struct model *m, int k, const struct model *member, char *err,
+		     size_t errlen);
 void model_free(struct model *m);
 
 const struct model_config *model_config(const struct model *m);
 /* Sets the calibration temperature (0.01..100); -1 with err when out of range. */
 int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen);
-/* All parameters, contiguous; gradients use the same layout. */
+/* All parameters, contiguous (an ensemble: member after member); gradients
+ * use the same layout. */
 float *model_params(struct model *m, size_t *count);
 /* NULL, or one byte per parameter: 1 for those training must leave alone
  * (they get no gradient and no weight decay: odernn-emb's bucket edges). */
@@ -140,7 +152,9 @@ struct loss_options {
 };
 
 /* Training: forward and backward over B labelled windows. Returns the mean
- * cross-entropy loss (against label-smoothed targets if asked); adds
+ * cross-entropy loss (against label-smoothed targets if asked; an
+ * ensemble: the mean of its members' losses, each member trained on its
+ * own logits); adds
  * d(loss)/d(params) into grads (model_params layout); writes the raw
  * logits (B*num_classes, no temperature) if logits is not NULL. Uses the
  * model's solver discretised as RK4 (backpropagation through the RK4

@@ -52,10 +52,21 @@ static const char *dtype_name(enum tensor_dtype dtype)
 	return dtype == TENSOR_I32 ? "I32" : "F32";
 }
 
+/* A tensor's name in the file: an ensemble's member k prefixes "mK." */
+static void file_name(const struct model *m, int k, int t, char *name, size_t len)
+{
+	if (m->cfg.members > 1)
+		snprintf(name, len, "m%d.%s", k, m->tensors[t].name);
+	else
+		snprintf(name, len, "%s", m->tensors[t].name);
+}
+
 int model_save(const struct model *m, const char *path, char *err, size_t errlen)
 {
 	const struct model_config *c = &m->cfg;
-	struct st_out_tensor t[MODEL_MAX_TENSORS];
+	const int n = m->ntensors * c->members;
+	struct st_out_tensor t[MODEL_MAX_TENSORS * MODEL_MAX_MEMBERS];
+	char names[MODEL_MAX_TENSORS * MODEL_MAX_MEMBERS][48];
 	json_t *meta = json_object(), *classes = json_array();
 	char *classes_text, start[WINDOW_START_STRLEN];
 	int rc;
@@ -70,6 +81,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
 	set_double(meta, "temperature", c->temperature);
+	set_int(meta, "members", c->members);
 	set_int(meta, "model_id", c->model_id);
 	window_start_format(&c->window_start, start, sizeof(start));
 	set_str(meta, "window_start", start);
@@ -85,14 +97,16 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 		set_double(meta, "rtol", c->rtol);
 		set_double(meta, "atol", c->atol);
 	}
-	for (int i = 0; i < m->ntensors; i++) {
-		const struct tensor_spec *s = &m->tensors[i];
+	for (int i = 0; i < n; i++) {
+		int k = i / m->ntensors;
+		const struct tensor_spec *s = &m->tensors[i % m->ntensors];
 
-		t[i] = (struct st_out_tensor){ .name = s->name, .dtype = dtype_name(s->dtype),
+		file_name(m, k, i % m->ntensors, names[i], sizeof(names[i]));
+		t[i] = (struct st_out_tensor){ .name = names[i], .dtype = dtype_name(s->dtype),
 					       .ndim = s->ndim, .shape = { s->shape[0], s->shape[1] },
-					       .data = m->params + s->offset };
+					       .data = m->params + k * m->member_params + s->offset };
 	}
-	rc = st_write(path, meta, m->ntensors, t, err, errlen);
+	rc = st_write(path, meta, n, t, err, errlen);
 	json_decref(meta);
 	return rc;
 }
@@ -232,7 +246,7 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 {
 	const char *format, *arch_name, *transform;
 	enum model_arch arch;
-	long window, id;
+	long window, id, members;
 
 	memset(c, 0, sizeof(*c));
 	if (!meta) {
@@ -264,24 +278,30 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_classes(meta, c, err, errlen) || meta_window_start(meta, c, err, errlen) ||
 	    (arch == ARCH_TREES ? meta_trees : meta_network)(meta, c, err, errlen))
 		return -1;
-	/* files from before calibration have no temperature: their logits as they are */
+	/* files from before calibration have no temperature: their logits as they
+	 * are; files from before ensembles are one network */
 	c->temperature = 1;
 	if (json_object_get(meta, "temperature") &&
 	    meta_double(meta, "temperature", &c->temperature, err, errlen))
 		return -1;
+	members = 1;
+	if (json_object_get(meta, "members") &&
+	    meta_int(meta, "members", 0, INT_MAX, &members, err, errlen))
+		return -1;
+	c->members = (int)members;
 	c->window = (int)window;
 	c->model_id = (uint32_t)id;
 	return model_config_check(c, err, errlen);
 }
 
-static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, float *dst,
-		       char *err, size_t errlen)
+static int copy_tensor(const struct tensor_spec *s, const char *name, const struct st_tensor *t,
+		       float *dst, char *err, size_t errlen)
 {
 	int same = t->ndim == s->ndim && t->shape[0] == (uint64_t)s->shape[0] &&
 		   (s->ndim == 1 || t->shape[1] == (uint64_t)s->shape[1]);
 
 	if (strcmp(t->dtype, dtype_name(s->dtype))) {
-		snprintf(err, errlen, "tensor '%s' has dtype %s, not %s", s->name, t->dtype,
+		snprintf(err, errlen, "tensor '%s' has dtype %s, not %s", name, t->dtype,
 			 dtype_name(s->dtype));
 		return -1;
 	}
@@ -291,7 +311,7 @@ static int copy_tensor(const struct tensor_spec *s, const struct st_tensor *t, f
 		for (int d = 0; d < t->ndim; d++)
 			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%llu", d ? "," : "",
 				 (unsigned long long)t->shape[d]);
-		snprintf(err, errlen, "tensor '%s' has shape %s], expected [%d%s%.0d]", s->name, got,
+		snprintf(err, errlen, "tensor '%s' has shape %s], expected [%d%s%.0d]", name, got,
 			 s->shape[0], s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
 		return -1;
 	}
@@ -303,14 +323,17 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 {
 	struct model_config cfg;
 	struct model *m;
+	char name[48];
 
 	if (meta_config(f->metadata, &cfg, err, errlen) || model_alloc(&cfg, &m, err, errlen))
 		return -1;
 	for (int i = 0; i < f->ntensors; i++) {
 		int known = 0;
 
-		for (int j = 0; j < m->ntensors; j++)
-			known |= !strcmp(f->tensors[i].name, m->tensors[j].name);
+		for (int j = 0; j < m->ntensors * cfg.members; j++) {
+			file_name(m, j / m->ntensors, j % m->ntensors, name, sizeof(name));
+			known |= !strcmp(f->tensors[i].name, name);
+		}
 		if (!known) {
 			snprintf(err, errlen, "unknown tensor '%.64s' for architecture %s",
 				 f->tensors[i].name, m->ops->name);
@@ -318,15 +341,20 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 			return -1;
 		}
 	}
-	for (int j = 0; j < m->ntensors; j++) {
-		const struct st_tensor *t = st_find(f, m->tensors[j].name);
+	for (int j = 0; j < m->ntensors * cfg.members; j++) {
+		const struct tensor_spec *s = &m->tensors[j % m->ntensors];
+		int k = j / m->ntensors;
+		const struct st_tensor *t;
 
+		file_name(m, k, j % m->ntensors, name, sizeof(name));
+		t = st_find(f, name);
 		if (!t) {
-			snprintf(err, errlen, "missing tensor '%s'", m->tensors[j].name);
+			snprintf(err, errlen, "missing tensor '%s'", name);
 			model_free(m);
 			return -1;
 		}
-		if (copy_tensor(&m->tensors[j], t, m->params + m->tensors[j].offset, err, errlen)) {
+		if (copy_tensor(s, name, t, m->params + k * m->member_params + s->offset, err,
+				errlen)) {
 			model_free(m);
 			return -1;
 		}

@@ -153,6 +153,88 @@ void rk4_backward(const struct ode_mlp *f, const struct ode_mlp_grad *g, int B, 
 	memcpy(dy, cur, sizeof(float) * n);
 }
 
+/* ---- RK4, factored for inference ---- */
+
+size_t rk4_factors_floats(const struct ode_mlp *f)
+{
+	return (size_t)f->M * f->M + f->M + f->D;
+}
+
+void rk4_factors_make(const struct ode_mlp *f, float *base, bool fill, struct rk4_factors *out)
+{
+	const int D = f->D, M = f->M;
+
+	out->P = base;
+	out->q = base + (size_t)M * M;
+	out->b2x6 = out->q + M;
+	if (!fill)
+		return;
+	for (int i = 0; i < M; i++) {
+		double qi = 0;
+
+		for (int j = 0; j < M; j++) {
+			double sum = 0;
+
+			for (int d = 0; d < D; d++)
+				sum += (double)f->w1[(size_t)i * D + d] * f->w2[(size_t)d * M + j];
+			out->P[(size_t)i * M + j] = (float)sum;
+		}
+		for (int d = 0; d < D; d++)
+			qi += (double)f->w1[(size_t)i * D + d] * f->b2[d];
+		out->q[i] = (float)qi;
+	}
+	for (int d = 0; d < D; d++)
+		out->b2x6[d] = 6.0f * f->b2[d];
+}
+
+size_t rk4_factored_scratch_floats(const struct ode_mlp *f, int B)
+{
+	return (size_t)B * (4 * f->M + f->D);
+}
+
+/* z[B,M] = z1 + c dt[b] / steps * t, row by row */
+static HOT void stage_input(float *z, const float *z1, const float *t, const float *dt, float c,
+			    int steps, int B, int M)
+{
+	for (int b = 0; b < B; b++)
+		axpy(z + (size_t)b * M, z1 + (size_t)b * M, t + (size_t)b * M, c * dt[b] / steps, M);
+}
+
+void rk4_forward_factored(const struct ode_mlp *f, const struct rk4_factors *k, int B, int steps,
+			  const float *dt, const float *y, float *y_out, float *scratch)
+{
+	const int D = f->D, M = f->M;
+	const size_t nm = (size_t)B * M;
+	float *z1 = scratch, *z = z1 + nm, *t = z + nm, *sum = t + nm, *slope = sum + nm;
+
+	if (all_zero(dt, B)) {
+		if (y_out != y)
+			memcpy(y_out, y, sizeof(float) * B * D);
+		return;
+	}
+	for (int s = 0; s < steps; s++) {
+		const float *y0 = s ? y_out : y;
+
+		/* stage 1 at y0 */
+		linear_forward(z1, y0, D, f->w1, f->b1, B, D, M);
+		memcpy(z, z1, sizeof(float) * nm);
+		tanh_forward(z, nm);
+		memcpy(sum, z, sizeof(float) * nm);
+		for (int j = 1; j < 4; j++) {
+			/* t = P a + q = W1 k (a: the previous stage's activation, in z) */
+			linear_forward(t, z, M, k->P, k->q, B, M, M);
+			stage_input(z, z1, t, dt, rk4_node[j], steps, B, M);
+			tanh_forward(z, nm);
+			axpy(sum, sum, z, j == 3 ? 1.0f : 2.0f, (int)nm);
+		}
+		/* y = y0 + h/6 (W2 sum + 6 b2) */
+		linear_forward(slope, sum, M, f->w2, k->b2x6, B, M, D);
+		for (int b = 0; b < B; b++)
+			axpy(y_out + (size_t)b * D, y0 + (size_t)b * D, slope + (size_t)b * D,
+			     dt[b] / steps / 6, D);
+	}
+}
+
 /* ---- Dormand-Prince 5(4), as torchdiffeq's dopri5 ---- */
 
 static const double dp_a[6][6] = {

@@ -18,6 +18,24 @@ void odegru_tensors(const struct model_config *c, int inputs, struct tensor_spec
 	tensor_add(t, n, "gru.bias_hh", 3 * H, 0, H);
 }
 
+void odegru_tables(struct arena *a, const struct model *m, bool train, struct odegru_bufs *u)
+{
+	struct ode_mlp f = { .D = m->cfg.hidden, .M = m->cfg.ode_hidden };
+
+	u->factored = !train && m->cfg.solver == SOLVER_RK4;
+	memset(&u->fac, 0, sizeof(u->fac));
+	if (u->factored)
+		rk4_factors_make(&f, arena_take(a, rk4_factors_floats(&f)), false, &u->fac);
+}
+
+void odegru_prepare(const struct model *m, struct odegru_bufs *u)
+{
+	struct ode_mlp f = ode_mlp_of(m, ODEGRU_ODE, m->cfg.hidden);
+
+	if (u->factored)
+		rk4_factors_make(&f, u->fac.P, true, &u->fac);
+}
+
 void odegru_layout(struct arena *a, const struct model *m, int B, bool train,
 		   struct odegru_bufs *u)
 {
@@ -26,6 +44,8 @@ void odegru_layout(struct arena *a, const struct model *m, int B, bool train,
 	struct ode_mlp f = { .D = H, .M = M };
 	size_t ode = rk4_scratch_floats(&f, B);
 
+	if (u->factored && rk4_factored_scratch_floats(&f, B) > ode)
+		ode = rk4_factored_scratch_floats(&f, B);
 	if (!train && c->solver == SOLVER_DOPRI5)
 		ode = dopri5_scratch_floats(&f) + 2 * (size_t)H;
 	/* Inference keeps two slots per step: step i reads step i-1's state. */
@@ -102,7 +122,10 @@ int odegru_forward(const struct model *m, const struct odegru_bufs *u, int B, bo
 			const float *prev = slot(u->hgru, u, i - 1, BH);
 
 			interval_dt(u, B, N, i);
-			if (train || c->solver == SOLVER_RK4) {
+			if (u->factored) {
+				rk4_forward_factored(&f, &u->fac, B, c->rk4_steps, u->dt, prev, hode,
+						     u->ode_scratch);
+			} else if (train || c->solver == SOLVER_RK4) {
 				struct rk4_tape t = rk4_tape_of(&u->rk, i);
 
 				rk4_forward(&f, B, c->rk4_steps, u->dt, prev, hode, &t, u->ode_scratch);

@@ -22,6 +22,8 @@ enum {
 void odegru_tensors(const struct model_config *c, int inputs, struct tensor_spec *t, int *n);
 
 struct odegru_bufs {
+	struct rk4_factors fac;      /* inference with RK4: the factored ODE (ode.h) */
+	bool factored;
 	float *dtau;                 /* [B,N], filled by the architecture; dtau[.,0] unused */
 	float *dt;                   /* [B] */
 	int *budget;                 /* dopri5 steps left per window [B] */
@@ -32,6 +34,11 @@ struct odegru_bufs {
 	float *dh, *dh2, *dgh;       /* backward only */
 };
 
+/* What inference precomputes (the factored ODE): an architecture lays it
+ * out at the start of its workspace, where it does not depend on B, and
+ * fills it in its prepare with odegru_prepare. */
+void odegru_tables(struct arena *a, const struct model *m, bool train, struct odegru_bufs *u);
+void odegru_prepare(const struct model *m, struct odegru_bufs *u);
 void odegru_layout(struct arena *a, const struct model *m, int B, bool train,
 		   struct odegru_bufs *u);
 /* gi[B,N,3H] in; head_in[B,2H] = (last state, mean state) out. Returns -1

@@ -33,9 +33,9 @@ static int fit_trees(const struct model_config *cfg, const struct dataset *data,
 	return 0;
 }
 
-int fit_model(const struct model_config *cfg, const struct dataset *data,
-	      const struct fit_options *o, struct model **out, struct train_result *r,
-	      char *err, size_t errlen)
+static int fit_one(const struct model_config *cfg, const struct dataset *data,
+		   const struct fit_options *o, struct model **out, struct train_result *r,
+		   char *err, size_t errlen)
 {
 	struct dataset train, val;
 	struct model *m = NULL;
@@ -66,4 +66,45 @@ out:
 	dataset_free(&train);
 	dataset_free(&val);
 	return rc;
+}
+
+/* An ensemble: each member trained alone as a one-member model, member k
+ * with seed + k (its own initialisation, validation part and shuffles). */
+int fit_model(const struct model_config *cfg, const struct dataset *data,
+	      const struct fit_options *o, struct model **out, struct train_result *r,
+	      char *err, size_t errlen)
+{
+	struct model_config one = *cfg;
+	struct model *m = NULL;
+	double seconds = 0;
+
+	*out = NULL;
+	if (cfg->members == 1)
+		return fit_one(cfg, data, o, out, r, err, errlen);
+	one.members = 1;
+	if (model_create(cfg, o->train.seed, &m, err, errlen))
+		return -1;
+	for (int k = 0; k < cfg->members; k++) {
+		struct fit_options ok = *o;
+		struct model *member;
+
+		ok.train.seed = o->train.seed + (uint64_t)k;
+		if (o->train.progress)
+			fprintf(o->train.progress, "member %d of %d (seed %llu)\n", k + 1, cfg->members,
+				(unsigned long long)ok.train.seed);
+		if (fit_one(&one, data, &ok, &member, r, err, errlen)) {
+			model_free(m);
+			return -1;
+		}
+		seconds += r->seconds;
+		if (model_set_member(m, k, member, err, errlen)) {
+			model_free(member);
+			model_free(m);
+			return -1;
+		}
+		model_free(member);
+	}
+	r->seconds = seconds;
+	*out = m;
+	return 0;
 }

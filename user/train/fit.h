@@ -23,7 +23,10 @@ struct fit_options {
 };
 
 /* A new model of configuration cfg trained on data; *out is NULL on error
- * (one line in err). Trees fill r as if each round were an epoch. */
+ * (one line in err). An ensemble's members are trained one after the
+ * other, member k as a model of its own with seed + k; r then describes
+ * the last member, but for seconds: all of them. Trees fill r as if each
+ * round were an epoch. */
 int fit_model(const struct model_config *cfg, const struct dataset *data,
 	      const struct fit_options *o, struct model **out, struct train_result *r,
 	      char *err, size_t errlen);

@@ -7,6 +7,8 @@
 #include <time.h>
 
 #include "adam.h"
+#include "augment.h"
+#include "ema.h"
 #include "eval_metrics.h"
 #include "predict.h"
 #include "common/clock.h"
@@ -94,27 +96,15 @@ static double loss_grad(struct worker *workers, int threads, const struct batch_
 	return loss;
 }
 
-/* Copies the batch's windows, stretching each one's time axis by a random
- * factor when jitter > 0: the same traffic over a slower or faster path
- * (times stay non-decreasing, sizes are untouched). */
-static void gather(const struct dataset *ds, const size_t *rows, int batch, double jitter,
-		   struct rng *rng, struct batch_buf *b)
+/* Copies the batch's windows, augmented as the options say (augment.h). */
+static void gather(const struct dataset *ds, const size_t *rows, int batch,
+		   const struct train_options *o, struct rng *rng, struct batch_buf *b)
 {
 	size_t N = (size_t)ds->window;
 
 	for (int i = 0; i < batch; i++) {
-		const double *t = ds->times + rows[i] * N;
-
-		memcpy(b->sizes + i * N, ds->sizes + rows[i] * N, N * sizeof(*b->sizes));
-		if (jitter > 0) {
-			double u = (double)(rng_next(rng) >> 11) * 0x1p-53;
-			double stretch = exp(jitter * (2 * u - 1));
-
-			for (size_t p = 0; p < N; p++)
-				b->times[i * N + p] = t[0] + (t[p] - t[0]) * stretch;
-		} else {
-			memcpy(b->times + i * N, t, N * sizeof(*b->times));
-		}
+		augment_window(ds->window, ds->sizes + rows[i] * N, ds->times + rows[i] * N,
+			       o->time_jitter, o->size_jitter, rng, b->sizes + i * N, b->times + i * N);
 		b->labels[i] = ds->labels[rows[i]];
 	}
 }
@@ -146,7 +136,7 @@ struct train_state {
 	struct adam adam;
 	size_t *order;
 	float *grads, *best_params, *val_logprobs;
-	float *ema, *live;      /* the moving average; the trained weights while it is in place */
+	struct ema ema;         /* when o->ema > 0 */
 };
 
 static int state_init(struct train_state *s, const struct model *m, const struct dataset *train,
@@ -166,11 +156,8 @@ static int state_init(struct train_state *s, const struct model *m, const struct
 	s->buf.times = malloc(B * N * sizeof(*s->buf.times));
 	s->buf.labels = malloc(B * sizeof(*s->buf.labels));
 	s->buf.logits = malloc(B * k * sizeof(*s->buf.logits));
-	if (o->ema > 0) {
-		s->ema = malloc(count * sizeof(*s->ema));
-		s->live = malloc(count * sizeof(*s->live));
-		ok = ok && s->ema && s->live;
-	}
+	if (o->ema > 0)
+		ok = ok && !ema_init(&s->ema, count, o->ema);
 	ok = ok && s->order && s->grads && s->best_params && s->val_logprobs && s->buf.sizes &&
 	     s->buf.times && s->buf.labels && s->buf.logits;
 	s->adam.frozen = model_frozen(m);
@@ -201,36 +188,7 @@ static void state_free(struct train_state *s)
 	free(s->buf.times);
 	free(s->buf.labels);
 	free(s->buf.logits);
-	free(s->ema);
-	free(s->live);
-}
-
-/* The average after each step, warmed up so early weights do not linger
- * (decay (1 + step) / (10 + step) until that exceeds the decay asked for). */
-static void ema_update(float *ema, const float *params, size_t count, double decay, long step)
-{
-	double warm = (1.0 + (double)step) / (10.0 + (double)step);
-	float d = (float)(warm < decay ? warm : decay);
-
-	if (step == 0) {
-		memcpy(ema, params, count * sizeof(*ema));
-		return;
-	}
-	for (size_t i = 0; i < count; i++)
-		ema[i] = d * ema[i] + (1.0f - d) * params[i];
-}
-
-/* Puts the average in the model's place (in: true) or the trained weights back. */
-static void ema_swap(struct train_state *s, float *params, size_t count, bool in)
-{
-	if (!s->ema)
-		return;
-	if (in) {
-		memcpy(s->live, params, count * sizeof(*params));
-		memcpy(params, s->ema, count * sizeof(*params));
-	} else {
-		memcpy(params, s->live, count * sizeof(*params));
-	}
+	ema_free(&s->ema);
 }
 
 int train_model(struct model *m, const struct dataset *train, const struct dataset *val,
@@ -294,7 +252,7 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 
 			double loss;
 
-			gather(train, s.order + first, b, o->time_jitter, &rng, &s.buf);
+			gather(train, s.order + first, b, o, &rng, &s.buf);
 			loss = loss_grad(s.workers, threads, &s.buf, b, train->window, k,
 					 o->seed * 0x100000001b3ULL + (uint64_t)step * TRAIN_MAX_THREADS,
 					 s.grads, count);
@@ -311,8 +269,8 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 			lr = lr_at(&sched, step);
 			s.adam.beta1 = (float)beta1_at(&sched, step);
 			adam_step(&s.adam, params, s.grads, (float)lr);
-			if (s.ema)
-				ema_update(s.ema, params, count, o->ema, step);
+			if (s.ema.avg)
+				ema_update(&s.ema, params, step);
 		}
 		r->last_loss = loss_sum / (double)train->n;
 		r->last_train_acc = (double)correct / (double)train->n;
@@ -322,7 +280,8 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		}
 		r->epochs_run = epoch;
 
-		ema_swap(&s, params, count, true);
+		if (s.ema.avg)
+			ema_swap(&s.ema, params, true);
 		if (val->n) {
 			if (validate(m, val, o->threads, s.val_logprobs, &val_acc, &val_loss, err, errlen))
 				goto out;
@@ -338,7 +297,8 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		} else {
 			since_best++;
 		}
-		ema_swap(&s, params, count, false);
+		if (s.ema.avg)
+			ema_swap(&s.ema, params, false);
 		if (o->progress) {
 			fprintf(o->progress, "epoch %3d/%d  loss %.4f  train %6.2f%%", epoch, o->epochs,
 				r->last_loss, 100 * r->last_train_acc);

@@ -34,6 +34,9 @@ struct train_options {
 	double time_jitter;     /* augmentation: each training window's time axis is
 				 * stretched by exp(u), u uniform in [-time_jitter,
 				 * time_jitter] (0: off) */
+	int size_jitter;        /* augmentation: each training window's sizes shifted
+				 * by a whole number of bytes in [-size_jitter,
+				 * size_jitter] (0: off) */
 	int threads;            /* each minibatch is split across this many threads */
 	uint64_t seed;          /* shuffling */
 	FILE *progress;         /* one line per epoch, or NULL */
