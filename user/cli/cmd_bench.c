@@ -32,11 +32,12 @@ static void usage(FILE *out)
 		"usage: odeflow bench [options] [MODEL.safetensors...]\n"
 		"Without models: every models/*.safetensors; without those, a freshly\n"
 		"created model of each architecture (or of --arch).\n"
-		"  --arch NAME        benchmark a fresh model: odernn, lstm-ode or lstm (trees\n"
-		"                     are trained, not created: bench a trees model file)\n"
+		"  --arch NAME        benchmark a fresh model: odernn, odernn-emb, lstm-ode or lstm\n"
+		"                     (trees are trained, not created: bench a trees model file)\n"
 		"  --hidden H         its state size (default: the architecture's)\n"
 		"  --ode-hidden M     its ODE function's width (odernn: hidden by default)\n"
 		"  --rk4-steps K      its RK4 substeps per interval\n"
+		"  --members K        an ensemble of K such networks\n"
 		"  --solver NAME      its solver: rk4 or dopri5\n"
 		"  --runs R           timed runs per batch size, the median is shown (default 5)\n"
 		"  --no-torch         skip the PyTorch comparison\n");
@@ -285,6 +286,7 @@ int cmd_bench(int argc, char **argv)
 		{ "hidden", required_argument, NULL, 'H' },
 		{ "ode-hidden", required_argument, NULL, 'M' },
 		{ "rk4-steps", required_argument, NULL, 'k' },
+		{ "members", required_argument, NULL, 'm' },
 		{ "solver", required_argument, NULL, 's' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "no-torch", no_argument, NULL, 'T' },
@@ -313,6 +315,10 @@ int cmd_bench(int argc, char **argv)
 			if (cli_int("bench", "--rk4-steps", optarg, 1, 64, &o.shape.rk4_steps))
 				return 2;
 			break;
+		case 'm':
+			if (cli_int("bench", "--members", optarg, 1, MODEL_MAX_MEMBERS, &o.shape.members))
+				return 2;
+			break;
 		case 'r':
 			if (cli_int("bench", "--runs", optarg, 1, 31, &o.runs))
 				return 2;
@@ -321,8 +327,9 @@ int cmd_bench(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!o.arch && (o.shape.hidden || o.shape.ode_hidden || o.shape.rk4_steps || o.shape.solver)) {
-		fprintf(stderr, "bench: --hidden, --ode-hidden, --rk4-steps and --solver shape a fresh model: give --arch\n");
+	if (!o.arch && (o.shape.hidden || o.shape.ode_hidden || o.shape.rk4_steps || o.shape.solver ||
+			o.shape.members)) {
+		fprintf(stderr, "bench: --hidden, --ode-hidden, --rk4-steps, --members and --solver shape a fresh model: give --arch\n");
 		return 2;
 	}
 	if (o.arch && model_arch_parse(o.arch, &arch)) {

@@ -86,7 +86,8 @@ static int odernn_forward(const struct model *m, float *ws, int B, bool train,
 			return -1;
 	/* the input half of every GRU step in one matrix product */
 	linear_forward(u.gi, u.x, F, param(m, ODEGRU_WIH), param(m, ODEGRU_BIH), B * N, F, 3 * H);
-	if (odegru_forward(m, &u.rnn, B, train, u.gi, u.head_in))
+	if (odegru_forward(m, &u.rnn, B, train, odegru_all_inputs,
+			   &(struct odegru_all){ u.gi, N, H }, u.head_in))
 		return -1;
 	head2_forward(m, T_HEAD, &u.head, B, 2 * H, H, u.head_in, lo, logits);
 	return 0;

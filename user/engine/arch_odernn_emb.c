@@ -132,7 +132,8 @@ struct tables {
 
 struct bufs {
 	struct tables tab;           /* inference only */
-	float *raw, *x, *gi, *head_in;   /* [B,N,3], [B,N,INPUTS] (training), [B,N,3H], [B,2H] */
+	float *raw, *x, *head_in;    /* [B,N,3], [B,N,INPUTS] (training), [B,2H] */
+	float *gi;                   /* [B,N,3H]; inference: one packet's, [B,3H] */
 	int *size_bin, *gap_bin;     /* [B,N] */
 	struct odegru_bufs rnn;
 	struct head2_bufs head;
@@ -155,7 +156,7 @@ static size_t layout(const struct model *m, float *base, int B, bool train, stru
 	}
 	u->raw = arena_take(&a, BN * V2_RAW);
 	u->x = train ? arena_take(&a, BN * INPUTS) : NULL;
-	u->gi = arena_take(&a, BN * G);
+	u->gi = arena_take(&a, train ? BN * G : (size_t)B * G);
 	u->head_in = arena_take(&a, (size_t)B * 2 * m->cfg.hidden);
 	u->size_bin = (int *)arena_take(&a, BN);
 	u->gap_bin = (int *)arena_take(&a, BN);
@@ -213,17 +214,20 @@ static void emb_prepare(const struct model *m, float *ws)
 	odegru_prepare(m, &u.rnn);
 }
 
-/* gi of every packet from the folded tables: two lookups and 3 columns. */
-static HOT void folded_gi(const struct tables *t, const struct bufs *u, size_t rows, int G)
+/* gi of packet i of every window from the folded tables: two lookups and
+ * 3 columns, into u->gi [B,3H]. */
+static HOT void folded_gi(const struct tables *t, const struct bufs *u, int B, int N, int i,
+			  int G)
 {
 	const float *w0 = t->raw_w, *w1 = w0 + G, *w2 = w1 + G;
 
 	_Static_assert(V2_RAW == 3, "three raw columns");
-	for (size_t r = 0; r < rows; r++) {
+	for (int b = 0; b < B; b++) {
+		size_t r = (size_t)b * N + i;
 		const float *s = t->size + (size_t)u->size_bin[r] * G;
 		const float *g = t->gap + (size_t)u->gap_bin[r] * G;
 		const float *x = u->raw + r * V2_RAW;
-		float *out = u->gi + r * G;
+		float *out = u->gi + (size_t)b * G;
 		int j = 0;
 
 		for (; j + VLEN <= G; j += VLEN)
@@ -257,6 +261,20 @@ static void unfolded_x(const struct model *m, const struct bufs *u, size_t rows)
 	}
 }
 
+struct step_inputs {
+	const struct bufs *u;
+	int B, N, G;
+};
+
+static const float *step_gi(void *ctx, int i, int *ld)
+{
+	const struct step_inputs *s = ctx;
+
+	folded_gi(&s->u->tab, s->u, s->B, s->N, i, s->G);
+	*ld = s->G;
+	return s->u->gi;
+}
+
 static int emb_forward(const struct model *m, float *ws, int B, bool train,
 		       const struct loss_options *lo, const float *sizes, const double *times,
 		       float *logits)
@@ -277,14 +295,17 @@ static int emb_forward(const struct model *m, float *ws, int B, bool train,
 			u.size_bin[at + i] = size_bucket(edges, sizes[at + i]);
 	}
 	if (train) {
+		/* every packet's input at once, kept for the backward pass */
 		unfolded_x(m, &u, BN);
 		linear_forward(u.gi, u.x, INPUTS, param(m, ODEGRU_WIH), param(m, ODEGRU_BIH), (int)BN,
 			       INPUTS, G);
-	} else {
-		folded_gi(&u.tab, &u, BN, G);
-	}
-	if (odegru_forward(m, &u.rnn, B, train, u.gi, u.head_in))
+		if (odegru_forward(m, &u.rnn, B, train, odegru_all_inputs,
+				   &(struct odegru_all){ u.gi, N, H }, u.head_in))
+			return -1;
+	} else if (odegru_forward(m, &u.rnn, B, train, step_gi,
+				  &(struct step_inputs){ &u, B, N, G }, u.head_in)) {
 		return -1;
+	}
 	head2_forward(m, T_HEAD, &u.head, B, 2 * H, HEAD_WIDTH, u.head_in, lo, logits);
 	return 0;
 }

@@ -103,8 +103,16 @@ static int solve_dopri5(const struct model *m, const struct ode_mlp *f,
 	return 0;
 }
 
+const float *odegru_all_inputs(void *all, int i, int *ld)
+{
+	const struct odegru_all *a = all;
+
+	*ld = a->N * 3 * a->H;
+	return a->gi + (size_t)i * 3 * a->H;
+}
+
 int odegru_forward(const struct model *m, const struct odegru_bufs *u, int B, bool train,
-		   const float *gi, float *head_in)
+		   odegru_input_fn input, void *ctx, float *head_in)
 {
 	const struct model_config *c = &m->cfg;
 	const int N = c->window, H = c->hidden;
@@ -117,6 +125,8 @@ int odegru_forward(const struct model *m, const struct odegru_bufs *u, int B, bo
 		u->budget[b] = MODEL_DOPRI5_MAX_STEPS;
 	for (int i = 0; i < N; i++) {
 		float *hode = slot(u->hode, u, i, BH), *hgru = slot(u->hgru, u, i, BH);
+		const float *gi;
+		int ld;
 
 		if (i > 0) {
 			const float *prev = slot(u->hgru, u, i - 1, BH);
@@ -133,8 +143,8 @@ int odegru_forward(const struct model *m, const struct odegru_bufs *u, int B, bo
 				return -1;
 			}
 		}
-		gru_forward(hgru, slot(u->gates, u, i, (size_t)B * 4 * H), u->gh,
-			    gi + (size_t)i * 3 * H, N * 3 * H, hode,
+		gi = input(ctx, i, &ld);
+		gru_forward(hgru, slot(u->gates, u, i, (size_t)B * 4 * H), u->gh, gi, ld, hode,
 			    param(m, ODEGRU_WHH), param(m, ODEGRU_BHH), B, H);
 		for (size_t j = 0; j < BH; j++)
 			u->hsum[j] += hgru[j];

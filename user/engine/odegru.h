@@ -41,10 +41,20 @@ void odegru_tables(struct arena *a, const struct model *m, bool train, struct od
 void odegru_prepare(const struct model *m, struct odegru_bufs *u);
 void odegru_layout(struct arena *a, const struct model *m, int B, bool train,
 		   struct odegru_bufs *u);
-/* gi[B,N,3H] in; head_in[B,2H] = (last state, mean state) out. Returns -1
- * when dopri5 fails. */
+/* The GRU's input half of packet i of every window: B rows of 3H floats,
+ * *ld floats apart, made on demand (so inference need not hold all N
+ * packets' at once) or precomputed (odegru_all_inputs). */
+typedef const float *(*odegru_input_fn)(void *ctx, int i, int *ld);
+struct odegru_all {
+	const float *gi;             /* [B,N,3H] */
+	int N, H;
+};
+const float *odegru_all_inputs(void *all, int i, int *ld);
+
+/* head_in[B,2H] = (last state, mean state) out. Returns -1 when dopri5
+ * fails. */
 int odegru_forward(const struct model *m, const struct odegru_bufs *u, int B, bool train,
-		   const float *gi, float *head_in);
+		   odegru_input_fn input, void *ctx, float *head_in);
 /* After odegru_forward(train): from dhead_in[B,2H], writes dgi[B,N,3H] and
  * adds into the gradients of the ODE and of W_hh, b_hh (W_ih and b_ih are
  * the caller's: they depend on its inputs). */
