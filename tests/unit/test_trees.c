@@ -298,6 +298,28 @@ static void test_trainer_refuses_bad_options(void)
 	CHECKF(strstr(err, "not a gbtree model"), "%s", err);
 }
 
+/* Times valid one by one whose gaps overflow: the features are not finite,
+ * and XGBoost would take a NaN for a missing value. */
+static void test_features_must_be_finite(void)
+{
+	float sizes[20];
+	double times[20];
+	int labels[1] = { 0 };
+	struct dataset ds = { .n = 1, .window = 20, .sizes = sizes, .times = times,
+			      .labels = labels };
+	char err[256] = "";
+	float *x;
+
+	for (int i = 0; i < 20; i++) {
+		sizes[i] = 100;
+		times[i] = i < 10 ? -1e308 : 1e308;
+	}
+	x = trees_feature_matrix(&ds, err, sizeof(err));
+	CHECK(!x);
+	CHECKF(strstr(err, "window 0 has no finite tree features"), "%s", err);
+	free(x);
+}
+
 int main(void)
 {
 	if (scratch_create("trees") || load_data())
@@ -307,6 +329,7 @@ int main(void)
 	RUN(test_trees_train);
 	RUN(test_trees_have_no_gradient);
 	RUN(test_trainer_refuses_bad_options);
+	RUN(test_features_must_be_finite);
 	dataset_free(&seen);
 	dataset_free(&unseen);
 	scratch_remove();

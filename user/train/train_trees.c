@@ -27,18 +27,18 @@ float *trees_feature_matrix(const struct dataset *ds, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < ds->n; i++) {
 		float *row = x + i * F;
+		int j = 0;
 
-		if (features_trees(N, ds->sizes + i * N, ds->times + i * N, row))
-			goto bad;
 		/* XGBoost would take a NaN for a missing value, the engine would not */
-		for (int j = 0; j < F; j++)
-			if (!isfinite(row[j]))
-				goto bad;
-		continue;
-bad:
-		errmsg(err, errlen, "window %zu has no finite tree features (times too far apart?)", i);
-		free(x);
-		return NULL;
+		if (!features_trees(N, ds->sizes + i * N, ds->times + i * N, row))
+			while (j < F && isfinite(row[j]))
+				j++;
+		if (j < F) {
+			errmsg(err, errlen, "window %zu has no finite tree features (times too far "
+			       "apart?)", i);
+			free(x);
+			return NULL;
+		}
 	}
 	return x;
 }
