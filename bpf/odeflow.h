@@ -22,7 +22,7 @@
 #define ODEFLOW_RESAMPLE_AFTER_NS (2 * NSEC_PER_SEC)
 /* Slots of "first_packets": directions seen once, not yet admitted into
  * "flows" (a power of two; 16 bytes each). */
-#define ODEFLOW_FIRST_PACKET_SLOTS 32768
+#define ODEFLOW_FIRST_PACKET_SLOTS 65536
 
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL

@@ -2,7 +2,8 @@
 /* For tools/bench/bench_xdp.c only: spreads a repeated test packet over many
  * flows. bpf_prog_test_run runs one packet `repeat` times on the same
  * buffer, so this program rewrites the IPv4 source address to the next of
- * flow_mask + 1 addresses (10.0.0.0 + i) and tail-calls the program under
+ * flow_mask + 1 addresses (10.0.0.0 + i), or gives each address
+ * 1 << flow_shift packets in a row, and tail-calls the program under
  * test. The benchmark measures it in front of the empty program too, and
  * subtracts that. */
 #include "vmlinux.h"
@@ -11,6 +12,7 @@
 
 __u32 flow_mask; /* flows - 1, a power of two minus one; set from userspace */
 __u32 next_flow;
+__u32 flow_shift; /* each flow gets 1 << flow_shift packets in a row */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -28,7 +30,7 @@ int bench_rotate(struct xdp_md *ctx)
 
 	if ((void *)(ip + 1) > data_end)
 		return XDP_ABORTED;
-	ip->saddr = bpf_htonl(0x0a000000 | (next_flow++ & flow_mask));
+	ip->saddr = bpf_htonl(0x0a000000 | ((next_flow++ >> flow_shift) & flow_mask));
 	bpf_tail_call(ctx, &target, 0);
 	return XDP_ABORTED;
 }

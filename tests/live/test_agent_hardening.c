@@ -269,6 +269,110 @@ static void test_flows_past_memory_refused(void)
 	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
 }
 
+/* A policy that drops every class the test model has. */
+static const char *drop_all_policy(void)
+{
+	static char path[160];
+
+	snprintf(path, sizeof(path), "%s/drop-all.policy", scratch_dir);
+	sh("printf 'VoIP drop\nVideo drop\nFile_Transfer drop\nChat drop\nBrowsing drop\n' > %s", path);
+	return path;
+}
+
+/* A connection dropped by its verdict, whose verdict then leaves the map
+ * (as the verdicts LRU evicts one when the tables churn): its direction is
+ * sampled again and dropped again within the resampling bound, instead of
+ * passing unclassified for as long as it sends. */
+static void test_evicted_drop_comes_back(void)
+{
+	char opts[256], e[256];
+	struct flow_key k, conn;
+	struct verdict v;
+	int rx, tx, fd, got = 0, sent = 0;
+
+	snprintf(opts, sizeof(opts), "--threshold 0 --policy %s", drop_all_policy());
+	if (start_agent(opts))
+		return;
+	tx = udp_pair(AF_INET, 6300, &rx);
+	send_udp(tx, N, 200);
+	CHECK(receive_all(rx, N));
+	for (int t = 0; t < 100 && verdict_of(TX_V4, local_port(tx), RX_V4, 6300, 17, &v); t++)
+		usleep(20000);
+	send_udp(tx, 5, 200);
+	CHECKF(drain_socket(rx) == 0, "the verdict did not drop");
+	/* evicted */
+	fd = xdp_open_pinned_map(pin_dir, XDP_MAP_VERDICTS, e, sizeof(e));
+	flow_key_make(&k, TX_V4, local_port(tx), RX_V4, 6300, 17);
+	flow_key_canonical(&k, &conn);
+	CHECK(fd >= 0 && bpf_map_delete_elem(fd, &conn) == 0);
+	close(fd);
+	/* four seconds at 100 packets/s: passes until sampled again (2 s
+	 * after its window) and classified, then drops again */
+	for (int i = 0; i < 400; i++, sent++) {
+		char payload[200] = { 0 };
+
+		CHECK(send(tx, payload, sizeof(payload), 0) == (ssize_t)sizeof(payload));
+		usleep(10000);
+		got += drain_socket(rx);
+	}
+	CHECKF(got < sent - 100, "%d of %d packets passed after the eviction", got, sent);
+	CHECK(verdict_of(TX_V4, local_port(tx), RX_V4, 6300, 17, &v) == 0);
+	send_udp(tx, 5, 200);
+	CHECKF(drain_socket(rx) == 0, "dropping did not resume");
+	CHECK(stop_agent(SIGTERM, 1000) == 0);
+	close(tx);
+	close(rx);
+}
+
+/* Alongside a flood of one-packet flows (a SYN flood's shape) at the
+ * highest rate this machine replays, a slow real flow still gets its
+ * verdict, even with --flows 16384 (where, before first packets were held,
+ * it never did): the flood takes no entry of "flows". */
+static void test_slow_flow_classified_during_a_flood(void)
+{
+	long long packets0, packets1;
+	uint64_t t0, t1;
+	struct verdict v;
+	json_t *stats;
+	int rx, tx;
+
+	if (start_agent("--threshold 0 --flows 16384"))
+		return;
+	CHECK(sh("%s %s/flood.pcap 600000 1 256 >/dev/null", GEN_FLOWS, scratch_dir) == 0);
+	sh("ip netns exec %s timeout 60 tcpreplay -q --topspeed --loop=3 -i %s %s/flood.pcap "
+	   ">/dev/null 2>&1 & echo $! > %s/replay.pid", ns_tx, dev_tx, scratch_dir, scratch_dir);
+	usleep(500000);
+	stats = read_stats();
+	packets0 = stats_counter(stats, "packets");
+	t0 = monotonic_ns();
+	json_decref(stats);
+	tx = udp_pair(AF_INET, 6400, &rx);
+	for (int i = 0; i < 2 * N; i++) { /* a packet every 25 ms */
+		char payload[300] = { 0 };
+
+		CHECK(send(tx, payload, sizeof(payload), 0) == (ssize_t)sizeof(payload));
+		usleep(25000);
+	}
+	for (int t = 0; t < 50 && verdict_of(TX_V4, local_port(tx), RX_V4, 6400, 17, &v); t++)
+		usleep(20000);
+	CHECKF(verdict_of(TX_V4, local_port(tx), RX_V4, 6400, 17, &v) == 0,
+	       "no verdict for the slow flow during the flood");
+	stats = read_stats();
+	packets1 = stats_counter(stats, "packets");
+	t1 = monotonic_ns();
+	printf("  flood: %.0f packets/s while the slow flow ran\n",
+	       (packets1 - packets0) * 1e9 / (double)(t1 - t0));
+	CHECKF(stats_counter(stats, "first_packets") > 100000 &&
+	       stats_counter(stats, "new_flows") < 1000,
+	       "%lld first packets held, %lld flows admitted", stats_counter(stats, "first_packets"),
+	       stats_counter(stats, "new_flows"));
+	json_decref(stats);
+	kill_from_pidfile("replay", SIGTERM);
+	CHECK(stop_agent(SIGTERM, 1000) == 0);
+	close(tx);
+	close(rx);
+}
+
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -289,5 +393,7 @@ int main(void)
 	RUN(test_overflowing_model_refused);
 	RUN(test_stats_after_kill_says_nothing_enforces);
 	RUN(test_flows_past_memory_refused);
+	RUN(test_evicted_drop_comes_back);
+	RUN(test_slow_flow_classified_during_a_flood);
 	return harness_done();
 }
