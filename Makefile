@@ -25,7 +25,7 @@ DEP_FLAGS := -MMD -MP
 LDLIBS    := -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
              -ljansson -lpcap $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi) \
              -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
-             -lpthread -lm
+             -lxgboost -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)

@@ -11,6 +11,7 @@ packages=(
   libmicrohttpd-dev             # odeflow run --metrics: the /metrics HTTP server
   libfixbuf-dev                 # odeflow run --ipfix: IPFIX records (RFC 7011)
   libndpi-dev                   # pcap2npy --label-ndpi: nDPI labels flows of full-payload captures
+  libxgboost-dev                # odeflow train --arch trees (XGBoost's C API; the engine serves trees without it)
   libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
   iperf3                        # live tests: traffic of a real program

@@ -9,12 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 card=models/README.md
 results=models/results
-models=(default odernn lstm-ode lstm)
+models=(default odernn lstm-ode lstm trees)
 declare -A label=(
 	[default]='`iscx-reg-20.safetensors` (default)'
 	[odernn]='`iscx-reg-20-odernn.safetensors`'
 	[lstm-ode]='`iscx-reg-20-lstm-ode.safetensors`'
 	[lstm]='`iscx-reg-20-lstm.safetensors`'
+	[trees]='`iscx-reg-20-trees.safetensors`'
 )
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 

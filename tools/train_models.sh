@@ -3,7 +3,7 @@
 #   tools/train_models.sh [DATA] [BUILD] [NAME...]
 # DATA: the iscx-reg-20 folder (default ../shared/data/iscx-reg-20, beside
 # this checkout); BUILD: the build folder (default build); NAME: the models
-# to redo (default all of them: default odernn lstm-ode lstm). For each:
+# to redo (default all of them: default odernn lstm-ode lstm trees). For each:
 # 1. blocked 5-fold cross-validation of its recipe (odeflow cv):
 #    models/results/NAME-cv.json, its held-out predictions kept for step 3;
 # 2. the second yardstick: trained on a session-disjoint 85% of DATA (seed
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 data=${1:-../shared/data/iscx-reg-20}
 odeflow=${2:-build}/odeflow
 shift $(($# < 2 ? $# : 2))
-names=("${@:-default odernn lstm-ode lstm}")
+names=("${@:-default odernn lstm-ode lstm trees}")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
 # The recipe of each shipped model: architecture and training options.
@@ -28,12 +28,14 @@ declare -A recipe=(
 	[odernn]="--arch odernn --hidden 24 --rk4-steps 1 --epochs 60 --val-frac 0 --time-jitter 0.2"
 	[lstm-ode]="--arch lstm-ode --epochs 60 --val-frac 0"
 	[lstm]="--arch lstm --epochs 200 --val-frac 0 --lr 1e-2 --lr-min 1e-4"
+	[trees]="--arch trees --rounds 300 --depth 4 --eta 0.1"
 )
 declare -A file=(
 	[default]=models/iscx-reg-20.safetensors
 	[odernn]=models/iscx-reg-20-odernn.safetensors
 	[lstm-ode]=models/iscx-reg-20-lstm-ode.safetensors
 	[lstm]=models/iscx-reg-20-lstm.safetensors
+	[trees]=models/iscx-reg-20-trees.safetensors
 )
 
 mkdir -p models/results

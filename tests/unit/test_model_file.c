@@ -6,21 +6,18 @@
 #include "harness.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
+#include "engine/trees.h"
+#include "engine/window_features.h"
 
 static char tmp_path[] = "/tmp/odeflow-test-file-XXXXXX";
 
-/* A small valid odernn model file, read back into memory. */
-static uint8_t *valid_file(size_t *len, struct model **out)
+/* The whole file m saves, read back into memory. */
+static uint8_t *file_of(const struct model *m, size_t *len)
 {
-	struct model_config cfg;
-	struct model *m;
 	char err[256];
 	uint8_t *buf;
 	FILE *f;
 
-	model_config_defaults(ARCH_ODERNN, &cfg);
-	cfg.hidden = cfg.ode_hidden = 8;
-	model_create(&cfg, 3, &m, err, sizeof(err));
 	if (model_save(m, tmp_path, err, sizeof(err)))
 		printf("  %s\n", err);
 	f = fopen(tmp_path, "rb");
@@ -31,6 +28,21 @@ static uint8_t *valid_file(size_t *len, struct model **out)
 	if (fread(buf, 1, *len, f) != *len)
 		*len = 0;
 	fclose(f);
+	return buf;
+}
+
+/* A small valid odernn model file, read back into memory. */
+static uint8_t *valid_file(size_t *len, struct model **out)
+{
+	struct model_config cfg;
+	struct model *m;
+	char err[256];
+	uint8_t *buf;
+
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	cfg.hidden = cfg.ode_hidden = 8;
+	model_create(&cfg, 3, &m, err, sizeof(err));
+	buf = file_of(m, len);
 	if (out)
 		*out = m;
 	else
@@ -70,15 +82,37 @@ static void expect_edit_error(const uint8_t *buf, size_t len, const char *from, 
 	       "'%s' -> '%s': expected an error with '%s', got '%s'", from, to, message, err);
 }
 
-static void test_every_truncation_is_an_error(void)
+/* A small valid trees model of 5 classes: tree 0 splits on the first
+ * packet's size (small packets left), then on the first gap; the other
+ * four trees are single leaves. */
+#define TOY_TREES 5
+#define TOY_NODES 9
+static struct model *toy_trees(void)
 {
-	size_t len;
-	uint8_t *buf = valid_file(&len, NULL);
+	static const int32_t root[TOY_TREES] = { 0, 5, 6, 7, 8 };
+	static const int32_t feature[TOY_NODES] = { 0, -1, 20, -1, -1, -1, -1, -1, -1 };
+	static const float threshold[TOY_NODES] = { 100, 0, -3, 0, 0, 0, 0, 0, 0 };
+	static const int32_t left[TOY_NODES] = { 1, -1, 3, -1, -1, -1, -1, -1, -1 };
+	static const float value[TOY_NODES] = { 0, 2, 0, -1, 1, 0.5f, 0, 0, 0 };
+	struct trees_arrays a = { root, feature, threshold, left, value };
+	struct model_config cfg;
+	struct model *m = NULL;
+	char err[256];
+
+	model_config_defaults(ARCH_TREES, &cfg);
+	cfg.trees = TOY_TREES;
+	cfg.nodes = TOY_NODES;
+	if (model_from_trees(&cfg, &a, &m, err, sizeof(err)))
+		printf("  toy trees: %s\n", err);
+	return m;
+}
+
+static void check_truncations(const uint8_t *buf, size_t len)
+{
 	struct model *m;
 	char err[256];
 	int step = getenv("ODEFLOW_SANITIZED") ? 7 : 1;
 
-	CHECK(len > 1000);
 	CHECKF(model_load_buffer(buf, len, &m, err, sizeof(err)) == 0, "%s", err);
 	model_free(m);
 	for (size_t n = 0; n < len; n += step) {
@@ -90,7 +124,23 @@ static void test_every_truncation_is_an_error(void)
 		       "a file cut to %zu of %zu bytes was accepted", n, len);
 		free(cut);
 	}
+}
+
+static void test_every_truncation_is_an_error(void)
+{
+	size_t len;
+	uint8_t *buf = valid_file(&len, NULL);
+	struct model *trees = toy_trees();
+
+	CHECK(len > 1000);
+	check_truncations(buf, len);
 	free(buf);
+	if (!trees)
+		return;
+	buf = file_of(trees, &len);
+	check_truncations(buf, len);
+	free(buf);
+	model_free(trees);
 }
 
 static void test_corrupt_headers_name_the_problem(void)
@@ -190,6 +240,102 @@ static void test_missing_tensor_and_nan_weight(void)
 	CHECK(model_load("/tmp", &back, err, sizeof(err)) == -1);
 	model_free(m);
 	free(buf);
+}
+
+static int tensor_index(const struct model *m, const char *name)
+{
+	for (int i = 0; i < m->ntensors; i++)
+		if (!strcmp(m->tensors[i].name, name))
+			return i;
+	return 0;
+}
+
+/* The toy trees with element i of tensor name set to v (as an int32 or a
+ * float, as the tensor holds), saved and loaded again: the load fails with
+ * message, and so does model_from_trees on the same arrays. */
+static void expect_trees_error(const char *name, int i, double v, const char *message)
+{
+	struct model *m = toy_trees(), *back = NULL, *built = NULL;
+	char err[256] = "", err2[256] = "";
+	int t;
+
+	if (!m)
+		return;
+	t = tensor_index(m, name);
+	if (m->tensors[t].dtype == TENSOR_I32)
+		param_i32(m, t)[i] = (int32_t)v;
+	else
+		param(m, t)[i] = (float)v;
+	CHECK(model_save(m, tmp_path, err, sizeof(err)) == 0);
+	CHECKF(model_load(tmp_path, &back, err, sizeof(err)) == -1 && !back && strstr(err, message),
+	       "%s[%d] = %g: expected an error with '%s', got '%s'", name, i, v, message, err);
+	CHECKF(model_from_trees(&m->cfg, &(struct trees_arrays){
+			param_i32(m, tensor_index(m, "trees.root")),
+			param_i32(m, tensor_index(m, "trees.feature")),
+			param(m, tensor_index(m, "trees.threshold")),
+			param_i32(m, tensor_index(m, "trees.left")),
+			param(m, tensor_index(m, "trees.value")) }, &built, err2, sizeof(err2)) == -1 &&
+	       !built && strstr(err2, message),
+	       "model_from_trees accepted %s[%d] = %g", name, i, v);
+	model_free(m);
+}
+
+static void test_trees_files(void)
+{
+	struct model *m = toy_trees(), *back = NULL;
+	struct model_ws *ws;
+	size_t len;
+	uint8_t *buf;
+	float sizes[20], lp[2][5];
+	double times[20];
+	char err[256] = "";
+
+	if (!m)
+		return;
+	/* a small first packet goes left (leaf value 2 for VoIP); 100 bytes is
+	 * not below the threshold and goes right, to the gap split */
+	for (int i = 0; i < 20; i++) {
+		sizes[i] = 60;
+		times[i] = 0.1 * i;
+	}
+	buf = file_of(m, &len);
+	CHECKF(model_load_buffer(buf, len, &back, err, sizeof(err)) == 0, "%s", err);
+	ws = back ? model_ws_new(back, 1) : NULL;
+	CHECK(ws && model_classify(back, ws, 1, sizes, times, lp[0]) == 0);
+	sizes[0] = 100;
+	CHECK(ws && model_classify(back, ws, 1, sizes, times, lp[1]) == 0);
+	CHECK(lp[0][0] > lp[0][1] && lp[0][0] > lp[0][4]);    /* VoIP +2 */
+	CHECK(lp[1][0] > lp[1][1] && lp[1][0] > lp[1][4] && lp[1][0] < lp[0][0]); /* gap 0.1 s: +1 */
+	model_ws_free(ws);
+	model_free(back);
+
+	expect_trees_error("trees.left", 0, 9, "outside the tree's nodes");
+	expect_trees_error("trees.left", 2, 100000, "outside the tree's nodes");
+	expect_trees_error("trees.left", 2, -5, "a cycle");
+	expect_trees_error("trees.left", 2, 0, "a cycle");
+	expect_trees_error("trees.left", 2, 1, "a cycle");
+	expect_trees_error("trees.left", 1, 3, "leaf 1 has a child");
+	expect_trees_error("trees.feature", 0, FEATURES_TREES(20), "outside 0..");
+	expect_trees_error("trees.feature", 2, -2, "outside 0..");
+	expect_trees_error("trees.feature", 4, 3, "at or before itself");
+	expect_trees_error("trees.threshold", 0, NAN, "is nan");
+	expect_trees_error("trees.threshold", 2, INFINITY, "is inf");
+	expect_trees_error("trees.value", 3, NAN, "is nan");
+	expect_trees_error("trees.root", 0, 1, "tree 0 starts at node 1");
+	expect_trees_error("trees.root", 2, 5, "roots must increase");
+	expect_trees_error("trees.root", 4, 10, "roots must increase");
+	expect_trees_error("trees.root", 4, 9, "nodes 8..8 have no parent");
+	expect_trees_error("trees.root", 1, 7, "have no parent");
+	expect_trees_error("trees.feature", 2, -1, "leaf 2 has a child");
+
+	expect_edit_error(buf, len, "\"nodes\":\"9\"", "\"nodes\":\"8\"", "has shape [9]");
+	expect_edit_error(buf, len, "\"trees\":\"5\"", "\"trees\":\"4\"", "multiple of the 5 classes");
+	expect_edit_error(buf, len, "\"nodes\":\"9\"", "\"nodes\":\"x\"", "'nodes'");
+	expect_edit_error(buf, len, "\"nodes\":\"9\"", "\"nodez\":\"9\"", "no 'nodes'");
+	expect_edit_error(buf, len, "\"I32\"", "\"F32\"", "dtype F32, not I32");
+	expect_edit_error(buf, len, "trees.left", "trees.lefX", "unknown tensor 'trees.lefX'");
+	free(buf);
+	model_free(m);
 }
 
 /* A file with the given header and data_len bytes of data. */
@@ -294,6 +440,7 @@ int main(void)
 	RUN(test_corrupt_headers_name_the_problem);
 	RUN(test_window_start);
 	RUN(test_missing_tensor_and_nan_weight);
+	RUN(test_trees_files);
 	RUN(test_safetensors_structure);
 	RUN(test_edges_and_temperature);
 	unlink(tmp_path);

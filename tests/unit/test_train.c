@@ -175,8 +175,9 @@ static void test_bad_input_writes_nothing(void)
 	CHECKF(strstr(command_output, "cannot write into '/nonexistent-dir'"), "%s", command_output);
 	CHECK(run_command(cmd_train, "train", "--data", tmp_path("good"), "--out", tmp_path("m"),
 			  "--arch", "gru", NULL) == 2);
-	CHECKF(strstr(command_output, "--arch 'gru' is not odernn, odernn-emb, lstm-ode or lstm"), "%s",
-	       command_output);
+	CHECKF(strstr(command_output,
+		      "--arch 'gru' is not odernn, odernn-emb, lstm-ode, lstm or trees"),
+	       "%s", command_output);
 	CHECK(run_command(cmd_train, "train", "--data", tmp_path("good"), "--out", tmp_path("m"),
 			  "--lr", "fast", NULL) == 2);
 	CHECKF(strstr(command_output, "--lr 'fast' is not a number"), "%s", command_output);

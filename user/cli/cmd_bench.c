@@ -33,6 +33,7 @@ static void usage(FILE *out)
 		"Without models: every models/*.safetensors; without those, a freshly\n"
 		"created model of each architecture (or of --arch).\n"
 		"  --arch NAME        benchmark a fresh model: odernn, odernn-emb, lstm-ode or lstm\n"
+		"                     (trees are trained, not created: bench a trees model file)\n"
 		"  --hidden H         its state size (default: the architecture's)\n"
 		"  --ode-hidden M     its ODE function's width (odernn: hidden by default)\n"
 		"  --rk4-steps K      its RK4 substeps per interval\n"
@@ -175,7 +176,9 @@ static int bench_model(struct model *m, const char *label, const char *path,
 {
 	const struct model_config *c = model_config(m);
 	struct windows *w = malloc(sizeof(*w));
-	double c_fps[NBATCH], torch_fps[NBATCH];
+	double c_fps[NBATCH], torch_fps[NBATCH] = { 0 };
+	/* the lstm baseline and trees have no ODE */
+	bool ode = c->arch != ARCH_LSTM && c->arch != ARCH_TREES;
 	size_t nparams;
 	int rc = 0;
 
@@ -184,12 +187,16 @@ static int bench_model(struct model *m, const char *label, const char *path,
 		free(w);
 		return -1;
 	}
-	printf("%s: %s, hidden %d", label, model_arch_name(c->arch), c->hidden);
-	if (c->arch != ARCH_LSTM)  /* the baseline has no ODE */
+	printf("%s: %s", label, model_arch_name(c->arch));
+	if (c->arch == ARCH_TREES)
+		printf(", %d trees, %d nodes", c->trees, c->nodes);
+	else
+		printf(", hidden %d", c->hidden);
+	if (ode)
 		printf(", ode_hidden %d, %s", c->ode_hidden, model_solver_name(c->solver));
-	if (c->arch != ARCH_LSTM && c->solver == SOLVER_RK4)
+	if (ode && c->solver == SOLVER_RK4)
 		printf(" x%d", c->rk4_steps);
-	else if (c->arch != ARCH_LSTM)
+	else if (ode)
 		printf(" rtol %g atol %g", c->rtol, c->atol);
 	if (c->members > 1)
 		printf(", %d members", c->members);
@@ -205,12 +212,15 @@ static int bench_model(struct model *m, const char *label, const char *path,
 			rc = -1;
 		}
 	}
-	if (!rc && o->torch)
+	/* the PyTorch reference (tools/reference/golden.py) has the networks only */
+	if (!rc && o->torch && c->arch != ARCH_TREES)
 		measure_torch(path, o->runs, torch_fps);
 	for (int i = 0; i < NBATCH && !rc; i++) {
 		printf("  batch %3d: %9.0f flows/s  %6zu bytes/window", batches[i], c_fps[i],
 		       model_ws_bytes(m, batches[i]));
-		if (o->torch && torch_fps[i] > 0)
+		if (o->torch && c->arch == ARCH_TREES)
+			printf("  (no PyTorch reference for trees)");
+		else if (o->torch && torch_fps[i] > 0)
 			printf("  PyTorch %8.0f flows/s  C/PyTorch %6.1fx", torch_fps[i],
 			       c_fps[i] / torch_fps[i]);
 		else if (o->torch)

@@ -277,7 +277,7 @@ int cmd_cv(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a))
 		return 2;
-	if (train_args_dataset("cv", &a.t))
+	if (train_args_dataset_info("cv", &a.t))
 		return 1;
 	C = a.t.cfg.num_classes;
 	if (dataset_load(a.t.data, C, &ds, err, sizeof(err))) {

@@ -100,7 +100,7 @@ int cmd_train(int argc, char **argv)
 
 	if (parse_args(argc, argv, &a, &out))
 		return 2;
-	if (train_args_dataset("train", &a))
+	if (train_args_dataset_info("train", &a))
 		return 1;
 	if (dataset_load(a.data, a.cfg.num_classes, &all, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
@@ -108,19 +108,23 @@ int cmd_train(int argc, char **argv)
 	}
 	if (train_args_window("train", &a, &all))
 		goto out;
-	a.cfg.model_id = train_args_model_id(&a, &all);
-	/* the minibatch is split across our threads: OpenBLAS must not add its own */
-	openblas_set_num_threads(1);
 	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.fit.train.progress)
 		printf("train: window_start %s (%s)\n", start, a.start_from);
+	a.cfg.model_id = train_args_model_id(&a, &all);
+	/* the minibatch is split across our threads: OpenBLAS must not add its own */
+	openblas_set_num_threads(1);
 	if (fit_model(&a.cfg, &all, &a.fit, &m, &r, err, sizeof(err))) {
 		fprintf(stderr, "train: %s\n", err);
 		goto out;
 	}
 	if (save(m, out))
 		goto out;
-	if (r.best_val_acc >= 0)
+	if (a.arch == ARCH_TREES)  /* no early stopping: every round is kept */
+		printf("trained %d rounds, training accuracy %.2f%%; saved %s, model id %08x "
+		       "(%.1f s)\n", r.epochs_run, 100 * r.last_train_acc, out, a.cfg.model_id,
+		       r.seconds);
+	else if (r.best_val_acc >= 0)
 		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s, model id %08x "
 		       "(%.1f s)\n", 100 * r.best_val_acc, r.best_epoch, r.epochs_run, out,
 		       a.cfg.model_id, r.seconds);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "train/dataset_info.h"
 #include "train_args.h"
 
 void train_args_usage(FILE *out)
@@ -11,7 +12,8 @@ void train_args_usage(FILE *out)
 		"  --data PREFIX        PREFIX_x.npy and PREFIX_y.npy, or a directory with\n"
 		"                       x_train.npy and y_train.npy\n"
 		"  --arch NAME          odernn (default), odernn-emb (discretised inputs),\n"
-		"                       lstm-ode (the published model) or lstm\n"
+		"                       lstm-ode (the published model), lstm, or trees\n"
+		"                       (gradient-boosted trees, trained by XGBoost)\n"
 		"  --classes A,B,...    class names in label order (default: those of\n"
 		"                       PREFIX_dataset.json if there is one, else the five ISCX\n"
 		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
@@ -55,7 +57,12 @@ void train_args_usage(FILE *out)
 		"  --seed S             initialisation, split and shuffling (default 1)\n"
 		"  --threads T          split each batch across T threads (default 1); the\n"
 		"                       result is the same for the same seed and T\n"
-		"  --quiet              no progress lines\n");
+		"  --quiet              no progress lines\n"
+		"The options from --hidden to --time-jitter train the networks; trees (no\n"
+		"early stopping: they hold out nothing for validation) take:\n"
+		"  --rounds R           boosting rounds, each adds a tree per class (default 300)\n"
+		"  --depth D            maximum depth of a tree (default 4)\n"
+		"  --eta E              learning rate, the shrinkage of each tree (default 0.1)\n");
 }
 
 void train_args_defaults(struct train_args *a)
@@ -71,8 +78,36 @@ void train_args_defaults(struct train_args *a)
 				   .patience = 10, .threads = 1, .seed = 1, .progress = stdout },
 			.val_frac = 0.1,
 			.val_by_session = true,
+			.trees = TREES_DEFAULT_OPTIONS,
 		},
 	};
+}
+
+/* The options only the networks take, and those only trees take. */
+static const int network_options[] = {
+	TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN,
+	TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_PATIENCE, TA_TIME_JITTER, TA_SCHEDULE,
+	TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_MEMBERS,
+	TA_SIZE_JITTER,
+};
+static const int trees_options[] = { TA_ROUNDS, TA_DEPTH, TA_ETA };
+
+static bool among(int opt, const int *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == opt)
+			return true;
+	return false;
+}
+
+static const char *option_name(int opt)
+{
+	static const struct option shared[] = { TRAIN_ARGS_OPTIONS, { NULL, 0, NULL, 0 } };
+
+	for (const struct option *o = shared; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
 }
 
 int train_args_option(const char *cmd, int opt, const char *arg, struct train_args *a)
@@ -80,12 +115,16 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 	struct train_options *t = &a->fit.train;
 	int bad = 0;
 
+	if (among(opt, network_options, sizeof(network_options) / sizeof(network_options[0])))
+		a->network_only = option_name(opt);
+	if (among(opt, trees_options, sizeof(trees_options) / sizeof(trees_options[0])))
+		a->trees_only = option_name(opt);
 	switch (opt) {
 	case TA_DATA: a->data = arg; break;
 	case TA_ARCH:
 		if (model_arch_parse(arg, &a->arch)) {
-			fprintf(stderr, "%s: --arch '%s' is not odernn, odernn-emb, lstm-ode or lstm\n",
-				cmd, arg);
+			fprintf(stderr, "%s: --arch '%s' is not odernn, odernn-emb, lstm-ode, lstm or "
+				"trees\n", cmd, arg);
 			bad = 1;
 		}
 		break;
@@ -129,6 +168,9 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 		break;
 	case TA_DROPOUT: bad = cli_double(cmd, "dropout", arg, 0, 0.95, false, &t->dropout); break;
 	case TA_EMA: bad = cli_double(cmd, "ema", arg, 0, 0.99999, false, &t->ema); break;
+	case TA_ROUNDS: bad = cli_int(cmd, "rounds", arg, 1, 100000, &a->fit.trees.rounds); break;
+	case TA_DEPTH: bad = cli_int(cmd, "depth", arg, 1, 30, &a->fit.trees.depth); break;
+	case TA_ETA: bad = cli_double(cmd, "eta", arg, 0, 1, true, &a->fit.trees.eta); break;
 	default: return 0;
 	}
 	return bad ? -1 : 1;
@@ -162,6 +204,12 @@ int train_args_finish(const char *cmd, struct train_args *a)
 	struct model_config *cfg = &a->cfg;
 	char err[256];
 
+	if (a->arch == ARCH_TREES ? a->network_only != NULL : a->trees_only != NULL) {
+		fprintf(stderr, "%s: --%s does not apply to %s\n", cmd,
+			a->arch == ARCH_TREES ? a->network_only : a->trees_only,
+			model_arch_name(a->arch));
+		return -1;
+	}
 	if (a->fit.train.lr_min > a->fit.train.lr) {
 		fprintf(stderr, "%s: --lr-min %g is above --lr %g\n", cmd, a->fit.train.lr_min,
 			a->fit.train.lr);
@@ -175,8 +223,8 @@ int train_args_finish(const char *cmd, struct train_args *a)
 	}
 	if (a->classes && parse_classes(cmd, a->classes, cfg))
 		return -1;
-	if (a->window_start &&
-	    window_start_parse(a->window_start, &cfg->window_start, err, sizeof(err))) {
+	if (a->window_start && window_start_parse(a->window_start, &cfg->window_start, err,
+						  sizeof(err))) {
 		fprintf(stderr, "%s: --window-start: %s\n", cmd, err);
 		return -1;
 	}
@@ -187,7 +235,7 @@ int train_args_finish(const char *cmd, struct train_args *a)
 	return 0;
 }
 
-int train_args_dataset(const char *cmd, struct train_args *a)
+int train_args_dataset_info(const char *cmd, struct train_args *a)
 {
 	struct dataset_info info;
 	char err[512], path[4096];
@@ -265,6 +313,9 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &o->seed, sizeof(o->seed));
 	h = fnv1a(h, &a->fit.val_frac, sizeof(a->fit.val_frac));
 	h = fnv1a(h, &a->fit.val_by_session, sizeof(a->fit.val_by_session));
+	h = fnv1a(h, &a->fit.trees.rounds, sizeof(a->fit.trees.rounds));
+	h = fnv1a(h, &a->fit.trees.depth, sizeof(a->fit.trees.depth));
+	h = fnv1a(h, &a->fit.trees.eta, sizeof(a->fit.trees.eta));
 	h = fnv1a(h, ds->sizes, cells * sizeof(*ds->sizes));
 	h = fnv1a(h, ds->times, cells * sizeof(*ds->times));
 	h = fnv1a(h, ds->labels, ds->n * sizeof(*ds->labels));

@@ -22,7 +22,7 @@ enum {
 	TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC,
 	TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER, TA_SEED, TA_THREADS, TA_QUIET,
 	TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_MEMBERS, TA_SIZE_JITTER,
-	TA_WINDOW_START,
+	TA_ROUNDS, TA_DEPTH, TA_ETA, TA_WINDOW_START,
 };
 
 #define TRAIN_ARGS_OPTIONS                                                                  \
@@ -53,17 +53,22 @@ enum {
 	{ "ema", required_argument, NULL, TA_EMA },                                         \
 	{ "members", required_argument, NULL, TA_MEMBERS },                                 \
 	{ "size-jitter", required_argument, NULL, TA_SIZE_JITTER },                         \
+	{ "rounds", required_argument, NULL, TA_ROUNDS },                                   \
+	{ "depth", required_argument, NULL, TA_DEPTH },                                     \
+	{ "eta", required_argument, NULL, TA_ETA },                                         \
 	{ "window-start", required_argument, NULL, TA_WINDOW_START }
 
 struct train_args {
 	const char *data;
 	enum model_arch arch;
 	struct model_shape shape;   /* 0 or NULL: the architecture's default */
-	const char *classes;        /* NULL: the dataset's or the architecture's classes */
-	const char *window_start;   /* as given, or NULL: the dataset's */
-	char start_from[4096];      /* where window_start came from (train_args_dataset) */
+	const char *classes;        /* NULL: the dataset's, else the architecture's */
+	const char *window_start;   /* NULL: the dataset's, else "any" */
+	char start_from[4096];      /* where window_start came from */
 	struct model_config cfg;    /* made by train_args_finish */
 	struct fit_options fit;
+	/* the last option given that only the networks take, and only trees */
+	const char *network_only, *trees_only;
 };
 
 /* The defaults (progress lines to stdout). */
@@ -75,10 +80,11 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
  * Returns -1 with a message on stderr. */
 int train_args_finish(const char *cmd, struct train_args *a);
 /* What the dataset says about itself (PREFIX_dataset.json, written by
- * pcap2npy): its class names unless --classes names them, and where its
- * windows start unless --window-start says. Call before loading the data.
- * Returns -1 with a message on stderr. */
-int train_args_dataset(const char *cmd, struct train_args *a);
+ * pcap2npy): its class names unless --classes names them (and they must
+ * agree), and where its windows start unless --window-start says. Call
+ * after train_args_finish, before loading the data. Returns -1 with a
+ * message on stderr. */
+int train_args_dataset_info(const char *cmd, struct train_args *a);
 /* The window size comes from the data: sets it and checks the configuration. */
 int train_args_window(const char *cmd, struct train_args *a, const struct dataset *ds);
 /* The help lines of the shared options. */

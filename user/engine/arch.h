@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model.h"
 #include "ode.h"
@@ -17,8 +18,14 @@
 /* dopri5 steps per window: a stiff or hostile model cannot hang the agent */
 #define MODEL_DOPRI5_MAX_STEPS 10000
 
+/* Every element takes 4 bytes of the parameter array: a float, or an int32
+ * (the trees' node indexes) kept in a float's place. */
+enum tensor_dtype { TENSOR_F32, TENSOR_I32 };
+_Static_assert(sizeof(float) == sizeof(int32_t), "an int32 takes a float's place");
+
 struct tensor_spec {
 	char name[32];
+	enum tensor_dtype dtype;
 	int ndim;
 	int shape[2];
 	size_t offset;      /* into the parameter array, in floats */
@@ -61,7 +68,8 @@ struct arch_ops {
 	int (*forward)(const struct model *m, float *ws, int B, bool train,
 		       const struct loss_options *lo, const float *sizes, const double *times,
 		       float *logits);
-	/* After forward(train): adds d(loss)/d(params) into grads, given dlogits. */
+	/* After forward(train): adds d(loss)/d(params) into grads, given dlogits.
+	 * NULL for an architecture without a gradient (trees). */
 	void (*backward)(const struct model *m, float *ws, int B, const float *dlogits,
 			 float *grads);
 	/* Optional. Fills the tables an inference workspace keeps at its start
@@ -70,14 +78,18 @@ struct arch_ops {
 	/* Optional. Sets the frozen tensors from training data (count sizes;
 	 * count 0: a data-free default). model_create calls it with none. */
 	void (*init_inputs)(struct model *m, const float *sizes, size_t count);
-	/* Optional. Checks loaded parameters beyond finiteness. */
+	/* Optional. Checks loaded parameters beyond finiteness: that they make a
+	 * model forward() can run safely (trees: indexes in range, no cycle). */
 	int (*check_params)(const struct model *m, char *err, size_t errlen);
 };
 
 /* A model of this configuration (checked) with zeroed parameters. */
 int model_alloc(const struct model_config *cfg, struct model **out, char *err, size_t errlen);
+/* Parameters as set (loaded, or built from trees): every F32 element finite,
+ * and what the architecture's check_params checks. */
+int model_check_params(const struct model *m, char *err, size_t errlen);
 
-extern const struct arch_ops arch_odernn, arch_lstm_ode, arch_lstm, arch_odernn_emb;
+extern const struct arch_ops arch_odernn, arch_lstm_ode, arch_lstm, arch_odernn_emb, arch_trees;
 
 /* Carves a workspace into buffers; with a NULL base it only counts, so one
  * layout function both sizes and cuts the workspace. */
@@ -158,6 +170,11 @@ void lstm_seq_backward(float *dgx, float *dout, float *dc, float *dw_hh, float *
 static inline float *param(const struct model *m, int idx)
 {
 	return m->params + m->tensors[idx].offset;
+}
+
+static inline int32_t *param_i32(const struct model *m, int idx)
+{
+	return (int32_t *)(m->params + m->tensors[idx].offset);
 }
 
 static inline float *grad(const struct model *m, float *grads, int idx)

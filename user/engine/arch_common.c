@@ -15,6 +15,7 @@ void tensor_add(struct tensor_spec *t, int *n, const char *name, int rows, int c
 	size_t offset = *n ? t[*n - 1].offset + t[*n - 1].count : 0;
 
 	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->dtype = TENSOR_F32;
 	s->ndim = cols ? 2 : 1;
 	s->shape[0] = rows;
 	s->shape[1] = cols;

@@ -20,6 +20,7 @@ static const struct arch_ops *const arch_table[] = {
 	[ARCH_LSTM_ODE] = &arch_lstm_ode,
 	[ARCH_LSTM] = &arch_lstm,
 	[ARCH_ODERNN_EMB] = &arch_odernn_emb,
+	[ARCH_TREES] = &arch_trees,
 };
 static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
@@ -57,6 +58,8 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->arch = arch;
 	cfg->hidden = arch == ARCH_ODERNN || arch == ARCH_ODERNN_EMB ? 32 : 1;
+	/* the smallest trees model, one leaf per class: training replaces it */
+	cfg->trees = cfg->nodes = arch == ARCH_TREES ? COUNT(iscx) : 0;
 	cfg->ode_hidden = 32;
 	cfg->window = 20;
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
@@ -214,11 +217,48 @@ int model_set_member(struct model *m, int k, const struct model *member, char *e
 	return 0;
 }
 
+int model_check_params(const struct model *m, char *err, size_t errlen)
+{
+	for (int k = 0; k < m->cfg.members; k++) {
+		struct model member;
+
+		model_member(m, k, &member);
+		for (int t = 0; t < member.ntensors; t++) {
+			const struct tensor_spec *s = &member.tensors[t];
+			const float *p = member.params + s->offset;
+
+			for (size_t i = 0; s->dtype == TENSOR_F32 && i < s->count; i++)
+				if (!isfinite(p[i])) {
+					char name[48];
+
+					/* as in the file: an ensemble's member k prefixes "mK." */
+					if (m->cfg.members > 1)
+						snprintf(name, sizeof(name), "m%d.%s", k, s->name);
+					else
+						snprintf(name, sizeof(name), "%s", s->name);
+					snprintf(err, errlen, "tensor '%s' element %zu is %g", name, i,
+						 p[i]);
+					return -1;
+				}
+		}
+		if (m->ops->check_params && m->ops->check_params(&member, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
 		 char *err, size_t errlen)
 {
 	struct rng rng = { seed };
 
+	*out = NULL;
+	if ((int)cfg->arch >= 0 && (int)cfg->arch < COUNT(arch_table) &&
+	    !arch_table[cfg->arch]->backward) {
+		snprintf(err, errlen, "%s models are trained, not initialised: odeflow train --arch %s",
+			 arch_table[cfg->arch]->name, arch_table[cfg->arch]->name);
+		return -1;
+	}
 	if (model_alloc(cfg, out, err, errlen))
 		return -1;
 	for (int k = 0; k < cfg->members; k++)
@@ -479,7 +519,7 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 	const size_t n = (size_t)batch * C;
 	double loss = 0;
 
-	if (batch < 1 || batch > ws->max_batch)
+	if (batch < 1 || batch > ws->max_batch || !model_has_gradient(m))
 		return NAN;
 	for (int b = 0; b < batch; b++)
 		if (labels[b] < 0 || labels[b] >= C)
@@ -511,4 +551,9 @@ float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 	if (logits)
 		memcpy(logits, ws->sum, n * sizeof(float));
 	return (float)loss;
+}
+
+int model_has_gradient(const struct model *m)
+{
+	return m->ops->backward != NULL;
 }

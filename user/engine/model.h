@@ -17,7 +17,7 @@
 #define MODEL_MAX_WINDOW 64
 #define MODEL_MAX_MEMBERS 8
 
-enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB };
+enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5 };
 
 struct model_config {
@@ -41,18 +41,21 @@ struct model_config {
 			      * (metadata "members", 1 when absent) */
 	uint32_t model_id;
 	struct window_start window_start; /* where its training windows started */
+	/* trees only (0 for the networks, whose fields above trees ignore): */
+	int trees;           /* boosted trees, a multiple of num_classes */
+	int nodes;           /* nodes of all trees together */
 };
 
 /* The defaults for an architecture (one member): odernn hidden 32 (M = 32),
- * RK4 with 2 substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep;
- * lstm-ode as the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol
- * 1e-7, atol 1e-9); lstm hidden 1. All with window 20, the five ISCX
- * classes (VoIP, Video, File_Transfer, Chat, Browsing), the architecture's
- * transform, temperature 1, model_id 0 and window_start "any" (windows from
- * anywhere in a session, as the ISCX data). */
+ * RK4 with 2 substeps; odernn-emb hidden 32, M = 32, RK4 with 1 substep; lstm-ode as
+ * the ODE-Flow notebook (hidden 1, ODE width 32, dopri5 at rtol 1e-7, atol
+ * 1e-9); lstm hidden 1; trees a single leaf per class. All with window 20,
+ * the five ISCX classes (VoIP, Video, File_Transfer, Chat, Browsing), the
+ * architecture's transform, temperature 1, model_id 0 and window_start
+ * "any" (windows from anywhere in a session, as the ISCX data). */
 void model_config_defaults(enum model_arch arch, struct model_config *cfg);
-/* Names as in model files ("odernn", "lstm-ode", "lstm", "odernn-emb";
- * "rk4", "dopri5");
+/* Names as in model files ("odernn", "lstm-ode", "lstm", "odernn-emb",
+ * "trees"; "rk4", "dopri5");
  * the parsers return -1 for an unknown name. */
 const char *model_arch_name(enum model_arch arch);
 int model_arch_parse(const char *name, enum model_arch *out);
@@ -80,9 +83,10 @@ int model_load(const char *path, struct model **out, char *err, size_t errlen);
 int model_save(const struct model *m, const char *path, char *err, size_t errlen);
 /* The same from a whole file held in memory (errors do not name a file). */
 int model_load_buffer(const void *buf, size_t len, struct model **out, char *err, size_t errlen);
-/* A new model with freshly initialised parameters (PyTorch's default
+/* A new network with freshly initialised parameters (PyTorch's default
  * initialisation scheme), deterministic for a seed; an ensemble's members
- * are initialised one after the other from the same stream. */
+ * are initialised one after the other from the same stream. Trees are not
+ * initialised but trained (user/train/train_trees.h): -1 for them. */
 int model_create(const struct model_config *cfg, uint64_t seed, struct model **out,
 		 char *err, size_t errlen);
 /* Sets what an architecture derives from its training data rather than
@@ -155,12 +159,16 @@ struct loss_options {
  * logits (B*num_classes, no temperature) if logits is not NULL. Uses the
  * model's solver discretised as RK4 (backpropagation through the RK4
  * steps). lo may be NULL (plain cross-entropy, no dropout). Returns NAN for
- * invalid input or labels, or when the training tape cannot be allocated. */
+ * invalid input or labels, when the training tape cannot be allocated, or
+ * for a model without a gradient (trees). */
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,
 		      const float *sizes, const double *times, const int *labels,
 		      const struct loss_options *lo, float *grads, float *logits);
 
 /* Bytes of workspace model_classify needs per window, in batches of batch. */
 size_t model_ws_bytes(const struct model *m, int batch);
+
+/* Whether model_loss_grad can train this model (the networks, not trees). */
+int model_has_gradient(const struct model *m);
 
 #endif

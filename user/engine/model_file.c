@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* Model files: safetensors with the configuration in __metadata__ (every
- * value a string, as the format requires) and one F32 tensor per parameter
- * tensor, named as in the PyTorch reference (tools/reference/golden.py). */
+ * value a string, as the format requires) and one tensor per parameter
+ * tensor: F32 weights named as in the PyTorch reference
+ * (tools/reference/golden.py) for the networks, F32 and I32 arrays for
+ * trees (arch_trees.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -45,7 +47,12 @@ static void set_double(json_t *meta, const char *key, double v)
 	set_str(meta, key, buf);
 }
 
-/* A tensor's name in the file: an ensemble's member k prefixes "mK.". */
+static const char *dtype_name(enum tensor_dtype dtype)
+{
+	return dtype == TENSOR_I32 ? "I32" : "F32";
+}
+
+/* A tensor's name in the file: an ensemble's member k prefixes "mK." */
 static void file_name(const struct model *m, int k, int t, char *name, size_t len)
 {
 	if (m->cfg.members > 1)
@@ -70,13 +77,7 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	json_decref(classes);
 	set_str(meta, "format", "odeflow");
 	set_str(meta, "arch", model_arch_name(c->arch));
-	set_int(meta, "hidden", c->hidden);
-	set_int(meta, "ode_hidden", c->ode_hidden);
 	set_int(meta, "window", c->window);
-	set_str(meta, "solver", model_solver_name(c->solver));
-	set_int(meta, "rk4_steps", c->rk4_steps);
-	set_double(meta, "rtol", c->rtol);
-	set_double(meta, "atol", c->atol);
 	set_str(meta, "classes", classes_text ? classes_text : "");
 	set_str(meta, "transform", c->transform);
 	set_double(meta, "temperature", c->temperature);
@@ -85,13 +86,24 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 	window_start_format(&c->window_start, start, sizeof(start));
 	set_str(meta, "window_start", start);
 	free(classes_text);
+	if (c->arch == ARCH_TREES) {
+		set_int(meta, "trees", c->trees);
+		set_int(meta, "nodes", c->nodes);
+	} else {
+		set_int(meta, "hidden", c->hidden);
+		set_int(meta, "ode_hidden", c->ode_hidden);
+		set_str(meta, "solver", model_solver_name(c->solver));
+		set_int(meta, "rk4_steps", c->rk4_steps);
+		set_double(meta, "rtol", c->rtol);
+		set_double(meta, "atol", c->atol);
+	}
 	for (int i = 0; i < n; i++) {
 		int k = i / m->ntensors;
 		const struct tensor_spec *s = &m->tensors[i % m->ntensors];
 
 		file_name(m, k, i % m->ntensors, names[i], sizeof(names[i]));
-		t[i] = (struct st_out_tensor){ .name = names[i], .ndim = s->ndim,
-					       .shape = { s->shape[0], s->shape[1] },
+		t[i] = (struct st_out_tensor){ .name = names[i], .dtype = dtype_name(s->dtype),
+					       .ndim = s->ndim, .shape = { s->shape[0], s->shape[1] },
 					       .data = m->params + k * m->member_params + s->offset };
 	}
 	rc = st_write(path, meta, n, t, err, errlen);
@@ -176,6 +188,42 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 	return 0;
 }
 
+/* The networks' solver and sizes. */
+static int meta_network(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	const char *solver = meta_str(meta, "solver", err, errlen);
+	long hidden, ode_hidden, steps;
+
+	if (!solver)
+		return -1;
+	if (model_solver_parse(solver, &c->solver)) {
+		snprintf(err, errlen, "unknown solver '%.32s'", solver);
+		return -1;
+	}
+	if (meta_int(meta, "hidden", 0, INT_MAX, &hidden, err, errlen) ||
+	    meta_int(meta, "ode_hidden", 0, INT_MAX, &ode_hidden, err, errlen) ||
+	    meta_int(meta, "rk4_steps", 0, INT_MAX, &steps, err, errlen) ||
+	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
+	    meta_double(meta, "atol", &c->atol, err, errlen))
+		return -1;
+	c->hidden = (int)hidden;
+	c->ode_hidden = (int)ode_hidden;
+	c->rk4_steps = (int)steps;
+	return 0;
+}
+
+static int meta_trees(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	long trees, nodes;
+
+	if (meta_int(meta, "trees", 0, INT_MAX, &trees, err, errlen) ||
+	    meta_int(meta, "nodes", 0, INT_MAX, &nodes, err, errlen))
+		return -1;
+	c->trees = (int)trees;
+	c->nodes = (int)nodes;
+	return 0;
+}
+
 /* Absent in files written before it existed: the shipped ISCX models, whose
  * windows came from anywhere in a session. */
 static int meta_window_start(json_t *meta, struct model_config *c, char *err, size_t errlen)
@@ -196,8 +244,9 @@ static int meta_window_start(json_t *meta, struct model_config *c, char *err, si
 
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
-	const char *format, *arch, *solver, *transform;
-	long hidden, ode_hidden, window, steps, id, members;
+	const char *format, *arch_name, *transform;
+	enum model_arch arch;
+	long window, id, members;
 
 	memset(c, 0, sizeof(*c));
 	if (!meta) {
@@ -210,31 +259,24 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 		snprintf(err, errlen, "metadata format '%.32s' is not 'odeflow'", format);
 		return -1;
 	}
-	if (!(arch = meta_str(meta, "arch", err, errlen)) ||
-	    !(solver = meta_str(meta, "solver", err, errlen)) ||
+	if (!(arch_name = meta_str(meta, "arch", err, errlen)) ||
 	    !(transform = meta_str(meta, "transform", err, errlen)))
 		return -1;
-	if (model_arch_parse(arch, &c->arch)) {
-		snprintf(err, errlen, "unknown architecture '%.32s'", arch);
+	if (model_arch_parse(arch_name, &arch)) {
+		snprintf(err, errlen, "unknown architecture '%.32s'", arch_name);
 		return -1;
 	}
-	if (model_solver_parse(solver, &c->solver)) {
-		snprintf(err, errlen, "unknown solver '%.32s'", solver);
-		return -1;
-	}
+	/* the defaults fill what this architecture's files do not carry */
+	model_config_defaults(arch, c);
 	if (strlen(transform) >= sizeof(c->transform)) {
 		snprintf(err, errlen, "unknown feature transform '%.32s...'", transform);
 		return -1;
 	}
 	snprintf(c->transform, sizeof(c->transform), "%s", transform);
-	if (meta_int(meta, "hidden", 0, INT_MAX, &hidden, err, errlen) ||
-	    meta_int(meta, "ode_hidden", 0, INT_MAX, &ode_hidden, err, errlen) ||
-	    meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
-	    meta_int(meta, "rk4_steps", 0, INT_MAX, &steps, err, errlen) ||
+	if (meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
-	    meta_double(meta, "rtol", &c->rtol, err, errlen) ||
-	    meta_double(meta, "atol", &c->atol, err, errlen) ||
-	    meta_classes(meta, c, err, errlen) || meta_window_start(meta, c, err, errlen))
+	    meta_classes(meta, c, err, errlen) || meta_window_start(meta, c, err, errlen) ||
+	    (arch == ARCH_TREES ? meta_trees : meta_network)(meta, c, err, errlen))
 		return -1;
 	/* files from before calibration have no temperature: their logits as they
 	 * are; files from before ensembles are one network */
@@ -247,10 +289,7 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	    meta_int(meta, "members", 0, INT_MAX, &members, err, errlen))
 		return -1;
 	c->members = (int)members;
-	c->hidden = (int)hidden;
-	c->ode_hidden = (int)ode_hidden;
 	c->window = (int)window;
-	c->rk4_steps = (int)steps;
 	c->model_id = (uint32_t)id;
 	return model_config_check(c, err, errlen);
 }
@@ -261,23 +300,22 @@ static int copy_tensor(const struct tensor_spec *s, const char *name, const stru
 	int same = t->ndim == s->ndim && t->shape[0] == (uint64_t)s->shape[0] &&
 		   (s->ndim == 1 || t->shape[1] == (uint64_t)s->shape[1]);
 
-	if (strcmp(t->dtype, "F32")) {
-		snprintf(err, errlen, "tensor '%s' has dtype %s, not F32", name, t->dtype);
+	if (strcmp(t->dtype, dtype_name(s->dtype))) {
+		snprintf(err, errlen, "tensor '%s' has dtype %s, not %s", name, t->dtype,
+			 dtype_name(s->dtype));
 		return -1;
 	}
 	if (!same) {
-		snprintf(err, errlen, "tensor '%s' has shape [%llu%s%llu] with %d dimensions, expected [%d%s%d]",
-			 name, (unsigned long long)t->shape[0], t->ndim > 1 ? "," : "",
-			 t->ndim > 1 ? (unsigned long long)t->shape[1] : 0ull, t->ndim, s->shape[0],
-			 s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
+		char got[ST_MAX_DIMS * 24 + 3] = "[";
+
+		for (int d = 0; d < t->ndim; d++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%llu", d ? "," : "",
+				 (unsigned long long)t->shape[d]);
+		snprintf(err, errlen, "tensor '%s' has shape %s], expected [%d%s%.0d]", name, got,
+			 s->shape[0], s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
 		return -1;
 	}
 	memcpy(dst, t->data, t->nbytes);
-	for (size_t i = 0; i < s->count; i++)
-		if (!isfinite(dst[i])) {
-			snprintf(err, errlen, "tensor '%s' element %zu is %g", name, i, dst[i]);
-			return -1;
-		}
 	return 0;
 }
 
@@ -321,14 +359,9 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 			return -1;
 		}
 	}
-	for (int k = 0; m->ops->check_params && k < cfg.members; k++) {
-		struct model member;
-
-		model_member(m, k, &member);
-		if (m->ops->check_params(&member, err, errlen)) {
-			model_free(m);
-			return -1;
-		}
+	if (model_check_params(m, err, errlen)) {
+		model_free(m);
+		return -1;
 	}
 	*out = m;
 	return 0;

@@ -212,10 +212,13 @@ static int write_all(FILE *f, const struct st_out_tensor *t, int n, const char *
 		len8[i] = (uint8_t)(hlen >> (8 * i));
 	if (fwrite(len8, 1, 8, f) != 8 || fwrite(hdr, 1, hlen, f) != hlen)
 		return -1;
-	/* F32 little-endian: the in-memory layout on the little-endian hosts we build for */
-	for (int i = 0; i < n; i++)
-		if (fwrite(t[i].data, sizeof(float), out_count(&t[i]), f) != out_count(&t[i]))
+	/* little-endian: the in-memory layout on the little-endian hosts we build for */
+	for (int i = 0; i < n; i++) {
+		size_t size = (size_t)dtype_size(t[i].dtype);
+
+		if (fwrite(t[i].data, size, out_count(&t[i]), f) != out_count(&t[i]))
 			return -1;
+	}
 	return 0;
 }
 
@@ -230,15 +233,21 @@ int st_write(const char *path, json_t *metadata, int n, const struct st_out_tens
 	FILE *f;
 	int rc = -1;
 
+	for (int i = 0; i < n; i++)
+		if (!dtype_size(t[i].dtype)) {
+			snprintf(err, errlen, "%s: tensor '%s' has unknown dtype '%s'", path, t[i].name,
+				 t[i].dtype);
+			return -1;
+		}
 	json_object_set(hdr, "__metadata__", metadata);
 	for (int i = 0; i < n; i++) {
 		json_t *shape = json_array();
-		size_t bytes = out_count(&t[i]) * sizeof(float);
+		size_t bytes = out_count(&t[i]) * (size_t)dtype_size(t[i].dtype);
 
 		for (int d = 0; d < t[i].ndim; d++)
 			json_array_append_new(shape, json_integer(t[i].shape[d]));
 		json_object_set_new(hdr, t[i].name,
-				    json_pack("{s:s, s:o, s:[I,I]}", "dtype", "F32", "shape", shape,
+				    json_pack("{s:s, s:o, s:[I,I]}", "dtype", t[i].dtype, "shape", shape,
 					      "data_offsets", (json_int_t)offset,
 					      (json_int_t)(offset + bytes)));
 		offset += bytes;

@@ -38,13 +38,14 @@ int st_parse(const void *buf, size_t len, struct st_file *out, char *err, size_t
 void st_free(struct st_file *f);
 const struct st_tensor *st_find(const struct st_file *f, const char *name);
 
-/* Writes F32 tensors with string metadata to path atomically (a temporary
+/* Writes tensors with string metadata to path atomically (a temporary
  * file renamed into place). */
 struct st_out_tensor {
 	const char *name;
+	const char *dtype;       /* a dtype st_parse knows, "F32", "I32", ... */
 	int ndim;
 	int shape[ST_MAX_DIMS];
-	const float *data;
+	const void *data;        /* in the host's (little-endian) byte order */
 };
 int st_write(const char *path, json_t *metadata, int n, const struct st_out_tensor *t,
 	     char *err, size_t errlen);

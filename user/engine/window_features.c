@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "model.h"
 #include "window_features.h"
 
 int features_window(int n, const float *sizes, const double *times,
@@ -50,5 +51,66 @@ int features_v2(int n, const float *sizes, const double *times, float *raw, int 
 		gap_bin[i] = bin < V2_GAP_BINS ? bin : V2_GAP_BINS - 1;
 		dtau[i] = (float)(log1p(1000.0 * dt) / 2.0);
 	}
+	return 0;
+}
+
+/* Summaries of n values: mean and standard deviation (two passes). */
+static void mean_std(int n, const double *v, double *mean, double *std)
+{
+	double sum = 0, sq = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	*mean = sum / n;
+	for (int i = 0; i < n; i++)
+		sq += (v[i] - *mean) * (v[i] - *mean);
+	*std = sqrt(sq / n);
+}
+
+int features_trees(int n, const float *sizes, const double *times, float *x)
+{
+	double size[MODEL_MAX_WINDOW], gap[MODEL_MAX_WINDOW], sorted[MODEL_MAX_WINDOW];
+	double mean, std, gap_mean, gap_std, duration, bytes = 0;
+	float *sum = x + 2 * n - 1;
+	int distinct = 1, changes = 0, small = 0, full = 0, zero = 0;
+
+	if (n < 2 || n > MODEL_MAX_WINDOW || features_window(n, sizes, times, NULL, NULL, NULL))
+		return -1;
+	duration = times[n - 1] - times[0];
+	for (int i = 0; i < n; i++) {
+		int j = i;
+
+		size[i] = sizes[i];
+		bytes += size[i];
+		x[i] = sizes[i];
+		small += size[i] <= 100;
+		full += size[i] >= 1400;
+		changes += i && size[i] != size[i - 1];
+		for (; j > 0 && sorted[j - 1] > size[i]; j--)  /* insertion sort */
+			sorted[j] = sorted[j - 1];
+		sorted[j] = size[i];
+	}
+	for (int i = 1; i < n; i++) {
+		gap[i - 1] = log10(times[i] - times[i - 1] + 1e-6);
+		x[n + i - 1] = (float)gap[i - 1];
+		zero += times[i] == times[i - 1];
+		distinct += sorted[i] != sorted[i - 1];
+	}
+	mean_std(n, size, &mean, &std);
+	mean_std(n - 1, gap, &gap_mean, &gap_std);
+	sum[TREES_SIZE_MEAN] = (float)mean;
+	sum[TREES_SIZE_STD] = (float)std;
+	sum[TREES_SIZE_MIN] = (float)sorted[0];
+	sum[TREES_SIZE_MAX] = (float)sorted[n - 1];
+	sum[TREES_SIZE_MEDIAN] = (float)((sorted[(n - 1) / 2] + sorted[n / 2]) / 2);
+	sum[TREES_SIZES_DISTINCT] = (float)distinct;
+	sum[TREES_SIZE_CHANGES] = (float)changes;
+	sum[TREES_SMALL] = (float)small;
+	sum[TREES_FULL] = (float)full;
+	sum[TREES_LOG_DURATION] = (float)log10(duration + 1e-6);
+	sum[TREES_GAP_MEAN] = (float)gap_mean;
+	sum[TREES_GAP_STD] = (float)gap_std;
+	sum[TREES_ZERO_GAPS] = (float)zero;
+	sum[TREES_LOG_RATE] = (float)log10((bytes + 1) / (duration + 1e-3));
 	return 0;
 }

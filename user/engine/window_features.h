@@ -36,4 +36,24 @@ int features_window(int n, const float *sizes, const double *times,
 int features_v2(int n, const float *sizes, const double *times, float *raw, int *gap_bin,
 		float *dtau);
 
+/* The feature transform "odeflow-trees-v1" (arch_trees.c; the trainer
+ * computes it with this same function, so XGBoost and the engine see the
+ * same floats): the n sizes in bytes, the n-1 log10(gap + 1e-6 s), then the
+ * window's summaries in enum trees_summary's order. */
+#define FEATURES_TREES_TRANSFORM "odeflow-trees-v1"
+enum trees_summary {
+	TREES_SIZE_MEAN, TREES_SIZE_STD, TREES_SIZE_MIN, TREES_SIZE_MAX, TREES_SIZE_MEDIAN,
+	TREES_SIZES_DISTINCT,   /* how many different sizes */
+	TREES_SIZE_CHANGES,     /* packets whose size differs from the one before */
+	TREES_SMALL, TREES_FULL,/* packets of <= 100 and >= 1400 bytes */
+	TREES_LOG_DURATION,     /* log10(last time - first time + 1e-6 s) */
+	TREES_GAP_MEAN, TREES_GAP_STD,  /* of the n-1 log10 gaps */
+	TREES_ZERO_GAPS,        /* packets with the time of the one before */
+	TREES_LOG_RATE,         /* log10((bytes + 1) / (duration + 1 ms)) */
+	TREES_SUMMARIES
+};
+#define FEATURES_TREES(n) (2 * (n) - 1 + TREES_SUMMARIES)
+/* x: FEATURES_TREES(n) floats. Returns -1 on the inputs features_window refuses. */
+int features_trees(int n, const float *sizes, const double *times, float *x);
+
 #endif

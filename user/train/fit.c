@@ -4,6 +4,35 @@
 #include "fit.h"
 #include "common/errmsg.h"
 
+/* Trees: XGBoost fits them on every window (they have no early stopping,
+ * so nothing is held out), the engine serves them. */
+static int fit_trees(const struct model_config *cfg, const struct dataset *data,
+		     const struct fit_options *o, struct model **out, struct train_result *r,
+		     char *err, size_t errlen)
+{
+	struct trees_options t = o->trees;
+	struct trees_result tr;
+	FILE *progress = o->train.progress;
+
+	t.threads = o->train.threads;
+	t.seed = o->train.seed;
+	t.progress = progress;
+	if (progress)
+		fprintf(progress, "train: %zu windows, XGBoost: %d rounds of trees of depth %d, eta "
+			"%g, %d thread%s\n", data->n, t.rounds, t.depth, t.eta, t.threads,
+			t.threads > 1 ? "s" : "");
+	if (trees_train(cfg, data, &t, out, &tr, err, errlen))
+		return -1;
+	if (progress)
+		fprintf(progress, "train: %d trees, %d nodes; the engine's probabilities differ from "
+			"XGBoost's by %.1e at most\n", model_config(*out)->trees,
+			model_config(*out)->nodes, tr.max_diff);
+	*r = (struct train_result){ .epochs_run = t.rounds, .best_epoch = t.rounds,
+				    .best_val_acc = -1, .first_train_acc = tr.train_acc,
+				    .last_train_acc = tr.train_acc, .seconds = tr.seconds };
+	return 0;
+}
+
 static int fit_one(const struct model_config *cfg, const struct dataset *data,
 		   const struct fit_options *o, struct model **out, struct train_result *r,
 		   char *err, size_t errlen)
@@ -14,6 +43,8 @@ static int fit_one(const struct model_config *cfg, const struct dataset *data,
 	int rc = -1;
 
 	*out = NULL;
+	if (cfg->arch == ARCH_TREES)
+		return fit_trees(cfg, data, o, out, r, err, errlen);
 	if (dataset_split(data, o->val_frac, o->val_by_session, o->train.seed, &train, &val))
 		return errmsg(err, errlen, "out of memory");
 	if (model_create(cfg, o->train.seed, &m, err, errlen))

@@ -10,18 +10,23 @@
 
 #include "dataset.h"
 #include "train.h"
+#include "train_trees.h"
 #include "engine/model.h"
 
 struct fit_options {
 	struct train_options train;
 	double val_frac;        /* share of the windows held out for validation (0: none) */
 	bool val_by_session;    /* hold out whole sessions, not single windows */
+	/* trees (XGBoost) take rounds, depth and eta from here, and threads,
+	 * seed and progress from train */
+	struct trees_options trees;
 };
 
 /* A new model of configuration cfg trained on data; *out is NULL on error
  * (one line in err). An ensemble's members are trained one after the
  * other, member k as a model of its own with seed + k; r then describes
- * the last member, but for seconds: all of them. */
+ * the last member, but for seconds: all of them. Trees fill r as if each
+ * round were an epoch. */
 int fit_model(const struct model_config *cfg, const struct dataset *data,
 	      const struct fit_options *o, struct model **out, struct train_result *r,
 	      char *err, size_t errlen);

@@ -217,6 +217,11 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		snprintf(err, errlen, "no windows left to train on");
 		return -1;
 	}
+	if (!model_has_gradient(m)) {
+		snprintf(err, errlen, "%s models have no gradient: XGBoost trains them "
+			 "(train_trees.h)", model_arch_name(model_config(m)->arch));
+		return -1;
+	}
 	if (o->threads < 1 || o->threads > TRAIN_MAX_THREADS || o->batch < o->threads ||
 	    o->epochs < 1) {
 		snprintf(err, errlen, "need 1 to %d threads, a batch of at least one window per "
