@@ -130,6 +130,7 @@ static void test_stalled_events_reader_never_stalls_classification(void)
 	windows = stats_counter(stats, "windows");
 	classified = agent_field(stats, "windows_classified");
 	dropped = agent_field(stats, "events_dropped");
+	printf("  %lld windows, %lld classified, %lld events dropped\n", windows, classified, dropped);
 	CHECKF(windows >= 11000 && classified == windows,
 	       "%lld windows emitted, %lld classified", windows, classified);
 	CHECKF(dropped > 0, "no events counted as dropped (%lld)", dropped);
@@ -195,6 +196,7 @@ static void test_overloaded_agent_stays_visible_and_stops(void)
 			close(fd);
 		usleep(100000);
 	}
+	printf("  the heartbeat was at most %llu ms old\n", (unsigned long long)(worst / NSEC_PER_MSEC));
 	CHECKF(worst < 500 * NSEC_PER_MSEC, "the heartbeat was %llu ms old",
 	       (unsigned long long)(worst / NSEC_PER_MSEC));
 	CHECKF(stop_agent(SIGTERM, 1000) == 0, "the agent did not stop within a second");
@@ -322,6 +324,7 @@ static void test_evicted_drop_comes_back(void)
 		usleep(10000);
 		got += drain_socket(rx);
 	}
+	printf("  %d of %d packets passed after the eviction\n", got, sent);
 	CHECKF(got < sent - 100, "%d of %d packets passed after the eviction", got, sent);
 	CHECK(verdict_of(TX_V4, local_port(tx), RX_V4, 6300, 17, &v) == 0);
 	send_udp(tx, 5, 200);
