@@ -13,6 +13,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <xdp/xdp_helpers.h>
 
 #include "odeflow.h"
 #include "flow_key_canon.h"
@@ -43,6 +44,8 @@ const volatile __u64 resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS;
 /* Seeds the hash that places first packets: flows an attacker crafts to
  * collide with a real one's slot cannot be computed without it. */
 const volatile __u64 hash_seed = 0;
+/* Nonzero and random: which load of the program this is, for "active". */
+const volatile __u64 instance = 0;
 
 /* Capacities below are defaults; the loader sets them before load. The
  * loader also replaces "flows" with a map whose values hold window_n slots
@@ -106,6 +109,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct counters);
 } counters SEC(".maps");
+
+/* Written by the loader only (struct active_instance). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct active_instance);
+} active SEC(".maps");
 
 /* Packets of classified connections by class and the action applied to
  * them (key class_id * ACTION_COUNT + action; a provisional verdict's DROP
@@ -674,10 +685,22 @@ static __always_inline void sample(const struct packet *pkt, struct counters *cn
 		emit(&pkt->key, st, n, now, cnt);
 }
 
+/* Whether another load of this program works on this interface for now
+ * (see struct active_instance): then this one passes every packet on,
+ * untouched and uncounted. */
+static __always_inline bool standing_aside(__u32 ifindex)
+{
+	__u32 zero = 0;
+	struct active_instance *a = bpf_map_lookup_elem(&active, &zero);
+
+	return a && a->instance && a->ifindex == ifindex && a->instance != instance;
+}
+
 /* One packet, whichever hook runs the program: XDP_PASS or XDP_DROP.
  * frame_len counts the whole frame from its Ethernet header; data..data_end
- * is the part that holds the headers. */
-static __always_inline int handle_packet(void *data, void *data_end, __u32 frame_len)
+ * is the part that holds the headers; ifindex is the interface it came in on. */
+static __always_inline int handle_packet(void *data, void *data_end, __u32 frame_len,
+					 __u32 ifindex)
 {
 	struct packet pkt = {};
 	struct flow_key connection;
@@ -685,8 +708,11 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 	__u8 seen_bit;
 	int action = XDP_PASS;
 	__u32 zero = 0;
-	struct counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+	struct counters *cnt;
 
+	if (standing_aside(ifindex))
+		return XDP_PASS;
+	cnt = bpf_map_lookup_elem(&counters, &zero);
 	if (!cnt)
 		return XDP_PASS; /* never: the array has its one entry */
 	cnt->packets++; /* per-CPU: no atomics needed */
@@ -730,13 +756,22 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 
 /* xdp.frags: the program takes multi-buffer frames too, so it attaches where
  * jumbo frames need them (a native veth or NIC with a large MTU refuses a
- * program without it). */
+ * program without it). In libxdp's dispatcher the dispatcher carries that
+ * flag, and only while every program in it has it. */
 SEC("xdp.frags")
 int odeflow_xdp(struct xdp_md *ctx)
 {
 	return handle_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end,
-			     bpf_xdp_get_buff_len(ctx));
+			     bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex);
 }
+
+/* How libxdp's dispatcher runs odeflow_xdp beside other programs: at this
+ * priority, and the next program gets every packet it passes (a DROP ends
+ * the chain). */
+struct {
+	__uint(priority, ODEFLOW_XDP_RUN_PRIO);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(odeflow_xdp);
 
 /* The same at TC ingress, attached through a tcx link (`--hook tcx`), where
  * the kernel chains any number of programs: TCX_NEXT hands the packet to
@@ -747,7 +782,8 @@ int odeflow_xdp(struct xdp_md *ctx)
 SEC("tc")
 int odeflow_tc(struct __sk_buff *skb)
 {
-	int action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len);
+	int action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
+				   skb->ifindex);
 
 	return action == XDP_DROP ? TCX_DROP : TCX_NEXT;
 }

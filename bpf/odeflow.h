@@ -23,6 +23,11 @@
 /* Slots of "first_packets": directions seen once, not yet admitted into
  * "flows" (a power of two; 16 bytes each). */
 #define ODEFLOW_FIRST_PACKET_SLOTS 65536
+/* The sampler's run priority in libxdp's multi-program dispatcher (lower
+ * runs first; libxdp's default is 50, xdp-filter's 10): after the
+ * firewalls, so what they drop is never sampled, and before the programs
+ * that take packets away (XDP_TX, XDP_REDIRECT), so what they take is. */
+#define ODEFLOW_XDP_RUN_PRIO 20
 
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL
@@ -119,6 +124,18 @@ enum verdict_flags {
 	 * lookup. */
 	VERDICT_SEEN_FORWARD = 2,
 	VERDICT_SEEN_REVERSE = 4,
+};
+
+/* Map "active" (one entry): the program that works on an interface while
+ * two are attached there. A restart that takes over the program a --keep
+ * run left in libxdp's dispatcher adds its own first (it stands aside, as
+ * this says the old one's instance), switches this entry to itself, then
+ * removes the old one: no packet goes through both, none through neither.
+ * instance 0: every program works. */
+struct active_instance {
+	__u64 instance; /* the rodata "instance" of the program that works */
+	__u32 ifindex;  /* on this interface; programs elsewhere ignore it */
+	__u32 pad;
 };
 
 /* Keyed by the canonical flow key (flow_key_canonical): one entry per connection. */

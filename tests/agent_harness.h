@@ -216,6 +216,43 @@ static inline long long stats_counter(json_t *stats, const char *name)
 	return json_integer_value(json_object_get(json_object_get(stats, "counters"), name));
 }
 
+/* `odeflow run --quiet` expected to fail at once (so its error is all it
+ * prints): its exit status, stderr in err_file. */
+static inline int run_refused(const char *extra, const char *err_file)
+{
+	char cmd[2048];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "%s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
+		 dev_rx, model_path, pin_dir, extra, tmp_path(err_file));
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* A fresh UDP connection to port; sends N datagrams; returns how many arrived. */
+static inline int send_connection(uint16_t port, uint16_t *sport)
+{
+	int rx, tx = udp_pair(AF_INET, port, &rx), got;
+
+	send_udp(tx, N, 200);
+	usleep(50000);
+	got = drain_socket(rx);
+	*sport = local_port(tx);
+	close(tx);
+	close(rx);
+	return got;
+}
+
+/* Whether the events file has a first-window event for this connection
+ * (waits up to 2 s for it). */
+static inline bool has_event(uint16_t sport, uint16_t dport)
+{
+	char text[96];
+
+	snprintf(text, sizeof(text), "\"sport\":%u,\"dport\":%u", sport, dport);
+	return wait_for_text(tmp_path("events.jsonl"), text, 2000);
+}
+
 /* Namespaces, a fresh model and a private bpffs; bounded by `seconds`. */
 static inline void agent_test_setup(const char *name, int seconds)
 {

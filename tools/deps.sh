@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   make gcc clang llvm bpftool pkg-config
   libbpf-dev libelf-dev zlib1g-dev
+  libxdp-dev                    # odeflow run: the XDP hook shared through libxdp's multi-program dispatcher
   libopenblas-dev libpcap-dev libjansson-dev
   libmicrohttpd-dev             # odeflow run --metrics: the /metrics HTTP server
   libfixbuf-dev                 # odeflow run --ipfix: IPFIX records (RFC 7011)
@@ -15,6 +16,7 @@ packages=(
   libclang-rt-14-dev            # ASan/UBSan/libFuzzer runtimes for clang
   iproute2 tcpdump tcpreplay    # live tests: veth pairs, capture, replay
   iperf3                        # live tests: traffic of a real program
+  xdp-tools                     # live tests: xdp-filter beside odeflow in the dispatcher, xdp-loader status
   prometheus curl               # live tests: a real Prometheus scrapes --metrics; promtool checks it
   pmacct libfixbuf-tools socat  # live tests: nfacctd and ipfixDump read what --ipfix exports
   jq bc                         # benchmark scripts

@@ -22,19 +22,6 @@
 #define PORT_TAKEN 9465
 #define PORT_TAKEN_TEXT "9465"
 
-/* `odeflow run --quiet` expected to fail at once (so its error is all it
- * prints): its exit status, stderr in err_file. */
-static int run_refused(const char *extra, const char *err_file)
-{
-	char cmd[2048];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
-		 dev_rx, model_path, pin_dir, extra, tmp_path(err_file));
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* The second program at tc ingress: drops UDP to DROPPED_PORT. */
 struct tc_dropper {
 	struct tc_drop_port_bpf *skel;
@@ -84,30 +71,6 @@ static void tcx_chain(char *out, size_t len)
 		if (fd >= 0)
 			close(fd);
 	}
-}
-
-/* A fresh UDP connection to port; sends N datagrams; returns how many arrived. */
-static int send_connection(uint16_t port, uint16_t *sport)
-{
-	int rx, tx = udp_pair(AF_INET, port, &rx), got;
-
-	send_udp(tx, N, 200);
-	usleep(50000);
-	got = drain_socket(rx);
-	*sport = local_port(tx);
-	close(tx);
-	close(rx);
-	return got;
-}
-
-/* Whether the events file has a first-window event for this connection
- * (waits up to 2 s for it). */
-static bool has_event(uint16_t sport, uint16_t dport)
-{
-	char text[96];
-
-	snprintf(text, sizeof(text), "\"sport\":%u,\"dport\":%u", sport, dport);
-	return wait_for_text(tmp_path("events.jsonl"), text, 2000);
 }
 
 /* odeflow at tcx with a firewall-like program before it: the firewall

@@ -272,7 +272,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 				      .max_connections = (int)o->flow_capacity };
 	const struct model_config *cfg;
 	enum xdp_mode got;
-	char why[256];
+	char why[256], where[96];
 	int ifindex;
 
 	if (model_load(o->model_path, &a->model, err, errlen))
@@ -343,17 +343,20 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	/* the metrics server runs already */
 	__atomic_store_n(&a->metrics_src.events_queue, a->events_queue, __ATOMIC_RELEASE);
 	if (xdp_sampler_attach(a->sampler, ifindex, o->mode,
-			       (o->keep ? XDP_ATTACH_PIN_LINK : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
+			       (o->keep ? XDP_ATTACH_KEEP : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
 			       &got, err, errlen))
 		return -1;
 	a->attached = true;
+	/* the metrics server runs already */
+	__atomic_store_n(&a->metrics_src.hook,
+			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);
 	publish_start(a);
+	xdp_sampler_describe(a->sampler, where, sizeof(where));
+	if (!o->quiet && xdp_sampler_note(a->sampler)[0])
+		log_line(LOG_LEVEL_WARNING, "%s", xdp_sampler_note(a->sampler));
 	if (!o->quiet)
 		fprintf(stderr, "odeflow: attached to %s %s; model %s (%s, N=%d), %d worker(s)%s\n",
-			o->iface,
-			o->hook == XDP_HOOK_TCX ? "at tc ingress (tcx)"
-			: got == XDP_MODE_NATIVE ? "in native XDP mode" : "in generic XDP mode",
-			o->model_path,
+			o->iface, where, o->model_path,
 			model_arch_name(cfg->arch),
 			cfg->window, o->threads, o->busy_poll ? ", busy-polling the ring" : "");
 	return 0;

@@ -65,7 +65,7 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	const struct model_config *cfg = src->model;
 
 	s->iface = src->iface;
-	s->hook = src->hook;
+	s->hook = __atomic_load_n(&src->hook, __ATOMIC_ACQUIRE); /* set again once attached */
 	s->model_path = src->model_path;
 	s->arch = model_arch_name(cfg->arch);
 	s->model_id = cfg->model_id;

@@ -11,6 +11,7 @@ ODEFLOW_COMMAND(stats, "print the packet counters and the agent's state")
 int cmd_stats(int argc, char **argv)
 {
 	uint64_t counters[CNT_MAX];
+	const char *hook;
 	struct pinned p;
 	bool json;
 	int rc;
@@ -22,13 +23,15 @@ int cmd_stats(int argc, char **argv)
 		pinned_close(&p);
 		return 1;
 	}
+	hook = pinned_sampler_hook(&p);
 	if (json) {
 		json_t *o = json_object(), *cnt = json_object();
 
 		for (int i = 0; i < CNT_MAX; i++)
 			json_object_set_new(cnt, xdp_counter_name(i), json_integer((json_int_t)counters[i]));
 		json_object_set_new(o, "counters", cnt);
-		json_object_set_new(o, "sampler_loaded", json_boolean(pinned_sampler_loaded(&p)));
+		json_object_set_new(o, "sampler_loaded", json_boolean(hook != NULL));
+		json_object_set_new(o, "hook", hook ? json_string(hook) : json_null());
 		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
@@ -47,6 +50,8 @@ int cmd_stats(int argc, char **argv)
 	} else {
 		for (int i = 0; i < CNT_MAX; i++)
 			printf("%-18s %20llu\n", xdp_counter_name(i), (unsigned long long)counters[i]);
+		if (hook)
+			printf("sampler attached at %s\n", hook);
 		if (pinned_agent_alive(&p))
 			printf("agent pid %u: %llu windows classified (%llu failed), %llu events dropped\n"
 			       "latency, last 10 s: p50 %llu us, p99 %llu us; since the start: p50 %llu us, "
@@ -58,7 +63,7 @@ int cmd_stats(int argc, char **argv)
 			       (unsigned long long)p.agent.latency_recent_p99_us,
 			       (unsigned long long)p.agent.latency_p50_us,
 			       (unsigned long long)p.agent.latency_p99_us);
-		else if (pinned_sampler_loaded(&p))
+		else if (hook)
 			printf("agent: not running (the XDP program keeps enforcing the last verdicts)\n");
 		else
 			printf("agent: not running, and no XDP program uses these maps: nothing is "

@@ -2,14 +2,14 @@
 #include "pinned.h"
 
 #include <bpf/bpf.h>
-#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "prog_maps.h"
 
 int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
 {
@@ -66,37 +66,41 @@ int pinned_class_id(const struct pinned *p, const char *name)
 	return -1;
 }
 
-bool pinned_sampler_loaded(const struct pinned *p)
+/* The sampler's attachment, from the type of the programs that use these
+ * maps: an extension only runs inside libxdp's dispatcher. */
+const char *pinned_sampler_hook(const struct pinned *p)
 {
-	struct bpf_map_info map = { 0 };
-	__u32 len = sizeof(map), id = 0;
+	__u32 map_id = map_id_of(p->fd[XDP_MAP_VERDICTS]), id = 0;
+	bool xdp = false, tcx = false, ext = false;
 
-	if (bpf_obj_get_info_by_fd(p->fd[XDP_MAP_VERDICTS], &map, &len))
-		return false;
-	while (bpf_prog_get_next_id(id, &id) == 0) {
+	while (map_id && bpf_prog_get_next_id(id, &id) == 0) {
 		struct bpf_prog_info info = { 0 };
-		__u32 ids[16], n = sizeof(ids) / sizeof(ids[0]);
+		__u32 len = sizeof(info);
 		int fd = bpf_prog_get_fd_by_id(id);
-		bool ours = false;
 
 		if (fd < 0)
 			continue;
-		info.nr_map_ids = n;
-		info.map_ids = (__u64)(unsigned long)ids;
-		len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			for (__u32 i = 0; i < info.nr_map_ids && i < n; i++)
-				ours |= ids[i] == map.id;
+		if (prog_uses_map(fd, map_id) && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			ext |= info.type == BPF_PROG_TYPE_EXT;
+			tcx |= info.type == BPF_PROG_TYPE_SCHED_CLS;
+			xdp |= info.type == BPF_PROG_TYPE_XDP;
+		}
 		close(fd);
-		if (ours)
-			return true;
 	}
-	return false;
+	return ext ? xdp_attachment_name(XDP_VIA_DISPATCHER)
+	       : tcx ? xdp_attachment_name(XDP_VIA_TCX)
+	       : xdp ? xdp_attachment_name(XDP_VIA_LINK)
+		     : NULL;
+}
+
+bool pinned_sampler_loaded(const struct pinned *p)
+{
+	return pinned_sampler_hook(p) != NULL;
 }
 
 bool pinned_agent_alive(const struct pinned *p)
 {
-	return p->agent.pid && (kill((pid_t)p->agent.pid, 0) == 0 || errno == EPERM);
+	return xdp_agent_alive(&p->agent);
 }
 
 bool pinned_command_start(const char *name, int argc, char **argv, bool *json, struct pinned *p,

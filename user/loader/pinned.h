@@ -26,9 +26,13 @@ const char *pinned_class_name(const struct pinned *p, unsigned id, char *buf, si
 /* The id of a class name (case does not matter), or -1. */
 int pinned_class_id(const struct pinned *p, const char *name);
 /* Is a program that uses these maps still loaded? Only an attached sampler
- * (its link pinned by --keep, or held by a running agent) keeps one loaded,
- * so false means nothing enforces the verdicts any more. */
+ * (its link pinned by --keep, its place in libxdp's dispatcher, or held by
+ * a running agent) keeps one loaded, so false means nothing enforces the
+ * verdicts any more. */
 bool pinned_sampler_loaded(const struct pinned *p);
+/* How that sampler is attached, by xdp_attachment_name ("xdp", "libxdp",
+ * "tcx"); NULL when none is loaded. */
+const char *pinned_sampler_hook(const struct pinned *p);
 /* Is the agent that published alive? */
 bool pinned_agent_alive(const struct pinned *p);
 

@@ -10,7 +10,7 @@
 #include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
-#include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,10 @@
 
 #include "common/errmsg.h"
 #include "flows_map.h"
+#include "lib_messages.h"
+#include "prog_maps.h"
 #include "verifier_log.h"
+#include "xdp_dispatcher.h"
 #include "odeflow.skel.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
@@ -34,17 +37,28 @@
 #define ATTACH_TCX_INGRESS 46
 #define LINK_TYPE_XDP 6
 #define LINK_TYPE_TCX 11
+/* Samplers of one pin dir that a start may find in a dispatcher: one kept,
+ * and one more if a takeover was cut short. */
+#define MAX_KEPT 4
 
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
 	enum xdp_hook hook;
 	struct bpf_program *prog; /* the hook's entry point, the one loaded */
+	struct odeflow_bpf__rodata rodata; /* what it was loaded with */
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
 	bool made_pin_dir;       /* this sampler created pin_dir */
 	unsigned pinned_here;    /* bit m: map m was pinned by this sampler, not reused */
-	int link_fd;             /* -1 when not attached */
+	int link_fd;             /* -1 unless attached through a link */
 	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
-	bool took_over;          /* attached by updating a link a --keep run left */
+	/* attached through libxdp's dispatcher: this copy of the program, an
+	 * extension that runs inside it, with the maps of skel */
+	struct odeflow_bpf *ext;
+	struct dispatched *dispatched;
+	bool keep;               /* stays attached when closed */
+	bool took_over;          /* attached in the place of what a --keep run left */
+	enum xdp_mode mode;      /* the XDP mode it got */
+	char note[512];          /* why the XDP hook is not shared; "" */
 };
 
 /* Each map's pin name, and the layout this build reads it with. A map
@@ -75,6 +89,8 @@ static const struct map_desc map_descs[XDP_MAP_COUNT] = {
 	[XDP_MAP_WAKEUP] = { "wakeup", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(__u32) },
 	[XDP_MAP_CLASS_ACTIONS] = { "class_actions", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 				    FIXED_VALUE(__u64) },
+	[XDP_MAP_ACTIVE] = { "active", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+			     FIXED_VALUE(struct active_instance) },
 };
 #undef FIXED_VALUE
 
@@ -101,6 +117,19 @@ const char *xdp_hook_name(enum xdp_hook hook)
 	return hook == XDP_HOOK_TCX ? "tcx" : "xdp";
 }
 
+const char *xdp_attachment_name(enum xdp_attachment a)
+{
+	switch (a) {
+	case XDP_VIA_LINK:
+		return "xdp";
+	case XDP_VIA_DISPATCHER:
+		return "libxdp";
+	case XDP_VIA_TCX:
+		return "tcx";
+	}
+	return "?";
+}
+
 const char *xdp_counter_name(enum counter c)
 {
 #define COUNTER_NAME(id, name) [CNT_##id] = #name,
@@ -115,20 +144,6 @@ const char *xdp_counter_name(enum counter c)
 static struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map)
 {
 	return bpf_object__find_map_by_name(skel->obj, map_descs[map].name);
-}
-
-/* libbpf's first warning, to name the cause of a failed open or load (for
- * example "couldn't reuse pinned map"; later ones only say that loading
- * failed); nothing is printed meanwhile. */
-static char libbpf_first_warning[256];
-
-static int capture_libbpf_warning(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_WARN && !libbpf_first_warning[0]) {
-		vsnprintf(libbpf_first_warning, sizeof(libbpf_first_warning), fmt, ap);
-		libbpf_first_warning[strcspn(libbpf_first_warning, "\n")] = '\0';
-	}
-	return 0;
 }
 
 /* bpffs refuses names with a dot (reserved for the kernel's own files)
@@ -303,15 +318,19 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	skel->rodata->skip_n = o->skip;
 	skel->rodata->resample_after_ns = o->resample_after_ns;
 	if (getrandom((void *)&skel->rodata->hash_seed, sizeof(skel->rodata->hash_seed), 0) !=
-	    sizeof(skel->rodata->hash_seed))
+		    sizeof(skel->rodata->hash_seed) ||
+	    getrandom((void *)&skel->rodata->instance, sizeof(skel->rodata->instance), 0) !=
+		    sizeof(skel->rodata->instance))
 		return -1;
+	skel->rodata->instance |= 1; /* 0 means "no one" in "active" */
+	s->rodata = *skel->rodata;
 	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
 	*what = "creating map flows";
 	err = flows_map_replace(skel->obj, skel->maps.flows, o->window_n, o->flow_capacity);
 	if (err) {
-		libbpf_first_warning[0] = '\0'; /* "BTF loading error: -1" says less than errno */
+		lib_messages_clear(); /* "BTF loading error: -1" says less than errno */
 		errno = -err;
 		return -1;
 	}
@@ -348,7 +367,6 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		     char *err, size_t errlen)
 {
 	struct xdp_sampler *s;
-	libbpf_print_fn_t old_print;
 	const char *what = "";
 	char *log = NULL;
 	int ret = -1;
@@ -369,12 +387,11 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
 	}
 
-	libbpf_first_warning[0] = '\0';
-	old_print = libbpf_set_print(capture_libbpf_warning);
+	lib_messages_capture();
 	s->skel = odeflow_bpf__open();
 	if (!s->skel || configure(s, opts, &what)) {
 		snprintf(err, errlen, "%s: %s%s", s->skel ? what : "opening the XDP program",
-			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno),
+			 lib_messages_first()[0] ? lib_messages_first() : strerror(errno),
 			 errno == EPERM ? NEEDS_PRIVILEGES : "");
 	} else {
 		const char *flows_pin = bpf_map__pin_path(s->skel->maps.flows);
@@ -392,21 +409,21 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		if (ret) {
 			char hint[PATH_MAX + 96] = "";
 
-			if (strstr(libbpf_first_warning, "couldn't reuse pinned map"))
+			if (strstr(lib_messages_first(), "couldn't reuse pinned map"))
 				snprintf(hint, sizeof(hint),
 					 " (made with another window size or --flows: stop the agent"
 					 " that uses them, or remove %s)", s->pin_dir);
 			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s%s",
 				 strerror(-ret),
 				 ret == -EPERM ? NEEDS_PRIVILEGES : "",
-				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
+				 log[0] ? "" : "; ", log[0] ? "" : lib_messages_first(), hint);
 			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
 		} else {
 			s->pinned_here = pins_present(s) & ~found;
 		}
 	}
-	libbpf_set_print(old_print);
+	lib_messages_restore();
 out:
 	free(log);
 	if (ret) {
@@ -421,17 +438,24 @@ out:
 
 void xdp_sampler_close(struct xdp_sampler *s)
 {
+	char err[512];
+
 	if (!s)
 		return;
+	if (s->dispatched && s->keep)
+		dispatched_free(s->dispatched);
+	else if (s->dispatched && dispatcher_remove(s->dispatched, err, sizeof(err)))
+		fprintf(stderr, "odeflow: %s\n", err);
 	if (s->link_fd >= 0)
 		close(s->link_fd); /* detaches unless the link is pinned */
+	odeflow_bpf__destroy(s->ext);
 	odeflow_bpf__destroy(s->skel);
 	free(s);
 }
 
 int xdp_sampler_prog_fd(const struct xdp_sampler *s)
 {
-	return bpf_program__fd(s->prog);
+	return s->dispatched ? dispatched_prog_fd(s->dispatched) : bpf_program__fd(s->prog);
 }
 
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)
@@ -461,15 +485,54 @@ static __u32 link_type(int link_fd)
 	return bpf_obj_get_info_by_fd(link_fd, &info, &len) ? 0 : info.type;
 }
 
+/* Makes this sampler the program that works on ifindex while two are
+ * attached there (struct active_instance); with me false, no one in
+ * particular: every program works. */
+static int set_active(struct xdp_sampler *s, int ifindex, bool me)
+{
+	struct active_instance a = { .instance = me ? s->rodata.instance : 0,
+				     .ifindex = (__u32)ifindex };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(xdp_sampler_map_fd(s, XDP_MAP_ACTIVE), &zero, &a, BPF_ANY))
+		return -1;
+	return 0;
+}
+
+bool xdp_agent_alive(const struct agent_info *a)
+{
+	return a->pid && (kill((pid_t)a->pid, 0) == 0 || errno == EPERM);
+}
+
+/* What a --keep run left is taken over only once its agent is gone: two
+ * agents on one set of maps would split its windows between them. */
+static int refuse_if_agent_runs(struct xdp_sampler *s, char *err, size_t errlen)
+{
+	struct agent_info a = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(xdp_sampler_map_fd(s, XDP_MAP_AGENT), &zero, &a) ||
+	    !xdp_agent_alive(&a))
+		return 0;
+	return errmsg(err, errlen, "odeflow (pid %u) runs on %.16s with the maps in %s: stop it, or"
+		      " give this one another --pin-dir", a.pid, a.iface, s->pin_dir);
+}
+
+static void note_not_shared(struct xdp_sampler *s, const char *ifname, const char *why)
+{
+	snprintf(s->note, sizeof(s->note), "the XDP hook of %s is not shared: %s; --hook tcx"
+		 " shares TC ingress on kernel 6.6 and later", ifname, why);
+}
+
 /* A previous run with --keep left its link pinned as PIN_DIR/link_IFNAME:
  * swap our program into that link, so the interface is never without the
  * sampler and the kept maps (reused at open) go on being enforced. Returns
  * 1 when there is no kept link, -1 (err set) when it is at the other hook. */
-static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int prog_fd,
+static int take_over_kept_link(struct xdp_sampler *s, int ifindex, const char *ifname,
 			       char *err, size_t errlen)
 {
 	__u32 want = s->hook == XDP_HOOK_TCX ? LINK_TYPE_TCX : LINK_TYPE_XDP;
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[256];
 	int fd;
 
 	if (!s->pin_dir[0] ||
@@ -484,13 +547,22 @@ static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int pr
 		close(fd);
 		return -1;
 	}
-	if (bpf_link_update(fd, prog_fd, NULL)) {
+	/* a link holds one program at a time: no one need stand aside */
+	if (refuse_if_agent_runs(s, err, errlen) || set_active(s, ifindex, false) ||
+	    bpf_link_update(fd, xdp_sampler_prog_fd(s), NULL)) {
 		close(fd);
-		return 1;
+		return err[0] ? -1 : 1;
 	}
+	if (set_active(s, ifindex, true))
+		fprintf(stderr, "odeflow: writing map active: %s\n", strerror(errno));
 	snprintf(s->link_pin, sizeof(s->link_pin), "%s", path);
 	s->link_fd = fd;
 	s->took_over = true;
+	if (s->hook == XDP_HOOK_XDP) {
+		if (dispatcher_supported(why, sizeof(why)))
+			snprintf(why, sizeof(why), "this run took over the link a --keep run left");
+		note_not_shared(s, ifname, why);
+	}
 	return 0;
 }
 
@@ -558,20 +630,145 @@ static int replace_xdp_holder(int ifindex, const char *ifname, char *err, size_t
 	return 0;
 }
 
+/* Makes room at the XDP hook: a free hook, or libxdp's dispatcher when we
+ * may join it, needs nothing; any other program is refused with its name,
+ * or with --replace detached. */
+static int clear_xdp_hook(int ifindex, const char *ifname, bool may_join, unsigned flags,
+			  char *err, size_t errlen)
+{
+	__u32 holder_flags, mode;
+	char what[96];
+
+	if (!xdp_holder(ifindex, what, sizeof(what), &holder_flags) ||
+	    (may_join && dispatcher_present(ifindex, &mode)))
+		return 0;
+	if (flags & XDP_ATTACH_REPLACE)
+		return replace_xdp_holder(ifindex, ifname, err, errlen);
+	return errmsg(err, errlen, "the XDP hook of %s holds %s: %srun beside it with --hook tcx,"
+		      " or take its place with --replace", ifname, what,
+		      may_join ? "load it through libxdp (xdp-loader) to share the hook, " : "");
+}
+
 bool xdp_sampler_took_over(const struct xdp_sampler *s)
 {
 	return s->took_over;
 }
 
+/* A second copy of the program for libxdp, which loads it itself (as an
+ * extension of its dispatcher): the same read-only data, the maps of the
+ * first, only the XDP entry point. */
+static struct odeflow_bpf *open_extension(const struct xdp_sampler *s)
+{
+	struct odeflow_bpf *ext = odeflow_bpf__open();
+	struct bpf_map *m;
+
+	if (!ext)
+		return NULL;
+	*ext->rodata = s->rodata;
+	if (bpf_program__set_autoload(ext->progs.odeflow_tc, false))
+		goto fail;
+	bpf_object__for_each_map(m, ext->obj)
+		if (!bpf_map__is_internal(m) &&
+		    bpf_map__reuse_fd(m, bpf_map__fd(bpf_object__find_map_by_name(
+						 s->skel->obj, bpf_map__name(m)))))
+			goto fail;
+	return ext;
+fail:
+	odeflow_bpf__destroy(ext);
+	return NULL;
+}
+
+/* Into libxdp's dispatcher at ifindex (a new one when the hook is free).
+ * What a --keep run of this pin dir left there is replaced: the new copy
+ * joins standing aside (the kept one is "active"), becomes active, then
+ * the kept one is taken out. Returns 1 when libxdp attached the program
+ * alone after all (err says why; nothing changed). */
+static int attach_to_dispatcher(struct xdp_sampler *s, int ifindex, enum xdp_mode mode,
+				char *err, size_t errlen)
+{
+	__u32 kept[MAX_KEPT], got, want = mode == XDP_MODE_NATIVE    ? XDP_FLAGS_DRV_MODE
+					 : mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE
+								    : 0;
+	int nkept = 0, ret = -1;
+	char *log = NULL, why[256];
+
+	if (s->pin_dir[0])
+		nkept = dispatcher_members_using(
+			ifindex, map_id_of(xdp_sampler_map_fd(s, XDP_MAP_VERDICTS)), kept, MAX_KEPT);
+	if (nkept && refuse_if_agent_runs(s, err, errlen))
+		return -1;
+	s->ext = open_extension(s);
+	log = calloc(1, VERIFIER_LOG_BYTES);
+	if (!s->ext || !log) {
+		errmsg(err, errlen, "preparing the program for libxdp: %s", strerror(errno));
+		goto out;
+	}
+	bpf_program__set_log_buf(s->ext->progs.odeflow_xdp, log, VERIFIER_LOG_BYTES);
+	if (!nkept && set_active(s, ifindex, true)) {
+		errmsg(err, errlen, "writing map active: %s", strerror(errno));
+		goto out;
+	}
+	ret = dispatcher_add(s->ext->obj, bpf_program__name(s->ext->progs.odeflow_xdp), ifindex,
+			     want, &got, &s->dispatched, err, errlen);
+	if (ret < 0)
+		verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
+	if (ret)
+		goto out;
+	s->mode = got == XDP_FLAGS_SKB_MODE ? XDP_MODE_GENERIC : XDP_MODE_NATIVE;
+	if (nkept) {
+		s->took_over = true;
+		if (set_active(s, ifindex, true))
+			fprintf(stderr, "odeflow: writing map active: %s\n", strerror(errno));
+		for (int i = 0; i < nkept; i++)
+			if (dispatcher_remove_id(ifindex, kept[i], why, sizeof(why)))
+				fprintf(stderr, "odeflow: %s (it stands aside: harmless)\n", why);
+	}
+out:
+	free(log);
+	if (ret) {
+		odeflow_bpf__destroy(s->ext);
+		s->ext = NULL;
+	}
+	return ret;
+}
+
+/* At the XDP hook, through libxdp's dispatcher where the kernel runs it.
+ * Returns 0 when in the dispatcher, 1 when the hook is free (or cleared)
+ * for a link of our own (s->note says why), -1 on error. */
+static int share_xdp_hook(struct xdp_sampler *s, int ifindex, const char *ifname,
+			  enum xdp_mode mode, unsigned flags, char *err, size_t errlen)
+{
+	char why[384];
+	int ret = dispatcher_supported(why, sizeof(why));
+
+	if (clear_xdp_hook(ifindex, ifname, ret, flags, err, errlen))
+		return -1;
+	if (ret) {
+		ret = attach_to_dispatcher(s, ifindex, mode, err, errlen);
+		if (ret < 0) {
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "joining libxdp's dispatcher on %s: %s", ifname, why);
+		}
+		if (ret <= 0)
+			return ret;
+		snprintf(why, sizeof(why), "%s", err);
+	} else {
+		snprintf(err, errlen, "%s", why);
+		snprintf(why, sizeof(why), "no libxdp dispatcher (%s)", err);
+	}
+	err[0] = '\0';
+	note_not_shared(s, ifname, why);
+	return 1;
+}
+
 /* A new link at the sampler's hook; XDP in mode (auto: native, else generic). */
 static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifname,
-			   enum xdp_mode mode, unsigned flags, enum xdp_mode *got, char *err,
-			   size_t errlen)
+			   enum xdp_mode mode, enum xdp_mode *got, char *err, size_t errlen)
 {
 	int fd, prog_fd = xdp_sampler_prog_fd(s);
-	__u32 holder_flags;
-	char what[96];
 
+	if (set_active(s, ifindex, true))
+		return errmsg(err, errlen, "writing map active: %s", strerror(errno));
 	if (s->hook == XDP_HOOK_TCX) {
 		fd = tcx_link_create(prog_fd, ifindex);
 		if (fd < 0)
@@ -579,14 +776,6 @@ static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifnam
 				 strerror(errno),
 				 errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
 		return fd;
-	}
-	if (flags & XDP_ATTACH_REPLACE) {
-		if (replace_xdp_holder(ifindex, ifname, err, errlen))
-			return -1;
-	} else if (xdp_holder(ifindex, what, sizeof(what), &holder_flags)) {
-		snprintf(err, errlen, "the XDP hook of %s holds %s: run beside it with --hook tcx,"
-			 " or take its place with --replace", ifname, what);
-		return -1;
 	}
 	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
 	fd = link_create(prog_fd, ifindex, *got);
@@ -605,31 +794,41 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 		       enum xdp_mode *got, char *err, size_t errlen)
 {
 	char ifname[IF_NAMESIZE] = "?";
-	int fd, kept;
+	int fd, ret;
 
+	err[0] = '\0';
 	if (!if_indextoname(ifindex, ifname)) {
 		snprintf(err, errlen, "no interface with index %d", ifindex);
 		return -1;
 	}
-	if (s->link_fd >= 0) {
+	if (s->link_fd >= 0 || s->dispatched) {
 		snprintf(err, errlen, "the sampler is already attached");
 		return -1;
 	}
-	if ((flags & XDP_ATTACH_PIN_LINK) && !s->pin_dir[0]) {
-		snprintf(err, errlen, "pinning the link of %s needs a pin dir", ifname);
+	if ((flags & XDP_ATTACH_KEEP) && !s->pin_dir[0]) {
+		snprintf(err, errlen, "keeping the sampler attached to %s needs a pin dir", ifname);
 		return -1;
 	}
+	s->keep = flags & XDP_ATTACH_KEEP;
+	s->note[0] = '\0';
 	*got = mode;
-	kept = take_over_kept_link(s, ifname, xdp_sampler_prog_fd(s), err, errlen);
-	if (kept <= 0) {
-		if (kept == 0 && s->hook == XDP_HOOK_XDP)
-			*got = kept_link_mode(ifindex, mode);
-		return kept;
+	ret = take_over_kept_link(s, ifindex, ifname, err, errlen);
+	if (ret == 0 && s->hook == XDP_HOOK_XDP)
+		*got = s->mode = kept_link_mode(ifindex, mode);
+	if (ret <= 0)
+		return ret;
+	if (s->hook == XDP_HOOK_XDP) {
+		ret = share_xdp_hook(s, ifindex, ifname, mode, flags, err, errlen);
+		if (ret == 0)
+			*got = s->mode;
+		if (ret <= 0)
+			return ret;
 	}
-	fd = attach_new_link(s, ifindex, ifname, mode, flags, got, err, errlen);
+	fd = attach_new_link(s, ifindex, ifname, mode, got, err, errlen);
 	if (fd < 0)
 		return -1;
-	if (flags & XDP_ATTACH_PIN_LINK) {
+	s->mode = *got;
+	if (s->keep) {
 		if (snprintf(s->link_pin, sizeof(s->link_pin), "%s/link_%s", s->pin_dir, ifname) >=
 			    (int)sizeof(s->link_pin) ||
 		    bpf_obj_pin(fd, s->link_pin)) {
@@ -644,8 +843,36 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 	return 0;
 }
 
+enum xdp_attachment xdp_sampler_attachment(const struct xdp_sampler *s)
+{
+	return s->dispatched ? XDP_VIA_DISPATCHER : s->hook == XDP_HOOK_TCX ? XDP_VIA_TCX
+									     : XDP_VIA_LINK;
+}
+
+void xdp_sampler_describe(const struct xdp_sampler *s, char *buf, size_t len)
+{
+	if (s->hook == XDP_HOOK_TCX)
+		snprintf(buf, len, "at tc ingress (tcx)");
+	else
+		snprintf(buf, len, "in %s XDP mode%s", xdp_mode_name(s->mode),
+			 s->dispatched ? ", in libxdp's dispatcher" : "");
+}
+
+const char *xdp_sampler_note(const struct xdp_sampler *s)
+{
+	return s->note;
+}
+
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen)
 {
+	if (s->dispatched) {
+		int ret = dispatcher_remove(s->dispatched, err, errlen);
+
+		s->dispatched = NULL;
+		odeflow_bpf__destroy(s->ext);
+		s->ext = NULL;
+		return ret;
+	}
 	if (s->link_fd < 0) {
 		snprintf(err, errlen, "the sampler is not attached");
 		return -1;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Loading the XDP sampler (bpf/odeflow.bpf.c), pinning its maps, attaching
- * it to an interface (at XDP, or at TC ingress through a tcx link), and the
- * small map helpers the agent and the operator tools share.
+ * it to an interface (at XDP: in libxdp's multi-program dispatcher where the
+ * kernel runs one, else through a BPF link; or at TC ingress through a tcx
+ * link), and the small map helpers the agent and the operator tools share.
  *
  *     struct xdp_options o = XDP_OPTIONS_DEFAULT;
  *     struct xdp_sampler *s;
@@ -70,6 +71,7 @@ enum xdp_map {
 	XDP_MAP_AGENT,
 	XDP_MAP_WAKEUP,
 	XDP_MAP_CLASS_ACTIONS,
+	XDP_MAP_ACTIVE,
 	XDP_MAP_COUNT
 };
 
@@ -87,35 +89,68 @@ uint64_t xdp_maps_bytes(const struct xdp_options *o);
 int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		     char *err, size_t errlen);
 
-/* Detaches (unless the link was pinned) and frees. Pinned maps stay. */
+/* Detaches (unless attached with XDP_ATTACH_KEEP) and frees. Pinned maps
+ * stay. */
 void xdp_sampler_close(struct xdp_sampler *s);
 
+/* The loaded program; once attached through libxdp's dispatcher, the copy
+ * that runs there (an extension, which bpf_prog_test_run does not take). */
 int xdp_sampler_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
 enum xdp_attach_flags {
-	/* Pin the link as PIN_DIR/link_IFNAME: the program stays attached
-	 * after the process exits (xdp_sampler_detach or xdp_unpin
-	 * removes it). */
-	XDP_ATTACH_PIN_LINK = 1,
+	/* The program stays attached after the sampler is closed or its
+	 * process exits: its link pinned as PIN_DIR/link_IFNAME, or its place
+	 * in libxdp's dispatcher left (libxdp pins it). The next attach with
+	 * the same pin dir takes its place; xdp_sampler_detach removes it. */
+	XDP_ATTACH_KEEP = 1,
 	/* XDP hook: detach another program attached there through netlink
 	 * (ip link, xdp-loader) instead of refusing. */
 	XDP_ATTACH_REPLACE = 2,
 };
 
-/* Attaches to ifindex through a BPF link, at the hook the sampler was
- * opened for; *got says which XDP mode the kernel gave (mode is ignored at
- * tcx). An XDP hook held by another program is refused with its name and
- * id, unless flags ask to replace it. */
+/* How the sampler is attached. */
+enum xdp_attachment {
+	XDP_VIA_LINK,       /* its own BPF link at the XDP hook, which it holds alone */
+	XDP_VIA_DISPATCHER, /* a program of libxdp's dispatcher at the XDP hook */
+	XDP_VIA_TCX,        /* a tcx link at TC ingress */
+};
+
+/* Attaches to ifindex at the hook the sampler was opened for; *got says
+ * which XDP mode it runs in (mode is ignored at tcx).
+ *
+ * At XDP: where the kernel runs libxdp's dispatcher, the sampler joins the
+ * one at the hook or creates one (it shares the hook with xdp-filter and
+ * other libxdp programs; in the mode of a dispatcher already there, an
+ * explicit other mode is refused); elsewhere (no freplace programs, or
+ * LIBXDP_SKIP_DISPATCHER=1) it attaches through its own BPF link, and
+ * xdp_sampler_note says why the hook is not shared. A hook held by a
+ * program that is not a dispatcher is refused with its name and id,
+ * unless flags ask to replace it.
+ *
+ * What a --keep run left for this pin dir (a pinned link, or its program
+ * in the dispatcher) is taken over, without a packet going through both
+ * programs or through neither, unless the agent that published in these
+ * maps still runs: then this is refused. */
 int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, unsigned flags,
 		       enum xdp_mode *got, char *err, size_t errlen);
 
-/* True when attach found the link a --keep run pinned for this interface
- * and swapped this sampler's program into it (then *got is the mode that
- * link was attached in, not necessarily the one asked for). */
+enum xdp_attachment xdp_sampler_attachment(const struct xdp_sampler *s);
+/* "xdp", "libxdp" or "tcx": the attachment's name in status lines,
+ * `odeflow stats` and /metrics. */
+const char *xdp_attachment_name(enum xdp_attachment a);
+/* Where the attached sampler runs, for a status line ("in native XDP mode,
+ * in libxdp's dispatcher"). */
+void xdp_sampler_describe(const struct xdp_sampler *s, char *buf, size_t len);
+/* One line saying why the XDP hook is not shared, when attach took it
+ * alone; "" otherwise. */
+const char *xdp_sampler_note(const struct xdp_sampler *s);
+
+/* True when attach took the place of what a --keep run left (then *got is
+ * the mode that was attached in, not necessarily the one asked for). */
 bool xdp_sampler_took_over(const struct xdp_sampler *s);
 
-/* Detaches the link this sampler attached (pinned or not). */
+/* Detaches what this sampler attached (kept or not). */
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
 
 /* Removes this sampler's map pins, by name, and nothing else: all of them
@@ -128,8 +163,12 @@ int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen)
 /* Removes odeflow's map pins under pin_dir by name, the link pinned for
  * ifname (if not NULL: a pinned link detaches when its pin goes and no
  * process holds it), and the folder if that leaves it empty. Pins of other
- * programs stay. */
+ * programs stay, and so does a sampler kept in libxdp's dispatcher
+ * (`xdp-loader unload IF --id ID` removes it). */
 int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen);
+
+/* Is the agent that published this agent_info (its pid) still running? */
+bool xdp_agent_alive(const struct agent_info *a);
 
 /* Opens a map pinned by a running agent, for tools that do not load. A map
  * whose type, key or value size is not what this build reads (pinned by
