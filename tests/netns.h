@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -177,6 +178,19 @@ static inline int warm_up(int family, const char *dst)
 
 /* Creates the namespaces, the veth pair and a temporary folder, moves this
  * process into rx, and bounds the whole test to `seconds`. */
+/* A bpffs of this process's own on /sys/fs/bpf, in a mount namespace of
+ * its own whose mounts do not propagate back: what the test and the tools
+ * it runs pin there (odeflow, libxdp's dispatcher, xdp-filter, all of
+ * which look there first) goes with the process and never meets the
+ * host's. Call before setup_namespaces. Commands must then run in this
+ * mount namespace, not through `ip netns exec` (which mounts its own
+ * /sys). */
+static inline int private_bpffs(void)
+{
+	return unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	       mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700");
+}
+
 static inline int setup_namespaces(const char *test_name, unsigned seconds)
 {
 	int pid = (int)getpid();

@@ -2,7 +2,9 @@
 /* The XDP sampler on a real veth pair between two network namespaces this
  * test creates (tx: 10.200.0.1, fd00:200::1; rx: 10.200.0.2, fd00:200::2).
  * The program is attached to the rx end, in native mode and then in generic
- * mode; real traffic crosses: UDP and TCP over IPv4 and IPv6 from sockets,
+ * mode, as `odeflow run` attaches it (in libxdp's dispatcher where the kernel
+ * runs one, else through its own link), and through its own link too where
+ * that differs; real traffic crosses: UDP and TCP over IPv4 and IPv6 from sockets,
  * and captures from tests/data/pcaps rewritten into 10.200.0.0/16 (IPv6
  * dropped) and replayed with tcpreplay. The windows read back from the ring
  * buffer must hold exactly the sizes that were sent.
@@ -32,12 +34,14 @@
 #include "netns.h"
 #include "capture/pcap_source.h"
 #include "loader/window_ring.h"
+#include "loader/xdp_dispatcher.h"
 #include "loader/xdp_loader.h"
 
 #define WINDOW_N 8
 #define MAX_RECORDS 512
 #define TEST_SECONDS 90
 #define REPLAY_PPS 5000 /* paced: a burst could overflow the veth's ring and lose packets */
+#define SKIP_DISPATCHER "LIBXDP_SKIP_DISPATCHER" /* libxdp's: attach through a link */
 
 static char pin_dir[64];
 
@@ -304,21 +308,28 @@ static void counter_delta(struct live *l, uint64_t d[CNT_MAX])
 	}
 }
 
-/* A second program on an interface that has one: refused, naming it,
- * and the first stays attached. */
-static void check_second_attach_refused(const struct xdp_options *o, enum xdp_mode mode)
+/* A second sampler on an interface that has one: refused, naming it, when
+ * the first holds the hook through its own link; beside it when the first
+ * is in libxdp's dispatcher (and out again when closed). The first stays. */
+static void check_second_sampler(const struct xdp_options *o, enum xdp_mode mode,
+				 const struct xdp_sampler *first)
 {
 	struct xdp_sampler *s;
 	enum xdp_mode got;
 	char err[4096];
+	int rc;
 
 	if (xdp_sampler_open(o, &s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
 		return;
 	}
-	CHECK(xdp_sampler_attach(s, if_nametoindex(dev_rx), mode, false, &got, err,
-				 sizeof(err)) == -1);
-	CHECKF(strstr(err, "holds program 'odeflow_xdp'") != NULL, "%s", err);
+	rc = xdp_sampler_attach(s, if_nametoindex(dev_rx), mode, 0, &got, err, sizeof(err));
+	if (xdp_sampler_attachment(first) == XDP_VIA_DISPATCHER) {
+		CHECKF(rc == 0 && xdp_sampler_attachment(s) == XDP_VIA_DISPATCHER, "%s", err);
+	} else {
+		CHECK(rc == -1);
+		CHECKF(strstr(err, "holds program 'odeflow_xdp'") != NULL, "%s", err);
+	}
 	xdp_sampler_close(s);
 }
 
@@ -338,13 +349,13 @@ static int live_open(struct live *l, enum xdp_mode mode)
 		CHECKF(0, "%s", err);
 		return -1;
 	}
-	if (xdp_sampler_attach(l->s, if_nametoindex(dev_rx), mode, false, &got, err, sizeof(err))) {
+	if (xdp_sampler_attach(l->s, if_nametoindex(dev_rx), mode, 0, &got, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
 		xdp_sampler_close(l->s);
 		return -1;
 	}
 	CHECKF(got == mode, "asked for %s, got %s", xdp_mode_name(mode), xdp_mode_name(got));
-	check_second_attach_refused(&o, mode);
+	check_second_sampler(&o, mode, l->s);
 	l->ring = window_ring_new(xdp_sampler_map_fd(l->s, XDP_MAP_WINDOWS),
 				  xdp_sampler_map_fd(l->s, XDP_MAP_WAKEUP), on_record, NULL, err,
 				  sizeof(err));
@@ -458,8 +469,26 @@ static void test_generic_mode(void)
 	run_mode(XDP_MODE_GENERIC, 9100, !getenv("ODEFLOW_SANITIZED"));
 }
 
+/* Where the tests above went through libxdp's dispatcher, the same traffic
+ * through the sampler's own link, as on kernels without the dispatcher. */
+static void test_own_link(void)
+{
+	char why[256];
+
+	if (prerequisites())
+		return;
+	if (!dispatcher_supported(why, sizeof(why))) {
+		SKIP("the tests above attached through the sampler's own link: no dispatcher here");
+		return;
+	}
+	setenv(SKIP_DISPATCHER, "1", 1);
+	run_mode(XDP_MODE_NATIVE, 9300, false);
+	unsetenv(SKIP_DISPATCHER);
+}
+
 /* A pinned link keeps the program attached after its sampler is gone; the
- * next sampler takes that link over; unpinning detaches. */
+ * next sampler takes that link over; unpinning detaches. (What a --keep
+ * run leaves in libxdp's dispatcher: tests/live/test_xdp_share.c.) */
 static void test_pinned_link_outlives_the_sampler(void)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
@@ -479,13 +508,14 @@ static void test_pinned_link_outlives_the_sampler(void)
 		CHECKF(0, "%s", err);
 		return;
 	}
-	CHECKF(xdp_sampler_attach(s, ifindex, XDP_MODE_GENERIC, true, &got, err, sizeof(err)) == 0,
-	       "%s", err);
+	setenv(SKIP_DISPATCHER, "1", 1);
+	CHECKF(xdp_sampler_attach(s, ifindex, XDP_MODE_GENERIC, XDP_ATTACH_KEEP, &got, err,
+				  sizeof(err)) == 0, "%s", err);
 	xdp_sampler_close(s);
 	CHECK(bpf_xdp_query_id(ifindex, 0, &kept_id) == 0 && kept_id != 0);
 
 	if (xdp_sampler_open(&o, &s, err, sizeof(err)) == 0) {
-		CHECKF(xdp_sampler_attach(s, ifindex, XDP_MODE_NATIVE, false, &got, err,
+		CHECKF(xdp_sampler_attach(s, ifindex, XDP_MODE_NATIVE, 0, &got, err,
 					  sizeof(err)) == 0, "%s", err);
 		CHECK(xdp_sampler_took_over(s));
 		CHECKF(got == XDP_MODE_GENERIC, "a kept generic link reported as %s",
@@ -498,6 +528,7 @@ static void test_pinned_link_outlives_the_sampler(void)
 	CHECKF(xdp_unpin(dir, dev_rx, err, sizeof(err)) == 0, "%s", err);
 	usleep(100000); /* the link is released after an RCU grace period */
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
+	unsetenv(SKIP_DISPATCHER);
 }
 
 static void remove_pins(void)
@@ -510,6 +541,10 @@ int main(void)
 {
 	if (harness_is_root()) {
 		netns_before_cleanup = remove_pins;
+		if (private_bpffs()) {
+			printf("FAIL test_xdp_live: a bpffs of its own: %s\n", strerror(errno));
+			return 1;
+		}
 		if (setup_namespaces("test_xdp_live", TEST_SECONDS)) {
 			printf("FAIL test_xdp_live: could not set up the namespaces and veth pair\n");
 			return 1;
@@ -518,6 +553,7 @@ int main(void)
 	RUN(test_native_mode);
 	RUN(test_jumbo_mtu_native);
 	RUN(test_generic_mode);
+	RUN(test_own_link);
 	RUN(test_pinned_link_outlives_the_sampler);
 	return harness_done();
 }

@@ -15,8 +15,6 @@
  * mounts a bpffs of its own there, in a mount namespace of its own, so it
  * touches nothing of the host's. Needs root. */
 #include <bpf/libbpf.h>
-#include <sched.h>
-#include <sys/mount.h>
 
 #include "agent_harness.h"
 #include "loader/xdp_dispatcher.h"
@@ -255,15 +253,6 @@ static void test_the_dispatcher_mode_decides(void)
 	CHECK(filter("unload") == 0);
 }
 
-/* xdp-filter and libxdp pin under the first bpffs they find: a bpffs of
- * this test's own on /sys/fs/bpf, in a mount namespace whose mounts do not
- * propagate back. */
-static int own_bpffs(void)
-{
-	return unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
-	       mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700");
-}
-
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -274,7 +263,7 @@ int main(void)
 		printf("SKIP test_xdp_share: xdp-filter or xdp-loader missing (make deps: xdp-tools)\n");
 		return 0;
 	}
-	if (own_bpffs()) {
+	if (private_bpffs()) {
 		printf("FAIL test_xdp_share: a bpffs of its own on /sys/fs/bpf: %s\n", strerror(errno));
 		return 1;
 	}

@@ -2,8 +2,10 @@
 # Checks that odeflow's XDP program loads and works on Debian 12's own
 # kernel (6.1), whatever kernel this machine runs: it boots that kernel
 # under qemu and runs the kernel-facing tests there: build/tests/test_xdp_prog
-# (crafted frames through the loaded program) and test_xdp_live (veth pairs,
-# native and generic XDP, real traffic), and checks `odeflow --help` runs.
+# (crafted frames through the loaded program), test_xdp_live (veth pairs,
+# native and generic XDP, real traffic) and test_xdp_share (xdp-filter and
+# odeflow in libxdp's dispatcher, which this kernel runs: it loads freplace
+# programs), and checks `odeflow --help` runs.
 #
 #   sudo tests/vm/kernel61_check.sh        # TIMEOUT=600 bounds the guest (s),
 #                                       # BOOT_TIMEOUT=120 its boot (retried twice)
@@ -84,9 +86,11 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /lower 
   if run "$ROOT/build/odeflow" --help >/dev/null 2>&1; then echo "PASS odeflow_help"
   else echo "FAIL odeflow_help: exited $?"; fi
   rc=0
-  for t in test_xdp_prog test_xdp_live; do
+  for t in test_xdp_prog test_xdp_live test_xdp_share; do
     echo "=== $t ==="
+    t0=$(date +%s)
     run /bin/sh -c 'cd "$1" && exec "./build/tests/$2"' sh "$ROOT" "$t" 2>&1 || rc=1
+    echo "($t took $(( $(date +%s) - t0 )) s in the guest)"
   done
   echo; echo "ODEFLOW-TEST-RC=$rc"
 else

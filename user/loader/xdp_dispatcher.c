@@ -188,6 +188,11 @@ int dispatcher_add(struct bpf_object *obj, const char *prog_name, int ifindex, _
 		errmsg(err, errlen, "libxdp: %s", cause(ret));
 		goto fail;
 	}
+	/* libxdp reads frags support from the program's flags, which libbpf
+	 * sets from an xdp.frags section only as it loads */
+	if (strstr(bpf_program__section_name(bpf_object__find_program_by_name(obj, prog_name)),
+		   ".frags"))
+		xdp_program__set_xdp_frags_support(d->prog, true);
 	/* the first attach loads the program; a retry in generic mode reuses it */
 	for (int i = 0; i < n; i++) {
 		lib_messages_clear();
@@ -242,12 +247,23 @@ void dispatched_free(struct dispatched *d)
 	free(d);
 }
 
+/* The mode to detach a member in: libxdp 1.3.1 rebuilds the dispatcher
+ * without it in the mode it is given, and XDP_MODE_UNSPEC there means
+ * native, which a generic dispatcher refuses. */
+static enum xdp_attach_mode detach_mode(int ifindex)
+{
+	__u32 mode;
+
+	return dispatcher_present(ifindex, &mode) ? to_libxdp(mode) : XDP_MODE_UNSPEC;
+}
+
 int dispatcher_remove(struct dispatched *d, char *err, size_t errlen)
 {
+	enum xdp_attach_mode mode = detach_mode(d->ifindex);
 	int ret;
 
 	lib_messages_capture();
-	ret = xdp_program__detach(d->prog, d->ifindex, XDP_MODE_UNSPEC, 0);
+	ret = xdp_program__detach(d->prog, d->ifindex, mode, 0);
 	if (ret)
 		errmsg(err, errlen, "taking the sampler out of libxdp's dispatcher: %s", cause(ret));
 	lib_messages_restore();
@@ -274,12 +290,13 @@ int dispatcher_members_using(int ifindex, __u32 map_id, __u32 *ids, int max)
 
 int dispatcher_remove_id(int ifindex, __u32 id, char *err, size_t errlen)
 {
+	enum xdp_attach_mode mode = detach_mode(ifindex);
 	struct xdp_program *p;
 	int ret;
 
 	lib_messages_capture();
 	p = xdp_program__from_id(id);
-	ret = failed(p) ? (int)failed(p) : xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
+	ret = failed(p) ? (int)failed(p) : xdp_program__detach(p, ifindex, mode, 0);
 	if (ret)
 		errmsg(err, errlen, "taking program %u out of libxdp's dispatcher: %s", id, cause(ret));
 	if (!failed(p))

@@ -659,9 +659,12 @@ bool xdp_sampler_took_over(const struct xdp_sampler *s)
  * first, only the XDP entry point. */
 static struct odeflow_bpf *open_extension(const struct xdp_sampler *s)
 {
-	struct odeflow_bpf *ext = odeflow_bpf__open();
+	struct odeflow_bpf *ext;
 	struct bpf_map *m;
 
+	lib_messages_capture();
+	ext = odeflow_bpf__open();
+	lib_messages_restore();
 	if (!ext)
 		return NULL;
 	*ext->rodata = s->rodata;
