@@ -9,6 +9,8 @@
 #
 #   sudo tests/vm/kernel61_check.sh        # TIMEOUT=600 bounds the guest (s),
 #                                       # BOOT_TIMEOUT=120 its boot (retried twice)
+#   sudo VM_RUN='build/tools/bench_xdp --dispatcher' tests/vm/kernel61_check.sh
+#                                       # runs that (from the source tree) instead
 #
 # How: fetches the linux-image-6.1.0-*-amd64 package that bookworm's
 # linux-image-amd64 depends on with `apt-get download` and unpacks it into a
@@ -53,7 +55,7 @@ grep -q '^CONFIG_DEBUG_INFO_BTF=y' "k/boot/config-$KVER" || echo "kernel61_check
 # and 9p in load order (the deb ships no modules.dep: depmod makes one).
 mkdir -p i/bin i/dev i/proc i/sys i/mnt i/lower i/rw i/mod
 cp /bin/busybox i/bin/busybox
-printf 'ROOT=%q\n' "$ROOT" > i/env
+printf 'ROOT=%q\nVM_RUN=%q\n' "$ROOT" "${VM_RUN:-}" > i/env
 depmod -b k "$KVER"
 for m in virtio_pci 9pnet_virtio 9p overlay veth; do
   modprobe -d k -S "$KVER" --show-depends "$m"
@@ -86,7 +88,11 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /lower 
   if run "$ROOT/build/odeflow" --help >/dev/null 2>&1; then echo "PASS odeflow_help"
   else echo "FAIL odeflow_help: exited $?"; fi
   rc=0
-  for t in test_xdp_prog test_xdp_live test_xdp_share; do
+  if [ -n "$VM_RUN" ]; then
+    echo "=== $VM_RUN ==="
+    run /bin/sh -c 'cd "$1" && eval "$2"' sh "$ROOT" "$VM_RUN" 2>&1 || rc=1
+  fi
+  [ -n "$VM_RUN" ] || for t in test_xdp_prog test_xdp_live test_xdp_share; do
     echo "=== $t ==="
     t0=$(date +%s)
     run /bin/sh -c 'cd "$1" && exec "./build/tests/$2"' sh "$ROOT" "$t" 2>&1 || rc=1

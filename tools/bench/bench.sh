@@ -17,6 +17,18 @@ out=BENCHMARKS.md
 	echo
 	"$build/tools/bench_xdp"
 	echo
+	echo "### libxdp's dispatcher on Debian 12's kernel (\`$build/tools/bench_xdp --dispatcher\`, three runs)"
+	echo
+	echo "Run in the qemu VM of \`tests/vm/kernel61_check.sh\` (6.1 runs the dispatcher); its CPU is"
+	echo "emulated (nested KVM does not boot here), which moves the same program's cost between runs by"
+	echo "tens of ns: these rows do not measure the dispatcher's cost on hardware."
+	echo
+	echo "| packet                                    |            hot |     many flows |"
+	echo "|-------------------------------------------|----------------|----------------|"
+	VM_RUN="for i in 1 2 3; do $build/tools/bench_xdp --dispatcher; done" bash tests/vm/kernel61_check.sh \
+		2>/dev/null | grep -E '^\| (classified flow, PASS \(alone|\.\.\. in libxdp)' ||
+		echo "(the VM did not run)"
+	echo
 	echo "## Classifier engine (\`odeflow bench\`)"
 	echo
 	echo '```'

@@ -16,19 +16,31 @@
  * reference rows at the end time each kernel operation the sampler needs
  * (a lookup, an insert, a ring-buffer record, a clock read) alone, in maps
  * shaped like the sampler's (bpf/bench/bench_reference.bpf.c): the floor under
- * the rows above them. */
+ * the rows above them.
+ *
+ *   build/tools/bench_xdp --dispatcher   (only the floor and the dispatcher row)
+ *
+ * The dispatcher row runs the classified flow through libxdp's dispatcher,
+ * where the kernel runs one, against the same program alone, measured in
+ * turns: what sharing the XDP hook costs a packet. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/if_link.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_reference.skel.h"
 #include "bench_rotate.skel.h"
 #include "common/flow_key.h"
+#include "loader/xdp_dispatcher.h"
 #include "loader/xdp_loader.h"
 #include "xdp_pass.skel.h"
 
@@ -75,18 +87,25 @@ static void rotated_flow_key(unsigned i, struct flow_key *k)
 	flow_key_make(k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
 }
 
+static void set_target(struct bench *b, int target_fd)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY)) {
+		fprintf(stderr, "bench_xdp: cannot set the tail-call target: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
 /* Runs through the rotating wrapper: `repeat` packets over `flows` flows,
  * starting at flow `first`. */
 static unsigned rotated_run_from(struct bench *b, int target_fd, unsigned flows, unsigned first,
 				 unsigned repeat)
 {
-	__u32 zero = 0;
-
 	b->rotate->bss->flow_mask = flows - 1;
 	b->rotate->bss->next_flow = first;
 	b->rotate->bss->flow_shift = 0;
-	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY))
-		die("cannot set the tail-call target");
+	set_target(b, target_fd);
 	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, repeat);
 }
 
@@ -100,13 +119,10 @@ static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsi
  * would overwrite each other's held slots). */
 static unsigned admit_run(struct bench *b, int target_fd, unsigned flows)
 {
-	__u32 zero = 0;
-
 	b->rotate->bss->flow_mask = flows - 1;
 	b->rotate->bss->next_flow = 0;
 	b->rotate->bss->flow_shift = 1;
-	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY))
-		die("cannot set the tail-call target");
+	set_target(b, target_fd);
 	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, 2 * flows);
 }
 
@@ -370,6 +386,77 @@ static void bench_classified(struct bench *b, const char *row, const struct poli
 	bench_classified_at(b, XDP_HOOK_XDP, row, p, action_counter);
 }
 
+/* The classified flow (PASS) through libxdp's dispatcher holding only the
+ * sampler, and the same loaded program alone, in turns. Only the hot
+ * column: a program with an extension attached (the dispatcher) may not be
+ * a tail call's target (EBUSY: it could loop back through the extension),
+ * so the wrapper that spreads packets over many flows cannot call it. A
+ * child process attaches the dispatcher (generic) to the loopback device of
+ * a network namespace of its own, with a bpffs of its own for libxdp's pins:
+ * nothing of the host's is touched, and they go when the child does. */
+static void bench_dispatcher_in_child(struct bench *b)
+{
+	const char *row = "... in libxdp's dispatcher";
+	double one[2][RUNS];
+	struct xdp_sampler *s;
+	int fd[2], ifindex;
+	enum xdp_mode got;
+	char why[512], cell[32];
+	__u32 id = 0;
+
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) ||
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		die("cannot make a network namespace and a bpffs of its own");
+	ifindex = (int)if_nametoindex("lo");
+	s = load(XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
+	write_verdicts(s);
+	if (xdp_set_policy(xdp_sampler_map_fd(s, XDP_MAP_POLICY),
+			   xdp_sampler_map_fd(s, XDP_MAP_RATE_BUCKETS), 0,
+			   &(struct policy){ .action = ACTION_PASS }))
+		die("cannot write the policy");
+	fd[0] = dup(xdp_sampler_prog_fd(s)); /* attached, the sampler runs its extension */
+	if (fd[0] < 0 || xdp_sampler_attach(s, ifindex, XDP_MODE_GENERIC, 0, &got, why, sizeof(why)))
+		die(fd[0] < 0 ? "dup" : why);
+	if (xdp_sampler_attachment(s) != XDP_VIA_DISPATCHER ||
+	    bpf_xdp_query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) || (fd[1] = bpf_prog_get_fd_by_id(id)) < 0)
+		die("the sampler is not in a dispatcher");
+	for (int r = 0; r < RUNS; r++)
+		for (int k = 0; k < 2; k++)
+			one[k][r] = test_run(fd[k], b->pkt, REPEAT);
+	expect(s, CNT_ACTION_PASS, 2ull * RUNS * REPEAT, row);
+	expect(s, CNT_NEW_FLOWS, 0, row);
+	print_row("classified flow, PASS (alone, same runs)", median(one[0], RUNS), -1, b);
+	snprintf(cell, sizeof(cell), "%.0f (%+.0f ns)", median(one[1], RUNS),
+		 median(one[1], RUNS) - median(one[0], RUNS));
+	printf("| %-41s | %14s | %14s |\n", row, cell, "-");
+	close(fd[0]);
+	close(fd[1]);
+	xdp_sampler_close(s);
+	fflush(stdout);
+}
+
+/* Prints the dispatcher's rows, or says why there are none (after the
+ * table: *why_not). */
+static void bench_dispatcher(struct bench *b, char *why_not, size_t len)
+{
+	int status;
+	pid_t pid;
+
+	if (!dispatcher_supported(why_not, len)) {
+		printf("| %-41s | %14s | %14s |\n", "classified, PASS, in libxdp's dispatcher", "-", "-");
+		return;
+	}
+	why_not[0] = '\0';
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		bench_dispatcher_in_child(b);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+		die("the dispatcher's benchmark failed");
+}
+
 /* A direction whose window was sent, waiting for its verdict. */
 static void bench_emitted(struct bench *b)
 {
@@ -507,9 +594,11 @@ static void build_packet(uint8_t *p)
 	memcpy(p, hdr, sizeof(hdr));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	bool only_dispatcher = argc == 2 && !strcmp(argv[1], "--dispatcher");
 	struct bench b = { 0 };
+	char why_not[256];
 
 	if (geteuid() != 0)
 		die("needs root (bpf_prog_test_run)");
@@ -528,6 +617,10 @@ int main(void)
 	printf("|%s|%s|%s|\n", "-------------------------------------------",
 	       "----------------", "----------------");
 	bench_floor(&b);
+	if (only_dispatcher) {
+		bench_dispatcher(&b, why_not, sizeof(why_not));
+		goto out;
+	}
 	bench_sampled(&b);
 	bench_emitted(&b);
 	bench_classified(&b, "classified flow, PASS", &(struct policy){ .action = ACTION_PASS },
@@ -540,9 +633,14 @@ int main(void)
 					   .burst_bytes = 1ull << 40 }, CNT_ACTION_RATE_PASS);
 	bench_classified_at(&b, XDP_HOOK_TCX, "classified flow, PASS, at tcx (TC entry)",
 			    &(struct policy){ .action = ACTION_PASS }, CNT_ACTION_PASS);
+	bench_dispatcher(&b, why_not, sizeof(why_not));
 	bench_references(&b);
 	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",
 	       b.rotate_floor - b.empty);
+out:
+	if (why_not[0])
+		printf("%sno libxdp dispatcher on this kernel, so no dispatcher row: %s\n",
+		       only_dispatcher ? "\n" : "", why_not);
 	xdp_pass_bpf__destroy(b.pass);
 	bench_rotate_bpf__destroy(b.rotate);
 	return 0;
