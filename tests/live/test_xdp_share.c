@@ -2,7 +2,8 @@
 /* Sharing the XDP hook through libxdp's multi-program dispatcher, for real,
  * on a veth pair between two namespaces this test creates: xdp-filter
  * (xdp-tools) drops one port while odeflow classifies the rest, unloading
- * either leaves the other working, and `xdp-loader status` lists both; the
+ * either leaves the other working, `xdp-loader status` lists both, and
+ * `odeflow stats` and /metrics name the attachment ("libxdp"); the
  * next agent takes over what a --keep agent left in the dispatcher, and
  * never what a running one holds; a dispatcher's mode decides --xdp-mode.
  * Where the kernel runs no dispatcher (it refuses freplace programs, as the
@@ -22,6 +23,7 @@
 #define TEST_SECONDS 300
 #define DROPPED_PORT 7300
 #define DROPPED_PORT_TEXT "7300"
+#define METRICS "127.0.0.1:9470" /* on the rx namespace's own loopback */
 #define SKIP_ENV "LIBXDP_SKIP_DISPATCHER"
 
 static char no_dispatcher[300]; /* why this kernel runs none; "" when it does */
@@ -101,6 +103,13 @@ static int filter(const char *command)
 		  strstr(command, "port") ? "" : dev_rx, tmp_path("xdp-filter.log"));
 }
 
+/* Whether the agent's /metrics names this hook in odeflow_model_info. */
+static bool metrics_hook(const char *hook)
+{
+	return sh("curl -s -m 5 http://" METRICS "/metrics | grep -q '^odeflow_model_info{.*hook=\"%s\"'",
+		  hook) == 0;
+}
+
 static long long stats_of(const char *counter, char *hook, size_t len)
 {
 	json_t *st = read_stats();
@@ -126,7 +135,7 @@ static void test_alone_when_not_shared(void)
 		setenv(SKIP_ENV, "1", 1); /* inherited by the agent */
 		reason = SKIP_ENV "=1";
 	}
-	rc = start_classifying("");
+	rc = start_classifying("--metrics " METRICS);
 	unsetenv(SKIP_ENV);
 	if (rc) {
 		CHECKF(0, "the agent did not attach");
@@ -139,6 +148,7 @@ static void test_alone_when_not_shared(void)
 	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &id) == 0 && id != 0);
 	CHECK(odeflow_members(&id) == 0);
 	CHECK(stats_of("packets", hook, sizeof(hook)) >= 0 && !strcmp(hook, "xdp"));
+	CHECK(metrics_hook("xdp"));
 	CHECK(send_connection(DROPPED_PORT + 50, &sport) == N);
 	CHECKF(has_event(sport, DROPPED_PORT + 50), "no event through the link");
 	CHECK(stop_agent(SIGINT, 2000) == 0);
@@ -158,13 +168,14 @@ static void test_beside_xdp_filter(void)
 
 	if (dispatcher_missing())
 		return;
-	if (start_classifying("")) {
+	if (start_classifying("--metrics " METRICS)) {
 		CHECKF(0, "the agent did not attach");
 		return;
 	}
 	CHECK(file_contains(tmp_path("agent.err"), "in native XDP mode, in libxdp's dispatcher"));
 	CHECK(!file_contains(tmp_path("agent.err"), "is not shared"));
 	CHECK(stats_of("packets", hook, sizeof(hook)) >= 0 && !strcmp(hook, "libxdp"));
+	CHECK(metrics_hook("libxdp"));
 	CHECK(filter("load") == 0 && filter("port " DROPPED_PORT_TEXT) == 0);
 	status = loader_status();
 	CHECKF(members(status, "odeflow_xdp", &prio, &id) == 1 && prio == ODEFLOW_XDP_RUN_PRIO,
