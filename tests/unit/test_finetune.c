@@ -305,8 +305,7 @@ static void test_command(void)
 	dataset_free(&narrow);
 	{
 		static const char *const says[] = {
-			"train: --init models/iscx-reg-20-trees.safetensors: trees models cannot be "
-			"fine-tuned (XGBoost trains them whole): train --arch trees without --init",
+			"trees models cannot be fine-tuned (XGBoost trains them whole): train --arch",
 			"train: --arch odernn, but --init models/iscx-reg-20.safetensors is odernn-emb",
 			"train: --members: --init takes the shape of models/iscx-reg-20.safetensors",
 			"windows of 10 packets, but --init models/iscx-reg-20.safetensors takes 20",
