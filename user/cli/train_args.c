@@ -183,9 +183,9 @@ static int parse_classes(const char *cmd, const char *list, struct model_config 
 	cfg->num_classes = 0;
 	memset(cfg->class_names, 0, sizeof(cfg->class_names));
 	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		if (cfg->num_classes == MODEL_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
+		if (cfg->num_classes == ODEFLOW_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
 			fprintf(stderr, "%s: --classes: at most %d names of at most %zu characters\n",
-				cmd, MODEL_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
+				cmd, ODEFLOW_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
 			free(copy);
 			return -1;
 		}
