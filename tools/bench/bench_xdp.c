@@ -234,8 +234,8 @@ static double new_flow_cost(struct bench *b, unsigned flows, unsigned capacity)
 
 /* Packets 3..N-1 of `flows` directions: each goes into a window. One run
  * over all of them, in fresh maps each time: every test run starts with its
- * working set out of this VM's caches and TLB (it costs about 100 us per
- * 1,024 flows), so a long run shows the packet's cost, not that. */
+ * working set out of the caches and TLB (on a VM that refill is a large
+ * part of a short run), so a long run shows the packet's cost, not that. */
 static double window_filling_cost(struct bench *b, unsigned flows, unsigned capacity)
 {
 	const char *row = "packet inside a window being filled";

@@ -67,9 +67,9 @@ void train_args_usage(FILE *out)
 
 void train_args_defaults(struct train_args *a)
 {
-	/* One thread by default: on this project's shared 2-core machine, two
-	 * threads per minibatch were no faster (median of 7 runs of 5 epochs:
-	 * 3.9 s with one thread, 4.5 s with two) and used 15% more CPU. */
+	/* One thread by default: the minibatches are small, and splitting one
+	 * across two threads of a small shared machine was no faster and cost
+	 * more CPU. */
 	*a = (struct train_args){
 		.arch = ARCH_ODERNN,
 		.fit = {
