@@ -257,7 +257,7 @@ static void test_stats_after_kill_says_nothing_enforces(void)
  * is refused at once: it used to hang the start. */
 static void test_fifo_model_or_policy_refused(void)
 {
-	char fifo[160], out[160], cmd[1024];
+	char fifo[160], out[160], cmd[2048];
 
 	snprintf(fifo, sizeof(fifo), "%s/input.fifo", scratch_dir);
 	snprintf(out, sizeof(out), "%s/fifo.err", scratch_dir);
