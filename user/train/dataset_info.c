@@ -24,9 +24,9 @@ static int parse_classes(json_t *list, struct dataset_info *info, char *err, siz
 	json_t *v;
 
 	if (!json_is_array(list) || json_array_size(list) < 2 ||
-	    json_array_size(list) > MODEL_MAX_CLASSES)
+	    json_array_size(list) > ODEFLOW_MAX_CLASSES)
 		return errmsg(err, errlen, "'classes' is not a list of 2 to %d names",
-			      MODEL_MAX_CLASSES);
+			      ODEFLOW_MAX_CLASSES);
 	json_array_foreach(list, i, v) {
 		const char *name = json_string_value(v);
 
