@@ -81,7 +81,7 @@ static void test_head_swap(void)
 		struct model_config cfg, to;
 		struct model *src = NULL, *m = NULL, *copy = NULL;
 		char err[256] = "";
-		int class_tensors = 0, rows[MODEL_MAX_CLASSES];
+		int class_tensors = 0, rows[ODEFLOW_MAX_CLASSES];
 
 		model_config_defaults(archs[a], &cfg);
 		cfg.members = 2;

@@ -107,7 +107,7 @@ void model_free(struct model *m);
  * class of `from` of the same name: row_of[c] is its index there, or -1.
  * Returns how many of to's classes from knows. */
 int model_class_rows(const struct model_config *from, const struct model_config *to,
-		     int row_of[MODEL_MAX_CLASSES]);
+		     int row_of[ODEFLOW_MAX_CLASSES]);
 /* A model of configuration cfg starting from src's parameters, for
  * fine-tuning: cfg must be src's architecture, window and shape (every
  * field but the classes, temperature, model id and window_start). Every

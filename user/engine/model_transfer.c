@@ -8,7 +8,7 @@
 #include "common/errmsg.h"
 
 int model_class_rows(const struct model_config *from, const struct model_config *to,
-		     int row_of[MODEL_MAX_CLASSES])
+		     int row_of[ODEFLOW_MAX_CLASSES])
 {
 	int known = 0;
 
@@ -46,7 +46,7 @@ int model_transfer(const struct model *src, const struct model_config *cfg, uint
 {
 	struct tensor_spec other[MODEL_MAX_TENSORS];
 	struct model_config more = *cfg;
-	int row_of[MODEL_MAX_CLASSES];
+	int row_of[ODEFLOW_MAX_CLASSES];
 	struct model *m;
 
 	*out = NULL;
