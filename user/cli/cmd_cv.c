@@ -357,7 +357,8 @@ int cmd_cv(int argc, char **argv)
 	a.t.fit.train.progress = a.verbose ? stderr : NULL;
 	if (fold_lines) {
 		printf("cv: %zu windows, %d %s folds, %s, %d fold%s at a time\n", ds.n, a.folds,
-		       fold_split_name(a.split), model_arch_name(a.t.cfg.arch), a.jobs,
+		       files.count ? "capture-file" : fold_split_name(a.split),
+		       model_arch_name(a.t.cfg.arch), a.jobs,
 		       a.jobs > 1 ? "s" : "");
 		if (files.count)
 			print_file_folds(&files, fold, a.folds);
