@@ -396,6 +396,15 @@ static void test_command_files(void)
 		CHECKF(named[f], "%s held out by no fold", file_names[f]);
 	json_decref(root);
 
+	/* fine-tuning the shipped default, said once before the folds */
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds",
+			 "7", "--init", "models/iscx-reg-20.safetensors", "--epochs", "1", NULL);
+	CHECKF(rc == 0 && strstr(command_output, "cv: 543 windows, 7 capture-file folds, odernn-emb") &&
+	       strstr(command_output, "fold 2 holds out 60 windows of caps/a,\"b\".pcap\n") &&
+	       strstr(command_output, "cv: fine-tuning models/iscx-reg-20.safetensors (odernn-emb, 2 "
+		      "members): its classes, every tensor kept") &&
+	       strstr(command_output, "fold 7: trained on 450, tested on 93"), "exit %d: %s", rc,
+	       command_output);
 	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds",
 			 "8", NULL);
 	CHECKF(rc == 1 && !strcmp(command_output, "cv: --split files: the index names 7 capture "
