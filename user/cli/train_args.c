@@ -338,7 +338,8 @@ static void join_classes(const struct model_config *c, char *buf, size_t len)
 void train_args_init_say(const struct train_args *a, char *buf, size_t len)
 {
 	const struct model_config *from = model_config(a->fit.init), *to = &a->cfg;
-	char was[ODEFLOW_MAX_CLASSES * 32], now[ODEFLOW_MAX_CLASSES * 32], head[ODEFLOW_MAX_CLASSES * 34 + 96];
+	char was[ODEFLOW_MAX_CLASSES * 32], now[ODEFLOW_MAX_CLASSES * 32];
+	char head[3 * ODEFLOW_MAX_CLASSES * 34 + 128];  /* both lists and the rows kept */
 	int row_of[ODEFLOW_MAX_CLASSES], known = model_class_rows(from, to, row_of);
 	bool same = from->num_classes == to->num_classes;
 
