@@ -253,6 +253,27 @@ static void test_stats_after_kill_says_nothing_enforces(void)
 	CHECK(sh("rm -f %s/*", pin_dir) == 0);
 }
 
+/* A FIFO (or anything but a regular file) given as the model or the policy
+ * is refused at once: it used to hang the start. */
+static void test_fifo_model_or_policy_refused(void)
+{
+	char fifo[160], out[160], cmd[2048];
+
+	snprintf(fifo, sizeof(fifo), "%s/input.fifo", scratch_dir);
+	snprintf(out, sizeof(out), "%s/fifo.err", scratch_dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s run --model %s --pin-dir %s --iface %s 2>%s",
+		 odeflow, fifo, pin_dir, dev_rx, out);
+	CHECK(WEXITSTATUS(system(cmd)) == 1);
+	CHECKF(file_contains(out, "not a regular file"), "model: no clear error");
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s run --model %s --policy %s --pin-dir %s --iface %s 2>%s",
+		 odeflow, model_path, fifo, pin_dir, dev_rx, out);
+	CHECK(WEXITSTATUS(system(cmd)) == 1);
+	CHECKF(file_contains(out, "not a regular file"), "policy: no clear error");
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	unlink(fifo);
+}
+
 /* A --flows the host cannot afford: refused at once with what it would
  * cost, nothing attached (it used to lock 10 GB and ignore SIGINT). */
 static void test_flows_past_memory_refused(void)
@@ -403,6 +424,7 @@ int main(void)
 	RUN(test_overflowing_model_refused);
 	RUN(test_stats_after_kill_says_nothing_enforces);
 	RUN(test_flows_past_memory_refused);
+	RUN(test_fifo_model_or_policy_refused);
 	RUN(test_evicted_drop_comes_back);
 	RUN(test_slow_flow_classified_during_a_flood);
 	return harness_done();

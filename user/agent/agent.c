@@ -61,7 +61,7 @@ static void on_signal(int sig)
 struct agent {
 	const struct agent_options *opts;
 	struct model *model;
-	const char *class_names[MODEL_MAX_CLASSES];
+	const char *class_names[ODEFLOW_MAX_CLASSES];
 	struct xdp_sampler *sampler;
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;

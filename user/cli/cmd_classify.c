@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "agent/cascade.h"
+#include "common/flow_key.h"
 #include "cli.h"
 #include "command.h"
 #include "agent/event_json.h"
@@ -26,9 +27,6 @@
 
 ODEFLOW_COMMAND(classify, "classify the flows of captures as the kernel would window them")
 
-/* The agent's defaults, so a bare classify matches a bare run. */
-#define CLASSIFY_THRESHOLD 0.9
-#define CLASSIFY_MAX_WINDOWS 3
 #define CLASSIFY_BATCH 256
 
 struct classify_run {
@@ -56,19 +54,7 @@ static void usage(FILE *out)
 		"  --max-windows K    windows averaged at most per connection (default %d)\n"
 		"  --skip K           packets of each direction before its first window (0..%d;\n"
 		"                     default: where the model's training windows started)\n",
-		model_default_path(), CLASSIFY_THRESHOLD, CLASSIFY_MAX_WINDOWS, ODEFLOW_MAX_SKIP);
-}
-
-/* The other direction of the connection. */
-static struct flow_key reversed(const struct flow_key *key)
-{
-	struct flow_key back = *key;
-
-	memcpy(back.saddr, key->daddr, sizeof(back.saddr));
-	memcpy(back.daddr, key->saddr, sizeof(back.daddr));
-	back.sport = key->dport;
-	back.dport = key->sport;
-	return back;
+		model_default_path(), CASCADE_DEFAULT_THRESHOLD, CASCADE_DEFAULT_MAX_WINDOWS, ODEFLOW_MAX_SKIP);
 }
 
 /* Decides the pending windows, prints their events, re-arms or closes. */
@@ -105,8 +91,9 @@ static int flush(struct classify_run *r)
 		 * window: the kernel stops sampling on the verdict's SEEN bits. */
 		if (!d->provisional && d->directions_seen == (VERDICT_SEEN_FORWARD |
 							      VERDICT_SEEN_REVERSE)) {
-			struct flow_key back = reversed(&d->window.key);
+			struct flow_key back;
 
+			flow_key_reverse(&d->window.key, &back);
 			sessions_close(r->sessions, &back);
 		}
 	}
@@ -120,10 +107,11 @@ static int flush(struct classify_run *r)
  * the connection's next packet, as if instantaneous. */
 static int add_packet(struct classify_run *r, const struct packet_info *info, uint64_t ts_ns)
 {
-	struct flow_key back = reversed(&info->key);
 	struct session_window w;
+	struct flow_key back;
 	int ev;
 
+	flow_key_reverse(&info->key, &back);
 	if (sessions_awaiting(r->sessions, &back) && flush(r))
 		return -1;
 	ev = sessions_add(r->sessions, &info->key, info->ip_len, ts_ns, &w);
@@ -201,8 +189,8 @@ int cmd_classify(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cascade_options copts = {
-		.threshold = CLASSIFY_THRESHOLD,
-		.max_windows = CLASSIFY_MAX_WINDOWS,
+		.threshold = CASCADE_DEFAULT_THRESHOLD,
+		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
 		.max_connections = ODEFLOW_DEFAULT_FLOWS, /* as many as the agent remembers */
 	};
 	struct classify_run run = { .skip = -1 };

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/cascade.h"
 #include "agent/events_writer.h"
 #include "cli.h"
 #include "command.h"
@@ -32,8 +33,8 @@ static void usage(FILE *out)
 		"      --events-pipe       the events path may be a FIFO or a Unix stream socket\n"
 		"  -s, --skip K            packets of each direction before its first window\n"
 		"                          (0..%d) [what the model's window_start says]\n"
-		"  -t, --threshold T       confidence a verdict needs to be final [0.9]\n"
-		"  -w, --max-windows K     windows a connection may take to get there [3]\n"
+		"  -t, --threshold T       confidence a verdict needs to be final [%.2g]\n"
+		"  -w, --max-windows K     windows a connection may take to get there [%d]\n"
 		"  -j, --threads N         classification threads [number of CPUs - 1, at least 1]\n"
 		"  -c, --flows N           flow directions tracked in the kernel [%u]\n"
 		"  -k, --keep              on exit leave the program attached and the maps pinned\n"
@@ -44,7 +45,8 @@ static void usage(FILE *out)
 		"      --ipfix HOST:PORT   export one IPFIX record per decision to this collector\n"
 		"      --ipfix-transport P udp or tcp [udp]\n"
 		"  -q, --quiet             no status lines on standard error\n",
-		model_default_path(), ODEFLOW_MAX_SKIP, ODEFLOW_DEFAULT_FLOWS);
+		model_default_path(), ODEFLOW_MAX_SKIP, (double)CASCADE_DEFAULT_THRESHOLD,
+		CASCADE_DEFAULT_MAX_WINDOWS, ODEFLOW_DEFAULT_FLOWS);
 }
 
 static int parse_mode(const char *s, enum xdp_mode *mode)
@@ -83,7 +85,8 @@ int cmd_run(int argc, char **argv)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
-		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = 0.9f, .max_windows = 3,
+		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = CASCADE_DEFAULT_THRESHOLD,
+		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};

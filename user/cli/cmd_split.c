@@ -62,7 +62,7 @@ int cmd_split(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (dataset_load(data, MODEL_MAX_CLASSES, &ds, err, sizeof(err))) {
+	if (dataset_load(data, ODEFLOW_MAX_CLASSES, &ds, err, sizeof(err))) {
 		fprintf(stderr, "split: %s\n", err);
 		return 1;
 	}

@@ -54,6 +54,11 @@ void train_args_usage(FILE *out)
 		"                       random factor from e^-J to e^J (default 0: off)\n"
 		"  --size-jitter B      augment: shift each training window's sizes by a random\n"
 		"                       whole number of bytes from -B to B (default 0: off)\n"
+		"  --init MODEL         fine-tune MODEL (a network, every member of an ensemble)\n"
+		"                       instead of training from scratch: its architecture and\n"
+		"                       shape, its size bucket edges; classes it does not know\n"
+		"                       get new rows in its last layer; temperature back to 1\n"
+		"                       (odeflow calibrate re-fits it)\n"
 		"  --seed S             initialisation, split and shuffling (default 1)\n"
 		"  --threads T          split each batch across T threads (default 1); the\n"
 		"                       result is the same for the same seed and T\n"
@@ -67,9 +72,9 @@ void train_args_usage(FILE *out)
 
 void train_args_defaults(struct train_args *a)
 {
-	/* One thread by default: on this project's shared 2-core machine, two
-	 * threads per minibatch were no faster (median of 7 runs of 5 epochs:
-	 * 3.9 s with one thread, 4.5 s with two) and used 15% more CPU. */
+	/* One thread by default: the minibatches are small, and splitting one
+	 * across two threads of a small shared machine was no faster and cost
+	 * more CPU. */
 	*a = (struct train_args){
 		.arch = ARCH_ODERNN,
 		.fit = {
@@ -122,6 +127,7 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 	switch (opt) {
 	case TA_DATA: a->data = arg; break;
 	case TA_ARCH:
+		a->arch_given = true;
 		if (model_arch_parse(arg, &a->arch)) {
 			fprintf(stderr, "%s: --arch '%s' is not odernn, odernn-emb, lstm-ode, lstm or "
 				"trees\n", cmd, arg);
@@ -130,6 +136,7 @@ int train_args_option(const char *cmd, int opt, const char *arg, struct train_ar
 		break;
 	case TA_CLASSES: a->classes = arg; break;
 	case TA_WINDOW_START: a->window_start = arg; break;
+	case TA_INIT: a->init = arg; break;
 	case TA_SOLVER: a->shape.solver = arg; break;
 	case TA_HIDDEN: bad = cli_int(cmd, "hidden", arg, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: bad = cli_int(cmd, "ode-hidden", arg, 1, 512, &a->shape.ode_hidden); break;
@@ -183,9 +190,9 @@ static int parse_classes(const char *cmd, const char *list, struct model_config 
 	cfg->num_classes = 0;
 	memset(cfg->class_names, 0, sizeof(cfg->class_names));
 	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		if (cfg->num_classes == MODEL_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
+		if (cfg->num_classes == ODEFLOW_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
 			fprintf(stderr, "%s: --classes: at most %d names of at most %zu characters\n",
-				cmd, MODEL_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
+				cmd, ODEFLOW_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
 			free(copy);
 			return -1;
 		}
@@ -204,7 +211,8 @@ int train_args_finish(const char *cmd, struct train_args *a)
 	struct model_config *cfg = &a->cfg;
 	char err[256];
 
-	if (a->arch == ARCH_TREES ? a->network_only != NULL : a->trees_only != NULL) {
+	/* with --init, the model's architecture decides (train_args_init) */
+	if (!a->init && (a->arch == ARCH_TREES ? a->network_only != NULL : a->trees_only != NULL)) {
 		fprintf(stderr, "%s: --%s does not apply to %s\n", cmd,
 			a->arch == ARCH_TREES ? a->network_only : a->trees_only,
 			model_arch_name(a->arch));
@@ -266,10 +274,116 @@ int train_args_dataset_info(const char *cmd, struct train_args *a)
 	return 0;
 }
 
+/* The shape option given, if any: --init takes the model's shape. */
+static const char *shape_option(const struct model_shape *s)
+{
+	return s->hidden ? "hidden" : s->ode_hidden ? "ode-hidden" : s->rk4_steps ? "rk4-steps" :
+	       s->members ? "members" : s->solver ? "solver" : NULL;
+}
+
+int train_args_init(const char *cmd, struct train_args *a)
+{
+	struct model_config cfg;
+	struct model *m;
+	const char *shape = shape_option(&a->shape);
+	char err[512];
+
+	if (!a->init)
+		return 0;
+	if (model_load(a->init, &m, err, sizeof(err))) {
+		fprintf(stderr, "%s: --init %s\n", cmd, err);
+		return -1;
+	}
+	cfg = *model_config(m);
+	if (!model_has_gradient(m))
+		fprintf(stderr, "%s: --init %s: %s models cannot be fine-tuned (XGBoost trains them "
+			"whole): train --arch %s without --init\n", cmd, a->init,
+			model_arch_name(cfg.arch), model_arch_name(cfg.arch));
+	else if (a->arch_given && a->arch != cfg.arch)
+		fprintf(stderr, "%s: --arch %s, but --init %s is %s\n", cmd, model_arch_name(a->arch),
+			a->init, model_arch_name(cfg.arch));
+	else if (shape)
+		fprintf(stderr, "%s: --%s: --init takes the shape of %s\n", cmd, shape, a->init);
+	else if (a->trees_only)
+		fprintf(stderr, "%s: --%s does not apply to %s\n", cmd, a->trees_only,
+			model_arch_name(cfg.arch));
+	else
+		goto ok;
+	model_free(m);
+	return -1;
+ok:
+	if (a->classes) {
+		cfg.num_classes = a->cfg.num_classes;
+		memcpy(cfg.class_names, a->cfg.class_names, sizeof(cfg.class_names));
+	}
+	cfg.window_start = a->cfg.window_start;
+	cfg.temperature = 1;
+	cfg.model_id = 0;
+	a->cfg = cfg;
+	a->arch = cfg.arch;
+	a->fit.init = m;
+	return 0;
+}
+
+static void join_classes(const struct model_config *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < c->num_classes && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+					 c->class_names[i]);
+}
+
+void train_args_init_say(const struct train_args *a, char *buf, size_t len)
+{
+	const struct model_config *from = model_config(a->fit.init), *to = &a->cfg;
+	char was[ODEFLOW_MAX_CLASSES * 32], now[ODEFLOW_MAX_CLASSES * 32];
+	char head[3 * ODEFLOW_MAX_CLASSES * 34 + 128];  /* both lists and the rows kept */
+	int row_of[ODEFLOW_MAX_CLASSES], known = model_class_rows(from, to, row_of);
+	bool same = from->num_classes == to->num_classes;
+
+	for (int c = 0; same && c < to->num_classes; c++)
+		same = row_of[c] == c;
+	join_classes(from, was, sizeof(was));
+	join_classes(to, now, sizeof(now));
+	if (same) {
+		snprintf(head, sizeof(head), "its classes, every tensor kept");
+	} else {
+		size_t used = (size_t)snprintf(head, sizeof(head), "its classes (%s) are not the "
+					       "data's (%s): body kept, a new last layer for %d "
+					       "classes", was, now, to->num_classes);
+
+		for (int c = 0, n = 0; c < to->num_classes && used < sizeof(head); c++)
+			if (row_of[c] >= 0)
+				used += (size_t)snprintf(head + used, sizeof(head) - used, "%s%s",
+							 n++ ? ", " : " (rows carried over: ",
+							 to->class_names[c]);
+		if (used < sizeof(head))
+			snprintf(head + used, sizeof(head) - used, "%s", known ? ")" :
+				 " (no class in common)");
+	}
+	snprintf(buf, len, "fine-tuning %s (%s, %d member%s): %s%s; temperature reset to 1 "
+		 "(re-fit it: odeflow calibrate)", a->init, model_arch_name(from->arch),
+		 from->members, from->members > 1 ? "s" : "", head,
+		 from->arch == ARCH_ODERNN_EMB ? "; its size bucket edges kept" : "");
+}
+
+void train_args_free(struct train_args *a)
+{
+	model_free((struct model *)a->fit.init);
+	a->fit.init = NULL;
+}
+
 int train_args_window(const char *cmd, struct train_args *a, const struct dataset *ds)
 {
 	char err[256];
 
+	if (a->fit.init && ds->window != model_config(a->fit.init)->window) {
+		fprintf(stderr, "%s: %s: windows of %d packets, but --init %s takes %d\n", cmd,
+			a->data, ds->window, a->init, model_config(a->fit.init)->window);
+		return -1;
+	}
 	a->cfg.window = ds->window;
 	if (model_config_check(&a->cfg, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s: %s\n", cmd, a->data, err);
@@ -316,6 +430,8 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &a->fit.trees.rounds, sizeof(a->fit.trees.rounds));
 	h = fnv1a(h, &a->fit.trees.depth, sizeof(a->fit.trees.depth));
 	h = fnv1a(h, &a->fit.trees.eta, sizeof(a->fit.trees.eta));
+	if (a->fit.init) /* fine-tuned from which model */
+		h = fnv1a(h, &model_config(a->fit.init)->model_id, sizeof(uint32_t));
 	h = fnv1a(h, ds->sizes, cells * sizeof(*ds->sizes));
 	h = fnv1a(h, ds->times, cells * sizeof(*ds->times));
 	h = fnv1a(h, ds->labels, ds->n * sizeof(*ds->labels));

@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 
+/* The size of every error buffer: one line, with room for a path. */
+#define ERRMSG_LEN 512
+
 /* Formats the message into err (truncated to errlen) and returns -1. */
 __attribute__((format(printf, 3, 4)))
 int errmsg(char *err, size_t errlen, const char *fmt, ...);

@@ -13,6 +13,7 @@
 #include "arch.h"
 #include "window_features.h"
 #include "nn.h"
+#include "common/errmsg.h"
 #include "common/rng.h"
 
 static const struct arch_ops *const arch_table[] = {
@@ -61,7 +62,7 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	/* the smallest trees model, one leaf per class: training replaces it */
 	cfg->trees = cfg->nodes = arch == ARCH_TREES ? COUNT(iscx) : 0;
 	cfg->ode_hidden = 32;
-	cfg->window = 20;
+	cfg->window = ODEFLOW_DEFAULT_WINDOW;
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
 	cfg->rk4_steps = arch == ARCH_ODERNN_EMB ? 1 : 2;
 	cfg->temperature = 1;
@@ -100,8 +101,8 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown architecture %d", (int)c->arch);
 		return -1;
 	}
-	if (c->window < 2 || c->window > MODEL_MAX_WINDOW) {
-		snprintf(err, errlen, "window %d is outside 2..%d", c->window, MODEL_MAX_WINDOW);
+	if (c->window < 2 || c->window > ODEFLOW_MAX_WINDOW) {
+		snprintf(err, errlen, "window %d is outside 2..%d", c->window, ODEFLOW_MAX_WINDOW);
 		return -1;
 	}
 	if ((int)c->solver < 0 || (int)c->solver >= COUNT(solver_names)) {
@@ -116,9 +117,9 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "rtol %g and atol %g must be in (0, 1)", c->rtol, c->atol);
 		return -1;
 	}
-	if (c->num_classes < 2 || c->num_classes > MODEL_MAX_CLASSES) {
+	if (c->num_classes < 2 || c->num_classes > ODEFLOW_MAX_CLASSES) {
 		snprintf(err, errlen, "%d classes is outside 2..%d", c->num_classes,
-			 MODEL_MAX_CLASSES);
+			 ODEFLOW_MAX_CLASSES);
 		return -1;
 	}
 	for (int i = 0; i < c->num_classes; i++) {
@@ -213,6 +214,22 @@ int model_set_member(struct model *m, int k, const struct model *member, char *e
 		return -1;
 	}
 	memcpy(m->params + (size_t)k * m->member_params, member->params,
+	       m->member_params * sizeof(float));
+	return 0;
+}
+
+int model_get_member(const struct model *m, int k, struct model **out, char *err,
+		     size_t errlen)
+{
+	struct model_config one = m->cfg;
+
+	*out = NULL;
+	if (k < 0 || k >= m->cfg.members)
+		return errmsg(err, errlen, "member %d of %d does not exist", k, m->cfg.members);
+	one.members = 1;
+	if (model_alloc(&one, out, err, errlen))
+		return -1;
+	memcpy((*out)->params, m->params + (size_t)k * m->member_params,
 	       m->member_params * sizeof(float));
 	return 0;
 }

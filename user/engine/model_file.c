@@ -166,9 +166,9 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 	if (!text)
 		return -1;
 	list = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_array(list) || json_array_size(list) > MODEL_MAX_CLASSES) {
+	if (!json_is_array(list) || json_array_size(list) > ODEFLOW_MAX_CLASSES) {
 		snprintf(err, errlen, "metadata 'classes' is not a JSON list of at most %d names",
-			 MODEL_MAX_CLASSES);
+			 ODEFLOW_MAX_CLASSES);
 		json_decref(list);
 		return -1;
 	}
