@@ -245,6 +245,34 @@ static void test_keep_and_take_over(void)
 	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &hook_id) == 0 && hook_id == 0);
 }
 
+/* libxdp, when it cannot build its dispatcher after all (here: no bpffs
+ * where LIBXDP_BPFFS points), attaches the program alone through netlink;
+ * odeflow takes that back and attaches through its own link instead,
+ * saying why in one line, and its link goes with it. */
+static void test_libxdp_alone_is_undone(void)
+{
+	const char *err = tmp_path("agent.err");
+	char hook[32];
+	__u32 id = 0;
+	int rc;
+
+	if (dispatcher_missing())
+		return;
+	setenv("LIBXDP_BPFFS", "/nonexistent", 1);
+	rc = start_classifying("");
+	unsetenv("LIBXDP_BPFFS");
+	if (rc) {
+		CHECKF(0, "the agent did not attach");
+		return;
+	}
+	CHECKF(sh("grep 'is not shared' %s | grep -q 'libxdp attached it alone'", err) == 0,
+	       "no line saying why");
+	CHECK(sh("test $(grep -c 'is not shared' %s) -eq 1", err) == 0);
+	CHECK(stats_of("packets", hook, sizeof(hook)) >= 0 && !strcmp(hook, "xdp"));
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &id) == 0 && id == 0);
+}
+
 /* A dispatcher in generic mode: odeflow joins it in that mode, and refuses
  * a --xdp-mode that differs, in one line. */
 static void test_the_dispatcher_mode_decides(void)
@@ -286,5 +314,6 @@ int main(void)
 	RUN(test_beside_xdp_filter);
 	RUN(test_keep_and_take_over);
 	RUN(test_the_dispatcher_mode_decides);
+	RUN(test_libxdp_alone_is_undone);
 	return harness_done();
 }
