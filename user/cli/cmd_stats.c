@@ -51,7 +51,7 @@ int cmd_stats(int argc, char **argv)
 		for (int i = 0; i < CNT_MAX; i++)
 			printf("%-18s %20llu\n", xdp_counter_name(i), (unsigned long long)counters[i]);
 		if (hook)
-			printf("sampler attached at %s\n", hook);
+			printf("hook: %s\n", hook);
 		if (pinned_agent_alive(&p))
 			printf("agent pid %u: %llu windows classified (%llu failed), %llu events dropped\n"
 			       "latency, last 10 s: p50 %llu us, p99 %llu us; since the start: p50 %llu us, "
