@@ -71,11 +71,13 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call say,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-# Subcommands register themselves with one ODEFLOW_COMMAND(name, "summary")
-# line in user/cli/cmd_*.c; main.c's table is generated from those lines.
+# Commands register themselves with a declaration starting ODEFLOW_COMMAND(name,
+# in user/cli/cmd_*.c (user/cli/command.h); the table of commands
+# (user/cli/commands.c) is made from their names.
 $(BUILD)/commands.inc: $(wildcard user/cli/cmd_*.c) | $(BUILD)
 	$(call say,GEN,$@)
-	$(Q)grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
+	$(Q)sed -n 's/^ODEFLOW_COMMAND(\([a-z0-9_]*\),.*/ODEFLOW_COMMAND_NAME(\1)/p' $^ > $@.tmp; \
+	mv $@.tmp $@
 
 # Where `make install` puts things (DESTDIR: a staging root for packagers).
 PREFIX     ?= /usr/local

@@ -99,10 +99,8 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	    policy_load(a->opts->policy_path, a->class_names, num_classes, &table, err, errlen))
 		return -1;
 	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
-		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k])) {
-			snprintf(err, errlen, "writing the policy map: %s", strerror(errno));
-			return -1;
-		}
+		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k]))
+			return errmsg(err, errlen, "writing the policy map: %s", strerror(errno));
 	return 0;
 }
 
@@ -283,10 +281,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	for (int k = 0; k < cfg->num_classes; k++)
 		a->class_names[k] = cfg->class_names[k];
 	ifindex = (int)if_nametoindex(o->iface);
-	if (!ifindex) {
-		snprintf(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
-		return -1;
-	}
+	if (!ifindex)
+		return errmsg(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
@@ -312,25 +308,18 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	if (apply_policy_file(a, err, errlen))
 		return -1;
 	a->cascade = cascade_new(a->model, &co);
-	if (!a->cascade) {
-		snprintf(err, errlen, "bad cascade options (threshold 0..1, max-windows >= 1)");
-		return -1;
-	}
+	if (!a->cascade)
+		return errmsg(err, errlen,
+			      "bad cascade options (threshold 0..1, max-windows >= 1)");
 	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a->idle_fd < 0) {
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		return -1;
-	}
+	if (a->idle_fd < 0)
+		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
 	a->seat = classify_seat_new(a->model);
-	if (!a->seat) {
-		snprintf(err, errlen, "out of memory for the model's workspace");
-		return -1;
-	}
+	if (!a->seat)
+		return errmsg(err, errlen, "out of memory for the model's workspace");
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
-	if (!a->pool) {
-		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
-		return -1;
-	}
+	if (!a->pool)
+		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
 	if (o->ipfix_collector &&
 	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
 		return -1;

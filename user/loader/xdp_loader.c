@@ -244,29 +244,22 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t need, avail;
 
-	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW) {
-		snprintf(err, errlen, "window size %u is out of range %d..%d", o->window_n,
-			 ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
-		return -1;
-	}
+	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW)
+		return errmsg(err, errlen, "window size %u is out of range %d..%d", o->window_n,
+			      ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
 	if (o->skip > ODEFLOW_MAX_SKIP)
 		return errmsg(err, errlen, "skip %u is out of range 0..%d", o->skip, ODEFLOW_MAX_SKIP);
 	if (o->resample_after_ns < NSEC_PER_MSEC)
 		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
 			      "every direction before the agent could answer");
-	if (o->flow_capacity < 1) {
-		snprintf(err, errlen, "flow capacity must be at least 1");
-		return -1;
-	}
-	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1))) {
-		snprintf(err, errlen, "ring size %u is not a power of two of at least %ld bytes",
-			 o->ring_bytes, page);
-		return -1;
-	}
-	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX) {
-		snprintf(err, errlen, "no such hook");
-		return -1;
-	}
+	if (o->flow_capacity < 1)
+		return errmsg(err, errlen, "flow capacity must be at least 1");
+	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1)))
+		return errmsg(err, errlen,
+			      "ring size %u is not a power of two of at least %ld bytes",
+			      o->ring_bytes, page);
+	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX)
+		return errmsg(err, errlen, "no such hook");
 	/* The maps are preallocated, and the kernel creates them in one system
 	 * call nothing interrupts: a capacity past what the host has would
 	 * lock up its memory for many seconds before failing. */
@@ -278,10 +271,8 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			      "has %llu MiB available, and at most half of it may go to them",
 			      o->flow_capacity, (unsigned long long)(need >> 20),
 			      (unsigned long long)(avail >> 20));
-	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
-		snprintf(err, errlen, "pin dir path is too long");
-		return -1;
-	}
+	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX)
+		return errmsg(err, errlen, "pin dir path is too long");
 	return 0;
 }
 
@@ -359,7 +350,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	s = calloc(1, sizeof(*s));
 	log = calloc(1, VERIFIER_LOG_BYTES);
 	if (!s || !log) {
-		snprintf(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
 	s->link_fd = -1;
@@ -373,9 +364,9 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	old_print = libbpf_set_print(capture_libbpf_warning);
 	s->skel = odeflow_bpf__open();
 	if (!s->skel || configure(s, opts, &what)) {
-		snprintf(err, errlen, "%s: %s%s", s->skel ? what : "opening the XDP program",
-			 libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno),
-			 errno == EPERM ? NEEDS_PRIVILEGES : "");
+		errmsg(err, errlen, "%s: %s%s", s->skel ? what : "opening the XDP program",
+		       libbpf_first_warning[0] ? libbpf_first_warning : strerror(errno),
+		       errno == EPERM ? NEEDS_PRIVILEGES : "");
 	} else {
 		const char *flows_pin = bpf_map__pin_path(s->skel->maps.flows);
 		bool flows_was_pinned = flows_pin && access(flows_pin, F_OK) == 0;
@@ -396,10 +387,10 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 				snprintf(hint, sizeof(hint),
 					 " (made with another window size or --flows: stop the agent"
 					 " that uses them, or remove %s)", s->pin_dir);
-			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s%s",
-				 strerror(-ret),
-				 ret == -EPERM ? NEEDS_PRIVILEGES : "",
-				 log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
+			errmsg(err, errlen, "loading the XDP program failed: %s%s%s%s%s",
+			       strerror(-ret),
+			       ret == -EPERM ? NEEDS_PRIVILEGES : "",
+			       log[0] ? "" : "; ", log[0] ? "" : libbpf_first_warning, hint);
 			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
 		} else {
@@ -479,8 +470,8 @@ static int take_over_kept_link(struct xdp_sampler *s, const char *ifname, int pr
 	if (fd < 0)
 		return 1;
 	if (link_type(fd) != want) {
-		snprintf(err, errlen, "the link kept at %s is not at the %s hook asked for: run with"
-			 " the --hook it was kept with, or remove it", path, xdp_hook_name(s->hook));
+		errmsg(err, errlen, "the link kept at %s is not at the %s hook asked for: run with"
+		       " the --hook it was kept with, or remove it", path, xdp_hook_name(s->hook));
 		close(fd);
 		return -1;
 	}
@@ -548,13 +539,11 @@ static int replace_xdp_holder(int ifindex, const char *ifname, char *err, size_t
 
 	if (!xdp_holder(ifindex, what, sizeof(what), &flags))
 		return 0;
-	if (bpf_xdp_detach(ifindex, flags, NULL)) {
-		snprintf(err, errlen, "--replace: detaching %s from %s: %s%s", what, ifname,
-			 strerror(errno),
-			 errno == EBUSY ? " (attached through a BPF link: stop the process that"
-					  " holds it, or remove its pin)" : "");
-		return -1;
-	}
+	if (bpf_xdp_detach(ifindex, flags, NULL))
+		return errmsg(err, errlen, "--replace: detaching %s from %s: %s%s", what, ifname,
+			      strerror(errno),
+			      errno == EBUSY ? " (attached through a BPF link: stop the process that"
+			      " holds it, or remove its pin)" : "");
 	return 0;
 }
 
@@ -575,18 +564,18 @@ static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifnam
 	if (s->hook == XDP_HOOK_TCX) {
 		fd = tcx_link_create(prog_fd, ifindex);
 		if (fd < 0)
-			snprintf(err, errlen, "attaching at tc ingress (tcx) of %s: %s%s", ifname,
-				 strerror(errno),
-				 errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
+			errmsg(err, errlen, "attaching at tc ingress (tcx) of %s: %s%s", ifname,
+			       strerror(errno),
+			       errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
 		return fd;
 	}
 	if (flags & XDP_ATTACH_REPLACE) {
 		if (replace_xdp_holder(ifindex, ifname, err, errlen))
 			return -1;
 	} else if (xdp_holder(ifindex, what, sizeof(what), &holder_flags)) {
-		snprintf(err, errlen, "the XDP hook of %s holds %s: run beside it with --hook tcx,"
-			 " or take its place with --replace", ifname, what);
-		return -1;
+		return errmsg(err, errlen,
+			      "the XDP hook of %s holds %s: run beside it with --hook tcx,"
+			      " or take its place with --replace", ifname, what);
 	}
 	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
 	fd = link_create(prog_fd, ifindex, *got);
@@ -595,9 +584,9 @@ static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifnam
 		fd = link_create(prog_fd, ifindex, *got);
 	}
 	if (fd < 0)
-		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
-			 strerror(errno),
-			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+		errmsg(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
+		       strerror(errno), errno == EBUSY || errno == EEXIST ?
+		       " (another XDP program is attached)" : "");
 	return fd;
 }
 
@@ -607,18 +596,12 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 	char ifname[IF_NAMESIZE] = "?";
 	int fd, kept;
 
-	if (!if_indextoname(ifindex, ifname)) {
-		snprintf(err, errlen, "no interface with index %d", ifindex);
-		return -1;
-	}
-	if (s->link_fd >= 0) {
-		snprintf(err, errlen, "the sampler is already attached");
-		return -1;
-	}
-	if ((flags & XDP_ATTACH_PIN_LINK) && !s->pin_dir[0]) {
-		snprintf(err, errlen, "pinning the link of %s needs a pin dir", ifname);
-		return -1;
-	}
+	if (!if_indextoname(ifindex, ifname))
+		return errmsg(err, errlen, "no interface with index %d", ifindex);
+	if (s->link_fd >= 0)
+		return errmsg(err, errlen, "the sampler is already attached");
+	if ((flags & XDP_ATTACH_PIN_LINK) && !s->pin_dir[0])
+		return errmsg(err, errlen, "pinning the link of %s needs a pin dir", ifname);
 	*got = mode;
 	kept = take_over_kept_link(s, ifname, xdp_sampler_prog_fd(s), err, errlen);
 	if (kept <= 0) {
@@ -633,8 +616,8 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 		if (snprintf(s->link_pin, sizeof(s->link_pin), "%s/link_%s", s->pin_dir, ifname) >=
 			    (int)sizeof(s->link_pin) ||
 		    bpf_obj_pin(fd, s->link_pin)) {
-			snprintf(err, errlen, "pinning the link as %s: %s", s->link_pin,
-				 strerror(errno));
+			errmsg(err, errlen, "pinning the link as %s: %s", s->link_pin,
+			       strerror(errno));
 			s->link_pin[0] = '\0';
 			close(fd);
 			return -1;
@@ -646,14 +629,10 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 
 int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen)
 {
-	if (s->link_fd < 0) {
-		snprintf(err, errlen, "the sampler is not attached");
-		return -1;
-	}
-	if (s->link_pin[0] && unlink(s->link_pin) && errno != ENOENT) {
-		snprintf(err, errlen, "removing %s: %s", s->link_pin, strerror(errno));
-		return -1;
-	}
+	if (s->link_fd < 0)
+		return errmsg(err, errlen, "the sampler is not attached");
+	if (s->link_pin[0] && unlink(s->link_pin) && errno != ENOENT)
+		return errmsg(err, errlen, "removing %s: %s", s->link_pin, strerror(errno));
 	s->link_pin[0] = '\0';
 	close(s->link_fd);
 	s->link_fd = -1;
@@ -717,21 +696,17 @@ static int check_map_layout(int fd, enum xdp_map map, const char *path, char *er
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		snprintf(err, errlen, "reading what map %s is: %s", path, strerror(errno));
-		return -1;
-	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return errmsg(err, errlen, "reading what map %s is: %s", path, strerror(errno));
 	if (info.type != want->type || info.key_size != want->key_size ||
-	    info.value_size < want->value_min || info.value_size > want->value_max) {
-		snprintf(err, errlen,
-			 "map %s has map type %u, %u-byte keys and %u-byte values, where this "
-			 "odeflow expects type %u, %u-byte keys and %u to %u-byte values: another "
-			 "version of odeflow made it (query it with that version, or restart the "
-			 "agent with this one)",
-			 path, info.type, info.key_size, info.value_size, want->type,
-			 want->key_size, want->value_min, want->value_max);
-		return -1;
-	}
+	    info.value_size < want->value_min || info.value_size > want->value_max)
+		return errmsg(err, errlen,
+			      "map %s has map type %u, %u-byte keys and %u-byte values, where this "
+			      "odeflow expects type %u, %u-byte keys and %u to %u-byte values: "
+			      "another version of odeflow made it (query it with that version, or "
+			      "restart the agent with this one)",
+			      path, info.type, info.key_size, info.value_size, want->type,
+			      want->key_size, want->value_min, want->value_max);
 	return 0;
 }
 
@@ -740,17 +715,13 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 	char path[PATH_MAX];
 	int fd;
 
-	if ((unsigned)map >= XDP_MAP_COUNT) {
-		snprintf(err, errlen, "no such map");
-		return -1;
-	}
+	if ((unsigned)map >= XDP_MAP_COUNT)
+		return errmsg(err, errlen, "no such map");
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(map));
 	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		snprintf(err, errlen, "opening map %s: %s (is the agent running?)", path,
-			 strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return errmsg(err, errlen, "opening map %s: %s (is the agent running?)", path,
+			      strerror(errno));
 	if (check_map_layout(fd, map, path, err, errlen)) {
 		close(fd);
 		return -1;
