@@ -131,7 +131,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 		};
 	}
 	if (bpf_map_update_batch(a->verdicts_fd, keys, values, &count, NULL))
-		fprintf(stderr, "odeflow: writing %d verdicts: %s\n", n, strerror(errno));
+		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
 	written_ns = monotonic_ns();
 	for (int i = 0; i < n; i++)
 		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
@@ -293,12 +293,12 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.window_n = (unsigned)cfg->window;
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: %s\n", why);
+		log_line(LOG_LEVEL_INFO, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: maps for %u flows take about %llu MiB of kernel memory\n",
-			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
+		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",
+			 xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -338,13 +338,13 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->attached = true;
 	publish_start(a);
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: attached to %s %s; model %s (%s, N=%d), %d worker(s)%s\n",
-			o->iface,
-			o->hook == XDP_HOOK_TCX ? "at tc ingress (tcx)"
-			: got == XDP_MODE_NATIVE ? "in native XDP mode" : "in generic XDP mode",
-			o->model_path,
-			model_arch_name(cfg->arch),
-			cfg->window, o->threads, o->busy_poll ? ", busy-polling the ring" : "");
+		log_line(LOG_LEVEL_INFO, "attached to %s %s; model %s (%s, N=%d), %d worker(s)%s",
+			 o->iface,
+			 o->hook == XDP_HOOK_TCX ? "at tc ingress (tcx)"
+			 : got == XDP_MODE_NATIVE ? "in native XDP mode" : "in generic XDP mode",
+			 o->model_path,
+			 model_arch_name(cfg->arch),
+			 cfg->window, o->threads, o->busy_poll ? ", busy-polling the ring" : "");
 	return 0;
 }
 
@@ -353,10 +353,10 @@ static void reload_policy(struct agent *a)
 	char err[512];
 
 	if (apply_policy_file(a, err, sizeof(err)))
-		fprintf(stderr, "odeflow: policy not reloaded, the running policy is kept: %s\n", err);
+		log_line(LOG_LEVEL_ERR, "policy not reloaded, the running policy is kept: %s", err);
 	else if (!a->opts->quiet)
-		fprintf(stderr, "odeflow: policy reloaded from %s\n",
-			a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
+		log_line(LOG_LEVEL_INFO, "policy reloaded from %s",
+			 a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
 }
 
 /* Milliseconds the drain loop may sleep: until the batch's deadline when
@@ -390,13 +390,13 @@ static int drain(struct agent *a)
 			       xdp_sampler_map_fd(a->sampler, XDP_MAP_WAKEUP), on_window, a, err,
 			       sizeof(err));
 	if (!ring) {
-		fprintf(stderr, "odeflow: %s\n", err);
+		log_line(LOG_LEVEL_ERR, "%s", err);
 		return -1;
 	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, window_ring_epoll_fd(ring), &ev) ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
-		fprintf(stderr, "odeflow: cannot watch the ring buffer: %s\n", strerror(errno));
+		log_line(LOG_LEVEL_ERR, "cannot watch the ring buffer: %s", strerror(errno));
 		rc = -1;
 		goto out;
 	}
@@ -409,7 +409,7 @@ static int drain(struct agent *a)
 			sched_yield();
 
 		if (consumed < 0 && consumed != -EINTR) {
-			fprintf(stderr, "odeflow: reading the ring buffer: %s\n", strerror(-consumed));
+			log_line(LOG_LEVEL_ERR, "reading the ring buffer: %s", strerror(-consumed));
 			rc = -1;
 			break;
 		}
@@ -447,17 +447,17 @@ static void teardown(struct agent *a, bool started)
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
 		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",
-			(unsigned long long)ipfix_exporter_exported(a->ipfix),
-			(unsigned long long)ipfix_exporter_dropped(a->ipfix));
+			 (unsigned long long)ipfix_exporter_exported(a->ipfix),
+			 (unsigned long long)ipfix_exporter_dropped(a->ipfix));
 	ipfix_exporter_stop(a->ipfix);
 	events_writer_stopping(a->events); /* a reader that never reads gets a short grace */
 	decision_queue_free(a->events_queue);
 	events_writer_close(a->events);
 	if (a->sampler) {
 		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
-			fprintf(stderr, "odeflow: %s\n", err);
+			log_line(LOG_LEVEL_ERR, "%s", err);
 		if (!a->opts->keep && xdp_sampler_unpin(a->sampler, started, err, sizeof(err)))
-			fprintf(stderr, "odeflow: %s\n", err);
+			log_line(LOG_LEVEL_ERR, "%s", err);
 		xdp_sampler_close(a->sampler);
 	}
 	classify_seat_free(a->seat);
@@ -481,7 +481,7 @@ int agent_run(const struct agent_options *o)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (setup(&a, err, sizeof(err))) {
-		fprintf(stderr, "odeflow: %s\n", err);
+		log_line(LOG_LEVEL_ERR, "%s", err);
 		teardown(&a, false);
 		goto out;
 	}
@@ -489,11 +489,13 @@ int agent_run(const struct agent_options *o)
 	teardown(&a, true);
 out:
 	if (!o->quiet && a.decisions)
-		fprintf(stderr, "odeflow: %lu windows classified, %lu failed; latency p50 %lu us, p99 %lu us; "
-			"%lu re-arms lost, %lu bad records, %lu events dropped\n",
-			(unsigned long)a.decisions, (unsigned long)a.failed,
-			(unsigned long)latency_quantile(&a.latency, 0.5),
-			(unsigned long)latency_quantile(&a.latency, 0.99), (unsigned long)a.rearms_lost,
-			(unsigned long)a.bad_records, (unsigned long)a.info.events_dropped);
+		log_line(LOG_LEVEL_INFO,
+			 "%lu windows classified, %lu failed; latency p50 %lu us, p99 %lu us; "
+			 "%lu re-arms lost, %lu bad records, %lu events dropped",
+			 (unsigned long)a.decisions, (unsigned long)a.failed,
+			 (unsigned long)latency_quantile(&a.latency, 0.5),
+			 (unsigned long)latency_quantile(&a.latency,
+							 0.99), (unsigned long)a.rearms_lost,
+			 (unsigned long)a.bad_records, (unsigned long)a.info.events_dropped);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/errmsg.h"
+#include "common/log.h"
 #include "flows_map.h"
 #include "verifier_log.h"
 #include "odeflow.skel.h"
@@ -661,7 +662,7 @@ static void remove_dir_if_empty(const char *pin_dir)
 {
 	if (rmdir(pin_dir) && errno != ENOTEMPTY && errno != EEXIST && errno != EBUSY &&
 	    errno != ENOENT)
-		fprintf(stderr, "odeflow: removing %s: %s\n", pin_dir, strerror(errno));
+		log_line(LOG_LEVEL_WARNING, "removing %s: %s", pin_dir, strerror(errno));
 }
 
 int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen)
