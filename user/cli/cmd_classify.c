@@ -43,15 +43,6 @@ struct classify_run {
 
 enum { OPT_MODEL = 1, OPT_THRESHOLD, OPT_MAX_WINDOWS, OPT_SKIP };
 
-static const char *default_skip(void)
-{
-	static char text[80];
-
-	snprintf(text, sizeof(text), "where the model's training windows started; at most %d",
-		 ODEFLOW_MAX_SKIP);
-	return text;
-}
-
 static const struct cli_option options[] = {
 	CLI_OPTION(OPT_MODEL, "model", 'm', "FILE", "a model saved by odeflow train",
 		   .def = MODEL_DEFAULT_FILE " of the shipped models",
@@ -61,7 +52,8 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'k', "K",
 		   "windows averaged at most per connection", .def = "3"),
 	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
-		   .def_fn = default_skip),
+		   .def = "where the model's training windows started; at most "
+			  CLI_STR(ODEFLOW_MAX_SKIP)),
 	{ 0 },
 };
 

@@ -19,16 +19,9 @@ enum { OPT_FOLDS = 1, OPT_SPLIT, OPT_JSON, OPT_PREDICTIONS, OPT_JOBS, OPT_VERBOS
 
 static const char *split_choice(int i, const char **about)
 {
-	static const char *const abouts[] = {
-		[FOLD_BLOCKED] = "each class cut into K contiguous blocks in data order, fold k "
-				 "holds out block k of every class",
-		[FOLD_SESSIONS] = "whole sessions dealt at random",
-		[FOLD_RANDOM] = "single windows dealt at random",
-	};
-
-	if (i < 0 || i >= (int)(sizeof(abouts) / sizeof(abouts[0])))
+	if (i < 0 || i >= FOLD_SPLIT_COUNT)
 		return NULL;
-	*about = abouts[i];
+	*about = fold_split_about((enum fold_split)i);
 	return fold_split_name((enum fold_split)i);
 }
 

@@ -57,23 +57,6 @@ static const char *default_class_map(void)
 	return map;
 }
 
-static const char *window_range(void)
-{
-	static char text[48];
-
-	snprintf(text, sizeof(text), "%d; from %d to %d", ODEFLOW_DEFAULT_WINDOW,
-		 ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
-	return text;
-}
-
-static const char *skip_range(void)
-{
-	static char text[32];
-
-	snprintf(text, sizeof(text), "0; at most %d", ODEFLOW_MAX_SKIP);
-	return text;
-}
-
 static const struct cli_option options[] = {
 	CLI_OPTION(OPT_LABEL, "label", 'l', "CLASS",
 		   "class of every input: VoIP, Video, File_Transfer, Chat, Browsing, or a class "
@@ -84,14 +67,16 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_CLASS_MAP, "class-map", 0, "FILE", "nDPI protocol/category -> class rules",
 		   .def = DEFAULT_CLASS_MAP " of the shipped models",
 		   .def_fn = default_class_map),
-	CLI_OPTION(OPT_WINDOW, "window", 'n', "N", "packets per window", .def_fn = window_range),
+	CLI_OPTION(OPT_WINDOW, "window", 'n', "N", "packets per window",
+		   .def = CLI_STR(ODEFLOW_DEFAULT_WINDOW) "; from " CLI_STR(ODEFLOW_MIN_WINDOW)
+			  " to " CLI_STR(ODEFLOW_MAX_WINDOW)),
 	CLI_OPTION(OPT_ALL_WINDOWS, "all-windows", 0, NULL,
 		   "every non-overlapping window of each direction (the default)"),
 	CLI_OPTION(OPT_FIRST_ONLY, "first-only", 'f', NULL,
 		   "only each direction's first window (as the XDP sampler)"),
 	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 0, "K", "at most K windows per direction"),
 	CLI_OPTION(OPT_SKIP, "skip", 0, "K", "each direction's first window starts after K packets",
-		   .def_fn = skip_range),
+		   .def = "0; at most " CLI_STR(ODEFLOW_MAX_SKIP)),
 	CLI_OPTION(OPT_DRY_RUN, "dry-run", 0, NULL, "print what would be written, write nothing"),
 	CLI_OPTION(OPT_OUTPUT, "output", 'o', "PREFIX",
 		   "output prefix (required without --dry-run)"),

@@ -24,23 +24,6 @@ CLI_CHOICES(xdp_mode_choice, { "auto", "native, else generic" }, { "native", NUL
 	    { "generic", NULL })
 CLI_CHOICES(transport_choice, { "udp", NULL }, { "tcp", NULL })
 
-static const char *default_skip(void)
-{
-	static char text[64];
-
-	snprintf(text, sizeof(text), "what the model's window_start says; at most %d",
-		 ODEFLOW_MAX_SKIP);
-	return text;
-}
-
-static const char *default_flows(void)
-{
-	static char text[16];
-
-	snprintf(text, sizeof(text), "%u", ODEFLOW_DEFAULT_FLOWS);
-	return text;
-}
-
 static const struct cli_option options[] = {
 	CLI_OPTION(OPT_IFACE, "iface", 'i', "IF", "interface to attach to", .required = true),
 	CLI_OPTION(OPT_HOOK, "hook", 'H', "HOOK", "where to attach", .def = "xdp",
@@ -64,7 +47,8 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_EVENTS_PIPE, "events-pipe", 0, NULL,
 		   "the events path may be a FIFO or a Unix stream socket"),
 	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
-		   .def_fn = default_skip),
+		   .def = "what the model's window_start says; at most "
+			  CLI_STR(ODEFLOW_MAX_SKIP)),
 	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T", "confidence a verdict needs to be final",
 		   .def = "0.9"),
 	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'w', "K",
@@ -73,7 +57,7 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_THREADS, "threads", 'j', "N", "classification threads",
 		   .def = "number of CPUs - 1, at least 1"),
 	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N", "flow directions tracked in the kernel",
-		   .def_fn = default_flows),
+		   .def = CLI_STR(ODEFLOW_DEFAULT_FLOWS)),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
 		   "on exit leave the program attached and the maps pinned"),
 	CLI_OPTION(OPT_BUSY_POLL, "busy-poll", 'b', NULL,

@@ -61,6 +61,11 @@ struct cli_command {
 	int (*run)(int argc, char **argv);
 };
 
+/* A number's #define as text, for a help line ("at most " CLI_STR(MAX)):
+ * only for a define that is a plain number. */
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
+
 /* An entry of an option table: CLI_OPTION(OPT_MODEL, "model", 'm', "FILE",
  * "the model to load", .def = "x.safetensors"). */
 #define CLI_OPTION(ID, NAME, SHORT, ARG, HELP, ...)                                        \

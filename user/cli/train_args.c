@@ -47,8 +47,9 @@ const struct cli_option train_args_network_options[] = {
 		   "the solver for inference (training always backpropagates through RK4)",
 		   .choice = model_solver_choice),
 	CLI_OPTION(TA_MEMBERS, "members", 0, "K",
-		   "an ensemble of K (1 to 8) such networks, trained one after the other with "
-		   "seeds S, S+1, ...; it averages their log-probabilities", .def = "1"),
+		   "an ensemble of K (1 to " CLI_STR(MODEL_MAX_MEMBERS) ") such networks, trained "
+		   "one after the other with seeds S, S+1, ...; it averages their "
+		   "log-probabilities", .def = "1"),
 	CLI_OPTION(TA_EPOCHS, "epochs", 0, "E", "at most E passes over the data", .def = "60"),
 	CLI_OPTION(TA_BATCH, "batch", 0, "B", "windows per step", .def = "64"),
 	CLI_OPTION(TA_LR, "lr", 0, "LR", "peak learning rate", .def = "0.003"),
