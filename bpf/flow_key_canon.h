@@ -45,6 +45,18 @@ static __always_inline int flow_endpoint_cmp(const __u8 *a, __u16 ap, const __u8
 	return (int)ap - (int)bp;
 }
 
+/* out = the other direction of k's connection (endpoints swapped). out may be k. */
+static __always_inline void flow_key_reverse(const struct flow_key *k, struct flow_key *out)
+{
+	struct flow_key c = *k;
+
+	__builtin_memcpy(c.saddr, k->daddr, sizeof(c.saddr));
+	__builtin_memcpy(c.daddr, k->saddr, sizeof(c.daddr));
+	c.sport = k->dport;
+	c.dport = k->sport;
+	*out = c;
+}
+
 /* out = the key of k's connection. out may be k. Returns true when k is the
  * connection's reverse direction (its endpoints were swapped). */
 static __always_inline bool flow_key_canonical(const struct flow_key *k, struct flow_key *out)
@@ -52,12 +64,8 @@ static __always_inline bool flow_key_canonical(const struct flow_key *k, struct 
 	struct flow_key c = *k;
 	bool reverse = flow_endpoint_cmp(k->saddr, k->sport, k->daddr, k->dport) > 0;
 
-	if (reverse) {
-		__builtin_memcpy(c.saddr, k->daddr, sizeof(c.saddr));
-		__builtin_memcpy(c.daddr, k->saddr, sizeof(c.daddr));
-		c.sport = k->dport;
-		c.dport = k->sport;
-	}
+	if (reverse)
+		flow_key_reverse(k, &c);
 	c.pad[0] = c.pad[1] = c.pad[2] = 0;
 	*out = c;
 	return reverse;

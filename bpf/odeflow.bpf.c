@@ -459,9 +459,8 @@ static __always_inline void clear_sizes(struct flow_state *st, __u32 n)
 
 /* Submitting a record wakes a reader sleeping on the ring whenever it has
  * read everything before it, which a prompt agent always has. A wakeup is an
- * interrupt this CPU sends itself: about 5.3 us added to the packet that
- * sends it on our test VM (tools/bench/bench_xdp.c), where the rest of that packet
- * costs 0.3. So windows go into the ring with BPF_RB_NO_WAKEUP, and the
+ * interrupt this CPU sends itself, many times the rest of the packet's cost
+ * (bench_xdp's waking row). So windows go into the ring with BPF_RB_NO_WAKEUP, and the
  * agent is woken only when it has said it is going to sleep, as with AF_XDP's
  * need_wakeup flag. The agent raises the flag and then looks at the ring once
  * more (window_ring_poll in user/loader/window_ring.c); this side commits its record

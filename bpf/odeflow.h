@@ -13,6 +13,7 @@
 #define ODEFLOW_MIN_WINDOW   2
 #define ODEFLOW_DEFAULT_WINDOW 20
 #define ODEFLOW_MAX_CLASSES  16
+#define ODEFLOW_CLASS_NAME_LEN 32 /* bytes of a class name, its NUL included */
 #define ODEFLOW_DEFAULT_FLOWS 262144
 /* A direction is skipped for its first K packets at most (odeflow run --skip). */
 #define ODEFLOW_MAX_SKIP 1000
@@ -189,7 +190,7 @@ struct agent_info {
 	__u64 rearms_lost;    /* the direction had left "flows" before its re-arm */
 	__u64 events_dropped; /* events not written: the queue was full or the output failed */
 	char iface[16];
-	char class_names[ODEFLOW_MAX_CLASSES][32];
+	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
 };
 
 /* Per-CPU counters: map "counters" holds one struct counters per CPU, so

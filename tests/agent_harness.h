@@ -173,10 +173,9 @@ static inline int udp_pair(int family, uint16_t port, int *receiver)
  * it from the tx namespace, paced, bounded in time. */
 static inline int replay(const char *capture, int pps)
 {
-	return sh("tcpdump -r tests/data/pcaps/%s -w %s/v4.pcap 'not ip6' 2>/dev/null &&"
-		  " tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s/v4.pcap -o %s/replay.pcap &&"
+	return sh("tools/rewrite_capture.sh tests/data/pcaps/%s %s/replay.pcap &&"
 		  " ip netns exec %s timeout 30 tcpreplay -q --pps=%d -i %s %s/replay.pcap >/dev/null 2>&1",
-		  capture, scratch_dir, scratch_dir, scratch_dir, ns_tx, pps, dev_tx, scratch_dir);
+		  capture, scratch_dir, ns_tx, pps, dev_tx, scratch_dir);
 }
 
 /* The events file, one JSON object a line, as an array. */

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-model=${2:-models/iscx-reg-20.safetensors}
+model=${2:-$("$build/odeflow" info --path)}
 max_seconds=${DEMO_MAX_SECONDS:-10}
 [ "$(id -u)" -eq 0 ] || { echo "demo: needs root (sudo make run)" >&2; exit 1; }
 [ -f "$model" ] || { echo "demo: no model $model" >&2; exit 1; }

@@ -4,7 +4,7 @@
 # each direction's first window and on windows after K packets.
 #   tools/ndpi_measure.sh CAPTURE_DIR [MODEL] [SKIPS]
 # CAPTURE_DIR: full-payload captures (*.pcap); MODEL: default the shipped
-# models/iscx-reg-20.safetensors; SKIPS: the K to try (default "0 5 10 20").
+# model (odeflow info --path); SKIPS: the K to try (default "0 5 10 20").
 # For each K: pcap2npy --label-ndpi --first-only --skip K gives each
 # direction's label (the label of its connection); odeflow classify
 # --threshold 0 --skip K gives the model's class for the same window (the
@@ -15,10 +15,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:?usage: tools/ndpi_measure.sh CAPTURE_DIR [MODEL] [SKIPS]}
-model=${2:-models/iscx-reg-20.safetensors}
-skips=${3:-0 5 10 20}
 odeflow=${ODEFLOW:-build/odeflow}
-N=20
+model=${2:-$("$odeflow" info --path)}
+skips=${3:-0 5 10 20}
+N=$("$odeflow" info "$model" | awk '$1 == "window" { print $2 }')
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 captures=("$dir"/*.pcap)
 classes="VoIP Video File_Transfer Chat Browsing"

@@ -34,8 +34,7 @@ netns_down() {
 # tx, bounded in time: nothing replayed is addressed outside the test range.
 netns_replay() { # capture tcpreplay-options...
 	local capture=$1; shift
-	tcpdump -r "$capture" -w "$tmp/v4.pcap" 'not ip6' 2>/dev/null
-	tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i "$tmp/v4.pcap" -o "$tmp/replay.pcap"
+	tools/rewrite_capture.sh "$capture" "$tmp/replay.pcap"
 	# --foreground: Ctrl-C reaches tcpreplay (timeout otherwise moves it
 	# into a process group of its own)
 	ip netns exec "$tx" timeout --foreground 60 tcpreplay -q "$@" -i "$dtx" "$tmp/replay.pcap" >/dev/null 2>&1

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	c = class_map_match(m, &flow);
 	if (c < CLASS_MAP_NO_RULE || c >= class_map_classes(m) ||
-	    class_map_classes(m) < 2 || class_map_classes(m) > MODEL_MAX_CLASSES)
+	    class_map_classes(m) < 2 || class_map_classes(m) > ODEFLOW_MAX_CLASSES)
 		abort();
 	for (int i = 0; i < class_map_classes(m); i++)
 		if (!class_map_class_name(m, i))

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (label_map_parse((const char *)data, size, "fuzz", &m, err, sizeof(err)))
 		return 0;
 	label = label_map_lookup(m, "captures/skype-call.pcap");
-	if (label < -1 || label >= MODEL_MAX_CLASSES)
+	if (label < -1 || label >= ODEFLOW_MAX_CLASSES)
 		abort();
 	label_map_free(m);
 	return 0;

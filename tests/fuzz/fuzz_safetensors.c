@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * coverage: classify only small ones */
 		struct model_ws *ws = model_params(m, &nparams) && nparams <= 20000 ?
 				      model_ws_new(m, 1) : NULL;
-		float sizes[MODEL_MAX_WINDOW], lp[MODEL_MAX_CLASSES];
-		double times[MODEL_MAX_WINDOW];
+		float sizes[ODEFLOW_MAX_WINDOW], lp[ODEFLOW_MAX_CLASSES];
+		double times[ODEFLOW_MAX_WINDOW];
 
 		for (int i = 0; i < c->window; i++) {
 			sizes[i] = (float)(40 + 97 * i % 1460);

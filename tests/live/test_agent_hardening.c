@@ -130,6 +130,7 @@ static void test_stalled_events_reader_never_stalls_classification(void)
 	windows = stats_counter(stats, "windows");
 	classified = agent_field(stats, "windows_classified");
 	dropped = agent_field(stats, "events_dropped");
+	printf("  %lld windows, %lld classified, %lld events dropped\n", windows, classified, dropped);
 	CHECKF(windows >= 11000 && classified == windows,
 	       "%lld windows emitted, %lld classified", windows, classified);
 	CHECKF(dropped > 0, "no events counted as dropped (%lld)", dropped);
@@ -195,6 +196,7 @@ static void test_overloaded_agent_stays_visible_and_stops(void)
 			close(fd);
 		usleep(100000);
 	}
+	printf("  the heartbeat was at most %llu ms old\n", (unsigned long long)(worst / NSEC_PER_MSEC));
 	CHECKF(worst < 500 * NSEC_PER_MSEC, "the heartbeat was %llu ms old",
 	       (unsigned long long)(worst / NSEC_PER_MSEC));
 	CHECKF(stop_agent(SIGTERM, 1000) == 0, "the agent did not stop within a second");
@@ -249,6 +251,27 @@ static void test_stats_after_kill_says_nothing_enforces(void)
 	CHECK(sh("%s stats --json --pin-dir %s | grep -q '\"sampler_loaded\": false'", odeflow,
 		 pin_dir) == 0);
 	CHECK(sh("rm -f %s/*", pin_dir) == 0);
+}
+
+/* A FIFO (or anything but a regular file) given as the model or the policy
+ * is refused at once: it used to hang the start. */
+static void test_fifo_model_or_policy_refused(void)
+{
+	char fifo[160], out[160], cmd[2048];
+
+	snprintf(fifo, sizeof(fifo), "%s/input.fifo", scratch_dir);
+	snprintf(out, sizeof(out), "%s/fifo.err", scratch_dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s run --model %s --pin-dir %s --iface %s 2>%s",
+		 odeflow, fifo, pin_dir, dev_rx, out);
+	CHECK(WEXITSTATUS(system(cmd)) == 1);
+	CHECKF(file_contains(out, "not a regular file"), "model: no clear error");
+	snprintf(cmd, sizeof(cmd), "timeout 10 %s run --model %s --policy %s --pin-dir %s --iface %s 2>%s",
+		 odeflow, model_path, fifo, pin_dir, dev_rx, out);
+	CHECK(WEXITSTATUS(system(cmd)) == 1);
+	CHECKF(file_contains(out, "not a regular file"), "policy: no clear error");
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	unlink(fifo);
 }
 
 /* A --flows the host cannot afford: refused at once with what it would
@@ -322,6 +345,7 @@ static void test_evicted_drop_comes_back(void)
 		usleep(10000);
 		got += drain_socket(rx);
 	}
+	printf("  %d of %d packets passed after the eviction\n", got, sent);
 	CHECKF(got < sent - 100, "%d of %d packets passed after the eviction", got, sent);
 	CHECK(verdict_of(TX_V4, local_port(tx), RX_V4, 6300, 17, &v) == 0);
 	send_udp(tx, 5, 200);
@@ -400,6 +424,7 @@ int main(void)
 	RUN(test_overflowing_model_refused);
 	RUN(test_stats_after_kill_says_nothing_enforces);
 	RUN(test_flows_past_memory_refused);
+	RUN(test_fifo_model_or_policy_refused);
 	RUN(test_evicted_drop_comes_back);
 	RUN(test_slow_flow_classified_during_a_flood);
 	return harness_done();

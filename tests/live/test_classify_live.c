@@ -231,9 +231,7 @@ static void compare(const struct events *live, const struct events *offline)
 /* Rewrites a capture for replay: IPv4 only, addresses in 10.200.0.0/16. */
 static int prepare_replay(const char *capture, const char *out)
 {
-	return sh("timeout 30 tcpdump -r %s -w %s 'ip' 2>/dev/null", capture, TMP("v4.pcap")) ||
-	       sh("timeout 30 tcprewrite --pnat=0.0.0.0/0:10.200.0.0/16 --fixcsum -i %s -o %s",
-		  TMP("v4.pcap"), out);
+	return sh("tools/rewrite_capture.sh %s %s", capture, out);
 }
 
 /* The agent and `odeflow classify` (the same --skip) on what tcpdump

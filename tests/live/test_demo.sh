@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-model=models/iscx-reg-20.safetensors
+model=$("$build/odeflow" info --path)
 
 # What a demo run left behind, from the names it printed: namespaces, and
 # its temporary folder (which holds its bpffs mount). Empty when clean.

@@ -80,7 +80,7 @@ static const struct direction *direction_of_event(json_t *e)
 static double engine_confidence(const struct direction *d, int from)
 {
 	struct model_ws *ws = model_ws_new(model, 1);
-	float sizes[N], logprobs[MODEL_MAX_CLASSES], best = -INFINITY;
+	float sizes[N], logprobs[ODEFLOW_MAX_CLASSES], best = -INFINITY;
 	double times[N];
 
 	for (int i = 0; i < N; i++) {

@@ -92,7 +92,7 @@ static void test_save_load_roundtrip(void)
 static void test_training_logits_are_the_inference_logits(void)
 {
 	enum { B = 8 };
-	float sizes[B * 20], logits[B * MODEL_MAX_CLASSES], lp[B * MODEL_MAX_CLASSES];
+	float sizes[B * 20], logits[B * ODEFLOW_MAX_CLASSES], lp[B * ODEFLOW_MAX_CLASSES];
 	double times[B * 20];
 	int labels[B] = { 0, 1, 2, 3, 4, 0, 1, 2 };
 

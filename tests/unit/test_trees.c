@@ -114,7 +114,7 @@ static size_t windows_on_a_threshold(const struct model *m, const struct dataset
 	const int F = FEATURES_TREES(ds->window);
 	const int32_t *feature = param_i32(m, tensor_index(m, "trees.feature"));
 	const float *threshold = param(m, tensor_index(m, "trees.threshold"));
-	float x[FEATURES_TREES(MODEL_MAX_WINDOW)];
+	float x[FEATURES_TREES(ODEFLOW_MAX_WINDOW)];
 	size_t count = 0;
 
 	for (size_t w = 0; w < ds->n; w++) {

@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-model=${2:-models/iscx-reg-20.safetensors}
+model=${2:-$("$build/odeflow" info --path)}
 seconds=${3:-3}
 rates=${RATES:-"1000 5000 10000"}
 repeat=${REPEAT:-3}
@@ -45,8 +45,8 @@ netns_before_down=stop_agent
 . tools/netns.sh
 netns_up bench
 ip -n "$rx" link set lo up
-# the model's window N, from its safetensors header
-n=$(head -c 65536 "$model" | grep -ao '"window" *: *"[0-9]*"' | grep -o '[0-9]*' | head -1)
+# the model's window N
+n=$("$build/odeflow" info "$model" | awk '$1 == "window" { print $2 }')
 
 # "run_time_ns run_cnt" of the XDP program attached to the receiving end
 xdp_run_stats() {

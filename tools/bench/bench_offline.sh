@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
-model=${2:-models/iscx-reg-20.safetensors}
+model=${2:-$("$build/odeflow" info --path)}
 flows=${FLOWS:-5000} packets=${PACKETS:-40} runs=${RUNS:-5}
 tmp=$(mktemp -d /tmp/odeflow-bench-offline-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

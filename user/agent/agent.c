@@ -61,7 +61,7 @@ static void on_signal(int sig)
 struct agent {
 	const struct agent_options *opts;
 	struct model *model;
-	const char *class_names[MODEL_MAX_CLASSES];
+	const char *class_names[ODEFLOW_MAX_CLASSES];
 	struct xdp_sampler *sampler;
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
@@ -270,7 +270,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 				      .max_connections = (int)o->flow_capacity };
 	const struct model_config *cfg;
 	enum xdp_mode got;
-	char why[256];
+	char why[ERRMSG_LEN];
 	int ifindex;
 
 	if (model_load(o->model_path, &a->model, err, errlen))
@@ -350,7 +350,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 
 static void reload_policy(struct agent *a)
 {
-	char err[512];
+	char err[ERRMSG_LEN];
 
 	if (apply_policy_file(a, err, sizeof(err)))
 		log_line(LOG_LEVEL_ERR, "policy not reloaded, the running policy is kept: %s", err);
@@ -383,7 +383,7 @@ static int drain(struct agent *a)
 	struct window_ring *ring;
 	uint64_t idle;
 	ssize_t cleared;
-	char err[256];
+	char err[ERRMSG_LEN];
 	int ep = -1, rc = 0;
 
 	ring = window_ring_new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS),
@@ -440,7 +440,7 @@ out:
  * leaving a --keep agent's state alone. */
 static void teardown(struct agent *a, bool started)
 {
-	char err[256];
+	char err[ERRMSG_LEN];
 
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
 	classify_pool_free(a->pool); /* finishes what was queued */
@@ -471,7 +471,7 @@ int agent_run(const struct agent_options *o)
 {
 	struct agent a = { .opts = o, .idle_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char err[2048];
+	char err[ERRMSG_LEN];
 	int rc = 1;
 
 	sigemptyset(&sa.sa_mask);

@@ -11,7 +11,7 @@
 /* Per-connection cascade state. */
 struct connection {
 	struct flow_key key;
-	float sum_logprobs[MODEL_MAX_CLASSES];
+	float sum_logprobs[ODEFLOW_MAX_CLASSES];
 	int stage;     /* 0: slot empty */
 	bool final;
 	uint8_t seen;  /* VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE */

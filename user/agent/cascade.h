@@ -15,6 +15,12 @@
 #include "common/window_record.h"
 #include "engine/model.h"
 
+/* The defaults of `odeflow run` and `odeflow classify` alike, so a bare
+ * classify of a capture matches a bare run on the link. Plain numbers:
+ * their help shows them as written (CLI_STR). */
+#define CASCADE_DEFAULT_THRESHOLD 0.9
+#define CASCADE_DEFAULT_MAX_WINDOWS 3
+
 struct cascade_options {
 	float threshold;    /* 0..1; 0 decides on the first window */
 	int max_windows;    /* >= 1 */
@@ -24,7 +30,7 @@ struct cascade_options {
 struct decision {
 	struct window_record window; /* the window this decision came from */
 	struct flow_key connection;  /* canonical key of its connection */
-	float window_logprobs[MODEL_MAX_CLASSES]; /* this window alone */
+	float window_logprobs[ODEFLOW_MAX_CLASSES]; /* this window alone */
 	int class_id;                /* the connection's class so far */
 	float confidence;            /* its averaged probability */
 	int stage;                   /* windows averaged into it */

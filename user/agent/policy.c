@@ -188,7 +188,7 @@ int policy_parse(const char *text, size_t len, const char *const *class_names, i
 int policy_load(const char *path, const char *const *class_names, int num_classes,
 		struct policy_table *out, char *err, size_t errlen)
 {
-	char why[200];
+	char why[ERRMSG_LEN];
 	uint8_t *buf;
 	size_t len;
 	int rc;

@@ -39,7 +39,7 @@ struct class_map {
 	struct rule *rules;
 	int classes;
 	bool declared;       /* the classes came from a `classes` line */
-	char names[MODEL_MAX_CLASSES][32];
+	char names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
 };
 
 static const char *const field_names[CLASS_FIELD_COUNT] = {
@@ -116,8 +116,8 @@ static int add_class(struct parse_state *st, const char *name)
 
 	if (check_class_name(st, name))
 		return -1;
-	if (m->classes == MODEL_MAX_CLASSES)
-		return fail(st, "more than %d classes, as many as a model can have", MODEL_MAX_CLASSES);
+	if (m->classes == ODEFLOW_MAX_CLASSES)
+		return fail(st, "more than %d classes, as many as a model can have", ODEFLOW_MAX_CLASSES);
 	snprintf(m->names[m->classes++], sizeof(m->names[0]), "%s", name);
 	return m->classes - 1;
 }

@@ -33,7 +33,7 @@ int label_parse(const char *text)
 			return i;
 	errno = 0;
 	id = strtol(text, &end, 10);
-	if (!*text || *end || errno || id < 0 || id >= MODEL_MAX_CLASSES)
+	if (!*text || *end || errno || id < 0 || id >= ODEFLOW_MAX_CLASSES)
 		return -1;
 	return (int)id;
 }
@@ -75,7 +75,7 @@ static int parse_rule(char *line, int lineno, void *ctx)
 	if (id < 0)
 		return errmsg(st->err, st->errlen, "%s:%d: unknown class '%s' (VoIP, Video, "
 			      "File_Transfer, Chat, Browsing or an id 0..%d)", st->name, lineno, label,
-			      MODEL_MAX_CLASSES - 1);
+			      ODEFLOW_MAX_CLASSES - 1);
 	rules = realloc(m->rules, (m->count + 1) * sizeof(*rules));
 	if (rules)
 		m->rules = rules;

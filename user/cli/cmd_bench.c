@@ -63,8 +63,8 @@ struct bench_opts {
 /* MAX_BATCH windows cut to n packets, cycling through the real ones. */
 struct windows {
 	int n;
-	float sizes[MAX_BATCH * MODEL_MAX_WINDOW];
-	double times[MAX_BATCH * MODEL_MAX_WINDOW];
+	float sizes[MAX_BATCH * ODEFLOW_MAX_WINDOW];
+	double times[MAX_BATCH * ODEFLOW_MAX_WINDOW];
 };
 
 static int load_windows(int n, struct windows *w)
@@ -118,7 +118,7 @@ static int by_value(const void *a, const void *b)
 static double measure(const struct model *m, struct model_ws *ws, const struct windows *w,
 		      int batch, int runs)
 {
-	float lp[MAX_BATCH * MODEL_MAX_CLASSES];
+	float lp[MAX_BATCH * ODEFLOW_MAX_CLASSES];
 	double rate[32];
 
 	for (int r = 0; r < runs; r++) {

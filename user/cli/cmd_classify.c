@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/cascade.h"
+#include "common/flow_key.h"
 #include "cli.h"
 #include "agent/event_json.h"
 #include "engine/model.h"
@@ -24,9 +25,6 @@
 #include "common/errmsg.h"
 #include "common/log.h"
 
-/* The agent's defaults, so a bare classify matches a bare run. */
-#define CLASSIFY_THRESHOLD 0.9
-#define CLASSIFY_MAX_WINDOWS 3
 #define CLASSIFY_BATCH 256
 
 struct classify_run {
@@ -48,9 +46,9 @@ static const struct cli_option options[] = {
 		   .def = MODEL_DEFAULT_FILE " of the shipped models",
 		   .def_fn = model_default_path),
 	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T",
-		   "confidence (0..1) that makes a decision final", .def = "0.9"),
+		   "confidence (0..1) that makes a decision final", .def = CLI_STR(CASCADE_DEFAULT_THRESHOLD)),
 	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'k', "K",
-		   "windows averaged at most per connection", .def = "3"),
+		   "windows averaged at most per connection", .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
 	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
 		   .def = "where the model's training windows started; at most "
 			  CLI_STR(ODEFLOW_MAX_SKIP)),
@@ -66,18 +64,6 @@ ODEFLOW_COMMAND(classify,
 		       "place of the interface.",
 	.operands = { "IN.pcap..." },
 	.groups = { { NULL, options } });
-
-/* The other direction of the connection. */
-static struct flow_key reversed(const struct flow_key *key)
-{
-	struct flow_key back = *key;
-
-	memcpy(back.saddr, key->daddr, sizeof(back.saddr));
-	memcpy(back.daddr, key->saddr, sizeof(back.daddr));
-	back.sport = key->dport;
-	back.dport = key->sport;
-	return back;
-}
 
 /* Decides the pending windows, prints their events, re-arms or closes. */
 static int flush(struct classify_run *r)
@@ -113,8 +99,9 @@ static int flush(struct classify_run *r)
 		 * window: the kernel stops sampling on the verdict's SEEN bits. */
 		if (!d->provisional && d->directions_seen == (VERDICT_SEEN_FORWARD |
 							      VERDICT_SEEN_REVERSE)) {
-			struct flow_key back = reversed(&d->window.key);
+			struct flow_key back;
 
+			flow_key_reverse(&d->window.key, &back);
 			sessions_close(r->sessions, &back);
 		}
 	}
@@ -128,10 +115,11 @@ static int flush(struct classify_run *r)
  * the connection's next packet, as if instantaneous. */
 static int add_packet(struct classify_run *r, const struct packet_info *info, uint64_t ts_ns)
 {
-	struct flow_key back = reversed(&info->key);
 	struct session_window w;
+	struct flow_key back;
 	int ev;
 
+	flow_key_reverse(&info->key, &back);
 	if (sessions_awaiting(r->sessions, &back) && flush(r))
 		return -1;
 	ev = sessions_add(r->sessions, &info->key, info->ip_len, ts_ns, &w);
@@ -201,8 +189,8 @@ static void report_skip(struct classify_run *r)
 int cmd_classify(int argc, char **argv)
 {
 	struct cascade_options copts = {
-		.threshold = CLASSIFY_THRESHOLD,
-		.max_windows = CLASSIFY_MAX_WINDOWS,
+		.threshold = CASCADE_DEFAULT_THRESHOLD,
+		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
 		.max_connections = ODEFLOW_DEFAULT_FLOWS, /* as many as the agent remembers */
 	};
 	struct classify_run run = { .skip = -1 };

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/cascade.h"
 #include "agent/events_writer.h"
 #include "cli.h"
 #include "engine/model_path.h"
@@ -50,10 +51,10 @@ static const struct cli_option options[] = {
 		   .def = "what the model's window_start says; at most "
 			  CLI_STR(ODEFLOW_MAX_SKIP)),
 	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T", "confidence a verdict needs to be final",
-		   .def = "0.9"),
+		   .def = CLI_STR(CASCADE_DEFAULT_THRESHOLD)),
 	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'w', "K",
 		   "windows a connection may take to get there",
-		   .def = "3"),
+		   .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
 	CLI_OPTION(OPT_THREADS, "threads", 'j', "N", "classification threads",
 		   .def = "number of CPUs - 1, at least 1"),
 	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N", "flow directions tracked in the kernel",
@@ -95,7 +96,8 @@ int cmd_run(int argc, char **argv)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
-		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = 0.9f, .max_windows = 3,
+		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = CASCADE_DEFAULT_THRESHOLD,
+		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};

@@ -56,7 +56,7 @@ int cmd_split(int argc, char **argv)
 	}
 	if (id < 0)
 		return p.exit;
-	if (dataset_load(data, MODEL_MAX_CLASSES, &ds, err, sizeof(err)))
+	if (dataset_load(data, ODEFLOW_MAX_CLASSES, &ds, err, sizeof(err)))
 		return cli_fail("%s", err);
 	if (dataset_split(&ds, frac, by_session, seed, &rest, &held)) {
 		dataset_free(&ds);

@@ -19,7 +19,7 @@ struct protocol_row {
 
 struct ndpi_report {
 	const struct class_map *map;
-	struct counts by_class[MODEL_MAX_CLASSES];
+	struct counts by_class[ODEFLOW_MAX_CLASSES];
 	struct counts by_outcome[NDPI_OUTCOME_COUNT]; /* connections only */
 	unsigned long ignored, no_rule;               /* connections */
 	size_t count, capacity;
@@ -133,8 +133,8 @@ static const char *verdict_name(const struct ndpi_report *rep, const struct prot
 static int row_order(const void *a, const void *b)
 {
 	const struct protocol_row *x = a, *y = b;
-	int kx = x->verdict >= 0 ? x->verdict : MODEL_MAX_CLASSES - x->verdict;
-	int ky = y->verdict >= 0 ? y->verdict : MODEL_MAX_CLASSES - y->verdict;
+	int kx = x->verdict >= 0 ? x->verdict : ODEFLOW_MAX_CLASSES - x->verdict;
+	int ky = y->verdict >= 0 ? y->verdict : ODEFLOW_MAX_CLASSES - y->verdict;
 
 	if (kx != ky)
 		return kx - ky;

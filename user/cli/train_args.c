@@ -97,9 +97,9 @@ const struct cli_option train_args_trees_options[] = {
 
 void train_args_defaults(struct train_args *a)
 {
-	/* One thread by default: on this project's shared 2-core machine, two
-	 * threads per minibatch were no faster (median of 7 runs of 5 epochs:
-	 * 3.9 s with one thread, 4.5 s with two) and used 15% more CPU. */
+	/* One thread by default: the minibatches are small, and splitting one
+	 * across two threads of a small shared machine was no faster and cost
+	 * more CPU. */
 	*a = (struct train_args){
 		.arch = ARCH_ODERNN,
 		.fit = {
@@ -180,9 +180,9 @@ static int parse_classes(const char *list, struct model_config *cfg)
 	cfg->num_classes = 0;
 	memset(cfg->class_names, 0, sizeof(cfg->class_names));
 	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		if (cfg->num_classes == MODEL_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
+		if (cfg->num_classes == ODEFLOW_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
 			cli_fail("--classes: at most %d names of at most %zu characters",
-				 MODEL_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
+				 ODEFLOW_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
 			free(copy);
 			return -1;
 		}

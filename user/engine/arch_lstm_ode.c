@@ -114,7 +114,7 @@ static int solve(const struct model *m, const struct bufs *u, int B, bool train)
 	}
 	/* one window at a time, so its steps do not depend on the batch */
 	for (int b = 0; b < B; b++) {
-		double t[MODEL_MAX_WINDOW];
+		double t[ODEFLOW_MAX_WINDOW];
 
 		for (int i = 0; i < N; i++)
 			t[i] = u->tau[(size_t)b * N + i];

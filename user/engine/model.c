@@ -74,7 +74,7 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	/* the smallest trees model, one leaf per class: training replaces it */
 	cfg->trees = cfg->nodes = arch == ARCH_TREES ? COUNT(iscx) : 0;
 	cfg->ode_hidden = 32;
-	cfg->window = 20;
+	cfg->window = ODEFLOW_DEFAULT_WINDOW;
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
 	cfg->rk4_steps = arch == ARCH_ODERNN_EMB ? 1 : 2;
 	cfg->temperature = 1;
@@ -109,9 +109,9 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 {
 	if ((int)c->arch < 0 || (int)c->arch >= COUNT(arch_table))
 		return errmsg(err, errlen, "unknown architecture %d", (int)c->arch);
-	if (c->window < 2 || c->window > MODEL_MAX_WINDOW)
+	if (c->window < 2 || c->window > ODEFLOW_MAX_WINDOW)
 		return errmsg(err, errlen, "window %d is outside 2..%d", c->window,
-			      MODEL_MAX_WINDOW);
+			      ODEFLOW_MAX_WINDOW);
 	if ((int)c->solver < 0 || (int)c->solver >= COUNT(solver_names))
 		return errmsg(err, errlen, "unknown solver %d", (int)c->solver);
 	if (c->rk4_steps < 1 || c->rk4_steps > 64)
@@ -119,9 +119,9 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 	if (!(c->rtol > 0 && c->rtol < 1) || !(c->atol > 0 && c->atol < 1))
 		return errmsg(err, errlen, "rtol %g and atol %g must be in (0, 1)", c->rtol,
 			      c->atol);
-	if (c->num_classes < 2 || c->num_classes > MODEL_MAX_CLASSES)
+	if (c->num_classes < 2 || c->num_classes > ODEFLOW_MAX_CLASSES)
 		return errmsg(err, errlen, "%d classes is outside 2..%d", c->num_classes,
-			      MODEL_MAX_CLASSES);
+			      ODEFLOW_MAX_CLASSES);
 	for (int i = 0; i < c->num_classes; i++) {
 		const char *name = c->class_names[i];
 

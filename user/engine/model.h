@@ -13,8 +13,6 @@
 
 #include "common/window_start.h"
 
-#define MODEL_MAX_CLASSES 16
-#define MODEL_MAX_WINDOW 64
 #define MODEL_MAX_MEMBERS 8
 
 /* An architecture is its arch_*.c file and its line in model.c's table;
@@ -34,7 +32,7 @@ struct model_config {
 	int rk4_steps;       /* RK4 substeps per inter-arrival interval */
 	double rtol, atol;   /* dopri5 tolerances */
 	int num_classes;
-	char class_names[MODEL_MAX_CLASSES][32];
+	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
 	char transform[32];  /* feature transform name and version, e.g. "odeflow-v1";
 			      * each architecture has its own */
 	double temperature;  /* model_classify divides the logits by it (calibration:

@@ -164,9 +164,9 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 	if (!text)
 		return -1;
 	list = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_array(list) || json_array_size(list) > MODEL_MAX_CLASSES) {
+	if (!json_is_array(list) || json_array_size(list) > ODEFLOW_MAX_CLASSES) {
 		errmsg(err, errlen, "metadata 'classes' is not a JSON list of at most %d names",
-		       MODEL_MAX_CLASSES);
+		       ODEFLOW_MAX_CLASSES);
 		json_decref(list);
 		return -1;
 	}
@@ -226,7 +226,7 @@ static int meta_trees(json_t *meta, struct model_config *c, char *err, size_t er
 static int meta_window_start(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(meta, "window_start");
-	char why[128];
+	char why[ERRMSG_LEN];
 
 	if (!v) {
 		c->window_start = (struct window_start){ .kind = WINDOW_START_ANY };
@@ -369,7 +369,7 @@ int model_load_buffer(const void *buf, size_t len, struct model **out, char *err
 
 int model_load(const char *path, struct model **out, char *err, size_t errlen)
 {
-	char why[256];
+	char why[ERRMSG_LEN];
 	uint8_t *buf;
 	size_t len;
 	int rc;

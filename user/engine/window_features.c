@@ -69,12 +69,12 @@ static void mean_std(int n, const double *v, double *mean, double *std)
 
 int features_trees(int n, const float *sizes, const double *times, float *x)
 {
-	double size[MODEL_MAX_WINDOW], gap[MODEL_MAX_WINDOW], sorted[MODEL_MAX_WINDOW];
+	double size[ODEFLOW_MAX_WINDOW], gap[ODEFLOW_MAX_WINDOW], sorted[ODEFLOW_MAX_WINDOW];
 	double mean, std, gap_mean, gap_std, duration, bytes = 0;
 	float *sum = x + 2 * n - 1;
 	int distinct = 1, changes = 0, small = 0, full = 0, zero = 0;
 
-	if (n < 2 || n > MODEL_MAX_WINDOW || features_window(n, sizes, times, NULL, NULL, NULL))
+	if (n < 2 || n > ODEFLOW_MAX_WINDOW || features_window(n, sizes, times, NULL, NULL, NULL))
 		return -1;
 	duration = times[n - 1] - times[0];
 	for (int i = 0; i < n; i++) {

@@ -14,7 +14,7 @@
 
 int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
 {
-	char why[512];
+	char why[ERRMSG_LEN];
 
 	memset(p, 0, sizeof(*p));
 	for (int m = 0; m < XDP_MAP_COUNT; m++)

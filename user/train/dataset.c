@@ -56,9 +56,9 @@ static int check_x(const struct npy_array *x, const char *path, char *err, size_
 			    path, shape);
 	n = x->shape[0];
 	N = x->shape[2];
-	if (N < 2 || N > MODEL_MAX_WINDOW)
+	if (N < 2 || N > ODEFLOW_MAX_WINDOW)
 		return errmsg(err, errlen, "%s: shape %s: window of %zu packets, expected 2 to %d", path,
-			    shape, N, MODEL_MAX_WINDOW);
+			    shape, N, ODEFLOW_MAX_WINDOW);
 	if (n == 0)
 		return errmsg(err, errlen, "%s: no windows", path);
 	for (size_t w = 0; w < n; w++) {
@@ -251,8 +251,8 @@ int dataset_split(const struct dataset *ds, double frac, bool by_session, uint64
 	size_t *unit = malloc(ds->n * sizeof(*unit)), *order = malloc(ds->n * sizeof(*order));
 	size_t *first = malloc(ds->n * sizeof(*first));
 	bool *is_held = calloc(ds->n, sizeof(*is_held)), *unit_held = calloc(ds->n, sizeof(*unit_held));
-	size_t units = 0, target[MODEL_MAX_CLASSES] = { 0 };
-	size_t taken[MODEL_MAX_CLASSES] = { 0 }, unit_size;
+	size_t units = 0, target[ODEFLOW_MAX_CLASSES] = { 0 };
+	size_t taken[ODEFLOW_MAX_CLASSES] = { 0 }, unit_size;
 	struct rng rng = { seed };
 	int rc = -1;
 
@@ -272,7 +272,7 @@ int dataset_split(const struct dataset *ds, double frac, bool by_session, uint64
 		first[unit[w]] = w;
 	for (size_t w = 0; w < ds->n; w++)
 		target[ds->labels[w]]++;
-	for (int c = 0; c < MODEL_MAX_CLASSES; c++)
+	for (int c = 0; c < ODEFLOW_MAX_CLASSES; c++)
 		target[c] = (size_t)llround(frac * (double)target[c]);
 
 	/* take whole units in random order while taking one brings its class

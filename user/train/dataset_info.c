@@ -29,9 +29,9 @@ static int parse_classes(json_t *list, struct dataset_info *info, char *err, siz
 	json_t *v;
 
 	if (!json_is_array(list) || json_array_size(list) < 2 ||
-	    json_array_size(list) > MODEL_MAX_CLASSES)
+	    json_array_size(list) > ODEFLOW_MAX_CLASSES)
 		return errmsg(err, errlen, "'classes' is not a list of 2 to %d names",
-			      MODEL_MAX_CLASSES);
+			      ODEFLOW_MAX_CLASSES);
 	json_array_foreach(list, i, v) {
 		const char *name = json_string_value(v);
 
@@ -52,7 +52,7 @@ int dataset_info_parse(const char *text, size_t len, struct dataset_info *info, 
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *classes, *start;
-	char why[128];
+	char why[ERRMSG_LEN];
 	int rc = 0;
 
 	memset(info, 0, sizeof(*info));

@@ -18,7 +18,7 @@
 
 struct dataset_info {
 	int num_classes;                              /* 0: the file names none */
-	char class_names[MODEL_MAX_CLASSES][32];
+	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
 	struct window_start window_start;
 	int window;             /* N; written, not read */
 	char labelled_by[160];  /* written if not empty, not read */

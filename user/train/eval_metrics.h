@@ -35,8 +35,8 @@ struct metrics {
 	size_t n, correct;
 	double accuracy;
 	double macro_f1;
-	size_t confusion[MODEL_MAX_CLASSES][MODEL_MAX_CLASSES]; /* [true][predicted] */
-	struct class_metrics per_class[MODEL_MAX_CLASSES];
+	size_t confusion[ODEFLOW_MAX_CLASSES][ODEFLOW_MAX_CLASSES]; /* [true][predicted] */
+	struct class_metrics per_class[ODEFLOW_MAX_CLASSES];
 	struct coverage_point coverage[COVERAGE_POINTS];
 };
 

@@ -52,7 +52,7 @@ static int finish(FILE *f, const char *tmp, const char *path, char *err, size_t 
 	return 0;
 }
 
-int svg_confusion(const char *path, const struct metrics *m, const char (*class_names)[32],
+int svg_confusion(const char *path, const struct metrics *m, const char (*class_names)[ODEFLOW_CLASS_NAME_LEN],
 		  char *err, size_t errlen)
 {
 	const int cell = 64, left = 120, top = 40, k = m->num_classes;

@@ -11,7 +11,7 @@
 /* The confusion matrix as a heat map, cells shaded by the share of their
  * row (recall), annotated with counts. */
 int svg_confusion(const char *path, const struct metrics *m,
-		  const char (*class_names)[32], char *err, size_t errlen);
+		  const char (*class_names)[ODEFLOW_CLASS_NAME_LEN], char *err, size_t errlen);
 /* Accuracy and coverage against the confidence threshold. */
 int svg_coverage(const char *path, const struct metrics *m, char *err, size_t errlen);
 
