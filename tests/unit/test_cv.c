@@ -10,6 +10,7 @@
 #include "scratch.h"
 #include "subprocess.h"
 #include "train/dataset.h"
+#include "train/dataset_index.h"
 #include "train/folds.h"
 #include "train/npy.h"
 
@@ -209,10 +210,210 @@ static void test_command_bad_input(void)
 	}
 	CHECK(run_command(cmd_cv, "cv", "--data", "tests/data/iscx-small", "--split", "shuffled",
 			  NULL) == 2);
-	CHECKF(strstr(command_output, "--split 'shuffled' is not blocked, sessions or random"), "%s",
+	CHECKF(strstr(command_output, "--split 'shuffled' is not blocked, sessions, random or files"), "%s",
 	       command_output);
 	CHECK(run_command(cmd_cv, "cv", "--data", tmp_path("missing"), NULL) == 1);
 	CHECK(scratch_count() == 0);
+}
+
+/* The seven capture files of a dataset made from iscx-small: runs of
+ * windows of different lengths, one name quoted as pcap2npy quotes it. */
+static const char *const file_names[] = { "caps/voip.pcap", "caps/a,\"b\".pcap", "caps/c.pcap",
+					  "caps/d.pcap", "caps/e.pcap", "caps/f.pcap", "caps/g.pcap" };
+static const size_t file_ends[] = { 40, 100, 180, 300, 320, 450, 543 };
+#define FILES 7
+
+static int file_of(size_t w)
+{
+	int f = 0;
+
+	while (w >= file_ends[f])
+		f++;
+	return f;
+}
+
+/* PREFIX_x.npy, PREFIX_y.npy (iscx-small) and PREFIX_index.csv in pcap2npy's
+ * form (CRLF line ends if crlf), naming file_names. */
+static void write_files_dataset(const char *prefix, bool crlf)
+{
+	struct dataset ds;
+	char err[300] = "", path[400];
+	FILE *f;
+
+	CHECK(dataset_load("tests/data/iscx-small", 5, &ds, err, sizeof(err)) == 0);
+	CHECKF(dataset_save(prefix, &ds, err, sizeof(err)) == 0, "%s", err);
+	snprintf(path, sizeof(path), "%s_index.csv", prefix);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fprintf(f, "row,file,src,dst,sport,dport,proto,window,first_packet,label,ndpi_protocol,"
+		"ndpi_category%s\n", crlf ? "\r" : "");
+	for (size_t w = 0; w < ds.n; w++)
+		fprintf(f, "%zu,%s,10.0.0.1,10.0.0.2,1,2,6,0,0,%d,,%s\n", w,
+			file_of(w) == 1 ? "\"caps/a,\"\"b\"\".pcap\"" : file_names[file_of(w)],
+			ds.labels[w], crlf ? "\r" : "");
+	fclose(f);
+	dataset_free(&ds);
+}
+
+/* Files folds: leave one file out, or files dealt into fewer folds; every
+ * window held out once, no file on both sides, folds of similar size. */
+static void test_file_folds(void)
+{
+	struct dataset_files files;
+	char err[300] = "";
+	int fold[543];
+
+	scratch_empty();
+	write_files_dataset(tmp_path("caps"), false);
+	CHECKF(dataset_files_load(tmp_path("caps"), 543, &files, err, sizeof(err)) == 0, "%s", err);
+	CHECK(files.count == FILES && files.n == 543);
+	for (int i = 0; i < files.count && i < FILES; i++)
+		CHECKF(!strcmp(files.names[i], file_names[i]), "file %d is '%s'", i, files.names[i]);
+	for (size_t w = 0; w < files.n; w++)
+		CHECK(files.file[w] == file_of(w));
+
+	CHECKF(folds_by_file(files.file, 543, FILES, FILES, fold, err, sizeof(err)) == 0, "%s", err);
+	for (size_t w = 0; w < 543; w++)
+		CHECKF(fold[w] == file_of(w), "leave one out: window %zu in fold %d", w, fold[w]);
+	for (int k = 2; k < FILES; k++) {
+		size_t seen = 0, most = 0, least = 543;
+		int fold_of_file[FILES];
+
+		CHECKF(folds_by_file(files.file, 543, FILES, k, fold, err, sizeof(err)) == 0, "%s", err);
+		for (int f = 0; f < FILES; f++)
+			fold_of_file[f] = -1;
+		for (size_t w = 0; w < 543; w++) {
+			int f = file_of(w);
+
+			CHECKF(fold[w] >= 0 && fold[w] < k, "window %zu in fold %d", w, fold[w]);
+			CHECKF(fold_of_file[f] < 0 || fold_of_file[f] == fold[w],
+			       "%d folds: file %d on both sides", k, f);
+			fold_of_file[f] = fold[w];
+		}
+		for (int f = 0; f < k; f++) {
+			struct dataset all, train, test;
+
+			CHECK(dataset_load("tests/data/iscx-small", 5, &all, err, sizeof(err)) == 0);
+			CHECK(folds_take(&all, fold, f, &train, &test) == 0);
+			CHECK(train.n + test.n == 543 && test.n > 0);
+			seen += test.n;
+			most = test.n > most ? test.n : most;
+			least = test.n < least ? test.n : least;
+			dataset_free(&all);
+			dataset_free(&train);
+			dataset_free(&test);
+		}
+		CHECK(seen == 543);
+		/* dealt largest first to the emptiest: within the largest file (130) */
+		CHECKF(most - least <= 130, "%d folds: %zu to %zu windows", k, least, most);
+	}
+	CHECK(folds_by_file(files.file, 543, FILES, 8, fold, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "the index names 7 capture files, fewer than 8 folds"), "%s", err);
+	CHECK(folds_by_file(files.file, 543, FILES, 1, fold, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "--folds 1: cross-validation needs at least 2 folds"), "%s", err);
+	dataset_files_free(&files);
+	CHECK(dataset_files_load(tmp_path("caps"), 542, &files, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "caps_index.csv has 543 records, the dataset 542 windows"), "%s", err);
+
+	write_files_dataset(tmp_path("crlf"), true);
+	CHECKF(dataset_files_load(tmp_path("crlf"), 543, &files, err, sizeof(err)) == 0, "%s", err);
+	CHECK(files.count == FILES && !strcmp(files.names[1], file_names[1]));
+	dataset_files_free(&files);
+}
+
+/* A bad index: one line naming what and where. */
+static void test_bad_index(void)
+{
+	static const char *const text[] = {
+		"row,name\n0,a.pcap\n",
+		"row,file\n0,a.pcap\n2,a.pcap\n",
+		"row,file\n0,\"a.pcap\n",
+		"row,file\n0,a\"b.pcap\n",
+		"row,file\n0,\"a\"x,\n",
+		"row,file\n0,a.pcap,extra\n",
+		"row,file,label\n0,a.pcap\n",
+		"row,file\n-0,a.pcap\n",
+	};
+	static const char *const says[] = {
+		"line 1: no \"row\" and \"file\" columns",
+		"line 3: row '2' is not 1",
+		"line 2: a quoted field does not end",
+		"line 2: a quote inside an unquoted field",
+		"line 2: text after a closing quote",
+		"line 2: more than the header's 2 fields",
+		"line 2: 2 fields, the header has 3",
+		"line 2: row '-0' is not 0",
+	};
+	struct dataset_files files;
+	char err[300];
+
+	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
+		CHECK(dataset_files_parse(text[i], strlen(text[i]), &files, err, sizeof(err)) == -1);
+		CHECKF(strstr(err, says[i]), "case %zu: '%s', not '%s'", i, err, says[i]);
+		CHECK(files.count == 0 && files.file == NULL);
+	}
+	CHECK(dataset_files_parse("row,file\n0,a\0.pcap\n", 19, &files, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "line 2: a NUL byte"), "%s", err);
+	CHECK(dataset_files_parse("row,file\n", 9, &files, err, sizeof(err)) == 0 && files.n == 0);
+	dataset_files_free(&files);
+}
+
+/* cv --split files: the folds JSON names the files each holds out, every
+ * file once; without an index or with too few files: one line, exit 1. */
+static void test_command_files(void)
+{
+	json_t *root, *folds, *v, *name;
+	bool named[FILES] = { false };
+	size_t i, j, tested = 0;
+	int rc;
+
+	scratch_empty();
+	write_files_dataset(tmp_path("caps"), false);
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds", "3",
+			 "--hidden", "8", "--epochs", "1", "--json", NULL);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	root = json_loads(command_output, 0, NULL);
+	CHECKF(root, "not JSON:\n%s", command_output);
+	if (!root)
+		return;
+	CHECK(!strcmp(json_string_value(json_object_get(root, "split")), "files"));
+	folds = json_object_get(root, "folds");
+	CHECK(json_array_size(folds) == 3);
+	json_array_foreach(folds, i, v) {
+		tested += json_integer_value(json_object_get(v, "test"));
+		json_array_foreach(json_object_get(v, "files"), j, name) {
+			for (int f = 0; f < FILES; f++)
+				if (!strcmp(json_string_value(name), file_names[f])) {
+					CHECKF(!named[f], "%s held out twice", file_names[f]);
+					named[f] = true;
+				}
+		}
+	}
+	CHECK(tested == 543);
+	for (int f = 0; f < FILES; f++)
+		CHECKF(named[f], "%s held out by no fold", file_names[f]);
+	json_decref(root);
+
+	/* fine-tuning the shipped default, said once before the folds */
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds",
+			 "7", "--init", "models/iscx-reg-20.safetensors", "--epochs", "1", NULL);
+	CHECKF(rc == 0 && strstr(command_output, "cv: 543 windows, 7 capture-file folds, odernn-emb") &&
+	       strstr(command_output, "fold 2 holds out 60 windows of caps/a,\"b\".pcap\n") &&
+	       strstr(command_output, "cv: fine-tuning models/iscx-reg-20.safetensors (odernn-emb, 2 "
+		      "members): its classes, every tensor kept") &&
+	       strstr(command_output, "fold 7: trained on 450, tested on 93"), "exit %d: %s", rc,
+	       command_output);
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds",
+			 "8", NULL);
+	CHECKF(rc == 1 && !strcmp(command_output, "odeflow cv: --split files: the index names 7 "
+				  "capture files, fewer than 8 folds\n"), "exit %d: %s", rc,
+	       command_output);
+	rc = run_command(cmd_cv, "cv", "--data", "tests/data/iscx-small", "--split", "files", NULL);
+	CHECKF(rc == 1 && strstr(command_output, "cv: --split files: tests/data/iscx-small/index.csv: "
+				 "cannot open: No such file or directory (odeflow pcap2npy writes it") &&
+	       !strchr(command_output, '\n')[1], "exit %d: %s", rc, command_output);
 }
 
 int main(void)
@@ -224,6 +425,9 @@ int main(void)
 	RUN(test_bad_fold_counts);
 	RUN(test_command);
 	RUN(test_command_bad_input);
+	RUN(test_file_folds);
+	RUN(test_bad_index);
+	RUN(test_command_files);
 	scratch_remove();
 	return harness_done();
 }

@@ -11,6 +11,7 @@
 #include "common/errmsg.h"
 #include "train/calibrate.h"
 #include "train/crossval.h"
+#include "train/dataset_index.h"
 #include "train/folds.h"
 #include "train/npy.h"
 #include "train_args.h"
@@ -163,23 +164,45 @@ static json_t *confusion_json(const struct metrics *m)
 	return rows;
 }
 
+/* The capture files fold f holds out (--split files), as JSON. */
+static json_t *fold_files_json(const struct dataset_files *files, const int *fold, int f)
+{
+	json_t *names = json_array();
+	bool *named = calloc((size_t)files->count, sizeof(*named));
+
+	for (size_t w = 0; named && w < files->n; w++)
+		if (fold[w] == f && !named[files->file[w]]) {
+			named[files->file[w]] = true;
+			json_array_append_new(names, json_string(files->names[files->file[w]]));
+		}
+	free(named);
+	return names;
+}
+
 static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 		       const struct summary *s, const struct metrics *pooled,
-		       const struct calibration *c)
+		       const struct calibration *c, const struct dataset_files *files,
+		       const int *fold)
 {
 	json_t *root = json_object(), *folds = json_array(), *classes = json_array();
 
-	for (int i = 0; i < a->folds; i++)
-		json_array_append_new(folds, json_pack("{s:i, s:I, s:I, s:f, s:f, s:f}", "fold", i + 1,
-						       "train", (json_int_t)f[i].train_n, "test",
-						       (json_int_t)f[i].test_n, "accuracy",
-						       f[i].m.accuracy, "macro_f1", f[i].m.macro_f1,
-						       "seconds", f[i].seconds));
+	for (int i = 0; i < a->folds; i++) {
+		json_t *one = json_pack("{s:i, s:I, s:I, s:f, s:f, s:f}", "fold", i + 1, "train",
+					(json_int_t)f[i].train_n, "test", (json_int_t)f[i].test_n,
+					"accuracy", f[i].m.accuracy, "macro_f1", f[i].m.macro_f1,
+					"seconds", f[i].seconds);
+
+		if (files->count)
+			json_object_set_new(one, "files", fold_files_json(files, fold, i));
+		json_array_append_new(folds, one);
+	}
 	for (int k = 0; k < a->t.cfg.num_classes; k++)
 		json_array_append_new(classes, json_string(a->t.cfg.class_names[k]));
 	json_object_set_new(root, "data", json_string(a->t.data));
 	json_object_set_new(root, "arch", json_string(model_arch_name(a->t.cfg.arch)));
 	json_object_set_new(root, "split", json_string(fold_split_name(a->split)));
+	if (a->t.init)
+		json_object_set_new(root, "init", json_string(a->t.init));
 	json_object_set_new(root, "k", json_integer(a->folds));
 	json_object_set_new(root, "n", json_integer((json_int_t)pooled->n));
 	json_object_set_new(root, "folds", folds);
@@ -199,6 +222,23 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
 	putchar('\n');
 	json_decref(root);
+}
+
+/* Which capture files each fold holds out (--split files). */
+static void print_file_folds(const struct dataset_files *files, const int *fold, int k)
+{
+	for (int f = 0; f < k; f++) {
+		json_t *names = fold_files_json(files, fold, f), *v;
+		size_t i, windows = 0;
+
+		for (size_t w = 0; w < files->n; w++)
+			windows += fold[w] == f;
+		printf("fold %d holds out %zu window%s of", f + 1, windows, windows == 1 ? "" : "s");
+		json_array_foreach(names, i, v)
+			printf("%s %s", i ? "," : "", json_string_value(v));
+		putchar('\n');
+		json_decref(names);
+	}
 }
 
 static void print_text(const struct summary *s, const struct metrics *pooled,
@@ -261,19 +301,23 @@ int cmd_cv(int argc, char **argv)
 	struct summary s;
 	struct metrics pooled;
 	struct calibration cal;
+	struct dataset_files files = { 0 };
 	FILE *fold_lines;
 	float *logprobs = NULL;
 	int *fold = NULL, C, rc = parse_args(argc, argv, &a);
 	char err[ERRMSG_LEN];
 
+	memset(&ds, 0, sizeof(ds));
 	if (rc >= 0)
 		return rc;
 	rc = 1;
-	if (train_args_dataset_info(&a.t))
-		return 1;
+	if (train_args_init(&a.t) || train_args_dataset_info(&a.t))
+		goto out;
 	C = a.t.cfg.num_classes;
-	if (dataset_load(a.t.data, C, &ds, err, sizeof(err)))
-		return cli_fail("%s", err);
+	if (dataset_load(a.t.data, C, &ds, err, sizeof(err))) {
+		cli_fail("%s", err);
+		goto out;
+	}
 	if (train_args_window(&a.t, &ds))
 		goto out;
 	fold = malloc(ds.n * sizeof(*fold));
@@ -286,16 +330,32 @@ int cmd_cv(int argc, char **argv)
 		cli_fail("--folds %d: at most %d folds", a.folds, CROSSVAL_MAX_FOLDS);
 		goto out;
 	}
-	if (folds_assign(&ds, C, a.folds, a.split, a.t.fit.train.seed, fold, err, sizeof(err))) {
+	if (a.split == FOLD_FILES) {
+		if (dataset_files_load(a.t.data, ds.n, &files, err, sizeof(err)) ||
+		    folds_by_file(files.file, ds.n, files.count, a.folds, fold, err, sizeof(err))) {
+			cli_fail("--split files: %s", err);
+			goto out;
+		}
+	} else if (folds_assign(&ds, C, a.folds, a.split, a.t.fit.train.seed, fold, err,
+				sizeof(err))) {
 		cli_fail("%s: %s", a.t.data, err);
 		goto out;
 	}
 	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
 	a.t.fit.train.progress = a.verbose ? stderr : NULL;
-	if (fold_lines)
+	if (fold_lines) {
 		printf("cv: %zu windows, %d %s folds, %s, %d fold%s at a time\n", ds.n, a.folds,
-		       fold_split_name(a.split), model_arch_name(a.t.cfg.arch), a.jobs,
-		       a.jobs > 1 ? "s" : "");
+		       files.count ? "capture-file" : fold_split_name(a.split),
+		       model_arch_name(a.t.cfg.arch), a.jobs, a.jobs > 1 ? "s" : "");
+		if (files.count)
+			print_file_folds(&files, fold, a.folds);
+		if (a.t.fit.init) {
+			char said[2048];
+
+			train_args_init_say(&a.t, said, sizeof(said));
+			printf("cv: %s\n", said);
+		}
+	}
 	openblas_set_num_threads(1);
 	if (crossval_run(&a.t.cfg, &ds, fold, a.folds, &a.t.fit, a.jobs, logprobs, folds,
 			 fold_lines, err, sizeof(err))) {
@@ -309,7 +369,7 @@ int cmd_cv(int argc, char **argv)
 	if (a.predictions && write_predictions(a.predictions, &ds, fold, logprobs, C))
 		goto out;
 	if (a.json)
-		print_json(&a, folds, &s, &pooled, &cal);
+		print_json(&a, folds, &s, &pooled, &cal, &files, fold);
 	else
 		print_text(&s, &pooled, &cal);
 	rc = 0;
@@ -317,5 +377,7 @@ out:
 	free(fold);
 	free(logprobs);
 	dataset_free(&ds);
+	dataset_files_free(&files);
+	train_args_free(&a.t);
 	return rc;
 }

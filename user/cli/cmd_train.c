@@ -84,7 +84,7 @@ static int save(const struct model *m, const char *out)
 int cmd_train(int argc, char **argv)
 {
 	struct train_args a;
-	struct dataset all;
+	struct dataset all = { 0 };
 	struct train_result r;
 	struct model *m = NULL;
 	const char *out;
@@ -94,15 +94,25 @@ int cmd_train(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	rc = 1;
-	if (train_args_dataset_info(&a))
+	if (train_args_init(&a))
 		return 1;
-	if (dataset_load(a.data, a.cfg.num_classes, &all, err, sizeof(err)))
-		return cli_fail("%s", err);
+	if (train_args_dataset_info(&a))
+		goto out;
+	if (dataset_load(a.data, a.cfg.num_classes, &all, err, sizeof(err))) {
+		cli_fail("%s", err);
+		goto out;
+	}
 	if (train_args_window(&a, &all))
 		goto out;
 	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.fit.train.progress)
 		printf("train: window_start %s (%s)\n", start, a.start_from);
+	if (a.fit.init && a.fit.train.progress) {
+		char said[2048];
+
+		train_args_init_say(&a, said, sizeof(said));
+		printf("train: %s\n", said);
+	}
 	a.cfg.model_id = train_args_model_id(&a, &all);
 	/* the minibatch is split across our threads: OpenBLAS must not add its own */
 	openblas_set_num_threads(1);
@@ -128,5 +138,6 @@ int cmd_train(int argc, char **argv)
 out:
 	model_free(m);
 	dataset_free(&all);
+	train_args_free(&a);
 	return rc;
 }

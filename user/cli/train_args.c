@@ -29,6 +29,11 @@ const struct cli_option train_args_options[] = {
 	CLI_OPTION(TA_WINDOW_START, "window-start", 0, "W",
 		   "where the windows start in their flow directions, as the model records it: "
 		   "first, skip:K or any", .def = "what PREFIX_dataset.json says, else any"),
+	CLI_OPTION(TA_INIT, "init", 0, "MODEL",
+		   "fine-tune MODEL (a network, every member of an ensemble) instead of training "
+		   "from scratch: its architecture and shape, its size bucket edges; "
+		   "classes it does not know get new rows in its last layer; temperature back to 1 "
+		   "(odeflow calibrate re-fits it)"),
 	CLI_OPTION(TA_SEED, "seed", 0, "S", "initialisation, split and shuffling", .def = "1"),
 	CLI_OPTION(TA_THREADS, "threads", 0, "T",
 		   "split each batch across T threads; the result is the same for the same seed "
@@ -133,11 +138,13 @@ int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 	switch (id) {
 	case TA_DATA: a->data = p->arg; break;
 	case TA_ARCH:
+		a->arch_given = true;
 		if (!cli_choice(p, &choice))
 			a->arch = (enum model_arch)choice;
 		break;
 	case TA_CLASSES: a->classes = p->arg; break;
 	case TA_WINDOW_START: a->window_start = p->arg; break;
+	case TA_INIT: a->init = p->arg; break;
 	case TA_SOLVER: a->shape.solver = p->arg; break;
 	case TA_HIDDEN: cli_int(p, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: cli_int(p, 1, 512, &a->shape.ode_hidden); break;
@@ -201,7 +208,8 @@ int train_args_finish(struct train_args *a)
 	struct model_config *cfg = &a->cfg;
 	char err[ERRMSG_LEN];
 
-	if (a->arch == ARCH_TREES ? a->network_only != NULL : a->trees_only != NULL) {
+	/* with --init, the model's architecture decides (train_args_init) */
+	if (!a->init && (a->arch == ARCH_TREES ? a->network_only != NULL : a->trees_only != NULL)) {
 		cli_fail("--%s does not apply to %s",
 			 a->arch == ARCH_TREES ? a->network_only : a->trees_only,
 			 model_arch_name(a->arch));
@@ -261,10 +269,115 @@ int train_args_dataset_info(struct train_args *a)
 	return 0;
 }
 
+/* The shape option given, if any: --init takes the model's shape. */
+static const char *shape_option(const struct model_shape *s)
+{
+	return s->hidden ? "hidden" : s->ode_hidden ? "ode-hidden" : s->rk4_steps ? "rk4-steps" :
+	       s->members ? "members" : s->solver ? "solver" : NULL;
+}
+
+int train_args_init(struct train_args *a)
+{
+	struct model_config cfg;
+	struct model *m;
+	const char *shape = shape_option(&a->shape);
+	char err[ERRMSG_LEN];
+
+	if (!a->init)
+		return 0;
+	if (model_load(a->init, &m, err, sizeof(err))) {
+		cli_fail("--init %s", err);
+		return -1;
+	}
+	cfg = *model_config(m);
+	if (!model_has_gradient(m))
+		cli_fail("--init %s: %s models cannot be fine-tuned (XGBoost trains them whole): "
+			 "train --arch %s without --init", a->init, model_arch_name(cfg.arch),
+			 model_arch_name(cfg.arch));
+	else if (a->arch_given && a->arch != cfg.arch)
+		cli_fail("--arch %s, but --init %s is %s", model_arch_name(a->arch), a->init,
+			 model_arch_name(cfg.arch));
+	else if (shape)
+		cli_fail("--%s: --init takes the shape of %s", shape, a->init);
+	else if (a->trees_only)
+		cli_fail("--%s does not apply to %s", a->trees_only, model_arch_name(cfg.arch));
+	else
+		goto ok;
+	model_free(m);
+	return -1;
+ok:
+	if (a->classes) {
+		cfg.num_classes = a->cfg.num_classes;
+		memcpy(cfg.class_names, a->cfg.class_names, sizeof(cfg.class_names));
+	}
+	cfg.window_start = a->cfg.window_start;
+	cfg.temperature = 1;
+	cfg.model_id = 0;
+	a->cfg = cfg;
+	a->arch = cfg.arch;
+	a->fit.init = m;
+	return 0;
+}
+
+static void join_classes(const struct model_config *c, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < c->num_classes && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+					 c->class_names[i]);
+}
+
+void train_args_init_say(const struct train_args *a, char *buf, size_t len)
+{
+	const struct model_config *from = model_config(a->fit.init), *to = &a->cfg;
+	char was[ODEFLOW_MAX_CLASSES * 32], now[ODEFLOW_MAX_CLASSES * 32];
+	char head[3 * ODEFLOW_MAX_CLASSES * 34 + 128];  /* both lists and the rows kept */
+	int row_of[ODEFLOW_MAX_CLASSES], known = model_class_rows(from, to, row_of);
+	bool same = from->num_classes == to->num_classes;
+
+	for (int c = 0; same && c < to->num_classes; c++)
+		same = row_of[c] == c;
+	join_classes(from, was, sizeof(was));
+	join_classes(to, now, sizeof(now));
+	if (same) {
+		snprintf(head, sizeof(head), "its classes, every tensor kept");
+	} else {
+		size_t used = (size_t)snprintf(head, sizeof(head), "its classes (%s) are not the "
+					       "data's (%s): body kept, a new last layer for %d "
+					       "classes", was, now, to->num_classes);
+
+		for (int c = 0, n = 0; c < to->num_classes && used < sizeof(head); c++)
+			if (row_of[c] >= 0)
+				used += (size_t)snprintf(head + used, sizeof(head) - used, "%s%s",
+							 n++ ? ", " : " (rows carried over: ",
+							 to->class_names[c]);
+		if (used < sizeof(head))
+			snprintf(head + used, sizeof(head) - used, "%s", known ? ")" :
+				 " (no class in common)");
+	}
+	snprintf(buf, len, "fine-tuning %s (%s, %d member%s): %s%s; temperature reset to 1 "
+		 "(re-fit it: odeflow calibrate)", a->init, model_arch_name(from->arch),
+		 from->members, from->members > 1 ? "s" : "", head,
+		 from->arch == ARCH_ODERNN_EMB ? "; its size bucket edges kept" : "");
+}
+
+void train_args_free(struct train_args *a)
+{
+	model_free((struct model *)a->fit.init);
+	a->fit.init = NULL;
+}
+
 int train_args_window(struct train_args *a, const struct dataset *ds)
 {
 	char err[ERRMSG_LEN];
 
+	if (a->fit.init && ds->window != model_config(a->fit.init)->window) {
+		cli_fail("%s: windows of %d packets, but --init %s takes %d", a->data, ds->window,
+			 a->init, model_config(a->fit.init)->window);
+		return -1;
+	}
 	a->cfg.window = ds->window;
 	if (model_config_check(&a->cfg, err, sizeof(err))) {
 		cli_fail("%s: %s", a->data, err);
@@ -311,6 +424,8 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &a->fit.trees.rounds, sizeof(a->fit.trees.rounds));
 	h = fnv1a(h, &a->fit.trees.depth, sizeof(a->fit.trees.depth));
 	h = fnv1a(h, &a->fit.trees.eta, sizeof(a->fit.trees.eta));
+	if (a->fit.init) /* fine-tuned from which model */
+		h = fnv1a(h, &model_config(a->fit.init)->model_id, sizeof(uint32_t));
 	h = fnv1a(h, ds->sizes, cells * sizeof(*ds->sizes));
 	h = fnv1a(h, ds->times, cells * sizeof(*ds->times));
 	h = fnv1a(h, ds->labels, ds->n * sizeof(*ds->labels));

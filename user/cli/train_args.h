@@ -18,11 +18,11 @@
 
 /* Option ids of the shared options: above the commands' own */
 enum {
-	TA_DATA = 0x100, TA_ARCH, TA_CLASSES, TA_WINDOW_START, TA_SEED, TA_THREADS, TA_QUIET,
-	TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_MEMBERS, TA_EPOCHS, TA_BATCH, TA_LR,
-	TA_LR_MIN, TA_WARMUP, TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_WEIGHT_DECAY,
-	TA_CLIP, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER, TA_SIZE_JITTER,
-	TA_ROUNDS, TA_DEPTH, TA_ETA,
+	TA_DATA = 0x100, TA_ARCH, TA_CLASSES, TA_WINDOW_START, TA_INIT, TA_SEED, TA_THREADS,
+	TA_QUIET, TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_MEMBERS, TA_EPOCHS,
+	TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA,
+	TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER,
+	TA_SIZE_JITTER, TA_ROUNDS, TA_DEPTH, TA_ETA,
 };
 
 /* Three groups of a command's options (command.h): what every
@@ -46,6 +46,9 @@ struct train_args {
 	struct fit_options fit;
 	/* the last option given that only the networks take, and only trees */
 	const char *network_only, *trees_only;
+	bool arch_given;            /* --arch */
+	const char *init;           /* --init MODEL: fine-tune it (fit.init, loaded by
+				     * train_args_init) */
 };
 
 /* The defaults (progress lines to stdout). */
@@ -62,7 +65,21 @@ int train_args_finish(struct train_args *a);
  * after train_args_finish, before loading the data. Returns -1 with a
  * message on stderr. */
 int train_args_dataset_info(struct train_args *a);
-/* The window size comes from the data: sets it and checks the configuration. */
+/* --init MODEL: loads the model to fine-tune into fit.init and takes its
+ * architecture, shape and classes into cfg (the dataset's classes, read
+ * next by train_args_dataset_info, replace them); refuses what cannot be
+ * fine-tuned (trees) and shape options. The temperature starts at 1: a
+ * fine-tuned model is calibrated afresh (odeflow calibrate). Call after
+ * train_args_finish; nothing to do without --init. Returns -1 with a
+ * message on stderr. */
+int train_args_init(struct train_args *a);
+/* With --init, one sentence (no newline) on what fine-tuning keeps of the
+ * model and what it replaces; call once the classes are known. */
+void train_args_init_say(const struct train_args *a, char *buf, size_t len);
+/* Frees what train_args_init loaded. */
+void train_args_free(struct train_args *a);
+/* The window size comes from the data: sets it and checks the configuration
+ * (and, with --init, that it is the model's). */
 int train_args_window(struct train_args *a, const struct dataset *ds);
 /* The model's id, which every verdict carries: a hash of what made the
  * model (configuration, training options, data). Never 0 ("no model"). */

@@ -13,8 +13,8 @@
 #include "arch.h"
 #include "window_features.h"
 #include "nn.h"
-#include "common/rng.h"
 #include "common/errmsg.h"
+#include "common/rng.h"
 
 static const struct arch_ops *const arch_table[] = {
 	[ARCH_ODERNN] = &arch_odernn,
@@ -204,6 +204,22 @@ int model_set_member(struct model *m, int k, const struct model *member, char *e
 	if (k < 0 || k >= m->cfg.members || memcmp(&a, &b, sizeof(a)))
 		return errmsg(err, errlen, "member %d does not fit the ensemble", k);
 	memcpy(m->params + (size_t)k * m->member_params, member->params,
+	       m->member_params * sizeof(float));
+	return 0;
+}
+
+int model_get_member(const struct model *m, int k, struct model **out, char *err,
+		     size_t errlen)
+{
+	struct model_config one = m->cfg;
+
+	*out = NULL;
+	if (k < 0 || k >= m->cfg.members)
+		return errmsg(err, errlen, "member %d of %d does not exist", k, m->cfg.members);
+	one.members = 1;
+	if (model_alloc(&one, out, err, errlen))
+		return -1;
+	memcpy((*out)->params, m->params + (size_t)k * m->member_params,
 	       m->member_params * sizeof(float));
 	return 0;
 }

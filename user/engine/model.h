@@ -105,7 +105,30 @@ void model_init_inputs(struct model *m, const float *sizes, size_t count);
  * into member k of an ensemble (how fit_model assembles one). */
 int model_set_member(struct model *m, int k, const struct model *member, char *err,
 		     size_t errlen);
+/* Member k of an ensemble as a model of its own (a copy: one member,
+ * the same configuration otherwise); how fit_model trains each member of
+ * a model it fine-tunes. */
+int model_get_member(const struct model *m, int k, struct model **out, char *err,
+		     size_t errlen);
 void model_free(struct model *m);
+
+/* Fine-tuning starts from a trained model. For each class of `to`, the
+ * class of `from` of the same name: row_of[c] is its index there, or -1.
+ * Returns how many of to's classes from knows. */
+int model_class_rows(const struct model_config *from, const struct model_config *to,
+		     int row_of[ODEFLOW_MAX_CLASSES]);
+/* A model of configuration cfg starting from src's parameters, for
+ * fine-tuning: cfg must be src's architecture, window and shape (every
+ * field but the classes, temperature, model id and window_start). Every
+ * tensor is copied, frozen ones too (odernn-emb keeps its size bucket
+ * edges: its embeddings were learnt for them); in the tensors whose rows
+ * are the classes (the last layer of the head), a class of cfg keeps the
+ * row of src's class of the same name and a new class gets a fresh row,
+ * initialised as model_create would for this seed. The temperature is
+ * cfg's (re-fit it after training). Errors (-1, one line): a model
+ * without a gradient (trees), another architecture, window or shape. */
+int model_transfer(const struct model *src, const struct model_config *cfg, uint64_t seed,
+		   struct model **out, char *err, size_t errlen);
 
 const struct model_config *model_config(const struct model *m);
 /* Sets the calibration temperature (0.01..100); -1 with err when out of range. */

@@ -22,6 +22,11 @@ static bool is_dir(const char *path)
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
+void dataset_side_path(const char *prefix, const char *name, char *buf, size_t len)
+{
+	snprintf(buf, len, is_dir(prefix) ? "%s/%s" : "%s_%s", prefix, name);
+}
+
 /* PREFIX_x.npy, or PREFIX/x_train.npy for the layout of the published data. */
 static void dataset_paths(const char *prefix, char *x, char *y, size_t len)
 {

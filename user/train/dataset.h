@@ -22,6 +22,9 @@ struct dataset {
  * PREFIX/x_train.npy and PREFIX/y_train.npy. On bad data returns -1 with one
  * line in err naming the file and the first offending window. */
 int dataset_load(const char *prefix, int num_classes, struct dataset *ds, char *err, size_t errlen);
+/* A file beside a dataset: PREFIX_name, or PREFIX/name when PREFIX is a
+ * directory (the layout of the published data). */
+void dataset_side_path(const char *prefix, const char *name, char *buf, size_t len);
 /* Writes PREFIX_x.npy (float64) and PREFIX_y.npy (int64). */
 int dataset_save(const char *prefix, const struct dataset *ds, char *err, size_t errlen);
 void dataset_free(struct dataset *ds);

@@ -4,23 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/errmsg.h"
 #include "common/file_read.h"
+#include "dataset.h"
 #include "dataset_info.h"
 
 #define DATASET_INFO_MAX (1u << 20)
 
 void dataset_info_path(const char *prefix, char *buf, size_t len)
 {
-	struct stat st;
-
-	if (!stat(prefix, &st) && S_ISDIR(st.st_mode))
-		snprintf(buf, len, "%s/dataset.json", prefix);
-	else
-		snprintf(buf, len, "%s_dataset.json", prefix);
+	dataset_side_path(prefix, "dataset.json", buf, len);
 }
 
 static int parse_classes(json_t *list, struct dataset_info *info, char *err, size_t errlen)

@@ -33,23 +33,27 @@ static int fit_trees(const struct model_config *cfg, const struct dataset *data,
 	return 0;
 }
 
+/* One network: start (owned; NULL: fresh parameters, the inputs' edges
+ * from the data) trained on data. */
 static int fit_one(const struct model_config *cfg, const struct dataset *data,
-		   const struct fit_options *o, struct model **out, struct train_result *r,
-		   char *err, size_t errlen)
+		   const struct fit_options *o, struct model *start, struct model **out,
+		   struct train_result *r, char *err, size_t errlen)
 {
 	struct dataset train, val;
-	struct model *m = NULL;
+	struct model *m = start;
 	size_t nparams;
 	int rc = -1;
 
 	*out = NULL;
-	if (cfg->arch == ARCH_TREES)
-		return fit_trees(cfg, data, o, out, r, err, errlen);
-	if (dataset_split(data, o->val_frac, o->val_by_session, o->train.seed, &train, &val))
+	if (dataset_split(data, o->val_frac, o->val_by_session, o->train.seed, &train, &val)) {
+		model_free(m);
 		return errmsg(err, errlen, "out of memory");
-	if (model_create(cfg, o->train.seed, &m, err, errlen))
-		goto out;
-	model_init_inputs(m, train.sizes, train.n * (size_t)train.window);
+	}
+	if (!m) {
+		if (model_create(cfg, o->train.seed, &m, err, errlen))
+			goto out;
+		model_init_inputs(m, train.sizes, train.n * (size_t)train.window);
+	}
 	model_params(m, &nparams);
 	if (o->train.progress)
 		fprintf(o->train.progress, "train: %zu windows, %zu held out for validation (%s), "
@@ -75,36 +79,45 @@ int fit_model(const struct model_config *cfg, const struct dataset *data,
 	      char *err, size_t errlen)
 {
 	struct model_config one = *cfg;
-	struct model *m = NULL;
+	struct model *m = NULL, *start = NULL;
 	double seconds = 0;
+	int rc = -1;
 
 	*out = NULL;
+	if (cfg->arch == ARCH_TREES && !o->init)
+		return fit_trees(cfg, data, o, out, r, err, errlen);
+	if (o->init && model_transfer(o->init, cfg, o->train.seed, &start, err, errlen))
+		return -1;
 	if (cfg->members == 1)
-		return fit_one(cfg, data, o, out, r, err, errlen);
+		return fit_one(cfg, data, o, start, out, r, err, errlen);
 	one.members = 1;
 	if (model_create(cfg, o->train.seed, &m, err, errlen))
-		return -1;
+		goto out;
 	for (int k = 0; k < cfg->members; k++) {
 		struct fit_options ok = *o;
-		struct model *member;
+		struct model *member, *member_start = NULL;
 
 		ok.train.seed = o->train.seed + (uint64_t)k;
 		if (o->train.progress)
 			fprintf(o->train.progress, "member %d of %d (seed %llu)\n", k + 1, cfg->members,
 				(unsigned long long)ok.train.seed);
-		if (fit_one(&one, data, &ok, &member, r, err, errlen)) {
-			model_free(m);
-			return -1;
-		}
+		if (start && model_get_member(start, k, &member_start, err, errlen))
+			goto out;
+		if (fit_one(&one, data, &ok, member_start, &member, r, err, errlen))
+			goto out;
 		seconds += r->seconds;
 		if (model_set_member(m, k, member, err, errlen)) {
 			model_free(member);
-			model_free(m);
-			return -1;
+			goto out;
 		}
 		model_free(member);
 	}
 	r->seconds = seconds;
 	*out = m;
-	return 0;
+	m = NULL;
+	rc = 0;
+out:
+	model_free(m);
+	model_free(start);
+	return rc;
 }

@@ -20,13 +20,17 @@ struct fit_options {
 	/* trees (XGBoost) take rounds, depth and eta from here, and threads,
 	 * seed and progress from train */
 	struct trees_options trees;
+	/* fine-tuning: start from this trained network (model_transfer: its
+	 * body, and its head's rows of the classes it knows) instead of fresh
+	 * parameters; NULL: train from scratch */
+	const struct model *init;
 };
 
 /* A new model of configuration cfg trained on data; *out is NULL on error
  * (one line in err). An ensemble's members are trained one after the
- * other, member k as a model of its own with seed + k; r then describes
- * the last member, but for seconds: all of them. Trees fill r as if each
- * round were an epoch. */
+ * other, member k as a model of its own with seed + k (fine-tuning: from
+ * member k of the start); r then describes the last member, but for
+ * seconds: all of them. Trees fill r as if each round were an epoch. */
 int fit_model(const struct model_config *cfg, const struct dataset *data,
 	      const struct fit_options *o, struct model **out, struct train_result *r,
 	      char *err, size_t errlen);

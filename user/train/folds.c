@@ -16,6 +16,9 @@ static const struct {
 				      "fold k holds out block k of every class" },
 	[FOLD_SESSIONS] = { "sessions", "whole sessions dealt at random" },
 	[FOLD_RANDOM] = { "random", "single windows dealt at random" },
+	[FOLD_FILES] = { "files", "whole capture files, as odeflow pcap2npy's PREFIX_index.csv "
+				  "names them: one a fold when K is their number, else dealt "
+				  "largest first to the emptiest fold" },
 };
 _Static_assert(sizeof(splits) / sizeof(splits[0]) == FOLD_SPLIT_COUNT, "every split is named");
 
@@ -44,6 +47,10 @@ int folds_assign(const struct dataset *ds, int num_classes, int k, enum fold_spl
 	}
 	if (k < 2) {
 		errmsg(err, errlen, "--folds %d: cross-validation needs at least 2 folds", k);
+		goto out;
+	}
+	if (split == FOLD_FILES) {
+		errmsg(err, errlen, "files folds come from the dataset's index: folds_by_file");
 		goto out;
 	}
 	/* a unit is what a fold takes whole: a session, or a single window */
@@ -87,6 +94,68 @@ out:
 	free(members);
 	free(fold_of);
 	return rc;
+}
+
+struct file_size {
+	int file;
+	size_t windows;
+};
+
+static int larger_first(const void *a, const void *b)
+{
+	const struct file_size *x = a, *y = b;
+
+	if (x->windows != y->windows)
+		return x->windows > y->windows ? -1 : 1;
+	return x->file - y->file;
+}
+
+int folds_by_file(const int *file, size_t n, int files, int k, int *fold, char *err,
+		  size_t errlen)
+{
+	struct file_size *size;
+	size_t *held;
+	int *fold_of;
+
+	if (k < 2)
+		return errmsg(err, errlen, "--folds %d: cross-validation needs at least 2 folds", k);
+	if (files < k)
+		return errmsg(err, errlen, "the index names %d capture file%s, fewer than %d folds",
+			      files, files == 1 ? "" : "s", k);
+	size = calloc((size_t)files, sizeof(*size));
+	held = calloc((size_t)k, sizeof(*held));
+	fold_of = calloc((size_t)files, sizeof(*fold_of));
+	if (!size || !held || !fold_of) {
+		free(size);
+		free(held);
+		free(fold_of);
+		return errmsg(err, errlen, "out of memory");
+	}
+	for (int f = 0; f < files; f++)
+		size[f].file = f;
+	for (size_t w = 0; w < n; w++)
+		size[file[w]].windows++;
+	if (k == files) {
+		for (int f = 0; f < files; f++)
+			fold_of[f] = f;
+	} else {
+		qsort(size, (size_t)files, sizeof(*size), larger_first);
+		for (int i = 0; i < files; i++) {
+			int lightest = 0;
+
+			for (int f = 1; f < k; f++)
+				if (held[f] < held[lightest])
+					lightest = f;
+			fold_of[size[i].file] = lightest;
+			held[lightest] += size[i].windows;
+		}
+	}
+	for (size_t w = 0; w < n; w++)
+		fold[w] = fold_of[file[w]];
+	free(size);
+	free(held);
+	free(fold_of);
+	return 0;
 }
 
 int folds_take(const struct dataset *ds, const int *fold, int f, struct dataset *train,

@@ -4,7 +4,9 @@
  * class in capture order): each class is cut into K contiguous blocks and
  * fold k holds out block k of every class, so whole runs of captures are
  * unseen. Sessions folds deal whole sessions of each class to the folds at
- * random; random folds deal single windows (sessions then leak). */
+ * random; random folds deal single windows (sessions then leak). Files
+ * folds hold out whole capture files (dataset_index.h: which file each
+ * window came from), the truest test of a site's own captures. */
 #ifndef ODEFLOW_FOLDS_H
 #define ODEFLOW_FOLDS_H
 
@@ -13,9 +15,9 @@
 
 #include "dataset.h"
 
-enum fold_split { FOLD_BLOCKED, FOLD_SESSIONS, FOLD_RANDOM, FOLD_SPLIT_COUNT };
+enum fold_split { FOLD_BLOCKED, FOLD_SESSIONS, FOLD_RANDOM, FOLD_FILES, FOLD_SPLIT_COUNT };
 
-/* "blocked", "sessions", "random", and how each deals windows to folds. */
+/* "blocked", "sessions", "random", "files", and how each deals windows to folds. */
 const char *fold_split_name(enum fold_split split);
 const char *fold_split_about(enum fold_split split);
 
@@ -26,6 +28,16 @@ const char *fold_split_about(enum fold_split split);
  * windows (sessions folds: sessions) than there are folds. */
 int folds_assign(const struct dataset *ds, int num_classes, int k, enum fold_split split,
 		 uint64_t seed, int *fold, char *err, size_t errlen);
+
+/* Files folds: file[i] in 0..files-1 is the capture file of window i.
+ * With k == files each fold holds out one file (leave one file out, fold
+ * f the file numbered f); with fewer folds, the files are dealt largest
+ * first, each to the fold with the fewest windows so far, so folds are of
+ * similar size. Every fold holds at least one file; a class may be missing
+ * from a fold (a capture of one application). Returns -1 with one line in
+ * err when k < 2 or there are fewer files than folds. */
+int folds_by_file(const int *file, size_t n, int files, int k, int *fold, char *err,
+		  size_t errlen);
 
 /* The windows of fold f into test and all others into train, both in their
  * original order. Returns -1 when out of memory. */
