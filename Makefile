@@ -75,11 +75,13 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	 grep -v 'unrecognized data section.*xdp_run_config' $@.log >&2; rm -f $@.log; \
 	 [ $$rc -eq 0 ] && mv $@.tmp $@
 
-# Subcommands register themselves with one ODEFLOW_COMMAND(name, "summary")
-# line in user/cli/cmd_*.c; main.c's table is generated from those lines.
+# Commands register themselves with a declaration starting ODEFLOW_COMMAND(name,
+# in user/cli/cmd_*.c (user/cli/command.h); the table of commands
+# (user/cli/commands.c) is made from their names.
 $(BUILD)/commands.inc: $(wildcard user/cli/cmd_*.c) | $(BUILD)
 	$(call say,GEN,$@)
-	$(Q)grep -h '^ODEFLOW_COMMAND(' $^ /dev/null > $@.tmp; mv $@.tmp $@
+	$(Q)sed -n 's/^ODEFLOW_COMMAND(\([a-z0-9_]*\),.*/ODEFLOW_COMMAND_NAME(\1)/p' $^ > $@.tmp; \
+	mv $@.tmp $@
 
 # Where `make install` puts things (DESTDIR: a staging root for packagers).
 PREFIX     ?= /usr/local
@@ -88,6 +90,7 @@ BINDIR     := $(PREFIX)/bin
 SHAREDIR   := $(PREFIX)/share/odeflow
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
 
 # What the binary needs to know of its build: the version for
 # `odeflow_build_info` (git describe; "unknown" outside a git checkout) and
@@ -175,15 +178,28 @@ else
 	$(BUILD)/odeflow run --iface $(IFACE)
 endif
 
-# `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR):
-# the binary, the shipped models, a systemd unit per interface
-# (odeflow@IF.service) and, unless one is there, the default observe-only
-# policy. Uninstall removes them, the policy only if it is still the default.
+# The manual pages, made by `odeflow man` from the commands' option tables:
+# odeflow(1), and odeflow-COMMAND in the section each command names.
+$(BUILD)/man/stamp: $(BUILD)/odeflow
+	$(call say,MAN,$(BUILD)/man)
+	$(Q)rm -rf $(BUILD)/man && mkdir -p $(BUILD)/man/man1 $(BUILD)/man/man8 && \
+	$(BUILD)/odeflow man --list | while read -r page sec; do \
+		cmd=$${page#odeflow}; \
+		$(BUILD)/odeflow man $${cmd#-} > $(BUILD)/man/man$$sec/$$page.$$sec || exit 1; \
+	done && touch $@
+
+# `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR,
+# MANDIR): the binary, its manual pages, the shipped models, a systemd unit
+# per interface (odeflow@IF.service) and, unless one is there, the default
+# observe-only policy. Uninstall removes them, the policy only if it is
+# still the default.
 MODELS := $(wildcard models/*.safetensors models/*.txt)
-install: $(BUILD)/odeflow
+install: $(BUILD)/odeflow $(BUILD)/man/stamp
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/odeflow
+		$(DESTDIR)$(SYSCONFDIR)/odeflow $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/odeflow $(DESTDIR)$(BINDIR)/odeflow
+	install -m 0644 $(BUILD)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/odeflow@.service.in \
 		> $(DESTDIR)$(UNITDIR)/odeflow@.service
@@ -193,6 +209,8 @@ install: $(BUILD)/odeflow
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service
+	rm -f $(DESTDIR)$(MANDIR)/man1/odeflow.1 $(DESTDIR)$(MANDIR)/man1/odeflow-*.1 \
+		$(DESTDIR)$(MANDIR)/man8/odeflow-*.8
 	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))
 	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
 	! cmp -s dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \

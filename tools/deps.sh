@@ -21,6 +21,7 @@ packages=(
   pmacct libfixbuf-tools socat  # live tests: nfacctd and ipfixDump read what --ipfix exports
   jq bc                         # benchmark scripts
   tmux                          # the test of odeflow top in an 80-column terminal
+  groff-base man-db             # the manual pages' tests: groff checks them, man shows the installed ones
   qemu-system-x86 busybox-static cpio kmod   # tests/vm/kernel61_check.sh: Debian 12's kernel in a VM
 )
 

@@ -19,7 +19,8 @@ if ! make -s -j2 BUILD="$T/build" PREFIX=/usr DESTDIR="$T/dest" install >"$T/mak
 	cat "$T/make.log"; fail install_file_list "make install failed"; exit 0
 fi
 want=$(printf '%s\n' etc/odeflow/policy.conf usr/bin/odeflow usr/lib/systemd/system/odeflow@.service \
-	$(cd models && ls *.safetensors *.txt | sed 's|^|usr/share/odeflow/models/|') | sort)
+	$(cd models && ls *.safetensors *.txt | sed 's|^|usr/share/odeflow/models/|') \
+	$("$T/build/odeflow" man --list | awk '{ print "usr/share/man/man" $2 "/" $1 "." $2 }') | sort)
 got=$(cd "$T/dest" && find . -type f | sed 's|^\./||' | sort)
 unit="$T/dest/usr/lib/systemd/system/odeflow@.service"
 if [ "$got" = "$want" ] && grep -q '^ExecStart=/usr/bin/odeflow run --iface %I --policy /etc/odeflow/policy.conf --keep$' "$unit" &&
@@ -27,6 +28,17 @@ if [ "$got" = "$want" ] && grep -q '^ExecStart=/usr/bin/odeflow run --iface %I -
 	pass install_file_list
 else
 	fail install_file_list "installed: $(echo $got)"
+fi
+
+# man finds the installed pages: odeflow(1) names every command, odeflow-run(8)
+# its options.
+page=$(MANPATH="$T/dest/usr/share/man" MANPAGER=cat MANWIDTH=80 man odeflow-run 2>&1)
+top=$(MANPATH="$T/dest/usr/share/man" MANPAGER=cat MANWIDTH=80 man 1 odeflow 2>&1)
+if grep -q 'ODEFLOW-RUN(8)' <<<"$page" && grep -q -- '--iface IF' <<<"$page" &&
+   grep -q 'odeflow-stats(1)' <<<"$top"; then
+	pass installed_man_pages_render
+else
+	fail installed_man_pages_render "$(head -5 <<<"$page")"
 fi
 
 echo "# edited" >> "$T/dest/etc/odeflow/policy.conf" # an operator's policy outlives uninstall

@@ -706,7 +706,7 @@ static void test_bad_collector(void)
 		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
 	}
 	CHECK(run_refused("--ipfix " TX_V4 ":4739 --ipfix-transport sctp", "bad.err") == 2);
-	CHECK(file_contains(tmp_path("bad.err"), "must be udp or tcp"));
+	CHECK(file_contains(tmp_path("bad.err"), "--ipfix-transport 'sctp' is not udp or tcp"));
 }
 
 int main(void)

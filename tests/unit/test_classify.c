@@ -337,7 +337,7 @@ static void test_skip(void)
 	said = calloc(1, 4096);
 	if (f && said) {
 		CHECK(fread(said, 1, 4095, f) > 0);
-		CHECKF(strstr(said, "classify: first windows start after 5 packets of each "
+		CHECKF(strstr(said, "odeflow classify: first windows start after 5 packets of each "
 			      "direction (the model's window_start is skip:5)\n") == said, "%s", said);
 	}
 	if (f)

@@ -407,8 +407,9 @@ static void test_command_files(void)
 	       command_output);
 	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds",
 			 "8", NULL);
-	CHECKF(rc == 1 && !strcmp(command_output, "cv: --split files: the index names 7 capture "
-				  "files, fewer than 8 folds\n"), "exit %d: %s", rc, command_output);
+	CHECKF(rc == 1 && !strcmp(command_output, "odeflow cv: --split files: the index names 7 "
+				  "capture files, fewer than 8 folds\n"), "exit %d: %s", rc,
+	       command_output);
 	rc = run_command(cmd_cv, "cv", "--data", "tests/data/iscx-small", "--split", "files", NULL);
 	CHECKF(rc == 1 && strstr(command_output, "cv: --split files: tests/data/iscx-small/index.csv: "
 				 "cannot open: No such file or directory (odeflow pcap2npy writes it") &&

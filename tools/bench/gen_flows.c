@@ -64,10 +64,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT]\n");
 		return 2;
 	}
-	if (cli_long("gen_flows", "FLOWS", argv[2], 1, 4000000, &flows) ||
-	    cli_long("gen_flows", "PACKETS", argv[3], 1, 1000, &packets) ||
-	    (argc == 5 && cli_long("gen_flows", "CONCURRENT", argv[4], 1, 100000, &concurrent)))
+	if (cli_strtol(argv[2], 1, 4000000, &flows) || cli_strtol(argv[3], 1, 1000, &packets) ||
+	    (argc == 5 && cli_strtol(argv[4], 1, 100000, &concurrent))) {
+		fprintf(stderr, "gen_flows: FLOWS (1 to 4000000), PACKETS (1 to 1000) and "
+			"CONCURRENT (1 to 100000) are whole numbers\n");
 		return 2;
+	}
 	dead = pcap_open_dead(DLT_EN10MB, 2048);
 	out = pcap_dump_open(dead, argv[1]);
 	if (!out) {

@@ -99,10 +99,8 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	    policy_load(a->opts->policy_path, a->class_names, num_classes, &table, err, errlen))
 		return -1;
 	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
-		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k])) {
-			snprintf(err, errlen, "writing the policy map: %s", strerror(errno));
-			return -1;
-		}
+		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k]))
+			return errmsg(err, errlen, "writing the policy map: %s", strerror(errno));
 	return 0;
 }
 
@@ -133,7 +131,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 		};
 	}
 	if (bpf_map_update_batch(a->verdicts_fd, keys, values, &count, NULL))
-		fprintf(stderr, "odeflow: writing %d verdicts: %s\n", n, strerror(errno));
+		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
 	written_ns = monotonic_ns();
 	for (int i = 0; i < n; i++)
 		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
@@ -272,7 +270,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 				      .max_connections = (int)o->flow_capacity };
 	const struct model_config *cfg;
 	enum xdp_mode got;
-	char why[256], where[96];
+	char why[ERRMSG_LEN], where[96];
 	int ifindex;
 
 	if (model_load(o->model_path, &a->model, err, errlen))
@@ -283,10 +281,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	for (int k = 0; k < cfg->num_classes; k++)
 		a->class_names[k] = cfg->class_names[k];
 	ifindex = (int)if_nametoindex(o->iface);
-	if (!ifindex) {
-		snprintf(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
-		return -1;
-	}
+	if (!ifindex)
+		return errmsg(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
@@ -297,12 +293,12 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.window_n = (unsigned)cfg->window;
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: %s\n", why);
+		log_line(LOG_LEVEL_INFO, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: maps for %u flows take about %llu MiB of kernel memory\n",
-			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
+		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",
+			 xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -312,25 +308,18 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	if (apply_policy_file(a, err, errlen))
 		return -1;
 	a->cascade = cascade_new(a->model, &co);
-	if (!a->cascade) {
-		snprintf(err, errlen, "bad cascade options (threshold 0..1, max-windows >= 1)");
-		return -1;
-	}
+	if (!a->cascade)
+		return errmsg(err, errlen,
+			      "bad cascade options (threshold 0..1, max-windows >= 1)");
 	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a->idle_fd < 0) {
-		snprintf(err, errlen, "eventfd: %s", strerror(errno));
-		return -1;
-	}
+	if (a->idle_fd < 0)
+		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
 	a->seat = classify_seat_new(a->model);
-	if (!a->seat) {
-		snprintf(err, errlen, "out of memory for the model's workspace");
-		return -1;
-	}
+	if (!a->seat)
+		return errmsg(err, errlen, "out of memory for the model's workspace");
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
-	if (!a->pool) {
-		snprintf(err, errlen, "cannot start %d classification threads", o->threads);
-		return -1;
-	}
+	if (!a->pool)
+		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
 	if (o->ipfix_collector &&
 	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
 		return -1;
@@ -355,22 +344,21 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	if (!o->quiet && xdp_sampler_note(a->sampler)[0])
 		log_line(LOG_LEVEL_WARNING, "%s", xdp_sampler_note(a->sampler));
 	if (!o->quiet)
-		fprintf(stderr, "odeflow: attached to %s %s; model %s (%s, N=%d), %d worker(s)%s\n",
-			o->iface, where, o->model_path,
-			model_arch_name(cfg->arch),
-			cfg->window, o->threads, o->busy_poll ? ", busy-polling the ring" : "");
+		log_line(LOG_LEVEL_INFO, "attached to %s %s; model %s (%s, N=%d), %d worker(s)%s",
+			 o->iface, where, o->model_path, model_arch_name(cfg->arch), cfg->window,
+			 o->threads, o->busy_poll ? ", busy-polling the ring" : "");
 	return 0;
 }
 
 static void reload_policy(struct agent *a)
 {
-	char err[512];
+	char err[ERRMSG_LEN];
 
 	if (apply_policy_file(a, err, sizeof(err)))
-		fprintf(stderr, "odeflow: policy not reloaded, the running policy is kept: %s\n", err);
+		log_line(LOG_LEVEL_ERR, "policy not reloaded, the running policy is kept: %s", err);
 	else if (!a->opts->quiet)
-		fprintf(stderr, "odeflow: policy reloaded from %s\n",
-			a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
+		log_line(LOG_LEVEL_INFO, "policy reloaded from %s",
+			 a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
 }
 
 /* Milliseconds the drain loop may sleep: until the batch's deadline when
@@ -397,20 +385,20 @@ static int drain(struct agent *a)
 	struct window_ring *ring;
 	uint64_t idle;
 	ssize_t cleared;
-	char err[256];
+	char err[ERRMSG_LEN];
 	int ep = -1, rc = 0;
 
 	ring = window_ring_new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS),
 			       xdp_sampler_map_fd(a->sampler, XDP_MAP_WAKEUP), on_window, a, err,
 			       sizeof(err));
 	if (!ring) {
-		fprintf(stderr, "odeflow: %s\n", err);
+		log_line(LOG_LEVEL_ERR, "%s", err);
 		return -1;
 	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, window_ring_epoll_fd(ring), &ev) ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
-		fprintf(stderr, "odeflow: cannot watch the ring buffer: %s\n", strerror(errno));
+		log_line(LOG_LEVEL_ERR, "cannot watch the ring buffer: %s", strerror(errno));
 		rc = -1;
 		goto out;
 	}
@@ -423,7 +411,7 @@ static int drain(struct agent *a)
 			sched_yield();
 
 		if (consumed < 0 && consumed != -EINTR) {
-			fprintf(stderr, "odeflow: reading the ring buffer: %s\n", strerror(-consumed));
+			log_line(LOG_LEVEL_ERR, "reading the ring buffer: %s", strerror(-consumed));
 			rc = -1;
 			break;
 		}
@@ -454,24 +442,24 @@ out:
  * leaving a --keep agent's state alone. */
 static void teardown(struct agent *a, bool started)
 {
-	char err[256];
+	char err[ERRMSG_LEN];
 
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
 	classify_pool_free(a->pool); /* finishes what was queued */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
 		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",
-			(unsigned long long)ipfix_exporter_exported(a->ipfix),
-			(unsigned long long)ipfix_exporter_dropped(a->ipfix));
+			 (unsigned long long)ipfix_exporter_exported(a->ipfix),
+			 (unsigned long long)ipfix_exporter_dropped(a->ipfix));
 	ipfix_exporter_stop(a->ipfix);
 	events_writer_stopping(a->events); /* a reader that never reads gets a short grace */
 	decision_queue_free(a->events_queue);
 	events_writer_close(a->events);
 	if (a->sampler) {
 		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
-			fprintf(stderr, "odeflow: %s\n", err);
+			log_line(LOG_LEVEL_ERR, "%s", err);
 		if (!a->opts->keep && xdp_sampler_unpin(a->sampler, started, err, sizeof(err)))
-			fprintf(stderr, "odeflow: %s\n", err);
+			log_line(LOG_LEVEL_ERR, "%s", err);
 		xdp_sampler_close(a->sampler);
 	}
 	classify_seat_free(a->seat);
@@ -485,7 +473,7 @@ int agent_run(const struct agent_options *o)
 {
 	struct agent a = { .opts = o, .idle_fd = -1 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char err[2048];
+	char err[ERRMSG_LEN];
 	int rc = 1;
 
 	sigemptyset(&sa.sa_mask);
@@ -495,7 +483,7 @@ int agent_run(const struct agent_options *o)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (setup(&a, err, sizeof(err))) {
-		fprintf(stderr, "odeflow: %s\n", err);
+		log_line(LOG_LEVEL_ERR, "%s", err);
 		teardown(&a, false);
 		goto out;
 	}
@@ -503,11 +491,13 @@ int agent_run(const struct agent_options *o)
 	teardown(&a, true);
 out:
 	if (!o->quiet && a.decisions)
-		fprintf(stderr, "odeflow: %lu windows classified, %lu failed; latency p50 %lu us, p99 %lu us; "
-			"%lu re-arms lost, %lu bad records, %lu events dropped\n",
-			(unsigned long)a.decisions, (unsigned long)a.failed,
-			(unsigned long)latency_quantile(&a.latency, 0.5),
-			(unsigned long)latency_quantile(&a.latency, 0.99), (unsigned long)a.rearms_lost,
-			(unsigned long)a.bad_records, (unsigned long)a.info.events_dropped);
+		log_line(LOG_LEVEL_INFO,
+			 "%lu windows classified, %lu failed; latency p50 %lu us, p99 %lu us; "
+			 "%lu re-arms lost, %lu bad records, %lu events dropped",
+			 (unsigned long)a.decisions, (unsigned long)a.failed,
+			 (unsigned long)latency_quantile(&a.latency, 0.5),
+			 (unsigned long)latency_quantile(&a.latency,
+							 0.99), (unsigned long)a.rearms_lost,
+			 (unsigned long)a.bad_records, (unsigned long)a.info.events_dropped);
 	return rc;
 }

@@ -16,8 +16,9 @@
 #include "engine/model.h"
 
 /* The defaults of `odeflow run` and `odeflow classify` alike, so a bare
- * classify of a capture matches a bare run on the link. */
-#define CASCADE_DEFAULT_THRESHOLD 0.9f
+ * classify of a capture matches a bare run on the link. Plain numbers:
+ * their help shows them as written (CLI_STR). */
+#define CASCADE_DEFAULT_THRESHOLD 0.9
 #define CASCADE_DEFAULT_MAX_WINDOWS 3
 
 struct cascade_options {

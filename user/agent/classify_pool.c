@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #define QUEUE_DEPTH 8 /* batches waiting: 8 x 256 windows of slack */
 
 struct classify_pool {
@@ -114,7 +116,7 @@ void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
 					     &failed);
 
 	if (decided < 0)
-		fprintf(stderr, "odeflow: a batch of %d windows could not be classified\n", b->n);
+		log_line(LOG_LEVEL_ERR, "a batch of %d windows could not be classified", b->n);
 	else
 		p->on_decisions(p->ctx, decided, seat->out, failed);
 }
@@ -126,7 +128,7 @@ static void *worker(void *arg)
 	struct window_batch *b;
 
 	if (!seat) {
-		fprintf(stderr, "odeflow: out of memory starting a classification thread\n");
+		log_line(LOG_LEVEL_ERR, "out of memory starting a classification thread");
 		abort();
 	}
 	while ((b = take(p))) {
@@ -166,7 +168,7 @@ void classify_pool_submit(struct classify_pool *p, const struct window_batch *b)
 	struct window_batch *copy = malloc(sizeof(*copy));
 
 	if (!copy) {
-		fprintf(stderr, "odeflow: out of memory queueing %d windows; dropped\n", b->n);
+		log_line(LOG_LEVEL_ERR, "out of memory queueing %d windows; dropped", b->n);
 		return;
 	}
 	memcpy(copy, b, bytes);

@@ -14,6 +14,7 @@
 
 #include "common/clock.h"
 #include "common/errmsg.h"
+#include "common/log.h"
 #include "event_json.h"
 
 /* How long a line may wait for a slow reader once the agent stops. */
@@ -143,8 +144,8 @@ static void count_lost(struct events_writer *w, int errnum)
 	__atomic_fetch_add(&w->lost, 1, __ATOMIC_RELAXED);
 	w->lost_unreported++;
 	if (errnum && (!w->last_report_ns || now - w->last_report_ns >= ERROR_REPORT_NS)) {
-		fprintf(stderr, "odeflow run: events: %llu event(s) lost: writing: %s\n",
-			(unsigned long long)w->lost_unreported, strerror(errnum));
+		log_line(LOG_LEVEL_ERR, "events: %llu event(s) lost: writing: %s",
+			 (unsigned long long)w->lost_unreported, strerror(errnum));
 		w->lost_unreported = 0;
 		w->last_report_ns = now;
 	}
@@ -214,8 +215,8 @@ void events_writer_close(struct events_writer *w)
 	if (!w)
 		return;
 	if (w->lost_unreported)
-		fprintf(stderr, "odeflow run: events: %llu event(s) not written\n",
-			(unsigned long long)w->lost_unreported);
+		log_line(LOG_LEVEL_WARNING, "events: %llu event(s) not written",
+			 (unsigned long long)w->lost_unreported);
 	if (w->own_fd)
 		close(w->fd);
 	free(w);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/file_read.h"
+#include "common/errmsg.h"
 
 #define POLICY_FILE_MAX (64u << 10) /* a rule per class fits many times over */
 
@@ -77,46 +78,38 @@ int policy_parse_action(int argc, char **argv, struct policy *out, char *err, si
 	unsigned long long rate, burst;
 	unsigned dscp;
 
-	if (argc < 1) {
-		snprintf(err, errlen, "missing action (pass, drop, mark DSCP, rate-limit RATE BURST)");
-		return -1;
-	}
+	if (argc < 1)
+		return errmsg(err, errlen,
+			      "missing action (pass, drop, mark DSCP, rate-limit RATE BURST)");
 	if (!strcasecmp(argv[0], "pass") || !strcasecmp(argv[0], "drop")) {
-		if (argc != 1) {
-			snprintf(err, errlen, "'%s' takes no argument, got '%s'", argv[0], argv[1]);
-			return -1;
-		}
+		if (argc != 1)
+			return errmsg(err, errlen, "'%s' takes no argument, got '%s'", argv[0],
+				      argv[1]);
 		p.action = !strcasecmp(argv[0], "pass") ? ACTION_PASS : ACTION_DROP;
 	} else if (!strcasecmp(argv[0], "mark")) {
-		if (argc != 2) {
-			snprintf(err, errlen, "'mark' takes one DSCP value (0..63, ef, csN, afXY)");
-			return -1;
-		}
-		if (parse_dscp(argv[1], &dscp)) {
-			snprintf(err, errlen, "bad DSCP '%s' (0..63, ef, cs0..cs7, af11..af43)", argv[1]);
-			return -1;
-		}
+		if (argc != 2)
+			return errmsg(err, errlen,
+				      "'mark' takes one DSCP value (0..63, ef, csN, afXY)");
+		if (parse_dscp(argv[1], &dscp))
+			return errmsg(err, errlen,
+				      "bad DSCP '%s' (0..63, ef, cs0..cs7, af11..af43)", argv[1]);
 		p.action = ACTION_MARK;
 		p.dscp = dscp;
 	} else if (!strcasecmp(argv[0], "rate-limit")) {
-		if (argc != 3) {
-			snprintf(err, errlen, "'rate-limit' takes RATE and BURST, e.g. 'rate-limit 10mbit 64k'");
-			return -1;
-		}
-		if (parse_quantity(argv[1], 1, &rate)) {
-			snprintf(err, errlen, "bad rate '%s' (bytes/s, or e.g. 10mbit, 500k)", argv[1]);
-			return -1;
-		}
-		if (parse_quantity(argv[2], 0, &burst)) {
-			snprintf(err, errlen, "bad burst '%s' (bytes, e.g. 64k)", argv[2]);
-			return -1;
-		}
+		if (argc != 3)
+			return errmsg(err, errlen, "'rate-limit' takes RATE and BURST, e.g. "
+				      "'rate-limit 10mbit 64k'");
+		if (parse_quantity(argv[1], 1, &rate))
+			return errmsg(err, errlen, "bad rate '%s' (bytes/s, or e.g. 10mbit, 500k)",
+				      argv[1]);
+		if (parse_quantity(argv[2], 0, &burst))
+			return errmsg(err, errlen, "bad burst '%s' (bytes, e.g. 64k)", argv[2]);
 		p.action = ACTION_RATE_LIMIT;
 		p.rate_bytes = rate;
 		p.burst_bytes = burst;
 	} else {
-		snprintf(err, errlen, "unknown action '%s' (pass, drop, mark, rate-limit)", argv[0]);
-		return -1;
+		return errmsg(err, errlen, "unknown action '%s' (pass, drop, mark, rate-limit)",
+			      argv[0]);
 	}
 	*out = p;
 	return 0;
@@ -163,38 +156,29 @@ int policy_parse(const char *text, size_t len, const char *const *class_names, i
 		while (end < len && text[end] != '\n')
 			end++;
 		lineno++;
-		if (end - pos >= sizeof(line)) {
-			snprintf(err, errlen, "line %d: longer than %d characters", lineno, MAX_LINE - 1);
-			return -1;
-		}
-		if (memchr(text + pos, '\0', end - pos)) {
-			snprintf(err, errlen, "line %d: contains a NUL byte (not a text file?)", lineno);
-			return -1;
-		}
+		if (end - pos >= sizeof(line))
+			return errmsg(err, errlen, "line %d: longer than %d characters", lineno,
+				      MAX_LINE - 1);
+		if (memchr(text + pos, '\0', end - pos))
+			return errmsg(err, errlen,
+				      "line %d: contains a NUL byte (not a text file?)", lineno);
 		memcpy(line, text + pos, end - pos);
 		line[end - pos] = '\0';
 		pos = end + 1;
 		nwords = split_words(line, words);
-		if (nwords < 0) {
-			snprintf(err, errlen, "line %d: too many words", lineno);
-			return -1;
-		}
+		if (nwords < 0)
+			return errmsg(err, errlen, "line %d: too many words", lineno);
 		if (nwords == 0)
 			continue;
 		cls = find_class(words[0], class_names, num_classes);
-		if (cls < 0) {
-			snprintf(err, errlen, "line %d: unknown class '%s'", lineno, words[0]);
-			return -1;
-		}
-		if (seen[cls]) {
-			snprintf(err, errlen, "line %d: class '%s' already has a rule on line %d",
-				 lineno, class_names[cls], seen[cls]);
-			return -1;
-		}
-		if (policy_parse_action(nwords - 1, words + 1, &table.rules[cls], why, sizeof(why))) {
-			snprintf(err, errlen, "line %d: %s", lineno, why);
-			return -1;
-		}
+		if (cls < 0)
+			return errmsg(err, errlen, "line %d: unknown class '%s'", lineno, words[0]);
+		if (seen[cls])
+			return errmsg(err, errlen,
+				      "line %d: class '%s' already has a rule on line %d",
+				      lineno, class_names[cls], seen[cls]);
+		if (policy_parse_action(nwords - 1, words + 1, &table.rules[cls], why, sizeof(why)))
+			return errmsg(err, errlen, "line %d: %s", lineno, why);
 		seen[cls] = lineno;
 	}
 	*out = table;
@@ -204,7 +188,7 @@ int policy_parse(const char *text, size_t len, const char *const *class_names, i
 int policy_load(const char *path, const char *const *class_names, int num_classes,
 		struct policy_table *out, char *err, size_t errlen)
 {
-	char why[200];
+	char why[ERRMSG_LEN];
 	uint8_t *buf;
 	size_t len;
 	int rc;
@@ -214,7 +198,7 @@ int policy_load(const char *path, const char *const *class_names, int num_classe
 	rc = policy_parse((const char *)buf, len, class_names, num_classes, out, why, sizeof(why));
 	free(buf);
 	if (rc)
-		snprintf(err, errlen, "%s: %s", path, why);
+		errmsg(err, errlen, "%s: %s", path, why);
 	return rc;
 }
 

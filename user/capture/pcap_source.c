@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pcap_source.h"
+#include "common/errmsg.h"
 
 struct pcap_source {
 	pcap_t *pcap;
@@ -21,16 +22,15 @@ static int finish_open(pcap_t *p, const char *name, const char *errbuf,
 	if (!p) {
 		/* libpcap names the file itself in some messages */
 		if (!strncmp(errbuf, name, strlen(name)))
-			snprintf(err, errlen, "%s", errbuf);
+			errmsg(err, errlen, "%s", errbuf);
 		else
-			snprintf(err, errlen, "%s: %s", name, errbuf);
+			errmsg(err, errlen, "%s: %s", name, errbuf);
 		return -1;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		pcap_close(p);
-		snprintf(err, errlen, "%s: out of memory", name);
-		return -1;
+		return errmsg(err, errlen, "%s: out of memory", name);
 	}
 	s->pcap = p;
 	s->counts.linktype = pcap_datalink(p);

@@ -2,7 +2,6 @@
 /* odeflow bench: how fast the engine classifies, on one thread, at batch 1,
  * 16 and 256, and the workspace memory each window in flight costs; with
  * the same model and weights in PyTorch for comparison when it is there. */
-#include <getopt.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +11,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "command.h"
+#include "common/errmsg.h"
 #include "engine/model.h"
+#include "model_choices.h"
 #include "train/npy.h"
-
-ODEFLOW_COMMAND(bench, "classifier speed: flows/s at batch 1, 16, 256 and bytes per window, vs PyTorch")
 
 #define WINDOWS_DIR "tests/data/golden/"  /* real ISCX windows, N = 20 */
 #define PYTHON "/usr/bin/python3"
@@ -26,25 +24,37 @@ static const int batches[] = { 1, 16, 256 };
 #define NBATCH (int)(sizeof(batches) / sizeof(batches[0]))
 #define MAX_BATCH 256
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: odeflow bench [options] [MODEL.safetensors...]\n"
-		"Without models: every models/*.safetensors; without those, a freshly\n"
-		"created model of each architecture (or of --arch).\n"
-		"  --arch NAME        benchmark a fresh model: odernn, odernn-emb, lstm-ode or lstm\n"
-		"                     (trees are trained, not created: bench a trees model file)\n"
-		"  --hidden H         its state size (default: the architecture's)\n"
-		"  --ode-hidden M     its ODE function's width (odernn: hidden by default)\n"
-		"  --rk4-steps K      its RK4 substeps per interval\n"
-		"  --members K        an ensemble of K such networks\n"
-		"  --solver NAME      its solver: rk4 or dopri5\n"
-		"  --runs R           timed runs per batch size, the median is shown (default 5)\n"
-		"  --no-torch         skip the PyTorch comparison\n");
-}
+enum { OPT_ARCH = 1, OPT_HIDDEN, OPT_ODE_HIDDEN, OPT_RK4_STEPS, OPT_MEMBERS, OPT_SOLVER, OPT_RUNS,
+       OPT_NO_TORCH };
+
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_ARCH, "arch", 0, "NAME",
+		   "benchmark a fresh model of this architecture (trees are trained, not created: "
+		   "bench a trees model file)", .choice = model_arch_choice),
+	CLI_OPTION(OPT_HIDDEN, "hidden", 0, "H", "its state size", .def = "the architecture's"),
+	CLI_OPTION(OPT_ODE_HIDDEN, "ode-hidden", 0, "M", "its ODE function's width",
+		   .def = "odernn: the state size"),
+	CLI_OPTION(OPT_RK4_STEPS, "rk4-steps", 0, "K", "its RK4 substeps per interval"),
+	CLI_OPTION(OPT_MEMBERS, "members", 0, "K", "an ensemble of K such networks"),
+	CLI_OPTION(OPT_SOLVER, "solver", 0, "NAME", "its solver", .choice = model_solver_choice),
+	CLI_OPTION(OPT_RUNS, "runs", 0, "R", "timed runs per batch size, the median is shown",
+		   .def = "5"),
+	CLI_OPTION(OPT_NO_TORCH, "no-torch", 0, NULL, "skip the PyTorch comparison"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(bench,
+	.summary = "classifier speed: flows/s at batch 1, 16, 256 and bytes per window, vs PyTorch",
+	.description = "How fast the engine classifies real ISCX windows on one thread, at batch "
+		       "1, 16 and 256, and the workspace memory each window in flight costs; beside "
+		       "it the same model and weights in PyTorch when that is installed. Without "
+		       "models: every models/*.safetensors; without those, a freshly created model "
+		       "of each architecture (or of --arch). Run it from the source tree.",
+	.operands = { "[MODEL.safetensors...]" },
+	.groups = { { NULL, options } });
 
 struct bench_opts {
-	const char *arch;
+	bool fresh;     /* --arch: a freshly created model */
 	struct model_shape shape;
 	int runs;
 	int torch;
@@ -60,17 +70,17 @@ struct windows {
 static int load_windows(int n, struct windows *w)
 {
 	struct npy_array s, t;
-	char err[256];
+	char err[ERRMSG_LEN];
 	size_t count;
 
 	if (npy_read(WINDOWS_DIR "sizes.npy", &s, err, sizeof(err)) ||
 	    (npy_read(WINDOWS_DIR "times.npy", &t, err, sizeof(err)) && (npy_free(&s), 1))) {
-		fprintf(stderr, "bench: %s (run from the source tree)\n", err);
+		cli_fail("%s (run from the source tree)", err);
 		return -1;
 	}
 	count = s.ndim == 2 ? s.shape[0] : 0;
 	if (!count || s.shape[1] < (size_t)n || t.count != s.count) {
-		fprintf(stderr, "bench: %s holds no windows of %d packets\n", WINDOWS_DIR, n);
+		cli_fail("%s holds no windows of %d packets", WINDOWS_DIR, n);
 		npy_free(&s);
 		npy_free(&t);
 		return -1;
@@ -208,7 +218,7 @@ static int bench_model(struct model *m, const char *label, const char *path,
 		c_fps[i] = ws ? measure(m, ws, w, batches[i], o->runs) : -1;
 		model_ws_free(ws);
 		if (c_fps[i] < 0) {
-			fprintf(stderr, "bench: %s cannot classify the sample windows\n", label);
+			cli_fail("%s cannot classify the sample windows", label);
 			rc = -1;
 		}
 	}
@@ -236,22 +246,18 @@ static int bench_fresh(enum model_arch arch, const struct bench_opts *o)
 {
 	struct model_config cfg;
 	struct model *m;
-	char err[256], path[] = "/tmp/odeflow-bench-XXXXXX";
+	char err[ERRMSG_LEN], path[] = "/tmp/odeflow-bench-XXXXXX";
 	int fd, rc;
 
 	model_config_defaults(arch, &cfg);
-	if (model_config_reshape(&cfg, &o->shape, err, sizeof(err))) {
-		fprintf(stderr, "bench: %s\n", err);
-		return -1;
-	}
-	if (model_create(&cfg, 1, &m, err, sizeof(err))) {
-		fprintf(stderr, "bench: %s\n", err);
+	if (model_config_reshape(&cfg, &o->shape, err, sizeof(err)) ||
+	    model_create(&cfg, 1, &m, err, sizeof(err))) {
+		cli_fail("%s", err);
 		return -1;
 	}
 	fd = mkstemp(path);
 	if (fd < 0 || model_save(m, path, err, sizeof(err))) {
-		fprintf(stderr, "bench: cannot write a temporary model: %s\n",
-			fd < 0 ? "mkstemp failed" : err);
+		cli_fail("cannot write a temporary model: %s", fd < 0 ? "mkstemp failed" : err);
 		rc = -1;
 	} else {
 		rc = bench_model(m, "fresh model", path, o);
@@ -267,11 +273,11 @@ static int bench_fresh(enum model_arch arch, const struct bench_opts *o)
 static int bench_file(const char *path, const struct bench_opts *o)
 {
 	struct model *m;
-	char err[512];
+	char err[ERRMSG_LEN];
 	int rc;
 
 	if (model_load(path, &m, err, sizeof(err))) {
-		fprintf(stderr, "bench: %s\n", err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	rc = bench_model(m, path, path, o);
@@ -281,80 +287,55 @@ static int bench_file(const char *path, const struct bench_opts *o)
 
 int cmd_bench(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "arch", required_argument, NULL, 'a' },
-		{ "hidden", required_argument, NULL, 'H' },
-		{ "ode-hidden", required_argument, NULL, 'M' },
-		{ "rk4-steps", required_argument, NULL, 'k' },
-		{ "members", required_argument, NULL, 'm' },
-		{ "solver", required_argument, NULL, 's' },
-		{ "runs", required_argument, NULL, 'r' },
-		{ "no-torch", no_argument, NULL, 'T' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct bench_opts o = { .runs = 5, .torch = 1 };
-	enum model_arch arch;
+	enum model_arch arch = MODEL_ARCH_COUNT;
+	struct cli_parse p;
 	glob_t g = { 0 };
-	int opt, rc = 0;
+	int id, choice, rc = 0;
 
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': o.arch = optarg; break;
-		case 's': o.shape.solver = optarg; break;
-		case 'T': o.torch = 0; break;
-		case 'H':
-			if (cli_int("bench", "--hidden", optarg, 1, 512, &o.shape.hidden))
-				return 2;
+	cli_parse_start(&p, &command_bench, argc, argv);
+	while ((id = cli_next(&p)) > 0) {
+		switch (id) {
+		case OPT_ARCH:
+			if (!cli_choice(&p, &choice))
+				arch = (enum model_arch)choice;
 			break;
-		case 'M':
-			if (cli_int("bench", "--ode-hidden", optarg, 1, 512, &o.shape.ode_hidden))
-				return 2;
-			break;
-		case 'k':
-			if (cli_int("bench", "--rk4-steps", optarg, 1, 64, &o.shape.rk4_steps))
-				return 2;
-			break;
-		case 'm':
-			if (cli_int("bench", "--members", optarg, 1, MODEL_MAX_MEMBERS, &o.shape.members))
-				return 2;
-			break;
-		case 'r':
-			if (cli_int("bench", "--runs", optarg, 1, 31, &o.runs))
-				return 2;
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case OPT_SOLVER: o.shape.solver = p.arg; break;
+		case OPT_NO_TORCH: o.torch = 0; break;
+		case OPT_HIDDEN: cli_int(&p, 1, 512, &o.shape.hidden); break;
+		case OPT_ODE_HIDDEN: cli_int(&p, 1, 512, &o.shape.ode_hidden); break;
+		case OPT_RK4_STEPS: cli_int(&p, 1, 64, &o.shape.rk4_steps); break;
+		case OPT_MEMBERS: cli_int(&p, 1, MODEL_MAX_MEMBERS, &o.shape.members); break;
+		case OPT_RUNS: cli_int(&p, 1, 31, &o.runs); break;
 		}
 	}
-	if (!o.arch && (o.shape.hidden || o.shape.ode_hidden || o.shape.rk4_steps || o.shape.solver ||
-			o.shape.members)) {
-		fprintf(stderr, "bench: --hidden, --ode-hidden, --rk4-steps, --members and --solver shape a fresh model: give --arch\n");
-		return 2;
-	}
-	if (o.arch && model_arch_parse(o.arch, &arch)) {
-		fprintf(stderr, "bench: unknown architecture '%s'\n", o.arch);
-		return 2;
-	}
+	if (id < 0)
+		return p.exit;
+	o.fresh = arch != MODEL_ARCH_COUNT;
+	if (!o.fresh && (o.shape.hidden || o.shape.ode_hidden || o.shape.rk4_steps ||
+			 o.shape.solver || o.shape.members))
+		return cli_usage_error(&p, "--hidden, --ode-hidden, --rk4-steps, --members and "
+				       "--solver shape a fresh model: give --arch");
 	if (o.torch && system(PYTHON " -c 'import torch' >/dev/null 2>&1") != 0) {
 		printf("(PyTorch not installed: no comparison)\n");
 		o.torch = 0;
 	}
 	printf("odeflow bench: one thread, flows per CPU-second of that thread (median of %d runs),"
 	       " real ISCX windows from " WINDOWS_DIR "\n", o.runs);
-	if (o.arch)
+	if (o.fresh)
 		return bench_fresh(arch, &o) ? 1 : 0;
-	for (int i = optind; i < argc; i++)
+	for (int i = p.operands; i < argc; i++)
 		rc |= bench_file(argv[i], &o);
-	if (optind < argc)
+	if (p.operands < argc)
 		return rc ? 1 : 0;
 	if (glob("models/*.safetensors", 0, NULL, &g) == 0) {
 		for (size_t i = 0; i < g.gl_pathc; i++)
 			rc |= bench_file(g.gl_pathv[i], &o);
 	} else {
 		printf("(no models/*.safetensors: freshly created models of each architecture)\n");
-		for (int a = ARCH_ODERNN; a <= ARCH_LSTM; a++)
-			rc |= bench_fresh((enum model_arch)a, &o);
+		for (int a = 0; a < MODEL_ARCH_COUNT; a++)
+			if (model_arch_creatable((enum model_arch)a))
+				rc |= bench_fresh((enum model_arch)a, &o);
 	}
 	globfree(&g);
 	return rc ? 1 : 0;

@@ -10,7 +10,6 @@
  * Events are the agent's JSON objects, one per window: iface is the capture
  * file, time is the arrival of the window's last packet (capture clock),
  * latency_us is null. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +17,13 @@
 #include "agent/cascade.h"
 #include "common/flow_key.h"
 #include "cli.h"
-#include "command.h"
 #include "agent/event_json.h"
 #include "engine/model.h"
 #include "engine/model_path.h"
 #include "capture/pcap_source.h"
 #include "capture/sessions.h"
-
-ODEFLOW_COMMAND(classify, "classify the flows of captures as the kernel would window them")
+#include "common/errmsg.h"
+#include "common/log.h"
 
 #define CLASSIFY_BATCH 256
 
@@ -41,21 +39,31 @@ struct classify_run {
 	struct decision decisions[CLASSIFY_BATCH];
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: odeflow classify [--model FILE] [--threshold T] [--max-windows K]\n"
-		"                        [--skip K] IN.pcap...\n"
-		"Prints one JSON event per window of every flow direction with at least K + N\n"
-		"packets (N: the model's window), windowed as the XDP sampler does: the N\n"
-		"packets after the first K, then, while the cascade is unsure, the next N.\n"
-		"  --model FILE       a model saved by odeflow train (default %s)\n"
-		"  --threshold T      confidence (0..1) that makes a decision final (default %.2f)\n"
-		"  --max-windows K    windows averaged at most per connection (default %d)\n"
-		"  --skip K           packets of each direction before its first window (0..%d;\n"
-		"                     default: where the model's training windows started)\n",
-		model_default_path(), CASCADE_DEFAULT_THRESHOLD, CASCADE_DEFAULT_MAX_WINDOWS, ODEFLOW_MAX_SKIP);
-}
+enum { OPT_MODEL = 1, OPT_THRESHOLD, OPT_MAX_WINDOWS, OPT_SKIP };
+
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_MODEL, "model", 'm', "FILE", "a model saved by odeflow train",
+		   .def = MODEL_DEFAULT_FILE " of the shipped models",
+		   .def_fn = model_default_path),
+	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T",
+		   "confidence (0..1) that makes a decision final", .def = CLI_STR(CASCADE_DEFAULT_THRESHOLD)),
+	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'k', "K",
+		   "windows averaged at most per connection", .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
+	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
+		   .def = "where the model's training windows started; at most "
+			  CLI_STR(ODEFLOW_MAX_SKIP)),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(classify,
+	.summary = "classify the flows of captures as the kernel would window them",
+	.description = "Prints one JSON event per window of every flow direction with at least "
+		       "K + N packets (N: the model's window), windowed as the XDP sampler does: "
+		       "the N packets after the first K, then, while the cascade is unsure, the "
+		       "next N. The events are those odeflow run writes, the capture file in "
+		       "place of the interface.",
+	.operands = { "IN.pcap..." },
+	.groups = { { NULL, options } });
 
 /* Decides the pending windows, prints their events, re-arms or closes. */
 static int flush(struct classify_run *r)
@@ -68,8 +76,8 @@ static int flush(struct classify_run *r)
 					     r->decisions, &failed);
 
 	if (decided < 0 || failed) {
-		fprintf(stderr, "classify: %s: the model failed on %d window(s)\n", r->capture,
-			decided < 0 ? r->pending : failed);
+		cli_fail("%s: the model failed on %d window(s)", r->capture,
+			 decided < 0 ? r->pending : failed);
 		return -1;
 	}
 	for (int i = 0; i < decided; i++) {
@@ -77,7 +85,7 @@ static int flush(struct classify_run *r)
 		char *line = event_json(d, cfg, r->capture, d->window.last_ns * 1e-9, -1);
 
 		if (!line) {
-			fprintf(stderr, "classify: %s: cannot format an event\n", r->capture);
+			cli_fail("%s: cannot format an event", r->capture);
 			return -1;
 		}
 		puts(line);
@@ -121,7 +129,7 @@ static int add_packet(struct classify_run *r, const struct packet_info *info, ui
 		ev = sessions_add(r->sessions, &info->key, info->ip_len, ts_ns, &w);
 	}
 	if (ev < 0) {
-		fprintf(stderr, "classify: %s: out of memory\n", r->capture);
+		cli_fail("%s: out of memory", r->capture);
 		return -1;
 	}
 	if (ev == SESSION_WINDOW_DONE) {
@@ -138,11 +146,11 @@ static int classify_capture(struct classify_run *r, const char *path,
 	struct pcap_source *src;
 	struct packet_info info;
 	uint64_t ts_ns;
-	char err[512];
+	char err[ERRMSG_LEN];
 	int rc = 0;
 
 	if (pcap_source_open(path, &src, err, sizeof(err))) {
-		fprintf(stderr, "classify: %s\n", err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	r->capture = path;
@@ -151,7 +159,7 @@ static int classify_capture(struct classify_run *r, const char *path,
 	r->sessions = sessions_new(&(struct window_cut){ .window = model_config(r->model)->window,
 							  .mode = WINDOWS_KERNEL, .skip = r->skip });
 	if (!r->cascade || !r->sessions) {
-		fprintf(stderr, "classify: out of memory\n");
+		cli_fail("out of memory");
 		rc = -1;
 	}
 	while (!rc && pcap_source_next(src, &info, &ts_ns) == 1)
@@ -175,19 +183,11 @@ static void report_skip(struct classify_run *r)
 
 	r->skip = window_start_choose(&model_config(r->model)->window_start, r->skip, said,
 				      sizeof(said));
-	fprintf(stderr, "classify: %s\n", said);
+	log_line(LOG_LEVEL_INFO, "%s", said);
 }
 
 int cmd_classify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "max-windows", required_argument, NULL, 'k' },
-		{ "skip", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cascade_options copts = {
 		.threshold = CASCADE_DEFAULT_THRESHOLD,
 		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
@@ -196,54 +196,35 @@ int cmd_classify(int argc, char **argv)
 	struct classify_run run = { .skip = -1 };
 	const char *model_path = model_default_path();
 	struct model *model;
-	char err[512];
+	struct cli_parse p;
+	char err[ERRMSG_LEN];
 	double threshold;
-	int opt, rc = 0;
+	int id, rc = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "m:t:k:s:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			model_path = optarg;
+	cli_parse_start(&p, &command_classify, argc, argv);
+	while ((id = cli_next(&p)) > 0) {
+		switch (id) {
+		case OPT_MODEL: model_path = p.arg; break;
+		case OPT_THRESHOLD:
+			if (!cli_double(&p, 0, 1, false, &threshold))
+				copts.threshold = (float)threshold;
 			break;
-		case 't':
-			if (cli_double("classify", "threshold", optarg, 0, 1, false, &threshold))
-				return 2;
-			copts.threshold = (float)threshold;
-			break;
-		case 'k':
-			if (cli_int("classify", "max-windows", optarg, 1, 64, &copts.max_windows))
-				return 2;
-			break;
-		case 's':
-			if (cli_int("classify", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &run.skip))
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case OPT_MAX_WINDOWS: cli_int(&p, 1, 64, &copts.max_windows); break;
+		case OPT_SKIP: cli_int(&p, 0, ODEFLOW_MAX_SKIP, &run.skip); break;
 		}
 	}
-	if (optind == argc) {
-		fprintf(stderr, "classify: no input captures\n");
-		usage(stderr);
-		return 2;
-	}
-	if (model_load(model_path, &model, err, sizeof(err))) {
-		fprintf(stderr, "classify: %s\n", err);
-		return 1;
-	}
+	if (id < 0)
+		return p.exit;
+	if (p.operands == argc)
+		return cli_usage_error(&p, "no input captures");
+	if (model_load(model_path, &model, err, sizeof(err)))
+		return cli_fail("%s", err);
 	run.model = model;
 	report_skip(&run);
 	run.ws = model_ws_new(model, CLASSIFY_BATCH);
-	if (!run.ws) {
-		fprintf(stderr, "classify: out of memory\n");
-		rc = -1;
-	}
-	for (int i = optind; i < argc && !rc; i++)
+	if (!run.ws)
+		rc = cli_fail("out of memory");
+	for (int i = p.operands; i < argc && !rc; i++)
 		rc = classify_capture(&run, argv[i], &copts);
 	model_ws_free(run.ws);
 	model_free(model);

@@ -2,14 +2,13 @@
 /* odeflow cv: how well a training recipe does on windows its model never
  * saw, by K-fold cross-validation (blocked folds by default). */
 #include <cblas.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "command.h"
+#include "common/errmsg.h"
 #include "train/calibrate.h"
 #include "train/crossval.h"
 #include "train/dataset_index.h"
@@ -17,32 +16,37 @@
 #include "train/npy.h"
 #include "train_args.h"
 
-ODEFLOW_COMMAND(cv, "cross-validate a training recipe: per-fold and mean/min accuracy and macro F1")
+enum { OPT_FOLDS = 1, OPT_SPLIT, OPT_JSON, OPT_PREDICTIONS, OPT_JOBS, OPT_VERBOSE };
 
-static void usage(FILE *out)
+static const char *split_choice(int i, const char **about)
 {
-	fprintf(out,
-		"usage: odeflow cv --data PREFIX [--folds K] [--split blocked|sessions|random|files]\n"
-		"                  [--json] [--predictions PREFIX] [--jobs J] [training options]\n"
-		"Trains K models, each on all folds but one, and tests each on the fold it\n"
-		"never saw; prints each fold's accuracy and macro F1, and their mean and min.\n"
-		"  --folds K            number of folds (default 5)\n"
-		"  --split NAME         blocked (default): each class cut into K contiguous\n"
-		"                       blocks in data order, fold k holds out block k of every\n"
-		"                       class; sessions: whole sessions dealt at random;\n"
-		"                       random: single windows dealt at random; files: whole\n"
-		"                       capture files, as PREFIX_index.csv (odeflow pcap2npy)\n"
-		"                       names them: one a fold when K is their number, else\n"
-		"                       dealt largest first to the emptiest fold\n"
-		"  --json               print one JSON object instead of text\n"
-		"  --predictions PREFIX write every window's held-out log-probabilities to\n"
-		"                       PREFIX_logprobs.npy (n, classes), its label to\n"
-		"                       PREFIX_y.npy and its fold to PREFIX_fold.npy\n"
-		"  --jobs J             train J folds at a time (default 1)\n"
-		"  --verbose            the training progress lines of every fold (stderr)\n"
-		"Training options, as for odeflow train (--seed also picks random folds):\n");
-	train_args_usage(out);
+	if (i < 0 || i >= FOLD_SPLIT_COUNT)
+		return NULL;
+	*about = fold_split_about((enum fold_split)i);
+	return fold_split_name((enum fold_split)i);
 }
+
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_FOLDS, "folds", 0, "K", "number of folds", .def = "5"),
+	CLI_OPTION(OPT_SPLIT, "split", 0, "NAME", "how windows are dealt to folds",
+		   .def = "blocked", .choice = split_choice),
+	CLI_OPTION(OPT_JSON, "json", 0, NULL, "print one JSON object instead of text"),
+	CLI_OPTION(OPT_PREDICTIONS, "predictions", 0, "PREFIX",
+		   "write every window's held-out log-probabilities to PREFIX_logprobs.npy (n, "
+		   "classes), its label to PREFIX_y.npy and its fold to PREFIX_fold.npy"),
+	CLI_OPTION(OPT_JOBS, "jobs", 0, "J", "train J folds at a time", .def = "1"),
+	CLI_OPTION(OPT_VERBOSE, "verbose", 0, NULL,
+		   "the training progress lines of every fold (stderr)"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(cv,
+	.summary = "cross-validate a training recipe: per-fold and mean/min accuracy and macro F1",
+	.description = "Trains K models, each on all folds but one, and tests each on the fold "
+		       "it never saw; prints each fold's accuracy and macro F1, and their mean and "
+		       "min, then the pooled held-out windows' calibration. The training options "
+		       "are those of odeflow train; --seed also picks random folds.",
+	.groups = { { NULL, options }, TRAIN_ARGS_GROUPS });
 
 struct cv_args {
 	struct train_args t;
@@ -52,51 +56,34 @@ struct cv_args {
 	const char *predictions;
 };
 
+/* -1 when the command goes on, else its exit status. */
 static int parse_args(int argc, char **argv, struct cv_args *a)
 {
-	static const struct option opts[] = {
-		TRAIN_ARGS_OPTIONS,
-		{ "folds", required_argument, NULL, 'k' },   { "split", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },          { "predictions", required_argument, NULL, 'P' },
-		{ "jobs", required_argument, NULL, 'J' },    { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
-	};
-	int opt, bad = 0;
+	struct cli_parse p;
+	int id, choice;
 
 	memset(a, 0, sizeof(*a));
 	train_args_defaults(&a->t);
 	a->folds = 5;
 	a->jobs = 1;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'k': bad |= cli_int("cv", "folds", optarg, -1000000, 1000000, &a->folds) != 0; break;
-		case 'J': bad |= cli_int("cv", "jobs", optarg, 1, CROSSVAL_MAX_JOBS, &a->jobs) != 0; break;
-		case 'S':
-			if (fold_split_parse(optarg, &a->split)) {
-				fprintf(stderr, "cv: --split '%s' is not blocked, sessions, random or "
-					"files\n", optarg);
-				bad = 1;
-			}
+	cli_parse_start(&p, &command_cv, argc, argv);
+	while ((id = cli_next(&p)) > 0) {
+		switch (id) {
+		case OPT_FOLDS: cli_int(&p, -1000000, 1000000, &a->folds); break;
+		case OPT_JOBS: cli_int(&p, 1, CROSSVAL_MAX_JOBS, &a->jobs); break;
+		case OPT_SPLIT:
+			if (!cli_choice(&p, &choice))
+				a->split = (enum fold_split)choice;
 			break;
-		case 'j': a->json = true; break;
-		case 'P': a->predictions = optarg; break;
-		case 'v': a->verbose = true; break;
-		case 'h': usage(stdout); exit(0);
-		default:
-			switch (train_args_option("cv", opt, optarg, &a->t)) {
-			case 0: return -1;
-			case -1: bad = 1; break;
-			}
+		case OPT_JSON: a->json = true; break;
+		case OPT_PREDICTIONS: a->predictions = p.arg; break;
+		case OPT_VERBOSE: a->verbose = true; break;
+		default: train_args_option(&p, id, &a->t);
 		}
 	}
-	if (bad)
-		return -1;
-	if (!a->t.data || optind != argc) {
-		usage(stderr);
-		return -1;
-	}
-	return train_args_finish("cv", &a->t);
+	if (id < 0)
+		return p.exit;
+	return train_args_finish(&a->t) ? CLI_EXIT_USAGE : -1;
 }
 
 struct summary {
@@ -120,7 +107,7 @@ static int calibrate(const struct dataset *ds, const int *fold, int k, const flo
 
 	if (!cal || calib_crossfit(logprobs, ds->labels, fold, k, ds->n, C, cal)) {
 		free(cal);
-		fprintf(stderr, "cv: out of memory\n");
+		cli_fail("out of memory");
 		return -1;
 	}
 	c->temperature = calib_fit_temperature(logprobs, ds->labels, ds->n, C);
@@ -274,13 +261,13 @@ static void print_text(const struct summary *s, const struct metrics *pooled,
 static int write_predictions(const char *prefix, const struct dataset *ds, const int *fold,
 			     const float *logprobs, int C)
 {
-	char path[4096], err[512];
+	char path[4096], err[ERRMSG_LEN];
 	size_t lshape[2] = { ds->n, (size_t)C }, shape[1] = { ds->n };
 	double *buf = malloc(ds->n * C * sizeof(*buf));
 	int rc = -1;
 
 	if (!buf) {
-		fprintf(stderr, "cv: out of memory\n");
+		cli_fail("out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < ds->n * C; i++)
@@ -301,7 +288,7 @@ static int write_predictions(const char *prefix, const struct dataset *ds, const
 	rc = 0;
 out:
 	if (rc)
-		fprintf(stderr, "cv: %s\n", err);
+		cli_fail("%s", err);
 	free(buf);
 	return rc;
 }
@@ -317,40 +304,41 @@ int cmd_cv(int argc, char **argv)
 	struct dataset_files files = { 0 };
 	FILE *fold_lines;
 	float *logprobs = NULL;
-	int *fold = NULL, C, rc = 1;
-	char err[512];
+	int *fold = NULL, C, rc = parse_args(argc, argv, &a);
+	char err[ERRMSG_LEN];
 
 	memset(&ds, 0, sizeof(ds));
-	if (parse_args(argc, argv, &a))
-		return 2;
-	if (train_args_init("cv", &a.t) || train_args_dataset_info("cv", &a.t))
+	if (rc >= 0)
+		return rc;
+	rc = 1;
+	if (train_args_init(&a.t) || train_args_dataset_info(&a.t))
 		goto out;
 	C = a.t.cfg.num_classes;
 	if (dataset_load(a.t.data, C, &ds, err, sizeof(err))) {
-		fprintf(stderr, "cv: %s\n", err);
+		cli_fail("%s", err);
 		goto out;
 	}
-	if (train_args_window("cv", &a.t, &ds))
+	if (train_args_window(&a.t, &ds))
 		goto out;
 	fold = malloc(ds.n * sizeof(*fold));
 	logprobs = malloc(ds.n * C * sizeof(*logprobs));
 	if (!fold || !logprobs) {
-		fprintf(stderr, "cv: out of memory\n");
+		cli_fail("out of memory");
 		goto out;
 	}
 	if (a.folds > CROSSVAL_MAX_FOLDS) {
-		fprintf(stderr, "cv: --folds %d: at most %d folds\n", a.folds, CROSSVAL_MAX_FOLDS);
+		cli_fail("--folds %d: at most %d folds", a.folds, CROSSVAL_MAX_FOLDS);
 		goto out;
 	}
 	if (a.split == FOLD_FILES) {
 		if (dataset_files_load(a.t.data, ds.n, &files, err, sizeof(err)) ||
 		    folds_by_file(files.file, ds.n, files.count, a.folds, fold, err, sizeof(err))) {
-			fprintf(stderr, "cv: --split files: %s\n", err);
+			cli_fail("--split files: %s", err);
 			goto out;
 		}
 	} else if (folds_assign(&ds, C, a.folds, a.split, a.t.fit.train.seed, fold, err,
 				sizeof(err))) {
-		fprintf(stderr, "cv: %s: %s\n", a.t.data, err);
+		cli_fail("%s: %s", a.t.data, err);
 		goto out;
 	}
 	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
@@ -358,8 +346,7 @@ int cmd_cv(int argc, char **argv)
 	if (fold_lines) {
 		printf("cv: %zu windows, %d %s folds, %s, %d fold%s at a time\n", ds.n, a.folds,
 		       files.count ? "capture-file" : fold_split_name(a.split),
-		       model_arch_name(a.t.cfg.arch), a.jobs,
-		       a.jobs > 1 ? "s" : "");
+		       model_arch_name(a.t.cfg.arch), a.jobs, a.jobs > 1 ? "s" : "");
 		if (files.count)
 			print_file_folds(&files, fold, a.folds);
 		if (a.t.fit.init) {
@@ -372,7 +359,7 @@ int cmd_cv(int argc, char **argv)
 	openblas_set_num_threads(1);
 	if (crossval_run(&a.t.cfg, &ds, fold, a.folds, &a.t.fit, a.jobs, logprobs, folds,
 			 fold_lines, err, sizeof(err))) {
-		fprintf(stderr, "cv: %s\n", err);
+		cli_fail("%s", err);
 		goto out;
 	}
 	summarise(folds, a.folds, &s);

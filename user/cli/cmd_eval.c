@@ -1,30 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /* odeflow eval: how well a model classifies a labelled dataset. */
 #include <cblas.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "command.h"
+#include "common/errmsg.h"
 #include "train/dataset.h"
 #include "train/eval_metrics.h"
 #include "engine/model.h"
 #include "train/predict.h"
 #include "train/svg_plot.h"
 
-ODEFLOW_COMMAND(eval, "accuracy, per-class P/R/F1, confusion and coverage of a model on a dataset")
+enum { OPT_MODEL = 1, OPT_DATA, OPT_JSON, OPT_PLOT, OPT_THREADS };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: odeflow eval --model FILE --data PREFIX [--json] [--plot DIR] [--threads T]\n"
-		"  --json       print one JSON object (accuracy, n, per_class, confusion, coverage)\n"
-		"  --plot DIR   also draw DIR/confusion.svg and DIR/coverage.svg\n"
-		"  --threads T  classify on T threads (default 1)\n");
-}
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_MODEL, "model", 0, "FILE", "the model", .required = true),
+	CLI_OPTION(OPT_DATA, "data", 0, "PREFIX",
+		   "PREFIX_x.npy and PREFIX_y.npy, or a directory with x_train.npy and y_train.npy",
+		   .required = true),
+	CLI_OPTION(OPT_JSON, "json", 0, NULL,
+		   "print one JSON object (accuracy, n, per_class, confusion, coverage)"),
+	CLI_OPTION(OPT_PLOT, "plot", 0, "DIR", "also draw DIR/confusion.svg and DIR/coverage.svg"),
+	CLI_OPTION(OPT_THREADS, "threads", 0, "T", "classify on T threads", .def = "1"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(eval,
+	.summary = "accuracy, per-class P/R/F1, confusion and coverage of a model on a dataset",
+	.description = "Classifies every window of the dataset with the model and prints the "
+		       "accuracy, the macro F1, each class's precision, recall and F1, the "
+		       "confusion matrix, and the accuracy against coverage: of the windows whose "
+		       "top probability reaches each threshold.",
+	.groups = { { NULL, options } });
 
 static void print_text(const struct metrics *m, const struct model_config *cfg)
 {
@@ -93,7 +103,7 @@ static json_t *to_json(const struct metrics *m, const struct model_config *cfg, 
 
 static int plot(const char *dir, const struct metrics *m, const struct model_config *cfg)
 {
-	char path[4096], err[512];
+	char path[4096], err[ERRMSG_LEN];
 
 	snprintf(path, sizeof(path), "%s/confusion.svg", dir);
 	if (svg_confusion(path, m, cfg->class_names, err, sizeof(err)))
@@ -103,67 +113,53 @@ static int plot(const char *dir, const struct metrics *m, const struct model_con
 		goto fail;
 	return 0;
 fail:
-	fprintf(stderr, "eval: %s\n", err);
+	cli_fail("%s", err);
 	return -1;
 }
 
 int cmd_eval(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "model", required_argument, NULL, 'm' }, { "data", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },        { "plot", required_argument, NULL, 'p' },
-		{ "threads", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *model_path = NULL, *data = NULL, *plot_dir = NULL;
 	const struct model_config *cfg;
 	struct model *model = NULL;
 	struct dataset ds = { 0 };
 	struct metrics metrics;
+	struct cli_parse p;
 	float *logprobs = NULL;
 	bool json = false;
 	/* one thread: all 12,922 ISCX windows take 0.22 s (median of 5) with one
 	 * thread or two on the shared 2-core machine */
-	int opt, threads = 1, rc = 1;
-	char err[512];
+	int id, threads = 1, rc = 1;
+	char err[ERRMSG_LEN];
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm': model_path = optarg; break;
-		case 'd': data = optarg; break;
-		case 'j': json = true; break;
-		case 'p': plot_dir = optarg; break;
-		case 't':
-			if (cli_int("eval", "threads", optarg, 1, 64, &threads))
-				return 2;
-			break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+	cli_parse_start(&p, &command_eval, argc, argv);
+	while ((id = cli_next(&p)) > 0) {
+		switch (id) {
+		case OPT_MODEL: model_path = p.arg; break;
+		case OPT_DATA: data = p.arg; break;
+		case OPT_JSON: json = true; break;
+		case OPT_PLOT: plot_dir = p.arg; break;
+		case OPT_THREADS: cli_int(&p, 1, 64, &threads); break;
 		}
 	}
-	if (!model_path || !data || optind != argc) {
-		usage(stderr);
-		return 2;
-	}
-	if (model_load(model_path, &model, err, sizeof(err))) {
-		fprintf(stderr, "eval: %s\n", err);
-		return 1;
-	}
+	if (id < 0)
+		return p.exit;
+	if (model_load(model_path, &model, err, sizeof(err)))
+		return cli_fail("%s", err);
 	cfg = model_config(model);
 	if (dataset_load(data, cfg->num_classes, &ds, err, sizeof(err))) {
-		fprintf(stderr, "eval: %s\n", err);
+		cli_fail("%s", err);
 		goto out;
 	}
 	if (ds.window != cfg->window) {
-		fprintf(stderr, "eval: %s: windows of %d packets, but %s takes %d\n", data, ds.window,
-			model_path, cfg->window);
+		cli_fail("%s: windows of %d packets, but %s takes %d", data, ds.window, model_path,
+			 cfg->window);
 		goto out;
 	}
 	logprobs = malloc(ds.n * cfg->num_classes * sizeof(*logprobs));
 	openblas_set_num_threads(1); /* the dataset is split across our threads */
 	if (!logprobs || predict_dataset(model, &ds, threads, logprobs, err, sizeof(err))) {
-		fprintf(stderr, "eval: %s\n", logprobs ? err : "out of memory");
+		cli_fail("%s", logprobs ? err : "out of memory");
 		goto out;
 	}
 	metrics_compute(ds.labels, logprobs, ds.n, cfg->num_classes, &metrics);

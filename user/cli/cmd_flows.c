@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "command.h"
 #include "common/flow_key.h"
 #include "common/clock.h"
-#include "loader/pinned.h"
+#include "pinned_command.h"
 
-ODEFLOW_COMMAND(flows, "list the classified connections (verdict map)")
+ODEFLOW_COMMAND(flows,
+	.summary = "list the classified connections (verdict map)",
+	.description = "Lists the connections in the verdict map of a running (or --keep'd) "
+		       "agent, one a line: its endpoints, protocol, class, confidence, stage, "
+		       "whether the verdict is final, and its age.",
+	.groups = { { NULL, pinned_command_options } });
 
 static const char *proto_name(unsigned proto)
 {
@@ -59,7 +63,7 @@ int cmd_flows(int argc, char **argv)
 	uint64_t now;
 	int n = 0, rc;
 
-	if (!pinned_command_start("flows", argc, argv, &json, &p, &rc))
+	if (!pinned_command_start(&command_flows, argc, argv, &json, &p, &rc))
 		return rc;
 	list = json_array();
 	now = monotonic_ns();

@@ -1,63 +1,55 @@
 /* SPDX-License-Identifier: MIT */
 /* odeflow info: what a model file is (the default model without one), so an
  * operator, and a script, need not read safetensors headers. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "command.h"
+#include "cli.h"
 #include "common/errmsg.h"
 #include "common/window_start.h"
 #include "engine/model.h"
 #include "engine/model_path.h"
 
-ODEFLOW_COMMAND(info, "describe a model file (the default model without one)")
+enum { OPT_PATH = 1 };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: odeflow info [--path] [MODEL]\n"
-		"Prints a model's architecture, window, classes, where its training windows\n"
-		"started, calibration and id, one `key value` line each.\n"
-		"  --path    print only the model's path (the default model: %s)\n",
-		model_default_path());
-}
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_PATH, "path", 'p', NULL, "print only the model's path"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(info,
+	.summary = "describe a model file (the default model without one)",
+	.description = "Prints a model's architecture, window, classes, where its training "
+		       "windows started, calibration and id, one `key value` line each. Without "
+		       "MODEL: the default model, " MODEL_DEFAULT_FILE " of the shipped models.",
+	.operands = { "[MODEL]" },
+	.groups = { { NULL, options } });
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "path", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct model_config *c;
 	char err[ERRMSG_LEN], start[WINDOW_START_STRLEN];
 	const char *path;
+	struct cli_parse p;
 	struct model *m;
 	bool path_only = false;
-	int opt;
+	int id;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "ph", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p': path_only = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (argc - optind > 1) {
-		usage(stderr);
-		return 2;
-	}
-	path = optind < argc ? argv[optind] : model_default_path();
+	cli_parse_start(&p, &command_info, argc, argv);
+	while ((id = cli_next(&p)) > 0)
+		if (id == OPT_PATH)
+			path_only = true;
+	if (id < 0)
+		return p.exit;
+	if (argc - p.operands > 1)
+		return cli_usage_error(&p, "one model at most");
+	path = p.operands < argc ? argv[p.operands] : model_default_path();
 	if (path_only) {
 		puts(path);
 		return 0;
 	}
-	if (model_load(path, &m, err, sizeof(err))) {
-		fprintf(stderr, "odeflow info: %s\n", err);
-		return 1;
-	}
+	if (model_load(path, &m, err, sizeof(err)))
+		return cli_fail("%s", err);
 	c = model_config(m);
 	window_start_format(&c->window_start, start, sizeof(start));
 	printf("path %s\narch %s\nwindow %d\nwindow_start %s\ntransform %s\nmembers %d\n"

@@ -15,7 +15,6 @@
  * nDPI finds in each connection's payloads, through a class map
  * (--label-ndpi): both directions of a connection get its class; a
  * connection nDPI did not identify by inspection is left out. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,49 +26,77 @@
 #include "capture/pcap_source.h"
 #include "capture/sessions.h"
 #include "cli.h"
-#include "command.h"
+#include "common/errmsg.h"
+#include "common/log.h"
 #include "engine/model.h"
 #include "engine/model_path.h"
 #include "ndpi_report.h"
 #include "pcap_dataset.h"
 
-ODEFLOW_COMMAND(pcap2npy, "build a dataset (npy) from captures, labelled by name or by nDPI")
-
 #define DEFAULT_CLASS_MAP "ndpi-classes.txt"
 
-static void usage(FILE *out)
+enum {
+	OPT_LABEL = 1, OPT_LABEL_MAP, OPT_LABEL_NDPI, OPT_CLASS_MAP, OPT_WINDOW, OPT_ALL_WINDOWS,
+	OPT_FIRST_ONLY, OPT_MAX_WINDOWS, OPT_SKIP, OPT_DRY_RUN, OPT_OUTPUT,
+};
+
+static const char *ndpi_help(void)
 {
-	char map[4096];
+	static char text[160];
+
+	snprintf(text, sizeof(text), "each connection's class from what nDPI (%s) detects in its "
+		 "payloads; captures must hold whole packets", ndpi_labeler_version());
+	return text;
+}
+
+static const char *default_class_map(void)
+{
+	static char map[4096];
 
 	model_shipped_path(DEFAULT_CLASS_MAP, map, sizeof(map));
-	fprintf(out,
-		"usage: odeflow pcap2npy (--label CLASS | --label-map FILE |\n"
-		"                         --label-ndpi [--class-map FILE]) [--window N]\n"
-		"                        [--all-windows | --first-only | --max-windows K]\n"
-		"                        [--skip K] [--dry-run] IN.pcap... -o PREFIX\n"
-		"Cuts each one-directional session (5-tuple) of the captures into windows of\n"
-		"N packets (IP total length, seconds from the session's first packet) and\n"
-		"writes PREFIX_x.npy (rows, 2, N), PREFIX_y.npy (class ids), PREFIX_index.csv\n"
-		"(which capture, flow and window each row came from, its class and what nDPI\n"
-		"found) and PREFIX_dataset.json (class names, where the windows start).\n"
-		"  --label CLASS      class of every input: VoIP, Video, File_Transfer, Chat,\n"
-		"                     Browsing, or a class id\n"
-		"  --label-map FILE   lines 'PATTERN CLASS': a glob on the file name picks the class\n"
-		"  --label-ndpi       each connection's class from what nDPI (%s) detects in\n"
-		"                     its payloads: captures must hold whole packets\n"
-		"  --class-map FILE   nDPI protocol/category -> class rules (default %s)\n"
-		"  --window N         packets per window (%d..%d, default %d)\n"
-		"  --all-windows      every non-overlapping window of each direction (default)\n"
-		"  --first-only       only each direction's first window (as the XDP sampler)\n"
-		"  --max-windows K    at most K windows per direction\n"
-		"  --skip K           each direction's first window starts after K packets (0..%d)\n"
-		"  --dry-run          print what would be written, write nothing\n"
-		"  -o PREFIX          output prefix\n"
-		"A capture that cannot be read is skipped with a line saying why. Exit status 0\n"
-		"when a dataset was written (or, with --dry-run, would be).\n",
-		ndpi_labeler_version(), map, ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW,
-		ODEFLOW_DEFAULT_WINDOW, ODEFLOW_MAX_SKIP);
+	return map;
 }
+
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_LABEL, "label", 'l', "CLASS",
+		   "class of every input: VoIP, Video, File_Transfer, Chat, Browsing, or a class "
+		   "id"),
+	CLI_OPTION(OPT_LABEL_MAP, "label-map", 'm', "FILE",
+		   "lines 'PATTERN CLASS': a glob on the file name picks the class"),
+	CLI_OPTION(OPT_LABEL_NDPI, "label-ndpi", 0, NULL, NULL, .help_fn = ndpi_help),
+	CLI_OPTION(OPT_CLASS_MAP, "class-map", 0, "FILE", "nDPI protocol/category -> class rules",
+		   .def = DEFAULT_CLASS_MAP " of the shipped models",
+		   .def_fn = default_class_map),
+	CLI_OPTION(OPT_WINDOW, "window", 'n', "N", "packets per window",
+		   .def = CLI_STR(ODEFLOW_DEFAULT_WINDOW) "; from " CLI_STR(ODEFLOW_MIN_WINDOW)
+			  " to " CLI_STR(ODEFLOW_MAX_WINDOW)),
+	CLI_OPTION(OPT_ALL_WINDOWS, "all-windows", 0, NULL,
+		   "every non-overlapping window of each direction (the default)"),
+	CLI_OPTION(OPT_FIRST_ONLY, "first-only", 'f', NULL,
+		   "only each direction's first window (as the XDP sampler)"),
+	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 0, "K", "at most K windows per direction"),
+	CLI_OPTION(OPT_SKIP, "skip", 0, "K", "each direction's first window starts after K packets",
+		   .def = "0; at most " CLI_STR(ODEFLOW_MAX_SKIP)),
+	CLI_OPTION(OPT_DRY_RUN, "dry-run", 0, NULL, "print what would be written, write nothing"),
+	CLI_OPTION(OPT_OUTPUT, "output", 'o', "PREFIX",
+		   "output prefix (required without --dry-run)"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(pcap2npy,
+	.summary = "build a dataset (npy) from captures, labelled by name or by nDPI",
+	.description = "Cuts each one-directional session (5-tuple) of the captures into windows "
+		       "of N packets (IP total length, seconds from the session's first packet) "
+		       "and writes PREFIX_x.npy (rows, 2, N), PREFIX_y.npy (class ids), "
+		       "PREFIX_index.csv (which capture, flow and window each row came from, its "
+		       "class and what nDPI found) and PREFIX_dataset.json (class names, where the "
+		       "windows start). The labels come from exactly one of --label, --label-map "
+		       "and --label-ndpi; --class-map goes with --label-ndpi; --all-windows, "
+		       "--first-only and --max-windows exclude each other.\n"
+		       "A capture that cannot be read is skipped with a line saying why. Exit "
+		       "status 0 when a dataset was written (or, with --dry-run, would be).",
+	.operands = { "IN.pcap..." },
+	.groups = { { NULL, options } });
 
 struct pcap2npy {
 	const char *label, *label_map, *class_map_path, *prefix;
@@ -125,14 +152,16 @@ static void report_capture(const struct pcap2npy *p, const char *path,
 		n[r->outcome]++;
 		total++;
 	}
-	fprintf(stderr, "pcap2npy: %s: nDPI identified %lu of %lu connections by inspection",
-		path, n[NDPI_DETECTED], total);
 	if (total && n[NDPI_NO_PAYLOAD] == total)
-		fprintf(stderr, ": their payloads were cut by the snaplen (%d bytes); nDPI needs whole "
-			"packets: capture with tcpdump -s 0\n", counts->snaplen);
+		log_line(LOG_LEVEL_WARNING, "%s: nDPI identified %lu of %lu connections by "
+			 "inspection: their payloads were cut by the snaplen (%d bytes); nDPI needs "
+			 "whole packets: capture with tcpdump -s 0", path, n[NDPI_DETECTED], total,
+			 counts->snaplen);
 	else
-		fprintf(stderr, " (%lu guessed by port or address, %lu unknown, %lu cut by the snaplen: "
-			"left out)\n", n[NDPI_GUESSED], n[NDPI_UNKNOWN], n[NDPI_NO_PAYLOAD]);
+		log_line(LOG_LEVEL_INFO, "%s: nDPI identified %lu of %lu connections by inspection "
+			 "(%lu guessed by port or address, %lu unknown, %lu cut by the snaplen: "
+			 "left out)", path, n[NDPI_DETECTED], total, n[NDPI_GUESSED], n[NDPI_UNKNOWN],
+			 n[NDPI_NO_PAYLOAD]);
 }
 
 /* Every window of one capture into the rows. A capture that cannot be
@@ -145,15 +174,15 @@ static int read_capture(struct pcap2npy *p, const char *path, int file)
 	struct session_window w;
 	struct packet_info info;
 	uint64_t ts_ns;
-	char err[512];
+	char err[ERRMSG_LEN];
 	int rc = 0;
 
 	if (!sessions) {
-		fprintf(stderr, "pcap2npy: out of memory\n");
+		cli_fail("out of memory");
 		return -1;
 	}
 	if (pcap_source_open(path, &src, err, sizeof(err))) {
-		fprintf(stderr, "pcap2npy: skipped: %s\n", err);
+		log_line(LOG_LEVEL_WARNING, "skipped: %s", err);
 		sessions_free(sessions);
 		return 0;
 	}
@@ -175,7 +204,7 @@ static int read_capture(struct pcap2npy *p, const char *path, int file)
 		report_capture(p, path, pcap_source_counts(src));
 	}
 	if (rc)
-		fprintf(stderr, "pcap2npy: %s: out of memory\n", path);
+		cli_fail("%s: out of memory", path);
 	p->captures_read++;
 	pcap_source_close(src);
 	sessions_free(sessions);
@@ -186,11 +215,11 @@ static int read_capture(struct pcap2npy *p, const char *path, int file)
 static int resolve_labels(struct pcap2npy *p, int nfiles, char **files)
 {
 	struct label_map *map = NULL;
-	char err[512];
+	char err[ERRMSG_LEN];
 	int rc = 0;
 
 	if (p->label_map && label_map_load(p->label_map, &map, err, sizeof(err))) {
-		fprintf(stderr, "pcap2npy: %s\n", err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	for (int i = 0; i < nfiles && !rc; i++) {
@@ -198,10 +227,11 @@ static int resolve_labels(struct pcap2npy *p, int nfiles, char **files)
 		if (p->labels[i] >= 0)
 			continue;
 		if (map)
-			fprintf(stderr, "pcap2npy: %s: no rule of %s matches it\n", files[i], p->label_map);
+			cli_fail("%s: no rule of %s matches it", files[i], p->label_map);
 		else
-			fprintf(stderr, "pcap2npy: unknown class '%s' (VoIP, Video, File_Transfer, "
-				"Chat, Browsing or a class id)\n", p->label);
+			cli_fail("unknown class '%s' (VoIP, Video, File_Transfer, Chat, Browsing "
+				 "or a "
+				 "class id)", p->label);
 		rc = -1;
 	}
 	label_map_free(map);
@@ -211,25 +241,23 @@ static int resolve_labels(struct pcap2npy *p, int nfiles, char **files)
 /* nDPI, the class map, and a check of every name the map gives nDPI. */
 static int start_ndpi(struct pcap2npy *p)
 {
-	char err[512], shipped[4096];
+	char err[ERRMSG_LEN];
 
-	if (!p->class_map_path) {
-		model_shipped_path(DEFAULT_CLASS_MAP, shipped, sizeof(shipped));
-		p->class_map_path = strdup(shipped);
-	}
+	if (!p->class_map_path)
+		p->class_map_path = strdup(default_class_map());
 	p->labeler = ndpi_labeler_new(err, sizeof(err));
 	if (!p->labeler) {
-		fprintf(stderr, "pcap2npy: %s\n", err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	if (class_map_load(p->class_map_path, &p->class_map, err, sizeof(err)) ||
 	    class_map_check_names(p->class_map, ndpi_labeler_knows, p->labeler, err, sizeof(err))) {
-		fprintf(stderr, "pcap2npy: %s\n", err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	p->report = ndpi_report_new(p->class_map);
 	if (!p->report) {
-		fprintf(stderr, "pcap2npy: out of memory\n");
+		cli_fail("out of memory");
 		return -1;
 	}
 	return 0;
@@ -271,66 +299,45 @@ static void describe(const struct pcap2npy *p, struct dataset_info *info)
 	}
 }
 
-static int parse_args(int argc, char **argv, struct pcap2npy *p)
+/* -1 when the command goes on, else its exit status. */
+static int parse_args(int argc, char **argv, struct pcap2npy *p, int *first_capture)
 {
-	static const struct option opts[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "label-map", required_argument, NULL, 'm' },
-		{ "label-ndpi", no_argument, NULL, 'D' },
-		{ "class-map", required_argument, NULL, 'c' },
-		{ "window", required_argument, NULL, 'n' },
-		{ "all-windows", no_argument, NULL, 'a' },
-		{ "first-only", no_argument, NULL, 'f' },
-		{ "max-windows", required_argument, NULL, 'k' },
-		{ "skip", required_argument, NULL, 's' },
-		{ "dry-run", no_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, modes = 0;
+	struct cli_parse cp;
+	int id, modes = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "l:m:n:fo:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'l': p->label = optarg; break;
-		case 'm': p->label_map = optarg; break;
-		case 'D': p->ndpi = true; break;
-		case 'c': p->class_map_path = optarg; break;
-		case 'n':
-			if (cli_int("pcap2npy", "window", optarg, ODEFLOW_MIN_WINDOW,
-				    ODEFLOW_MAX_WINDOW, &p->cut.window))
-				return 2;
+	cli_parse_start(&cp, &command_pcap2npy, argc, argv);
+	while ((id = cli_next(&cp)) > 0) {
+		switch (id) {
+		case OPT_LABEL: p->label = cp.arg; break;
+		case OPT_LABEL_MAP: p->label_map = cp.arg; break;
+		case OPT_LABEL_NDPI: p->ndpi = true; break;
+		case OPT_CLASS_MAP: p->class_map_path = cp.arg; break;
+		case OPT_WINDOW:
+			cli_int(&cp, ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW, &p->cut.window);
 			break;
-		case 'a': p->cut.max_windows = 0; modes++; break;
-		case 'f': p->cut.max_windows = 1; modes++; break;
-		case 'k':
-			if (cli_int("pcap2npy", "max-windows", optarg, 1, 65535, &p->cut.max_windows))
-				return 2;
-			modes++;
-			break;
-		case 's':
-			if (cli_int("pcap2npy", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &p->cut.skip))
-				return 2;
-			break;
-		case 'd': p->dry_run = true; break;
-		case 'o': p->prefix = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case OPT_ALL_WINDOWS: p->cut.max_windows = 0; modes++; break;
+		case OPT_FIRST_ONLY: p->cut.max_windows = 1; modes++; break;
+		case OPT_MAX_WINDOWS: cli_int(&cp, 1, 65535, &p->cut.max_windows); modes++; break;
+		case OPT_SKIP: cli_int(&cp, 0, ODEFLOW_MAX_SKIP, &p->cut.skip); break;
+		case OPT_DRY_RUN: p->dry_run = true; break;
+		case OPT_OUTPUT: p->prefix = cp.arg; break;
 		}
 	}
-	if (!!p->label + !!p->label_map + p->ndpi != 1 || modes > 1 ||
-	    (p->class_map_path && !p->ndpi) || (!p->prefix && !p->dry_run) || optind == argc) {
-		fprintf(stderr, "pcap2npy: %s\n",
-			optind == argc ? "no input captures" :
-			!!p->label + !!p->label_map + p->ndpi != 1 ?
-			"give exactly one of --label, --label-map and --label-ndpi" :
-			modes > 1 ? "give at most one of --all-windows, --first-only and --max-windows" :
-			p->class_map_path && !p->ndpi ? "--class-map goes with --label-ndpi" :
-			"-o PREFIX is required");
-		usage(stderr);
-		return 2;
-	}
+	if (id < 0)
+		return cp.exit;
+	*first_capture = cp.operands;
+	if (cp.operands == argc)
+		return cli_usage_error(&cp, "no input captures");
+	if (!!p->label + !!p->label_map + p->ndpi != 1)
+		return cli_usage_error(&cp,
+				       "give exactly one of --label, --label-map and --label-ndpi");
+	if (modes > 1)
+		return cli_usage_error(&cp, "give at most one of --all-windows, --first-only and "
+					    "--max-windows");
+	if (p->class_map_path && !p->ndpi)
+		return cli_usage_error(&cp, "--class-map goes with --label-ndpi");
+	if (!p->prefix && !p->dry_run)
+		return cli_usage_error(&cp, "-o PREFIX is required");
 	return -1;
 }
 
@@ -339,9 +346,9 @@ int cmd_pcap2npy(int argc, char **argv)
 	struct pcap2npy p = { .cut = { .window = ODEFLOW_DEFAULT_WINDOW, .mode = WINDOWS_ALL },
 			      .rows = { .window = ODEFLOW_DEFAULT_WINDOW } };
 	struct dataset_info info;
-	int rc = parse_args(argc, argv, &p), nfiles = argc - optind;
+	int first = argc, rc = parse_args(argc, argv, &p, &first), nfiles = argc - first;
 	bool default_map = !p.class_map_path;
-	char **files = argv + optind, err[512];
+	char **files = argv + first, err[ERRMSG_LEN];
 
 	if (rc >= 0)
 		return rc;
@@ -356,18 +363,20 @@ int cmd_pcap2npy(int argc, char **argv)
 		ndpi_report_print(stdout, p.report);
 	describe(&p, &info);
 	if (!rc && !p.rows.count) {
-		fprintf(stderr, "pcap2npy: no labelled windows in %d of %d captures read: nothing %s\n",
-			p.captures_read, nfiles, p.dry_run ? "to write" : "written");
+		cli_fail("no labelled windows in %d of %d captures read: nothing %s",
+			 p.captures_read,
+			 nfiles, p.dry_run ? "to write" : "written");
 		rc = -1;
 	} else if (!rc && !p.dry_run) {
 		rc = pcap_rows_write(p.prefix, &p.rows, files, &info, err, sizeof(err));
 		if (rc)
-			fprintf(stderr, "pcap2npy: %s\n", err);
+			cli_fail("%s", err);
 		else
-			fprintf(stderr, "pcap2npy: %zu windows of %d packets from %d of %d captures -> "
-				"%s_x.npy, %s_y.npy, %s_index.csv, %s_dataset.json\n", p.rows.count,
-				p.cut.window, p.captures_read, nfiles, p.prefix, p.prefix, p.prefix,
-				p.prefix);
+			log_line(LOG_LEVEL_INFO,
+				 "%zu windows of %d packets from %d of %d captures -> "
+				 "%s_x.npy, %s_y.npy, %s_index.csv, %s_dataset.json", p.rows.count,
+				 p.cut.window, p.captures_read, nfiles, p.prefix, p.prefix, p.prefix,
+				 p.prefix);
 	}
 	pcap_rows_free(&p.rows);
 	ndpi_report_free(p.report);

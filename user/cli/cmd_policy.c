@@ -4,18 +4,29 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "command.h"
+#include "cli.h"
+#include "common/errmsg.h"
 #include "loader/pinned.h"
 #include "agent/policy.h"
 
-ODEFLOW_COMMAND(policy, "show or change the per-class policy (live, in the pinned map)")
+enum { OPT_PIN_DIR = 1 };
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: odeflow policy [show] [--pin-dir DIR]\n"
-		     "       odeflow policy set CLASS pass|drop|mark DSCP|rate-limit RATE BURST [--pin-dir DIR]\n"
-		     "       odeflow policy load FILE [--pin-dir DIR]\n");
-}
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_PIN_DIR, "pin-dir", 0, "DIR", "where the agent pinned its maps",
+		   .def = XDP_DEFAULT_PIN_DIR),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(policy,
+	.summary = "show or change the per-class policy (live, in the pinned map)",
+	.description = "Shows the action of every class (show, the default), sets one class's "
+		       "action, or loads a policy file (lines CLASS ACTION [ARGS], as odeflow run "
+		       "--policy takes) into the pinned policy map of a running agent; the XDP "
+		       "program applies it to the next packet. A file that does not parse changes "
+		       "nothing.",
+	.operands = { "[show]", "set CLASS pass|drop|mark DSCP|rate-limit RATE BURST",
+		     "load FILE" },
+	.groups = { { NULL, options } });
 
 static int show(const struct pinned *p)
 {
@@ -36,8 +47,7 @@ static int write_table(const struct pinned *p, const struct policy_table *t, uns
 {
 	for (unsigned k = first; k <= last; k++)
 		if (xdp_set_policy(p->fd[XDP_MAP_POLICY], p->fd[XDP_MAP_RATE_BUCKETS], k, &t->rules[k])) {
-			fprintf(stderr, "odeflow policy: cannot write the policy map\n");
-			return 1;
+			return cli_fail("cannot write the policy map");
 		}
 	return 0;
 }
@@ -45,46 +55,46 @@ static int write_table(const struct pinned *p, const struct policy_table *t, uns
 int cmd_policy(int argc, char **argv)
 {
 	const char *pin_dir = NULL, *names[ODEFLOW_MAX_CLASSES];
-	char err[512], buf[ODEFLOW_MAX_CLASSES][40];
+	char err[ERRMSG_LEN], buf[ODEFLOW_MAX_CLASSES][40];
 	struct policy_table table = { 0 };
+	struct cli_parse cp;
 	struct pinned p;
-	int rc = 2, cls;
+	int id, n, rc = CLI_EXIT_USAGE, cls;
+	char **args;
 
-	/* --pin-dir DIR may come last; everything else is positional */
-	if (argc >= 3 && !strcmp(argv[argc - 2], "--pin-dir")) {
-		pin_dir = argv[argc - 1];
-		argc -= 2;
-	}
-	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
-	}
-	if (pinned_open(pin_dir, &p, err, sizeof(err))) {
-		fprintf(stderr, "odeflow policy: %s\n", err);
-		return 1;
-	}
+	cli_parse_start(&cp, &command_policy, argc, argv);
+	while ((id = cli_next(&cp)) > 0)
+		if (id == OPT_PIN_DIR)
+			pin_dir = cp.arg;
+	if (id < 0)
+		return cp.exit;
+	args = argv + cp.operands;
+	n = argc - cp.operands;
+	if (!(n == 0 || (n == 1 && !strcmp(args[0], "show")) || (n >= 3 && !strcmp(args[0],
+										   "set")) ||
+	      (n == 2 && !strcmp(args[0], "load"))))
+		return cli_usage_error(&cp, "show, set CLASS ACTION or load FILE");
+	if (pinned_open(pin_dir, &p, err, sizeof(err)))
+		return cli_fail("%s", err);
 	if (!p.agent.num_classes) {
-		fprintf(stderr, "odeflow policy: no agent has published its class names in the pinned maps\n");
-		rc = 1;
-	} else if (argc == 1 || (argc == 2 && !strcmp(argv[1], "show"))) {
+		rc = cli_fail("no agent has published its class names in the pinned maps");
+	} else if (n <= 1) {
 		rc = show(&p);
-	} else if (argc >= 4 && !strcmp(argv[1], "set")) {
-		cls = pinned_class_id(&p, argv[2]);
+	} else if (!strcmp(args[0], "set")) {
+		cls = pinned_class_id(&p, args[1]);
 		if (cls < 0)
-			fprintf(stderr, "odeflow policy: unknown class '%s'\n", argv[2]);
-		else if (policy_parse_action(argc - 3, argv + 3, &table.rules[cls], err, sizeof(err)))
-			fprintf(stderr, "odeflow policy: %s\n", err);
+			cli_fail("unknown class '%s'", args[1]);
+		else if (policy_parse_action(n - 2, args + 2, &table.rules[cls], err, sizeof(err)))
+			cli_fail("%s", err);
 		else
 			rc = write_table(&p, &table, (unsigned)cls, (unsigned)cls);
-	} else if (argc == 3 && !strcmp(argv[1], "load")) {
+	} else {
 		for (unsigned k = 0; k < p.agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++)
 			names[k] = pinned_class_name(&p, k, buf[k], sizeof(buf[k]));
-		if (policy_load(argv[2], names, (int)p.agent.num_classes, &table, err, sizeof(err)))
-			fprintf(stderr, "odeflow policy: %s; the running policy is kept\n", err);
+		if (policy_load(args[1], names, (int)p.agent.num_classes, &table, err, sizeof(err)))
+			cli_fail("%s; the running policy is kept", err);
 		else
 			rc = write_table(&p, &table, 0, ODEFLOW_MAX_CLASSES - 1);
-	} else {
-		usage(stderr);
 	}
 	pinned_close(&p);
 	return rc;

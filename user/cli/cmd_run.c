@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* odeflow run: the live agent on one interface. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,78 +9,90 @@
 #include "agent/cascade.h"
 #include "agent/events_writer.h"
 #include "cli.h"
-#include "command.h"
 #include "engine/model_path.h"
 
-ODEFLOW_COMMAND(run, "attach to an interface, classify its flows, enforce the policy")
+enum {
+	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
+	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THRESHOLD, OPT_MAX_WINDOWS,
+	OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
+	OPT_IPFIX_TRANSPORT, OPT_QUIET,
+};
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: odeflow run --iface IF [options]\n"
-		"  -i, --iface IF          interface to attach to (required)\n"
-		"  -H, --hook HOOK         xdp, or tcx: TC ingress through a tcx link (kernel 6.6+),\n"
-		"                          chained with the interface's other tc/tcx programs [xdp]\n"
-		"  -x, --xdp-mode MODE     auto (native, else generic), native or generic [auto]\n"
-		"  -r, --replace           detach the XDP program another tool attached, take its place\n"
-		"  -m, --model FILE        model [%s]\n"
-		"  -p, --policy FILE       per-class policy; SIGHUP reloads it [every class passes]\n"
-		"  -d, --pin-dir DIR       where the maps are pinned [" XDP_DEFAULT_PIN_DIR "]\n"
-		"  -e, --events FILE|-     one JSON object per decision; an existing FILE must be a\n"
-		"                          regular file of this user (never a symlink followed)\n"
-		"      --events-mode MODE  octal mode of an events file the agent creates [0600]\n"
-		"      --events-pipe       the events path may be a FIFO or a Unix stream socket\n"
-		"  -s, --skip K            packets of each direction before its first window\n"
-		"                          (0..%d) [what the model's window_start says]\n"
-		"  -t, --threshold T       confidence a verdict needs to be final [%.2g]\n"
-		"  -w, --max-windows K     windows a connection may take to get there [%d]\n"
-		"  -j, --threads N         classification threads [number of CPUs - 1, at least 1]\n"
-		"  -c, --flows N           flow directions tracked in the kernel [%u]\n"
-		"  -k, --keep              on exit leave the program attached and the maps pinned\n"
-		"  -b, --busy-poll         read the ring without ever sleeping: spends a CPU so that\n"
-		"                          no window waits for, or pays for, waking the agent\n"
-		"      --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics\n"
-		"                          (127.0.0.1:9464, [::1]:9464) [off]\n"
-		"      --ipfix HOST:PORT   export one IPFIX record per decision to this collector\n"
-		"      --ipfix-transport P udp or tcp [udp]\n"
-		"  -q, --quiet             no status lines on standard error\n",
-		model_default_path(), ODEFLOW_MAX_SKIP, (double)CASCADE_DEFAULT_THRESHOLD,
-		CASCADE_DEFAULT_MAX_WINDOWS, ODEFLOW_DEFAULT_FLOWS);
-}
+CLI_CHOICES(hook_choice, { "xdp", NULL },
+	    { "tcx", "TC ingress through a tcx link, kernel 6.6 and later, chained with the "
+		     "interface's other tc/tcx programs" })
+CLI_CHOICES(xdp_mode_choice, { "auto", "native, else generic" }, { "native", NULL },
+	    { "generic", NULL })
+CLI_CHOICES(transport_choice, { "udp", NULL }, { "tcp", NULL })
 
-static int parse_mode(const char *s, enum xdp_mode *mode)
-{
-	if (!strcmp(s, "auto"))
-		*mode = XDP_MODE_AUTO;
-	else if (!strcmp(s, "native"))
-		*mode = XDP_MODE_NATIVE;
-	else if (!strcmp(s, "generic"))
-		*mode = XDP_MODE_GENERIC;
-	else
-		return -1;
-	return 0;
-}
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_IFACE, "iface", 'i', "IF", "interface to attach to", .required = true),
+	CLI_OPTION(OPT_HOOK, "hook", 'H', "HOOK", "where to attach", .def = "xdp",
+		   .choice = hook_choice),
+	CLI_OPTION(OPT_XDP_MODE, "xdp-mode", 'x', "MODE", "how to attach XDP", .def = "auto",
+		   .choice = xdp_mode_choice),
+	CLI_OPTION(OPT_REPLACE, "replace", 'r', NULL,
+		   "detach the XDP program another tool attached, take its place"),
+	CLI_OPTION(OPT_MODEL, "model", 'm', "FILE", "the model",
+		   .def = MODEL_DEFAULT_FILE " of the shipped models",
+		   .def_fn = model_default_path),
+	CLI_OPTION(OPT_POLICY, "policy", 'p', "FILE", "per-class policy; SIGHUP reloads it",
+		   .def = "every class passes"),
+	CLI_OPTION(OPT_PIN_DIR, "pin-dir", 'd', "DIR", "where the maps are pinned",
+		   .def = XDP_DEFAULT_PIN_DIR),
+	CLI_OPTION(OPT_EVENTS, "events", 'e', "FILE|-",
+		   "one JSON object per decision; an existing FILE must be a regular file of this "
+		   "user (never a symlink followed)"),
+	CLI_OPTION(OPT_EVENTS_MODE, "events-mode", 0, "MODE",
+		   "octal mode of an events file the agent creates", .def = "0600"),
+	CLI_OPTION(OPT_EVENTS_PIPE, "events-pipe", 0, NULL,
+		   "the events path may be a FIFO or a Unix stream socket"),
+	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
+		   .def = "what the model's window_start says; at most "
+			  CLI_STR(ODEFLOW_MAX_SKIP)),
+	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T", "confidence a verdict needs to be final",
+		   .def = CLI_STR(CASCADE_DEFAULT_THRESHOLD)),
+	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'w', "K",
+		   "windows a connection may take to get there",
+		   .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
+	CLI_OPTION(OPT_THREADS, "threads", 'j', "N", "classification threads",
+		   .def = "number of CPUs - 1, at least 1"),
+	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N", "flow directions tracked in the kernel",
+		   .def = CLI_STR(ODEFLOW_DEFAULT_FLOWS)),
+	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
+		   "on exit leave the program attached and the maps pinned"),
+	CLI_OPTION(OPT_BUSY_POLL, "busy-poll", 'b', NULL,
+		   "read the ring without ever sleeping: spends a CPU so that no window waits for, "
+		   "or pays for, waking the agent"),
+	CLI_OPTION(OPT_METRICS, "metrics", 0, "ADDR:PORT",
+		   "serve Prometheus metrics at http://ADDR:PORT/metrics (127.0.0.1:9464, "
+		   "[::1]:9464)",
+		   .def = "off"),
+	CLI_OPTION(OPT_IPFIX, "ipfix", 0, "HOST:PORT",
+		   "export one IPFIX record per decision to this collector"),
+	CLI_OPTION(OPT_IPFIX_TRANSPORT, "ipfix-transport", 0, "P", "IPFIX over", .def = "udp",
+		   .choice = transport_choice),
+	CLI_OPTION(OPT_QUIET, "quiet", 'q', NULL, "no status lines on standard error"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(run,
+	.summary = "attach to an interface, classify its flows, enforce the policy",
+	.description = "The agent: attaches the XDP sampler to an interface, classifies the "
+		       "first packets of each flow direction in batches with the model, writes "
+		       "each verdict into the pinned verdict map and enforces the policy of its "
+		       "class in the kernel. A verdict is final once its confidence reaches "
+		       "--threshold, or after --max-windows windows. It runs until SIGINT or "
+		       "SIGTERM; SIGHUP reloads the policy file. Status lines go to standard error, "
+		       "with journald's level prefixes when that is the journal.\n"
+		       "It needs root (CAP_BPF and CAP_NET_ADMIN). odeflow flows, stats, top and "
+		       "policy read and change what it left in the pinned maps.",
+	.section = 8,
+	.groups = { { NULL, options } });
 
 int cmd_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "iface", required_argument, NULL, 'i' },   { "xdp-mode", required_argument, NULL, 'x' },
-		{ "hook", required_argument, NULL, 'H' },    { "replace", no_argument, NULL, 'r' },
-		{ "metrics", required_argument, NULL, 'S' },
-		{ "ipfix", required_argument, NULL, 'X' },
-		{ "ipfix-transport", required_argument, NULL, 'T' },
-		{ "model", required_argument, NULL, 'm' },   { "policy", required_argument, NULL, 'p' },
-		{ "pin-dir", required_argument, NULL, 'd' }, { "events", required_argument, NULL, 'e' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "max-windows", required_argument, NULL, 'w' },
-		{ "threads", required_argument, NULL, 'j' }, { "flows", required_argument, NULL, 'c' },
-		{ "keep", no_argument, NULL, 'k' },          { "quiet", no_argument, NULL, 'q' },
-		{ "busy-poll", no_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
-		{ "events-mode", required_argument, NULL, 'M' },
-		{ "events-pipe", no_argument, NULL, 'P' },
-		{ "skip", required_argument, NULL, 's' },
-		{ 0 },
-	};
+	static const enum xdp_mode modes[] = { XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
@@ -91,97 +102,67 @@ int cmd_run(int argc, char **argv)
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};
 	bool mode_given = false;
+	struct cli_parse p;
 	double v;
 	long flows;
-	int c;
+	int id, choice;
 
-	while ((c = getopt_long(argc, argv, "i:H:x:rm:p:d:e:s:t:w:j:c:kbqh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'i': o.iface = optarg; break;
-		case 'x':
+	cli_parse_start(&p, &command_run, argc, argv);
+	while ((id = cli_next(&p)) > 0) {
+		switch (id) {
+		case OPT_IFACE: o.iface = p.arg; break;
+		case OPT_XDP_MODE:
 			mode_given = true;
-			if (parse_mode(optarg, &o.mode)) {
-				fprintf(stderr, "odeflow run: --xdp-mode must be auto, native or generic, not '%s'\n", optarg);
-				return 2;
-			}
+			if (!cli_choice(&p, &choice))
+				o.mode = modes[choice];
 			break;
-		case 'H':
-			if (strcmp(optarg, "xdp") && strcmp(optarg, "tcx")) {
-				fprintf(stderr, "odeflow run: --hook must be xdp or tcx, not '%s'\n", optarg);
-				return 2;
-			}
-			o.hook = strcmp(optarg, "tcx") ? XDP_HOOK_XDP : XDP_HOOK_TCX;
+		case OPT_HOOK:
+			if (!cli_choice(&p, &choice))
+				o.hook = choice ? XDP_HOOK_TCX : XDP_HOOK_XDP;
 			break;
-		case 'r': o.replace = true; break;
-		case 'S': o.metrics_listen = optarg; break;
-		case 'X': o.ipfix_collector = optarg; break;
-		case 'T':
-			if (strcmp(optarg, "udp") && strcmp(optarg, "tcp")) {
-				fprintf(stderr, "odeflow run: --ipfix-transport must be udp or tcp, not '%s'\n",
-					optarg);
-				return 2;
-			}
-			o.ipfix_transport = strcmp(optarg, "tcp") ? IPFIX_UDP : IPFIX_TCP;
+		case OPT_REPLACE: o.replace = true; break;
+		case OPT_METRICS: o.metrics_listen = p.arg; break;
+		case OPT_IPFIX: o.ipfix_collector = p.arg; break;
+		case OPT_IPFIX_TRANSPORT:
+			if (!cli_choice(&p, &choice))
+				o.ipfix_transport = choice ? IPFIX_TCP : IPFIX_UDP;
 			break;
-		case 'm': o.model_path = optarg; break;
-		case 'p': o.policy_path = optarg; break;
-		case 'd': o.pin_dir = optarg; break;
-		case 'e': o.events_path = optarg; break;
-		case 'M': {
+		case OPT_MODEL: o.model_path = p.arg; break;
+		case OPT_POLICY: o.policy_path = p.arg; break;
+		case OPT_PIN_DIR: o.pin_dir = p.arg; break;
+		case OPT_EVENTS: o.events_path = p.arg; break;
+		case OPT_EVENTS_MODE: {
 			char *end;
-			unsigned long mode = strtoul(optarg, &end, 8);
+			unsigned long mode = strtoul(p.arg, &end, 8);
 
-			if (!*optarg || *end || mode > 0777) {
-				fprintf(stderr, "odeflow run: --events-mode '%s' is not an octal mode from 0 to 0777\n",
-					optarg);
-				return 2;
-			}
+			if (!*p.arg || *end || mode > 0777)
+				cli_bad_value(&p, "an octal mode from 0 to 0777");
 			o.events_mode = (unsigned)mode;
 			break;
 		}
-		case 'P': o.events_pipe = true; break;
-		case 's':
-			if (cli_int("odeflow run", "skip", optarg, 0, ODEFLOW_MAX_SKIP, &o.skip))
-				return 2;
+		case OPT_EVENTS_PIPE: o.events_pipe = true; break;
+		case OPT_SKIP: cli_int(&p, 0, ODEFLOW_MAX_SKIP, &o.skip); break;
+		case OPT_THRESHOLD:
+			if (!cli_double(&p, 0, 1, false, &v))
+				o.threshold = (float)v;
 			break;
-		case 't':
-			if (cli_double("odeflow run", "threshold", optarg, 0, 1, false, &v))
-				return 2;
-			o.threshold = (float)v;
+		case OPT_MAX_WINDOWS: cli_int(&p, 1, 64, &o.max_windows); break;
+		case OPT_THREADS: cli_int(&p, 1, 64, &o.threads); break;
+		case OPT_FLOWS:
+			if (!cli_long(&p, 1024, 1L << 26, &flows))
+				o.flow_capacity = (unsigned)flows;
 			break;
-		case 'w':
-			if (cli_int("odeflow run", "max-windows", optarg, 1, 64, &o.max_windows))
-				return 2;
-			break;
-		case 'j':
-			if (cli_int("odeflow run", "threads", optarg, 1, 64, &o.threads))
-				return 2;
-			break;
-		case 'c':
-			if (cli_long("odeflow run", "flows", optarg, 1024, 1L << 26, &flows))
-				return 2;
-			o.flow_capacity = (unsigned)flows;
-			break;
-		case 'k': o.keep = true; break;
-		case 'b': o.busy_poll = true; break;
-		case 'q': o.quiet = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case OPT_KEEP: o.keep = true; break;
+		case OPT_BUSY_POLL: o.busy_poll = true; break;
+		case OPT_QUIET: o.quiet = true; break;
 		}
 	}
-	if (!o.iface || optind != argc) {
-		fprintf(stderr, "odeflow run: %s\n", o.iface ? "unexpected argument" : "--iface is required");
-		usage(stderr);
-		return 2;
-	}
-	if (o.hook == XDP_HOOK_TCX && (mode_given || o.replace)) {
-		fprintf(stderr, "odeflow run: --%s applies to --hook xdp only\n",
-			mode_given ? "xdp-mode" : "replace");
-		return 2;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "odeflow run: needs root (CAP_BPF and CAP_NET_ADMIN) to load XDP programs\n");
-		return 1;
-	}
+	if (id < 0)
+		return p.exit;
+	if (o.hook == XDP_HOOK_TCX && (mode_given || o.replace))
+		return cli_usage_error(&p, "--%s applies to --hook xdp only",
+				       mode_given ? "xdp-mode" : "replace");
+	if (geteuid() != 0)
+		return cli_fail("needs root (CAP_BPF and CAP_NET_ADMIN) to load XDP programs");
 	return agent_run(&o);
 }

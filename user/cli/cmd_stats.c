@@ -3,10 +3,14 @@
 #include <jansson.h>
 #include <stdio.h>
 
-#include "command.h"
-#include "loader/pinned.h"
+#include "cli.h"
+#include "pinned_command.h"
 
-ODEFLOW_COMMAND(stats, "print the packet counters and the agent's state")
+ODEFLOW_COMMAND(stats,
+	.summary = "print the packet counters and the agent's state",
+	.description = "Prints the XDP program's counters, summed over the CPUs, and whether "
+		       "the agent runs, with its windows classified and its latency.",
+	.groups = { { NULL, pinned_command_options } });
 
 int cmd_stats(int argc, char **argv)
 {
@@ -16,12 +20,11 @@ int cmd_stats(int argc, char **argv)
 	bool json;
 	int rc;
 
-	if (!pinned_command_start("stats", argc, argv, &json, &p, &rc))
+	if (!pinned_command_start(&command_stats, argc, argv, &json, &p, &rc))
 		return rc;
 	if (xdp_read_counters(p.fd[XDP_MAP_COUNTERS], counters)) {
-		fprintf(stderr, "odeflow stats: cannot read the counters map\n");
 		pinned_close(&p);
-		return 1;
+		return cli_fail("cannot read the counters map");
 	}
 	hook = pinned_sampler_hook(&p);
 	if (json) {

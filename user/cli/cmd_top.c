@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* odeflow top: a live view of a running agent, from the pinned maps. */
 #include <bpf/bpf.h>
-#include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,15 +10,31 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "command.h"
+#include "cli.h"
 #include "common/flow_key.h"
 #include "common/clock.h"
+#include "common/errmsg.h"
 #include "loader/pinned.h"
-
-ODEFLOW_COMMAND(top, "live view of a running agent (q quits)")
 
 #define WIDTH 80
 #define RECENT 8
+
+enum { OPT_PIN_DIR = 1, OPT_ITERATIONS };
+
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_PIN_DIR, "pin-dir", 'd', "DIR", "where the agent pinned its maps",
+		   .def = XDP_DEFAULT_PIN_DIR),
+	CLI_OPTION(OPT_ITERATIONS, "iterations", 'n', "N", "stop after N screens",
+		   .def = "run until q"),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(top,
+	.summary = "live view of a running agent (q quits)",
+	.description = "Redraws every second what a running agent does, from its pinned maps: "
+		       "packets, bytes and windows per second, the policy's actions, ring drops and "
+		       "latency, the connections of each class and the latest verdicts. q quits.",
+	.groups = { { NULL, options } });
 
 static volatile sig_atomic_t stop;
 static struct termios saved_tty;
@@ -175,33 +191,27 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 
 int cmd_top(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'd' }, { "iterations", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
-	};
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct snapshot snaps[2];
 	const char *pin_dir = NULL;
 	long iterations = -1;
+	struct cli_parse cp;
 	struct pinned p;
-	char err[512];
+	char err[ERRMSG_LEN];
 	bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
-	int c, cur = 0;
+	int id, cur = 0;
 
-	while ((c = getopt_long(argc, argv, "d:n:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': pin_dir = optarg; break;
-		case 'n': iterations = strtol(optarg, NULL, 10); break;
-		case 'h':
-			printf("usage: odeflow top [--pin-dir DIR] [--iterations N]\n");
-			return 0;
-		default: return 2;
+	cli_parse_start(&cp, &command_top, argc, argv);
+	while ((id = cli_next(&cp)) > 0) {
+		switch (id) {
+		case OPT_PIN_DIR: pin_dir = cp.arg; break;
+		case OPT_ITERATIONS: cli_long(&cp, 0, LONG_MAX, &iterations); break;
 		}
 	}
-	if (pinned_open(pin_dir, &p, err, sizeof(err))) {
-		fprintf(stderr, "odeflow top: %s\n", err);
-		return 1;
-	}
+	if (id < 0)
+		return cp.exit;
+	if (pinned_open(pin_dir, &p, err, sizeof(err)))
+		return cli_fail("%s", err);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

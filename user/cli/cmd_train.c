@@ -2,26 +2,33 @@
 /* odeflow train: fit a model to a labelled dataset and save it. */
 #include <cblas.h>
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "command.h"
+#include "common/errmsg.h"
 #include "train/dataset.h"
 #include "engine/model.h"
 #include "train/fit.h"
 #include "train_args.h"
 
-ODEFLOW_COMMAND(train, "train a classifier on labelled windows (PREFIX_x.npy, PREFIX_y.npy)")
+enum { OPT_OUT = 1 };
 
-static void usage(FILE *out)
-{
-	fprintf(out, "usage: odeflow train --data PREFIX --out FILE.safetensors [options]\n");
-	train_args_usage(out);
-}
+static const struct cli_option options[] = {
+	CLI_OPTION(OPT_OUT, "out", 0, "FILE.safetensors", "where to save the model",
+		   .required = true),
+	{ 0 },
+};
+
+ODEFLOW_COMMAND(train,
+	.summary = "train a classifier on labelled windows (PREFIX_x.npy, PREFIX_y.npy)",
+	.description = "Fits a model of the architecture to the windows of the dataset (as "
+		       "odeflow pcap2npy writes them) and saves it, with its configuration, its "
+		       "classes, where its windows start and its model id, for odeflow run and "
+		       "classify.",
+	.groups = { { NULL, options }, TRAIN_ARGS_GROUPS });
 
 /* Fail before hours of training, not after, when the output cannot be written. */
 static int check_writable(const char *out)
@@ -31,57 +38,43 @@ static int check_writable(const char *out)
 	int ok = !access(dir, W_OK);
 
 	if (!ok)
-		fprintf(stderr, "train: cannot write into '%s' for --out %s\n", dir, out);
+		cli_fail("cannot write into '%s' for --out %s", dir, out);
 	free(copy);
 	return ok ? 0 : -1;
 }
 
+/* -1 when the command goes on, else its exit status. */
 static int parse_args(int argc, char **argv, struct train_args *a, const char **out)
 {
-	static const struct option opts[] = {
-		TRAIN_ARGS_OPTIONS,
-		{ "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, bad = 0;
+	struct cli_parse p;
+	int id;
 
 	train_args_defaults(a);
 	*out = NULL;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o': *out = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default:
-			switch (train_args_option("train", opt, optarg, a)) {
-			case 0: return -1;  /* getopt has said what is wrong */
-			case -1: bad = 1; break;
-			}
-		}
-	}
-	if (bad)
-		return -1;
-	if (!a->data || !*out || optind != argc) {
-		usage(stderr);
-		return -1;
-	}
-	return train_args_finish("train", a) || check_writable(*out);
+	cli_parse_start(&p, &command_train, argc, argv);
+	while ((id = cli_next(&p)) > 0)
+		if (id == OPT_OUT)
+			*out = p.arg;
+		else
+			train_args_option(&p, id, a);
+	if (id < 0)
+		return p.exit;
+	return train_args_finish(a) || check_writable(*out) ? CLI_EXIT_USAGE : -1;
 }
 
 /* Saved to FILE.tmp and renamed: an interrupted save never leaves half a model. */
 static int save(const struct model *m, const char *out)
 {
-	char tmp[4096], err[512];
+	char tmp[4096], err[ERRMSG_LEN];
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
 	if (model_save(m, tmp, err, sizeof(err))) {
-		fprintf(stderr, "train: cannot save %s: %s\n", out, err);
+		cli_fail("cannot save %s: %s", out, err);
 		unlink(tmp);
 		return -1;
 	}
 	if (rename(tmp, out)) {
-		fprintf(stderr, "train: cannot move %s into place: %s\n", out, strerror(errno));
+		cli_fail("cannot move %s into place: %s", out, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
@@ -95,20 +88,21 @@ int cmd_train(int argc, char **argv)
 	struct train_result r;
 	struct model *m = NULL;
 	const char *out;
-	char err[512], start[WINDOW_START_STRLEN];
-	int rc = 1;
+	char err[ERRMSG_LEN], start[WINDOW_START_STRLEN];
+	int rc = parse_args(argc, argv, &a, &out);
 
-	if (parse_args(argc, argv, &a, &out))
-		return 2;
-	if (train_args_init("train", &a))
+	if (rc >= 0)
+		return rc;
+	rc = 1;
+	if (train_args_init(&a))
 		return 1;
-	if (train_args_dataset_info("train", &a))
+	if (train_args_dataset_info(&a))
 		goto out;
 	if (dataset_load(a.data, a.cfg.num_classes, &all, err, sizeof(err))) {
-		fprintf(stderr, "train: %s\n", err);
+		cli_fail("%s", err);
 		goto out;
 	}
-	if (train_args_window("train", &a, &all))
+	if (train_args_window(&a, &all))
 		goto out;
 	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.fit.train.progress)
@@ -123,7 +117,7 @@ int cmd_train(int argc, char **argv)
 	/* the minibatch is split across our threads: OpenBLAS must not add its own */
 	openblas_set_num_threads(1);
 	if (fit_model(&a.cfg, &all, &a.fit, &m, &r, err, sizeof(err))) {
-		fprintf(stderr, "train: %s\n", err);
+		cli_fail("%s", err);
 		goto out;
 	}
 	if (save(m, out))

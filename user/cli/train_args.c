@@ -3,72 +3,102 @@
 #include <string.h>
 
 #include "cli.h"
+#include "common/errmsg.h"
+#include "model_choices.h"
 #include "train/dataset_info.h"
 #include "train_args.h"
 
-void train_args_usage(FILE *out)
+static const char *default_arch(void)
 {
-	fprintf(out,
-		"  --data PREFIX        PREFIX_x.npy and PREFIX_y.npy, or a directory with\n"
-		"                       x_train.npy and y_train.npy\n"
-		"  --arch NAME          odernn (default), odernn-emb (discretised inputs),\n"
-		"                       lstm-ode (the published model), lstm, or trees\n"
-		"                       (gradient-boosted trees, trained by XGBoost)\n"
-		"  --classes A,B,...    class names in label order (default: those of\n"
-		"                       PREFIX_dataset.json if there is one, else the five ISCX\n"
-		"                       classes VoIP,Video,File_Transfer,Chat,Browsing)\n"
-		"  --window-start W     where the windows start in their flow directions, as\n"
-		"                       the model records it: first, skip:K or any (default:\n"
-		"                       what PREFIX_dataset.json says, else any)\n"
-		"  --hidden H           state size (default: the architecture's, see model.h)\n"
-		"  --ode-hidden M       width of the ODE function's hidden layer (odernn:\n"
-		"                       the state size by default)\n"
-		"  --rk4-steps S        RK4 substeps per inter-arrival interval\n"
-		"  --solver NAME        rk4 or dopri5 for inference (training always\n"
-		"                       backpropagates through RK4)\n"
-		"  --members K          an ensemble of K such networks (1 to 8, default 1),\n"
-		"                       trained one after the other with seeds S, S+1, ...;\n"
-		"                       it averages their log-probabilities\n"
-		"  --epochs E           at most E passes over the data (default 60)\n"
-		"  --batch B            windows per step (default 64)\n"
-		"  --lr LR              peak learning rate (default 0.003)\n"
-		"  --lr-min LR          final learning rate of the cosine decay (default 3e-5)\n"
-		"  --warmup E           epochs of linear warm-up (default 1); one-cycle: epochs\n"
-		"                       of its rising phase\n"
-		"  --schedule NAME      cosine (default: warm-up, then cosine decay) or onecycle\n"
-		"                       (from LR/25 up to LR and down to --lr-min, both\n"
-		"                       cosine, Adam's beta1 going 0.95-0.85-0.95)\n"
-		"  --label-smoothing S  target S spread over all classes (default 0)\n"
-		"  --dropout P          drop out P of the head's hidden units (odernn-emb;\n"
-		"                       default 0)\n"
-		"  --ema D              keep a moving average of the weights (decay D per step,\n"
-		"                       e.g. 0.999): validated and saved instead (default 0: off)\n"
-		"  --weight-decay W     AdamW decoupled weight decay (default 1e-4)\n"
-		"  --clip C             gradient L2 norm limit, 0 for none (default 1)\n"
-		"  --val-frac F         hold out F of the windows for validation (default 0.1;\n"
-		"                       0: train on everything for all epochs)\n"
-		"  --val-by-window      hold out single windows instead of whole sessions\n"
-		"  --patience P         stop after P epochs without a better validation\n"
-		"                       accuracy, 0 for never (default 10)\n"
-		"  --time-jitter J      augment: stretch each training window's times by a\n"
-		"                       random factor from e^-J to e^J (default 0: off)\n"
-		"  --size-jitter B      augment: shift each training window's sizes by a random\n"
-		"                       whole number of bytes from -B to B (default 0: off)\n"
-		"  --init MODEL         fine-tune MODEL (a network, every member of an ensemble)\n"
-		"                       instead of training from scratch: its architecture and\n"
-		"                       shape, its size bucket edges; classes it does not know\n"
-		"                       get new rows in its last layer; temperature back to 1\n"
-		"                       (odeflow calibrate re-fits it)\n"
-		"  --seed S             initialisation, split and shuffling (default 1)\n"
-		"  --threads T          split each batch across T threads (default 1); the\n"
-		"                       result is the same for the same seed and T\n"
-		"  --quiet              no progress lines\n"
-		"The options from --hidden to --time-jitter train the networks; trees (no\n"
-		"early stopping: they hold out nothing for validation) take:\n"
-		"  --rounds R           boosting rounds, each adds a tree per class (default 300)\n"
-		"  --depth D            maximum depth of a tree (default 4)\n"
-		"  --eta E              learning rate, the shrinkage of each tree (default 0.1)\n");
+	return model_arch_name(ARCH_ODERNN);
 }
+
+CLI_CHOICES(schedule_choice, { "cosine", "warm-up, then cosine decay" },
+	    { "onecycle", "from LR/25 up to LR and down to --lr-min, both cosine, Adam's beta1 "
+			  "going 0.95-0.85-0.95" })
+
+const struct cli_option train_args_options[] = {
+	CLI_OPTION(TA_DATA, "data", 0, "PREFIX",
+		   "PREFIX_x.npy and PREFIX_y.npy, or a directory with x_train.npy and y_train.npy",
+		   .required = true),
+	CLI_OPTION(TA_ARCH, "arch", 0, "NAME", "the classifier", .def_fn = default_arch,
+		   .choice = model_arch_choice),
+	CLI_OPTION(TA_CLASSES, "classes", 0, "A,B,...", "class names in label order",
+		   .def = "those of PREFIX_dataset.json if there is one, else the five ISCX classes "
+			  "VoIP,Video,File_Transfer,Chat,Browsing"),
+	CLI_OPTION(TA_WINDOW_START, "window-start", 0, "W",
+		   "where the windows start in their flow directions, as the model records it: "
+		   "first, skip:K or any", .def = "what PREFIX_dataset.json says, else any"),
+	CLI_OPTION(TA_INIT, "init", 0, "MODEL",
+		   "fine-tune MODEL (a network, every member of an ensemble) instead of training "
+		   "from scratch: its architecture and shape, its size bucket edges; "
+		   "classes it does not know get new rows in its last layer; temperature back to 1 "
+		   "(odeflow calibrate re-fits it)"),
+	CLI_OPTION(TA_SEED, "seed", 0, "S", "initialisation, split and shuffling", .def = "1"),
+	CLI_OPTION(TA_THREADS, "threads", 0, "T",
+		   "split each batch across T threads; the result is the same for the same seed "
+		   "and T", .def = "1"),
+	CLI_OPTION(TA_QUIET, "quiet", 0, NULL, "no progress lines"),
+	{ 0 },
+};
+
+const struct cli_option train_args_network_options[] = {
+	CLI_OPTION(TA_HIDDEN, "hidden", 0, "H", "state size",
+		   .def = "the architecture's, see model.h"),
+	CLI_OPTION(TA_ODE_HIDDEN, "ode-hidden", 0, "M", "width of the ODE function's hidden layer",
+		   .def = "odernn: the state size"),
+	CLI_OPTION(TA_RK4_STEPS, "rk4-steps", 0, "S", "RK4 substeps per inter-arrival interval"),
+	CLI_OPTION(TA_SOLVER, "solver", 0, "NAME",
+		   "the solver for inference (training always backpropagates through RK4)",
+		   .choice = model_solver_choice),
+	CLI_OPTION(TA_MEMBERS, "members", 0, "K",
+		   "an ensemble of K (1 to " CLI_STR(MODEL_MAX_MEMBERS) ") such networks, trained "
+		   "one after the other with seeds S, S+1, ...; it averages their "
+		   "log-probabilities", .def = "1"),
+	CLI_OPTION(TA_EPOCHS, "epochs", 0, "E", "at most E passes over the data", .def = "60"),
+	CLI_OPTION(TA_BATCH, "batch", 0, "B", "windows per step", .def = "64"),
+	CLI_OPTION(TA_LR, "lr", 0, "LR", "peak learning rate", .def = "0.003"),
+	CLI_OPTION(TA_LR_MIN, "lr-min", 0, "LR", "final learning rate of the cosine decay",
+		   .def = "3e-5"),
+	CLI_OPTION(TA_WARMUP, "warmup", 0, "E",
+		   "epochs of linear warm-up; one-cycle: epochs of its rising phase", .def = "1"),
+	CLI_OPTION(TA_SCHEDULE, "schedule", 0, "NAME", "the learning rate's schedule",
+		   .def = "cosine", .choice = schedule_choice),
+	CLI_OPTION(TA_LABEL_SMOOTHING, "label-smoothing", 0, "S",
+		   "target S spread over all classes", .def = "0"),
+	CLI_OPTION(TA_DROPOUT, "dropout", 0, "P", "drop out P of the head's hidden units "
+		   "(odernn-emb)", .def = "0"),
+	CLI_OPTION(TA_EMA, "ema", 0, "D",
+		   "keep a moving average of the weights (decay D per step, e.g. 0.999): "
+		   "validated and saved instead", .def = "0: off"),
+	CLI_OPTION(TA_WEIGHT_DECAY, "weight-decay", 0, "W", "AdamW decoupled weight decay",
+		   .def = "1e-4"),
+	CLI_OPTION(TA_CLIP, "clip", 0, "C", "gradient L2 norm limit, 0 for none", .def = "1"),
+	CLI_OPTION(TA_VAL_FRAC, "val-frac", 0, "F",
+		   "hold out F of the windows for validation (0: train on everything for all "
+		   "epochs)", .def = "0.1"),
+	CLI_OPTION(TA_VAL_BY_WINDOW, "val-by-window", 0, NULL,
+		   "hold out single windows instead of whole sessions"),
+	CLI_OPTION(TA_PATIENCE, "patience", 0, "P",
+		   "stop after P epochs without a better validation accuracy, 0 for never",
+		   .def = "10"),
+	CLI_OPTION(TA_TIME_JITTER, "time-jitter", 0, "J",
+		   "augment: stretch each training window's times by a random factor from e^-J to "
+		   "e^J", .def = "0: off"),
+	CLI_OPTION(TA_SIZE_JITTER, "size-jitter", 0, "B",
+		   "augment: shift each training window's sizes by a random whole number of bytes "
+		   "from -B to B", .def = "0: off"),
+	{ 0 },
+};
+
+const struct cli_option train_args_trees_options[] = {
+	CLI_OPTION(TA_ROUNDS, "rounds", 0, "R", "boosting rounds, each adds a tree per class",
+		   .def = "300"),
+	CLI_OPTION(TA_DEPTH, "depth", 0, "D", "maximum depth of a tree", .def = "4"),
+	CLI_OPTION(TA_ETA, "eta", 0, "E", "learning rate, the shrinkage of each tree",
+		   .def = "0.1"),
+	{ 0 },
+};
 
 void train_args_defaults(struct train_args *a)
 {
@@ -88,102 +118,69 @@ void train_args_defaults(struct train_args *a)
 	};
 }
 
-/* The options only the networks take, and those only trees take. */
-static const int network_options[] = {
-	TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_EPOCHS, TA_BATCH, TA_LR, TA_LR_MIN,
-	TA_WARMUP, TA_WEIGHT_DECAY, TA_CLIP, TA_PATIENCE, TA_TIME_JITTER, TA_SCHEDULE,
-	TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_MEMBERS,
-	TA_SIZE_JITTER,
-};
-static const int trees_options[] = { TA_ROUNDS, TA_DEPTH, TA_ETA };
-
-static bool among(int opt, const int *list, size_t n)
+static bool in_table(const struct cli_option *o, const struct cli_option *table)
 {
-	for (size_t i = 0; i < n; i++)
-		if (list[i] == opt)
+	for (; table->id; table++)
+		if (o == table)
 			return true;
 	return false;
 }
 
-static const char *option_name(int opt)
-{
-	static const struct option shared[] = { TRAIN_ARGS_OPTIONS, { NULL, 0, NULL, 0 } };
-
-	for (const struct option *o = shared; o->name; o++)
-		if (o->val == opt)
-			return o->name;
-	return "?";
-}
-
-int train_args_option(const char *cmd, int opt, const char *arg, struct train_args *a)
+int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 {
 	struct train_options *t = &a->fit.train;
-	int bad = 0;
+	int choice;
 
-	if (among(opt, network_options, sizeof(network_options) / sizeof(network_options[0])))
-		a->network_only = option_name(opt);
-	if (among(opt, trees_options, sizeof(trees_options) / sizeof(trees_options[0])))
-		a->trees_only = option_name(opt);
-	switch (opt) {
-	case TA_DATA: a->data = arg; break;
+	if (in_table(p->opt, train_args_network_options))
+		a->network_only = p->opt->name;
+	if (in_table(p->opt, train_args_trees_options))
+		a->trees_only = p->opt->name;
+	switch (id) {
+	case TA_DATA: a->data = p->arg; break;
 	case TA_ARCH:
 		a->arch_given = true;
-		if (model_arch_parse(arg, &a->arch)) {
-			fprintf(stderr, "%s: --arch '%s' is not odernn, odernn-emb, lstm-ode, lstm or "
-				"trees\n", cmd, arg);
-			bad = 1;
-		}
+		if (!cli_choice(p, &choice))
+			a->arch = (enum model_arch)choice;
 		break;
-	case TA_CLASSES: a->classes = arg; break;
-	case TA_WINDOW_START: a->window_start = arg; break;
-	case TA_INIT: a->init = arg; break;
-	case TA_SOLVER: a->shape.solver = arg; break;
-	case TA_HIDDEN: bad = cli_int(cmd, "hidden", arg, 1, 512, &a->shape.hidden); break;
-	case TA_ODE_HIDDEN: bad = cli_int(cmd, "ode-hidden", arg, 1, 512, &a->shape.ode_hidden); break;
-	case TA_RK4_STEPS: bad = cli_int(cmd, "rk4-steps", arg, 1, 64, &a->shape.rk4_steps); break;
-	case TA_MEMBERS:
-		bad = cli_int(cmd, "members", arg, 1, MODEL_MAX_MEMBERS, &a->shape.members);
-		break;
-	case TA_EPOCHS: bad = cli_int(cmd, "epochs", arg, 1, 100000, &t->epochs); break;
-	case TA_BATCH: bad = cli_int(cmd, "batch", arg, 1, 65536, &t->batch); break;
-	case TA_LR: bad = cli_double(cmd, "lr", arg, 0, 10, true, &t->lr); break;
-	case TA_LR_MIN: bad = cli_double(cmd, "lr-min", arg, 0, 10, false, &t->lr_min); break;
-	case TA_WARMUP: bad = cli_double(cmd, "warmup", arg, 0, 1000, false, &t->warmup_epochs); break;
-	case TA_WEIGHT_DECAY:
-		bad = cli_double(cmd, "weight-decay", arg, 0, 1, false, &t->weight_decay);
-		break;
-	case TA_CLIP: bad = cli_double(cmd, "clip", arg, 0, 1e9, false, &t->clip); break;
-	case TA_VAL_FRAC: bad = cli_double(cmd, "val-frac", arg, 0, 0.9, false, &a->fit.val_frac); break;
+	case TA_CLASSES: a->classes = p->arg; break;
+	case TA_WINDOW_START: a->window_start = p->arg; break;
+	case TA_INIT: a->init = p->arg; break;
+	case TA_SOLVER: a->shape.solver = p->arg; break;
+	case TA_HIDDEN: cli_int(p, 1, 512, &a->shape.hidden); break;
+	case TA_ODE_HIDDEN: cli_int(p, 1, 512, &a->shape.ode_hidden); break;
+	case TA_RK4_STEPS: cli_int(p, 1, 64, &a->shape.rk4_steps); break;
+	case TA_MEMBERS: cli_int(p, 1, MODEL_MAX_MEMBERS, &a->shape.members); break;
+	case TA_EPOCHS: cli_int(p, 1, 100000, &t->epochs); break;
+	case TA_BATCH: cli_int(p, 1, 65536, &t->batch); break;
+	case TA_LR: cli_double(p, 0, 10, true, &t->lr); break;
+	case TA_LR_MIN: cli_double(p, 0, 10, false, &t->lr_min); break;
+	case TA_WARMUP: cli_double(p, 0, 1000, false, &t->warmup_epochs); break;
+	case TA_WEIGHT_DECAY: cli_double(p, 0, 1, false, &t->weight_decay); break;
+	case TA_CLIP: cli_double(p, 0, 1e9, false, &t->clip); break;
+	case TA_VAL_FRAC: cli_double(p, 0, 0.9, false, &a->fit.val_frac); break;
 	case TA_VAL_BY_WINDOW: a->fit.val_by_session = false; break;
-	case TA_PATIENCE: bad = cli_int(cmd, "patience", arg, 0, 100000, &t->patience); break;
-	case TA_SEED: bad = cli_u64(cmd, "seed", arg, &t->seed); break;
-	case TA_THREADS: bad = cli_int(cmd, "threads", arg, 1, TRAIN_MAX_THREADS, &t->threads); break;
-	case TA_TIME_JITTER:
-		bad = cli_double(cmd, "time-jitter", arg, 0, 5, false, &t->time_jitter);
-		break;
+	case TA_PATIENCE: cli_int(p, 0, 100000, &t->patience); break;
+	case TA_SEED: cli_u64(p, &t->seed); break;
+	case TA_THREADS: cli_int(p, 1, TRAIN_MAX_THREADS, &t->threads); break;
+	case TA_TIME_JITTER: cli_double(p, 0, 5, false, &t->time_jitter); break;
 	case TA_QUIET: t->progress = NULL; break;
-	case TA_SIZE_JITTER: bad = cli_int(cmd, "size-jitter", arg, 0, 1500, &t->size_jitter); break;
+	case TA_SIZE_JITTER: cli_int(p, 0, 1500, &t->size_jitter); break;
 	case TA_SCHEDULE:
-		if (strcmp(arg, "cosine") && strcmp(arg, "onecycle")) {
-			fprintf(stderr, "%s: --schedule '%s' is not cosine or onecycle\n", cmd, arg);
-			bad = 1;
-		}
-		t->one_cycle = !strcmp(arg, "onecycle");
+		if (!cli_choice(p, &choice))
+			t->one_cycle = choice == 1;
 		break;
-	case TA_LABEL_SMOOTHING:
-		bad = cli_double(cmd, "label-smoothing", arg, 0, 0.99, false, &t->label_smoothing);
-		break;
-	case TA_DROPOUT: bad = cli_double(cmd, "dropout", arg, 0, 0.95, false, &t->dropout); break;
-	case TA_EMA: bad = cli_double(cmd, "ema", arg, 0, 0.99999, false, &t->ema); break;
-	case TA_ROUNDS: bad = cli_int(cmd, "rounds", arg, 1, 100000, &a->fit.trees.rounds); break;
-	case TA_DEPTH: bad = cli_int(cmd, "depth", arg, 1, 30, &a->fit.trees.depth); break;
-	case TA_ETA: bad = cli_double(cmd, "eta", arg, 0, 1, true, &a->fit.trees.eta); break;
+	case TA_LABEL_SMOOTHING: cli_double(p, 0, 0.99, false, &t->label_smoothing); break;
+	case TA_DROPOUT: cli_double(p, 0, 0.95, false, &t->dropout); break;
+	case TA_EMA: cli_double(p, 0, 0.99999, false, &t->ema); break;
+	case TA_ROUNDS: cli_int(p, 1, 100000, &a->fit.trees.rounds); break;
+	case TA_DEPTH: cli_int(p, 1, 30, &a->fit.trees.depth); break;
+	case TA_ETA: cli_double(p, 0, 1, true, &a->fit.trees.eta); break;
 	default: return 0;
 	}
-	return bad ? -1 : 1;
+	return 1;
 }
 
-static int parse_classes(const char *cmd, const char *list, struct model_config *cfg)
+static int parse_classes(const char *list, struct model_config *cfg)
 {
 	char *copy = strdup(list), *save = NULL, *name;
 
@@ -191,8 +188,8 @@ static int parse_classes(const char *cmd, const char *list, struct model_config 
 	memset(cfg->class_names, 0, sizeof(cfg->class_names));
 	for (name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
 		if (cfg->num_classes == ODEFLOW_MAX_CLASSES || strlen(name) >= sizeof(cfg->class_names[0])) {
-			fprintf(stderr, "%s: --classes: at most %d names of at most %zu characters\n",
-				cmd, ODEFLOW_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
+			cli_fail("--classes: at most %d names of at most %zu characters",
+				 ODEFLOW_MAX_CLASSES, sizeof(cfg->class_names[0]) - 1);
 			free(copy);
 			return -1;
 		}
@@ -200,58 +197,57 @@ static int parse_classes(const char *cmd, const char *list, struct model_config 
 	}
 	free(copy);
 	if (cfg->num_classes < 2) {
-		fprintf(stderr, "%s: --classes '%s' names fewer than 2 classes\n", cmd, list);
+		cli_fail("--classes '%s' names fewer than 2 classes", list);
 		return -1;
 	}
 	return 0;
 }
 
-int train_args_finish(const char *cmd, struct train_args *a)
+int train_args_finish(struct train_args *a)
 {
 	struct model_config *cfg = &a->cfg;
-	char err[256];
+	char err[ERRMSG_LEN];
 
 	/* with --init, the model's architecture decides (train_args_init) */
 	if (!a->init && (a->arch == ARCH_TREES ? a->network_only != NULL : a->trees_only != NULL)) {
-		fprintf(stderr, "%s: --%s does not apply to %s\n", cmd,
-			a->arch == ARCH_TREES ? a->network_only : a->trees_only,
-			model_arch_name(a->arch));
+		cli_fail("--%s does not apply to %s",
+			 a->arch == ARCH_TREES ? a->network_only : a->trees_only,
+			 model_arch_name(a->arch));
 		return -1;
 	}
 	if (a->fit.train.lr_min > a->fit.train.lr) {
-		fprintf(stderr, "%s: --lr-min %g is above --lr %g\n", cmd, a->fit.train.lr_min,
-			a->fit.train.lr);
+		cli_fail("--lr-min %g is above --lr %g", a->fit.train.lr_min, a->fit.train.lr);
 		return -1;
 	}
 	/* the architecture's defaults, then what the options say */
 	model_config_defaults(a->arch, cfg);
 	if (model_config_reshape(cfg, &a->shape, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", cmd, err);
+		cli_fail("%s", err);
 		return -1;
 	}
-	if (a->classes && parse_classes(cmd, a->classes, cfg))
+	if (a->classes && parse_classes(a->classes, cfg))
 		return -1;
 	if (a->window_start && window_start_parse(a->window_start, &cfg->window_start, err,
 						  sizeof(err))) {
-		fprintf(stderr, "%s: --window-start: %s\n", cmd, err);
+		cli_fail("--window-start: %s", err);
 		return -1;
 	}
 	if (model_config_check(cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s\n", cmd, err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	return 0;
 }
 
-int train_args_dataset_info(const char *cmd, struct train_args *a)
+int train_args_dataset_info(struct train_args *a)
 {
 	struct dataset_info info;
-	char err[512], path[4096];
+	char err[ERRMSG_LEN], path[4096];
 	int rc = dataset_info_load(a->data, &info, err, sizeof(err));
 
 	dataset_info_path(a->data, path, sizeof(path));
 	if (rc < 0) {
-		fprintf(stderr, "%s: %s\n", cmd, err);
+		cli_fail("%s", err);
 		return -1;
 	}
 	if (rc == 0 && info.num_classes) {
@@ -260,8 +256,7 @@ int train_args_dataset_info(const char *cmd, struct train_args *a)
 		for (int i = 0; same && i < info.num_classes; i++)
 			same = !strcmp(info.class_names[i], a->cfg.class_names[i]);
 		if (a->classes && !same) {
-			fprintf(stderr, "%s: --classes %s disagrees with the classes of %s\n", cmd,
-				a->classes, path);
+			cli_fail("--classes %s disagrees with the classes of %s", a->classes, path);
 			return -1;
 		}
 		a->cfg.num_classes = info.num_classes;
@@ -281,32 +276,31 @@ static const char *shape_option(const struct model_shape *s)
 	       s->members ? "members" : s->solver ? "solver" : NULL;
 }
 
-int train_args_init(const char *cmd, struct train_args *a)
+int train_args_init(struct train_args *a)
 {
 	struct model_config cfg;
 	struct model *m;
 	const char *shape = shape_option(&a->shape);
-	char err[512];
+	char err[ERRMSG_LEN];
 
 	if (!a->init)
 		return 0;
 	if (model_load(a->init, &m, err, sizeof(err))) {
-		fprintf(stderr, "%s: --init %s\n", cmd, err);
+		cli_fail("--init %s", err);
 		return -1;
 	}
 	cfg = *model_config(m);
 	if (!model_has_gradient(m))
-		fprintf(stderr, "%s: --init %s: %s models cannot be fine-tuned (XGBoost trains them "
-			"whole): train --arch %s without --init\n", cmd, a->init,
-			model_arch_name(cfg.arch), model_arch_name(cfg.arch));
+		cli_fail("--init %s: %s models cannot be fine-tuned (XGBoost trains them whole): "
+			 "train --arch %s without --init", a->init, model_arch_name(cfg.arch),
+			 model_arch_name(cfg.arch));
 	else if (a->arch_given && a->arch != cfg.arch)
-		fprintf(stderr, "%s: --arch %s, but --init %s is %s\n", cmd, model_arch_name(a->arch),
-			a->init, model_arch_name(cfg.arch));
+		cli_fail("--arch %s, but --init %s is %s", model_arch_name(a->arch), a->init,
+			 model_arch_name(cfg.arch));
 	else if (shape)
-		fprintf(stderr, "%s: --%s: --init takes the shape of %s\n", cmd, shape, a->init);
+		cli_fail("--%s: --init takes the shape of %s", shape, a->init);
 	else if (a->trees_only)
-		fprintf(stderr, "%s: --%s does not apply to %s\n", cmd, a->trees_only,
-			model_arch_name(cfg.arch));
+		cli_fail("--%s does not apply to %s", a->trees_only, model_arch_name(cfg.arch));
 	else
 		goto ok;
 	model_free(m);
@@ -375,18 +369,18 @@ void train_args_free(struct train_args *a)
 	a->fit.init = NULL;
 }
 
-int train_args_window(const char *cmd, struct train_args *a, const struct dataset *ds)
+int train_args_window(struct train_args *a, const struct dataset *ds)
 {
-	char err[256];
+	char err[ERRMSG_LEN];
 
 	if (a->fit.init && ds->window != model_config(a->fit.init)->window) {
-		fprintf(stderr, "%s: %s: windows of %d packets, but --init %s takes %d\n", cmd,
-			a->data, ds->window, a->init, model_config(a->fit.init)->window);
+		cli_fail("%s: windows of %d packets, but --init %s takes %d", a->data, ds->window,
+			 a->init, model_config(a->fit.init)->window);
 		return -1;
 	}
 	a->cfg.window = ds->window;
 	if (model_config_check(&a->cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s: %s: %s\n", cmd, a->data, err);
+		cli_fail("%s: %s", a->data, err);
 		return -1;
 	}
 	return 0;

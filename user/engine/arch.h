@@ -53,6 +53,7 @@ void model_member(const struct model *m, int k, struct model *member);
 
 struct arch_ops {
 	const char *name;
+	const char *about;      /* model_arch_about */
 	const char *transform;  /* the feature transform its model files name */
 	/* Checks the architecture's sizes; one line into err when invalid. */
 	int (*check)(const struct model_config *c, char *err, size_t errlen);

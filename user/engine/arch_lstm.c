@@ -8,16 +8,15 @@
 #include "arch.h"
 #include "window_features.h"
 #include "nn.h"
+#include "common/errmsg.h"
 
 enum { T_L0 = 0, T_L1 = 4, T_HEAD = 8 };  /* each layer: w_ih, w_hh, b_ih, b_hh */
 #define INPUTS 2
 
 static int lstm_check(const struct model_config *c, char *err, size_t errlen)
 {
-	if (c->hidden < 1 || c->hidden > 128) {
-		snprintf(err, errlen, "lstm hidden size %d is outside 1..128", c->hidden);
-		return -1;
-	}
+	if (c->hidden < 1 || c->hidden > 128)
+		return errmsg(err, errlen, "lstm hidden size %d is outside 1..128", c->hidden);
 	return 0;
 }
 

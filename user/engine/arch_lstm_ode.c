@@ -11,19 +11,18 @@
 #include "arch.h"
 #include "window_features.h"
 #include "nn.h"
+#include "common/errmsg.h"
 
 enum { T_L0 = 0, T_L1 = 4, T_ODE = 8, T_HEAD = 12 };
 
 static int lstm_ode_check(const struct model_config *c, char *err, size_t errlen)
 {
-	if (c->hidden != 1) {
-		snprintf(err, errlen, "lstm-ode hidden size is %d; the architecture has 1", c->hidden);
-		return -1;
-	}
-	if (c->ode_hidden < 1 || c->ode_hidden > 512) {
-		snprintf(err, errlen, "lstm-ode ode_hidden %d is outside 1..512", c->ode_hidden);
-		return -1;
-	}
+	if (c->hidden != 1)
+		return errmsg(err, errlen, "lstm-ode hidden size is %d; the architecture has 1",
+			      c->hidden);
+	if (c->ode_hidden < 1 || c->ode_hidden > 512)
+		return errmsg(err, errlen, "lstm-ode ode_hidden %d is outside 1..512",
+			      c->ode_hidden);
 	return 0;
 }
 
@@ -189,6 +188,7 @@ static void lstm_ode_backward(const struct model *m, float *ws, int B, const flo
 
 const struct arch_ops arch_lstm_ode = {
 	.name = "lstm-ode",
+	.about = "the published model",
 	.transform = FEATURES_TRANSFORM,
 	.check = lstm_ode_check,
 	.tensors = lstm_ode_tensors,

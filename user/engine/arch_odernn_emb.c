@@ -20,6 +20,7 @@
 #include "nn.h"
 #include "odegru.h"
 #include "window_features.h"
+#include "common/errmsg.h"
 
 #define SIZE_EDGES 63
 #define SIZE_BUCKETS (SIZE_EDGES + 1)
@@ -87,11 +88,10 @@ static int emb_check_params(const struct model *m, char *err, size_t errlen)
 	const float *edges = param(m, T_EDGES);
 
 	for (int k = 1; k < SIZE_EDGES; k++)
-		if (!(edges[k] >= edges[k - 1])) {
-			snprintf(err, errlen, "tensor 'size_edges' decreases at element %d (%g after %g)",
-				 k, edges[k], edges[k - 1]);
-			return -1;
-		}
+		if (!(edges[k] >= edges[k - 1]))
+			return errmsg(err, errlen,
+				      "tensor 'size_edges' decreases at element %d (%g after %g)",
+				      k, edges[k], edges[k - 1]);
 	return 0;
 }
 
@@ -335,6 +335,7 @@ static void emb_backward(const struct model *m, float *ws, int B, const float *d
 
 const struct arch_ops arch_odernn_emb = {
 	.name = "odernn-emb",
+	.about = "discretised inputs",
 	.transform = FEATURES_V2_TRANSFORM,
 	.check = odegru_check,
 	.tensors = emb_tensors,

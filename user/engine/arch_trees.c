@@ -27,20 +27,17 @@ enum { T_ROOT, T_FEATURE, T_THRESHOLD, T_LEFT, T_VALUE };
 
 static int trees_check(const struct model_config *c, char *err, size_t errlen)
 {
-	if (c->members != 1) {
-		snprintf(err, errlen, "trees are one model, not an ensemble of %d", c->members);
-		return -1;
-	}
-	if (c->trees < c->num_classes || c->trees > TREES_MAX || c->trees % c->num_classes) {
-		snprintf(err, errlen, "%d trees: need a positive multiple of the %d classes, at most %d",
-			 c->trees, c->num_classes, TREES_MAX);
-		return -1;
-	}
-	if (c->nodes < c->trees || c->nodes > NODES_MAX) {
-		snprintf(err, errlen, "%d nodes is outside %d (one per tree)..%d", c->nodes, c->trees,
-			 NODES_MAX);
-		return -1;
-	}
+	if (c->members != 1)
+		return errmsg(err, errlen, "trees are one model, not an ensemble of %d",
+			      c->members);
+	if (c->trees < c->num_classes || c->trees > TREES_MAX || c->trees % c->num_classes)
+		return errmsg(err, errlen,
+			      "%d trees: need a positive multiple of the %d classes, at most %d",
+			      c->trees, c->num_classes, TREES_MAX);
+	if (c->nodes < c->trees || c->nodes > NODES_MAX)
+		return errmsg(err, errlen, "%d nodes is outside %d (one per tree)..%d", c->nodes,
+			      c->trees,
+			      NODES_MAX);
 	return 0;
 }
 
@@ -174,6 +171,7 @@ int model_from_trees(const struct model_config *cfg, const struct trees_arrays *
 
 const struct arch_ops arch_trees = {
 	.name = "trees",
+	.about = "gradient-boosted trees, trained by XGBoost",
 	.transform = FEATURES_TREES_TRANSFORM,
 	.check = trees_check,
 	.tensors = trees_tensors,

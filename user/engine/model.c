@@ -25,10 +25,22 @@ static const struct arch_ops *const arch_table[] = {
 };
 static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
+_Static_assert(COUNT(arch_table) == MODEL_ARCH_COUNT, "every architecture has its line");
+_Static_assert(COUNT(solver_names) == MODEL_SOLVER_COUNT, "every solver has its name");
 
 const char *model_arch_name(enum model_arch arch)
 {
 	return (int)arch >= 0 && (int)arch < COUNT(arch_table) ? arch_table[arch]->name : "?";
+}
+
+const char *model_arch_about(enum model_arch arch)
+{
+	return (int)arch >= 0 && (int)arch < COUNT(arch_table) ? arch_table[arch]->about : NULL;
+}
+
+bool model_arch_creatable(enum model_arch arch)
+{
+	return (int)arch >= 0 && (int)arch < COUNT(arch_table) && arch_table[arch]->backward;
 }
 
 int model_arch_parse(const char *name, enum model_arch *out)
@@ -88,66 +100,48 @@ int model_config_reshape(struct model_config *cfg, const struct model_shape *sha
 		cfg->rk4_steps = shape->rk4_steps;
 	if (shape->members)
 		cfg->members = shape->members;
-	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver)) {
-		snprintf(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
-		return -1;
-	}
+	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver))
+		return errmsg(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
 	return 0;
 }
 
 int model_config_check(const struct model_config *c, char *err, size_t errlen)
 {
-	if ((int)c->arch < 0 || (int)c->arch >= COUNT(arch_table)) {
-		snprintf(err, errlen, "unknown architecture %d", (int)c->arch);
-		return -1;
-	}
-	if (c->window < 2 || c->window > ODEFLOW_MAX_WINDOW) {
-		snprintf(err, errlen, "window %d is outside 2..%d", c->window, ODEFLOW_MAX_WINDOW);
-		return -1;
-	}
-	if ((int)c->solver < 0 || (int)c->solver >= COUNT(solver_names)) {
-		snprintf(err, errlen, "unknown solver %d", (int)c->solver);
-		return -1;
-	}
-	if (c->rk4_steps < 1 || c->rk4_steps > 64) {
-		snprintf(err, errlen, "rk4_steps %d is outside 1..64", c->rk4_steps);
-		return -1;
-	}
-	if (!(c->rtol > 0 && c->rtol < 1) || !(c->atol > 0 && c->atol < 1)) {
-		snprintf(err, errlen, "rtol %g and atol %g must be in (0, 1)", c->rtol, c->atol);
-		return -1;
-	}
-	if (c->num_classes < 2 || c->num_classes > ODEFLOW_MAX_CLASSES) {
-		snprintf(err, errlen, "%d classes is outside 2..%d", c->num_classes,
-			 ODEFLOW_MAX_CLASSES);
-		return -1;
-	}
+	if ((int)c->arch < 0 || (int)c->arch >= COUNT(arch_table))
+		return errmsg(err, errlen, "unknown architecture %d", (int)c->arch);
+	if (c->window < 2 || c->window > ODEFLOW_MAX_WINDOW)
+		return errmsg(err, errlen, "window %d is outside 2..%d", c->window,
+			      ODEFLOW_MAX_WINDOW);
+	if ((int)c->solver < 0 || (int)c->solver >= COUNT(solver_names))
+		return errmsg(err, errlen, "unknown solver %d", (int)c->solver);
+	if (c->rk4_steps < 1 || c->rk4_steps > 64)
+		return errmsg(err, errlen, "rk4_steps %d is outside 1..64", c->rk4_steps);
+	if (!(c->rtol > 0 && c->rtol < 1) || !(c->atol > 0 && c->atol < 1))
+		return errmsg(err, errlen, "rtol %g and atol %g must be in (0, 1)", c->rtol,
+			      c->atol);
+	if (c->num_classes < 2 || c->num_classes > ODEFLOW_MAX_CLASSES)
+		return errmsg(err, errlen, "%d classes is outside 2..%d", c->num_classes,
+			      ODEFLOW_MAX_CLASSES);
 	for (int i = 0; i < c->num_classes; i++) {
 		const char *name = c->class_names[i];
 
-		if (!name[0] || !memchr(name, 0, sizeof(c->class_names[i]))) {
-			snprintf(err, errlen, "class %d has an empty name or one of 32 bytes or more", i);
-			return -1;
-		}
+		if (!name[0] || !memchr(name, 0, sizeof(c->class_names[i])))
+			return errmsg(err, errlen,
+				      "class %d has an empty name or one of 32 bytes or more", i);
 		for (int j = 0; j < i; j++)
-			if (!strcmp(name, c->class_names[j])) {
-				snprintf(err, errlen, "class name '%s' appears twice", name);
-				return -1;
-			}
+			if (!strcmp(name, c->class_names[j]))
+				return errmsg(err, errlen, "class name '%s' appears twice", name);
 	}
-	if (strncmp(c->transform, arch_table[c->arch]->transform, sizeof(c->transform))) {
-		snprintf(err, errlen, "unknown feature transform '%.31s' (this build's %s takes %s)",
-			 c->transform, arch_table[c->arch]->name, arch_table[c->arch]->transform);
-		return -1;
-	}
-	if (c->members < 1 || c->members > MODEL_MAX_MEMBERS) {
-		snprintf(err, errlen, "%d members is outside 1..%d", c->members, MODEL_MAX_MEMBERS);
-		return -1;
-	}
-	if (!(c->temperature >= 0.01 && c->temperature <= 100)) {
-		snprintf(err, errlen, "temperature %g is outside 0.01..100", c->temperature);
-		return -1;
-	}
+	if (strncmp(c->transform, arch_table[c->arch]->transform, sizeof(c->transform)))
+		return errmsg(err, errlen,
+			      "unknown feature transform '%.31s' (this build's %s takes %s)",
+			      c->transform, arch_table[c->arch]->name,
+			      arch_table[c->arch]->transform);
+	if (c->members < 1 || c->members > MODEL_MAX_MEMBERS)
+		return errmsg(err, errlen, "%d members is outside 1..%d", c->members,
+			      MODEL_MAX_MEMBERS);
+	if (!(c->temperature >= 0.01 && c->temperature <= 100))
+		return errmsg(err, errlen, "temperature %g is outside 0.01..100", c->temperature);
 	return arch_table[c->arch]->check(c, err, errlen);
 }
 
@@ -160,10 +154,8 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 	if (model_config_check(cfg, err, errlen))
 		return -1;
 	m = calloc(1, sizeof(*m));
-	if (!m) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (!m)
+		return errmsg(err, errlen, "out of memory");
 	m->cfg = *cfg;
 	m->ops = arch_table[cfg->arch];
 	m->ntensors = m->ops->tensors(cfg, m->tensors);
@@ -171,7 +163,7 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 	m->nparams = m->member_params * cfg->members;
 	m->params = calloc(m->nparams, sizeof(float));
 	if (!m->params) {
-		snprintf(err, errlen, "out of memory for %zu parameters", m->nparams);
+		errmsg(err, errlen, "out of memory for %zu parameters", m->nparams);
 		free(m);
 		return -1;
 	}
@@ -181,7 +173,7 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 		if (!s->frozen)
 			continue;
 		if (!m->frozen && !(m->frozen = calloc(m->nparams, 1))) {
-			snprintf(err, errlen, "out of memory for %zu parameters", m->nparams);
+			errmsg(err, errlen, "out of memory for %zu parameters", m->nparams);
 			model_free(m);
 			return -1;
 		}
@@ -209,10 +201,8 @@ int model_set_member(struct model *m, int k, const struct model *member, char *e
 	/* the same configuration but for the member count and the id */
 	a.members = b.members = 1;
 	a.model_id = b.model_id = 0;
-	if (k < 0 || k >= m->cfg.members || memcmp(&a, &b, sizeof(a))) {
-		snprintf(err, errlen, "member %d does not fit the ensemble", k);
-		return -1;
-	}
+	if (k < 0 || k >= m->cfg.members || memcmp(&a, &b, sizeof(a)))
+		return errmsg(err, errlen, "member %d does not fit the ensemble", k);
 	memcpy(m->params + (size_t)k * m->member_params, member->params,
 	       m->member_params * sizeof(float));
 	return 0;
@@ -253,9 +243,9 @@ int model_check_params(const struct model *m, char *err, size_t errlen)
 						snprintf(name, sizeof(name), "m%d.%s", k, s->name);
 					else
 						snprintf(name, sizeof(name), "%s", s->name);
-					snprintf(err, errlen, "tensor '%s' element %zu is %g", name, i,
-						 p[i]);
-					return -1;
+					return errmsg(err, errlen, "tensor '%s' element %zu is %g",
+						      name, i,
+						      p[i]);
 				}
 		}
 		if (m->ops->check_params && m->ops->check_params(&member, err, errlen))
@@ -272,9 +262,9 @@ int model_create(const struct model_config *cfg, uint64_t seed, struct model **o
 	*out = NULL;
 	if ((int)cfg->arch >= 0 && (int)cfg->arch < COUNT(arch_table) &&
 	    !arch_table[cfg->arch]->backward) {
-		snprintf(err, errlen, "%s models are trained, not initialised: odeflow train --arch %s",
-			 arch_table[cfg->arch]->name, arch_table[cfg->arch]->name);
-		return -1;
+		return errmsg(err, errlen,
+			      "%s models are trained, not initialised: odeflow train --arch %s",
+			      arch_table[cfg->arch]->name, arch_table[cfg->arch]->name);
 	}
 	if (model_alloc(cfg, out, err, errlen))
 		return -1;

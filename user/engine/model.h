@@ -15,8 +15,12 @@
 
 #define MODEL_MAX_MEMBERS 8
 
-enum model_arch { ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES };
-enum model_solver { SOLVER_RK4, SOLVER_DOPRI5 };
+/* An architecture is its arch_*.c file and its line in model.c's table;
+ * commands list and parse them from there. */
+enum model_arch {
+	ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES, MODEL_ARCH_COUNT
+};
+enum model_solver { SOLVER_RK4, SOLVER_DOPRI5, MODEL_SOLVER_COUNT };
 
 struct model_config {
 	enum model_arch arch;
@@ -57,6 +61,11 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg);
  * the parsers return -1 for an unknown name. */
 const char *model_arch_name(enum model_arch arch);
 int model_arch_parse(const char *name, enum model_arch *out);
+/* What the architecture is, in a few words ("discretised inputs"), or
+ * NULL when its name says enough. */
+const char *model_arch_about(enum model_arch arch);
+/* Whether model_create makes one (trees are trained, not initialised). */
+bool model_arch_creatable(enum model_arch arch);
 const char *model_solver_name(enum model_solver solver);
 int model_solver_parse(const char *name, enum model_solver *out);
 /* Checks every field; one line into err when something is out of range. */

@@ -119,7 +119,7 @@ static const char *meta_str(json_t *meta, const char *key, char *err, size_t err
 	const char *v = json_string_value(json_object_get(meta, key));
 
 	if (!v)
-		snprintf(err, errlen, "metadata has no '%s'", key);
+		errmsg(err, errlen, "metadata has no '%s'", key);
 	return v;
 }
 
@@ -134,11 +134,10 @@ static int meta_int(json_t *meta, const char *key, long min, long max, long *out
 	errno = 0;
 	*out = strtol(v, &end, 10);
 	/* digits only: strtol would also take spaces and a sign */
-	if (!isdigit((unsigned char)*v) || *end || errno || *out < min || *out > max) {
-		snprintf(err, errlen, "metadata '%s' = '%.32s' is not an integer in %ld..%ld", key, v,
-			 min, max);
-		return -1;
-	}
+	if (!isdigit((unsigned char)*v) || *end || errno || *out < min || *out > max)
+		return errmsg(err, errlen, "metadata '%s' = '%.32s' is not an integer in %ld..%ld",
+			      key, v,
+			      min, max);
 	return 0;
 }
 
@@ -150,10 +149,9 @@ static int meta_double(json_t *meta, const char *key, double *out, char *err, si
 	if (!v)
 		return -1;
 	*out = strtod(v, &end);
-	if (!*v || *end || !isfinite(*out)) {
-		snprintf(err, errlen, "metadata '%s' = '%.32s' is not a finite number", key, v);
-		return -1;
-	}
+	if (!*v || *end || !isfinite(*out))
+		return errmsg(err, errlen, "metadata '%s' = '%.32s' is not a finite number", key,
+			      v);
 	return 0;
 }
 
@@ -167,8 +165,8 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 		return -1;
 	list = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 	if (!json_is_array(list) || json_array_size(list) > ODEFLOW_MAX_CLASSES) {
-		snprintf(err, errlen, "metadata 'classes' is not a JSON list of at most %d names",
-			 ODEFLOW_MAX_CLASSES);
+		errmsg(err, errlen, "metadata 'classes' is not a JSON list of at most %d names",
+		       ODEFLOW_MAX_CLASSES);
 		json_decref(list);
 		return -1;
 	}
@@ -176,8 +174,9 @@ static int meta_classes(json_t *meta, struct model_config *c, char *err, size_t 
 		const char *name = json_string_value(v);
 
 		if (!name || strlen(name) >= sizeof(c->class_names[i])) {
-			snprintf(err, errlen, "metadata 'classes' entry %zu is not a string of at most %zu bytes",
-				 i, sizeof(c->class_names[i]) - 1);
+			errmsg(err, errlen,
+			       "metadata 'classes' entry %zu is not a string of at most %zu bytes",
+			       i, sizeof(c->class_names[i]) - 1);
 			json_decref(list);
 			return -1;
 		}
@@ -196,10 +195,8 @@ static int meta_network(json_t *meta, struct model_config *c, char *err, size_t 
 
 	if (!solver)
 		return -1;
-	if (model_solver_parse(solver, &c->solver)) {
-		snprintf(err, errlen, "unknown solver '%.32s'", solver);
-		return -1;
-	}
+	if (model_solver_parse(solver, &c->solver))
+		return errmsg(err, errlen, "unknown solver '%.32s'", solver);
 	if (meta_int(meta, "hidden", 0, INT_MAX, &hidden, err, errlen) ||
 	    meta_int(meta, "ode_hidden", 0, INT_MAX, &ode_hidden, err, errlen) ||
 	    meta_int(meta, "rk4_steps", 0, INT_MAX, &steps, err, errlen) ||
@@ -229,7 +226,7 @@ static int meta_trees(json_t *meta, struct model_config *c, char *err, size_t er
 static int meta_window_start(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	json_t *v = json_object_get(meta, "window_start");
-	char why[128];
+	char why[ERRMSG_LEN];
 
 	if (!v) {
 		c->window_start = (struct window_start){ .kind = WINDOW_START_ANY };
@@ -249,29 +246,21 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	long window, id, members;
 
 	memset(c, 0, sizeof(*c));
-	if (!meta) {
-		snprintf(err, errlen, "no __metadata__: not an odeflow model");
-		return -1;
-	}
+	if (!meta)
+		return errmsg(err, errlen, "no __metadata__: not an odeflow model");
 	if (!(format = meta_str(meta, "format", err, errlen)))
 		return -1;
-	if (strcmp(format, "odeflow")) {
-		snprintf(err, errlen, "metadata format '%.32s' is not 'odeflow'", format);
-		return -1;
-	}
+	if (strcmp(format, "odeflow"))
+		return errmsg(err, errlen, "metadata format '%.32s' is not 'odeflow'", format);
 	if (!(arch_name = meta_str(meta, "arch", err, errlen)) ||
 	    !(transform = meta_str(meta, "transform", err, errlen)))
 		return -1;
-	if (model_arch_parse(arch_name, &arch)) {
-		snprintf(err, errlen, "unknown architecture '%.32s'", arch_name);
-		return -1;
-	}
+	if (model_arch_parse(arch_name, &arch))
+		return errmsg(err, errlen, "unknown architecture '%.32s'", arch_name);
 	/* the defaults fill what this architecture's files do not carry */
 	model_config_defaults(arch, c);
-	if (strlen(transform) >= sizeof(c->transform)) {
-		snprintf(err, errlen, "unknown feature transform '%.32s...'", transform);
-		return -1;
-	}
+	if (strlen(transform) >= sizeof(c->transform))
+		return errmsg(err, errlen, "unknown feature transform '%.32s...'", transform);
 	snprintf(c->transform, sizeof(c->transform), "%s", transform);
 	if (meta_int(meta, "window", 0, INT_MAX, &window, err, errlen) ||
 	    meta_int(meta, "model_id", 0, UINT32_MAX, &id, err, errlen) ||
@@ -300,20 +289,18 @@ static int copy_tensor(const struct tensor_spec *s, const char *name, const stru
 	int same = t->ndim == s->ndim && t->shape[0] == (uint64_t)s->shape[0] &&
 		   (s->ndim == 1 || t->shape[1] == (uint64_t)s->shape[1]);
 
-	if (strcmp(t->dtype, dtype_name(s->dtype))) {
-		snprintf(err, errlen, "tensor '%s' has dtype %s, not %s", name, t->dtype,
-			 dtype_name(s->dtype));
-		return -1;
-	}
+	if (strcmp(t->dtype, dtype_name(s->dtype)))
+		return errmsg(err, errlen, "tensor '%s' has dtype %s, not %s", name, t->dtype,
+			      dtype_name(s->dtype));
 	if (!same) {
 		char got[ST_MAX_DIMS * 24 + 3] = "[";
 
 		for (int d = 0; d < t->ndim; d++)
 			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%llu", d ? "," : "",
 				 (unsigned long long)t->shape[d]);
-		snprintf(err, errlen, "tensor '%s' has shape %s], expected [%d%s%.0d]", name, got,
-			 s->shape[0], s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
-		return -1;
+		return errmsg(err, errlen, "tensor '%s' has shape %s], expected [%d%s%.0d]", name,
+			      got,
+			      s->shape[0], s->ndim > 1 ? "," : "", s->ndim > 1 ? s->shape[1] : 0);
 	}
 	memcpy(dst, t->data, t->nbytes);
 	return 0;
@@ -335,8 +322,8 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 			known |= !strcmp(f->tensors[i].name, name);
 		}
 		if (!known) {
-			snprintf(err, errlen, "unknown tensor '%.64s' for architecture %s",
-				 f->tensors[i].name, m->ops->name);
+			errmsg(err, errlen, "unknown tensor '%.64s' for architecture %s",
+			       f->tensors[i].name, m->ops->name);
 			model_free(m);
 			return -1;
 		}
@@ -349,7 +336,7 @@ static int load_from(const struct st_file *f, struct model **out, char *err, siz
 		file_name(m, k, j % m->ntensors, name, sizeof(name));
 		t = st_find(f, name);
 		if (!t) {
-			snprintf(err, errlen, "missing tensor '%s'", name);
+			errmsg(err, errlen, "missing tensor '%s'", name);
 			model_free(m);
 			return -1;
 		}
@@ -382,7 +369,7 @@ int model_load_buffer(const void *buf, size_t len, struct model **out, char *err
 
 int model_load(const char *path, struct model **out, char *err, size_t errlen)
 {
-	char why[256];
+	char why[ERRMSG_LEN];
 	uint8_t *buf;
 	size_t len;
 	int rc;
@@ -392,7 +379,7 @@ int model_load(const char *path, struct model **out, char *err, size_t errlen)
 		return -1;
 	rc = model_load_buffer(buf, len, out, why, sizeof(why));
 	if (rc)
-		snprintf(err, errlen, "%s: %s", path, why);
+		errmsg(err, errlen, "%s: %s", path, why);
 	free(buf);
 	return rc;
 }

@@ -34,6 +34,6 @@ const char *model_default_path(void)
 {
 	static char path[PATH_MAX + 64];
 
-	model_shipped_path("iscx-reg-20.safetensors", path, sizeof(path));
+	model_shipped_path(MODEL_DEFAULT_FILE, path, sizeof(path));
 	return path;
 }

@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
-/* The shipped default model: models/iscx-reg-20.safetensors under the
+#define MODEL_DEFAULT_FILE "iscx-reg-20.safetensors"
+
+/* The shipped default model: models/MODEL_DEFAULT_FILE under the
  * current directory if it is there, else in the binary's ../models/
  * (build/odeflow in a checkout), else in the share dir `make install`
  * filled (PREFIX/share/odeflow/models/, fixed at build time). */

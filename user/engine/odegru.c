@@ -4,19 +4,17 @@
 
 #include "nn.h"
 #include "odegru.h"
+#include "common/errmsg.h"
 
 int odegru_check(const struct model_config *c, char *err, size_t errlen)
 {
 	const char *name = model_arch_name(c->arch);
 
-	if (c->hidden < 8 || c->hidden > 128) {
-		snprintf(err, errlen, "%s hidden size %d is outside 8..128", name, c->hidden);
-		return -1;
-	}
-	if (c->ode_hidden < 1 || c->ode_hidden > 512) {
-		snprintf(err, errlen, "%s ode_hidden %d is outside 1..512", name, c->ode_hidden);
-		return -1;
-	}
+	if (c->hidden < 8 || c->hidden > 128)
+		return errmsg(err, errlen, "%s hidden size %d is outside 8..128", name, c->hidden);
+	if (c->ode_hidden < 1 || c->ode_hidden > 512)
+		return errmsg(err, errlen, "%s ode_hidden %d is outside 1..512", name,
+			      c->ode_hidden);
 	return 0;
 }
 

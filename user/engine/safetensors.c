@@ -133,11 +133,9 @@ int st_parse(const void *buf, size_t len, struct st_file *out, char *err, size_t
 		return errmsg(err, errlen, "header length %llu exceeds the file (%zu bytes) or 16 MiB",
 			    (unsigned long long)hlen, len);
 	out->header = json_loadb((const char *)p + 8, hlen, JSON_REJECT_DUPLICATES, &jerr);
-	if (!out->header) {
-		snprintf(err, errlen, "header is not valid JSON: %s at byte %d", jerr.text,
-			 jerr.position);
-		return -1;
-	}
+	if (!out->header)
+		return errmsg(err, errlen, "header is not valid JSON: %s at byte %d", jerr.text,
+			      jerr.position);
 	if (!json_is_object(out->header)) {
 		st_free(out);
 		return errmsg(err, errlen, "header is not a JSON object");
@@ -158,7 +156,7 @@ int st_parse(const void *buf, size_t len, struct st_file *out, char *err, size_t
 			}
 			json_object_foreach(v, mk, mv) {
 				if (!json_is_string(mv)) {
-					snprintf(err, errlen, "metadata '%.64s' is not a string", mk);
+					errmsg(err, errlen, "metadata '%.64s' is not a string", mk);
 					st_free(out);
 					return -1;
 				}
@@ -234,11 +232,10 @@ int st_write(const char *path, json_t *metadata, int n, const struct st_out_tens
 	int rc = -1;
 
 	for (int i = 0; i < n; i++)
-		if (!dtype_size(t[i].dtype)) {
-			snprintf(err, errlen, "%s: tensor '%s' has unknown dtype '%s'", path, t[i].name,
-				 t[i].dtype);
-			return -1;
-		}
+		if (!dtype_size(t[i].dtype))
+			return errmsg(err, errlen, "%s: tensor '%s' has unknown dtype '%s'", path,
+				      t[i].name,
+				      t[i].dtype);
 	json_object_set(hdr, "__metadata__", metadata);
 	for (int i = 0; i < n; i++) {
 		json_t *shape = json_array();
@@ -254,10 +251,8 @@ int st_write(const char *path, json_t *metadata, int n, const struct st_out_tens
 	}
 	text = json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(hdr);
-	if (!text) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -1;
-	}
+	if (!text)
+		return errmsg(err, errlen, "%s: out of memory", path);
 	/* pad the header with spaces so the data starts 8-byte aligned, as the
 	 * safetensors package does */
 	hlen = (strlen(text) + 7) & ~(size_t)7;
@@ -270,12 +265,14 @@ int st_write(const char *path, json_t *metadata, int n, const struct st_out_tens
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
 	f = padded ? fopen(tmp, "wb") : NULL;
 	if (!f) {
-		snprintf(err, errlen, "%s: cannot write: %s", path, padded ? strerror(errno) : "out of memory");
+		errmsg(err, errlen, "%s: cannot write: %s", path,
+		       padded ? strerror(errno) : "out of memory");
 	} else if (write_all(f, t, n, padded, hlen) | fclose(f)) {
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		errmsg(err, errlen, "%s: write failed: %s", path, strerror(errno));
 		unlink(tmp);
 	} else if (rename(tmp, path)) {
-		snprintf(err, errlen, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+		errmsg(err, errlen, "%s: cannot rename %s into place: %s", path, tmp,
+		       strerror(errno));
 		unlink(tmp);
 	} else {
 		rc = 0;

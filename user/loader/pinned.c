@@ -2,18 +2,18 @@
 #include "pinned.h"
 
 #include <bpf/bpf.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/errmsg.h"
 #include "prog_maps.h"
 
 int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
 {
-	char why[512];
+	char why[ERRMSG_LEN];
 
 	memset(p, 0, sizeof(*p));
 	for (int m = 0; m < XDP_MAP_COUNT; m++)
@@ -21,7 +21,7 @@ int pinned_open(const char *pin_dir, struct pinned *p, char *err, size_t errlen)
 	for (int m = 0; m < XDP_MAP_COUNT; m++) {
 		p->fd[m] = xdp_open_pinned_map(pin_dir ? pin_dir : XDP_DEFAULT_PIN_DIR, m, why, sizeof(why));
 		if (p->fd[m] < 0) {
-			snprintf(err, errlen, "%s", why); /* the loader says to start the agent */
+			errmsg(err, errlen, "%s", why); /* the loader says to start the agent */
 			pinned_close(p);
 			return -1;
 		}
@@ -101,37 +101,4 @@ bool pinned_sampler_loaded(const struct pinned *p)
 bool pinned_agent_alive(const struct pinned *p)
 {
 	return xdp_agent_alive(&p->agent);
-}
-
-bool pinned_command_start(const char *name, int argc, char **argv, bool *json, struct pinned *p,
-			  int *exit_code)
-{
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'J' }, { "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
-	};
-	const char *pin_dir = NULL;
-	char err[512];
-	int c;
-
-	*json = false;
-	while ((c = getopt_long(argc, argv, "Jd:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'J': *json = true; break;
-		case 'd': pin_dir = optarg; break;
-		case 'h':
-			printf("usage: odeflow %s [--json] [--pin-dir DIR]\n", name);
-			*exit_code = 0;
-			return false;
-		default:
-			*exit_code = 2;
-			return false;
-		}
-	}
-	if (pinned_open(pin_dir, p, err, sizeof(err))) {
-		fprintf(stderr, "odeflow %s: %s\n", name, err);
-		*exit_code = 1;
-		return false;
-	}
-	return true;
 }

@@ -36,11 +36,4 @@ const char *pinned_sampler_hook(const struct pinned *p);
 /* Is the agent that published alive? */
 bool pinned_agent_alive(const struct pinned *p);
 
-/* The start shared by `odeflow flows` and `odeflow stats`: parses
- * [--json] [--pin-dir DIR] [--help] and opens the pinned maps. Returns true
- * when the command should go on; false with *exit_code set when it is done
- * (help printed: 0; bad option or no agent: the error is printed, nonzero). */
-bool pinned_command_start(const char *name, int argc, char **argv, bool *json, struct pinned *p,
-			  int *exit_code);
-
 #endif

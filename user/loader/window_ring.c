@@ -11,6 +11,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/errmsg.h"
+
 struct window_ring {
 	struct ring_buffer *rb;
 	uint32_t *asleep; /* the "wakeup" map's one value, shared with the XDP program */
@@ -54,13 +56,13 @@ struct window_ring *window_ring_new(int windows_fd, int wakeup_fd, ring_buffer_s
 	struct window_ring *r = calloc(1, sizeof(*r));
 
 	if (!r) {
-		snprintf(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		return NULL;
 	}
 	r->asleep_bytes = (size_t)sysconf(_SC_PAGESIZE);
 	r->asleep = mmap(NULL, r->asleep_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, wakeup_fd, 0);
 	if (r->asleep == MAP_FAILED) {
-		snprintf(err, errlen, "mapping the wakeup flag: %s", strerror(errno));
+		errmsg(err, errlen, "mapping the wakeup flag: %s", strerror(errno));
 		r->asleep = NULL;
 		window_ring_free(r);
 		return NULL;
@@ -69,7 +71,7 @@ struct window_ring *window_ring_new(int windows_fd, int wakeup_fd, ring_buffer_s
 	r->ctx = ctx;
 	r->rb = ring_buffer__new(windows_fd, take_record, r, NULL);
 	if (!r->rb) {
-		snprintf(err, errlen, "opening the windows ring buffer: %s", strerror(errno));
+		errmsg(err, errlen, "opening the windows ring buffer: %s", strerror(errno));
 		window_ring_free(r);
 		return NULL;
 	}

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/errmsg.h"
+#include "common/log.h"
 #include "flows_map.h"
 #include "lib_messages.h"
 #include "prog_maps.h"
@@ -259,29 +260,22 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t need, avail;
 
-	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW) {
-		snprintf(err, errlen, "window size %u is out of range %d..%d", o->window_n,
-			 ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
-		return -1;
-	}
+	if (o->window_n < ODEFLOW_MIN_WINDOW || o->window_n > ODEFLOW_MAX_WINDOW)
+		return errmsg(err, errlen, "window size %u is out of range %d..%d", o->window_n,
+			      ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW);
 	if (o->skip > ODEFLOW_MAX_SKIP)
 		return errmsg(err, errlen, "skip %u is out of range 0..%d", o->skip, ODEFLOW_MAX_SKIP);
 	if (o->resample_after_ns < NSEC_PER_MSEC)
 		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
 			      "every direction before the agent could answer");
-	if (o->flow_capacity < 1) {
-		snprintf(err, errlen, "flow capacity must be at least 1");
-		return -1;
-	}
-	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1))) {
-		snprintf(err, errlen, "ring size %u is not a power of two of at least %ld bytes",
-			 o->ring_bytes, page);
-		return -1;
-	}
-	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX) {
-		snprintf(err, errlen, "no such hook");
-		return -1;
-	}
+	if (o->flow_capacity < 1)
+		return errmsg(err, errlen, "flow capacity must be at least 1");
+	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1)))
+		return errmsg(err, errlen,
+			      "ring size %u is not a power of two of at least %ld bytes",
+			      o->ring_bytes, page);
+	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX)
+		return errmsg(err, errlen, "no such hook");
 	/* The maps are preallocated, and the kernel creates them in one system
 	 * call nothing interrupts: a capacity past what the host has would
 	 * lock up its memory for many seconds before failing. */
@@ -293,10 +287,8 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			      "has %llu MiB available, and at most half of it may go to them",
 			      o->flow_capacity, (unsigned long long)(need >> 20),
 			      (unsigned long long)(avail >> 20));
-	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX) {
-		snprintf(err, errlen, "pin dir path is too long");
-		return -1;
-	}
+	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX)
+		return errmsg(err, errlen, "pin dir path is too long");
 	return 0;
 }
 
@@ -377,7 +369,7 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	s = calloc(1, sizeof(*s));
 	log = calloc(1, VERIFIER_LOG_BYTES);
 	if (!s || !log) {
-		snprintf(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
 	s->link_fd = -1;
@@ -390,9 +382,9 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 	lib_messages_capture();
 	s->skel = odeflow_bpf__open();
 	if (!s->skel || configure(s, opts, &what)) {
-		snprintf(err, errlen, "%s: %s%s", s->skel ? what : "opening the XDP program",
-			 lib_messages_first()[0] ? lib_messages_first() : strerror(errno),
-			 errno == EPERM ? NEEDS_PRIVILEGES : "");
+		errmsg(err, errlen, "%s: %s%s", s->skel ? what : "opening the XDP program",
+		       lib_messages_first()[0] ? lib_messages_first() : strerror(errno),
+		       errno == EPERM ? NEEDS_PRIVILEGES : "");
 	} else {
 		const char *flows_pin = bpf_map__pin_path(s->skel->maps.flows);
 		bool flows_was_pinned = flows_pin && access(flows_pin, F_OK) == 0;
@@ -413,10 +405,10 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 				snprintf(hint, sizeof(hint),
 					 " (made with another window size or --flows: stop the agent"
 					 " that uses them, or remove %s)", s->pin_dir);
-			snprintf(err, errlen, "loading the XDP program failed: %s%s%s%s%s",
-				 strerror(-ret),
-				 ret == -EPERM ? NEEDS_PRIVILEGES : "",
-				 log[0] ? "" : "; ", log[0] ? "" : lib_messages_first(), hint);
+			errmsg(err, errlen, "loading the XDP program failed: %s%s%s%s%s",
+			       strerror(-ret),
+			       ret == -EPERM ? NEEDS_PRIVILEGES : "",
+			       log[0] ? "" : "; ", log[0] ? "" : lib_messages_first(), hint);
 			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
 		} else {
@@ -438,14 +430,14 @@ out:
 
 void xdp_sampler_close(struct xdp_sampler *s)
 {
-	char err[512];
+	char err[ERRMSG_LEN];
 
 	if (!s)
 		return;
 	if (s->dispatched && s->keep)
 		dispatched_free(s->dispatched);
 	else if (s->dispatched && dispatcher_remove(s->dispatched, err, sizeof(err)))
-		fprintf(stderr, "odeflow: %s\n", err);
+		log_line(LOG_LEVEL_WARNING, "%s", err);
 	if (s->link_fd >= 0)
 		close(s->link_fd); /* detaches unless the link is pinned */
 	odeflow_bpf__destroy(s->ext);
@@ -542,8 +534,8 @@ static int take_over_kept_link(struct xdp_sampler *s, int ifindex, const char *i
 	if (fd < 0)
 		return 1;
 	if (link_type(fd) != want) {
-		snprintf(err, errlen, "the link kept at %s is not at the %s hook asked for: run with"
-			 " the --hook it was kept with, or remove it", path, xdp_hook_name(s->hook));
+		errmsg(err, errlen, "the link kept at %s is not at the %s hook asked for: run with"
+		       " the --hook it was kept with, or remove it", path, xdp_hook_name(s->hook));
 		close(fd);
 		return -1;
 	}
@@ -554,7 +546,7 @@ static int take_over_kept_link(struct xdp_sampler *s, int ifindex, const char *i
 		return err[0] ? -1 : 1;
 	}
 	if (set_active(s, ifindex, true))
-		fprintf(stderr, "odeflow: writing map active: %s\n", strerror(errno));
+		log_line(LOG_LEVEL_WARNING, "writing map active: %s", strerror(errno));
 	snprintf(s->link_pin, sizeof(s->link_pin), "%s", path);
 	s->link_fd = fd;
 	s->took_over = true;
@@ -620,13 +612,11 @@ static int replace_xdp_holder(int ifindex, const char *ifname, char *err, size_t
 
 	if (!xdp_holder(ifindex, what, sizeof(what), &flags))
 		return 0;
-	if (bpf_xdp_detach(ifindex, flags, NULL)) {
-		snprintf(err, errlen, "--replace: detaching %s from %s: %s%s", what, ifname,
-			 strerror(errno),
-			 errno == EBUSY ? " (attached through a BPF link: stop the process that"
-					  " holds it, or remove its pin)" : "");
-		return -1;
-	}
+	if (bpf_xdp_detach(ifindex, flags, NULL))
+		return errmsg(err, errlen, "--replace: detaching %s from %s: %s%s", what, ifname,
+			      strerror(errno),
+			      errno == EBUSY ? " (attached through a BPF link: stop the process that"
+			      " holds it, or remove its pin)" : "");
 	return 0;
 }
 
@@ -693,7 +683,7 @@ static int attach_to_dispatcher(struct xdp_sampler *s, int ifindex, enum xdp_mod
 					 : mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE
 								    : 0;
 	int nkept = 0, ret = -1;
-	char *log = NULL, why[256];
+	char *log = NULL, why[ERRMSG_LEN];
 
 	if (s->pin_dir[0])
 		nkept = dispatcher_members_using(
@@ -721,10 +711,10 @@ static int attach_to_dispatcher(struct xdp_sampler *s, int ifindex, enum xdp_mod
 	if (nkept) {
 		s->took_over = true;
 		if (set_active(s, ifindex, true))
-			fprintf(stderr, "odeflow: writing map active: %s\n", strerror(errno));
+			log_line(LOG_LEVEL_WARNING, "writing map active: %s", strerror(errno));
 		for (int i = 0; i < nkept; i++)
 			if (dispatcher_remove_id(ifindex, kept[i], why, sizeof(why)))
-				fprintf(stderr, "odeflow: %s (it stands aside: harmless)\n", why);
+				log_line(LOG_LEVEL_WARNING, "%s (it stands aside: harmless)", why);
 	}
 out:
 	free(log);
@@ -741,26 +731,23 @@ out:
 static int share_xdp_hook(struct xdp_sampler *s, int ifindex, const char *ifname,
 			  enum xdp_mode mode, unsigned flags, char *err, size_t errlen)
 {
-	char why[384];
-	int ret = dispatcher_supported(why, sizeof(why));
+	char why[ERRMSG_LEN], reason[384];
+	int ret = dispatcher_supported(reason, sizeof(reason));
 
 	if (clear_xdp_hook(ifindex, ifname, ret, flags, err, errlen))
 		return -1;
 	if (ret) {
-		ret = attach_to_dispatcher(s, ifindex, mode, err, errlen);
-		if (ret < 0) {
-			snprintf(why, sizeof(why), "%s", err);
-			snprintf(err, errlen, "joining libxdp's dispatcher on %s: %s", ifname, why);
-		}
-		if (ret <= 0)
-			return ret;
-		snprintf(why, sizeof(why), "%s", err);
+		ret = attach_to_dispatcher(s, ifindex, mode, why, sizeof(why));
+		if (ret < 0)
+			return errmsg(err, errlen, "joining libxdp's dispatcher on %s: %s", ifname, why);
+		if (ret == 0)
+			return 0;
+		snprintf(reason, sizeof(reason), "%.300s", why); /* libxdp attached it alone */
 	} else {
-		snprintf(err, errlen, "%s", why);
-		snprintf(why, sizeof(why), "no libxdp dispatcher (%s)", err);
+		snprintf(why, sizeof(why), "%s", reason);
+		snprintf(reason, sizeof(reason), "no libxdp dispatcher (%.300s)", why);
 	}
-	err[0] = '\0';
-	note_not_shared(s, ifname, why);
+	note_not_shared(s, ifname, reason);
 	return 1;
 }
 
@@ -775,9 +762,9 @@ static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifnam
 	if (s->hook == XDP_HOOK_TCX) {
 		fd = tcx_link_create(prog_fd, ifindex);
 		if (fd < 0)
-			snprintf(err, errlen, "attaching at tc ingress (tcx) of %s: %s%s", ifname,
-				 strerror(errno),
-				 errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
+			errmsg(err, errlen, "attaching at tc ingress (tcx) of %s: %s%s", ifname,
+			       strerror(errno),
+			       errno == EINVAL ? " (tcx needs kernel 6.6 or later)" : "");
 		return fd;
 	}
 	*got = mode == XDP_MODE_AUTO ? XDP_MODE_NATIVE : mode;
@@ -787,9 +774,9 @@ static int attach_new_link(struct xdp_sampler *s, int ifindex, const char *ifnam
 		fd = link_create(prog_fd, ifindex, *got);
 	}
 	if (fd < 0)
-		snprintf(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
-			 strerror(errno),
-			 errno == EBUSY || errno == EEXIST ? " (another XDP program is attached)" : "");
+		errmsg(err, errlen, "attaching XDP (%s) to %s: %s%s", xdp_mode_name(*got), ifname,
+		       strerror(errno), errno == EBUSY || errno == EEXIST ?
+		       " (another XDP program is attached)" : "");
 	return fd;
 }
 
@@ -800,18 +787,13 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 	int fd, ret;
 
 	err[0] = '\0';
-	if (!if_indextoname(ifindex, ifname)) {
-		snprintf(err, errlen, "no interface with index %d", ifindex);
-		return -1;
-	}
-	if (s->link_fd >= 0 || s->dispatched) {
-		snprintf(err, errlen, "the sampler is already attached");
-		return -1;
-	}
-	if ((flags & XDP_ATTACH_KEEP) && !s->pin_dir[0]) {
-		snprintf(err, errlen, "keeping the sampler attached to %s needs a pin dir", ifname);
-		return -1;
-	}
+	if (!if_indextoname(ifindex, ifname))
+		return errmsg(err, errlen, "no interface with index %d", ifindex);
+	if (s->link_fd >= 0 || s->dispatched)
+		return errmsg(err, errlen, "the sampler is already attached");
+	if ((flags & XDP_ATTACH_KEEP) && !s->pin_dir[0])
+		return errmsg(err, errlen, "keeping the sampler attached to %s needs a pin dir",
+			      ifname);
 	s->keep = flags & XDP_ATTACH_KEEP;
 	s->note[0] = '\0';
 	*got = mode;
@@ -835,8 +817,8 @@ int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, u
 		if (snprintf(s->link_pin, sizeof(s->link_pin), "%s/link_%s", s->pin_dir, ifname) >=
 			    (int)sizeof(s->link_pin) ||
 		    bpf_obj_pin(fd, s->link_pin)) {
-			snprintf(err, errlen, "pinning the link as %s: %s", s->link_pin,
-				 strerror(errno));
+			errmsg(err, errlen, "pinning the link as %s: %s", s->link_pin,
+			       strerror(errno));
 			s->link_pin[0] = '\0';
 			close(fd);
 			return -1;
@@ -876,14 +858,10 @@ int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen)
 		s->ext = NULL;
 		return ret;
 	}
-	if (s->link_fd < 0) {
-		snprintf(err, errlen, "the sampler is not attached");
-		return -1;
-	}
-	if (s->link_pin[0] && unlink(s->link_pin) && errno != ENOENT) {
-		snprintf(err, errlen, "removing %s: %s", s->link_pin, strerror(errno));
-		return -1;
-	}
+	if (s->link_fd < 0)
+		return errmsg(err, errlen, "the sampler is not attached");
+	if (s->link_pin[0] && unlink(s->link_pin) && errno != ENOENT)
+		return errmsg(err, errlen, "removing %s: %s", s->link_pin, strerror(errno));
 	s->link_pin[0] = '\0';
 	close(s->link_fd);
 	s->link_fd = -1;
@@ -912,7 +890,7 @@ static void remove_dir_if_empty(const char *pin_dir)
 {
 	if (rmdir(pin_dir) && errno != ENOTEMPTY && errno != EEXIST && errno != EBUSY &&
 	    errno != ENOENT)
-		fprintf(stderr, "odeflow: removing %s: %s\n", pin_dir, strerror(errno));
+		log_line(LOG_LEVEL_WARNING, "removing %s: %s", pin_dir, strerror(errno));
 }
 
 int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen)
@@ -947,21 +925,17 @@ static int check_map_layout(int fd, enum xdp_map map, const char *path, char *er
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		snprintf(err, errlen, "reading what map %s is: %s", path, strerror(errno));
-		return -1;
-	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return errmsg(err, errlen, "reading what map %s is: %s", path, strerror(errno));
 	if (info.type != want->type || info.key_size != want->key_size ||
-	    info.value_size < want->value_min || info.value_size > want->value_max) {
-		snprintf(err, errlen,
-			 "map %s has map type %u, %u-byte keys and %u-byte values, where this "
-			 "odeflow expects type %u, %u-byte keys and %u to %u-byte values: another "
-			 "version of odeflow made it (query it with that version, or restart the "
-			 "agent with this one)",
-			 path, info.type, info.key_size, info.value_size, want->type,
-			 want->key_size, want->value_min, want->value_max);
-		return -1;
-	}
+	    info.value_size < want->value_min || info.value_size > want->value_max)
+		return errmsg(err, errlen,
+			      "map %s has map type %u, %u-byte keys and %u-byte values, where this "
+			      "odeflow expects type %u, %u-byte keys and %u to %u-byte values: "
+			      "another version of odeflow made it (query it with that version, or "
+			      "restart the agent with this one)",
+			      path, info.type, info.key_size, info.value_size, want->type,
+			      want->key_size, want->value_min, want->value_max);
 	return 0;
 }
 
@@ -970,17 +944,13 @@ int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t
 	char path[PATH_MAX];
 	int fd;
 
-	if ((unsigned)map >= XDP_MAP_COUNT) {
-		snprintf(err, errlen, "no such map");
-		return -1;
-	}
+	if ((unsigned)map >= XDP_MAP_COUNT)
+		return errmsg(err, errlen, "no such map");
 	snprintf(path, sizeof(path), "%s/%s", pin_dir, xdp_map_name(map));
 	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		snprintf(err, errlen, "opening map %s: %s (is the agent running?)", path,
-			 strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return errmsg(err, errlen, "opening map %s: %s (is the agent running?)", path,
+			      strerror(errno));
 	if (check_map_layout(fd, map, path, err, errlen)) {
 		close(fd);
 		return -1;

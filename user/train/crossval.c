@@ -19,7 +19,7 @@ struct crossval_job {
 	int k, next;            /* folds are taken in order under lock */
 	pthread_mutex_t lock;
 	int rc;
-	char err[512];
+	char err[ERRMSG_LEN];
 };
 
 /* One fold: train on the others, classify it, scatter its rows back. */
@@ -63,7 +63,7 @@ out:
 static void *worker(void *arg)
 {
 	struct crossval_job *j = arg;
-	char err[400];
+	char err[ERRMSG_LEN];
 
 	for (;;) {
 		int f, rc;
@@ -77,7 +77,7 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&j->lock);
 		if (rc && !j->rc) {
 			j->rc = -1;
-			snprintf(j->err, sizeof(j->err), "fold %d: %s", f + 1, err);
+			errmsg(j->err, sizeof(j->err), "fold %d: %s", f + 1, err);
 		}
 		if (!rc && j->progress) {
 			const struct crossval_fold *d = &j->folds[f];

@@ -47,7 +47,7 @@ int dataset_info_parse(const char *text, size_t len, struct dataset_info *info, 
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr), *classes, *start;
-	char why[128];
+	char why[ERRMSG_LEN];
 	int rc = 0;
 
 	memset(info, 0, sizeof(*info));

@@ -9,23 +9,27 @@
 #include "common/rng.h"
 #include "engine/model.h"
 
-static const char *const split_names[] = {
-	[FOLD_BLOCKED] = "blocked", [FOLD_SESSIONS] = "sessions", [FOLD_RANDOM] = "random",
-	[FOLD_FILES] = "files",
+static const struct {
+	const char *name, *about;
+} splits[] = {
+	[FOLD_BLOCKED] = { "blocked", "each class cut into K contiguous blocks in data order, "
+				      "fold k holds out block k of every class" },
+	[FOLD_SESSIONS] = { "sessions", "whole sessions dealt at random" },
+	[FOLD_RANDOM] = { "random", "single windows dealt at random" },
+	[FOLD_FILES] = { "files", "whole capture files, as odeflow pcap2npy's PREFIX_index.csv "
+				  "names them: one a fold when K is their number, else dealt "
+				  "largest first to the emptiest fold" },
 };
-#define NSPLITS (int)(sizeof(split_names) / sizeof(split_names[0]))
+_Static_assert(sizeof(splits) / sizeof(splits[0]) == FOLD_SPLIT_COUNT, "every split is named");
 
 const char *fold_split_name(enum fold_split split)
 {
-	return (int)split >= 0 && (int)split < NSPLITS ? split_names[split] : "?";
+	return (int)split >= 0 && split < FOLD_SPLIT_COUNT ? splits[split].name : "?";
 }
 
-int fold_split_parse(const char *name, enum fold_split *out)
+const char *fold_split_about(enum fold_split split)
 {
-	for (int i = 0; i < NSPLITS; i++)
-		if (!strcmp(name, split_names[i]))
-			return *out = (enum fold_split)i, 0;
-	return -1;
+	return (int)split >= 0 && split < FOLD_SPLIT_COUNT ? splits[split].about : NULL;
 }
 
 int folds_assign(const struct dataset *ds, int num_classes, int k, enum fold_split split,

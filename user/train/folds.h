@@ -15,11 +15,11 @@
 
 #include "dataset.h"
 
-enum fold_split { FOLD_BLOCKED, FOLD_SESSIONS, FOLD_RANDOM, FOLD_FILES };
+enum fold_split { FOLD_BLOCKED, FOLD_SESSIONS, FOLD_RANDOM, FOLD_FILES, FOLD_SPLIT_COUNT };
 
-/* "blocked", "sessions", "random", "files"; the parser returns -1 for another name. */
+/* "blocked", "sessions", "random", "files", and how each deals windows to folds. */
 const char *fold_split_name(enum fold_split split);
-int fold_split_parse(const char *name, enum fold_split *out);
+const char *fold_split_about(enum fold_split split);
 
 /* Writes fold[i] in 0..k-1 for each of the ds->n windows; seed picks the
  * sessions and random folds (blocked folds have no randomness). Each fold

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "npy.h"
+#include "common/errmsg.h"
 
 #define NPY_MAGIC "\x93NUMPY"
 #define NPY_MAGIC_LEN 6

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "predict.h"
+#include "common/errmsg.h"
 
 struct predict_job {
 	const struct model *m;
@@ -55,6 +56,6 @@ int predict_dataset(const struct model *m, const struct dataset *ds, int threads
 		rc |= jobs[t].rc;
 	}
 	if (rc)
-		snprintf(err, errlen, "the engine refused a window or ran out of memory");
+		errmsg(err, errlen, "the engine refused a window or ran out of memory");
 	return rc ? -1 : 0;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "svg_plot.h"
+#include "common/errmsg.h"
 
 #define FONT "font-family=\"sans-serif\" font-size=\"12\""
 
@@ -31,7 +32,7 @@ static FILE *begin(const char *path, char *tmp, size_t tmplen, int width, int he
 	snprintf(tmp, tmplen, "%s.tmp", path);
 	f = fopen(tmp, "w");
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		errmsg(err, errlen, "%s: %s", tmp, strerror(errno));
 		return NULL;
 	}
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -44,7 +45,7 @@ static int finish(FILE *f, const char *tmp, const char *path, char *err, size_t 
 {
 	fputs("</svg>\n", f);
 	if (ferror(f) | fclose(f) || rename(tmp, path)) {
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		errmsg(err, errlen, "%s: write failed: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/rng.h"
 #include "train.h"
+#include "common/errmsg.h"
 
 /* One thread's share of a minibatch. Each has its own workspace and
  * gradient buffer; the shares are summed in a fixed order afterwards, so the
@@ -213,28 +214,24 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 
 	memset(r, 0, sizeof(*r));
 	r->best_val_acc = -1;
-	if (!train->n) {
-		snprintf(err, errlen, "no windows left to train on");
-		return -1;
-	}
-	if (!model_has_gradient(m)) {
-		snprintf(err, errlen, "%s models have no gradient: XGBoost trains them "
-			 "(train_trees.h)", model_arch_name(model_config(m)->arch));
-		return -1;
-	}
+	if (!train->n)
+		return errmsg(err, errlen, "no windows left to train on");
+	if (!model_has_gradient(m))
+		return errmsg(err, errlen, "%s models have no gradient: XGBoost trains them "
+			      "(train_trees.h)", model_arch_name(model_config(m)->arch));
 	if (o->threads < 1 || o->threads > TRAIN_MAX_THREADS || o->batch < o->threads ||
 	    o->epochs < 1) {
-		snprintf(err, errlen, "need 1 to %d threads, a batch of at least one window per "
-			 "thread and at least one epoch", TRAIN_MAX_THREADS);
-		return -1;
+		return errmsg(err, errlen,
+			      "need 1 to %d threads, a batch of at least one window per "
+			      "thread and at least one epoch", TRAIN_MAX_THREADS);
 	}
 	if (!(o->dropout >= 0 && o->dropout < 1) || !(o->label_smoothing >= 0 &&
 	    o->label_smoothing < 1) || !(o->ema >= 0 && o->ema < 1)) {
-		snprintf(err, errlen, "dropout, label smoothing and EMA decay must be in [0, 1)");
-		return -1;
+		return errmsg(err, errlen,
+			      "dropout, label smoothing and EMA decay must be in [0, 1)");
 	}
 	if (state_init(&s, m, train, val, o, count)) {
-		snprintf(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < train->n; i++)
@@ -258,8 +255,8 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 					 s.grads, count);
 			/* stop before a non-finite gradient reaches the weights */
 			if (!isfinite(loss)) {
-				snprintf(err, errlen, "training diverged in epoch %d (loss is not "
-					 "finite): lower --lr or --clip", epoch);
+				errmsg(err, errlen, "training diverged in epoch %d (loss is not "
+				       "finite): lower --lr or --clip", epoch);
 				goto out;
 			}
 			loss_sum += b * loss;
