@@ -152,7 +152,9 @@ static void test_events_write_errors_are_reported(void)
 	if (start_agent("--threshold 0 --events /dev/full"))
 		return;
 	CHECK(flood_windows(300) == 0);
-	stats = stats_when_classified(300, 5000);
+	/* 290: a direction whose held first packet another took over fills no
+	 * window of exactly N packets (admit_overwrites) */
+	stats = stats_when_classified(290, 5000);
 	/* the writer thread may still be behind the classifiers: wait for it */
 	for (int t = 0; t < 50 && agent_field(stats, "events_dropped") <
 				      agent_field(stats, "windows_classified"); t++) {
@@ -162,7 +164,7 @@ static void test_events_write_errors_are_reported(void)
 	}
 	classified = agent_field(stats, "windows_classified");
 	dropped = agent_field(stats, "events_dropped");
-	CHECKF(classified >= 300 && dropped == classified, "%lld classified, %lld events dropped",
+	CHECKF(classified >= 290 && dropped == classified, "%lld classified, %lld events dropped",
 	       classified, dropped);
 	json_decref(stats);
 	CHECK(stop_agent(SIGTERM, 1000) == 0);
