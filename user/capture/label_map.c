@@ -73,9 +73,8 @@ static int parse_rule(char *line, int lineno, void *ctx)
 		return errmsg(st->err, st->errlen, "%s:%d: expected 'PATTERN CLASS'", st->name, lineno);
 	id = label_parse(label);
 	if (id < 0)
-		return errmsg(st->err, st->errlen, "%s:%d: unknown class '%s' (VoIP, Video, "
-			      "File_Transfer, Chat, Browsing or an id 0..%d)", st->name, lineno, label,
-			      ODEFLOW_MAX_CLASSES - 1);
+		return errmsg(st->err, st->errlen, "%s:%d: unknown class '%s' (" ISCX_CLASS_LIST
+			      " or an id 0..%d)", st->name, lineno, label, ODEFLOW_MAX_CLASSES - 1);
 	rules = realloc(m->rules, (m->count + 1) * sizeof(*rules));
 	if (rules)
 		m->rules = rules;

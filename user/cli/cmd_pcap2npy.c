@@ -59,8 +59,7 @@ static const char *default_class_map(void)
 
 static const struct cli_option options[] = {
 	CLI_OPTION(OPT_LABEL, "label", 'l', "CLASS",
-		   "class of every input: VoIP, Video, File_Transfer, Chat, Browsing, or a class "
-		   "id"),
+		   "class of every input: " ISCX_CLASS_LIST ", or a class id"),
 	CLI_OPTION(OPT_LABEL_MAP, "label-map", 'm', "FILE",
 		   "lines 'PATTERN CLASS': a glob on the file name picks the class"),
 	CLI_OPTION(OPT_LABEL_NDPI, "label-ndpi", 0, NULL, NULL, .help_fn = ndpi_help),
@@ -229,9 +228,7 @@ static int resolve_labels(struct pcap2npy *p, int nfiles, char **files)
 		if (map)
 			cli_fail("%s: no rule of %s matches it", files[i], p->label_map);
 		else
-			cli_fail("unknown class '%s' (VoIP, Video, File_Transfer, Chat, Browsing "
-				 "or a "
-				 "class id)", p->label);
+			cli_fail("unknown class '%s' (" ISCX_CLASS_LIST " or a class id)", p->label);
 		rc = -1;
 	}
 	label_map_free(map);

@@ -25,7 +25,7 @@ const struct cli_option train_args_options[] = {
 		   .choice = model_arch_choice),
 	CLI_OPTION(TA_CLASSES, "classes", 0, "A,B,...", "class names in label order",
 		   .def = "those of PREFIX_dataset.json if there is one, else the five ISCX classes "
-			  "VoIP,Video,File_Transfer,Chat,Browsing"),
+			  ISCX_CLASS_LIST),
 	CLI_OPTION(TA_WINDOW_START, "window-start", 0, "W",
 		   "where the windows start in their flow directions, as the model records it: "
 		   "first, skip:K or any", .def = "what PREFIX_dataset.json says, else any"),

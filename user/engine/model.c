@@ -66,7 +66,7 @@ int model_solver_parse(const char *name, enum model_solver *out)
 
 void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 {
-	static const char *const iscx[] = { "VoIP", "Video", "File_Transfer", "Chat", "Browsing" };
+	static const char *const iscx[] = { ISCX_CLASS_NAMES };
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->arch = arch;

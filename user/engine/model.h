@@ -22,6 +22,12 @@ enum model_arch {
 };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5, MODEL_SOLVER_COUNT };
 
+/* The five classes of the ISCX data and the shipped models, in label
+ * order: once as the names, once as the text that lists them (help and
+ * error messages). */
+#define ISCX_CLASS_NAMES "VoIP", "Video", "File_Transfer", "Chat", "Browsing"
+#define ISCX_CLASS_LIST "VoIP, Video, File_Transfer, Chat, Browsing"
+
 struct model_config {
 	enum model_arch arch;
 	int hidden;          /* odernn: GRU/ODE state size (8..128); lstm: LSTM hidden
