@@ -23,7 +23,7 @@ want=$(printf '%s\n' etc/odeflow/policy.conf usr/bin/odeflow usr/lib/systemd/sys
 	$("$T/build/odeflow" man --list | awk '{ print "usr/share/man/man" $2 "/" $1 "." $2 }') | sort)
 got=$(cd "$T/dest" && find . -type f | sed 's|^\./||' | sort)
 unit="$T/dest/usr/lib/systemd/system/odeflow@.service"
-if [ "$got" = "$want" ] && grep -q '^ExecStart=/usr/bin/odeflow run --iface %I --policy /etc/odeflow/policy.conf --keep$' "$unit" &&
+if [ "$got" = "$want" ] && grep -q '^ExecStart=/usr/bin/odeflow run --iface %I --pin-dir /sys/fs/bpf/odeflow-%I --policy /etc/odeflow/policy.conf --keep$' "$unit" &&
    ! grep -q '@[A-Z]*@' "$unit" && [ "$(stat -c %a "$T/dest/usr/bin/odeflow")" = 755 ]; then
 	pass install_file_list
 else
@@ -76,7 +76,7 @@ if [ "$(id -u)" -ne 0 ]; then
 else
 	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$prefix/lib/systemd/system/odeflow@.service" |
 	       tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | paste -sd, -)
-	cmd=$(sed -n 's/^ExecStart=//p' "$prefix/lib/systemd/system/odeflow@.service" | sed 's/%I/odinst0/')
+	cmd=$(sed -n 's/^ExecStart=//p' "$prefix/lib/systemd/system/odeflow@.service" | sed 's/%I/odinst0/g')
 	run_unit() {
 		timeout 20 ip netns exec "$ns" sh -c "mount --bind $T/bpf /sys/fs/bpf &&
 			cd / && exec setpriv --bounding-set=-all,$caps --inh-caps=-all $cmd" > "$T/unit$1.err" 2>&1 &
