@@ -228,6 +228,17 @@ static inline int run_refused(const char *extra, const char *err_file)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* `odeflow run` with these options is refused: exit status 1, one line that
+ * holds `message`, nothing attached. */
+static inline void check_refused(const char *extra, const char *message)
+{
+	CHECKF(run_refused(extra, "refused.err") == 1, "%s", extra);
+	CHECKF(file_contains(tmp_path("refused.err"), message), "%s: no '%s' in its error", extra,
+	       message);
+	CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("refused.err")) == 0);
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+}
+
 /* A fresh UDP connection to port; sends N datagrams; returns how many arrived. */
 static inline int send_connection(uint16_t port, uint16_t *sport)
 {

@@ -324,13 +324,8 @@ static void test_bad_metrics_address(void)
 	int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	CHECK(taken >= 0 && bind(taken, (struct sockaddr *)&ss, len) == 0 && listen(taken, 1) == 0);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CHECKF(run_refused(cases[i].opt, "bad.err") == 1, "%s", cases[i].opt);
-		CHECKF(file_contains(tmp_path("bad.err"), cases[i].message), "%s: no '%s' in its error",
-		       cases[i].opt, cases[i].message);
-		CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("bad.err")) == 0);
-		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_refused(cases[i].opt, cases[i].message);
 	close(taken);
 }
 
@@ -698,13 +693,8 @@ static void test_bad_collector(void)
 		{ "--ipfix [fd00:200::1:4739", "is not [IPv6]:PORT" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		CHECKF(run_refused(cases[i].opt, "bad.err") == 1, "%s", cases[i].opt);
-		CHECKF(file_contains(tmp_path("bad.err"), cases[i].message), "%s: no '%s' in its error",
-		       cases[i].opt, cases[i].message);
-		CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("bad.err")) == 0);
-		CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_refused(cases[i].opt, cases[i].message);
 	CHECK(run_refused("--ipfix " TX_V4 ":4739 --ipfix-transport sctp", "bad.err") == 2);
 	CHECK(file_contains(tmp_path("bad.err"), "--ipfix-transport 'sctp' is not udp or tcp"));
 }
