@@ -33,7 +33,7 @@
 #define MAX_VLAN_TAGS 2
 #define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/capture/packet.h) */
 
-/* Set by the loader before load (see user/loader/xdp_loader.c). Read-only data is
+/* Set by the loader before load (see user/loader/xdp_loader.c, configure). Read-only data is
  * frozen at load, so the verifier knows this value: it is the bound that
  * proves every slot index and slot loop below in range. */
 const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/model.h"
+#include "loader/map_ops.h"
 #include "loader/xdp_loader.h"
 #include "build_config.h"
 
