@@ -35,7 +35,7 @@ const struct map_desc map_descs[XDP_MAP_COUNT] = {
 	[XDP_MAP_AGENT] = { "agent", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct agent_info) },
 	[XDP_MAP_WAKEUP] = { "wakeup", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(__u32) },
 	[XDP_MAP_CLASS_ACTIONS] = { "class_actions", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-				    FIXED_VALUE(__u64) },
+				    FIXED_VALUE(struct class_traffic) },
 	[XDP_MAP_ACTIVE] = { "active", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			     FIXED_VALUE(struct active_instance) },
 };
