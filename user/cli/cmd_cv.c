@@ -63,7 +63,8 @@ static int parse_args(int argc, char **argv, struct cv_args *a)
 	int id, choice;
 
 	memset(a, 0, sizeof(*a));
-	train_args_defaults(&a->t);
+	if ((id = train_args_start(&a->t, &command_cv, argc, argv)) >= 0)
+		return id;
 	a->folds = 5;
 	a->jobs = 1;
 	cli_parse_start(&p, &command_cv, argc, argv);
@@ -199,6 +200,7 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 	for (int k = 0; k < a->t.cfg.num_classes; k++)
 		json_array_append_new(classes, json_string(a->t.cfg.class_names[k]));
 	json_object_set_new(root, "data", json_string(a->t.data));
+	json_object_set_new(root, "recipe", json_string(a->t.recipe->name));
 	json_object_set_new(root, "arch", json_string(model_arch_name(a->t.cfg.arch)));
 	json_object_set_new(root, "split", json_string(fold_split_name(a->split)));
 	if (a->t.init)
@@ -344,9 +346,10 @@ int cmd_cv(int argc, char **argv)
 	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
 	a.t.fit.train.progress = a.verbose ? stderr : NULL;
 	if (fold_lines) {
-		printf("cv: %zu windows, %d %s folds, %s, %d fold%s at a time\n", ds.n, a.folds,
-		       files.count ? "capture-file" : fold_split_name(a.split),
-		       model_arch_name(a.t.cfg.arch), a.jobs, a.jobs > 1 ? "s" : "");
+		printf("cv: %zu windows, %d %s folds, recipe %s, %s, %d fold%s at a time\n", ds.n,
+		       a.folds, files.count ? "capture-file" : fold_split_name(a.split),
+		       a.t.recipe->name, model_arch_name(a.t.cfg.arch), a.jobs,
+		       a.jobs > 1 ? "s" : "");
 		if (files.count)
 			print_file_folds(&files, fold, a.folds);
 		if (a.t.fit.init) {
