@@ -232,19 +232,30 @@ static int file_of(size_t w)
 	return f;
 }
 
+/* PREFIX_x.npy and PREFIX_y.npy from iscx-small (loaded into ds), and
+ * PREFIX_index.csv opened for writing (NULL: failed, ds freed). */
+static FILE *start_dataset(const char *prefix, struct dataset *ds)
+{
+	char err[300] = "", path[400];
+	FILE *f;
+
+	CHECK(dataset_load("tests/data/iscx-small", 5, ds, err, sizeof(err)) == 0);
+	CHECKF(dataset_save(prefix, ds, err, sizeof(err)) == 0, "%s", err);
+	snprintf(path, sizeof(path), "%s_index.csv", prefix);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		dataset_free(ds);
+	return f;
+}
+
 /* PREFIX_x.npy, PREFIX_y.npy (iscx-small) and PREFIX_index.csv in pcap2npy's
  * form (CRLF line ends if crlf), naming file_names. */
 static void write_files_dataset(const char *prefix, bool crlf)
 {
 	struct dataset ds;
-	char err[300] = "", path[400];
-	FILE *f;
+	FILE *f = start_dataset(prefix, &ds);
 
-	CHECK(dataset_load("tests/data/iscx-small", 5, &ds, err, sizeof(err)) == 0);
-	CHECKF(dataset_save(prefix, &ds, err, sizeof(err)) == 0, "%s", err);
-	snprintf(path, sizeof(path), "%s_index.csv", prefix);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
 	if (!f)
 		return;
 	fprintf(f, "row,file,src,dst,sport,dport,proto,window,first_packet,label,ndpi_protocol,"
@@ -445,14 +456,8 @@ static void write_apps_dataset(const char *prefix)
 {
 	size_t of_class[5] = { 0 }, seen[5] = { 0 };
 	struct dataset ds;
-	char err[300] = "", path[400];
-	FILE *f;
+	FILE *f = start_dataset(prefix, &ds);
 
-	CHECK(dataset_load("tests/data/iscx-small", 5, &ds, err, sizeof(err)) == 0);
-	CHECKF(dataset_save(prefix, &ds, err, sizeof(err)) == 0, "%s", err);
-	snprintf(path, sizeof(path), "%s_index.csv", prefix);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
 	if (!f)
 		return;
 	for (size_t w = 0; w < ds.n; w++)
