@@ -24,6 +24,20 @@
 /* Slots of "first_packets": directions seen once, not yet admitted into
  * "flows" (a power of two; 16 bytes each). */
 #define ODEFLOW_FIRST_PACKET_SLOTS 65536
+/* odeflow run --teach: the first packets of each direction of a sampled
+ * connection, each up to this many bytes from its IP header on, are copied
+ * into the ring "teach" for nDPI. Measured with tools/bench/ndpi_needs on
+ * the lab's captures and ../shared/pcaps (user/teach/README.md): 4 packets
+ * of whole MTU-sized packets label every connection as its whole capture
+ * does, the TLS client hellos with post-quantum key shares (two TCP
+ * segments after the handshake) being what needs 4; 6 leave room for a
+ * retransmitted SYN or a hello of three segments. A larger packet (jumbo
+ * frames) is cut, and the teacher does not inspect a cut packet. */
+#define ODEFLOW_TEACH_PACKETS 6
+#define ODEFLOW_TEACH_BYTES 1500
+/* Size of the ring "teach": fixed, so a restarted agent reuses the pinned
+ * ring with or without --teach. */
+#define ODEFLOW_TEACH_RING_BYTES (4u << 20)
 /* The sampler's run priority in libxdp's multi-program dispatcher (lower
  * runs first; libxdp's default is 50, xdp-filter's 10): after the
  * firewalls, so what they drop is never sampled, and before the programs
@@ -136,6 +150,23 @@ struct ring_window {
 
 #define RING_WINDOW_BYTES(n) (sizeof(struct ring_window) + WINDOW_SLOT_BYTES * (n))
 
+/* One packet of a taught connection as the program copies it into the
+ * "teach" ring: this head, then `captured` bytes of the datagram from its
+ * IP header on. Decoded by user/teach/teach_record.c. */
+struct teach_packet {
+	struct flow_key key;                /* the packet's direction */
+	__u64 ts_ns;                        /* arrival (bpf_ktime_get_ns) */
+	__u16 ip_len;                       /* the datagram's length: more than captured when cut */
+	__u16 captured;                     /* bytes that follow, at most ODEFLOW_TEACH_BYTES */
+	__u32 pad;
+};
+
+/* Room for the largest record (the program builds it here, off its stack). */
+struct teach_packet_buf {
+	struct teach_packet head;
+	__u8 bytes[ODEFLOW_TEACH_BYTES];
+};
+
 enum verdict_flags {
 	VERDICT_PROVISIONAL = 1, /* below the threshold: the cascade is still collecting windows */
 	/* The agent has seen the first window of the connection's forward
@@ -146,6 +177,9 @@ enum verdict_flags {
 	 * lookup. */
 	VERDICT_SEEN_FORWARD = 2,
 	VERDICT_SEEN_REVERSE = 4,
+	/* The fast model ended unsure (or with Unknown), and the class is the
+	 * one nDPI found in the connection's payload (--teach): stage "dpi". */
+	VERDICT_DPI = 8,
 };
 
 /* Map "active" (one entry): the program that works on an interface while
@@ -248,6 +282,34 @@ struct agent_info {
 	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
 };
 
+/* What the teacher (odeflow run --teach, user/teach/) publishes about
+ * itself in map "teach_info" (one entry), for `odeflow stats` and
+ * /metrics. Written by the agent only. */
+struct teach_info {
+	__u32 pid;                /* the agent that teaches; 0: none */
+	__u32 rate_ppm;           /* --teach RATE, parts per million */
+	__u64 packets;            /* copied packets nDPI inspected */
+	__u64 packets_dropped;    /* ... the teacher let go: over its CPU budget, or
+				   * its table of connections was full */
+	__u64 connections;        /* connections it followed */
+	__u64 connections_now;    /* ... and follows now */
+	__u64 labelled;           /* nDPI found them by inspection, and the class map named a class */
+	__u64 unlabelled;         /* guessed, unknown, ignored or matched no rule */
+	__u64 cpu_us;             /* the teacher thread's CPU time */
+	__u64 memory_bytes;       /* what the teacher holds now: nDPI's memory and its tables */
+	__u64 dpi_verdicts;       /* verdicts that took nDPI's class (stage dpi) */
+	__u64 windows_saved;      /* labelled windows written to the site data set */
+	__u64 windows_dropped;    /* ... not written: no label in time, queue full, disk errors */
+	__u64 site_bytes;         /* the site data set's size on disk */
+	__u64 learn_runs;         /* --learn-every: fine-tunings run */
+	__u64 models_learnt;      /* ... that wrote a better model (then loaded) */
+	/* Per nDPI class k: connections nDPI labelled k that the fast model
+	 * decided (final, before any dpi verdict), and how many of those it
+	 * named k: a live accuracy estimate. */
+	__u64 checked[ODEFLOW_MAX_CLASSES];
+	__u64 agreed[ODEFLOW_MAX_CLASSES];
+};
+
 /* Per-CPU counters: map "counters" holds one struct counters per CPU, so
  * the XDP program looks them up once per packet and bpftool prints them by
  * name. One list makes the struct's fields, the enum userspace indexes the
@@ -278,7 +340,9 @@ struct agent_info {
 	X(ACTION_RATE_PASS, action_rate_pass) /* passed within a rate limit */         \
 	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */\
 	X(RESAMPLED, resampled)               /* sampled again: no verdict came in time */\
-	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */
+	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */   \
+	X(TEACH_PACKETS, teach_packets)       /* packets copied for the teacher (--teach) */\
+	X(TEACH_RING_DROPS, teach_ring_drops) /* ... lost: its ring was full */
 
 #define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,
 enum counter { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_ENUM) CNT_MAX };

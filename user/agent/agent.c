@@ -31,6 +31,7 @@
 #include "loader/sampler_attach.h"
 #include "loader/window_ring.h"
 #include "policy.h"
+#include "teach/teacher.h"
 
 /* A batch goes to the workers when it is full, when its first window has
  * waited this long, or at once when a worker is idle: waiting only pays when
@@ -90,6 +91,7 @@ struct agent {
 	struct metrics_source metrics_src;
 	struct metrics_server *metrics;   /* --metrics */
 	struct ipfix_exporter *ipfix;     /* --ipfix */
+	struct teacher *teacher;          /* --teach */
 };
 
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
@@ -106,6 +108,16 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Any thread: writes verdicts (the teacher's dpi verdicts come through here too). */
+static void write_verdicts(void *ctx, const struct flow_key *keys, const struct verdict *values,
+			   unsigned n)
+{
+	struct agent *a = ctx;
+
+	if (xdp_write_verdicts(a->verdicts_fd, keys, values, n))
+		log_line(LOG_LEVEL_ERR, "writing %u verdicts: %s", n, strerror(errno));
+}
+
 /* Worker thread: verdicts for the connections, re-arms for the uncertain
  * directions, then the events (queued: a slow reader never holds this up). */
 static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
@@ -116,6 +128,8 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	double latency_us[POOL_MAX_BATCH];
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
 	uint32_t model_id = model_config(a->model)->model_id;
+
+	bool taught;
 
 	__atomic_fetch_add(&a->failed, (uint64_t)failed, __ATOMIC_RELAXED);
 	if (!n)
@@ -131,8 +145,13 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.model_id = model_id,
 		};
 	}
-	if (xdp_write_verdicts(a->verdicts_fd, keys, values, (unsigned)n))
-		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
+	/* the teacher sees taught connections' verdicts first (the surer answer) */
+	taught = a->teacher && teacher_begin(a->teacher, keys, n);
+	for (int i = 0; taught && i < n; i++)
+		teacher_review(a->teacher, &keys[i], &values[i], &d[i].window);
+	write_verdicts(a, keys, values, (unsigned)n);
+	if (taught)
+		teacher_end(a->teacher);
 	written_ns = monotonic_ns();
 	for (int i = 0; i < n; i++)
 		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
@@ -240,6 +259,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
 		.flows_fd = a->flows_fd, .verdicts_fd = a->verdicts_fd,
+		.teach_info_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH_INFO),
 		.ipfix = a->ipfix, .windows_failed = &a->failed,
 		.heartbeat_ns = &a->heartbeat_ns, .attached = &a->attached,
 	};
@@ -264,6 +284,33 @@ static int open_events(struct agent *a, char *err, size_t errlen)
 	if (!a->events_queue)
 		return errmsg(err, errlen, "out of memory for the events queue");
 	return 0;
+}
+
+/* --teach: nDPI on the sampled connections. Whatever stops it (a bad class
+ * map, a site data set it cannot use) is said in one line, and
+ * classification goes on without it. */
+static void start_teacher(struct agent *a, unsigned skip)
+{
+	const struct agent_options *o = a->opts;
+	struct teacher_options to = {
+		.ring_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH),
+		.info_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH_INFO),
+		.class_map = o->class_map, .model = model_config(a->model),
+		.threshold = o->threshold, .site_dir = o->site_dir, .site_cap = o->site_cap,
+		.skip = (int)skip, .write_verdicts = write_verdicts, .write_ctx = a,
+	};
+	char err[ERRMSG_LEN];
+
+	xdp_sampler_teach(a->sampler, &to.seed, &to.below);
+	if (teacher_start(&to, &a->teacher, err, sizeof(err))) {
+		log_line(LOG_LEVEL_ERR, "teach: %s; teaching is off, classification goes on", err);
+		return;
+	}
+	if (!o->quiet)
+		log_line(LOG_LEVEL_INFO, "teaching: nDPI labels %g%% of new connections (class map "
+			 "%s)%s%s", 100 * o->teach_rate, o->class_map,
+			 o->site_dir ? "; labelled windows go to " : "",
+			 o->site_dir ? o->site_dir : "");
 }
 
 static int setup(struct agent *a, char *err, size_t errlen)
@@ -300,6 +347,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		log_line(LOG_LEVEL_INFO, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
+	xo.teach_rate = o->teach_rate;
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",
 			 xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
@@ -327,6 +375,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	if (o->ipfix_collector &&
 	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
 		return -1;
+	if (o->teach_rate > 0)
+		start_teacher(a, xo.skip);
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
 	/* The events output last, once everything else is known to work: a
@@ -450,6 +500,7 @@ static void teardown(struct agent *a, bool started)
 
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
 	classify_pool_free(a->pool); /* finishes what was queued */
+	teacher_stop(a->teacher); /* after the pool: its last batches reviewed */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
 		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",

@@ -33,6 +33,12 @@ struct agent_options {
 	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
 	const char *ipfix_collector; /* NULL: no IPFIX; else "HOST:PORT" of the collector */
 	enum ipfix_transport ipfix_transport;
+	/* --teach (user/teach/): the share of connections nDPI labels (0: off),
+	 * the class map, the site data set and its cap */
+	double teach_rate;
+	const char *class_map;
+	const char *site_dir;
+	uint64_t site_cap;
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

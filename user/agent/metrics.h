@@ -63,6 +63,9 @@ struct metrics_snapshot {
 	/* occupancy of the maps (false: not walked) */
 	bool have_census;
 	struct map_census flows, verdicts;
+	/* --teach: what the teacher published (false: it does not run) */
+	bool have_teach;
+	struct teach_info teach;
 };
 
 /* Where a running agent's numbers live, for metrics_fill: set once at
@@ -78,7 +81,7 @@ struct metrics_source {
 	const uint64_t *windows_classified, *bad_records, *rearms_lost;
 	const struct agent_counts *counts;
 	const struct latency_hist *latency;
-	int counters_fd, class_actions_fd, flows_fd, verdicts_fd;
+	int counters_fd, class_actions_fd, flows_fd, verdicts_fd, teach_info_fd;
 	const struct ipfix_exporter *ipfix;          /* NULL: no --ipfix */
 	const struct decision_queue *events_queue;   /* NULL: no --events (atomic: set late) */
 	const uint64_t *windows_failed;

@@ -6,7 +6,9 @@
  * addresses, which we keep apart from what it found by inspection (its
  * confidence). A capture's connections live in a table keyed by the
  * canonical key. */
+#include <malloc.h>
 #include <ndpi_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,39 @@ struct ndpi_labeler {
 	struct flow_table *connections;
 };
 
+/* nDPI allocates through these, so its memory can be told (the live
+ * teacher reports it). Sizes come from malloc_usable_size, not a header of
+ * ours: a block nDPI frees some other way leaves a count off, never a
+ * crash. */
+static size_t ndpi_bytes;
+
+static void *counted_malloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		__atomic_fetch_add(&ndpi_bytes, malloc_usable_size(p), __ATOMIC_RELAXED);
+	return p;
+}
+
+static void counted_free(void *p)
+{
+	if (p)
+		__atomic_fetch_sub(&ndpi_bytes, malloc_usable_size(p), __ATOMIC_RELAXED);
+	free(p);
+}
+
+static void count_ndpi_memory(void)
+{
+	set_ndpi_malloc(counted_malloc);
+	set_ndpi_free(counted_free);
+}
+
+size_t ndpi_labeler_memory(void)
+{
+	return __atomic_load_n(&ndpi_bytes, __ATOMIC_RELAXED);
+}
+
 const char *ndpi_labeler_version(void)
 {
 	return ndpi_revision();
@@ -38,9 +73,11 @@ const char *ndpi_labeler_version(void)
 
 struct ndpi_labeler *ndpi_labeler_new(char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct ndpi_labeler *l = calloc(1, sizeof(*l));
 	NDPI_PROTOCOL_BITMASK all;
 
+	pthread_once(&once, count_ndpi_memory); /* before nDPI allocates anything */
 	if (!l) {
 		errmsg(err, errlen, "out of memory");
 		return NULL;

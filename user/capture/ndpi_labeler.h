@@ -54,6 +54,8 @@ struct ndpi_inspection {
 /* Errors: NULL and one line in err. */
 struct ndpi_labeler *ndpi_labeler_new(char *err, size_t errlen);
 void ndpi_labeler_free(struct ndpi_labeler *l);
+/* Bytes nDPI holds now, all labellers of the process together. */
+size_t ndpi_labeler_memory(void);
 /* The nDPI version, e.g. "4.2.0". */
 const char *ndpi_labeler_version(void);
 

@@ -10,12 +10,13 @@
 #include "agent/events_writer.h"
 #include "cli.h"
 #include "engine/model_path.h"
+#include "teach/site_dataset.h"
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
 	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THRESHOLD, OPT_MAX_WINDOWS,
 	OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
-	OPT_IPFIX_TRANSPORT, OPT_QUIET,
+	OPT_IPFIX_TRANSPORT, OPT_QUIET, OPT_TEACH, OPT_CLASS_MAP, OPT_SITE, OPT_SITE_CAP,
 };
 
 CLI_CHOICES(hook_choice, { "xdp", NULL },
@@ -76,6 +77,30 @@ static const struct cli_option options[] = {
 	{ 0 },
 };
 
+/* The site's defaults: where the labelled windows go, named by interface. */
+#define SITE_DEFAULT_DIR "/var/lib/odeflow/site-"
+
+static const struct cli_option teach_options[] = {
+	CLI_OPTION(OPT_TEACH, "teach", 0, "RATE",
+		   "nDPI labels this share (0 to 1) of new connections, chosen by a keyed hash no "
+		   "sender can aim at, from copies of their first " CLI_STR(ODEFLOW_TEACH_PACKETS)
+		   " packets each way (payloads stay in memory): a final verdict the model is unsure "
+		   "of takes nDPI's class (stage dpi), stats and metrics count how often model and "
+		   "nDPI agree per class, and the labelled windows go to the site data set "
+		   "(odeflow learn)", .def = "0: off"),
+	CLI_OPTION(OPT_CLASS_MAP, "class-map", 0, "FILE",
+		   "which of the model's classes each nDPI protocol is (the syntax of pcap2npy "
+		   "--label-ndpi)", .def = CLASS_MAP_DEFAULT_FILE " of the shipped models",
+		   .def_fn = class_map_default_path),
+	CLI_OPTION(OPT_SITE, "site", 0, "DIR",
+		   "the site data set: labelled windows, mode 0600, in a directory of root's",
+		   .def = SITE_DEFAULT_DIR "IF"),
+	CLI_OPTION(OPT_SITE_CAP, "site-cap", 0, "MIB",
+		   "the site data set's size on disk; the oldest windows go first",
+		   .def = CLI_STR(SITE_DEFAULT_CAP_MIB)),
+	{ 0 },
+};
+
 ODEFLOW_COMMAND(run,
 	.summary = "attach to an interface, classify its flows, enforce the policy",
 	.description = "The agent: attaches the XDP sampler to an interface, classifies the "
@@ -88,7 +113,7 @@ ODEFLOW_COMMAND(run,
 		       "It needs root (CAP_BPF and CAP_NET_ADMIN). odeflow flows, stats, top and "
 		       "policy read and change what it left in the pinned maps.",
 	.section = 8,
-	.groups = { { NULL, options } });
+	.groups = { { NULL, options }, { "learning the site (user/teach/README.md)", teach_options } });
 
 int cmd_run(int argc, char **argv)
 {
@@ -100,7 +125,10 @@ int cmd_run(int argc, char **argv)
 		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
+		.class_map = class_map_default_path(), .site_cap = SITE_DEFAULT_CAP_MIB << 20,
 	};
+	static char site[4096];
+	long mib;
 	bool mode_given = false;
 	struct cli_parse p;
 	double v;
@@ -155,6 +183,13 @@ int cmd_run(int argc, char **argv)
 		case OPT_KEEP: o.keep = true; break;
 		case OPT_BUSY_POLL: o.busy_poll = true; break;
 		case OPT_QUIET: o.quiet = true; break;
+		case OPT_TEACH: cli_double(&p, 0, 1, false, &o.teach_rate); break;
+		case OPT_CLASS_MAP: o.class_map = p.arg; break;
+		case OPT_SITE: o.site_dir = p.arg; break;
+		case OPT_SITE_CAP:
+			if (!cli_long(&p, SITE_MIN_CAP_BYTES >> 20, 1L << 30, &mib))
+				o.site_cap = (uint64_t)mib << 20;
+			break;
 		}
 	}
 	if (id < 0)
@@ -164,5 +199,9 @@ int cmd_run(int argc, char **argv)
 				       mode_given ? "xdp-mode" : "replace");
 	if (geteuid() != 0)
 		return cli_fail("needs root (CAP_BPF and CAP_NET_ADMIN) to load XDP programs");
+	if (o.teach_rate > 0 && !o.site_dir) {
+		snprintf(site, sizeof(site), SITE_DEFAULT_DIR "%s", o.iface);
+		o.site_dir = site;
+	}
 	return agent_run(&o);
 }

@@ -37,4 +37,8 @@ int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
 /* Publishes what the running agent says about itself (map "agent"). */
 int xdp_publish_agent(int agent_fd, const struct agent_info *info);
 
+/* Publishes and reads what the teacher says about itself (map "teach_info"). */
+int xdp_publish_teach(int teach_info_fd, const struct teach_info *info);
+int xdp_read_teach(int teach_info_fd, struct teach_info *info);
+
 #endif
