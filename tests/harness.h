@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int harness_failed_tests;
@@ -69,6 +70,16 @@ static const char *harness_skip_reason;
 static inline int harness_done(void)
 {
 	return harness_failed_tests ? 1 : 0;
+}
+
+/* CPU seconds this thread has run: what a piece of work costs, however
+ * busy the machine is (wall time is not, on a shared 2-vCPU machine). */
+static inline double harness_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Tests that load BPF programs or create namespaces need root. */
