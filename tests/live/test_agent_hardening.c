@@ -10,14 +10,22 @@
 
 #define TEST_SECONDS 300
 #define GEN_FLOWS "build/tools/gen_flows"
+/* CPU time per window of hostile flows against spread ones: near 1 */
+#define MAX_HOSTILE_SLOWDOWN 2.0
 
 /* Replays `flows` one-way UDP flows of N packets (tools/bench/gen_flows.c,
- * addresses in 10.200.0.0/16) as fast as the veth takes them. */
+ * addresses in 10.200.0.0/16, keys chosen as gen_flows' KEYS says) as fast
+ * as the veth takes them. */
+static int flood_flows(long flows, const char *keys)
+{
+	return sh("%s %s/flows.pcap %ld %d 256 %s >/dev/null && ip netns exec %s timeout 60 "
+		  "tcpreplay -q --topspeed -i %s %s/flows.pcap >/dev/null 2>&1",
+		  GEN_FLOWS, scratch_dir, flows, N, keys, ns_tx, dev_tx, scratch_dir);
+}
+
 static int flood_windows(long flows)
 {
-	return sh("%s %s/flows.pcap %ld %d 256 >/dev/null && ip netns exec %s timeout 60 "
-		  "tcpreplay -q --topspeed -i %s %s/flows.pcap >/dev/null 2>&1",
-		  GEN_FLOWS, scratch_dir, flows, N, ns_tx, dev_tx, scratch_dir);
+	return flood_flows(flows, "spread");
 }
 
 static long long agent_field(json_t *stats, const char *name)
@@ -203,6 +211,66 @@ static void test_overloaded_agent_stays_visible_and_stops(void)
 	       (unsigned long long)(worst / NSEC_PER_MSEC));
 	CHECKF(stop_agent(SIGTERM, 1000) == 0, "the agent did not stop within a second");
 	kill_from_pidfile("replay", SIGTERM);
+}
+
+/* CPU seconds the agent has run, all its threads (/proc/PID/stat). */
+static double agent_cpu_seconds(void)
+{
+	char path[64];
+	unsigned long utime = 0, stime = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", read_pid("agent"));
+	f = fopen(path, "r");
+	/* comm holds no space here (odeflow) */
+	if (!f || fscanf(f, "%*d %*s %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+			 &stime) != 2)
+		utime = stime = 0;
+	if (f)
+		fclose(f);
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The agent's CPU time per window classified over a flood of HOSTILE_FLOWS
+ * flows whose keys gen_flows chose as KEYS; -1 if the run failed. */
+#define HOSTILE_FLOWS 10000
+static double agent_cpu_per_window(const char *keys)
+{
+	long long classified;
+	double cpu0, cpu;
+	json_t *stats;
+
+	/* --flows as the default: the cascade's tables have the slots gen_flows aims at */
+	if (start_agent("--threshold 0"))
+		return -1;
+	cpu0 = agent_cpu_seconds();
+	CHECK(flood_flows(HOSTILE_FLOWS, keys) == 0);
+	/* most flows give a window (some lose their held first packet to another) */
+	stats = stats_when_classified(HOSTILE_FLOWS * 9 / 10, 30000);
+	classified = agent_field(stats, "windows_classified");
+	json_decref(stats);
+	cpu = agent_cpu_seconds() - cpu0;
+	CHECK(stop_agent(SIGTERM, 1000) == 0);
+	printf("  %s: %lld windows, agent CPU %.2f s, %.1f us a window\n", keys, classified, cpu,
+	       classified > 0 ? cpu * 1e6 / (double)classified : 0);
+	CHECKF(classified >= HOSTILE_FLOWS * 9 / 10, "%s: %lld windows of %d flows", keys,
+	       classified, HOSTILE_FLOWS);
+	return classified > 0 ? cpu / (double)classified : -1;
+}
+
+/* The issue's hostile flows through the agent: connections whose keys all
+ * hash into a few hundred slots of the cascade's tables under the unseeded
+ * FNV-1a it once used. The agent spends on each of their windows what it
+ * spends on a window of spread flows. */
+static void test_hostile_keys_cost_the_agent_what_spread_keys_cost(void)
+{
+	double spread = agent_cpu_per_window("spread");
+	double hostile = spread > 0 ? agent_cpu_per_window("collide-connections") : -1;
+
+	if (spread > 0 && hostile > 0)
+		printf("  hostile keys cost %.2fx spread keys' CPU per window (at most %.1fx)\n",
+		       hostile / spread, MAX_HOSTILE_SLOWDOWN);
+	CHECK(spread > 0 && hostile > 0 && hostile <= MAX_HOSTILE_SLOWDOWN * spread);
 }
 
 /* Finite weights that overflow on real traffic: the start is refused with
@@ -429,5 +497,6 @@ int main(void)
 	RUN(test_fifo_model_or_policy_refused);
 	RUN(test_evicted_drop_comes_back);
 	RUN(test_slow_flow_classified_during_a_flood);
+	RUN(test_hostile_keys_cost_the_agent_what_spread_keys_cost);
 	return harness_done();
 }

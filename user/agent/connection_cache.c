@@ -94,8 +94,9 @@ int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash
 		;
 	for (int g = 0; g < 2; g++) {
 		c->gen[g].epoch = (uint64_t)g + 1; /* calloc's epoch 0: every slot free */
-		c->gen[g].epochs = calloc(c->capacity, sizeof(uint64_t));
+		/* the entries first: the larger, so a size that cannot be had fails at once */
 		c->gen[g].entries = calloc(c->capacity, entry_size);
+		c->gen[g].epochs = c->gen[g].entries ? calloc(c->capacity, sizeof(uint64_t)) : NULL;
 		if (!c->gen[g].epochs || !c->gen[g].entries) {
 			size_t mib = 2 * c->capacity * (entry_size + sizeof(uint64_t)) >> 20;
 
