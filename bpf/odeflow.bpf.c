@@ -118,14 +118,13 @@ struct {
 	__type(value, struct active_instance);
 } active SEC(".maps");
 
-/* Packets of classified connections by class and the action applied to
- * them (key class_id * ACTION_COUNT + action; a provisional verdict's DROP
- * or RATE_LIMIT counts as the PASS it was), for the agent's /metrics. */
+/* Packets and bytes of classified connections by class and what the policy
+ * did to them (enum policy_outcome), for the agent's /metrics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, ODEFLOW_CLASS_ACTIONS);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct class_traffic);
 } class_actions SEC(".maps");
 
 /* The state a new direction is inserted with, its first two packets already
@@ -392,13 +391,15 @@ static __always_inline bool rate_allows(__u32 class_id, const struct policy *p, 
 	return pass;
 }
 
-static __always_inline void count_class_action(__u32 class_id, __u32 action)
+static __always_inline void count_class_action(__u32 class_id, __u32 outcome, __u32 ip_len)
 {
-	__u32 key = class_id * ACTION_COUNT + action;
-	__u64 *n = bpf_map_lookup_elem(&class_actions, &key);
+	__u32 key = class_id * OUTCOME_COUNT + outcome;
+	struct class_traffic *t = bpf_map_lookup_elem(&class_actions, &key);
 
-	if (n)
-		(*n)++; /* per-CPU */
+	if (t) { /* per-CPU */
+		t->packets++;
+		t->bytes += ip_len;
+	}
 }
 
 /* The XDP action for a packet of a classified connection. A provisional
@@ -415,25 +416,26 @@ static __always_inline int enforce(struct packet *pkt, const struct verdict *v, 
 	if (p && action == ACTION_MARK) {
 		mark_dscp(pkt, p->dscp, data_end);
 		cnt->action_mark++;
-		count_class_action(class_id, ACTION_MARK);
+		count_class_action(class_id, OUTCOME_MARK, pkt->ip_len);
 		return XDP_PASS;
 	}
 	if (p && action == ACTION_DROP && !provisional) {
 		cnt->action_drop++;
-		count_class_action(class_id, ACTION_DROP);
+		count_class_action(class_id, OUTCOME_DROP, pkt->ip_len);
 		return XDP_DROP;
 	}
 	if (p && action == ACTION_RATE_LIMIT && !provisional) {
-		count_class_action(class_id, ACTION_RATE_LIMIT);
 		if (rate_allows(class_id, p, pkt->ip_len)) {
 			cnt->action_rate_pass++;
+			count_class_action(class_id, OUTCOME_RATE_PASS, pkt->ip_len);
 			return XDP_PASS;
 		}
 		cnt->action_rate_drop++;
+		count_class_action(class_id, OUTCOME_RATE_DROP, pkt->ip_len);
 		return XDP_DROP;
 	}
 	cnt->action_pass++;
-	count_class_action(class_id, ACTION_PASS);
+	count_class_action(class_id, OUTCOME_PASS, pkt->ip_len);
 	return XDP_PASS;
 }
 

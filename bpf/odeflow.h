@@ -159,8 +159,25 @@ enum policy_action {
 	ACTION_COUNT
 };
 
-/* Entries of map "class_actions": one per class and action. */
-#define ODEFLOW_CLASS_ACTIONS (ODEFLOW_MAX_CLASSES * ACTION_COUNT)
+/* What the policy did to a packet of a classified connection: the key of
+ * map "class_actions" is class_id * OUTCOME_COUNT + outcome. A provisional
+ * verdict's DROP or RATE_LIMIT counts as the PASS it was. */
+enum policy_outcome {
+	OUTCOME_PASS = 0,
+	OUTCOME_DROP = 1,
+	OUTCOME_MARK = 2,
+	OUTCOME_RATE_PASS = 3, /* within its class's rate limit */
+	OUTCOME_RATE_DROP = 4, /* over it */
+	OUTCOME_COUNT
+};
+
+#define ODEFLOW_CLASS_ACTIONS (ODEFLOW_MAX_CLASSES * OUTCOME_COUNT)
+
+/* A value of "class_actions" (per CPU): packets and their IP bytes. */
+struct class_traffic {
+	__u64 packets;
+	__u64 bytes;
+};
 
 struct policy {
 	__u32 action;          /* enum policy_action */

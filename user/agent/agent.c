@@ -76,6 +76,7 @@ struct agent {
 
 	struct agent_info info;   /* published in the "agent" map */
 	uint64_t published_ns;
+	uint64_t heartbeat_ns;    /* info's, for /healthz (atomic) */
 	uint64_t batches;
 
 	struct events_writer *events;
@@ -188,6 +189,7 @@ static void publish(struct agent *a)
 				 events_writer_lost(a->events);
 	bpf_map_update_elem(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &zero, &a->info, BPF_ANY);
 	a->published_ns = a->info.heartbeat_ns;
+	__atomic_store_n(&a->heartbeat_ns, a->info.heartbeat_ns, __ATOMIC_RELAXED);
 }
 
 static void publish_start(struct agent *a)
@@ -232,15 +234,18 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	a->metrics_src = (struct metrics_source){
 		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
-		.model = model_config(a->model), .start_time = wall.tv_sec + wall.tv_nsec / 1e9,
+		.model = model_config(a->model), .max_windows = o->max_windows,
+		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
 		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
+		.flows_fd = a->flows_fd, .verdicts_fd = a->verdicts_fd,
 		.ipfix = a->ipfix, .windows_failed = &a->failed,
+		.heartbeat_ns = &a->heartbeat_ns, .attached = &a->attached,
 	};
-	if (metrics_server_start(o->metrics_listen, metrics_fill, &a->metrics_src, &a->metrics,
-				 err, errlen))
+	if (metrics_server_start(o->metrics_listen, metrics_fill, metrics_health, &a->metrics_src,
+				 &a->metrics, err, errlen))
 		return -1;
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
@@ -333,7 +338,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 			       (o->keep ? XDP_ATTACH_KEEP : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
 			       &got, err, errlen))
 		return -1;
-	a->attached = true;
+	__atomic_store_n(&a->attached, true, __ATOMIC_RELAXED); /* /healthz reads it */
 	/* the metrics server runs already */
 	__atomic_store_n(&a->metrics_src.hook,
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);

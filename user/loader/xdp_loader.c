@@ -89,7 +89,7 @@ static const struct map_desc map_descs[XDP_MAP_COUNT] = {
 	[XDP_MAP_AGENT] = { "agent", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct agent_info) },
 	[XDP_MAP_WAKEUP] = { "wakeup", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(__u32) },
 	[XDP_MAP_CLASS_ACTIONS] = { "class_actions", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-				    FIXED_VALUE(__u64) },
+				    FIXED_VALUE(struct class_traffic) },
 	[XDP_MAP_ACTIVE] = { "active", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			     FIXED_VALUE(struct active_instance) },
 };
@@ -990,11 +990,14 @@ int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
 	return sum_percpu(counters_fd, 0, CNT_MAX, out);
 }
 
-int xdp_read_class_actions(int class_actions_fd, uint64_t out[ODEFLOW_CLASS_ACTIONS])
+_Static_assert(sizeof(struct class_traffic) == 2 * sizeof(__u64),
+	       "struct class_traffic must read as __u64[2]");
+
+int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS])
 {
 	memset(out, 0, ODEFLOW_CLASS_ACTIONS * sizeof(out[0]));
 	for (__u32 k = 0; k < ODEFLOW_CLASS_ACTIONS; k++)
-		if (sum_percpu(class_actions_fd, k, 1, &out[k]))
+		if (sum_percpu(class_actions_fd, k, 2, (uint64_t *)&out[k]))
 			return -1;
 	return 0;
 }

@@ -184,9 +184,10 @@ const char *xdp_counter_name(enum counter c);
 /* Sums each per-CPU counter over the CPUs. */
 int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
 
-/* Packets of classified connections by class and applied action (map
- * "class_actions"), summed over the CPUs: out[class * ACTION_COUNT + action]. */
-int xdp_read_class_actions(int class_actions_fd, uint64_t out[ODEFLOW_CLASS_ACTIONS]);
+/* Packets and bytes of classified connections by class and what the policy
+ * did (map "class_actions"), summed over the CPUs:
+ * out[class * OUTCOME_COUNT + outcome]. */
+int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS]);
 
 /* Writes one class's policy and resets its rate-limit bucket to full. */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
