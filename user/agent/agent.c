@@ -234,7 +234,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	a->metrics_src = (struct metrics_source){
 		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
-		.model = model_config(a->model), .max_windows = o->max_windows,
+		.model = model_config(a->model), .max_windows = o->cascade.max_windows,
 		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
 		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
