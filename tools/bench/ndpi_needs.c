@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int f = first; f < argc; f++) {
-		struct flow_table *conns = flow_table_new(sizeof(struct conn));
+		struct flow_table *conns = flow_table_new(sizeof(struct conn), NULL);
 		struct pcap_source *src;
 		struct packet_info info;
 		uint64_t ts;

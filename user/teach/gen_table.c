@@ -27,8 +27,8 @@ struct gen_table *gen_table_new(size_t entry_size, size_t limit, gen_forget_fn f
 		return NULL;
 	*t = (struct gen_table){ .entry_size = entry_size, .limit = limit ? limit : 1,
 				 .forget = forget, .ctx = ctx };
-	t->current = flow_table_new(entry_size);
-	t->previous = flow_table_new(entry_size);
+	t->current = flow_table_new(entry_size, NULL);
+	t->previous = flow_table_new(entry_size, NULL);
 	if (!t->current || !t->previous) {
 		gen_table_free(t);
 		return NULL;
@@ -61,7 +61,7 @@ void gen_table_free(struct gen_table *t)
  * memory (nothing changes). */
 static int next_generation(struct gen_table *t)
 {
-	struct flow_table *fresh = flow_table_new(t->entry_size);
+	struct flow_table *fresh = flow_table_new(t->entry_size, NULL);
 
 	if (!fresh)
 		return -1;

@@ -36,7 +36,7 @@ static int split(const struct site_rows *rows, size_t *train, size_t *ntrain, si
 		 size_t *nheld)
 {
 	size_t n = rows->data.n, cut = n - (size_t)((double)n * LEARN_HOLDOUT);
-	struct flow_table *conns = flow_table_new(sizeof(struct flow_key));
+	struct flow_table *conns = flow_table_new(sizeof(struct flow_key), NULL);
 	bool added;
 
 	*ntrain = *nheld = 0;

@@ -229,7 +229,7 @@ int site_dataset_open(const struct site_dataset_options *o, struct site_dataset 
 	d->rows.window = o->info.window;
 	d->next = 1;
 	d->dirfd = open_dir(o->dir, true, err, errlen);
-	d->directions = flow_table_new(sizeof(struct direction_number));
+	d->directions = flow_table_new(sizeof(struct direction_number), NULL);
 	if (d->dirfd < 0 || !d->directions || scan(d, true, err, errlen)) {
 		if (d->dirfd >= 0 && !d->directions)
 			errmsg(err, errlen, "out of memory");
@@ -246,7 +246,7 @@ static void drop_held(struct site_dataset *d)
 	pcap_rows_free(&d->rows);
 	d->rows.window = d->info.window;
 	flow_table_free(d->directions);
-	d->directions = flow_table_new(sizeof(struct direction_number));
+	d->directions = flow_table_new(sizeof(struct direction_number), NULL);
 	d->ndirections = 0;
 }
 
