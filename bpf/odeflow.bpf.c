@@ -144,6 +144,14 @@ struct {
 	__type(value, struct teach_info);
 } teach_info SEC(".maps");
 
+/* Written by `odeflow model load` and the agent (struct model_request). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct model_request);
+} model_load SEC(".maps");
+
 /* The state a new direction is inserted with, its first two packets already
  * in their slots: built here rather than on the 512-byte stack. Only the
  * header and slots 0 and 1 are ever written, so every other slot stays zero. */

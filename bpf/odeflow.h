@@ -310,6 +310,20 @@ struct teach_info {
 	__u64 agreed[ODEFLOW_MAX_CLASSES];
 };
 
+/* Map "model_load" (one entry): `odeflow model load FILE` asks the running
+ * agent to take another model without a restart, and the agent answers in
+ * the same entry; it also names the file of the model that runs. */
+#define ODEFLOW_MODEL_PATH_LEN 256
+struct model_request {
+	__u64 asked;          /* the command's: raised for each request */
+	__u64 answered;       /* the agent's: the last request it answered */
+	__s32 status;         /* of that answer: 0 loaded, -1 refused */
+	__u32 model_id;       /* the agent's: the model that runs now */
+	char path[ODEFLOW_MODEL_PATH_LEN];    /* the command's: the file asked for (absolute) */
+	char running[ODEFLOW_MODEL_PATH_LEN]; /* the agent's: the file of the model that runs */
+	char message[256];    /* the agent's answer, one line */
+};
+
 /* Per-CPU counters: map "counters" holds one struct counters per CPU, so
  * the XDP program looks them up once per packet and bpftool prints them by
  * name. One list makes the struct's fields, the enum userspace indexes the

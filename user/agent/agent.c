@@ -22,7 +22,9 @@
 #include "common/log.h"
 #include "common/window_start.h"
 #include "decision_queue.h"
+#include "learner.h"
 #include "metrics_http.h"
+#include "model_reload.h"
 #include "engine/model.h"
 #include "events_writer.h"
 #include "latency.h"
@@ -60,9 +62,20 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
+/* The running model's file, for /metrics: a few buffers in turn, so a
+ * scrape that reads one while a model is loaded is not written under. */
+#define MODEL_PATHS 4
+
 struct agent {
 	const struct agent_options *opts;
-	struct model *model;
+	struct model *model;      /* the running one (the reloader's, once it runs) */
+	/* what the consumers (policy, events, IPFIX, metrics) read of it: a model
+	 * loaded later has the same classes and window; its id is stored
+	 * atomically */
+	struct model_config cfg;
+	char model_paths[MODEL_PATHS][PATH_MAX];
+	unsigned model_paths_used;
+	struct model_reloader *reloader;
 	const char *class_names[ODEFLOW_MAX_CLASSES];
 	struct xdp_sampler *sampler;
 	bool attached;
@@ -71,7 +84,6 @@ struct agent {
 	struct classify_pool *pool;
 
 	struct window_batch batch;  /* being filled by the drain thread */
-	struct classify_seat *seat; /* for small batches the drain thread classifies itself */
 	int idle_fd;                /* eventfd: a worker ran out of work */
 	uint64_t batch_started_ns;
 	uint64_t bad_records;
@@ -92,12 +104,13 @@ struct agent {
 	struct metrics_server *metrics;   /* --metrics */
 	struct ipfix_exporter *ipfix;     /* --ipfix */
 	struct teacher *teacher;          /* --teach */
+	struct learner *learner;          /* --learn-every */
 };
 
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
 	struct policy_table table = { 0 }; /* no file: pass everywhere */
-	int num_classes = model_config(a->model)->num_classes;
+	int num_classes = a->cfg.num_classes;
 
 	if (a->opts->policy_path &&
 	    policy_load(a->opts->policy_path, a->class_names, num_classes, &table, err, errlen))
@@ -127,7 +140,6 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	struct verdict values[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
-	uint32_t model_id = model_config(a->model)->model_id;
 
 	bool taught;
 
@@ -142,7 +154,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.flags = (__u8)((d[i].provisional ? VERDICT_PROVISIONAL : 0) | d[i].directions_seen),
 			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
 			.decided_ns = decided_ns,
-			.model_id = model_id,
+			.model_id = d[i].model_id,
 		};
 	}
 	/* the teacher sees taught connections' verdicts first (the surer answer) */
@@ -177,7 +189,7 @@ static void flush_batch(struct agent *a)
 	if (!a->batch.n)
 		return;
 	if (a->batch.n <= RUN_HERE_MAX && classify_pool_idle(a->pool))
-		classify_pool_run_here(a->pool, a->seat, &a->batch);
+		classify_pool_run_here(a->pool, &a->batch);
 	else
 		classify_pool_submit(a->pool, &a->batch);
 	agent_counts_batch(&a->counts, a->batch.n);
@@ -194,6 +206,7 @@ static void publish(struct agent *a)
 	a->info.windows_classified = __atomic_load_n(&a->decisions, __ATOMIC_RELAXED);
 	a->info.windows_failed = __atomic_load_n(&a->failed, __ATOMIC_RELAXED);
 	a->info.batches = a->batches;
+	a->info.model_id = __atomic_load_n(&a->cfg.model_id, __ATOMIC_RELAXED);
 	a->info.latency_p50_us = latency_quantile(&a->latency, 0.5);
 	a->info.latency_p90_us = latency_quantile(&a->latency, 0.9);
 	a->info.latency_p99_us = latency_quantile(&a->latency, 0.99);
@@ -212,7 +225,7 @@ static void publish(struct agent *a)
 
 static void publish_start(struct agent *a)
 {
-	const struct model_config *cfg = model_config(a->model);
+	const struct model_config *cfg = &a->cfg;
 
 	a->info.pid = (__u32)getpid();
 	a->info.model_id = cfg->model_id;
@@ -252,7 +265,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	a->metrics_src = (struct metrics_source){
 		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
-		.model = model_config(a->model), .max_windows = o->cascade.max_windows,
+		.model = &a->cfg, .max_windows = o->cascade.max_windows,
 		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
 		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
@@ -276,7 +289,7 @@ static int open_events(struct agent *a, char *err, size_t errlen)
 	const struct agent_options *o = a->opts;
 	struct events_writer_options eo = { .path = o->events_path, .mode = o->events_mode,
 					    .allow_pipe = o->events_pipe,
-					    .model = model_config(a->model), .iface = o->iface };
+					    .model = &a->cfg, .iface = o->iface };
 
 	if (events_writer_open(&eo, &a->events, err, errlen))
 		return -1;
@@ -295,7 +308,7 @@ static void start_teacher(struct agent *a, unsigned skip)
 	struct teacher_options to = {
 		.ring_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH),
 		.info_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH_INFO),
-		.class_map = o->class_map, .model = model_config(a->model),
+		.class_map = o->class_map, .model = &a->cfg,
 		.threshold = o->cascade.threshold, .site_dir = o->site_dir, .site_cap = o->site_cap,
 		.skip = (int)skip, .write_verdicts = write_verdicts, .write_ctx = a,
 	};
@@ -313,6 +326,19 @@ static void start_teacher(struct agent *a, unsigned skip)
 			 o->site_dir ? o->site_dir : "");
 }
 
+/* The reloader's thread: a new model runs; the one before is unused. */
+static void on_model_loaded(void *ctx, struct model *now, struct model *before, const char *path)
+{
+	struct agent *a = ctx;
+	char *slot = a->model_paths[a->model_paths_used++ % MODEL_PATHS];
+
+	a->model = now;
+	model_free(before);
+	snprintf(slot, PATH_MAX, "%s", path);
+	__atomic_store_n(&a->metrics_src.model_path, slot, __ATOMIC_RELEASE);
+	__atomic_store_n(&a->cfg.model_id, model_config(now)->model_id, __ATOMIC_RELAXED);
+}
+
 static int setup(struct agent *a, char *err, size_t errlen)
 {
 	const struct agent_options *o = a->opts;
@@ -327,7 +353,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		return -1;
 	if (model_self_check(a->model, why, sizeof(why)))
 		return errmsg(err, errlen, "%s: %s", o->model_path, why);
-	cfg = model_config(a->model);
+	a->cfg = *model_config(a->model);
+	cfg = &a->cfg;
 	for (int k = 0; k < cfg->num_classes; k++)
 		a->class_names[k] = cfg->class_names[k];
 	ifindex = (int)if_nametoindex(o->iface);
@@ -364,17 +391,22 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (a->idle_fd < 0)
 		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
-	a->seat = classify_seat_new(a->model, a->cascade);
-	if (!a->seat)
-		return errmsg(err, errlen, "out of memory for the model's workspace");
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
+	if (model_reloader_start(a->pool, a->model, o->model_path,
+				 xdp_sampler_map_fd(a->sampler, XDP_MAP_MODEL_LOAD), on_model_loaded, a,
+				 &a->reloader, err, errlen))
+		return -1;
 	if (o->ipfix_collector &&
 	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
 		return -1;
 	if (o->teach_rate > 0)
 		start_teacher(a, xo.skip);
+	if (a->teacher && o->learn_every_ns &&
+	    learner_start(o->learn_every_ns, o->site_dir, a->teacher, a->reloader, &a->learner,
+			  err, errlen))
+		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
 	/* The events output last, once everything else is known to work: a
@@ -477,6 +509,7 @@ static int drain(struct agent *a)
 		if (reload_requested) {
 			reload_requested = 0;
 			reload_policy(a);
+			model_reloader_reread(a->reloader);
 		}
 	}
 	flush_batch(a);
@@ -497,6 +530,8 @@ static void teardown(struct agent *a, bool started)
 	char err[ERRMSG_LEN];
 
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
+	learner_stop(a->learner); /* kills a learning process that runs */
+	model_reloader_stop(a->reloader); /* it swaps the pool's model */
 	classify_pool_free(a->pool); /* finishes what was queued */
 	teacher_stop(a->teacher); /* after the pool: its last batches reviewed */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
@@ -515,7 +550,6 @@ static void teardown(struct agent *a, bool started)
 			log_line(LOG_LEVEL_ERR, "%s", err);
 		xdp_sampler_close(a->sampler);
 	}
-	classify_seat_free(a->seat);
 	if (a->idle_fd >= 0)
 		close(a->idle_fd);
 	cascade_free(a->cascade);

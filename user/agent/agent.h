@@ -39,6 +39,7 @@ struct agent_options {
 	const char *class_map;
 	const char *site_dir;
 	uint64_t site_cap;
+	uint64_t learn_every_ns;  /* --learn-every (with --teach): 0, never */
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

@@ -174,9 +174,10 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 
 	s->iface = src->iface;
 	s->hook = __atomic_load_n(&src->hook, __ATOMIC_ACQUIRE); /* set again once attached */
-	s->model_path = src->model_path;
+	/* both change when the agent takes another model (model_reload.h) */
+	s->model_path = __atomic_load_n(&src->model_path, __ATOMIC_ACQUIRE);
 	s->arch = model_arch_name(cfg->arch);
-	s->model_id = cfg->model_id;
+	s->model_id = __atomic_load_n(&cfg->model_id, __ATOMIC_RELAXED);
 	s->window_n = cfg->window;
 	s->num_classes = cfg->num_classes < ODEFLOW_MAX_CLASSES ? cfg->num_classes
 								: ODEFLOW_MAX_CLASSES;

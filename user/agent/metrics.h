@@ -70,7 +70,8 @@ struct metrics_snapshot {
 
 /* Where a running agent's numbers live, for metrics_fill: set once at
  * start (but hook: the hook asked for, then the attachment's name once
- * attached, stored atomically); the pointed-to counters are read with
+ * attached, stored atomically; and model_path and model->model_id,
+ * stored atomically when the agent takes another model); the pointed-to counters are read with
  * atomic loads. A NULL counter
  * reads as 0; a map fd below 0 leaves its part out. */
 struct metrics_source {

@@ -16,6 +16,7 @@ enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
 	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
 	OPT_IPFIX_TRANSPORT, OPT_QUIET, OPT_TEACH, OPT_CLASS_MAP, OPT_SITE, OPT_SITE_CAP,
+	OPT_LEARN_EVERY,
 };
 
 CLI_CHOICES(hook_choice, { "xdp", NULL },
@@ -92,6 +93,10 @@ static const struct cli_option teach_options[] = {
 	CLI_OPTION(OPT_SITE_CAP, "site-cap", 0, "MIB",
 		   "the site data set's size on disk; the oldest windows go first",
 		   .def = CLI_STR(SITE_DEFAULT_CAP_MIB)),
+	CLI_OPTION(OPT_LEARN_EVERY, "learn-every", 0, "DURATION",
+		   "with --teach, every DURATION (90s, 5m, 2h) fine-tune the running model on the "
+		   "site data set (odeflow learn, at the idle scheduling class) and take the result "
+		   "without a restart when it is better on the newest windows", .def = "never"),
 	{ 0 },
 };
 
@@ -126,6 +131,7 @@ int cmd_run(int argc, char **argv)
 	bool mode_given = false;
 	struct cli_parse p;
 	long flows;
+	double v;
 	int id, choice;
 
 	cascade_args_defaults(&o.cascade, 0); /* remembers --flows connections */
@@ -177,6 +183,10 @@ int cmd_run(int argc, char **argv)
 		case OPT_TEACH: cli_double(&p, 0, 1, false, &o.teach_rate); break;
 		case OPT_CLASS_MAP: o.class_map = p.arg; break;
 		case OPT_SITE: o.site_dir = p.arg; break;
+		case OPT_LEARN_EVERY:
+			if (!cli_duration(&p, 10, 30 * 86400, &v))
+				o.learn_every_ns = (uint64_t)(v * NSEC_PER_SEC);
+			break;
 		case OPT_SITE_CAP:
 			if (!cli_long(&p, SITE_MIN_CAP_BYTES >> 20, 1L << 30, &mib))
 				o.site_cap = (uint64_t)mib << 20;
@@ -188,6 +198,8 @@ int cmd_run(int argc, char **argv)
 	if (o.hook == XDP_HOOK_TCX && (mode_given || o.replace))
 		return cli_usage_error(&p, "--%s applies to --hook xdp only",
 				       mode_given ? "xdp-mode" : "replace");
+	if (o.learn_every_ns && !(o.teach_rate > 0))
+		return cli_usage_error(&p, "--learn-every learns from what --teach labels: give both");
 	if (geteuid() != 0)
 		return cli_fail("needs root (CAP_BPF and CAP_NET_ADMIN) to load XDP programs");
 	if (o.teach_rate > 0 && !o.site_dir) {

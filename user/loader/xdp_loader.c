@@ -42,6 +42,8 @@ const struct map_desc map_descs[XDP_MAP_COUNT] = {
 	[XDP_MAP_TEACH] = { "teach", BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
 	[XDP_MAP_TEACH_INFO] = { "teach_info", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 FIXED_VALUE(struct teach_info) },
+	[XDP_MAP_MODEL_LOAD] = { "model_load", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 FIXED_VALUE(struct model_request) },
 };
 #undef FIXED_VALUE
 
