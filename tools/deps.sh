@@ -19,6 +19,7 @@ packages=(
   xdp-tools                     # live tests: xdp-filter beside odeflow in the dispatcher, xdp-loader status
   prometheus curl               # live tests: a real Prometheus scrapes --metrics; promtool checks it
   pmacct libfixbuf-tools socat  # live tests: nfacctd and ipfixDump read what --ipfix exports
+  tshark                        # live tests: Wireshark's IPFIX dissector reads the standard elements with no configuration
   jq bc                         # benchmark scripts
   tmux                          # the test of odeflow top in an 80-column terminal
   groff-base man-db             # the manual pages' tests: groff checks them, man shows the installed ones

@@ -484,12 +484,18 @@ static void stop_all_collectors(void)
 	stop_collector("socat");
 }
 
-/* One decision as both sides print it. */
+/* One decision as both sides print it: the events file and a collector.
+ * Packets and octets are the window's (N, and the sum of its IP sizes);
+ * ifindex the interface's, domain the observation domain. */
 struct exported {
 	char src[64], dst[64], cls[32];
 	long sport, dport, proto, window, class_id, confidence_ppm, stage, provisional;
+	long packets, octets, ifindex, domain;
 	unsigned long model_id;
 };
+
+/* The observation domain the agent is expected to use. */
+static long expected_domain = -1;
 
 /* The events file's decisions, with the model's class ids and id. */
 static int events_as_exported(const struct model_config *cfg, struct exported *out, int max)
@@ -514,6 +520,15 @@ static int events_as_exported(const struct model_config *cfg, struct exported *o
 		x->stage = (long)json_integer_value(json_object_get(e, "stage"));
 		x->provisional = json_is_true(json_object_get(e, "provisional"));
 		x->confidence_ppm = lround(json_number_value(json_object_get(e, "confidence")) * 1e6);
+		json_t *sizes = json_object_get(e, "sizes"), *size;
+		size_t k;
+
+		json_array_foreach(sizes, k, size) {
+			x->packets++;
+			x->octets += (long)json_integer_value(size);
+		}
+		x->ifindex = (long)if_nametoindex(dev_rx);
+		x->domain = expected_domain >= 0 ? expected_domain : x->ifindex;
 		x->class_id = -1;
 		for (int k = 0; k < cfg->num_classes; k++)
 			if (!strcmp(cfg->class_names[k], x->cls))
@@ -541,10 +556,14 @@ static void check_same(const struct exported *ev, int nev, const struct exported
 				 !strcmp(ev[i].cls, col[j].cls) && ev[i].class_id == col[j].class_id &&
 				 ev[i].confidence_ppm == col[j].confidence_ppm &&
 				 ev[i].stage == col[j].stage && ev[i].provisional == col[j].provisional &&
-				 ev[i].model_id == col[j].model_id;
+				 ev[i].model_id == col[j].model_id && ev[i].packets == col[j].packets &&
+				 ev[i].octets == col[j].octets && ev[i].ifindex == col[j].ifindex &&
+				 ev[i].domain == col[j].domain;
 		CHECKF(found == 1, "%s: %d records equal to the event %s:%ld > %s:%ld window %ld"
-		       " %s %ld ppm stage %ld", collector, found, ev[i].src, ev[i].sport, ev[i].dst,
-		       ev[i].dport, ev[i].window, ev[i].cls, ev[i].confidence_ppm, ev[i].stage);
+		       " %s %ld ppm stage %ld, %ld packets %ld octets, if %ld domain %ld", collector,
+		       found, ev[i].src, ev[i].sport, ev[i].dst, ev[i].dport, ev[i].window, ev[i].cls,
+		       ev[i].confidence_ppm, ev[i].stage, ev[i].packets, ev[i].octets, ev[i].ifindex,
+		       ev[i].domain);
 	}
 }
 
@@ -581,6 +600,11 @@ static int read_nfacctd(const char *path, struct exported *out, int max)
 		x->model_id = strtoul(json_string_value(json_object_get(j, "odeflow_model_id")) ?: "0",
 				      NULL, 10);
 #undef NF_NUMBER
+		/* pmacct's own primitives: no configuration for these */
+		x->packets = (long)json_integer_value(json_object_get(j, "packets"));
+		x->octets = (long)json_integer_value(json_object_get(j, "bytes"));
+		x->ifindex = (long)json_integer_value(json_object_get(j, "iface_in"));
+		x->domain = (long)json_integer_value(json_object_get(j, "export_proto_sysid"));
 		json_decref(j);
 		n++;
 	}
@@ -596,15 +620,22 @@ static int read_ipfixdump(const char *dump, struct exported *out, int max)
 	char line[512], name[64], value[256];
 	FILE *f = fopen(dump, "r");
 	struct exported *x = NULL;
+	long domain = -1;
 	int n = 0;
 
 	while (f && fgets(line, sizeof(line), f)) {
 		unsigned tid;
 
+		if (strstr(line, "observation domain id:")) {
+			domain = atol(strstr(line, "observation domain id:") + 22);
+			continue;
+		}
 		if (sscanf(line, " count: %*u tid: %u", &tid) == 1) {
 			x = (tid == 256 || tid == 257) && n < max ? &out[n++] : NULL;
-			if (x)
+			if (x) {
 				memset(x, 0, sizeof(*x));
+				x->domain = domain;
+			}
 			continue;
 		}
 		if (!x || sscanf(line, " (%*[^)]) %63s : %255[^\n]", name, value) != 2)
@@ -619,7 +650,13 @@ static int read_ipfixdump(const char *dump, struct exported *out, int max)
 			x->dport = atol(value);
 		else if (!strcmp(name, "protocolIdentifier"))
 			x->proto = atol(value);
-		else if (!strcmp(name, "odeflowClassName")) /* "(len: 4) Chat" */
+		else if (!strcmp(name, "octetDeltaCount"))
+			x->octets = atol(value);
+		else if (!strcmp(name, "packetDeltaCount"))
+			x->packets = atol(value);
+		else if (!strcmp(name, "ingressInterface"))
+			x->ifindex = atol(value);
+		else if (!strcmp(name, "applicationName")) /* "(len: 4) Chat" */
 			snprintf(x->cls, sizeof(x->cls), "%s", strchr(value, ')') ? strchr(value, ')') + 2 : "");
 		else if (!strcmp(name, "odeflowClassId"))
 			x->class_id = atol(value);
@@ -697,7 +734,7 @@ static void test_ipfix_udp_to_nfacctd(void)
 		return;
 	}
 	load_model_config(&cfg);
-	sh("printf '%%s\n' 'name=odeflow_class field_type=32473:1 len=vlen semantics=str'"
+	sh("printf '%%s\n' 'name=odeflow_class field_type=96 len=32 semantics=str'"
 	   " 'name=odeflow_class_id field_type=32473:2 len=1 semantics=u_int'"
 	   " 'name=odeflow_confidence_ppm field_type=32473:3 len=4 semantics=u_int'"
 	   " 'name=odeflow_stage field_type=32473:4 len=1 semantics=u_int'"
@@ -708,7 +745,8 @@ static void test_ipfix_udp_to_nfacctd(void)
 	sh("printf '%%s\n' 'daemonize: false' 'nfacctd_ip: " TX_V4 "' 'nfacctd_port: 4739'"
 	   " 'aggregate_primitives: %s' 'plugins: print' 'print_output: json'"
 	   " 'print_output_file: %s' 'print_output_file_append: true' 'print_refresh_time: 1'"
-	   " 'aggregate: src_host, dst_host, src_port, dst_port, proto, odeflow_class,"
+	   " 'aggregate: src_host, dst_host, src_port, dst_port, proto, in_iface, export_proto_sysid,"
+	   " odeflow_class,"
 	   " odeflow_class_id, odeflow_confidence_ppm, odeflow_stage, odeflow_model_id,"
 	   " odeflow_window, odeflow_provisional' > %s",
 	   tmp_path("primitives.lst"), tmp_path("nfacctd.json"), tmp_path("nfacctd.conf"));
@@ -763,6 +801,9 @@ static void test_ipfix_tcp_to_ipfixdump(void)
 	stop_collector("socat");
 	check_same(ev, events_as_exported(&cfg, ev, MAX_DECISIONS), col,
 		   collected_over_tcp(col, MAX_DECISIONS), "ipfixDump");
+	if (harness_current_failed)
+		sh("grep -v 'informationElement\\|privateEnterprise' %s | tail -150",
+		   tmp_path("ipfixdump.txt"));
 }
 
 /* A collector that is down holds up nothing: windows are classified and
@@ -809,9 +850,154 @@ static void test_ipfix_collector_down(void)
 	CHECKF(nev == port - 7700, "%d events for %d connections", nev, port - 7700);
 	/* what the collector got is the newest events, the rest was dropped */
 	check_same(ev + (nev - ncol), ncol, col, ncol, "ipfixDump after reconnect");
-	snprintf(said, sizeof(said), "IPFIX: %d records exported, %d dropped", ncol, nev - ncol);
+	snprintf(said, sizeof(said), "IPFIX: %d records exported, %d dropped,", ncol, nev - ncol);
 	CHECKF(ncol < nev && file_contains(tmp_path("agent.err"), said), "the agent did not say '%s'",
 	       said);
+}
+
+/* A UDP collector that is down (its port unreachable): the sends after
+ * the kernel's ICMP answer fail, and are counted as failures and drops,
+ * not as exported records; events go on. */
+static void test_ipfix_udp_collector_down_is_counted(void)
+{
+	char opts[512], said[160];
+	unsigned long exported = 0, dropped = 0, failed = 0;
+	uint16_t sport;
+	FILE *f;
+	char line[512];
+	int sent = 0;
+
+	snprintf(opts, sizeof(opts), "--threshold 0 --ipfix " TX_V4 ":4743 --events %s",
+		 tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	for (uint16_t port = 7800; port < 7806; port++, sent++) {
+		CHECK(send_connection(port, &sport) == N);
+		CHECKF(has_event(sport, port), "no event with the collector down");
+		usleep(100000); /* each connection's records in a message of their own */
+	}
+	CHECK(stop_agent(SIGINT, 2000) == 0);
+	f = fopen(tmp_path("agent.err"), "r");
+	while (f && fgets(line, sizeof(line), f))
+		sscanf(line, "%*[^I]IPFIX: %lu records exported, %lu dropped, %lu failed sends", &exported,
+		       &dropped, &failed);
+	if (f)
+		fclose(f);
+	snprintf(said, sizeof(said), "%lu exported, %lu dropped, %lu failed sends", exported, dropped,
+		 failed);
+	CHECKF(failed >= 1 && dropped >= (unsigned long)sent - 1 && exported + dropped >= (unsigned long)sent,
+	       "collector down over UDP: %s for %d connections", said, sent);
+	CHECKF(!file_contains(tmp_path("agent.err"), "WARNING **"),
+	       "a raw GLib warning in the agent's log");
+}
+
+/* The standard elements of the records, as Wireshark's IPFIX dissector
+ * (tshark) reads them off the wire with no configuration of odeflow's
+ * elements: for every event one record with its connection, interface,
+ * the window's packets and octets, the class as applicationName, and the
+ * observation domain asked for. */
+struct standard_record {
+	char src[64], dst[64], cls[32];
+	long sport, dport, proto, ifindex, packets, octets, domain;
+};
+
+static int read_tshark(const char *path, struct standard_record *out, int max)
+{
+	char line[1 << 16];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	/* one line per message: tab-separated fields, each a comma-separated
+	 * list of one value per data record (the domain: one per message) */
+	while (f && fgets(line, sizeof(line), f)) {
+		char *fields[10], *save = NULL, *tok = strtok_r(line, "\t\n", &save);
+		int nf = 0;
+
+		for (; tok && nf < 10; tok = strtok_r(NULL, "\t\n", &save))
+			fields[nf++] = tok;
+		if (nf != 10)
+			continue;
+		char *lists[9], *lsave[9];
+		for (int i = 0; i < 9; i++)
+			lists[i] = strtok_r(fields[i + 1], ",", &lsave[i]);
+		while (lists[0] && n < max) {
+			struct standard_record *r = &out[n++];
+
+			r->domain = atol(fields[0]);
+			snprintf(r->src, sizeof(r->src), "%s", lists[0]);
+			r->sport = atol(lists[1] ?: "-1");
+			snprintf(r->dst, sizeof(r->dst), "%s", lists[2] ?: "");
+			r->dport = atol(lists[3] ?: "-1");
+			r->proto = atol(lists[4] ?: "-1");
+			r->ifindex = atol(lists[5] ?: "-1");
+			r->packets = atol(lists[6] ?: "-1");
+			r->octets = atol(lists[7] ?: "-1");
+			snprintf(r->cls, sizeof(r->cls), "%s", lists[8] ?: "");
+			for (int i = 0; i < 9; i++)
+				lists[i] = lists[i] ? strtok_r(NULL, ",", &lsave[i]) : NULL;
+		}
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void test_ipfix_standard_elements_in_wireshark(void)
+{
+	static struct exported ev[MAX_DECISIONS];
+	static struct standard_record col[MAX_DECISIONS];
+	struct model_config cfg;
+	int nev, ncol;
+
+	if (system("command -v tshark tcpdump socat >/dev/null")) {
+		SKIP("tshark, tcpdump or socat missing (make deps)");
+		return;
+	}
+	load_model_config(&cfg);
+	unlink(tmp_path("ipfix.pcap"));
+	sh("ip netns exec %s timeout -s INT 30 tcpdump -i %s -U -w %s udp port 4742 > %s 2>&1 &"
+	   " echo $! > %s/tcpdump.pid", ns_tx, dev_tx, tmp_path("ipfix.pcap"),
+	   tmp_path("tcpdump.log"), scratch_dir);
+	CHECK(wait_for_text(tmp_path("tcpdump.log"), "listening on", 5000));
+	start_collector("socat", "socat -u UDP-RECV:4742,bind=" TX_V4 " /dev/null");
+	usleep(300000);
+	expected_domain = 77;
+	if (!export_some_decisions("--ipfix " TX_V4 ":4742 --ipfix-domain 77", 7900, "socat")) {
+		expected_domain = -1;
+		kill_from_pidfile("tcpdump", SIGINT);
+		return;
+	}
+	usleep(300000);
+	kill_from_pidfile("tcpdump", SIGINT);
+	usleep(500000);
+	stop_collector("socat");
+	CHECK(sh("tshark -r %s -d udp.port==4742,cflow -Y cflow.appl_name -T fields -E occurrence=a"
+		 " -e cflow.od_id -e cflow.srcaddr -e cflow.srcport -e cflow.dstaddr -e cflow.dstport"
+		 " -e cflow.protocol -e cflow.inputint -e cflow.packets -e cflow.octets"
+		 " -e cflow.appl_name > %s 2> %s", tmp_path("ipfix.pcap"), tmp_path("tshark.txt"),
+		 tmp_path("tshark.err")) == 0);
+	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
+	expected_domain = -1;
+	ncol = read_tshark(tmp_path("tshark.txt"), col, MAX_DECISIONS);
+	CHECKF(nev > 0 && ncol == nev, "tshark: %d records for %d events", ncol, nev);
+	for (int i = 0; i < nev; i++) {
+		int found = 0;
+
+		for (int j = 0; j < ncol; j++)
+			found += !strcmp(ev[i].src, col[j].src) && !strcmp(ev[i].dst, col[j].dst) &&
+				 ev[i].sport == col[j].sport && ev[i].dport == col[j].dport &&
+				 ev[i].proto == col[j].proto && ev[i].ifindex == col[j].ifindex &&
+				 ev[i].packets == col[j].packets && ev[i].octets == col[j].octets &&
+				 !strcmp(ev[i].cls, col[j].cls) && col[j].domain == 77;
+		CHECKF(found >= 1, "tshark: no record equal to the event %s:%ld > %s:%ld %s, %ld packets"
+		       " %ld octets", ev[i].src, ev[i].sport, ev[i].dst, ev[i].dport, ev[i].cls,
+		       ev[i].packets, ev[i].octets);
+	}
+	if (harness_current_failed)
+		sh("head -c 2000 %s; cat %s", tmp_path("tshark.txt"), tmp_path("tshark.err"));
 }
 
 /* --ipfix that cannot work: one line, exit status 1, nothing attached. */
@@ -849,6 +1035,8 @@ int main(void)
 	RUN(test_ipfix_udp_to_nfacctd);
 	RUN(test_ipfix_tcp_to_ipfixdump);
 	RUN(test_ipfix_collector_down);
+	RUN(test_ipfix_udp_collector_down_is_counted);
+	RUN(test_ipfix_standard_elements_in_wireshark);
 	RUN(test_bad_collector);
 	return harness_done();
 }

@@ -65,6 +65,7 @@ struct agent {
 	struct xdp_sampler *sampler;
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
+	struct policy_table policy;     /* the running policy, as last written or seen */
 	struct cascade *cascade;
 	struct classify_pool *pool;
 
@@ -91,6 +92,26 @@ struct agent {
 	struct ipfix_exporter *ipfix;     /* --ipfix */
 };
 
+/* "Video drop (was pass), VoIP mark 46 (was pass)": the classes whose
+ * action differs between two tables. */
+static void policy_changes(const struct agent *a, const struct policy_table *from,
+			   const struct policy_table *to, char *out, size_t len)
+{
+	int num_classes = model_config(a->model)->num_classes;
+	char was[64], now[64];
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int k = 0; k < num_classes && used < len; k++) {
+		if (!memcmp(&from->rules[k], &to->rules[k], sizeof(to->rules[k])))
+			continue;
+		policy_format(&from->rules[k], was, sizeof(was));
+		policy_format(&to->rules[k], now, sizeof(now));
+		used += (size_t)snprintf(out + used, len - used, "%s%s %s (was %s)", used ? ", " : "",
+					 a->class_names[k], now, was);
+	}
+}
+
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
 	struct policy_table table = { 0 }; /* no file: pass everywhere */
@@ -102,7 +123,27 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k]))
 			return errmsg(err, errlen, "writing the policy map: %s", strerror(errno));
+	a->policy = table;
 	return 0;
+}
+
+/* `odeflow policy set` and `policy load` write the pinned policy map from
+ * another shell: the agent notices at its next publication and logs what
+ * changed, so the journal of the unit says what is enforced. */
+static void watch_policy(struct agent *a)
+{
+	struct policy_table seen = a->policy;
+	char changes[ERRMSG_LEN];
+
+	for (__u32 k = 0; k < ODEFLOW_MAX_CLASSES; k++)
+		bpf_map_lookup_elem(a->policy_fd, &k, &seen.rules[k]);
+	if (!memcmp(&seen, &a->policy, sizeof(seen)))
+		return;
+	policy_changes(a, &a->policy, &seen, changes, sizeof(changes));
+	log_line(LOG_LEVEL_WARNING, "policy changed in the pinned map (odeflow policy): %s; "
+		 "SIGHUP or a restart applies %s again", changes,
+		 a->opts->policy_path ? a->opts->policy_path : "the default (every class passes)");
+	a->policy = seen;
 }
 
 /* Worker thread: verdicts for the connections, re-arms for the uncertain
@@ -190,6 +231,7 @@ static void publish(struct agent *a)
 	bpf_map_update_elem(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &zero, &a->info, BPF_ANY);
 	a->published_ns = a->info.heartbeat_ns;
 	__atomic_store_n(&a->heartbeat_ns, a->info.heartbeat_ns, __ATOMIC_RELAXED);
+	watch_policy(a);
 }
 
 static void publish_start(struct agent *a)
@@ -249,6 +291,22 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 		return -1;
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
+	return 0;
+}
+
+static int start_ipfix(struct agent *a, uint32_t ifindex, char *err, size_t errlen)
+{
+	const struct agent_options *o = a->opts;
+	struct ipfix_options io = { .collector = o->ipfix_collector, .transport = o->ipfix_transport,
+				    .ifindex = ifindex, .domain_given = o->ipfix_domain_given,
+				    .domain = o->ipfix_domain };
+
+	if (ipfix_exporter_start(&io, model_config(a->model), &a->ipfix, err, errlen))
+		return -1;
+	if (!o->quiet)
+		log_line(LOG_LEVEL_INFO, "IPFIX to %s over %s, observation domain %u",
+			 o->ipfix_collector, o->ipfix_transport == IPFIX_TCP ? "tcp" : "udp",
+			 ipfix_exporter_domain(a->ipfix));
 	return 0;
 }
 
@@ -325,8 +383,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
-	if (o->ipfix_collector &&
-	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
+	if (o->ipfix_collector && start_ipfix(a, (uint32_t)ifindex, err, errlen))
 		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
@@ -355,15 +412,24 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* SIGHUP: the file wins over what `odeflow policy` changed since, and
+ * the log says what that undoes. */
 static void reload_policy(struct agent *a)
 {
-	char err[ERRMSG_LEN];
+	struct policy_table before;
+	char err[ERRMSG_LEN], changes[ERRMSG_LEN];
 
-	if (apply_policy_file(a, err, sizeof(err)))
+	watch_policy(a); /* a change made just before the signal is logged as such */
+	before = a->policy;
+	if (apply_policy_file(a, err, sizeof(err))) {
 		log_line(LOG_LEVEL_ERR, "policy not reloaded, the running policy is kept: %s", err);
-	else if (!a->opts->quiet)
-		log_line(LOG_LEVEL_INFO, "policy reloaded from %s",
-			 a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
+		return;
+	}
+	policy_changes(a, &before, &a->policy, changes, sizeof(changes));
+	if (!a->opts->quiet)
+		log_line(LOG_LEVEL_INFO, "policy reloaded from %s: %s",
+		 a->opts->policy_path ? a->opts->policy_path : "(none: every class passes)",
+		 changes[0] ? changes : "no change");
 }
 
 /* Milliseconds the drain loop may sleep: until the batch's deadline when
@@ -453,9 +519,10 @@ static void teardown(struct agent *a, bool started)
 	classify_pool_free(a->pool); /* finishes what was queued */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
-		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",
+		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped, %llu failed sends",
 			 (unsigned long long)ipfix_exporter_exported(a->ipfix),
-			 (unsigned long long)ipfix_exporter_dropped(a->ipfix));
+			 (unsigned long long)ipfix_exporter_dropped(a->ipfix),
+			 (unsigned long long)ipfix_exporter_send_failures(a->ipfix));
 	ipfix_exporter_stop(a->ipfix);
 	events_writer_stopping(a->events); /* a reader that never reads gets a short grace */
 	decision_queue_free(a->events_queue);

@@ -15,7 +15,7 @@ enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
 	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THRESHOLD, OPT_MAX_WINDOWS,
 	OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
-	OPT_IPFIX_TRANSPORT, OPT_QUIET,
+	OPT_IPFIX_TRANSPORT, OPT_IPFIX_DOMAIN, OPT_QUIET,
 };
 
 CLI_CHOICES(hook_choice, { "xdp", NULL },
@@ -72,6 +72,10 @@ static const struct cli_option options[] = {
 		   "export one IPFIX record per decision to this collector"),
 	CLI_OPTION(OPT_IPFIX_TRANSPORT, "ipfix-transport", 0, "P", "IPFIX over", .def = "udp",
 		   .choice = transport_choice),
+	CLI_OPTION(OPT_IPFIX_DOMAIN, "ipfix-domain", 0, "N",
+		   "the IPFIX observation domain of the records (0..4294967295), which tells "
+		   "instances apart at the collector",
+		   .def = "the interface's index"),
 	CLI_OPTION(OPT_QUIET, "quiet", 'q', NULL, "no status lines on standard error"),
 	{ 0 },
 };
@@ -127,6 +131,15 @@ int cmd_run(int argc, char **argv)
 			if (!cli_choice(&p, &choice))
 				o.ipfix_transport = choice ? IPFIX_TCP : IPFIX_UDP;
 			break;
+		case OPT_IPFIX_DOMAIN: {
+			long domain;
+
+			if (!cli_long(&p, 0, UINT32_MAX, &domain)) {
+				o.ipfix_domain = (uint32_t)domain;
+				o.ipfix_domain_given = true;
+			}
+			break;
+		}
 		case OPT_MODEL: o.model_path = p.arg; break;
 		case OPT_POLICY: o.policy_path = p.arg; break;
 		case OPT_PIN_DIR: o.pin_dir = p.arg; break;
