@@ -91,6 +91,7 @@ SHAREDIR   := $(PREFIX)/share/odeflow
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 # What the binary needs to know of its build: the version for
 # `odeflow_build_info` (git describe; "unknown" outside a git checkout) and
@@ -189,15 +190,19 @@ $(BUILD)/man/stamp: $(BUILD)/odeflow
 	done && touch $@
 
 # `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR,
-# MANDIR): the binary, its manual pages, the shipped models, a systemd unit
+# MANDIR, COMPLETIONDIR): the binary, its manual pages, its bash completion
+# (`odeflow completion`), the shipped models, a systemd unit
 # per interface (odeflow@IF.service) and, unless one is there, the default
 # observe-only policy. Uninstall removes them, the policy only if it is
 # still the default.
 MODELS := $(wildcard models/*.safetensors models/*.txt)
 install: $(BUILD)/odeflow $(BUILD)/man/stamp
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/odeflow $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(SYSCONFDIR)/odeflow $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(BUILD)/odeflow $(DESTDIR)$(BINDIR)/odeflow
+	$(BUILD)/odeflow completion > $(DESTDIR)$(COMPLETIONDIR)/odeflow
+	chmod 0644 $(DESTDIR)$(COMPLETIONDIR)/odeflow
 	install -m 0644 $(BUILD)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
@@ -208,7 +213,8 @@ install: $(BUILD)/odeflow $(BUILD)/man/stamp
 		install -m 0644 dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service
+	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service \
+		$(DESTDIR)$(COMPLETIONDIR)/odeflow
 	rm -f $(DESTDIR)$(MANDIR)/man1/odeflow.1 $(DESTDIR)$(MANDIR)/man1/odeflow-*.1 \
 		$(DESTDIR)$(MANDIR)/man8/odeflow-*.8
 	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))

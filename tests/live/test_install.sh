@@ -19,6 +19,7 @@ if ! make -s -j2 BUILD="$T/build" PREFIX=/usr DESTDIR="$T/dest" install >"$T/mak
 	cat "$T/make.log"; fail install_file_list "make install failed"; exit 0
 fi
 want=$(printf '%s\n' etc/odeflow/policy.conf usr/bin/odeflow usr/lib/systemd/system/odeflow@.service \
+	usr/share/bash-completion/completions/odeflow \
 	$(cd models && ls *.safetensors *.txt | sed 's|^|usr/share/odeflow/models/|') \
 	$("$T/build/odeflow" man --list | awk '{ print "usr/share/man/man" $2 "/" $1 "." $2 }') | sort)
 got=$(cd "$T/dest" && find . -type f | sed 's|^\./||' | sort)
@@ -41,6 +42,20 @@ else
 	fail installed_man_pages_render "$(head -5 <<<"$page")"
 fi
 
+# The installed completion, in a bash that loads it as bash-completion would:
+# commands, a command's options, an option's choices.
+comp() { # WORDS... -> the completions of the last word
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _odeflow; echo "${COMPREPLY[*]}"' \
+		_ "$T/dest/usr/share/bash-completion/completions/odeflow" "$@"
+}
+if [ "$(comp odeflow ru)" = run ] && [ "$(comp odeflow run --ipfix-t)" = --ipfix-transport ] &&
+   [ "$(comp odeflow run --hook '')" = "xdp tcx" ] && [ "$(comp odeflow stats --js)" = --json ] &&
+   [ "$(comp odeflow --vers)" = --version ]; then
+	pass installed_bash_completion
+else
+	fail installed_bash_completion "ru: '$(comp odeflow ru)', --hook: '$(comp odeflow run --hook '')'"
+fi
+
 echo "# edited" >> "$T/dest/etc/odeflow/policy.conf" # an operator's policy outlives uninstall
 make -s BUILD="$T/build" PREFIX=/usr DESTDIR="$T/dest" uninstall >/dev/null 2>&1
 left=$(cd "$T/dest" && find . -type f | sed 's|^\./||')
@@ -51,6 +66,7 @@ else fail uninstall_removes_what_it_installed "left: $(echo $left)"; fi
 prefix="$T/prefix"
 if make -s -j2 BUILD="$T/build" PREFIX="$prefix" SYSCONFDIR="$T/etc" install >"$T/make.log" 2>&1 &&
    (cd "$T" && "$prefix/bin/odeflow" --help >/dev/null &&
+    "$prefix/bin/odeflow" --version | grep -qx "odeflow $(git -C "$root" describe --always --dirty)" &&
     "$prefix/bin/odeflow" classify "$root/tests/data/pcaps/ftp.pcap" > "$T/classify.jsonl" 2>/dev/null) &&
    [ "$(grep -c '"class":' "$T/classify.jsonl")" -gt 0 ]; then
 	pass installed_binary_runs_from_elsewhere
