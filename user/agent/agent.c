@@ -133,12 +133,10 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
  * changed, so the journal of the unit says what is enforced. */
 static void watch_policy(struct agent *a)
 {
-	struct policy_table seen = a->policy;
+	struct policy_table seen;
 	char changes[ERRMSG_LEN];
 
-	for (__u32 k = 0; k < ODEFLOW_MAX_CLASSES; k++)
-		bpf_map_lookup_elem(a->policy_fd, &k, &seen.rules[k]);
-	if (!memcmp(&seen, &a->policy, sizeof(seen)))
+	if (xdp_read_policy(a->policy_fd, seen.rules) || !memcmp(&seen, &a->policy, sizeof(seen)))
 		return;
 	policy_changes(a, &a->policy, &seen, changes, sizeof(changes));
 	log_line(LOG_LEVEL_WARNING, "policy changed in the pinned map (odeflow policy): %s; "

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "common/errmsg.h"
+#include "map_ops.h"
+#include "pin_dir.h"
 #include "xdp_loader.h"
 
 #define INSTANCE_PREFIX "odeflow"
