@@ -145,6 +145,147 @@ static void test_not_root(void)
 	stop_instance("rx");
 }
 
+/* The class a connection from tx got, in the instance's verdicts map. */
+static int class_now(uint16_t sport, uint16_t dport, const char *dir, char *cls, size_t len)
+{
+	char args[256];
+
+	snprintf(args, sizeof(args), "flows --json -d %s", dir);
+	if (odeflow_says(args))
+		return -1;
+	return sh("jq -r '.[] | select(.sport == %u and .dport == %u) | .class' %s | head -1 > %s &&"
+		  " test -s %s", sport, dport, tmp_path("out.txt"), tmp_path("class.txt"),
+		  tmp_path("class.txt")) ||
+		       !fgets(cls, (int)len, fopen(tmp_path("class.txt"), "r")) ? -1 : 0;
+}
+
+/* A kept agent goes on enforcing after it stops; odeflow detach stops
+ * that: the hook is free, the pins gone, the dropped connection passes.
+ * A running agent is not detached from under it. At XDP and at tcx. */
+static void detach_after_keep(const char *hook)
+{
+	char opts[256], cls[64] = "", args[512];
+	int rx, tx;
+
+	snprintf(opts, sizeof(opts), "--threshold 0 --keep --hook %s", hook);
+	if (start_instance("rx", dev_rx, dir_rx, opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	tx = udp_pair(AF_INET, 7200, &rx);
+	send_udp(tx, N, 200);
+	CHECK(receive_all(rx, N));
+	usleep(200000);
+	CHECK(class_now(local_port(tx), 7200, dir_rx, cls, sizeof(cls)) == 0);
+	cls[strcspn(cls, "\n")] = '\0';
+	snprintf(args, sizeof(args), "policy -i %s set %s drop", dev_rx, cls);
+	CHECK(odeflow_says(args) == 0);
+	CHECK(odeflow_says("detach") == 1 && said("runs on") && said("stop it"));
+	stop_instance("rx");
+	send_udp(tx, 10, 200);
+	usleep(50000);
+	CHECKF(drain_socket(rx) == 0, "%s: the kept sampler stopped enforcing", hook);
+	snprintf(args, sizeof(args), "detach -i %s", dev_rx);
+	CHECK(odeflow_says(args) == 0);
+	CHECKF(said("detached from") && said("its link"), "%s: what detach said", hook);
+	send_udp(tx, 10, 200);
+	usleep(50000);
+	CHECKF(drain_socket(rx) == 10, "%s: still dropped after detach", hook);
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	CHECK(sh("! tc filter show dev %s ingress 2>/dev/null | grep -q odeflow", dev_rx) == 0);
+	CHECK(sh("test ! -e %s", dir_rx) == 0);
+	CHECK(odeflow_says("detach") == 1 && said("no odeflow instance here"));
+	if (harness_current_failed)
+		sh("cat %s; ls -la %s 2>&1", tmp_path("out.txt"), dir_rx);
+	close(tx);
+	close(rx);
+}
+
+static void test_detach_what_keep_left_at_xdp(void)
+{
+	detach_after_keep("xdp");
+}
+
+static void test_detach_what_keep_left_at_tcx(void)
+{
+	if (system("uname -r | awk -F. '$1 > 6 || ($1 == 6 && $2 >= 6) { exit 0 } { exit 1 }'")) {
+		SKIP("no tcx before kernel 6.6");
+		return;
+	}
+	detach_after_keep("tcx");
+}
+
+/* `odeflow run` refused: exactly one line on stderr (nothing said before
+ * it), the exit status, nothing attached, no pin left. */
+static void check_one_line(const char *opts, int status, const char *message)
+{
+	char cmd[8192];
+	int rc;
+
+	snprintf(cmd, sizeof(cmd), "%s run --iface %s --model %s %s 2> %s", odeflow, dev_rx, model_path,
+		 opts, tmp_path("start.err"));
+	rc = system(cmd);
+	rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+	CHECKF(rc == status, "%.80s: exit status %d, not %d", opts, rc, status);
+	CHECKF(file_contains(tmp_path("start.err"), message), "%.80s: no '%s' in its error", opts,
+	       message);
+	CHECKF(sh("test $(wc -l < %s) -eq 1", tmp_path("start.err")) == 0, "%.80s: not one line", opts);
+	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0);
+	/* maps.debug and progs.debug are the kernel's, in every bpffs */
+	CHECKF(sh("test -z \"$(ls /sys/fs/bpf | grep -v '[.]debug$')\"") == 0, "a pin left");
+	if (harness_current_failed)
+		sh("ls -R /sys/fs/bpf | head");
+	if (harness_current_failed)
+		sh("cat %s", tmp_path("start.err"));
+}
+
+/* Start-up errors: checked before anything is said; a value that cannot
+ * do exits 2 (as a wrong option does), a start that fails on the host
+ * exits 1. */
+static void test_startup_errors_are_one_line(void)
+{
+	static char opts[4200], long_dir[4100];
+	int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(AF_INET, "127.0.0.1", 9466, &ss);
+
+	CHECK(taken >= 0 && bind(taken, (struct sockaddr *)&ss, len) == 0 && listen(taken, 1) == 0);
+	check_one_line("--metrics 127.0.0.1:9466", 1, "Address already in use");
+	check_one_line("--metrics 9464", 2, "--metrics '9464' is not HOST:PORT");
+	check_one_line("--ipfix 10.200.0.1", 2, "--ipfix '10.200.0.1' is not HOST:PORT");
+	check_one_line("--ipfix no-such-collector.invalid:4739", 1, "does not resolve");
+	close(taken);
+	snprintf(opts, sizeof(opts), "--events %s/no/such/dir/events.jsonl", scratch_dir);
+	check_one_line(opts, 1, "events");
+	snprintf(opts, sizeof(opts), "--events %s", scratch_dir);
+	check_one_line(opts, 1, scratch_dir);
+	check_one_line("--pin-dir odeflow-relative", 2, "--pin-dir 'odeflow-relative' is not an absolute path");
+	check_one_line("--pin-dir ''", 2, "--pin-dir '' is not an absolute path");
+	memset(long_dir, 'a', 4050);
+	long_dir[0] = '/';
+	long_dir[4050] = '\0';
+	snprintf(opts, sizeof(opts), "--pin-dir %s", long_dir);
+	check_one_line(opts, 2, "...' (4050 characters) is not an absolute path of fewer than 4000");
+	snprintf(opts, sizeof(opts), "--pin-dir %s/x", model_path); /* under a regular file */
+	check_one_line(opts, 1, model_path);
+	check_one_line("--pin-dir /proc/odeflow", 1, "/proc/odeflow");
+	snprintf(opts, sizeof(opts), "--pin-dir %s/not-bpffs", scratch_dir);
+	check_one_line(opts, 1, "not-bpffs");
+	check_one_line("--threshold 1.5", 2, "--threshold '1.5' is not");
+	{
+		char cmd[1024];
+		int rc;
+
+		snprintf(cmd, sizeof(cmd), "%s run --iface lo --xdp-mode native --model %s 2> %s", odeflow,
+			 model_path, tmp_path("start.err"));
+		rc = system(cmd);
+		CHECKF(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "lo native: %d", rc);
+		CHECKF(sh("test $(wc -l < %s) -eq 1", tmp_path("start.err")) == 0, "lo native: not one line");
+		if (harness_current_failed)
+			sh("cat %s", tmp_path("start.err"));
+	}
+}
+
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -174,8 +315,11 @@ int main(void)
 		model_free(m);
 	}
 	RUN(test_none_runs);
+	RUN(test_startup_errors_are_one_line);
 	RUN(test_one_instance_is_found);
 	RUN(test_two_instances_are_listed);
 	RUN(test_not_root);
+	RUN(test_detach_what_keep_left_at_xdp);
+	RUN(test_detach_what_keep_left_at_tcx);
 	return harness_done();
 }

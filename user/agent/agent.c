@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <stdio.h>
@@ -87,6 +88,11 @@ struct agent {
 	struct latency_recent latency_recent;
 	uint64_t decisions, failed, rearms_lost;
 
+	/* Status lines of the start, said once it has succeeded: a start that
+	 * fails says one line, its error, and nothing before it. */
+	char start_lines[4][ERRMSG_LEN];
+	int n_start_lines;
+
 	struct agent_counts counts;       /* what /metrics adds to the above */
 	struct metrics_source metrics_src;
 	struct metrics_server *metrics;   /* --metrics */
@@ -111,6 +117,18 @@ static void policy_changes(const struct agent *a, const struct policy_table *fro
 		used += (size_t)snprintf(out + used, len - used, "%s%s %s (was %s)", used ? ", " : "",
 					 a->class_names[k], now, was);
 	}
+}
+
+__attribute__((format(printf, 2, 3)))
+static void say_after_start(struct agent *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->opts->quiet || a->n_start_lines == (int)(sizeof(a->start_lines) / sizeof(a->start_lines[0])))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->start_lines[a->n_start_lines++], sizeof(a->start_lines[0]), fmt, ap);
+	va_end(ap);
 }
 
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
@@ -286,8 +304,8 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	if (metrics_server_start(o->metrics_listen, metrics_fill, metrics_health, &a->metrics_src,
 				 &a->metrics, err, errlen))
 		return -1;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
+	say_after_start(a, "metrics at http://%s/metrics, health at http://%s/healthz",
+			metrics_server_address(a->metrics), metrics_server_address(a->metrics));
 	return 0;
 }
 
@@ -300,10 +318,8 @@ static int start_ipfix(struct agent *a, uint32_t ifindex, char *err, size_t errl
 
 	if (ipfix_exporter_start(&io, model_config(a->model), &a->ipfix, err, errlen))
 		return -1;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "IPFIX to %s over %s, observation domain %u",
-			 o->ipfix_collector, o->ipfix_transport == IPFIX_TCP ? "tcp" : "udp",
-			 ipfix_exporter_domain(a->ipfix));
+	say_after_start(a, "IPFIX to %s over %s, observation domain %u", o->ipfix_collector,
+			o->ipfix_transport == IPFIX_TCP ? "tcp" : "udp", ipfix_exporter_domain(a->ipfix));
 	return 0;
 }
 
@@ -342,7 +358,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		a->class_names[k] = cfg->class_names[k];
 	ifindex = (int)if_nametoindex(o->iface);
 	if (!ifindex)
-		return errmsg(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
+		return errmsg(err, errlen, "no interface '%s': %s%s", o->iface, strerror(errno),
+			      strchr(o->iface, '/') ? " (a unit started as odeflow@br-lan? systemd "
+			      "reads '-' as '/': start odeflow@$(systemd-escape br-lan))" : "");
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
@@ -352,13 +370,11 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.hook = o->hook;
 	xo.window_n = (unsigned)cfg->window;
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "%s", why);
+	say_after_start(a, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",
-			 xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
+	say_after_start(a, "maps for %u flows take about %llu MiB of kernel memory",
+			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -399,6 +415,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	__atomic_store_n(&a->metrics_src.hook,
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);
 	publish_start(a);
+	for (int i = 0; i < a->n_start_lines; i++)
+		log_line(LOG_LEVEL_INFO, "%s", a->start_lines[i]);
 	xdp_sampler_describe(a->sampler, where, sizeof(where));
 	if (!o->quiet && xdp_sampler_note(a->sampler)[0])
 		log_line(LOG_LEVEL_WARNING, "%s", xdp_sampler_note(a->sampler));

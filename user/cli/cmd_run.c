@@ -9,13 +9,17 @@
 #include "agent/cascade.h"
 #include "agent/events_writer.h"
 #include "cli.h"
+#include "common/errmsg.h"
+#include "common/hostport.h"
+#include "common/log.h"
 #include "engine/model_path.h"
+#include "run_config.h"
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
 	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THRESHOLD, OPT_MAX_WINDOWS,
 	OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
-	OPT_IPFIX_TRANSPORT, OPT_IPFIX_DOMAIN, OPT_QUIET,
+	OPT_IPFIX_TRANSPORT, OPT_IPFIX_DOMAIN, OPT_QUIET, OPT_CONFIG, OPT_PRINT_CONFIG,
 };
 
 CLI_CHOICES(hook_choice, { "xdp", NULL },
@@ -77,6 +81,11 @@ static const struct cli_option options[] = {
 		   "instances apart at the collector",
 		   .def = "the interface's index"),
 	CLI_OPTION(OPT_QUIET, "quiet", 'q', NULL, "no status lines on standard error"),
+	CLI_OPTION(OPT_CONFIG, "config", 'C', "FILE",
+		   "the options in FILE (NAME VALUE lines, odeflow.conf) stand here: what comes "
+		   "later wins; -/FILE: only if FILE exists"),
+	CLI_OPTION(OPT_PRINT_CONFIG, "print-config", 0, NULL,
+		   "print every option as a commented configuration file, and exit"),
 	{ 0 },
 };
 
@@ -107,10 +116,21 @@ int cmd_run(int argc, char **argv)
 	};
 	bool mode_given = false;
 	struct cli_parse p;
+	char err[ERRMSG_LEN];
 	double v;
 	long flows;
 	int id, choice;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--print-config")) {
+			run_config_template(stdout, &command_run, "config", "print-config");
+			return 0;
+		}
+	cli_parse_start(&p, &command_run, argc, argv); /* names the command in log lines */
+	if (run_config_expand(&command_run, "config", argc, argv, &argc, &argv, err, sizeof(err))) {
+		log_line(LOG_LEVEL_ERR, "%s", err); /* a value that does not do: one line */
+		return CLI_EXIT_USAGE;
+	}
 	cli_parse_start(&p, &command_run, argc, argv);
 	while ((id = cli_next(&p)) > 0) {
 		switch (id) {
@@ -125,8 +145,15 @@ int cmd_run(int argc, char **argv)
 				o.hook = choice ? XDP_HOOK_TCX : XDP_HOOK_XDP;
 			break;
 		case OPT_REPLACE: o.replace = true; break;
-		case OPT_METRICS: o.metrics_listen = p.arg; break;
-		case OPT_IPFIX: o.ipfix_collector = p.arg; break;
+		case OPT_METRICS:
+		case OPT_IPFIX: /* what does not parse is a bad value; what does not resolve fails later */
+			if (hostport_check(p.arg, err, sizeof(err)))
+				cli_bad_value(&p, "HOST:PORT (127.0.0.1:9464, [::1]:9464)");
+			else if (id == OPT_METRICS)
+				o.metrics_listen = p.arg;
+			else
+				o.ipfix_collector = p.arg;
+			break;
 		case OPT_IPFIX_TRANSPORT:
 			if (!cli_choice(&p, &choice))
 				o.ipfix_transport = choice ? IPFIX_TCP : IPFIX_UDP;
@@ -142,7 +169,12 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_MODEL: o.model_path = p.arg; break;
 		case OPT_POLICY: o.policy_path = p.arg; break;
-		case OPT_PIN_DIR: o.pin_dir = p.arg; break;
+		case OPT_PIN_DIR: /* its place and its file system are checked when the maps are pinned */
+			if (p.arg[0] != '/' || strlen(p.arg) >= XDP_PIN_DIR_MAX)
+				cli_bad_value(&p, "an absolute path of fewer than " CLI_STR(XDP_PIN_DIR_MAX)
+					      " characters on bpffs");
+			o.pin_dir = p.arg;
+			break;
 		case OPT_EVENTS: o.events_path = p.arg; break;
 		case OPT_EVENTS_MODE: {
 			char *end;
@@ -166,6 +198,8 @@ int cmd_run(int argc, char **argv)
 				o.flow_capacity = (unsigned)flows;
 			break;
 		case OPT_KEEP: o.keep = true; break;
+		case OPT_CONFIG: break; /* expanded above */
+		case OPT_PRINT_CONFIG: break;
 		case OPT_BUSY_POLL: o.busy_poll = true; break;
 		case OPT_QUIET: o.quiet = true; break;
 		}

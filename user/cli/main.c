@@ -11,7 +11,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: odeflow COMMAND [OPTIONS]\n\ncommands:\n");
 	for (const struct cli_command *const *c = cli_commands; *c; c++)
-		fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
+		fprintf(out, "  %-12s %s\n", (*c)->name, (*c)->summary);
 	fprintf(out, "\n'odeflow COMMAND --help' describes a command's options, "
 		     "'odeflow man COMMAND' prints its manual page, 'odeflow --version' the "
 		     "build.\n");
