@@ -192,11 +192,17 @@ $(BUILD)/man/stamp: $(BUILD)/odeflow
 # `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR,
 # MANDIR, COMPLETIONDIR): the binary, its manual pages, its bash completion
 # (`odeflow completion`), the shipped models, a systemd unit
-# per interface (odeflow@IF.service) and, unless one is there, the default
-# observe-only policy. Uninstall removes them, the policy only if it is
+# per interface (odeflow@IF.service) and, unless they are there, the default
+# observe-only policy and odeflow.conf (every run option, commented out:
+# `odeflow run --print-config`). Uninstall removes them, those two only if they are
 # still the default.
 MODELS := $(wildcard models/*.safetensors models/*.txt)
-install: $(BUILD)/odeflow $(BUILD)/man/stamp
+# The default odeflow.conf: every run option, commented out.
+$(BUILD)/odeflow.conf: $(BUILD)/odeflow
+	$(call say,GEN,$@)
+	$(Q)$(BUILD)/odeflow run --print-config > $@
+
+install: $(BUILD)/odeflow $(BUILD)/man/stamp $(BUILD)/odeflow.conf
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/odeflow $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(COMPLETIONDIR)
@@ -211,8 +217,10 @@ install: $(BUILD)/odeflow $(BUILD)/man/stamp
 	chmod 0644 $(DESTDIR)$(UNITDIR)/odeflow@.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf ] || \
 		install -m 0644 tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf ] || \
+		install -m 0644 $(BUILD)/odeflow.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf
 
-uninstall:
+uninstall: $(BUILD)/odeflow.conf
 	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service \
 		$(DESTDIR)$(COMPLETIONDIR)/odeflow
 	rm -f $(DESTDIR)$(MANDIR)/man1/odeflow.1 $(DESTDIR)$(MANDIR)/man1/odeflow-*.1 \
@@ -221,6 +229,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
 	! cmp -s tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+	! cmp -s $(BUILD)/odeflow.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/odeflow 2>/dev/null
 
 # For tests/fuzz/run.sh: include paths and warnings, without the optimisation flags.
