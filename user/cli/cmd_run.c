@@ -59,7 +59,8 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N", "flow directions tracked in the kernel",
 		   .def = CLI_STR(ODEFLOW_DEFAULT_FLOWS)),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
-		   "on exit leave the program attached and the maps pinned"),
+		   "on exit leave the program attached, enforcing, and the maps pinned: the next run "
+		   "takes it over without a gap; odeflow detach removes it"),
 	CLI_OPTION(OPT_BUSY_POLL, "busy-poll", 'b', NULL,
 		   "read the ring without ever sleeping: spends a CPU so that no window waits for, "
 		   "or pays for, waking the agent"),
@@ -94,7 +95,13 @@ ODEFLOW_COMMAND(run,
 		       "SIGTERM; SIGHUP reloads the policy file. Status lines go to standard error, "
 		       "with journald's level prefixes when that is the journal.\n"
 		       "It needs root (CAP_BPF and CAP_NET_ADMIN). odeflow flows, stats, top and "
-		       "policy read and change what it left in the pinned maps.",
+		       "policy read and change what it left in the pinned maps; odeflow detach "
+		       "removes what a --keep run left.\n"
+		       "Options may also come from files (--config): odeflow@IF.service reads "
+		       "/etc/odeflow/odeflow.conf, then /etc/odeflow/odeflow-IF.conf, each line an "
+		       "option's long name and its value; --print-config prints them all. An error "
+		       "in the setup is one line, said before anything else: exit status 2 for an "
+		       "option or value that cannot do, 1 for a start that fails.",
 	.section = 8,
 	.groups = { { NULL, options }, CASCADE_ARGS_GROUP });
 
