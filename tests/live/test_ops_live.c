@@ -444,18 +444,20 @@ static void test_stuck_scrapers_never_stall_the_agent(void)
 		close(idle[n]);
 }
 
-/* --metrics that cannot be served: one line, exit status 1, nothing
- * attached. The name lookup stays inside the test's namespace (it has no
+/* --metrics that cannot be served: one line, nothing attached; exit status
+ * 2 for a value that does not parse, 1 for one that fails on the host. The name lookup stays inside the test's namespace (it has no
  * route to any resolver). */
 static void test_bad_metrics_address(void)
 {
 	static const struct {
-		const char *opt, *message;
+		const char *opt;
+		int status;
+		const char *message;
 	} cases[] = {
-		{ "--metrics 127.0.0.1", "is not HOST:PORT" },
-		{ "--metrics 127.0.0.1:70000", "port must be 1..65535" },
-		{ "--metrics no-such-host.invalid:9464", "does not resolve" },
-		{ "--metrics 127.0.0.1:" PORT_TAKEN_TEXT, "Address already in use" },
+		{ "--metrics 127.0.0.1", 2, "is not HOST:PORT" },
+		{ "--metrics 127.0.0.1:70000", 2, "port must be 1..65535" },
+		{ "--metrics no-such-host.invalid:9464", 1, "does not resolve" },
+		{ "--metrics 127.0.0.1:" PORT_TAKEN_TEXT, 1, "Address already in use" },
 	};
 	struct sockaddr_storage ss;
 	socklen_t len = make_addr(AF_INET, "127.0.0.1", PORT_TAKEN, &ss);
@@ -463,7 +465,7 @@ static void test_bad_metrics_address(void)
 
 	CHECK(taken >= 0 && bind(taken, (struct sockaddr *)&ss, len) == 0 && listen(taken, 1) == 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		check_refused(cases[i].opt, cases[i].message);
+		check_refused(cases[i].opt, cases[i].status, cases[i].message);
 	close(taken);
 }
 
@@ -1006,19 +1008,22 @@ static void test_ipfix_standard_elements_in_wireshark(void)
 		sh("head -c 2000 %s; cat %s", tmp_path("tshark.txt"), tmp_path("tshark.err"));
 }
 
-/* --ipfix that cannot work: one line, exit status 1, nothing attached. */
+/* --ipfix that cannot work: one line, nothing attached; exit status 2 for
+ * a value that does not parse, 1 for a name that does not resolve. */
 static void test_bad_collector(void)
 {
 	static const struct {
-		const char *opt, *message;
+		const char *opt;
+		int status;
+		const char *message;
 	} cases[] = {
-		{ "--ipfix " TX_V4, "is not HOST:PORT" },
-		{ "--ipfix no-such-collector.invalid:4739", "does not resolve" },
-		{ "--ipfix [fd00:200::1:4739", "is not [IPv6]:PORT" },
+		{ "--ipfix " TX_V4, 2, "is not HOST:PORT" },
+		{ "--ipfix no-such-collector.invalid:4739", 1, "does not resolve" },
+		{ "--ipfix [fd00:200::1:4739", 2, "is not [IPv6]:PORT" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		check_refused(cases[i].opt, cases[i].message);
+		check_refused(cases[i].opt, cases[i].status, cases[i].message);
 	CHECK(run_refused("--ipfix " TX_V4 ":4739 --ipfix-transport sctp", "bad.err") == 2);
 	CHECK(file_contains(tmp_path("bad.err"), "--ipfix-transport 'sctp' is not udp or tcp"));
 }

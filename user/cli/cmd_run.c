@@ -150,8 +150,12 @@ int cmd_run(int argc, char **argv)
 		case OPT_REPLACE: o.replace = true; break;
 		case OPT_METRICS:
 		case OPT_IPFIX: /* what does not parse is a bad value; what does not resolve fails later */
-			if (hostport_check(p.arg, err, sizeof(err)))
-				cli_bad_value(&p, "HOST:PORT (127.0.0.1:9464, [::1]:9464)");
+			if (hostport_check(p.arg, err, sizeof(err))) {
+				char what[ERRMSG_LEN + 16];
+
+				snprintf(what, sizeof(what), "HOST:PORT (%s)", err);
+				cli_bad_value(&p, what);
+			}
 			else if (id == OPT_METRICS)
 				o.metrics_listen = p.arg;
 			else
