@@ -477,6 +477,19 @@ static void start_collector(const char *name, const char *cmd)
 	   cmd, tmp_path(name), scratch_dir, name);
 }
 
+/* Waits (up to 10 s) until something listens on UDP port in the tx
+ * namespace: a datagram sent before would come back as ICMP port
+ * unreachable, and the exporter would count the next send as failed. */
+static bool udp_listening(int port)
+{
+	for (int t = 0; t < 100; t++) {
+		if (sh("ip netns exec %s ss -Hlun 'sport = :%d' | grep -q .", ns_tx, port) == 0)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 static void stop_collector(const char *name)
 {
 	int pid = read_pid(name);
@@ -760,7 +773,7 @@ static void test_ipfix_udp_to_nfacctd(void)
 	   tmp_path("primitives.lst"), tmp_path("nfacctd.json"), tmp_path("nfacctd.conf"));
 	snprintf(opts, sizeof(opts), "nfacctd -f %s", tmp_path("nfacctd.conf"));
 	start_collector("nfacctd", opts);
-	usleep(1000000);
+	CHECKF(udp_listening(4739), "nfacctd does not listen");
 	if (!export_some_decisions("--ipfix " TX_V4 ":4739", 7500, "nfacctd"))
 		return;
 	usleep(2500000); /* nfacctd prints its cache every second */
@@ -971,7 +984,7 @@ static void test_ipfix_standard_elements_in_wireshark(void)
 	   tmp_path("tcpdump.log"), scratch_dir);
 	CHECK(wait_for_text(tmp_path("tcpdump.log"), "listening on", 5000));
 	start_collector("socat", "socat -u UDP-RECV:4742,bind=" TX_V4 " /dev/null");
-	usleep(300000);
+	CHECKF(udp_listening(4742), "socat does not listen");
 	expected_domain = 77;
 	if (!export_some_decisions("--ipfix " TX_V4 ":4742 --ipfix-domain 77", 7900, "socat")) {
 		expected_domain = -1;
