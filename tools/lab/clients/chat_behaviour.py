@@ -33,7 +33,7 @@ class Person:
     def message(self):
         n = max(1, int(self.rng.lognormvariate(1.6, 0.9)))
         start = self.rng.randrange(len(self.words))
-        text = " ".join(self.words[start:start + n]) or "ok"
+        text = " ".join(self.words[start:start + n])[:300] or "ok"
         if self.rng.random() < 0.05:                   # a pasted link or snippet
             text += " https://" + self.rng.choice(["bugs.debian.org/", "paste.debian.net/", "lwn.net/Articles/"]) + str(self.rng.randrange(10**6))
         return text

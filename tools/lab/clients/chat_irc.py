@@ -27,7 +27,8 @@ def main():
         c.join(channel)
 
     def on_pubmsg(c, e):
-        if person.replies():
+        # one reply at a time: a person answers, not every line at once
+        if not pending and person.replies():
             text = person.message()
             pending.append((time.monotonic() + person.reply_delay() + person.typing_seconds(text), text))
 

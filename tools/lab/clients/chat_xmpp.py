@@ -6,6 +6,7 @@ human gaps, replies to what arrives, away spells, for SECONDS.
   chat_xmpp.py JID PASSWORD SERVER TLS(starttls|direct) CAFILE SECONDS SEED PACE CORPUS PEER..."""
 import asyncio
 import logging
+import os
 import sys
 
 import slixmpp
@@ -22,6 +23,7 @@ class Chatter(slixmpp.ClientXMPP):
         self.add_event_handler("session_start", self.start)
         self.add_event_handler("message", self.on_message)
         self.finished = asyncio.get_event_loop().create_future()
+        self.replying = False
 
     async def type_and_send(self, to, text):
         msg = self.make_message(mto=to, mtype="chat")
@@ -39,9 +41,12 @@ class Chatter(slixmpp.ClientXMPP):
         msg.send()
 
     async def on_message(self, msg):
-        if msg["type"] == "chat" and msg["body"] and self.person.replies():
+        # one reply at a time: a person answers, not every message at once
+        if msg["type"] == "chat" and msg["body"] and not self.replying and self.person.replies():
+            self.replying = True
             await asyncio.sleep(self.person.reply_delay())
             await self.type_and_send(msg["from"].bare, self.person.message())
+            self.replying = False
 
     async def start(self, event):
         self.send_presence()
@@ -66,10 +71,11 @@ class Chatter(slixmpp.ClientXMPP):
 def main():
     jid, pw, server, tls, cafile, seconds, seed, pace, corpus = sys.argv[1:10]
     peers = sys.argv[10:]
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("LAB_DEBUG") else logging.ERROR)
     c = Chatter(jid, pw, peers, Person(int(seed), corpus, float(pace)), float(seconds))
     c.ca_certs = cafile
     if tls == "direct":
+        c.default_port = 5223     # slixmpp 1.8 takes the port from here
         c.connect((server, 5223), use_ssl=True, disable_starttls=True)
     else:
         c.connect((server, 5222))

@@ -43,12 +43,12 @@ def _baresip_conf(d, listen, wav, codec, ptime, opus_kbit, account):
 sip_listen {listen}
 module_path /usr/lib/baresip/modules
 """ + "".join(f"module {m}\n" for m in mods) + f"""module aufile.so
-module alsa.so
+
 module_app account.so
 module_app menu.so
 audio_source aufile,{wav}
-audio_player alsa,null
-audio_alert alsa,null
+
+
 rtp_ports 10000-60000
 rtcp_mux no
 jitter_buffer_delay 5-10

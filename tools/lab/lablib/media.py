@@ -153,11 +153,65 @@ def make_files(run_dir, rng, count, max_mb):
     return d, files
 
 
+# The third-party resources each site's pages pull (injected by nginx), so a
+# page load opens connections to several hosts, as on the web.
+THIRD_PARTY = {
+    "site_ref": ("fonts", "gtm", "ads"),
+    "site_handbook": ("cdnjs", "gtm"),
+    "site_python": ("cdnjs", "fonts", "gtm"),
+    "site_apache": ("ads", "gtm", "fonts"),
+}
+_TAGS = {
+    "fonts": ('<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=FontAwesome">', ""),
+    "cdnjs": ('<script src="https://cdnjs.cloudflare.com/ajax/libs/jquery/3.6.1/jquery.min.js"></script>', ""),
+    "gtm": ('<script async src="https://www.googletagmanager.com/gtag/js?id=G-LAB1"></script>', ""),
+    "ads": ("", '<img src="https://securepubads.g.doubleclick.net/ad/banner.png" width="300" height="250" alt="">'),
+}
+# an analytics tag: a hit on load, engagement pings while the page is open
+GTAG_JS = """(function () {
+  function hit(e) {
+    navigator.sendBeacon('https://www.google-analytics.com/g/collect?v=2&tid=G-LAB1&en=' + e +
+      '&dl=' + encodeURIComponent(location.href) + '&_p=' + Math.random(),
+      'x'.repeat(Math.floor(Math.random() * 600)));
+  }
+  hit('page_view');
+  setInterval(function () { hit('user_engagement'); }, 15000 + Math.random() * 30000);
+})();
+"""
+
+
+def third_party_tags(site):
+    tags = [_TAGS[t] for t in THIRD_PARTY.get(site, ())]
+    return "".join(h for h, _ in tags), "".join(b for _, b in tags)
+
+
+def third_party_tree(d):
+    """D/thirdparty: fonts (Font Awesome), jQuery, the analytics tag, an ad banner, from Debian's files."""
+    tp = os.path.join(d, "thirdparty")
+    for sub in ("fonts-css", "fonts/s/fa", "cdnjs/ajax/libs/jquery/3.6.1", "gtm", "ads/ad"):
+        os.makedirs(os.path.join(tp, sub), exist_ok=True)
+    with open(os.path.join(tp, "fonts-css", "css.css"), "w") as f:
+        f.write("@font-face { font-family: 'FontAwesome'; font-style: normal; font-weight: 400;\n"
+                "  src: url(https://fonts.gstatic.com/s/fa/fontawesome-webfont.woff2) format('woff2'); }\n"
+                "h1, h2, h3 { font-family: 'FontAwesome', sans-serif; }\n")
+    links = [("/usr/share/fonts-font-awesome/fonts/fontawesome-webfont.woff2", "fonts/s/fa/fontawesome-webfont.woff2"),
+             ("/usr/share/javascript/jquery/jquery.min.js", "cdnjs/ajax/libs/jquery/3.6.1/jquery.min.js"),
+             ("/usr/share/doc/debian-handbook/html/en-US/images/aptitude.png", "ads/ad/banner.png")]
+    for src, dst in links:
+        path = os.path.join(tp, dst)
+        if os.path.exists(src) and not os.path.exists(path):
+            os.symlink(src, path)
+    with open(os.path.join(tp, "gtm", "gtag.js"), "w") as f:
+        f.write(GTAG_JS)
+    return tp
+
+
 SITES = {
     # service key: (root, start page) from Debian's documentation packages
     "site_ref": ("/usr/share/debian-reference", "index.en.html"),
     "site_handbook": ("/usr/share/doc/debian-handbook/html/en-US", "index.html"),
     "site_python": ("/usr/share/doc/python3/html", "index.html"),
+    "site_apache": ("/usr/share/doc/apache2-doc/manual/en", "index.html"),
 }
 
 

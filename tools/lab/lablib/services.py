@@ -8,7 +8,7 @@ import pwd
 import shutil
 import subprocess
 
-from . import topology
+from . import media
 
 # key: (address, names, certificate key type, HTTP/2)
 SERVICES = {
@@ -21,6 +21,14 @@ SERVICES = {
     "site_ref":     ("10.200.1.30", ["www.debian.org"], "rsa", True),
     "site_handbook": ("10.200.1.31", ["debian-handbook.info"], "rsa", True),
     "site_python":  ("10.200.1.32", ["docs.python.org"], "rsa", True),
+    "site_apache":  ("10.200.1.33", ["httpd.apache.org"], "rsa", True),
+    # what pages pull from elsewhere, as most of the web's pages do
+    "tp_fonts_css": ("10.200.1.100", ["fonts.googleapis.com"], "ec", True),
+    "tp_fonts":     ("10.200.1.101", ["fonts.gstatic.com"], "ec", True),
+    "tp_cdnjs":     ("10.200.1.102", ["cdnjs.cloudflare.com"], "ec", True),
+    "tp_gtm":       ("10.200.1.103", ["www.googletagmanager.com"], "ec", True),
+    "tp_ga":        ("10.200.1.104", ["www.google-analytics.com"], "ec", True),
+    "tp_ads":       ("10.200.1.105", ["securepubads.g.doubleclick.net"], "ec", True),
     "download":     ("10.200.1.40", ["cdimage.debian.org"], "rsa", False),
     "upload":       ("10.200.1.41", ["content.dropboxapi.com"], "ec", True),
     "ssh":          ("10.200.1.50", ["storage.lab.example"], None, False),
@@ -102,13 +110,29 @@ class Servers:
         for key in ("hls_page", "dash_page"):
             server(key, f"    root {media_dir}/pages;\n    location /npm/ {{ alias {media_dir}/npm/; }}\n")
         for key, root in site_roots.items():
-            server(key, f"    root {root};\n    index index.html index.en.html;\n")
+            head, body = media.third_party_tags(key)
+            server(key, f"""    root {root};
+    index index.html index.en.html;
+    sub_filter_once on;
+    sub_filter '</head>' '{head}</head>';
+    sub_filter '</body>' '{body}</body>';
+""")
+        tp = media.third_party_tree(self.dir)
+        server("tp_fonts_css", cors + f"    root {tp}/fonts-css;\n    default_type text/css;\n"
+               "    location / { try_files /css.css =404; }\n")
+        server("tp_fonts", cors + f"    root {tp}/fonts;\n")
+        server("tp_cdnjs", cors + f"    root {tp}/cdnjs;\n")
+        server("tp_gtm", f"    root {tp}/gtm;\n    default_type application/javascript;\n"
+               "    location / { try_files /gtag.js =404; }\n")
+        server("tp_ga", cors + "    location / { return 204; }\n")
+        server("tp_ads", f"    root {tp}/ads;\n")
         server("download", f"    root {files_dir};\n")
         server("upload", f"""    root {self.uploads};
     client_max_body_size 0;
     location / {{ dav_methods PUT DELETE; create_full_put_path on; }}
 """)
-        conf = f"""worker_processes 2;
+        conf = f"""user root;
+worker_processes 2;
 daemon off;
 pid {d}/nginx.pid;
 error_log {self.log}/nginx.error warn;
