@@ -29,7 +29,10 @@ CLASSES = {
 }
 # sessions of each class side by side, per unit of --parallel: a chat
 # conversation costs little, a browser a lot
-CLASS_WEIGHT = {"VoIP": 1.5, "Video": 1.0, "File_Transfer": 1.0, "Chat": 5.0, "Browsing": 1.0}
+CLASS_WEIGHT = {"VoIP": 3.0, "Video": 0.75, "File_Transfer": 2.0, "Chat": 7.0, "Browsing": 1.5}
+# within a class, sessions of each application in proportion: an aiortc call
+# costs this machine three times what a baresip call does
+APP_WEIGHT = {"sip-baresip": 2.0}
 CACHE = os.environ.get("ODEFLOW_LAB_CACHE", "/var/cache/odeflow-lab")
 
 
@@ -74,16 +77,21 @@ class Run:
         return max(0.0, self.deadline - time.monotonic()) if self.deadline else 3600.0
 
     def conversation(self, rng, rate):
-        k = rng.randrange(len(self.conversations))
-        return speech.conversation(random.Random(f"{self.seed}-conv-{k}"), self.corpus_lines,
-                                   os.path.join(self.run_dir, "speech", f"{k}-{rate}"), 300, rate)
+        """The two sides of one of the run's conversations at RATE Hz."""
+        return self.conversations[rate][rng.randrange(len(self.conversations[rate]))]
 
     # --- preparation
     def prepare(self):
         os.makedirs(self.run_dir, exist_ok=True)
         self.corpus = "/usr/share/debian-reference/ch01.en.html"
         self.corpus_lines = speech.sentences(self.corpus)
-        self.conversations = list(range(6))
+        self.conversations = {}
+        if "VoIP" in self.classes:
+            for rate in (48000, 8000):
+                self.conversations[rate] = [
+                    speech.conversation(random.Random(f"{self.seed}-conv-{k}"), self.corpus_lines,
+                                        os.path.join(self.run_dir, "speech", f"{k}-{rate}"), 240, rate)
+                    for k in range(6)]
         self.pki = Pki(os.path.join(self.run_dir, "pki"))
         self.servers = services.Servers(self.lab, self.pki, self.run_dir, self.procs)
         self.servers.make_certs()
@@ -119,7 +127,7 @@ class Run:
         wait_for(listening, 30, "the servers")
         cap = os.path.join(self.run_dir, "capture.pcap")
         self.tcpdump = self.procs.spawn("tcpdump", self.lab.server,
-                                        ["tcpdump", "-i", "s0", "-s", "0", "-B", "65536", "-Z", "root",
+                                        ["nice", "-n", "-10", "tcpdump", "-i", "s0", "-s", "0", "-B", "65536", "-Z", "root",
                                          "-C", str(self.a.capture_mb), "-w", cap],
                                         log=os.path.join(self.run_dir, "log", "tcpdump.log"))
         wait_for(lambda: os.path.exists(cap), 10, "tcpdump")
@@ -162,8 +170,9 @@ class Run:
                 live[c] = [t for t in live[c] if t.is_alive()]
                 while len(live[c]) < slots[c] and self.remaining() > 40:
                     # the application of the class that has run least, ties drawn
-                    least = min(started[a] for a in apps[c])
-                    app = self.rng.choice(sorted(a for a in apps[c] if started[a] == least))
+                    share = {a: started[a] / APP_WEIGHT.get(a, 1.0) for a in apps[c]}
+                    least = min(share.values())
+                    app = self.rng.choice(sorted(a for a in apps[c] if share[a] == least))
                     started[app] += 1
                     sid += 1
                     sess = Session(self, sid, c, app, random.Random(f"{self.seed}-{sid}"))
@@ -242,7 +251,7 @@ def main():
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--classes", default="", help="comma-separated classes (default: all)")
     p.add_argument("--apps", default="", help="comma-separated applications (default: all)")
-    p.add_argument("--parallel", type=float, default=3, help="sessions side by side per class, scaled by class")
+    p.add_argument("--parallel", type=float, default=4, help="sessions side by side per class, scaled by class")
     p.add_argument("--rtt", default="2-200", help="round-trip time range, ms")
     p.add_argument("--jitter", default="0-25", help="jitter range, percent of each way's delay")
     p.add_argument("--loss", default="0-2", help="loss range per direction, percent")

@@ -17,7 +17,7 @@ def _pace(s):
 
 def xmpp(s):
     n = _people(s)
-    secs = s.seconds(120, 600)
+    secs = s.seconds(60, 480)
     host = services.name("xmpp")
     users = [(f"u{s.sid}x{i}", f"pw{s.rng.randrange(10**9)}") for i in range(n)]
     jids = [f"{u}@{host}" for u, _ in users]
@@ -38,7 +38,7 @@ def xmpp(s):
 
 def irc(s):
     n = _people(s)
-    secs = s.seconds(120, 600)
+    secs = s.seconds(60, 480)
     channel = f"#lab{s.sid}" if s.rng.random() < 0.7 else s.rng.choice(["#debian", "#python", "#networking"])
     procs = []
     for i in range(n):

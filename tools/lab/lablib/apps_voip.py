@@ -17,7 +17,7 @@ def webrtc(s):
     for _ in range(_calls(s)):
         if s.ctx.remaining() < 30:
             break
-        secs = s.seconds(20, 240)
+        secs = s.seconds(10, 150)
         codec = s.rng.choice(["opus", "opus", "opus", "PCMU", "PCMA"])
         a, b = s.ctx.conversation(s.rng, 48000)
         port = str(s.ctx.next_port())
@@ -66,7 +66,7 @@ def baresip(s):
     for i in range(_calls(s)):
         if s.ctx.remaining() < 30:
             break
-        secs = s.seconds(20, 240)
+        secs = s.seconds(10, 150)
         codec = s.rng.choice(list(BARESIP_CODECS))
         ptime = 20 if codec in ("opus", "GSM") else s.rng.choice([20, 30])
         opus_kbit = s.rng.choice([12, 16, 24, 32, 48, 64])

@@ -14,7 +14,7 @@ def _plan(s):
     s.rng.shuffle(keys)
     chosen = keys[:s.rng.randint(1, len(keys))]
     starts = [f"https://{services.name(k)}/{SITES[k][1]}" for k in chosen]
-    return starts, s.seconds(60, 300), round(s.rng.uniform(3, 20), 1)
+    return starts, s.seconds(40, 240), round(s.rng.uniform(3, 20), 1)
 
 
 def chromium(s):
