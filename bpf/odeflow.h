@@ -30,6 +30,27 @@
  * that take packets away (XDP_TX, XDP_REDIRECT), so what they take is. */
 #define ODEFLOW_XDP_RUN_PRIO 20
 
+/* What both packet parsers read, the XDP program's and the offline tools'
+ * (user/capture/packet.c), which tests/fuzz/fuzz_xdp.c holds to the same
+ * answers: the ethertypes, how many VLAN tags and IPv6 extension headers
+ * are walked, and the fields of the fragment headers (host order). */
+#define ODEFLOW_ETH_P_IPV4 0x0800
+#define ODEFLOW_ETH_P_IPV6 0x86DD
+#define ODEFLOW_ETH_P_8021Q 0x8100
+#define ODEFLOW_ETH_P_8021AD 0x88A8
+#define ODEFLOW_MAX_VLAN_TAGS 2       /* 802.1ad outer, 802.1Q inner */
+#define ODEFLOW_MAX_IPV6_EXT 6        /* more is malformed */
+#define ODEFLOW_IPPROTO_HOPOPTS 0
+#define ODEFLOW_IPPROTO_TCP 6
+#define ODEFLOW_IPPROTO_UDP 17
+#define ODEFLOW_IPPROTO_ROUTING 43
+#define ODEFLOW_IPPROTO_FRAGMENT 44
+#define ODEFLOW_IPPROTO_DSTOPTS 60
+#define ODEFLOW_IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset */
+#define ODEFLOW_IP_MF 0x2000           /* IPv4: more fragments follow */
+#define ODEFLOW_IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset */
+#define ODEFLOW_IP6_MF 0x0001          /* IPv6: more fragments follow */
+
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL
 #define NSEC_PER_USEC 1000ULL
@@ -159,8 +180,25 @@ enum policy_action {
 	ACTION_COUNT
 };
 
-/* Entries of map "class_actions": one per class and action. */
-#define ODEFLOW_CLASS_ACTIONS (ODEFLOW_MAX_CLASSES * ACTION_COUNT)
+/* What the policy did to a packet of a classified connection: the key of
+ * map "class_actions" is class_id * OUTCOME_COUNT + outcome. A provisional
+ * verdict's DROP or RATE_LIMIT counts as the PASS it was. */
+enum policy_outcome {
+	OUTCOME_PASS = 0,
+	OUTCOME_DROP = 1,
+	OUTCOME_MARK = 2,
+	OUTCOME_RATE_PASS = 3, /* within its class's rate limit */
+	OUTCOME_RATE_DROP = 4, /* over it */
+	OUTCOME_COUNT
+};
+
+#define ODEFLOW_CLASS_ACTIONS (ODEFLOW_MAX_CLASSES * OUTCOME_COUNT)
+
+/* A value of "class_actions" (per CPU): packets and their IP bytes. */
+struct class_traffic {
+	__u64 packets;
+	__u64 bytes;
+};
 
 struct policy {
 	__u32 action;          /* enum policy_action */

@@ -14,22 +14,15 @@
 /* Output of the last run_command: stdout and stderr, interleaved. */
 static char command_output[1 << 16];
 
-/* run_command(cmd_train, "train", "--data", "x", NULL): the exit status, or
- * 128 + signal if the command crashed. */
-static int run_command(int (*fn)(int, char **), ...)
+/* The same as run_command with its arguments in an array (argv[argc] NULL). */
+static inline int run_command_argv(int (*fn)(int, char **), int argc, char **argv)
 {
-	char *argv[64], path[] = "/tmp/odeflow-test-output-XXXXXX";
-	int argc = 0, fd = mkstemp(path), status = -1;
-	va_list ap;
+	char path[] = "/tmp/odeflow-test-output-XXXXXX";
+	int fd = mkstemp(path), status = -1;
 	pid_t pid;
 	FILE *f;
 	size_t n = 0;
 
-	va_start(ap, fn);
-	while (argc < 63 && (argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
@@ -47,6 +40,22 @@ static int run_command(int (*fn)(int, char **), ...)
 	command_output[n] = '\0';
 	unlink(path);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* run_command(cmd_train, "train", "--data", "x", NULL): the exit status, or
+ * 128 + signal if the command crashed. */
+static int run_command(int (*fn)(int, char **), ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+
+	va_start(ap, fn);
+	while (argc < 63 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	argv[argc] = NULL;
+	return run_command_argv(fn, argc, argv);
 }
 
 #endif

@@ -33,8 +33,8 @@ seeds=${3:-1 2 3}
 # regularisation.
 recipe=(--epochs 30 --batch 16 --lr 1e-3 --lr-min 1e-5 --val-frac 0 --weight-decay 0.01
 	--label-smoothing 0.1 --dropout 0.2 --time-jitter 0.2)
-# From scratch: the shipped default's shape (tools/train_models.sh).
-scratch=(--arch odernn-emb --hidden 24 --ode-hidden 16 --rk4-steps 1 --members 2)
+# From scratch: the shipped default's shape (its recipe, odeflow info --recipes).
+scratch=(--recipe default)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 captures=("$dir"/*.pcap)
 

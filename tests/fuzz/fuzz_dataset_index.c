@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* libFuzzer target: dataset index files (PREFIX_index.csv, read by
- * odeflow cv --split files). */
+ * odeflow cv --split files and apps). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -8,14 +8,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct dataset_files f;
+	struct dataset_groups g;
 	char err[256];
 
-	if (dataset_files_parse((const char *)data, size, &f, err, sizeof(err)))
+	if (dataset_index_parse((const char *)data, size, "file", &g, err, sizeof(err)))
 		return 0;
-	for (size_t w = 0; w < f.n; w++)
-		if (f.file[w] < 0 || f.file[w] >= f.count || !f.names[f.file[w]])
+	for (size_t w = 0; w < g.n; w++)
+		if (g.group[w] < 0 || g.group[w] >= g.count || !g.names[g.group[w]])
 			abort();
-	dataset_files_free(&f);
+	dataset_groups_free(&g);
 	return 0;
 }

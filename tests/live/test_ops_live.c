@@ -8,6 +8,8 @@
 #include <math.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 
 #include "agent_harness.h"
 #include "tc_drop_port.skel.h"
@@ -213,18 +215,71 @@ static void stop_all(void)
 	stop_all_collectors();
 }
 
+/* Every expression of the shipped Grafana dashboard, its variables
+ * replaced, evaluates in Prometheus without an error; those that draw the
+ * traffic (packets, classes, verdicts) have series. */
+static void check_dashboard_queries(void)
+{
+	char line[2048];
+	FILE *f;
+	int n = 0, empty = 0;
+
+	if (sh("jq -r '.panels[].targets[]?.expr' tools/monitoring/grafana-odeflow.json"
+	       " | sed 's/\\$__rate_interval/30s/g; s/\\$instance/.*/g' > %s",
+	       tmp_path("dashboard.exprs"))) {
+		CHECKF(0, "jq could not read the dashboard");
+		return;
+	}
+	f = fopen(tmp_path("dashboard.exprs"), "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		n++;
+		CHECKF(sh("curl -s -m 5 -G http://127.0.0.1:%d/api/v1/query --data-urlencode 'query=%s'"
+			  " | jq -e '.status == \"success\"' >/dev/null", PROMETHEUS_PORT, line) == 0,
+		       "prometheus refused the dashboard's query %s", line);
+		if ((strstr(line, "packets") || strstr(line, "verdicts_total") ||
+		     strstr(line, "connections")) && prometheus_value(line) < 0 &&
+		    sh("curl -s -m 5 -G http://127.0.0.1:%d/api/v1/query --data-urlencode 'query=%s'"
+		       " | jq -e '.data.result | length > 0' >/dev/null", PROMETHEUS_PORT, line)) {
+			CHECKF(0, "the dashboard's query %s has no series", line);
+			empty++;
+		}
+	}
+	if (f)
+		fclose(f);
+	CHECKF(n > 15 && !empty, "%d dashboard queries, %d without series", n, empty);
+}
+
+/* The shipped alert rules, loaded by this Prometheus, evaluate on the live
+ * agent's series without an error, and none fires on a healthy agent. */
+static void check_alert_rules(void)
+{
+	CHECKF(sh("curl -s -m 5 http://127.0.0.1:%d/api/v1/rules > %s", PROMETHEUS_PORT,
+		  tmp_path("rules.json")) == 0, "no answer from /api/v1/rules");
+	CHECKF(sh("jq -e '[.data.groups[].rules[]] | length == 7 and all(.health == \"ok\")' %s"
+		  " >/dev/null", tmp_path("rules.json")) == 0,
+	       "the alert rules did not all evaluate: %s", tmp_path("rules.json"));
+	CHECKF(sh("jq -e '[.data.groups[].rules[] | select(.state != \"inactive\")] | length == 0'"
+		  " %s >/dev/null", tmp_path("rules.json")) == 0, "an alert fires on a healthy agent");
+}
+
 /* A real Prometheus scrapes the agent every second while captures are
- * replayed; its API then has the series, with values; promtool finds
- * nothing wrong with what the agent serves. */
+ * replayed, with the shipped alert rules; its API then has the series,
+ * with values, and the dashboard's queries and the rules evaluate on them;
+ * promtool finds nothing wrong with what the agent serves. */
 static void test_prometheus_scrapes_the_agent(void)
 {
 	static const char *const nonzero[] = {
-		"odeflow_windows_classified_total", "odeflow_xdp_packets_total",
+		"odeflow_windows_classified_total", "sum(odeflow_xdp_packets_total)",
+		"odeflow_xdp_packets_total{kind=\"udp\"}",
 		"odeflow_xdp_windows_total", "sum(odeflow_verdicts_total)",
 		"sum(odeflow_policy_packets_total{action=\"pass\"})",
+		"sum(odeflow_policy_bytes_total{action=\"pass\"})",
 		"odeflow_batch_windows_count", "odeflow_verdict_latency_seconds_count",
 		"odeflow_verdict_latency_seconds_sum", "odeflow_model_info{window=\"20\"}",
-		"count(odeflow_build_info)",
+		"count(odeflow_build_info)", "odeflow_sampler_attached",
+		"odeflow_map_max_entries{map=\"verdicts\"}",
+		"odeflow_map_entries{map=\"flows\"}",
 	};
 	char opts[256];
 	uint16_t sport;
@@ -233,9 +288,11 @@ static void test_prometheus_scrapes_the_agent(void)
 		SKIP("prometheus, promtool or curl missing (make deps)");
 		return;
 	}
-	sh("printf 'global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+	sh("cp tools/monitoring/odeflow-alerts.yml %s", tmp_path("odeflow-alerts.yml"));
+	sh("printf 'global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
+	   "rule_files: [%s]\n"
 	   "scrape_configs: [{job_name: odeflow, static_configs: [{targets: [\"127.0.0.1:%d\"]}]}]\n'"
-	   " > %s", METRICS_PORT, tmp_path("prometheus.yml"));
+	   " > %s", tmp_path("odeflow-alerts.yml"), METRICS_PORT, tmp_path("prometheus.yml"));
 	sh("timeout 90 prometheus --config.file=%s --storage.tsdb.path=%s --web.listen-address=127.0.0.1:%d"
 	   " > %s 2>&1 & echo $! > %s", tmp_path("prometheus.yml"), tmp_path("tsdb"), PROMETHEUS_PORT,
 	   tmp_path("prometheus.log"), tmp_path("prometheus.pid"));
@@ -261,8 +318,14 @@ static void test_prometheus_scrapes_the_agent(void)
 	for (int i = 0; i < 3; i++) /* packets of a classified connection: policy counts */
 		CHECK(send_connection(7300, &sport) == N);
 	/* until a scrape has seen the policy counts (the last to move) */
-	for (int t = 0; t < 50 && prometheus_value(nonzero[4]) <= 0; t++)
+	for (int t = 0; t < 50 && prometheus_value(nonzero[5]) <= 0; t++)
 		usleep(200000);
+	/* the map census is at most METRICS_CENSUS_EVERY_NS old: until it has
+	 * counted the connections just classified */
+	for (int t = 0; t < 100 && prometheus_value("sum(odeflow_connections)") <= 0; t++)
+		usleep(200000);
+	CHECK(prometheus_value("sum(odeflow_connections)") > 0);
+	CHECK(prometheus_value("odeflow_heartbeat_age_seconds") < 1);
 	for (size_t i = 0; i < sizeof(nonzero) / sizeof(nonzero[0]); i++) {
 		double v = prometheus_value(nonzero[i]);
 
@@ -271,10 +334,79 @@ static void test_prometheus_scrapes_the_agent(void)
 	if (harness_current_failed)
 		sh("cat %s; tail -20 %s", tmp_path("query.json"), tmp_path("prometheus.log"));
 	CHECK(prometheus_value("up{job=\"odeflow\"}") == 1);
+	check_dashboard_queries();
+	check_alert_rules();
 	CHECK(sh("curl -s -m 5 http://127.0.0.1:%d/metrics > %s && promtool check metrics < %s",
 		 METRICS_PORT, tmp_path("metrics.txt"), tmp_path("metrics.txt")) == 0);
+	/* --max-windows 3 (the default): no series for stages past it */
+	CHECK(sh("grep -q 'stage=\"3\"' %s && ! grep -q 'stage=\"4\"' %s", tmp_path("metrics.txt"),
+		 tmp_path("metrics.txt")) == 0);
 	CHECK(stop_agent(SIGINT, 1000) == 0);
 	stop_prometheus();
+}
+
+/* GET http://127.0.0.1:METRICS_PORT/PATH within 2 s: the HTTP status, 0
+ * when nothing answered; the body in NAME. */
+static int http_status(const char *path, const char *name)
+{
+	char out[16] = "";
+	FILE *p;
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "curl -s -m 2 -o %s -w '%%{http_code}' http://127.0.0.1:%d%s",
+		 tmp_path(name), METRICS_PORT, path);
+	p = popen(cmd, "r");
+	if (p && !fgets(out, sizeof(out), p))
+		out[0] = '\0';
+	if (p)
+		pclose(p);
+	return atoi(out);
+}
+
+/* /healthz: 200 while the drain loop runs; 503, saying why, once it has
+ * not run for a second while the metrics thread still answers (the drain,
+ * the agent's main thread, stopped alone with ptrace); 200 again once it
+ * runs. A whole agent stopped (SIGSTOP) does not answer at all, and
+ * answers 200 again after SIGCONT. */
+static void test_healthz_follows_the_drain(void)
+{
+	char opts[256];
+	int pid, status, code;
+
+	snprintf(opts, sizeof(opts), "--metrics 127.0.0.1:%d", METRICS_PORT);
+	if (start_agent(opts)) {
+		CHECKF(0, "the agent did not start");
+		return;
+	}
+	pid = read_pid("agent");
+	code = http_status("/healthz", "health.txt");
+	CHECKF(code == 200 && file_contains(tmp_path("health.txt"), "ok"), "healthy agent: %d", code);
+	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) || ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) ||
+	    waitpid(pid, &status, __WALL) != pid) {
+		CHECKF(0, "cannot stop the drain thread: %s", strerror(errno));
+		stop_agent(SIGKILL, 1000);
+		return;
+	}
+	usleep(1500000);
+	code = http_status("/healthz", "health.txt");
+	CHECKF(code == 503 && file_contains(tmp_path("health.txt"), "drain loop has not run for"),
+	       "stopped drain: %d", code);
+	CHECK(http_status("/metrics", "stuck.txt") == 200);
+	CHECK(sh("awk '/^odeflow_heartbeat_age_seconds / { exit !($2 > 1) }' %s",
+		 tmp_path("stuck.txt")) == 0);
+	ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	usleep(300000);
+	code = http_status("/healthz", "health.txt");
+	CHECKF(code == 200, "drain running again: %d", code);
+
+	kill(pid, SIGSTOP);
+	code = http_status("/healthz", "health.txt");
+	CHECKF(code == 0, "a stopped agent answered %d", code);
+	kill(pid, SIGCONT);
+	usleep(300000);
+	code = http_status("/healthz", "health.txt");
+	CHECKF(code == 200, "after SIGCONT: %d", code);
+	CHECK(stop_agent(SIGINT, 1000) == 0);
 }
 
 /* Scrapers that connect and never ask (every connection the server takes)
@@ -711,6 +843,7 @@ int main(void)
 	RUN(test_tcx_keep_and_take_over);
 	RUN(test_foreign_xdp_program);
 	RUN(test_prometheus_scrapes_the_agent);
+	RUN(test_healthz_follows_the_drain);
 	RUN(test_stuck_scrapers_never_stall_the_agent);
 	RUN(test_bad_metrics_address);
 	RUN(test_ipfix_udp_to_nfacctd);

@@ -21,6 +21,8 @@
 #include "common/flow_key.h"
 #include "harness.h"
 #include "loader/window_ring.h"
+#include "loader/map_ops.h"
+#include "loader/pin_dir.h"
 #include "loader/xdp_loader.h"
 #include "xdp_packets.h"
 
@@ -520,16 +522,19 @@ static void set_policy(struct fixture *f, int class_id, struct policy p)
 			     xdp_sampler_map_fd(f->s, XDP_MAP_RATE_BUCKETS), class_id, &p) == 0);
 }
 
-/* Map "class_actions" summed over the CPUs equals want, entry for entry. */
-static void check_class_actions(struct fixture *f, const uint64_t want[ODEFLOW_CLASS_ACTIONS])
+/* Map "class_actions" summed over the CPUs has want packets, entry for
+ * entry, each of ip_len bytes. */
+static void check_class_actions(struct fixture *f, const uint64_t want[ODEFLOW_CLASS_ACTIONS],
+				uint64_t ip_len)
 {
-	uint64_t got[ODEFLOW_CLASS_ACTIONS];
+	struct class_traffic got[ODEFLOW_CLASS_ACTIONS];
 
 	CHECK(xdp_read_class_actions(xdp_sampler_map_fd(f->s, XDP_MAP_CLASS_ACTIONS), got) == 0);
 	for (int k = 0; k < ODEFLOW_CLASS_ACTIONS; k++)
-		CHECKF(got[k] == want[k], "class %d action %d: %llu packets, expected %llu",
-		       k / ACTION_COUNT, k % ACTION_COUNT, (unsigned long long)got[k],
-		       (unsigned long long)want[k]);
+		CHECKF(got[k].packets == want[k] && got[k].bytes == want[k] * ip_len,
+		       "class %d outcome %d: %llu packets, %llu bytes, expected %llu packets",
+		       k / OUTCOME_COUNT, k % OUTCOME_COUNT, (unsigned long long)got[k].packets,
+		       (unsigned long long)got[k].bytes, (unsigned long long)want[k]);
 }
 
 static void test_verdict_drop(void)
@@ -558,9 +563,9 @@ static void test_verdict_drop(void)
 	counter_delta(&f, d);
 	CHECK(d[CNT_ACTION_PASS] == 1);
 	check_class_actions(&f, (uint64_t[ODEFLOW_CLASS_ACTIONS]){
-					[2 * ACTION_COUNT + ACTION_PASS] = 1, /* provisional */
-					[2 * ACTION_COUNT + ACTION_DROP] = 1,
-					[3 * ACTION_COUNT + ACTION_PASS] = 1 });
+					[2 * OUTCOME_COUNT + OUTCOME_PASS] = 1, /* provisional */
+					[2 * OUTCOME_COUNT + OUTCOME_DROP] = 1,
+					[3 * OUTCOME_COUNT + OUTCOME_PASS] = 1 }, 140 /* IP bytes of tcp4 */);
 	fixture_close(&f);
 }
 
@@ -648,7 +653,8 @@ static void test_rate_limit_passes_burst_then_drops(void)
 	counter_delta(&f, d);
 	CHECK(d[CNT_ACTION_RATE_PASS] == 10 && d[CNT_ACTION_RATE_DROP] == 5);
 	check_class_actions(&f, (uint64_t[ODEFLOW_CLASS_ACTIONS]){
-					[4 * ACTION_COUNT + ACTION_RATE_LIMIT] = 15 });
+					[4 * OUTCOME_COUNT + OUTCOME_RATE_PASS] = 10,
+					[4 * OUTCOME_COUNT + OUTCOME_RATE_DROP] = 5 }, ip_len);
 	/* A new policy refills the bucket. */
 	set_policy(&f, 4, (struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 10,
 					   .burst_bytes = ip_len });

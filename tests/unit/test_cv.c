@@ -210,8 +210,8 @@ static void test_command_bad_input(void)
 	}
 	CHECK(run_command(cmd_cv, "cv", "--data", "tests/data/iscx-small", "--split", "shuffled",
 			  NULL) == 2);
-	CHECKF(strstr(command_output, "--split 'shuffled' is not blocked, sessions, random or files"), "%s",
-	       command_output);
+	CHECKF(strstr(command_output, "--split 'shuffled' is not blocked, sessions, random, files "
+		      "or apps"), "%s", command_output);
 	CHECK(run_command(cmd_cv, "cv", "--data", tmp_path("missing"), NULL) == 1);
 	CHECK(scratch_count() == 0);
 }
@@ -232,19 +232,30 @@ static int file_of(size_t w)
 	return f;
 }
 
+/* PREFIX_x.npy and PREFIX_y.npy from iscx-small (loaded into ds), and
+ * PREFIX_index.csv opened for writing (NULL: failed, ds freed). */
+static FILE *start_dataset(const char *prefix, struct dataset *ds)
+{
+	char err[300] = "", path[400];
+	FILE *f;
+
+	CHECK(dataset_load("tests/data/iscx-small", 5, ds, err, sizeof(err)) == 0);
+	CHECKF(dataset_save(prefix, ds, err, sizeof(err)) == 0, "%s", err);
+	snprintf(path, sizeof(path), "%s_index.csv", prefix);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		dataset_free(ds);
+	return f;
+}
+
 /* PREFIX_x.npy, PREFIX_y.npy (iscx-small) and PREFIX_index.csv in pcap2npy's
  * form (CRLF line ends if crlf), naming file_names. */
 static void write_files_dataset(const char *prefix, bool crlf)
 {
 	struct dataset ds;
-	char err[300] = "", path[400];
-	FILE *f;
+	FILE *f = start_dataset(prefix, &ds);
 
-	CHECK(dataset_load("tests/data/iscx-small", 5, &ds, err, sizeof(err)) == 0);
-	CHECKF(dataset_save(prefix, &ds, err, sizeof(err)) == 0, "%s", err);
-	snprintf(path, sizeof(path), "%s_index.csv", prefix);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
 	if (!f)
 		return;
 	fprintf(f, "row,file,src,dst,sport,dport,proto,window,first_packet,label,ndpi_protocol,"
@@ -261,27 +272,30 @@ static void write_files_dataset(const char *prefix, bool crlf)
  * window held out once, no file on both sides, folds of similar size. */
 static void test_file_folds(void)
 {
-	struct dataset_files files;
+	struct dataset_groups files;
 	char err[300] = "";
 	int fold[543];
 
 	scratch_empty();
 	write_files_dataset(tmp_path("caps"), false);
-	CHECKF(dataset_files_load(tmp_path("caps"), 543, &files, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(dataset_index_load(tmp_path("caps"), 543, "file", &files, err, sizeof(err)) == 0,
+	       "%s", err);
 	CHECK(files.count == FILES && files.n == 543);
 	for (int i = 0; i < files.count && i < FILES; i++)
 		CHECKF(!strcmp(files.names[i], file_names[i]), "file %d is '%s'", i, files.names[i]);
 	for (size_t w = 0; w < files.n; w++)
-		CHECK(files.file[w] == file_of(w));
+		CHECK(files.group[w] == file_of(w));
 
-	CHECKF(folds_by_file(files.file, 543, FILES, FILES, fold, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(folds_by_group(files.group, NULL, 5, 543, FILES, FILES, "capture files", fold, err,
+			      sizeof(err)) == 0, "%s", err);
 	for (size_t w = 0; w < 543; w++)
 		CHECKF(fold[w] == file_of(w), "leave one out: window %zu in fold %d", w, fold[w]);
 	for (int k = 2; k < FILES; k++) {
 		size_t seen = 0, most = 0, least = 543;
 		int fold_of_file[FILES];
 
-		CHECKF(folds_by_file(files.file, 543, FILES, k, fold, err, sizeof(err)) == 0, "%s", err);
+		CHECKF(folds_by_group(files.group, NULL, 5, 543, FILES, k, "capture files", fold,
+				      err, sizeof(err)) == 0, "%s", err);
 		for (int f = 0; f < FILES; f++)
 			fold_of_file[f] = -1;
 		for (size_t w = 0; w < 543; w++) {
@@ -309,18 +323,21 @@ static void test_file_folds(void)
 		/* dealt largest first to the emptiest: within the largest file (130) */
 		CHECKF(most - least <= 130, "%d folds: %zu to %zu windows", k, least, most);
 	}
-	CHECK(folds_by_file(files.file, 543, FILES, 8, fold, err, sizeof(err)) == -1);
+	CHECK(folds_by_group(files.group, NULL, 5, 543, FILES, 8, "capture files", fold, err,
+			     sizeof(err)) == -1);
 	CHECKF(strstr(err, "the index names 7 capture files, fewer than 8 folds"), "%s", err);
-	CHECK(folds_by_file(files.file, 543, FILES, 1, fold, err, sizeof(err)) == -1);
+	CHECK(folds_by_group(files.group, NULL, 5, 543, FILES, 1, "capture files", fold, err,
+			     sizeof(err)) == -1);
 	CHECKF(strstr(err, "--folds 1: cross-validation needs at least 2 folds"), "%s", err);
-	dataset_files_free(&files);
-	CHECK(dataset_files_load(tmp_path("caps"), 542, &files, err, sizeof(err)) == -1);
+	dataset_groups_free(&files);
+	CHECK(dataset_index_load(tmp_path("caps"), 542, "file", &files, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "caps_index.csv has 543 records, the dataset 542 windows"), "%s", err);
 
 	write_files_dataset(tmp_path("crlf"), true);
-	CHECKF(dataset_files_load(tmp_path("crlf"), 543, &files, err, sizeof(err)) == 0, "%s", err);
+	CHECKF(dataset_index_load(tmp_path("crlf"), 543, "file", &files, err, sizeof(err)) == 0,
+	       "%s", err);
 	CHECK(files.count == FILES && !strcmp(files.names[1], file_names[1]));
-	dataset_files_free(&files);
+	dataset_groups_free(&files);
 }
 
 /* A bad index: one line naming what and where. */
@@ -337,7 +354,7 @@ static void test_bad_index(void)
 		"row,file\n-0,a.pcap\n",
 	};
 	static const char *const says[] = {
-		"line 1: no \"row\" and \"file\" columns",
+		"line 1: no \"file\" column",
 		"line 3: row '2' is not 1",
 		"line 2: a quoted field does not end",
 		"line 2: a quote inside an unquoted field",
@@ -346,18 +363,21 @@ static void test_bad_index(void)
 		"line 2: 2 fields, the header has 3",
 		"line 2: row '-0' is not 0",
 	};
-	struct dataset_files files;
+	struct dataset_groups files;
 	char err[300];
 
 	for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++) {
-		CHECK(dataset_files_parse(text[i], strlen(text[i]), &files, err, sizeof(err)) == -1);
+		CHECK(dataset_index_parse(text[i], strlen(text[i]), "file", &files, err,
+					  sizeof(err)) == -1);
 		CHECKF(strstr(err, says[i]), "case %zu: '%s', not '%s'", i, err, says[i]);
-		CHECK(files.count == 0 && files.file == NULL);
+		CHECK(files.count == 0 && files.group == NULL);
 	}
-	CHECK(dataset_files_parse("row,file\n0,a\0.pcap\n", 19, &files, err, sizeof(err)) == -1);
+	CHECK(dataset_index_parse("row,file\n0,a\0.pcap\n", 19, "file", &files, err,
+				  sizeof(err)) == -1);
 	CHECKF(strstr(err, "line 2: a NUL byte"), "%s", err);
-	CHECK(dataset_files_parse("row,file\n", 9, &files, err, sizeof(err)) == 0 && files.n == 0);
-	dataset_files_free(&files);
+	CHECK(dataset_index_parse("row,file\n", 9, "file", &files, err, sizeof(err)) == 0 &&
+	      files.n == 0);
+	dataset_groups_free(&files);
 }
 
 /* cv --split files: the folds JSON names the files each holds out, every
@@ -399,7 +419,8 @@ static void test_command_files(void)
 	/* fine-tuning the shipped default, said once before the folds */
 	rc = run_command(cmd_cv, "cv", "--data", tmp_path("caps"), "--split", "files", "--folds",
 			 "7", "--init", "models/iscx-reg-20.safetensors", "--epochs", "1", NULL);
-	CHECKF(rc == 0 && strstr(command_output, "cv: 543 windows, 7 capture-file folds, odernn-emb") &&
+	CHECKF(rc == 0 && strstr(command_output, "cv: 543 windows, 7 capture-file folds, recipe "
+				 "default, odernn-emb") &&
 	       strstr(command_output, "fold 2 holds out 60 windows of caps/a,\"b\".pcap\n") &&
 	       strstr(command_output, "cv: fine-tuning models/iscx-reg-20.safetensors (odernn-emb, 2 "
 		      "members): its classes, every tensor kept") &&
@@ -416,6 +437,130 @@ static void test_command_files(void)
 	       !strchr(command_output, '\n')[1], "exit %d: %s", rc, command_output);
 }
 
+/* Applications of the iscx-small windows, as the lab's labels name them:
+ * the first and second half of each class's windows are two
+ * applications, Chat's are one. */
+static int app_of(int label, size_t nth_of_class, size_t of_class)
+{
+	int second = 2 * nth_of_class >= of_class;
+
+	return label == 3 ? 6 : label == 4 ? 7 + second : 2 * label + second;
+}
+#define APPS 9
+static const char *const app_names[APPS] = { "baresip", "aiortc", "mpv", "chromium-hls", "scp",
+					     "lftp", "prosody", "firefox", "chromium" };
+
+/* PREFIX_x.npy, PREFIX_y.npy (iscx-small) and PREFIX_index.csv with the
+ * "app" and "scenario" columns pcap2npy --labels writes. */
+static void write_apps_dataset(const char *prefix)
+{
+	size_t of_class[5] = { 0 }, seen[5] = { 0 };
+	struct dataset ds;
+	FILE *f = start_dataset(prefix, &ds);
+
+	if (!f)
+		return;
+	for (size_t w = 0; w < ds.n; w++)
+		of_class[ds.labels[w]]++;
+	fprintf(f, "row,file,src,dst,sport,dport,proto,window,first_packet,label,ndpi_protocol,"
+		"ndpi_category,app,scenario\n");
+	for (size_t w = 0; w < ds.n; w++) {
+		int c = ds.labels[w], app = app_of(c, seen[c]++, of_class[c]);
+
+		fprintf(f, "%zu,lab.pcap,10.0.0.1,10.0.0.2,1,2,6,0,0,%d,,,%s,%s-call\n", w, c,
+			app_names[app], app_names[app]);
+	}
+	fclose(f);
+	dataset_free(&ds);
+}
+
+static int group_named(const struct dataset_groups *g, const char *name)
+{
+	for (int i = 0; i < g->count; i++)
+		if (!strcmp(g->names[i], name))
+			return i;
+	return -1;
+}
+
+/* Apps folds: each application held out whole, once; with fewer folds a
+ * class's two applications land in different folds. */
+static void test_app_folds(void)
+{
+	struct dataset_groups apps;
+	struct dataset ds;
+	char err[300] = "";
+	int fold[543];
+
+	scratch_empty();
+	write_apps_dataset(tmp_path("lab"));
+	CHECK(dataset_load(tmp_path("lab"), 5, &ds, err, sizeof(err)) == 0);
+	CHECKF(dataset_index_load(tmp_path("lab"), 543, "app", &apps, err, sizeof(err)) == 0, "%s",
+	       err);
+	CHECK(apps.count == APPS && apps.n == 543);
+	for (int k = 2; k <= APPS && apps.count == APPS; k++) {
+		int fold_of_app[APPS];
+
+		CHECKF(folds_by_group(apps.group, ds.labels, 5, 543, APPS, k, "applications", fold,
+				      err, sizeof(err)) == 0, "%s", err);
+		for (int a = 0; a < APPS; a++)
+			fold_of_app[a] = -1;
+		for (size_t w = 0; w < 543; w++) {
+			int a = apps.group[w];
+
+			CHECKF(fold[w] >= 0 && fold[w] < k, "window %zu in fold %d", w, fold[w]);
+			CHECKF(fold_of_app[a] < 0 || fold_of_app[a] == fold[w],
+			       "%d folds: %s on both sides", k, apps.names[a]);
+			fold_of_app[a] = fold[w];
+		}
+		if (k == APPS) { /* leave one out: the app numbered f in fold f */
+			for (int a = 0; a < APPS; a++)
+				CHECK(fold_of_app[a] == a);
+			continue;
+		}
+		/* each class's two applications apart: pairs of app_names */
+		for (int a = 0; a < APPS - 1; a += a == 4 ? 3 : 2) {
+			int x = group_named(&apps, app_names[a]), y = group_named(&apps, app_names[a + 1]);
+
+			CHECKF(x >= 0 && y >= 0 && fold_of_app[x] != fold_of_app[y],
+			       "%d folds: %s and %s in one fold", k, app_names[a], app_names[a + 1]);
+		}
+	}
+	dataset_groups_free(&apps);
+	/* the file folds' index has no app column */
+	write_files_dataset(tmp_path("caps"), false);
+	CHECK(dataset_index_load(tmp_path("caps"), 543, "app", &apps, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "caps_index.csv: line 1: no \"app\" column (pcap2npy --labels writes "
+		      "it"), "%s", err);
+	dataset_free(&ds);
+}
+
+/* cv --split apps: the folds JSON names the applications each holds out. */
+static void test_command_apps(void)
+{
+	json_t *root, *folds, *v, *name;
+	size_t i, j, tested = 0, named = 0;
+	int rc;
+
+	scratch_empty();
+	write_apps_dataset(tmp_path("lab"));
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("lab"), "--split", "apps", "--folds", "2",
+			 "--hidden", "8", "--members", "1", "--epochs", "1", "--json", NULL);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	root = json_loads(command_output, 0, NULL);
+	CHECKF(root, "not JSON:\n%s", command_output);
+	if (!root)
+		return;
+	CHECK(!strcmp(json_string_value(json_object_get(root, "split")), "apps"));
+	folds = json_object_get(root, "folds");
+	json_array_foreach(folds, i, v) {
+		tested += json_integer_value(json_object_get(v, "test"));
+		json_array_foreach(json_object_get(v, "apps"), j, name)
+			named += name != NULL;
+	}
+	CHECK(tested == 543 && named == APPS);
+	json_decref(root);
+}
+
 int main(void)
 {
 	if (scratch_create("cv"))
@@ -428,6 +573,8 @@ int main(void)
 	RUN(test_file_folds);
 	RUN(test_bad_index);
 	RUN(test_command_files);
+	RUN(test_app_folds);
+	RUN(test_command_apps);
 	scratch_remove();
 	return harness_done();
 }

@@ -22,3 +22,14 @@ if [ $rc -eq 1 ] && [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q 'nonexistent.safet
 else
 	echo "FAIL info_refuses_a_missing_model: status $rc, '$err'"
 fi
+# --recipes: one line per shipped model, the default's first, each naming a
+# file of models/ and the options of its architecture
+out=$("$build/odeflow" info --recipes 2>&1); rc=$?
+first=$(head -1 <<<"$out")
+if [ $rc -eq 0 ] && [[ $first == "default iscx-reg-20.safetensors --arch odernn-emb "* ]] &&
+   awk '!/ --arch / { bad = 1 } END { exit bad }' <<<"$out" &&
+   while read -r _ file _; do [ -f "models/$file" ] || exit 1; done <<<"$out"; then
+	echo "PASS info_recipes_name_the_shipped_models"
+else
+	printf '%s\n' "$out"; echo "FAIL info_recipes_name_the_shipped_models: status $rc"
+fi

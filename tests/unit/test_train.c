@@ -10,6 +10,7 @@
 #include "train/npy.h"
 #include "subprocess.h"
 #include "train/fit.h"
+#include "train/recipe.h"
 #include "train/train.h"
 
 int cmd_train(int argc, char **argv);
@@ -99,7 +100,8 @@ static void test_deterministic(void)
 static void test_progress_lines(void)
 {
 	int rc = run_command(cmd_train, "train", "--data", "tests/data/iscx-small", "--out",
-			     tmp_path("p.safetensors"), "--hidden", "8", "--epochs", "2", NULL);
+			     tmp_path("p.safetensors"), "--hidden", "8", "--epochs", "2", "--members",
+			     "1", "--val-frac", "0.1", NULL);
 	char *line;
 	int epochs = 0;
 
@@ -111,6 +113,57 @@ static void test_progress_lines(void)
 	CHECK(strstr(command_output, "best validation accuracy ") != NULL);
 	CHECK(strstr(command_output, tmp_path("p.safetensors")) != NULL);
 	CHECK(strstr(command_output, ", model id ") != NULL);
+}
+
+/* Without options, train takes the default model's recipe; the options
+ * odeflow info --recipes prints for it say all of it (the same model, byte
+ * for byte); --arch alone takes that architecture's recipe. */
+static void test_default_recipe(void)
+{
+	const struct recipe *r = recipe_find(RECIPE_DEFAULT);
+	char opts[1024], *argv[64], *save = NULL;
+	const struct model_config *c;
+	struct model *m = NULL;
+	char err[300];
+	int argc = 0, rc;
+
+	rc = run_command(cmd_train, "train", "--data", "tests/data/iscx-small", "--out",
+			 tmp_path("d.safetensors"), "--epochs", "1", "--quiet", NULL);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	CHECKF(model_load(tmp_path("d.safetensors"), &m, err, sizeof(err)) == 0, "%s", err);
+	if (!m)
+		return;
+	c = model_config(m);
+	CHECK(r == recipe_at(0) && c->arch == r->arch && c->arch == ARCH_ODERNN_EMB);
+	CHECKF(c->hidden == 24 && c->ode_hidden == 16 && c->rk4_steps == 1 && c->members == 2,
+	       "hidden %d, ode %d, rk4 %d, members %d", c->hidden, c->ode_hidden, c->rk4_steps,
+	       c->members);
+	model_free(m);
+
+	CHECK(recipe_options(r, opts, sizeof(opts)) == 0);
+	argv[argc++] = "train";
+	for (char *w = strtok_r(opts, " ", &save); w && argc < 56; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	argv[argc++] = "--data";
+	argv[argc++] = "tests/data/iscx-small";
+	argv[argc++] = "--out";
+	argv[argc++] = (char *)tmp_path("e.safetensors");
+	argv[argc++] = "--epochs";
+	argv[argc++] = "1";
+	argv[argc++] = "--quiet";
+	argv[argc] = NULL;
+	rc = run_command_argv(cmd_train, argc, argv);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	CHECK(same_bytes(tmp_path("d.safetensors"), tmp_path("e.safetensors")));
+	/* a recipe other than the default's makes another model */
+	CHECK(recipe_options(recipe_of_arch(ARCH_ODERNN), opts, sizeof(opts)) == 0 &&
+	      strstr(opts, "--arch odernn "));
+
+	rc = run_command(cmd_train, "train", "--data", "tests/data/iscx-small", "--out",
+			 tmp_path("x.safetensors"), "--recipe", "default", "--arch", "lstm", NULL);
+	CHECKF(rc == 2 && strstr(command_output, "--arch lstm, but --recipe default is odernn-emb"),
+	       "exit %d: %s", rc, command_output);
+	CHECK(access(tmp_path("x.safetensors"), F_OK) != 0);
 }
 
 /* Writes NAME_x.npy / NAME_y.npy: 40 windows of 20 packets with one defect. */
@@ -241,6 +294,7 @@ int main(void)
 	RUN(test_learns);
 	RUN(test_deterministic);
 	RUN(test_progress_lines);
+	RUN(test_default_recipe);
 	RUN(test_bad_input_writes_nothing);
 	RUN(test_nothing_left_to_train);
 	RUN(test_ensemble_members_are_trained_alone);

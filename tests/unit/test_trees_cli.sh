@@ -35,7 +35,7 @@ rc=$?
 err2=$("$odeflow" train --rounds 3 --data tests/data/iscx-small --out "$work/x" 2>&1)
 rc2=$?
 if [ $rc -eq 2 ] && [ "$err" = "odeflow train: --epochs does not apply to trees" ] && [ $rc2 -eq 2 ] &&
-	[ "$err2" = "odeflow train: --rounds does not apply to odernn" ] && [ ! -e "$work/x" ]; then
+	[ "$err2" = "odeflow train: --rounds does not apply to odernn-emb" ] && [ ! -e "$work/x" ]; then
 	pass train_refuses_options_of_the_other_kind
 else
 	fail train_refuses_options_of_the_other_kind "status $rc '$err', status $rc2 '$err2'"

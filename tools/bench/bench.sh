@@ -55,6 +55,12 @@ out=BENCHMARKS.md
 	echo
 	EXPORT=1 RATES=10000 tools/bench/bench_agent.sh "$build"
 	echo
+	echo "## What a /metrics scrape's map census costs (\`$build/tools/bench_census\`)"
+	echo
+	echo "| walk | time |"
+	echo "|------|------|"
+	"$build/tools/bench_census"
+	echo
 	echo "## Offline tools (\`tools/bench/bench_offline.sh\`)"
 	echo
 	tools/bench/bench_offline.sh "$build"

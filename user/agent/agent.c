@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "agent.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -28,6 +26,9 @@
 #include "engine/model.h"
 #include "events_writer.h"
 #include "latency.h"
+#include "loader/map_ops.h"
+#include "loader/pin_dir.h"
+#include "loader/sampler_attach.h"
 #include "loader/window_ring.h"
 #include "policy.h"
 
@@ -76,6 +77,7 @@ struct agent {
 
 	struct agent_info info;   /* published in the "agent" map */
 	uint64_t published_ns;
+	uint64_t heartbeat_ns;    /* info's, for /healthz (atomic) */
 	uint64_t batches;
 
 	struct events_writer *events;
@@ -112,7 +114,6 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	struct flow_key keys[POOL_MAX_BATCH];
 	struct verdict values[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
-	__u32 count = (__u32)n;
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
 	uint32_t model_id = model_config(a->model)->model_id;
 
@@ -130,7 +131,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.model_id = model_id,
 		};
 	}
-	if (bpf_map_update_batch(a->verdicts_fd, keys, values, &count, NULL))
+	if (xdp_write_verdicts(a->verdicts_fd, keys, values, (unsigned)n))
 		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
 	written_ns = monotonic_ns();
 	for (int i = 0; i < n; i++)
@@ -169,7 +170,6 @@ static void flush_batch(struct agent *a)
 static void publish(struct agent *a)
 {
 	static struct latency_hist recent; /* drain thread only */
-	__u32 zero = 0;
 
 	a->info.heartbeat_ns = monotonic_ns();
 	a->info.windows_classified = __atomic_load_n(&a->decisions, __ATOMIC_RELAXED);
@@ -186,8 +186,9 @@ static void publish(struct agent *a)
 	a->info.rearms_lost = __atomic_load_n(&a->rearms_lost, __ATOMIC_RELAXED);
 	a->info.events_dropped = (a->events_queue ? decision_queue_dropped(a->events_queue) : 0) +
 				 events_writer_lost(a->events);
-	bpf_map_update_elem(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &zero, &a->info, BPF_ANY);
+	xdp_publish_agent(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &a->info);
 	a->published_ns = a->info.heartbeat_ns;
+	__atomic_store_n(&a->heartbeat_ns, a->info.heartbeat_ns, __ATOMIC_RELAXED);
 }
 
 static void publish_start(struct agent *a)
@@ -232,15 +233,18 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	a->metrics_src = (struct metrics_source){
 		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
-		.model = model_config(a->model), .start_time = wall.tv_sec + wall.tv_nsec / 1e9,
+		.model = model_config(a->model), .max_windows = o->max_windows,
+		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
 		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
+		.flows_fd = a->flows_fd, .verdicts_fd = a->verdicts_fd,
 		.ipfix = a->ipfix, .windows_failed = &a->failed,
+		.heartbeat_ns = &a->heartbeat_ns, .attached = &a->attached,
 	};
-	if (metrics_server_start(o->metrics_listen, metrics_fill, &a->metrics_src, &a->metrics,
-				 err, errlen))
+	if (metrics_server_start(o->metrics_listen, metrics_fill, metrics_health, &a->metrics_src,
+				 &a->metrics, err, errlen))
 		return -1;
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
@@ -335,7 +339,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 			       (o->keep ? XDP_ATTACH_KEEP : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
 			       &got, err, errlen))
 		return -1;
-	a->attached = true;
+	__atomic_store_n(&a->attached, true, __ATOMIC_RELAXED); /* /healthz reads it */
 	/* the metrics server runs already */
 	__atomic_store_n(&a->metrics_src.hook,
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);

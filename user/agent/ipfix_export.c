@@ -99,6 +99,7 @@ struct ipfix_exporter {
 	uint64_t pending;            /* appended since the last emit */
 	/* read by others */
 	uint64_t exported, dropped;  /* dropped here: collector down or lost */
+	uint64_t send_failures;
 };
 
 static void count(uint64_t *counter, uint64_t n)
@@ -197,6 +198,7 @@ static void fill_record(const struct ipfix_exporter *x, const struct decision *d
  * is lost with it; the next try waits for the backoff. */
 static void lose_connection(struct ipfix_exporter *x, uint64_t now)
 {
+	count(&x->send_failures, 1);
 	count(&x->dropped, x->pending);
 	x->pending = 0;
 	disconnect(x);
@@ -313,6 +315,11 @@ void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int 
 uint64_t ipfix_exporter_exported(const struct ipfix_exporter *x)
 {
 	return __atomic_load_n(&x->exported, __ATOMIC_RELAXED);
+}
+
+uint64_t ipfix_exporter_send_failures(const struct ipfix_exporter *x)
+{
+	return __atomic_load_n(&x->send_failures, __ATOMIC_RELAXED);
 }
 
 uint64_t ipfix_exporter_dropped(const struct ipfix_exporter *x)

@@ -43,6 +43,9 @@ void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int 
  * connection that failed). */
 uint64_t ipfix_exporter_exported(const struct ipfix_exporter *x);
 uint64_t ipfix_exporter_dropped(const struct ipfix_exporter *x);
+/* Connections and sends to the collector that failed (each drops what it
+ * carried, or the decision that tried). */
+uint64_t ipfix_exporter_send_failures(const struct ipfix_exporter *x);
 
 /* Sends what is queued and stops the thread; the counters stay readable.
  * A collector that is down costs one connection attempt at most (TCP: a

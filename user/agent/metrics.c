@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "engine/model.h"
+#include "loader/map_ops.h"
 #include "loader/xdp_loader.h"
 #include "build_config.h"
 
@@ -21,10 +23,66 @@ static const uint64_t latency_bounds_us[] = {
 /* Upper bounds of the batch size histogram's buckets, in windows. */
 static const int batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
 
-static const char *const action_names[ACTION_COUNT] = {
-	[ACTION_PASS] = "pass", [ACTION_DROP] = "drop", [ACTION_MARK] = "mark",
-	[ACTION_RATE_LIMIT] = "rate_limit",
+/* The label values of enum policy_outcome. */
+static const char *const outcome_names[OUTCOME_COUNT] = {
+	[OUTCOME_PASS] = "pass", [OUTCOME_DROP] = "drop", [OUTCOME_MARK] = "mark",
+	[OUTCOME_RATE_PASS] = "rate_limit_pass", [OUTCOME_RATE_DROP] = "rate_limit_drop",
 };
+
+/* The sampler's counters (bpf/odeflow.h) by their names, as /metrics
+ * serves them. The packets of each kind make one family, labelled by kind
+ * (their sum is every packet); the action_* counters are left out (the
+ * policy families count the same by class); a counter not listed here is
+ * served as odeflow_xdp_NAME_total with a HELP that says so (a test fails
+ * on it: list it). */
+static const struct xdp_family {
+	const char *counter, *family, *help, *kind;
+} xdp_families[] = {
+	{ "tcp", "odeflow_xdp_packets_total", NULL, "tcp" },
+	{ "udp", "odeflow_xdp_packets_total", NULL, "udp" },
+	{ "other_l4", "odeflow_xdp_packets_total", NULL, "other_l4" },
+	{ "non_ip", "odeflow_xdp_packets_total", NULL, "non_ip" },
+	{ "fragments", "odeflow_xdp_packets_total", NULL, "fragment" },
+	{ "malformed", "odeflow_xdp_packets_total", NULL, "malformed" },
+	{ "packets", NULL, NULL, NULL },
+	{ "action_pass", NULL, NULL, NULL },
+	{ "action_drop", NULL, NULL, NULL },
+	{ "action_mark", NULL, NULL, NULL },
+	{ "action_rate_drop", NULL, NULL, NULL },
+	{ "action_rate_pass", NULL, NULL, NULL },
+	{ "bytes", "odeflow_xdp_bytes_total",
+	  "Bytes of the frames the sampler saw, Ethernet header included.", NULL },
+	{ "first_packets", "odeflow_xdp_first_packets_total",
+	  "Directions seen once and held for admission: their next packet admits them.", NULL },
+	{ "admit_overwrites", "odeflow_xdp_admit_overwrites_total",
+	  "Held first packets overwritten before their direction's second packet came "
+	  "(a flood of one-packet directions).", NULL },
+	{ "new_flows", "odeflow_xdp_new_flows_total",
+	  "Directions admitted into the flows map for sampling.", NULL },
+	{ "windows", "odeflow_xdp_windows_total",
+	  "Windows of N packets the sampler sent to the agent.", NULL },
+	{ "ring_drops", "odeflow_xdp_ring_drops_total",
+	  "Windows lost because the ring to the agent was full (the agent is behind).", NULL },
+	{ "verdict_hits", "odeflow_xdp_verdict_hits_total",
+	  "Packets of connections that had a verdict (the policy applied to them).", NULL },
+	{ "torn_windows", "odeflow_xdp_torn_windows_total",
+	  "Windows restarted because two CPUs raced on one direction.", NULL },
+	{ "resampled", "odeflow_xdp_resampled_total",
+	  "Directions sampled again because no verdict came in time.", NULL },
+	{ "agent_wakeups", "odeflow_xdp_agent_wakeups_total",
+	  "Windows that woke the sleeping agent.", NULL },
+	{ "enforced_evicted", "odeflow_enforced_evicted_total",
+	  "Enforced connections (final verdict, an action other than pass) whose state the "
+	  "kernel evicted for room: they pass until classified again.", NULL },
+};
+
+static const struct xdp_family *xdp_family_of(const char *counter)
+{
+	for (size_t i = 0; i < sizeof(xdp_families) / sizeof(xdp_families[0]); i++)
+		if (!strcmp(xdp_families[i].counter, counter))
+			return &xdp_families[i];
+	return NULL;
+}
 
 const char *metrics_build_version(void)
 {
@@ -59,9 +117,54 @@ static uint64_t load_or_zero(const uint64_t *p)
 	return p ? load(p) : 0;
 }
 
-void metrics_fill(void *source, struct metrics_snapshot *s)
+/* Seconds since the drain last published; whether it did within
+ * METRICS_HEALTHY_WITHIN_NS. */
+static bool drain_alive(const struct metrics_source *src, double *age_s)
+{
+	uint64_t beat = src->heartbeat_ns ? load(src->heartbeat_ns) : 0, now = monotonic_ns();
+
+	*age_s = beat && now > beat ? (double)(now - beat) / 1e9 : 0;
+	return beat && now - beat < METRICS_HEALTHY_WITHIN_NS;
+}
+
+bool metrics_health(void *source, char *why, size_t len)
 {
 	const struct metrics_source *src = source;
+	bool attached = src->attached && __atomic_load_n(src->attached, __ATOMIC_RELAXED);
+	double age;
+
+	if (!drain_alive(src, &age)) {
+		if (age > 0)
+			snprintf(why, len, "the agent's drain loop has not run for %.1f s", age);
+		else
+			snprintf(why, len, "the agent is starting");
+		return false;
+	}
+	if (!attached) {
+		snprintf(why, len, "the sampler is not attached to %s", src->iface);
+		return false;
+	}
+	snprintf(why, len, "ok");
+	return true;
+}
+
+/* Walks "flows" and "verdicts" when the last walk is older than
+ * METRICS_CENSUS_EVERY_NS (on the server's thread, which has them alone). */
+static void refresh_census(struct metrics_source *src)
+{
+	uint64_t now = monotonic_ns();
+
+	if (src->have_census && now - src->census_ns < METRICS_CENSUS_EVERY_NS)
+		return;
+	src->census_ns = now;
+	src->have_census = src->flows_fd >= 0 && src->verdicts_fd >= 0 &&
+			   !map_census(src->flows_fd, 0, &src->flows) &&
+			   !map_census(src->verdicts_fd, 1, &src->verdicts);
+}
+
+void metrics_fill(void *source, struct metrics_snapshot *s)
+{
+	struct metrics_source *src = source;
 	const struct model_config *cfg = src->model;
 
 	s->iface = src->iface;
@@ -72,6 +175,7 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->window_n = cfg->window;
 	s->num_classes = cfg->num_classes < ODEFLOW_MAX_CLASSES ? cfg->num_classes
 								: ODEFLOW_MAX_CLASSES;
+	s->max_windows = src->max_windows;
 	for (int k = 0; k < s->num_classes; k++)
 		s->class_names[k] = cfg->class_names[k];
 	s->start_time = src->start_time;
@@ -85,6 +189,7 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->have_ipfix = src->ipfix != NULL;
 	s->ipfix_exported = src->ipfix ? ipfix_exporter_exported(src->ipfix) : 0;
 	s->ipfix_dropped = src->ipfix ? ipfix_exporter_dropped(src->ipfix) : 0;
+	s->ipfix_send_failures = src->ipfix ? ipfix_exporter_send_failures(src->ipfix) : 0;
 	for (int k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		for (int st = 0; st < METRICS_STAGES; st++)
 			s->counts.verdicts[k][st] = load(&src->counts->verdicts[k][st]);
@@ -96,6 +201,12 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->have_xdp = src->counters_fd >= 0 && !xdp_read_counters(src->counters_fd, s->xdp);
 	s->have_class_actions = src->class_actions_fd >= 0 &&
 				!xdp_read_class_actions(src->class_actions_fd, s->class_actions);
+	drain_alive(src, &s->heartbeat_age);
+	s->attached = src->attached && __atomic_load_n(src->attached, __ATOMIC_RELAXED);
+	refresh_census(src);
+	s->have_census = src->have_census;
+	s->flows = src->flows;
+	s->verdicts = src->verdicts;
 }
 
 /* A label value with \, " and newlines escaped. */
@@ -142,43 +253,131 @@ static void render_info(FILE *f, const struct metrics_snapshot *s)
 	fprintf(f, "odeflow_start_time_seconds %.3f\n", s->start_time);
 }
 
+static void render_health(FILE *f, const struct metrics_snapshot *s)
+{
+	family(f, "odeflow_heartbeat_age_seconds", "gauge",
+	       "Seconds since the agent's drain loop last ran (it runs several times a second; "
+	       "/healthz fails when this passes a second).");
+	fprintf(f, "odeflow_heartbeat_age_seconds %.3f\n", s->heartbeat_age);
+	family(f, "odeflow_sampler_attached", "gauge",
+	       "1 while the agent's sampler is attached to its interface.");
+	fprintf(f, "odeflow_sampler_attached %d\n", s->attached ? 1 : 0);
+}
+
 static void render_xdp(FILE *f, const struct metrics_snapshot *s)
 {
 	char name[96], help[160];
+	bool kinds_said = false;
 
 	if (!s->have_xdp)
 		return;
 	for (int c = 0; c < CNT_MAX; c++) {
+		const struct xdp_family *x = xdp_family_of(xdp_counter_name(c));
+
+		if (x && x->kind) {
+			if (!kinds_said)
+				family(f, "odeflow_xdp_packets_total", "counter",
+				       "Packets the sampler saw, by kind (tcp, udp, other_l4: other IP "
+				       "protocols, non_ip, fragment: a non-first IP fragment, malformed: "
+				       "headers the stack would discard); only tcp and udp are sampled.");
+			kinds_said = true;
+			fprintf(f, "odeflow_xdp_packets_total{kind=\"%s\"} %llu\n", x->kind,
+				(unsigned long long)s->xdp[c]);
+			continue;
+		}
+		if (x && !x->family)
+			continue;
+		if (x) {
+			family(f, x->family, "counter", x->help);
+			sample(f, x->family, s->xdp[c]);
+			continue;
+		}
 		snprintf(name, sizeof(name), "odeflow_xdp_%s_total", xdp_counter_name(c));
-		snprintf(help, sizeof(help), "The sampler's counter %s (odeflow stats), summed over CPUs.",
+		snprintf(help, sizeof(help), "The sampler's counter %s (odeflow stats).",
 			 xdp_counter_name(c));
 		family(f, name, "counter", help);
 		sample(f, name, s->xdp[c]);
 	}
 }
 
-static void render_classes(FILE *f, const struct metrics_snapshot *s)
+/* Stages 1..max_windows (a verdict never has more); past METRICS_STAGES
+ * the last one counts every later stage, labelled "8+". */
+static void render_verdicts(FILE *f, const struct metrics_snapshot *s)
 {
+	int stages = s->max_windows < 1 ? 1 : s->max_windows > METRICS_STAGES ? METRICS_STAGES
+									      : s->max_windows;
+	bool open_ended = s->max_windows > METRICS_STAGES;
+
 	family(f, "odeflow_verdicts_total", "counter",
-	       "Decisions written to the verdicts map, by class and stage (windows averaged into them).");
+	       "Verdicts the agent wrote, by class and stage (the windows of the connection "
+	       "averaged into it; final or provisional).");
 	for (int k = 0; k < s->num_classes && k < ODEFLOW_MAX_CLASSES; k++)
-		for (int st = 0; st < METRICS_STAGES; st++) {
+		for (int st = 0; st < stages; st++) {
+			uint64_t n = load(&s->counts.verdicts[k][st]);
+
+			for (int later = st + 1; st == stages - 1 && later < METRICS_STAGES; later++)
+				n += load(&s->counts.verdicts[k][later]);
 			fputs("odeflow_verdicts_total{class=\"", f);
 			put_label(f, s->class_names[k]);
-			fprintf(f, "\",stage=\"%d%s\"} %llu\n", st + 1, st + 1 == METRICS_STAGES ? "+" : "",
-				(unsigned long long)load(&s->counts.verdicts[k][st]));
+			fprintf(f, "\",stage=\"%d%s\"} %llu\n", st + 1,
+				open_ended && st == stages - 1 ? "+" : "", (unsigned long long)n);
 		}
+}
+
+static void render_class_traffic(FILE *f, const struct metrics_snapshot *s, const char *name,
+				 const char *help, bool bytes)
+{
+	family(f, name, "counter", help);
+	for (int k = 0; k < s->num_classes && k < ODEFLOW_MAX_CLASSES; k++)
+		for (int o = 0; o < OUTCOME_COUNT; o++) {
+			const struct class_traffic *t = &s->class_actions[k * OUTCOME_COUNT + o];
+
+			fprintf(f, "%s{class=\"", name);
+			put_label(f, s->class_names[k]);
+			fprintf(f, "\",action=\"%s\"} %llu\n", outcome_names[o],
+				(unsigned long long)(bytes ? t->bytes : t->packets));
+		}
+}
+
+static void render_classes(FILE *f, const struct metrics_snapshot *s)
+{
+	render_verdicts(f, s);
 	if (!s->have_class_actions)
 		return;
-	family(f, "odeflow_policy_packets_total", "counter",
-	       "Packets of classified connections, by class and the policy action applied.");
+	render_class_traffic(f, s, "odeflow_policy_packets_total",
+			     "Packets of classified connections, by class and what the policy did "
+			     "(a provisional verdict's drop or rate limit counts as pass).", false);
+	render_class_traffic(f, s, "odeflow_policy_bytes_total",
+			     "IP bytes of those packets, by class and what the policy did.", true);
+}
+
+static void render_census(FILE *f, const struct metrics_snapshot *s)
+{
+	static const char *const states[CENSUS_STATES] = { [CENSUS_FINAL] = "final",
+							     [CENSUS_PROVISIONAL] = "provisional" };
+
+	if (!s->have_census)
+		return;
+	family(f, "odeflow_connections", "gauge",
+	       "Connections in the verdicts map, by class and whether the verdict is final "
+	       "(a walk of the map, refreshed every few seconds).");
 	for (int k = 0; k < s->num_classes && k < ODEFLOW_MAX_CLASSES; k++)
-		for (int a = 0; a < ACTION_COUNT; a++) {
-			fputs("odeflow_policy_packets_total{class=\"", f);
+		for (int st = 0; st < CENSUS_STATES; st++) {
+			fputs("odeflow_connections{class=\"", f);
 			put_label(f, s->class_names[k]);
-			fprintf(f, "\",action=\"%s\"} %llu\n", action_names[a],
-				(unsigned long long)s->class_actions[k * ACTION_COUNT + a]);
+			fprintf(f, "\",state=\"%s\"} %llu\n", states[st],
+				(unsigned long long)s->verdicts.connections[k][st]);
 		}
+	family(f, "odeflow_map_entries", "gauge",
+	       "Entries in the sampler's maps: flows (directions being sampled) and verdicts "
+	       "(connections), from the same walk.");
+	sample(f, "odeflow_map_entries{map=\"flows\"}", s->flows.entries);
+	sample(f, "odeflow_map_entries{map=\"verdicts\"}", s->verdicts.entries);
+	family(f, "odeflow_map_max_entries", "gauge",
+	       "Capacity of those maps (odeflow run --flows); the kernel evicts the least "
+	       "recently used entry of a full one.");
+	sample(f, "odeflow_map_max_entries{map=\"flows\"}", s->flows.max_entries);
+	sample(f, "odeflow_map_max_entries{map=\"verdicts\"}", s->verdicts.max_entries);
 }
 
 static void render_agent(FILE *f, const struct metrics_snapshot *s)
@@ -199,11 +398,14 @@ static void render_agent(FILE *f, const struct metrics_snapshot *s)
 	if (!s->have_ipfix)
 		return;
 	family(f, "odeflow_ipfix_records_exported_total", "counter",
-	       "IPFIX records written to the collector.");
+	       "IPFIX records sent to the collector.");
 	sample(f, "odeflow_ipfix_records_exported_total", s->ipfix_exported);
 	family(f, "odeflow_ipfix_records_dropped_total", "counter",
-	       "IPFIX records dropped: the queue was full, or the collector went away.");
+	       "IPFIX records dropped: the queue was full, or the collector was down or went away.");
 	sample(f, "odeflow_ipfix_records_dropped_total", s->ipfix_dropped);
+	family(f, "odeflow_ipfix_send_failures_total", "counter",
+	       "Connections to the IPFIX collector and sends to it that failed.");
+	sample(f, "odeflow_ipfix_send_failures_total", s->ipfix_send_failures);
 }
 
 static void render_batch_sizes(FILE *f, const struct metrics_snapshot *s)
@@ -260,8 +462,10 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *len)
 	if (!f)
 		return NULL;
 	render_info(f, s);
+	render_health(f, s);
 	render_agent(f, s);
 	render_classes(f, s);
+	render_census(f, s);
 	render_batch_sizes(f, s);
 	render_latency(f, s);
 	render_xdp(f, s);

@@ -25,6 +25,7 @@ struct metrics_server {
 	struct MHD_Daemon *daemon;
 	int fd;
 	metrics_fill_fn fill;
+	metrics_health_fn health;
 	void *ctx;
 	char address[64];
 };
@@ -47,12 +48,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **state)
 {
-	static char not_found[] = "odeflow: the metrics are at /metrics\n";
-	static char bad_method[] = "odeflow: GET /metrics\n";
+	static char not_found[] = "odeflow: the metrics are at /metrics, the health at /healthz\n";
+	static char bad_method[] = "odeflow: GET /metrics or /healthz\n";
 	struct metrics_server *m = cls;
 	struct metrics_snapshot *snap;
 	size_t len = 0;
-	char *text;
+	char *text, why[256];
 
 	(void)version;
 	(void)upload;
@@ -61,6 +62,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, bad_method, strlen(bad_method),
 			     MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/healthz")) {
+		bool ok = m->health(m->ctx, why, sizeof(why) - 1);
+
+		strcat(why, "\n");
+		return reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, why, strlen(why),
+			     MHD_RESPMEM_MUST_COPY);
+	}
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, not_found, strlen(not_found),
 			     MHD_RESPMEM_PERSISTENT);
@@ -96,8 +104,8 @@ static int listen_on(const char *listen_text, struct metrics_server *m, char *er
 	return 0;
 }
 
-int metrics_server_start(const char *listen_text, metrics_fill_fn fill, void *ctx,
-			 struct metrics_server **out, char *err, size_t errlen)
+int metrics_server_start(const char *listen_text, metrics_fill_fn fill, metrics_health_fn health,
+			 void *ctx, struct metrics_server **out, char *err, size_t errlen)
 {
 	struct metrics_server *m = calloc(1, sizeof(*m));
 	sigset_t all, old;
@@ -107,6 +115,7 @@ int metrics_server_start(const char *listen_text, metrics_fill_fn fill, void *ct
 		return errmsg(err, errlen, "out of memory");
 	m->fd = -1;
 	m->fill = fill;
+	m->health = health;
 	m->ctx = ctx;
 	if (listen_on(listen_text, m, err, errlen)) {
 		metrics_server_stop(m);

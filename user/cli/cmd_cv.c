@@ -63,7 +63,8 @@ static int parse_args(int argc, char **argv, struct cv_args *a)
 	int id, choice;
 
 	memset(a, 0, sizeof(*a));
-	train_args_defaults(&a->t);
+	if ((id = train_args_start(&a->t, &command_cv, argc, argv)) >= 0)
+		return id;
 	a->folds = 5;
 	a->jobs = 1;
 	cli_parse_start(&p, &command_cv, argc, argv);
@@ -164,16 +165,17 @@ static json_t *confusion_json(const struct metrics *m)
 	return rows;
 }
 
-/* The capture files fold f holds out (--split files), as JSON. */
-static json_t *fold_files_json(const struct dataset_files *files, const int *fold, int f)
+/* The capture files or applications fold f holds out (--split files,
+ * apps), as JSON. */
+static json_t *fold_groups_json(const struct dataset_groups *groups, const int *fold, int f)
 {
 	json_t *names = json_array();
-	bool *named = calloc((size_t)files->count, sizeof(*named));
+	bool *named = calloc((size_t)groups->count, sizeof(*named));
 
-	for (size_t w = 0; named && w < files->n; w++)
-		if (fold[w] == f && !named[files->file[w]]) {
-			named[files->file[w]] = true;
-			json_array_append_new(names, json_string(files->names[files->file[w]]));
+	for (size_t w = 0; named && w < groups->n; w++)
+		if (fold[w] == f && !named[groups->group[w]]) {
+			named[groups->group[w]] = true;
+			json_array_append_new(names, json_string(groups->names[groups->group[w]]));
 		}
 	free(named);
 	return names;
@@ -181,7 +183,7 @@ static json_t *fold_files_json(const struct dataset_files *files, const int *fol
 
 static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 		       const struct summary *s, const struct metrics *pooled,
-		       const struct calibration *c, const struct dataset_files *files,
+		       const struct calibration *c, const struct dataset_groups *groups,
 		       const int *fold)
 {
 	json_t *root = json_object(), *folds = json_array(), *classes = json_array();
@@ -192,13 +194,15 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 					"accuracy", f[i].m.accuracy, "macro_f1", f[i].m.macro_f1,
 					"seconds", f[i].seconds);
 
-		if (files->count)
-			json_object_set_new(one, "files", fold_files_json(files, fold, i));
+		if (groups->count)
+			json_object_set_new(one, fold_split_name(a->split),
+					    fold_groups_json(groups, fold, i));
 		json_array_append_new(folds, one);
 	}
 	for (int k = 0; k < a->t.cfg.num_classes; k++)
 		json_array_append_new(classes, json_string(a->t.cfg.class_names[k]));
 	json_object_set_new(root, "data", json_string(a->t.data));
+	json_object_set_new(root, "recipe", json_string(a->t.recipe->name));
 	json_object_set_new(root, "arch", json_string(model_arch_name(a->t.cfg.arch)));
 	json_object_set_new(root, "split", json_string(fold_split_name(a->split)));
 	if (a->t.init)
@@ -224,14 +228,14 @@ static void print_json(const struct cv_args *a, const struct crossval_fold *f,
 	json_decref(root);
 }
 
-/* Which capture files each fold holds out (--split files). */
-static void print_file_folds(const struct dataset_files *files, const int *fold, int k)
+/* Which capture files or applications each fold holds out. */
+static void print_group_folds(const struct dataset_groups *groups, const int *fold, int k)
 {
 	for (int f = 0; f < k; f++) {
-		json_t *names = fold_files_json(files, fold, f), *v;
+		json_t *names = fold_groups_json(groups, fold, f), *v;
 		size_t i, windows = 0;
 
-		for (size_t w = 0; w < files->n; w++)
+		for (size_t w = 0; w < groups->n; w++)
 			windows += fold[w] == f;
 		printf("fold %d holds out %zu window%s of", f + 1, windows, windows == 1 ? "" : "s");
 		json_array_foreach(names, i, v)
@@ -301,7 +305,7 @@ int cmd_cv(int argc, char **argv)
 	struct summary s;
 	struct metrics pooled;
 	struct calibration cal;
-	struct dataset_files files = { 0 };
+	struct dataset_groups groups = { 0 };
 	FILE *fold_lines;
 	float *logprobs = NULL;
 	int *fold = NULL, C, rc = parse_args(argc, argv, &a);
@@ -330,10 +334,13 @@ int cmd_cv(int argc, char **argv)
 		cli_fail("--folds %d: at most %d folds", a.folds, CROSSVAL_MAX_FOLDS);
 		goto out;
 	}
-	if (a.split == FOLD_FILES) {
-		if (dataset_files_load(a.t.data, ds.n, &files, err, sizeof(err)) ||
-		    folds_by_file(files.file, ds.n, files.count, a.folds, fold, err, sizeof(err))) {
-			cli_fail("--split files: %s", err);
+	if (fold_split_column(a.split)) {
+		if (dataset_index_load(a.t.data, ds.n, fold_split_column(a.split), &groups, err,
+				       sizeof(err)) ||
+		    folds_by_group(groups.group, a.split == FOLD_APPS ? ds.labels : NULL, C, ds.n,
+				   groups.count, a.folds, fold_split_groups(a.split), fold, err,
+				   sizeof(err))) {
+			cli_fail("--split %s: %s", fold_split_name(a.split), err);
 			goto out;
 		}
 	} else if (folds_assign(&ds, C, a.folds, a.split, a.t.fit.train.seed, fold, err,
@@ -344,11 +351,13 @@ int cmd_cv(int argc, char **argv)
 	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
 	a.t.fit.train.progress = a.verbose ? stderr : NULL;
 	if (fold_lines) {
-		printf("cv: %zu windows, %d %s folds, %s, %d fold%s at a time\n", ds.n, a.folds,
-		       files.count ? "capture-file" : fold_split_name(a.split),
-		       model_arch_name(a.t.cfg.arch), a.jobs, a.jobs > 1 ? "s" : "");
-		if (files.count)
-			print_file_folds(&files, fold, a.folds);
+		printf("cv: %zu windows, %d %s folds, recipe %s, %s, %d fold%s at a time\n", ds.n,
+		       a.folds, a.split == FOLD_FILES ? "capture-file" :
+		       a.split == FOLD_APPS ? "application" : fold_split_name(a.split),
+		       a.t.recipe->name, model_arch_name(a.t.cfg.arch), a.jobs,
+		       a.jobs > 1 ? "s" : "");
+		if (groups.count)
+			print_group_folds(&groups, fold, a.folds);
 		if (a.t.fit.init) {
 			char said[2048];
 
@@ -369,7 +378,7 @@ int cmd_cv(int argc, char **argv)
 	if (a.predictions && write_predictions(a.predictions, &ds, fold, logprobs, C))
 		goto out;
 	if (a.json)
-		print_json(&a, folds, &s, &pooled, &cal, &files, fold);
+		print_json(&a, folds, &s, &pooled, &cal, &groups, fold);
 	else
 		print_text(&s, &pooled, &cal);
 	rc = 0;
@@ -377,7 +386,7 @@ out:
 	free(fold);
 	free(logprobs);
 	dataset_free(&ds);
-	dataset_files_free(&files);
+	dataset_groups_free(&groups);
 	train_args_free(&a.t);
 	return rc;
 }

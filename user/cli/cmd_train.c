@@ -47,9 +47,10 @@ static int check_writable(const char *out)
 static int parse_args(int argc, char **argv, struct train_args *a, const char **out)
 {
 	struct cli_parse p;
-	int id;
+	int id = train_args_start(a, &command_train, argc, argv);
 
-	train_args_defaults(a);
+	if (id >= 0)
+		return id;
 	*out = NULL;
 	cli_parse_start(&p, &command_train, argc, argv);
 	while ((id = cli_next(&p)) > 0)
@@ -106,7 +107,8 @@ int cmd_train(int argc, char **argv)
 		goto out;
 	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.fit.train.progress)
-		printf("train: window_start %s (%s)\n", start, a.start_from);
+		printf("train: recipe %s (odeflow info --recipes) and the options given; "
+		       "window_start %s (%s)\n", a.recipe->name, start, a.start_from);
 	if (a.fit.init && a.fit.train.progress) {
 		char said[2048];
 

@@ -6,12 +6,21 @@
 #include "common/errmsg.h"
 #include "model_choices.h"
 #include "train/dataset_info.h"
+#include "train/recipe.h"
 #include "train_args.h"
 
-static const char *default_arch(void)
+static const char *recipe_choice(int i, const char **about)
 {
-	return model_arch_name(ARCH_ODERNN);
+	const struct recipe *r = recipe_at(i);
+
+	if (!r)
+		return NULL;
+	*about = r->model;
+	return r->name;
 }
+
+/* The default of every option a recipe sets */
+#define FROM_RECIPE "the recipe's"
 
 CLI_CHOICES(schedule_choice, { "cosine", "warm-up, then cosine decay" },
 	    { "onecycle", "from LR/25 up to LR and down to --lr-min, both cosine, Adam's beta1 "
@@ -21,7 +30,12 @@ const struct cli_option train_args_options[] = {
 	CLI_OPTION(TA_DATA, "data", 0, "PREFIX",
 		   "PREFIX_x.npy and PREFIX_y.npy, or a directory with x_train.npy and y_train.npy",
 		   .required = true),
-	CLI_OPTION(TA_ARCH, "arch", 0, "NAME", "the classifier", .def_fn = default_arch,
+	CLI_OPTION(TA_RECIPE, "recipe", 0, "NAME",
+		   "start from the recipe of a shipped model (odeflow info --recipes): its "
+		   "architecture, shape and training options; the options given change them",
+		   .def = RECIPE_DEFAULT ", or with --arch the recipe of that architecture",
+		   .choice = recipe_choice),
+	CLI_OPTION(TA_ARCH, "arch", 0, "NAME", "the classifier", .def = FROM_RECIPE,
 		   .choice = model_arch_choice),
 	CLI_OPTION(TA_CLASSES, "classes", 0, "A,B,...", "class names in label order",
 		   .def = "those of PREFIX_dataset.json if there is one, else the five ISCX classes "
@@ -43,79 +57,106 @@ const struct cli_option train_args_options[] = {
 };
 
 const struct cli_option train_args_network_options[] = {
-	CLI_OPTION(TA_HIDDEN, "hidden", 0, "H", "state size",
-		   .def = "the architecture's, see model.h"),
+	CLI_OPTION(TA_HIDDEN, "hidden", 0, "H", "state size", .def = FROM_RECIPE),
 	CLI_OPTION(TA_ODE_HIDDEN, "ode-hidden", 0, "M", "width of the ODE function's hidden layer",
-		   .def = "odernn: the state size"),
-	CLI_OPTION(TA_RK4_STEPS, "rk4-steps", 0, "S", "RK4 substeps per inter-arrival interval"),
+		   .def = FROM_RECIPE ", or with --hidden H (odernn, odernn-emb): H"),
+	CLI_OPTION(TA_RK4_STEPS, "rk4-steps", 0, "S", "RK4 substeps per inter-arrival interval",
+		   .def = FROM_RECIPE),
 	CLI_OPTION(TA_SOLVER, "solver", 0, "NAME",
 		   "the solver for inference (training always backpropagates through RK4)",
-		   .choice = model_solver_choice),
+		   .def = FROM_RECIPE, .choice = model_solver_choice),
 	CLI_OPTION(TA_MEMBERS, "members", 0, "K",
 		   "an ensemble of K (1 to " CLI_STR(MODEL_MAX_MEMBERS) ") such networks, trained "
 		   "one after the other with seeds S, S+1, ...; it averages their "
-		   "log-probabilities", .def = "1"),
-	CLI_OPTION(TA_EPOCHS, "epochs", 0, "E", "at most E passes over the data", .def = "60"),
-	CLI_OPTION(TA_BATCH, "batch", 0, "B", "windows per step", .def = "64"),
-	CLI_OPTION(TA_LR, "lr", 0, "LR", "peak learning rate", .def = "0.003"),
+		   "log-probabilities", .def = FROM_RECIPE),
+	CLI_OPTION(TA_EPOCHS, "epochs", 0, "E", "at most E passes over the data",
+		   .def = FROM_RECIPE),
+	CLI_OPTION(TA_BATCH, "batch", 0, "B", "windows per step", .def = FROM_RECIPE),
+	CLI_OPTION(TA_LR, "lr", 0, "LR", "peak learning rate", .def = FROM_RECIPE),
 	CLI_OPTION(TA_LR_MIN, "lr-min", 0, "LR", "final learning rate of the cosine decay",
-		   .def = "3e-5"),
+		   .def = FROM_RECIPE),
 	CLI_OPTION(TA_WARMUP, "warmup", 0, "E",
-		   "epochs of linear warm-up; one-cycle: epochs of its rising phase", .def = "1"),
+		   "epochs of linear warm-up; one-cycle: epochs of its rising phase",
+		   .def = FROM_RECIPE),
 	CLI_OPTION(TA_SCHEDULE, "schedule", 0, "NAME", "the learning rate's schedule",
-		   .def = "cosine", .choice = schedule_choice),
+		   .def = FROM_RECIPE, .choice = schedule_choice),
 	CLI_OPTION(TA_LABEL_SMOOTHING, "label-smoothing", 0, "S",
-		   "target S spread over all classes", .def = "0"),
+		   "target S spread over all classes", .def = FROM_RECIPE),
 	CLI_OPTION(TA_DROPOUT, "dropout", 0, "P", "drop out P of the head's hidden units "
-		   "(odernn-emb)", .def = "0"),
+		   "(odernn-emb)", .def = FROM_RECIPE),
 	CLI_OPTION(TA_EMA, "ema", 0, "D",
 		   "keep a moving average of the weights (decay D per step, e.g. 0.999): "
-		   "validated and saved instead", .def = "0: off"),
+		   "validated and saved instead", .def = FROM_RECIPE),
 	CLI_OPTION(TA_WEIGHT_DECAY, "weight-decay", 0, "W", "AdamW decoupled weight decay",
-		   .def = "1e-4"),
-	CLI_OPTION(TA_CLIP, "clip", 0, "C", "gradient L2 norm limit, 0 for none", .def = "1"),
+		   .def = FROM_RECIPE),
+	CLI_OPTION(TA_CLIP, "clip", 0, "C", "gradient L2 norm limit, 0 for none",
+		   .def = FROM_RECIPE),
 	CLI_OPTION(TA_VAL_FRAC, "val-frac", 0, "F",
 		   "hold out F of the windows for validation (0: train on everything for all "
-		   "epochs)", .def = "0.1"),
+		   "epochs)", .def = FROM_RECIPE),
 	CLI_OPTION(TA_VAL_BY_WINDOW, "val-by-window", 0, NULL,
 		   "hold out single windows instead of whole sessions"),
 	CLI_OPTION(TA_PATIENCE, "patience", 0, "P",
 		   "stop after P epochs without a better validation accuracy, 0 for never",
-		   .def = "10"),
+		   .def = FROM_RECIPE),
 	CLI_OPTION(TA_TIME_JITTER, "time-jitter", 0, "J",
 		   "augment: stretch each training window's times by a random factor from e^-J to "
-		   "e^J", .def = "0: off"),
+		   "e^J", .def = FROM_RECIPE),
 	CLI_OPTION(TA_SIZE_JITTER, "size-jitter", 0, "B",
 		   "augment: shift each training window's sizes by a random whole number of bytes "
-		   "from -B to B", .def = "0: off"),
+		   "from -B to B", .def = FROM_RECIPE),
 	{ 0 },
 };
 
 const struct cli_option train_args_trees_options[] = {
 	CLI_OPTION(TA_ROUNDS, "rounds", 0, "R", "boosting rounds, each adds a tree per class",
-		   .def = "300"),
-	CLI_OPTION(TA_DEPTH, "depth", 0, "D", "maximum depth of a tree", .def = "4"),
+		   .def = FROM_RECIPE),
+	CLI_OPTION(TA_DEPTH, "depth", 0, "D", "maximum depth of a tree", .def = FROM_RECIPE),
 	CLI_OPTION(TA_ETA, "eta", 0, "E", "learning rate, the shrinkage of each tree",
-		   .def = "0.1"),
+		   .def = FROM_RECIPE),
 	{ 0 },
 };
 
-void train_args_defaults(struct train_args *a)
+/* The recipe the command line names: --recipe, else the recipe of --arch,
+ * else the default's. */
+static int pick_recipe(struct cli_parse *p, const struct recipe **out)
 {
+	const struct recipe *named = NULL;
+	int id, choice, arch = -1;
+
+	while ((id = cli_next(p)) > 0)
+		if (id == TA_RECIPE && !cli_choice(p, &choice))
+			named = recipe_at(choice);
+		else if (id == TA_ARCH && !cli_choice(p, &choice))
+			arch = choice;
+	if (id < 0)
+		return p->exit;
+	if (named && arch >= 0 && (enum model_arch)arch != named->arch)
+		return cli_usage_error(p, "--arch %s, but --recipe %s is %s: give one of them",
+				       model_arch_name((enum model_arch)arch), named->name,
+				       model_arch_name(named->arch));
+	*out = named ? named : arch >= 0 ? recipe_of_arch((enum model_arch)arch) :
+	       recipe_find(RECIPE_DEFAULT);
+	return -1;
+}
+
+int train_args_start(struct train_args *a, const struct cli_command *cmd, int argc, char **argv)
+{
+	struct cli_parse p;
+	const struct recipe *r = NULL;
+	int rc;
+
+	cli_parse_start(&p, cmd, argc, argv);
+	if ((rc = pick_recipe(&p, &r)) >= 0)
+		return rc;
 	/* One thread by default: the minibatches are small, and splitting one
 	 * across two threads of a small shared machine was no faster and cost
 	 * more CPU. */
-	*a = (struct train_args){
-		.arch = ARCH_ODERNN,
-		.fit = {
-			.train = { .epochs = 60, .batch = 64, .lr = 3e-3, .lr_min = 3e-5,
-				   .warmup_epochs = 1, .weight_decay = 1e-4, .clip = 1,
-				   .patience = 10, .threads = 1, .seed = 1, .progress = stdout },
-			.val_frac = 0.1,
-			.val_by_session = true,
-			.trees = TREES_DEFAULT_OPTIONS,
-		},
-	};
+	*a = (struct train_args){ .recipe = r, .arch = r->arch, .fit = r->fit };
+	a->fit.train.threads = 1;
+	a->fit.train.progress = stdout;
+	a->fit.init = NULL;
+	return -1;
 }
 
 static bool in_table(const struct cli_option *o, const struct cli_option *table)
@@ -137,11 +178,8 @@ int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 		a->trees_only = p->opt->name;
 	switch (id) {
 	case TA_DATA: a->data = p->arg; break;
-	case TA_ARCH:
-		a->arch_given = true;
-		if (!cli_choice(p, &choice))
-			a->arch = (enum model_arch)choice;
-		break;
+	case TA_RECIPE: break; /* taken by train_args_start */
+	case TA_ARCH: a->arch_given = true; break;
 	case TA_CLASSES: a->classes = p->arg; break;
 	case TA_WINDOW_START: a->window_start = p->arg; break;
 	case TA_INIT: a->init = p->arg; break;
@@ -219,9 +257,10 @@ int train_args_finish(struct train_args *a)
 		cli_fail("--lr-min %g is above --lr %g", a->fit.train.lr_min, a->fit.train.lr);
 		return -1;
 	}
-	/* the architecture's defaults, then what the options say */
+	/* the architecture's defaults, the recipe's shape, then what the options say */
 	model_config_defaults(a->arch, cfg);
-	if (model_config_reshape(cfg, &a->shape, err, sizeof(err))) {
+	if (model_config_reshape(cfg, &a->recipe->shape, err, sizeof(err)) ||
+	    model_config_reshape(cfg, &a->shape, err, sizeof(err))) {
 		cli_fail("%s", err);
 		return -1;
 	}

@@ -15,10 +15,11 @@
 #include "train/dataset.h"
 #include "train/dataset_info.h"
 #include "train/fit.h"
+#include "train/recipe.h"
 
 /* Option ids of the shared options: above the commands' own */
 enum {
-	TA_DATA = 0x100, TA_ARCH, TA_CLASSES, TA_WINDOW_START, TA_INIT, TA_SEED, TA_THREADS,
+	TA_DATA = 0x100, TA_RECIPE, TA_ARCH, TA_CLASSES, TA_WINDOW_START, TA_INIT, TA_SEED, TA_THREADS,
 	TA_QUIET, TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_MEMBERS, TA_EPOCHS,
 	TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA,
 	TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER,
@@ -37,8 +38,9 @@ extern const struct cli_option train_args_options[], train_args_network_options[
 
 struct train_args {
 	const char *data;
+	const struct recipe *recipe; /* what the options change */
 	enum model_arch arch;
-	struct model_shape shape;   /* 0 or NULL: the architecture's default */
+	struct model_shape shape;   /* the options' (0 or NULL: the recipe's) */
 	const char *classes;        /* NULL: the dataset's, else the architecture's */
 	const char *window_start;   /* NULL: the dataset's, else "any" */
 	char start_from[4096];      /* where window_start came from */
@@ -51,8 +53,12 @@ struct train_args {
 				     * train_args_init) */
 };
 
-/* The defaults (progress lines to stdout). */
-void train_args_defaults(struct train_args *a);
+/* Reads the command line once for the recipe it starts from (--recipe,
+ * else --arch's, else the default model's) and sets a to it (progress
+ * lines to stdout, one thread). Returns -1 when the command goes on (its
+ * options, parsed next, change a), else its exit status: --help was
+ * printed, or a wrong option said. */
+int train_args_start(struct train_args *a, const struct cli_command *cmd, int argc, char **argv);
 /* Takes the option cli_next returned (id) when it is a shared one: 1, its
  * value taken or said to be bad (cli.h); 0 when it is not one of them. */
 int train_args_option(struct cli_parse *p, int id, struct train_args *a);

@@ -95,9 +95,10 @@ static int csv_field(struct csv *c, struct field *f, bool *last, char *err, size
 	}
 }
 
-/* The number of the file named name, a new one if it is new. Records come
- * grouped by file (pcap2npy writes them so): the last one is tried first. */
-static int file_number(struct dataset_files *out, const char *name)
+/* The number of the value name, a new one if it is new. Records come
+ * grouped by file and flow (pcap2npy writes them so): the last one is
+ * tried first. */
+static int group_number(struct dataset_groups *out, const char *name)
 {
 	char **names;
 
@@ -117,90 +118,95 @@ static int file_number(struct dataset_files *out, const char *name)
 	return out->count++;
 }
 
-/* The header: which columns are "row" and "file", how many there are. */
-static int header(struct csv *c, struct field *f, int *row_col, int *file_col, int *cols,
-		  char *err, size_t errlen)
+/* The header: which columns are "row" and the one asked for, how many
+ * there are. */
+static int header(struct csv *c, struct field *f, const char *column, int *row_col,
+		  int *want_col, int *cols, char *err, size_t errlen)
 {
 	bool last = false;
 
-	*row_col = *file_col = -1;
+	*row_col = *want_col = -1;
 	for (*cols = 0; !last; (*cols)++) {
 		if (csv_field(c, f, &last, err, errlen))
 			return -1;
 		if (!strcmp(f->s, "row") && *row_col < 0)
 			*row_col = *cols;
-		else if (!strcmp(f->s, "file") && *file_col < 0)
-			*file_col = *cols;
+		else if (!strcmp(f->s, column) && *want_col < 0)
+			*want_col = *cols;
 	}
-	if (*row_col < 0 || *file_col < 0)
-		return errmsg(err, errlen, "line 1: no \"row\" and \"file\" columns: not an index "
-			      "written by odeflow pcap2npy");
+	if (*row_col < 0)
+		return errmsg(err, errlen, "line 1: no \"row\" column: not an index written by "
+			      "odeflow pcap2npy");
+	if (*want_col < 0)
+		return errmsg(err, errlen, "line 1: no \"%s\" column%s", column,
+			      strcmp(column, "app") ? "" : " (pcap2npy --labels writes it from the "
+			      "lab's labels.csv)");
 	return 0;
 }
 
-/* One record: its row number must be the record's, its file is numbered. */
-static int record(struct csv *c, struct field *f, int row_col, int file_col, int cols,
-		  struct dataset_files *out, size_t *cap, char *err, size_t errlen)
+/* One record: its row number must be the record's, its value is numbered. */
+static int record(struct csv *c, struct field *f, int row_col, int want_col, int cols,
+		  struct dataset_groups *out, size_t *cap, char *err, size_t errlen)
 {
 	size_t line = c->line;
 	bool last = false;
-	int col = 0, file = -1;
+	int col = 0, group = -1;
 
 	for (; !last; col++) {
 		char *end;
 
 		if (col == cols)
 			return errmsg(err, errlen, "line %zu: more than the header's %d fields", line, cols);
-		if (csv_field(c, col == row_col || col == file_col ? f : NULL, &last, err, errlen))
+		if (csv_field(c, col == row_col || col == want_col ? f : NULL, &last, err, errlen))
 			return -1;
 		if (col == row_col && (strtoull(f->s, &end, 10) != out->n || *end || !*f->s ||
 				       *f->s == '-' || *f->s == '+' || *f->s == ' '))
 			return errmsg(err, errlen, "line %zu: row '%.20s' is not %zu: rows must count "
 				      "from 0 in order", line, f->s, out->n);
-		if (col == file_col && (file = file_number(out, f->s)) < 0)
+		if (col == want_col && (group = group_number(out, f->s)) < 0)
 			return errmsg(err, errlen, "out of memory");
 	}
 	if (col != cols)
 		return errmsg(err, errlen, "line %zu: %d fields, the header has %d", line, col, cols);
 	if (out->n == *cap) {
 		size_t more = *cap ? 2 * *cap : 1024;
-		int *grown = realloc(out->file, more * sizeof(*grown));
+		int *grown = realloc(out->group, more * sizeof(*grown));
 
 		if (!grown)
 			return errmsg(err, errlen, "out of memory");
-		out->file = grown;
+		out->group = grown;
 		*cap = more;
 	}
-	out->file[out->n++] = file;
+	out->group[out->n++] = group;
 	return 0;
 }
 
-int dataset_files_parse(const char *text, size_t len, struct dataset_files *out, char *err,
-			size_t errlen)
+int dataset_index_parse(const char *text, size_t len, const char *column,
+			struct dataset_groups *out, char *err, size_t errlen)
 {
 	struct csv c = { text, text + len, 1 };
 	struct field f = { .s = malloc(64), .cap = 64 };
 	size_t cap = 0;
-	int row_col, file_col, cols, rc = -1;
+	int row_col, want_col, cols, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (!f.s)
 		return errmsg(err, errlen, "out of memory");
-	if (header(&c, &f, &row_col, &file_col, &cols, err, errlen))
+	if (header(&c, &f, column, &row_col, &want_col, &cols, err, errlen))
 		goto out;
 	while (c.p < c.end)
-		if (record(&c, &f, row_col, file_col, cols, out, &cap, err, errlen))
+		if (record(&c, &f, row_col, want_col, cols, out, &cap, err, errlen))
 			goto out;
 	rc = 0;
 out:
 	free(f.s);
 	if (rc)
-		dataset_files_free(out);
+		dataset_groups_free(out);
 	return rc;
 }
 
-int dataset_files_load(const char *prefix, size_t n, struct dataset_files *out, char *err,
-		       size_t errlen)
+int dataset_index_load(const char *prefix, size_t n, const char *column,
+		       struct dataset_groups *out, char *err, size_t errlen)
 {
 	char path[4096], why[256];
 	uint8_t *buf;
@@ -211,23 +217,23 @@ int dataset_files_load(const char *prefix, size_t n, struct dataset_files *out, 
 	dataset_side_path(prefix, "index.csv", path, sizeof(path));
 	if (file_read_regular(path, INDEX_MAX, &buf, &len, why, sizeof(why)))
 		return errmsg(err, errlen, "%s (odeflow pcap2npy writes it beside the dataset)", why);
-	rc = dataset_files_parse((const char *)buf, len, out, why, sizeof(why));
+	rc = dataset_index_parse((const char *)buf, len, column, out, why, sizeof(why));
 	free(buf);
 	if (rc)
 		return errmsg(err, errlen, "%s: %s", path, why);
 	if (out->n != n) {
 		errmsg(err, errlen, "%s has %zu records, the dataset %zu windows", path, out->n, n);
-		dataset_files_free(out);
+		dataset_groups_free(out);
 		return -1;
 	}
 	return 0;
 }
 
-void dataset_files_free(struct dataset_files *f)
+void dataset_groups_free(struct dataset_groups *g)
 {
-	for (int i = 0; i < f->count; i++)
-		free(f->names[i]);
-	free(f->names);
-	free(f->file);
-	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < g->count; i++)
+		free(g->names[i]);
+	free(g->names);
+	free(g->group);
+	memset(g, 0, sizeof(*g));
 }
