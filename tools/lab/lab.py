@@ -164,27 +164,30 @@ class Run:
         live = {c: [] for c in apps}
         sid = 0
         self.deadline = time.monotonic() + self.a.minutes * 60
-        first_wave = True
         while not self.stopping.is_set() and self.remaining() > 40:
+            started_one = False
+            # one session per class in turn, so every class starts at once
             for c in apps:
                 live[c] = [t for t in live[c] if t.is_alive()]
-                while len(live[c]) < slots[c] and self.remaining() > 40:
-                    # the application of the class that has run least, ties drawn
-                    share = {a: started[a] / APP_WEIGHT.get(a, 1.0) for a in apps[c]}
-                    least = min(share.values())
-                    app = self.rng.choice(sorted(a for a in apps[c] if share[a] == least))
-                    started[app] += 1
-                    sid += 1
-                    sess = Session(self, sid, c, app, random.Random(f"{self.seed}-{sid}"))
-                    sess.failed = False
-                    self.sessions.append(sess)
-                    t = threading.Thread(target=self.session_thread, args=(sess, CLASSES[c][app]), daemon=True)
-                    t.start()
-                    live[c].append(t)
-                    # starts spread out, not in lockstep
-                    self.stopping.wait(self.rng.uniform(0.2, 3.0) if first_wave else self.rng.uniform(0, 1))
-            first_wave = False
-            self.stopping.wait(1.0)
+                if len(live[c]) >= slots[c] or self.remaining() <= 40:
+                    continue
+                # the application of the class that has run least, ties drawn
+                share = {a: started[a] / APP_WEIGHT.get(a, 1.0) for a in apps[c]}
+                least = min(share.values())
+                app = self.rng.choice(sorted(a for a in apps[c] if share[a] == least))
+                started[app] += 1
+                sid += 1
+                sess = Session(self, sid, c, app, random.Random(f"{self.seed}-{sid}"))
+                sess.failed = False
+                self.sessions.append(sess)
+                t = threading.Thread(target=self.session_thread, args=(sess, CLASSES[c][app]), daemon=True)
+                t.start()
+                live[c].append(t)
+                started_one = True
+                # starts spread out, not in lockstep
+                self.stopping.wait(self.rng.uniform(0.1, 0.8))
+            if not started_one:
+                self.stopping.wait(1.0)
         say("run time is up: ending the sessions")
         self.stopping.set()
         for c in live:
