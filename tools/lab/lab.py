@@ -100,7 +100,8 @@ class Run:
         self.pki.nssdb(self.nss_home)
         self.site_roots = media.site_roots()
         need_video = "Video" in self.classes
-        titles = media.draw_titles(self.rng, self.a.titles if need_video else 0)
+        titles = media.draw_titles(self.rng, self.a.titles if need_video else 0,
+                                   parse_range(self.a.title_seconds, "--title-seconds"))
         self.titles = []
         for t in titles:
             start = time.monotonic()
@@ -261,6 +262,7 @@ def main():
     p.add_argument("--rate", default="1-1000", help="downlink rate range, Mbit/s")
     p.add_argument("--mtu", default="1500,1400", help="MTUs to draw from")
     p.add_argument("--titles", type=int, default=4, help="video titles to encode")
+    p.add_argument("--title-seconds", default="60-150", help="video titles' length range, s")
     p.add_argument("--files", type=int, default=24, help="files in the transfer pool")
     p.add_argument("--max-file-mb", type=float, default=64)
     p.add_argument("--capture-mb", type=int, default=2000, help="capture files rotate at this size")

@@ -31,7 +31,7 @@ def _run(argv, what):
         raise RuntimeError(f"lab: {what}: {r.stderr.strip().splitlines()[-1:]}")
 
 
-def draw_titles(rng, count):
+def draw_titles(rng, count, seconds=(60, 150)):
     titles = []
     for i in range(count):
         fps = rng.choice([24, 25, 30, 30, 60])
@@ -44,7 +44,7 @@ def draw_titles(rng, count):
                                  col=f"{rng.randrange(1 << 24):06x}", rule=rng.randint(1, 255),
                                  noise=rng.randint(5, 40)),
             "fps": fps,
-            "seconds": rng.randint(60, 150),
+            "seconds": rng.randint(int(seconds[0]), int(seconds[1])),
             "segment": rng.choice([2, 4, 6]),
             "ladder": [(w, h, int(k * scale)) for w, h, k in LADDER[:top]],
             "audio_kbit": rng.choice([64, 96, 128, 160]),
