@@ -90,7 +90,7 @@ static struct entry *slot_of(const struct lab_labels *l, const struct conn *c)
 
 static int grow(struct lab_labels *l)
 {
-	size_t cap = l->capacity ? 2 * l->capacity : 1024;
+	size_t cap = l->capacity ? 2 * l->capacity : 64;
 	struct entry *old = l->slots;
 	size_t old_cap = l->capacity;
 
