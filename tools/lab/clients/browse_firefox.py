@@ -34,7 +34,8 @@ class Marionette:
         deadline = time.monotonic() + 60
         while True:
             try:
-                self.s = socket.create_connection(("127.0.0.1", PORT), timeout=90)
+                # a loaded machine can take minutes to start a session
+                self.s = socket.create_connection(("127.0.0.1", PORT), timeout=300)
                 break
             except OSError:
                 if time.monotonic() > deadline:

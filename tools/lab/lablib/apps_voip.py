@@ -55,7 +55,10 @@ jitter_buffer_delay 5-10
 opus_bitrate {opus_kbit * 1000}
 """)
     with open(os.path.join(d, "accounts"), "w") as f:
-        f.write(account + f";audio_codecs={codec};ptime={ptime}\n")
+        # opus by its full name: baresip matches "opus" alone to nothing and
+        # offers every codec instead
+        name = "opus/48000/2" if codec == "opus" else codec
+        f.write(account + f";audio_codecs={name};ptime={ptime}\n")
     with open(os.path.join(d, "contacts"), "w") as f:
         f.write("")
 
