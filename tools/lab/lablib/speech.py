@@ -32,16 +32,25 @@ def conversation(rng, corpus_lines, d, seconds, rate):
     parts = {0: [], 1: []}
     total, i = 0.0, 0
     speaker = rng.randrange(2)
+    tries = 0
     while total < seconds:
+        tries += 1
+        if tries > 1000:
+            raise RuntimeError("lab: espeak-ng and sox made no speech")
         text = " ".join(rng.choice(corpus_lines) for _ in range(rng.randint(1, 3)))
         u = os.path.join(d, f"u{i}.wav")
-        _utterance(text, *who[speaker], rate, u)
-        dur = float(subprocess.run(["soxi", "-D", u], capture_output=True, text=True, check=True).stdout)
+        i += 1
+        try:
+            _utterance(text, *who[speaker], rate, u)
+            dur = float(subprocess.run(["soxi", "-D", u], capture_output=True, text=True, check=True).stdout)
+        except (subprocess.CalledProcessError, ValueError):
+            continue   # a sentence espeak-ng says nothing of: another one
+        if dur <= 0:
+            continue
         pause = rng.uniform(0.2, 1.5)
         parts[speaker] += [u, ("silence", pause)]
         parts[1 - speaker] += [("silence", dur + pause)]
         total += dur + pause
-        i += 1
         if rng.random() < 0.7:
             speaker = 1 - speaker
     for side, out in ((0, a), (1, b)):
