@@ -33,6 +33,8 @@ struct agent_options {
 	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
 	const char *ipfix_collector; /* NULL: no IPFIX; else "HOST:PORT" of the collector */
 	enum ipfix_transport ipfix_transport;
+	bool ipfix_domain_given;
+	uint32_t ipfix_domain;    /* observation domain; not given: the interface's index */
 	/* --teach (user/teach/): the share of connections nDPI labels (0: off),
 	 * the class map, the site data set and its cap */
 	double teach_rate;
