@@ -495,7 +495,14 @@ int teacher_start(const struct teacher_options *o, struct teacher **out, char *e
 	t->model = *o->model;
 	t->o.model = &t->model;
 	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->wake, NULL);
+	{
+		pthread_condattr_t monotonic; /* the thread's deadlines are CLOCK_MONOTONIC's */
+
+		pthread_condattr_init(&monotonic);
+		pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+		pthread_cond_init(&t->wake, &monotonic);
+		pthread_condattr_destroy(&monotonic);
+	}
 	pthread_cond_init(&t->flushed, NULL);
 	t->inspecting = gen_table_new(sizeof(struct inspecting), TEACH_INSPECTING, forget_inspecting,
 				      t);
