@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,7 @@ struct agent {
 	struct xdp_sampler *sampler;
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
+	struct policy_table policy;     /* the running policy, as last written or seen */
 	struct cascade *cascade;
 	struct classify_pool *pool;
 
@@ -83,11 +85,48 @@ struct agent {
 	struct latency_recent latency_recent;
 	uint64_t decisions, failed, rearms_lost;
 
+	/* Status lines of the start, said once it has succeeded: a start that
+	 * fails says one line, its error, and nothing before it. */
+	char start_lines[4][ERRMSG_LEN];
+	int n_start_lines;
+
 	struct agent_counts counts;       /* what /metrics adds to the above */
 	struct metrics_source metrics_src;
 	struct metrics_server *metrics;   /* --metrics */
 	struct ipfix_exporter *ipfix;     /* --ipfix */
 };
+
+/* "Video drop (was pass), VoIP mark 46 (was pass)": the classes whose
+ * action differs between two tables. */
+static void policy_changes(const struct agent *a, const struct policy_table *from,
+			   const struct policy_table *to, char *out, size_t len)
+{
+	int num_classes = model_config(a->model)->num_classes;
+	char was[64], now[64];
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int k = 0; k < num_classes && used < len; k++) {
+		if (!memcmp(&from->rules[k], &to->rules[k], sizeof(to->rules[k])))
+			continue;
+		policy_format(&from->rules[k], was, sizeof(was));
+		policy_format(&to->rules[k], now, sizeof(now));
+		used += (size_t)snprintf(out + used, len - used, "%s%s %s (was %s)", used ? ", " : "",
+					 a->class_names[k], now, was);
+	}
+}
+
+__attribute__((format(printf, 2, 3)))
+static void say_after_start(struct agent *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->opts->quiet || a->n_start_lines == (int)(sizeof(a->start_lines) / sizeof(a->start_lines[0])))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->start_lines[a->n_start_lines++], sizeof(a->start_lines[0]), fmt, ap);
+	va_end(ap);
+}
 
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
@@ -100,7 +139,25 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k]))
 			return errmsg(err, errlen, "writing the policy map: %s", strerror(errno));
+	a->policy = table;
 	return 0;
+}
+
+/* `odeflow policy set` and `policy load` write the pinned policy map from
+ * another shell: the agent notices at its next publication and logs what
+ * changed, so the journal of the unit says what is enforced. */
+static void watch_policy(struct agent *a)
+{
+	struct policy_table seen;
+	char changes[ERRMSG_LEN];
+
+	if (xdp_read_policy(a->policy_fd, seen.rules) || !memcmp(&seen, &a->policy, sizeof(seen)))
+		return;
+	policy_changes(a, &a->policy, &seen, changes, sizeof(changes));
+	log_line(LOG_LEVEL_WARNING, "policy changed in the pinned map (odeflow policy): %s; "
+		 "SIGHUP or a restart applies %s again", changes,
+		 a->opts->policy_path ? a->opts->policy_path : "the default (every class passes)");
+	a->policy = seen;
 }
 
 /* Worker thread: verdicts for the connections, re-arms for the uncertain
@@ -209,6 +266,7 @@ static void publish(struct agent *a)
 	xdp_publish_agent(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &a->info);
 	a->published_ns = a->info.heartbeat_ns;
 	__atomic_store_n(&a->heartbeat_ns, a->info.heartbeat_ns, __ATOMIC_RELAXED);
+	watch_policy(a);
 }
 
 static void publish_start(struct agent *a)
@@ -263,8 +321,22 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	if (metrics_server_start(o->metrics_listen, metrics_fill, metrics_health, &a->metrics_src,
 				 &a->metrics, err, errlen))
 		return -1;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
+	say_after_start(a, "metrics at http://%s/metrics, health at http://%s/healthz",
+			metrics_server_address(a->metrics), metrics_server_address(a->metrics));
+	return 0;
+}
+
+static int start_ipfix(struct agent *a, uint32_t ifindex, char *err, size_t errlen)
+{
+	const struct agent_options *o = a->opts;
+	struct ipfix_options io = { .collector = o->ipfix_collector, .transport = o->ipfix_transport,
+				    .ifindex = ifindex, .domain_given = o->ipfix_domain_given,
+				    .domain = o->ipfix_domain };
+
+	if (ipfix_exporter_start(&io, model_config(a->model), &a->ipfix, err, errlen))
+		return -1;
+	say_after_start(a, "IPFIX to %s over %s, observation domain %u", o->ipfix_collector,
+			o->ipfix_transport == IPFIX_TCP ? "tcp" : "udp", ipfix_exporter_domain(a->ipfix));
 	return 0;
 }
 
@@ -302,7 +374,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		a->class_names[k] = cfg->class_names[k];
 	ifindex = (int)if_nametoindex(o->iface);
 	if (!ifindex)
-		return errmsg(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
+		return errmsg(err, errlen, "no interface '%s': %s%s", o->iface, strerror(errno),
+			      strchr(o->iface, '/') ? " (a unit started as odeflow@br-lan? systemd "
+			      "reads '-' as '/': start odeflow@$(systemd-escape br-lan))" : "");
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
@@ -312,13 +386,11 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.hook = o->hook;
 	xo.window_n = (unsigned)cfg->window;
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "%s", why);
+	say_after_start(a, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.pin_dir = o->pin_dir;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",
-			 xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
+	say_after_start(a, "maps for %u flows take about %llu MiB of kernel memory",
+			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -336,8 +408,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
-	if (o->ipfix_collector &&
-	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
+	if (o->ipfix_collector && start_ipfix(a, (uint32_t)ifindex, err, errlen))
 		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
@@ -356,6 +427,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	__atomic_store_n(&a->metrics_src.hook,
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);
 	publish_start(a);
+	for (int i = 0; i < a->n_start_lines; i++)
+		log_line(LOG_LEVEL_INFO, "%s", a->start_lines[i]);
 	xdp_sampler_describe(a->sampler, where, sizeof(where));
 	if (!o->quiet && xdp_sampler_note(a->sampler)[0])
 		log_line(LOG_LEVEL_WARNING, "%s", xdp_sampler_note(a->sampler));
@@ -366,15 +439,24 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* SIGHUP: the file wins over what `odeflow policy` changed since, and
+ * the log says what that undoes. */
 static void reload_policy(struct agent *a)
 {
-	char err[ERRMSG_LEN];
+	struct policy_table before;
+	char err[ERRMSG_LEN], changes[ERRMSG_LEN];
 
-	if (apply_policy_file(a, err, sizeof(err)))
+	watch_policy(a); /* a change made just before the signal is logged as such */
+	before = a->policy;
+	if (apply_policy_file(a, err, sizeof(err))) {
 		log_line(LOG_LEVEL_ERR, "policy not reloaded, the running policy is kept: %s", err);
-	else if (!a->opts->quiet)
-		log_line(LOG_LEVEL_INFO, "policy reloaded from %s",
-			 a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
+		return;
+	}
+	policy_changes(a, &before, &a->policy, changes, sizeof(changes));
+	if (!a->opts->quiet)
+		log_line(LOG_LEVEL_INFO, "policy reloaded from %s: %s",
+		 a->opts->policy_path ? a->opts->policy_path : "(none: every class passes)",
+		 changes[0] ? changes : "no change");
 }
 
 /* Milliseconds the drain loop may sleep: none while windows wait to be
@@ -451,9 +533,10 @@ static void teardown(struct agent *a, bool started)
 	classify_pool_free(a->pool); /* finishes what was queued */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
-		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",
+		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped, %llu failed sends",
 			 (unsigned long long)ipfix_exporter_exported(a->ipfix),
-			 (unsigned long long)ipfix_exporter_dropped(a->ipfix));
+			 (unsigned long long)ipfix_exporter_dropped(a->ipfix),
+			 (unsigned long long)ipfix_exporter_send_failures(a->ipfix));
 	ipfix_exporter_stop(a->ipfix);
 	events_writer_stopping(a->events); /* a reader that never reads gets a short grace */
 	decision_queue_free(a->events_queue);
