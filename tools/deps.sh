@@ -22,6 +22,7 @@ packages=(
   pmacct libfixbuf-tools socat  # live tests: nfacctd and ipfixDump read what --ipfix exports
   tshark                        # live tests: Wireshark's IPFIX dissector reads the standard elements with no configuration
   jq bc                         # benchmark scripts
+  stress-ng                     # bench_agent.sh LOAD=stress: a CPU hog beside the agent
   tmux                          # the test of odeflow top in an 80-column terminal
   groff-base man-db             # the manual pages' tests: groff checks them, man shows the installed ones
   qemu-system-x86 busybox-static cpio kmod   # tests/vm/kernel61_check.sh: Debian 12's kernel in a VM

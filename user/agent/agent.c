@@ -8,8 +8,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,19 +33,18 @@
 #include "loader/window_ring.h"
 #include "policy.h"
 #include "teach/teacher.h"
+#include "thread_priority.h"
 
-/* A batch goes to the workers when it is full, when its first window has
- * waited this long, or at once when a worker is idle: waiting only pays when
- * every worker is busy, and then the batch grows by itself. */
-#define BATCH_WAIT_NS 1000000ULL
-/* A batch this small, with every worker idle, is classified by the drain
- * thread itself: one core is enough, and handing it over would add a
- * thread wake-up to its latency. Larger batches, or any batch while a
- * worker is busy, go to the pool: more cores when one is not enough. */
+/* The drain thread classifies what it drained itself, RUN_HERE_MAX windows
+ * at a time with a look at the ring between two: no hand-over (a thread's
+ * wake-up) and no timer stand between a window and its verdict. When more
+ * than that wait and a worker waits for work, the worker takes all of them:
+ * more cores when one is not enough. */
 #define RUN_HERE_MAX 8
-/* The drain hands over at most this many windows between two looks at its
- * signals, its batch deadline and the agent map, however far behind it is. */
-#define DRAIN_SLICE (4 * POOL_MAX_BATCH)
+/* After its last window the drain polls the ring this long before it
+ * sleeps (as NAPI busy-polls a device): a window that follows soon after is
+ * taken without a wake-up. */
+#define SPIN_AFTER_WINDOW_NS (50 * NSEC_PER_USEC)
 /* The agent map's heartbeat and health figures are this fresh. */
 #define PUBLISH_EVERY_NS (100 * NSEC_PER_MSEC)
 /* Decisions waiting for the events writer; more are dropped and counted. */
@@ -85,9 +82,9 @@ struct agent {
 	struct cascade *cascade;
 	struct classify_pool *pool;
 
-	struct window_batch batch;  /* being filled by the drain thread */
-	int idle_fd;                /* eventfd: a worker ran out of work */
-	uint64_t batch_started_ns;
+	struct window_batch batch;  /* drained, in order; handed over up to batch_done */
+	int batch_done;
+	uint64_t last_window_ns;    /* when the drain last took a window */
 	uint64_t bad_records;
 
 	struct agent_info info;   /* published in the "agent" map */
@@ -246,17 +243,40 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 		decision_queue_push(a->events_queue, d, n, wall, latency_us);
 }
 
-static void flush_batch(struct agent *a)
+/* Drain thread: hands over the windows drained and not handed over yet:
+ * all of them to a worker that waits for work when more than RUN_HERE_MAX
+ * wait, else RUN_HERE_MAX of them classified here. */
+static void dispatch(struct agent *a)
 {
-	if (!a->batch.n)
+	const struct window_record *first = a->batch.windows + a->batch_done;
+	int n = a->batch.n - a->batch_done;
+
+	if (!n)
 		return;
-	if (a->batch.n <= RUN_HERE_MAX && classify_pool_idle(a->pool))
-		classify_pool_run_here(a->pool, &a->batch);
-	else
-		classify_pool_submit(a->pool, &a->batch);
-	agent_counts_batch(&a->counts, a->batch.n);
-	a->batch.n = 0;
+	if (n > RUN_HERE_MAX && classify_pool_idle(a->pool)) {
+		classify_pool_submit(a->pool, first, n);
+	} else {
+		n = n < RUN_HERE_MAX ? n : RUN_HERE_MAX;
+		classify_pool_run_here(a->pool, first, n);
+	}
+	agent_counts_batch(&a->counts, n);
 	a->batches++;
+	a->batch_done += n;
+	if (a->batch_done == a->batch.n)
+		a->batch.n = a->batch_done = 0;
+}
+
+/* Room in the batch for the next drain: what was handed over moves out
+ * when the batch is full. */
+static int batch_room(struct agent *a)
+{
+	if (a->batch.n == POOL_MAX_BATCH && a->batch_done) {
+		a->batch.n -= a->batch_done;
+		memmove(a->batch.windows, a->batch.windows + a->batch_done,
+			sizeof(a->batch.windows[0]) * (size_t)a->batch.n);
+		a->batch_done = 0;
+	}
+	return POOL_MAX_BATCH - a->batch.n;
 }
 
 /* Refreshes the agent map: who runs, which model and classes, and health. */
@@ -301,19 +321,16 @@ static void publish_start(struct agent *a)
 	publish(a);
 }
 
-/* Drain thread: one ring-buffer record is one completed window. */
+/* Drain thread: one ring-buffer record is one completed window (a poll
+ * takes no more than the batch has room for). */
 static int on_window(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
 
-	if (window_record_decode(data, size, &a->batch.windows[a->batch.n])) {
+	if (window_record_decode(data, size, &a->batch.windows[a->batch.n]))
 		a->bad_records++;
-		return 0;
-	}
-	if (!a->batch.n++)
-		a->batch_started_ns = monotonic_ns();
-	if (a->batch.n == POOL_MAX_BATCH)
-		flush_batch(a);
+	else
+		a->batch.n++;
 	return 0;
 }
 
@@ -464,10 +481,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	co.max_connections = (int)o->flow_capacity;
 	if (cascade_new(a->model, &co, &a->cascade, err, errlen))
 		return -1;
-	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a->idle_fd < 0)
-		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
-	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
+	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
 	if (model_reloader_start(a->pool, a->model, o->model_path,
@@ -531,32 +545,27 @@ static void reload_policy(struct agent *a)
 		 changes[0] ? changes : "no change");
 }
 
-/* Milliseconds the drain loop may sleep: until the batch's deadline when
- * it holds windows, else until the agent map is due to be refreshed (a
- * signal cuts the sleep short). Never, with --busy-poll: a sleeping agent is
- * woken by the packet that completes the next window, which costs that
- * packet an interrupt and the window the time the agent takes to wake. */
-static int sleep_ms(const struct agent *a)
+/* Milliseconds the drain loop may sleep: none while windows wait to be
+ * classified or it spins after a window (always, with --busy-poll), else
+ * until the agent map is due to be refreshed (a window or a signal cuts the
+ * sleep short). A sleeping agent is woken by the packet that completes the
+ * next window, which costs that packet an interrupt and the window the time
+ * the agent takes to wake. */
+static int sleep_ms(const struct agent *a, uint64_t now)
 {
-	uint64_t now = monotonic_ns(), until = a->published_ns + PUBLISH_EVERY_NS;
+	uint64_t until = a->published_ns + PUBLISH_EVERY_NS;
 
-	if (a->opts->busy_poll)
+	if (a->batch.n > a->batch_done || a->opts->busy_poll ||
+	    now - a->last_window_ns < SPIN_AFTER_WINDOW_NS)
 		return 0;
-	if (a->batch.n && a->batch_started_ns + BATCH_WAIT_NS < until)
-		until = a->batch_started_ns + BATCH_WAIT_NS;
 	return until <= now ? 0 : (int)((until - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 }
 
-/* One epoll set for the ring buffer and the pool's idle eventfd, so a
- * worker running out of work wakes the loop to hand it the waiting batch. */
 static int drain(struct agent *a)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct window_ring *ring;
-	uint64_t idle;
-	ssize_t cleared;
 	char err[ERRMSG_LEN];
-	int ep = -1, rc = 0;
+	int rc = 0;
 
 	ring = window_ring_new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS),
 			       xdp_sampler_map_fd(a->sampler, XDP_MAP_WAKEUP), on_window, a, err,
@@ -565,32 +574,26 @@ static int drain(struct agent *a)
 		log_line(LOG_LEVEL_ERR, "%s", err);
 		return -1;
 	}
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, window_ring_epoll_fd(ring), &ev) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
-		log_line(LOG_LEVEL_ERR, "cannot watch the ring buffer: %s", strerror(errno));
-		rc = -1;
-		goto out;
-	}
+	if (thread_priority_latency() && !a->opts->quiet)
+		log_line(LOG_LEVEL_WARNING, "no short scheduler slice for the drain thread: %s",
+			 strerror(errno));
 	while (!stop_requested) {
-		int consumed = window_ring_poll(ring, ep, sleep_ms(a), DRAIN_SLICE);
-
-		/* busy-polling: give the CPU to the workers and the traffic when
-		 * they want it, without ever sleeping */
-		if (consumed == 0 && a->opts->busy_poll)
-			sched_yield();
+		int room = batch_room(a), timeout = sleep_ms(a, monotonic_ns());
+		int consumed = room ? window_ring_poll(ring, window_ring_epoll_fd(ring), timeout, room)
+				    : 0;
+		uint64_t now = monotonic_ns();
 
 		if (consumed < 0 && consumed != -EINTR) {
 			log_line(LOG_LEVEL_ERR, "reading the ring buffer: %s", strerror(-consumed));
 			rc = -1;
 			break;
 		}
-		cleared = read(a->idle_fd, &idle, sizeof(idle)); /* -1, EAGAIN: no worker went idle */
-		(void)cleared;
-		if (a->batch.n && (classify_pool_idle(a->pool) ||
-				   monotonic_ns() - a->batch_started_ns >= BATCH_WAIT_NS))
-			flush_batch(a);
-		if (monotonic_ns() - a->published_ns >= PUBLISH_EVERY_NS)
+		if (consumed > 0)
+			a->last_window_ns = now;
+		else if (!timeout && a->batch.n == a->batch_done)
+			sched_yield(); /* polling: the CPU to whoever wants it (the traffic) */
+		dispatch(a);
+		if (now - a->published_ns >= PUBLISH_EVERY_NS)
 			publish(a);
 		if (reload_requested) {
 			reload_requested = 0;
@@ -598,12 +601,10 @@ static int drain(struct agent *a)
 			model_reloader_reread(a->reloader);
 		}
 	}
-	flush_batch(a);
+	while (a->batch.n)
+		dispatch(a);
 	a->info.pid = 0; /* no agent: `odeflow stats` says so */
 	publish(a);
-out:
-	if (ep >= 0)
-		close(ep);
 	window_ring_free(ring);
 	return rc;
 }
@@ -637,15 +638,13 @@ static void teardown(struct agent *a, bool started)
 			log_line(LOG_LEVEL_ERR, "%s", err);
 		xdp_sampler_close(a->sampler);
 	}
-	if (a->idle_fd >= 0)
-		close(a->idle_fd);
 	cascade_free(a->cascade);
 	model_free(a->model);
 }
 
 int agent_run(const struct agent_options *o)
 {
-	struct agent a = { .opts = o, .idle_fd = -1 };
+	struct agent a = { .opts = o };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[ERRMSG_LEN];
 	int rc = 1;

@@ -10,6 +10,7 @@
 
 #include "common/errmsg.h"
 #include "common/log.h"
+#include "thread_priority.h"
 
 #define QUEUE_DEPTH 8 /* batches waiting: 8 x 256 windows of slack */
 
@@ -28,33 +29,26 @@ struct classify_pool {
 	int nslots;
 	decisions_fn on_decisions;
 	void *ctx;
-	int idle_fd;
 
 	pthread_mutex_t lock;
 	pthread_cond_t has_work, has_room;
 	struct window_batch *queue[QUEUE_DEPTH];
 	int head, count, waiting_workers;
 	bool stopping;
+	/* Batches are copied into these, made once: a batch queued or in a
+	 * worker's hands holds one, so QUEUE_DEPTH + threads never run out. */
+	struct window_batch *spare[QUEUE_DEPTH + POOL_MAX_THREADS];
+	int spares;
 
 	int threads;
 	pthread_t tid[];
 };
-
-static void notify_idle(int fd)
-{
-	uint64_t one = 1;
-	ssize_t n = write(fd, &one, sizeof(one));
-
-	(void)n; /* only fails when the counter is full: the drain loop is awake anyway */
-}
 
 static struct window_batch *take(struct classify_pool *p)
 {
 	struct window_batch *b = NULL;
 
 	pthread_mutex_lock(&p->lock);
-	if (!p->count && p->idle_fd >= 0)
-		notify_idle(p->idle_fd);
 	p->waiting_workers++;
 	while (!p->count && !p->stopping)
 		pthread_cond_wait(&p->has_work, &p->lock);
@@ -115,7 +109,7 @@ static struct classify_seat *classify_seat_new(const struct model *m, const stru
 	return seat;
 }
 
-void classify_seat_free(struct classify_seat *seat)
+static void classify_seat_free(struct classify_seat *seat)
 {
 	if (!seat)
 		return;
@@ -126,32 +120,37 @@ void classify_seat_free(struct classify_seat *seat)
 
 /* A batch through the slot's seat (the callback runs with it held: the
  * decisions live in the seat). */
-static void classify_in(struct classify_pool *p, struct slot *s, const struct window_batch *b)
+static void classify_in(struct classify_pool *p, struct slot *s, const struct window_record *windows,
+			int n)
 {
 	int failed, decided;
 
 	pthread_mutex_lock(&s->lock);
-	decided = cascade_decide(p->cascade, s->seat->ws, b->n, b->windows, s->seat->out, &failed);
+	decided = cascade_decide(p->cascade, s->seat->ws, n, windows, s->seat->out, &failed);
 	if (decided < 0)
-		log_line(LOG_LEVEL_ERR, "a batch of %d windows could not be classified", b->n);
+		log_line(LOG_LEVEL_ERR, "a batch of %d windows could not be classified", n);
 	else
 		p->on_decisions(p->ctx, decided, s->seat->out, failed);
 	pthread_mutex_unlock(&s->lock);
 }
 
-void classify_pool_run_here(struct classify_pool *p, const struct window_batch *b)
+void classify_pool_run_here(struct classify_pool *p, const struct window_record *windows, int n)
 {
-	classify_in(p, &p->slots[p->nslots - 1], b);
+	classify_in(p, &p->slots[p->nslots - 1], windows, n);
 }
 
 static void *worker(void *arg)
 {
 	struct slot *s = arg;
+	struct classify_pool *p = s->pool;
 	struct window_batch *b;
 
-	while ((b = take(s->pool))) {
-		classify_in(s->pool, s, b);
-		free(b);
+	thread_priority_latency();
+	while ((b = take(p))) {
+		classify_in(p, s, b->windows, b->n);
+		pthread_mutex_lock(&p->lock);
+		p->spare[p->spares++] = b;
+		pthread_mutex_unlock(&p->lock);
 	}
 	return NULL;
 }
@@ -201,11 +200,15 @@ int classify_pool_swap(struct classify_pool *p, const struct model *m, char *err
 }
 
 struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
-					decisions_fn on_decisions, void *ctx, int idle_fd)
+					decisions_fn on_decisions, void *ctx)
 {
-	struct classify_pool *p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
-	struct classify_seat **seats = calloc((size_t)threads + 1, sizeof(*seats));
+	struct classify_seat **seats;
+	struct classify_pool *p;
 
+	if (threads < 1 || threads > POOL_MAX_THREADS)
+		return NULL;
+	p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
+	seats = calloc((size_t)threads + 1, sizeof(*seats));
 	if (!p || !seats) {
 		free(p);
 		free(seats);
@@ -215,10 +218,15 @@ struct classify_pool *classify_pool_new(int threads, const struct model *m, stru
 	p->cascade = c;
 	p->on_decisions = on_decisions;
 	p->ctx = ctx;
-	p->idle_fd = idle_fd;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->has_work, NULL);
 	pthread_cond_init(&p->has_room, NULL);
+	for (; p->spares < QUEUE_DEPTH + threads; p->spares++)
+		if (!(p->spare[p->spares] = malloc(sizeof(struct window_batch)))) {
+			free(seats);
+			classify_pool_free(p);
+			return NULL;
+		}
 	p->slots = calloc((size_t)threads + 1, sizeof(*p->slots));
 	p->nslots = threads + 1;
 	if (!p->slots || new_seats(p, m, seats)) {
@@ -240,19 +248,16 @@ struct classify_pool *classify_pool_new(int threads, const struct model *m, stru
 	return p;
 }
 
-void classify_pool_submit(struct classify_pool *p, const struct window_batch *b)
+void classify_pool_submit(struct classify_pool *p, const struct window_record *windows, int n)
 {
-	size_t bytes = offsetof(struct window_batch, windows) + sizeof(b->windows[0]) * (size_t)b->n;
-	struct window_batch *copy = malloc(sizeof(*copy));
+	struct window_batch *copy;
 
-	if (!copy) {
-		log_line(LOG_LEVEL_ERR, "out of memory queueing %d windows; dropped", b->n);
-		return;
-	}
-	memcpy(copy, b, bytes);
 	pthread_mutex_lock(&p->lock);
 	while (p->count == QUEUE_DEPTH)
 		pthread_cond_wait(&p->has_room, &p->lock);
+	copy = p->spare[--p->spares];
+	copy->n = n;
+	memcpy(copy->windows, windows, sizeof(*windows) * (size_t)n);
 	p->queue[(p->head + p->count) % QUEUE_DEPTH] = copy;
 	p->count++;
 	pthread_cond_signal(&p->has_work);
@@ -284,6 +289,8 @@ void classify_pool_free(struct classify_pool *p)
 		pthread_mutex_destroy(&p->slots[i].lock);
 	}
 	free(p->slots);
+	while (p->spares)
+		free(p->spare[--p->spares]);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->has_work);
 	pthread_cond_destroy(&p->has_room);

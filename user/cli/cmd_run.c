@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/classify_pool.h"
 #include "agent/events_writer.h"
 #include "cascade_args.h"
 #include "cli.h"
@@ -144,7 +145,8 @@ int cmd_run(int argc, char **argv)
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR,
-		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
+		.threads = cpus > POOL_MAX_THREADS ? POOL_MAX_THREADS : cpus > 1 ? (int)cpus - 1 : 1,
+		.flow_capacity = ODEFLOW_DEFAULT_FLOWS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 		.class_map = class_map_default_path(), .site_cap = SITE_DEFAULT_CAP_MIB << 20,
 	};
@@ -229,7 +231,7 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_EVENTS_PIPE: o.events_pipe = true; break;
 		case OPT_SKIP: cli_int(&p, 0, ODEFLOW_MAX_SKIP, &o.skip); break;
-		case OPT_THREADS: cli_int(&p, 1, 64, &o.threads); break;
+		case OPT_THREADS: cli_int(&p, 1, POOL_MAX_THREADS, &o.threads); break;
 		case OPT_FLOWS:
 			if (!cli_long(&p, 1024, 1L << 26, &flows))
 				o.flow_capacity = (unsigned)flows;
