@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,10 @@ static const char *recipe_choice(int i, const char **about)
 	*about = r->model;
 	return r->name;
 }
+
+CLI_CHOICES(unknown_choice, { "none", "no Unknown outcome" },
+	    { "mahalanobis", "the distance of the window's hidden state to its class's "
+			     "training states, in their covariance's metric" })
 
 /* The default of every option a recipe sets */
 #define FROM_RECIPE "the recipe's"
@@ -65,6 +70,10 @@ const struct cli_option train_args_network_options[] = {
 	CLI_OPTION(TA_SOLVER, "solver", 0, "NAME",
 		   "the solver for inference (training always backpropagates through RK4)",
 		   .def = FROM_RECIPE, .choice = model_solver_choice),
+	CLI_OPTION(TA_UNKNOWN, "unknown", 0, "NAME",
+		   "the score that tells a window unlike the training windows (the outcome "
+		   "Unknown), fitted on the training windows after training; its threshold comes "
+		   "from odeflow calibrate", .def = FROM_RECIPE, .choice = unknown_choice),
 	CLI_OPTION(TA_MEMBERS, "members", 0, "K",
 		   "an ensemble of K (1 to " CLI_STR(MODEL_MAX_MEMBERS) ") such networks, trained "
 		   "one after the other with seeds S, S+1, ...; it averages their "
@@ -184,6 +193,10 @@ int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 	case TA_WINDOW_START: a->window_start = p->arg; break;
 	case TA_INIT: a->init = p->arg; break;
 	case TA_SOLVER: a->shape.solver = p->arg; break;
+	case TA_UNKNOWN:
+		if (!cli_choice(p, &choice))
+			a->shape.unknown = p->arg;
+		break;
 	case TA_HIDDEN: cli_int(p, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: cli_int(p, 1, 512, &a->shape.ode_hidden); break;
 	case TA_RK4_STEPS: cli_int(p, 1, 64, &a->shape.rk4_steps); break;
@@ -350,6 +363,8 @@ ok:
 		memcpy(cfg.class_names, a->cfg.class_names, sizeof(cfg.class_names));
 	}
 	cfg.window_start = a->cfg.window_start;
+	cfg.unknown = a->cfg.unknown;   /* the recipe's, fitted afresh after training */
+	cfg.unknown_threshold = INFINITY;
 	cfg.temperature = 1;
 	cfg.model_id = 0;
 	a->cfg = cfg;

@@ -117,7 +117,7 @@ static int validate(const struct model *m, const struct dataset *val, int thread
 	const int k = model_config(m)->num_classes;
 	size_t correct = 0;
 
-	if (predict_dataset(m, val, threads, logprobs, err, errlen))
+	if (predict_dataset(m, val, threads, logprobs, NULL, err, errlen))
 		return -1;
 	*loss = 0;
 	for (size_t i = 0; i < val->n; i++) {

@@ -296,7 +296,7 @@ static int engine_check(const struct model *m, const struct dataset *ds, int thr
 
 	if (!lp)
 		return errmsg(err, errlen, "out of memory");
-	if (predict_dataset(m, ds, threads, lp, err, errlen)) {
+	if (predict_dataset(m, ds, threads, lp, NULL, err, errlen)) {
 		free(lp);
 		return -1;
 	}
