@@ -201,11 +201,11 @@ install: $(BUILD)/odeflow $(BUILD)/man/stamp
 	install -m 0644 $(BUILD)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
-	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' dist/odeflow@.service.in \
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' tools/install/odeflow@.service.in \
 		> $(DESTDIR)$(UNITDIR)/odeflow@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/odeflow@.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf ] || \
-		install -m 0644 dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+		install -m 0644 tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service
@@ -213,7 +213,7 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man8/odeflow-*.8
 	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))
 	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
-	! cmp -s dist/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
+	! cmp -s tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/odeflow 2>/dev/null
 

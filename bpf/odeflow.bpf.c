@@ -18,22 +18,8 @@
 #include "odeflow.h"
 #include "flow_key_canon.h"
 
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define ETH_P_8021Q 0x8100
-#define ETH_P_8021AD 0x88A8
-#define IPPROTO_HOPOPTS 0
-#define IPPROTO_ROUTING 43
-#define IPPROTO_FRAGMENT 44
-#define IPPROTO_DSTOPTS 60
-#define IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset, host order */
-#define IP_MF 0x2000           /* IPv4: more fragments follow */
-#define IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset, host order */
-#define IP6_MF 0x0001          /* IPv6: more fragments follow */
-#define MAX_VLAN_TAGS 2
-#define MAX_IPV6_EXT 6         /* same bound as the pcap parser (user/capture/packet.h) */
 
-/* Set by the loader before load (see user/loader/xdp_loader.c). Read-only data is
+/* Set by the loader before load (see user/loader/xdp_loader.c, configure). Read-only data is
  * frozen at load, so the verifier knows this value: it is the bound that
  * proves every slot index and slot loop below in range. */
 const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
@@ -237,7 +223,7 @@ static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data
 	if (hlen < sizeof(*ip) || tot_len < hlen || (void *)ip + hlen > data_end ||
 	    tot_len > room) /* the frame may be longer (padding), never shorter */
 		return MALFORMED;
-	if (bpf_ntohs(ip->frag_off) & IP_OFFSET_MASK)
+	if (bpf_ntohs(ip->frag_off) & ODEFLOW_IP_OFFSET_MASK)
 		return FRAGMENT;
 	pkt->l3 = ip;
 	pkt->ip_len = tot_len;
@@ -245,13 +231,13 @@ static __always_inline enum parse_result parse_ipv4(struct iphdr *ip, void *data
 	map_ipv4(pkt->key.saddr, ip->saddr);
 	map_ipv4(pkt->key.daddr, ip->daddr);
 	return parse_ports((void *)ip + hlen, (void *)ip + tot_len, data_end,
-			   bpf_ntohs(ip->frag_off) & IP_MF, pkt);
+			   bpf_ntohs(ip->frag_off) & ODEFLOW_IP_MF, pkt);
 }
 
 static __always_inline bool ipv6_is_ext(__u8 nh)
 {
-	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
-	       nh == IPPROTO_FRAGMENT;
+	return nh == ODEFLOW_IPPROTO_HOPOPTS || nh == ODEFLOW_IPPROTO_ROUTING ||
+	       nh == ODEFLOW_IPPROTO_DSTOPTS || nh == ODEFLOW_IPPROTO_FRAGMENT;
 }
 
 static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *data_end, __u32 room,
@@ -270,17 +256,17 @@ static __always_inline enum parse_result parse_ipv6(struct ipv6hdr *ip, void *da
 	if (payload_len == 0 || payload_len + sizeof(*ip) > room)
 		return MALFORMED;
 	nh = ip->nexthdr;
-	for (int i = 0; i < MAX_IPV6_EXT && ipv6_is_ext(nh); i++) {
+	for (int i = 0; i < ODEFLOW_MAX_IPV6_EXT && ipv6_is_ext(nh); i++) {
 		struct ipv6_opt_hdr *ext = l4;
 
 		if (l4 + 8 > data_end) /* every extension header is at least 8 bytes */
 			return MALFORMED;
-		if (nh == IPPROTO_FRAGMENT) {
+		if (nh == ODEFLOW_IPPROTO_FRAGMENT) {
 			struct frag_hdr *frag = l4;
 
-			if (bpf_ntohs(frag->frag_off) & IP6_OFFSET_MASK)
+			if (bpf_ntohs(frag->frag_off) & ODEFLOW_IP6_OFFSET_MASK)
 				return FRAGMENT;
-			first_fragment = bpf_ntohs(frag->frag_off) & IP6_MF;
+			first_fragment = bpf_ntohs(frag->frag_off) & ODEFLOW_IP6_MF;
 			l4 += sizeof(*frag);
 		} else {
 			l4 += (ext->hdrlen + 1) * 8;
@@ -313,7 +299,8 @@ static __always_inline enum parse_result parse(void *data, void *data_end, __u32
 	if (l3 > data_end)
 		return MALFORMED;
 	type = bpf_ntohs(eth->h_proto);
-	for (int i = 0; i < MAX_VLAN_TAGS && (type == ETH_P_8021Q || type == ETH_P_8021AD); i++) {
+	for (int i = 0; i < ODEFLOW_MAX_VLAN_TAGS &&
+			(type == ODEFLOW_ETH_P_8021Q || type == ODEFLOW_ETH_P_8021AD); i++) {
 		struct vlan_hdr *vlan = l3;
 
 		if ((void *)(vlan + 1) > data_end)
@@ -322,9 +309,9 @@ static __always_inline enum parse_result parse(void *data, void *data_end, __u32
 		l3 = vlan + 1;
 		l3_offset += sizeof(*vlan);
 	}
-	if (type == ETH_P_IP)
+	if (type == ODEFLOW_ETH_P_IPV4)
 		return parse_ipv4(l3, data_end, frame_len - l3_offset, pkt);
-	if (type == ETH_P_IPV6)
+	if (type == ODEFLOW_ETH_P_IPV6)
 		return parse_ipv6(l3, data_end, frame_len - l3_offset, pkt);
 	return NON_IP;
 }

@@ -30,6 +30,27 @@
  * that take packets away (XDP_TX, XDP_REDIRECT), so what they take is. */
 #define ODEFLOW_XDP_RUN_PRIO 20
 
+/* What both packet parsers read, the XDP program's and the offline tools'
+ * (user/capture/packet.c), which tests/fuzz/fuzz_xdp.c holds to the same
+ * answers: the ethertypes, how many VLAN tags and IPv6 extension headers
+ * are walked, and the fields of the fragment headers (host order). */
+#define ODEFLOW_ETH_P_IPV4 0x0800
+#define ODEFLOW_ETH_P_IPV6 0x86DD
+#define ODEFLOW_ETH_P_8021Q 0x8100
+#define ODEFLOW_ETH_P_8021AD 0x88A8
+#define ODEFLOW_MAX_VLAN_TAGS 2       /* 802.1ad outer, 802.1Q inner */
+#define ODEFLOW_MAX_IPV6_EXT 6        /* more is malformed */
+#define ODEFLOW_IPPROTO_HOPOPTS 0
+#define ODEFLOW_IPPROTO_TCP 6
+#define ODEFLOW_IPPROTO_UDP 17
+#define ODEFLOW_IPPROTO_ROUTING 43
+#define ODEFLOW_IPPROTO_FRAGMENT 44
+#define ODEFLOW_IPPROTO_DSTOPTS 60
+#define ODEFLOW_IP_OFFSET_MASK 0x1fff  /* IPv4 fragment offset */
+#define ODEFLOW_IP_MF 0x2000           /* IPv4: more fragments follow */
+#define ODEFLOW_IP6_OFFSET_MASK 0xfff8 /* IPv6 fragment offset */
+#define ODEFLOW_IP6_MF 0x0001          /* IPv6: more fragments follow */
+
 #define NSEC_PER_SEC 1000000000ULL
 #define NSEC_PER_MSEC 1000000ULL
 #define NSEC_PER_USEC 1000ULL

@@ -15,6 +15,7 @@
 #include "common/flow_key.h"
 #include "engine/model.h"
 #include "harness.h"
+#include "loader/pin_dir.h"
 #include "loader/xdp_loader.h"
 #include "netns.h"
 

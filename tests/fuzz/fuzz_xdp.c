@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "capture/packet.h"
+#include "loader/map_ops.h"
 #include "loader/xdp_loader.h"
 
 #define WINDOW_N 3 /* an input runs twice, a direction's first two packets: nothing emits */

@@ -35,6 +35,9 @@
 #include "capture/pcap_source.h"
 #include "loader/window_ring.h"
 #include "loader/xdp_dispatcher.h"
+#include "loader/map_ops.h"
+#include "loader/pin_dir.h"
+#include "loader/sampler_attach.h"
 #include "loader/xdp_loader.h"
 
 #define WINDOW_N 8

@@ -21,6 +21,8 @@
 #include "common/flow_key.h"
 #include "harness.h"
 #include "loader/window_ring.h"
+#include "loader/map_ops.h"
+#include "loader/pin_dir.h"
 #include "loader/xdp_loader.h"
 #include "xdp_packets.h"
 

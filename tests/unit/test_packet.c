@@ -342,9 +342,9 @@ static void test_ipv6_bad_walks(void)
 
 	eth(&too_many, 0x86dd);
 	ipv6(&too_many, 60, 100);
-	for (int i = 0; i < PACKET_MAX_IPV6_EXT; i++)
+	for (int i = 0; i < ODEFLOW_MAX_IPV6_EXT; i++)
 		ipv6_ext(&too_many, 60, 0);
-	l4_header(&too_many, 17, 100 - 8 * PACKET_MAX_IPV6_EXT);
+	l4_header(&too_many, 17, 100 - 8 * ODEFLOW_MAX_IPV6_EXT);
 	CHECK(packet_parse(DLT_EN10MB, too_many.b, too_many.len, 154, &info) == PACKET_MALFORMED);
 
 	eth(&beyond, 0x86dd);

@@ -41,6 +41,8 @@
 #include "bench_rotate.skel.h"
 #include "common/flow_key.h"
 #include "loader/xdp_dispatcher.h"
+#include "loader/map_ops.h"
+#include "loader/sampler_attach.h"
 #include "loader/xdp_loader.h"
 #include "xdp_pass.skel.h"
 

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "agent.h"
 
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -28,6 +26,9 @@
 #include "engine/model.h"
 #include "events_writer.h"
 #include "latency.h"
+#include "loader/map_ops.h"
+#include "loader/pin_dir.h"
+#include "loader/sampler_attach.h"
 #include "loader/window_ring.h"
 #include "policy.h"
 
@@ -113,7 +114,6 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	struct flow_key keys[POOL_MAX_BATCH];
 	struct verdict values[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
-	__u32 count = (__u32)n;
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
 	uint32_t model_id = model_config(a->model)->model_id;
 
@@ -131,7 +131,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.model_id = model_id,
 		};
 	}
-	if (bpf_map_update_batch(a->verdicts_fd, keys, values, &count, NULL))
+	if (xdp_write_verdicts(a->verdicts_fd, keys, values, (unsigned)n))
 		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
 	written_ns = monotonic_ns();
 	for (int i = 0; i < n; i++)
@@ -170,7 +170,6 @@ static void flush_batch(struct agent *a)
 static void publish(struct agent *a)
 {
 	static struct latency_hist recent; /* drain thread only */
-	__u32 zero = 0;
 
 	a->info.heartbeat_ns = monotonic_ns();
 	a->info.windows_classified = __atomic_load_n(&a->decisions, __ATOMIC_RELAXED);
@@ -187,7 +186,7 @@ static void publish(struct agent *a)
 	a->info.rearms_lost = __atomic_load_n(&a->rearms_lost, __ATOMIC_RELAXED);
 	a->info.events_dropped = (a->events_queue ? decision_queue_dropped(a->events_queue) : 0) +
 				 events_writer_lost(a->events);
-	bpf_map_update_elem(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &zero, &a->info, BPF_ANY);
+	xdp_publish_agent(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &a->info);
 	a->published_ns = a->info.heartbeat_ns;
 	__atomic_store_n(&a->heartbeat_ns, a->info.heartbeat_ns, __ATOMIC_RELAXED);
 }

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "engine/model.h"
+#include "loader/map_ops.h"
 #include "loader/xdp_loader.h"
 #include "build_config.h"
 

@@ -18,18 +18,7 @@
 #define TCP_DOFF_END 13 /* the data offset is the high nibble of byte 12 */
 #define UDP_HLEN 8
 
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
-#define ETHERTYPE_8021Q 0x8100
-#define ETHERTYPE_8021AD 0x88a8
-#define MAX_VLAN_TAGS 2
 
-#define IPPROTO_HOPOPTS_ 0
-#define IPPROTO_TCP_ 6
-#define IPPROTO_UDP_ 17
-#define IPPROTO_ROUTING_ 43
-#define IPPROTO_FRAGMENT_ 44
-#define IPPROTO_DSTOPTS_ 60
 
 /* The captured bytes of one frame and how far parsing got. */
 struct cursor {
@@ -80,9 +69,9 @@ static enum packet_result parse_ports(const struct cursor *c, size_t l4, size_t 
 {
 	enum packet_result r;
 
-	if (info->key.proto != IPPROTO_TCP_ && info->key.proto != IPPROTO_UDP_)
+	if (info->key.proto != ODEFLOW_IPPROTO_TCP && info->key.proto != ODEFLOW_IPPROTO_UDP)
 		return PACKET_OTHER_L4;
-	if (info->key.proto == IPPROTO_TCP_) {
+	if (info->key.proto == ODEFLOW_IPPROTO_TCP) {
 		if (l4 + TCP_MIN_HLEN > ip_end)
 			return PACKET_MALFORMED;
 		if (need(c, l4, TCP_DOFF_END) == PACKET_SAMPLED) {
@@ -135,9 +124,9 @@ static enum packet_result parse_ipv4(const struct cursor *c, size_t off, struct 
 	if (r != PACKET_SAMPLED)
 		return r;
 	frag = get16(ip + 6);
-	if (frag & 0x1fff)
+	if (frag & ODEFLOW_IP_OFFSET_MASK)
 		return PACKET_FRAGMENT;
-	info->first_fragment = (frag & 0x2000) != 0;
+	info->first_fragment = (frag & ODEFLOW_IP_MF) != 0;
 	info->ip_len = (uint16_t)tot_len;
 	set_datagram(c, off, info);
 	info->key.proto = ip[9];
@@ -148,8 +137,8 @@ static enum packet_result parse_ipv4(const struct cursor *c, size_t off, struct 
 
 static int is_ipv6_ext(uint8_t nh)
 {
-	return nh == IPPROTO_HOPOPTS_ || nh == IPPROTO_ROUTING_ ||
-	       nh == IPPROTO_DSTOPTS_ || nh == IPPROTO_FRAGMENT_;
+	return nh == ODEFLOW_IPPROTO_HOPOPTS || nh == ODEFLOW_IPPROTO_ROUTING ||
+	       nh == ODEFLOW_IPPROTO_DSTOPTS || nh == ODEFLOW_IPPROTO_FRAGMENT;
 }
 
 static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct packet_info *info)
@@ -176,19 +165,19 @@ static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct 
 	nh = ip[6];
 	l4 = off + IPV6_HLEN;
 	ip_end = l4 + payload_len;
-	for (int i = 0; i < PACKET_MAX_IPV6_EXT && is_ipv6_ext(nh); i++) {
+	for (int i = 0; i < ODEFLOW_MAX_IPV6_EXT && is_ipv6_ext(nh); i++) {
 		const uint8_t *ext;
 
 		r = need(c, l4, 8); /* every extension header is at least 8 bytes */
 		if (r != PACKET_SAMPLED)
 			return r;
 		ext = c->data + l4;
-		if (nh == IPPROTO_FRAGMENT_) {
+		if (nh == ODEFLOW_IPPROTO_FRAGMENT) {
 			uint16_t frag = get16(ext + 2);
 
-			if (frag & 0xfff8)
+			if (frag & ODEFLOW_IP6_OFFSET_MASK)
 				return PACKET_FRAGMENT;
-			info->first_fragment = frag & 1;
+			info->first_fragment = frag & ODEFLOW_IP6_MF;
 			l4 += 8;
 		} else {
 			l4 += ((size_t)ext[1] + 1) * 8;
@@ -208,8 +197,8 @@ static enum packet_result parse_ipv6(const struct cursor *c, size_t off, struct 
 static enum packet_result parse_ethertype(const struct cursor *c, size_t off, uint16_t type,
 					  struct packet_info *info)
 {
-	for (int tags = 0; tags < MAX_VLAN_TAGS &&
-	     (type == ETHERTYPE_8021Q || type == ETHERTYPE_8021AD); tags++) {
+	for (int tags = 0; tags < ODEFLOW_MAX_VLAN_TAGS &&
+	     (type == ODEFLOW_ETH_P_8021Q || type == ODEFLOW_ETH_P_8021AD); tags++) {
 		enum packet_result r = need(c, off, VLAN_HLEN);
 
 		if (r != PACKET_SAMPLED)
@@ -217,9 +206,9 @@ static enum packet_result parse_ethertype(const struct cursor *c, size_t off, ui
 		type = get16(c->data + off + 2);
 		off += VLAN_HLEN;
 	}
-	if (type == ETHERTYPE_IPV4)
+	if (type == ODEFLOW_ETH_P_IPV4)
 		return parse_ipv4(c, off, info);
-	if (type == ETHERTYPE_IPV6)
+	if (type == ODEFLOW_ETH_P_IPV6)
 		return parse_ipv6(c, off, info);
 	return PACKET_NON_IP;
 }

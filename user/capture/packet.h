@@ -25,10 +25,6 @@ enum packet_result {
 	PACKET_RESULT_COUNT
 };
 
-/* How many IPv6 extension headers are walked before giving up (counted as
- * malformed), the same bound as the XDP program's loop. */
-#define PACKET_MAX_IPV6_EXT 6
-
 struct packet_info {
 	struct flow_key key;   /* this direction: addresses, ports (host order), proto */
 	uint16_t ip_len;       /* IPv4 total length, or IPv6 payload length + 40 */

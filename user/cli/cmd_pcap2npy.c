@@ -30,8 +30,8 @@
 #include "common/log.h"
 #include "engine/model.h"
 #include "engine/model_path.h"
-#include "ndpi_report.h"
-#include "pcap_dataset.h"
+#include "capture/ndpi_report.h"
+#include "capture/pcap_dataset.h"
 
 #define DEFAULT_CLASS_MAP "ndpi-classes.txt"
 

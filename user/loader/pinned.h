@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "map_ops.h"
+#include "pin_dir.h"
+#include "sampler_attach.h"
 #include "xdp_loader.h"
 
 struct pinned {

@@ -11,7 +11,7 @@
  *
  * Modes here are XDP_FLAGS_DRV_MODE (native), XDP_FLAGS_SKB_MODE (generic),
  * or 0: libxdp's own enum names clash with the loader's. Errors: -1 with one
- * line in err. Used by xdp_loader.c only. */
+ * line in err. Used by the loader only (sampler_attach.c, xdp_loader.c). */
 #ifndef ODEFLOW_XDP_DISPATCHER_H
 #define ODEFLOW_XDP_DISPATCHER_H
 

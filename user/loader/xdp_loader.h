@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Loading the XDP sampler (bpf/odeflow.bpf.c), pinning its maps, attaching
- * it to an interface (at XDP: in libxdp's multi-program dispatcher where the
- * kernel runs one, else through a BPF link; or at TC ingress through a tcx
- * link), and the small map helpers the agent and the operator tools share.
+/* Configuring and loading the XDP sampler (bpf/odeflow.bpf.c) with its
+ * maps, pinned and reused. The rest of the loader's API, by job:
+ * sampler_attach.h attaches it to an interface (at XDP: in libxdp's
+ * multi-program dispatcher where the kernel runs one, else through a BPF
+ * link; or at TC ingress through a tcx link), pin_dir.h keeps and removes
+ * its pins and opens them for the operator tools, map_ops.h reads and
+ * writes the maps at run time.
  *
  *     struct xdp_options o = XDP_OPTIONS_DEFAULT;
  *     struct xdp_sampler *s;
  *     if (xdp_sampler_open(&o, &s, err, sizeof(err)))   // loads, pins maps
  *             die(err);
  *     xdp_sampler_attach(s, ifindex, XDP_MODE_AUTO, 0, &got, err, sizeof(err));
- *     ... read s's "windows" ring, write "verdicts" ...
+ *     ... read s's "windows" ring, write "verdicts" (map_ops.h) ...
  *     xdp_sampler_close(s);                             // detaches unless pinned
  *
  * Errors: functions return -1 (or NULL) and write one line naming what is
@@ -98,103 +101,10 @@ void xdp_sampler_close(struct xdp_sampler *s);
 int xdp_sampler_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
-enum xdp_attach_flags {
-	/* The program stays attached after the sampler is closed or its
-	 * process exits: its link pinned as PIN_DIR/link_IFNAME, or its place
-	 * in libxdp's dispatcher left (libxdp pins it). The next attach with
-	 * the same pin dir takes its place; xdp_sampler_detach removes it. */
-	XDP_ATTACH_KEEP = 1,
-	/* XDP hook: detach another program attached there through netlink
-	 * (ip link, xdp-loader) instead of refusing. */
-	XDP_ATTACH_REPLACE = 2,
-};
-
-/* How the sampler is attached. */
-enum xdp_attachment {
-	XDP_VIA_LINK,       /* its own BPF link at the XDP hook, which it holds alone */
-	XDP_VIA_DISPATCHER, /* a program of libxdp's dispatcher at the XDP hook */
-	XDP_VIA_TCX,        /* a tcx link at TC ingress */
-};
-
-/* Attaches to ifindex at the hook the sampler was opened for; *got says
- * which XDP mode it runs in (mode is ignored at tcx).
- *
- * At XDP: where the kernel runs libxdp's dispatcher, the sampler joins the
- * one at the hook or creates one (it shares the hook with xdp-filter and
- * other libxdp programs; in the mode of a dispatcher already there, an
- * explicit other mode is refused); elsewhere (no freplace programs, or
- * LIBXDP_SKIP_DISPATCHER=1) it attaches through its own BPF link, and
- * xdp_sampler_note says why the hook is not shared. A hook held by a
- * program that is not a dispatcher is refused with its name and id,
- * unless flags ask to replace it.
- *
- * What a --keep run left for this pin dir (a pinned link, or its program
- * in the dispatcher) is taken over, without a packet going through both
- * programs or through neither, unless the agent that published in these
- * maps still runs: then this is refused. */
-int xdp_sampler_attach(struct xdp_sampler *s, int ifindex, enum xdp_mode mode, unsigned flags,
-		       enum xdp_mode *got, char *err, size_t errlen);
-
-enum xdp_attachment xdp_sampler_attachment(const struct xdp_sampler *s);
-/* "xdp", "libxdp" or "tcx": the attachment's name in status lines,
- * `odeflow stats` and /metrics. */
-const char *xdp_attachment_name(enum xdp_attachment a);
-/* Where the attached sampler runs, for a status line ("in native XDP mode,
- * in libxdp's dispatcher"). */
-void xdp_sampler_describe(const struct xdp_sampler *s, char *buf, size_t len);
-/* One line saying why the XDP hook is not shared, when attach took it
- * alone; "" otherwise. */
-const char *xdp_sampler_note(const struct xdp_sampler *s);
-
-/* True when attach took the place of what a --keep run left (then *got is
- * the mode that was attached in, not necessarily the one asked for). */
-bool xdp_sampler_took_over(const struct xdp_sampler *s);
-
-/* Detaches what this sampler attached (kept or not). */
-int xdp_sampler_detach(struct xdp_sampler *s, char *err, size_t errlen);
-
-/* Removes this sampler's map pins, by name, and nothing else: all of them
- * (a run that used them ends), or only those it pinned itself rather than
- * reused (a start that failed leaves a --keep run's state alone). The pin
- * dir goes too if this sampler made it and it is now empty. Call before
- * xdp_sampler_close. */
-int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen);
-
-/* Removes odeflow's map pins under pin_dir by name, the link pinned for
- * ifname (if not NULL: a pinned link detaches when its pin goes and no
- * process holds it), and the folder if that leaves it empty. Pins of other
- * programs stay, and so does a sampler kept in libxdp's dispatcher
- * (`xdp-loader unload IF --id ID` removes it). */
-int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen);
-
-/* Is the agent that published this agent_info (its pid) still running? */
-bool xdp_agent_alive(const struct agent_info *a);
-
-/* Opens a map pinned by a running agent, for tools that do not load. A map
- * whose type, key or value size is not what this build reads (pinned by
- * another version of odeflow) is refused with an error that says so. */
-int xdp_open_pinned_map(const char *pin_dir, enum xdp_map map, char *err, size_t errlen);
-
 const char *xdp_map_name(enum xdp_map map);
 const char *xdp_mode_name(enum xdp_mode mode);
 const char *xdp_hook_name(enum xdp_hook hook);
 /* "packets", "ring_drops", ...: the names `odeflow stats` prints. */
 const char *xdp_counter_name(enum counter c);
-
-/* Sums each per-CPU counter over the CPUs. */
-int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
-
-/* Packets and bytes of classified connections by class and what the policy
- * did (map "class_actions"), summed over the CPUs:
- * out[class * OUTCOME_COUNT + outcome]. */
-int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS]);
-
-/* Writes one class's policy and resets its rate-limit bucket to full. */
-int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
-
-/* Asks for the next window of a direction (the cascade's "not sure yet"):
- * count 0, window + 1, sampling again. -1 with errno ENOENT if the direction
- * is no longer in "flows" (evicted). */
-int xdp_rearm(int flows_fd, const struct flow_key *direction);
 
 #endif

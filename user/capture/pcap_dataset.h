@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/sessions.h"
+#include "sessions.h"
 #include "train/dataset_info.h"
 
 struct pcap_row {

@@ -7,8 +7,8 @@
 
 #include <stdio.h>
 
-#include "capture/class_map.h"
-#include "capture/ndpi_labeler.h"
+#include "class_map.h"
+#include "ndpi_labeler.h"
 
 /* A connection's fate: a class id, CLASS_MAP_IGNORE, CLASS_MAP_NO_RULE, or
  * NDPI_LEFT_OUT (nDPI did not detect it by inspection: r->outcome says how). */

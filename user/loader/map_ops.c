@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: MIT
+/* Reading and writing the sampler's maps at run time; see map_ops.h. */
+#include "map_ops.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool xdp_agent_alive(const struct agent_info *a)
+{
+	return a->pid && (kill((pid_t)a->pid, 0) == 0 || errno == EPERM);
+}
+
+
+_Static_assert(sizeof(struct counters) == CNT_MAX * sizeof(__u64),
+	       "struct counters must read as __u64[CNT_MAX]");
+
+/* Adds up, over the CPUs, the per-CPU value at key of a map whose values
+ * are `words` __u64s, into out[0..words). */
+static int sum_percpu(int fd, __u32 key, int words, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu;
+
+	if (ncpu < 1)
+		return -1;
+	percpu = calloc((size_t)ncpu * words, sizeof(*percpu));
+	if (!percpu)
+		return -1;
+	if (bpf_map_lookup_elem(fd, &key, percpu)) {
+		free(percpu);
+		return -1;
+	}
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (int i = 0; i < words; i++)
+			out[i] += percpu[(size_t)cpu * words + i];
+	free(percpu);
+	return 0;
+}
+
+int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX])
+{
+	memset(out, 0, CNT_MAX * sizeof(out[0]));
+	return sum_percpu(counters_fd, 0, CNT_MAX, out);
+}
+
+_Static_assert(sizeof(struct class_traffic) == 2 * sizeof(__u64),
+	       "struct class_traffic must read as __u64[2]");
+
+int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS])
+{
+	memset(out, 0, ODEFLOW_CLASS_ACTIONS * sizeof(out[0]));
+	for (__u32 k = 0; k < ODEFLOW_CLASS_ACTIONS; k++)
+		if (sum_percpu(class_actions_fd, k, 2, (uint64_t *)&out[k]))
+			return -1;
+	return 0;
+}
+
+int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p)
+{
+	struct rate_bucket full = { 0 };
+
+	if (class_id >= ODEFLOW_MAX_CLASSES || p->action >= ACTION_COUNT || p->dscp > 63) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (bpf_map_update_elem(policy_fd, &class_id, p, BPF_ANY))
+		return -1;
+	return bpf_map_update_elem(rate_buckets_fd, &class_id, &full, BPF_ANY);
+}
+
+int xdp_rearm(int flows_fd, const struct flow_key *direction)
+{
+	struct flow_state_buf st; /* room for any N */
+
+	if (bpf_map_lookup_elem(flows_fd, direction, &st))
+		return -1;
+	if (st.head.phase == FLOW_SAMPLING)
+		return 0; /* already filling a window */
+	/* The XDP program no longer writes an emitted direction, so this
+	 * whole-value update cannot lose one of its writes. The emitter left
+	 * the sizes zeroed, as the next window needs them. */
+	st.head.count = 0;
+	st.head.window++;
+	st.head.phase = FLOW_SAMPLING;
+	return bpf_map_update_elem(flows_fd, direction, &st, BPF_EXIST);
+}
+
+int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
+		       const struct verdict *values, unsigned n)
+{
+	__u32 count = n;
+
+	return bpf_map_update_batch(verdicts_fd, connections, values, &count, NULL);
+}
+
+int xdp_publish_agent(int agent_fd, const struct agent_info *info)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(agent_fd, &zero, info, BPF_ANY);
+}

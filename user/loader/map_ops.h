@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading and writing the sampler's maps at run time: every write the agent
+ * and the operator tools make goes through here. Maps are given by their
+ * file descriptors (xdp_sampler_map_fd, or pin_dir.h's
+ * xdp_open_pinned_map). Functions return 0, or -1 with errno set. */
+#ifndef ODEFLOW_MAP_OPS_H
+#define ODEFLOW_MAP_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "odeflow.h"
+
+/* Is the agent that published this agent_info (its pid) still running? */
+bool xdp_agent_alive(const struct agent_info *a);
+
+/* Sums each per-CPU counter over the CPUs. */
+int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
+
+/* Packets and bytes of classified connections by class and what the policy
+ * did (map "class_actions"), summed over the CPUs:
+ * out[class * OUTCOME_COUNT + outcome]. */
+int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS]);
+
+/* Writes one class's policy and resets its rate-limit bucket to full. */
+int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
+
+/* Asks for the next window of a direction (the cascade's "not sure yet"):
+ * count 0, window + 1, sampling again. -1 with errno ENOENT if the direction
+ * is no longer in "flows" (evicted). */
+int xdp_rearm(int flows_fd, const struct flow_key *direction);
+
+/* Writes n verdicts, keyed by the connections' canonical keys. */
+int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
+		       const struct verdict *values, unsigned n);
+
+/* Publishes what the running agent says about itself (map "agent"). */
+int xdp_publish_agent(int agent_fd, const struct agent_info *info);
+
+#endif

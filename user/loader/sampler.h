@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* The loader's own view of a sampler, shared by its files and used nowhere
+ * else: xdp_loader.c configures and loads it, pin_dir.c keeps its pin
+ * directory, sampler_attach.c attaches it, map_ops.c reads and writes its
+ * maps at run time. */
+#ifndef ODEFLOW_SAMPLER_H
+#define ODEFLOW_SAMPLER_H
+
+#include <bpf/libbpf.h>
+#include <limits.h>
+#include <stdbool.h>
+
+#include "xdp_loader.h"
+#include "odeflow.skel.h"
+
+#define BPFFS_ROOT "/sys/fs/bpf"
+#define VERIFIER_LOG_BYTES (1u << 20)
+#define VERIFIER_LOG_TAIL_LINES 12
+#define NEEDS_PRIVILEGES " (needs root with CAP_BPF and CAP_NET_ADMIN)"
+
+struct xdp_sampler {
+	struct odeflow_bpf *skel;
+	enum xdp_hook hook;
+	struct bpf_program *prog; /* the hook's entry point, the one loaded */
+	struct odeflow_bpf__rodata rodata; /* what it was loaded with */
+	char pin_dir[PATH_MAX];  /* "" when not pinning */
+	bool made_pin_dir;       /* this sampler created pin_dir */
+	unsigned pinned_here;    /* bit m: map m was pinned by this sampler, not reused */
+	int link_fd;             /* -1 unless attached through a link */
+	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
+	/* attached through libxdp's dispatcher: this copy of the program, an
+	 * extension that runs inside it, with the maps of skel */
+	struct odeflow_bpf *ext;
+	struct dispatched *dispatched;
+	bool keep;               /* stays attached when closed */
+	bool took_over;          /* attached in the place of what a --keep run left */
+	enum xdp_mode mode;      /* the XDP mode it got */
+	char note[512];          /* why the XDP hook is not shared; "" */
+};
+
+/* Each map's pin name, and the layout this build reads it with. A map
+ * pinned by another version of odeflow may differ (a counter more, a field
+ * less): read with this build's structs it would give wrong numbers, or
+ * overrun buffers sized for them, so the query tools refuse it
+ * (check_map_layout). Values of "flows" hold the N slots of the N the agent
+ * loaded, 2..64. */
+struct map_desc {
+	const char *name;
+	enum bpf_map_type type;
+	__u32 key_size, value_min, value_max;
+};
+
+extern const struct map_desc map_descs[XDP_MAP_COUNT];
+
+/* The object's map for `map`, found by its name in map_descs (the
+ * skeleton's variable names). */
+struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map);
+
+/* Makes pin_dir, on a bpffs (see pin_dir.c); *made: this call created it. */
+int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen);
+
+/* Bit m set: map m's pin exists in the sampler's pin dir. */
+unsigned pins_present(const struct xdp_sampler *s);
+
+#endif
