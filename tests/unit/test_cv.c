@@ -596,6 +596,43 @@ static void test_command_apps(void)
 	       "exit %d: %s", rc, command_output);
 }
 
+/* cv --also: its windows in every fold's training set, never tested;
+ * windows of other classes refused in one line. */
+static void test_command_also(void)
+{
+	json_t *root, *v;
+	size_t i;
+	char path[400];
+	FILE *f;
+	int rc;
+
+	scratch_empty();
+	write_apps_dataset(tmp_path("lab"));
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("lab"), "--split", "apps", "--folds", "2",
+			 "--also", "tests/data/iscx-small", "--hidden", "8", "--members", "1",
+			 "--epochs", "1", "--json", NULL);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	root = json_loads(command_output, 0, NULL);
+	CHECKF(root, "not JSON:\n%s", command_output);
+	json_array_foreach(json_object_get(root, "folds"), i, v)
+		CHECK(json_integer_value(json_object_get(v, "train")) +
+		      json_integer_value(json_object_get(v, "test")) == 543 + 543);
+	CHECK(json_integer_value(json_object_get(root, "n")) == 543);
+	json_decref(root);
+
+	snprintf(path, sizeof(path), "%s_dataset.json", tmp_path("lab"));
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("{\"classes\": [\"a\", \"b\", \"c\", \"d\", \"e\"], \"window_start\": \"any\"}\n", f);
+	fclose(f);
+	rc = run_command(cmd_cv, "cv", "--data", "tests/data/iscx-small", "--also", tmp_path("lab"),
+			 NULL);
+	CHECKF(rc == 1 && strstr(command_output, "its classes are not those of") &&
+	       !strchr(command_output, '\n')[1], "exit %d: %s", rc, command_output);
+}
+
 int main(void)
 {
 	if (scratch_create("cv"))
@@ -610,6 +647,7 @@ int main(void)
 	RUN(test_command_files);
 	RUN(test_app_folds);
 	RUN(test_command_apps);
+	RUN(test_command_also);
 	scratch_remove();
 	return harness_done();
 }

@@ -149,7 +149,7 @@ int cmd_cv(int argc, char **argv)
 {
 	struct crossval_fold folds[CROSSVAL_MAX_FOLDS];
 	struct cv_args a;
-	struct dataset ds;
+	struct dataset ds, also = { 0 };
 	struct dataset_groups groups = { 0 };
 	struct cv_report *report = NULL;
 	struct cv_run run;
@@ -169,7 +169,7 @@ int cmd_cv(int argc, char **argv)
 		cli_fail("%s", err);
 		goto out;
 	}
-	if (train_args_window(&a.t, &ds))
+	if (train_args_window(&a.t, &ds) || train_args_also(&a.t, &ds, &also))
 		goto out;
 	fold = malloc(ds.n * sizeof(*fold));
 	logprobs = malloc(ds.n * C * sizeof(*logprobs));
@@ -208,6 +208,9 @@ int cmd_cv(int argc, char **argv)
 		       a.split == FOLD_APPS ? "application" : fold_split_name(a.split),
 		       a.t.recipe->name, model_arch_name(a.t.cfg.arch), a.jobs,
 		       a.jobs > 1 ? "s" : "");
+		if (also.n)
+			printf("cv: and %zu windows of %s in every fold's training windows\n",
+			       also.n, a.t.also);
 		cv_report_folds(&run, stdout);
 		if (a.t.fit.init) {
 			char said[2048];
@@ -217,7 +220,7 @@ int cmd_cv(int argc, char **argv)
 		}
 	}
 	openblas_set_num_threads(1);
-	if (crossval_run(&a.t.cfg, &ds, fold, a.folds, &a.t.fit, a.jobs, logprobs, unknown,
+	if (crossval_run(&a.t.cfg, &ds, &also, fold, a.folds, &a.t.fit, a.jobs, logprobs, unknown,
 			 folds, fold_lines, err, sizeof(err))) {
 		cli_fail("%s", err);
 		goto out;
@@ -242,6 +245,7 @@ out:
 	free(logprobs);
 	free(unknown);
 	dataset_free(&ds);
+	dataset_free(&also);
 	dataset_groups_free(&groups);
 	train_args_free(&a.t);
 	return rc;

@@ -35,6 +35,10 @@ const struct cli_option train_args_options[] = {
 	CLI_OPTION(TA_DATA, "data", 0, "PREFIX",
 		   "PREFIX_x.npy and PREFIX_y.npy, or a directory with x_train.npy and y_train.npy",
 		   .required = true),
+	CLI_OPTION(TA_ALSO, "also", 0, "PREFIX",
+		   "more windows to train on, of the same classes and size (e.g. the ISCX windows "
+		   "beside a lab's): train adds them to --data's; cv adds them to every fold's "
+		   "training windows and never holds them out"),
 	CLI_OPTION(TA_RECIPE, "recipe", 0, "NAME",
 		   "start from the recipe of a shipped model (odeflow info --recipes): its "
 		   "architecture, shape and training options; the options given change them",
@@ -187,6 +191,7 @@ int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 		a->trees_only = p->opt->name;
 	switch (id) {
 	case TA_DATA: a->data = p->arg; break;
+	case TA_ALSO: a->also = p->arg; break;
 	case TA_RECIPE: break; /* taken by train_args_start */
 	case TA_ARCH: a->arch_given = true; break;
 	case TA_CLASSES: a->classes = p->arg; break;
@@ -415,6 +420,39 @@ void train_args_init_say(const struct train_args *a, char *buf, size_t len)
 		 "(re-fit it: odeflow calibrate)", a->init, model_arch_name(from->arch),
 		 from->members, from->members > 1 ? "s" : "", head,
 		 from->arch == ARCH_ODERNN_EMB ? "; its size bucket edges kept" : "");
+}
+
+int train_args_also(const struct train_args *a, const struct dataset *ds, struct dataset *also)
+{
+	const struct model_config *c = &a->cfg;
+	struct dataset_info info;
+	char err[ERRMSG_LEN];
+	int rc;
+
+	memset(also, 0, sizeof(*also));
+	if (!a->also)
+		return 0;
+	rc = dataset_info_load(a->also, &info, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail("--also %s", err);
+		return -1;
+	}
+	for (int k = 0; rc == 0 && info.num_classes && k < c->num_classes; k++)
+		if (info.num_classes != c->num_classes || strcmp(info.class_names[k], c->class_names[k])) {
+			cli_fail("--also %s: its classes are not those of %s", a->also, a->data);
+			return -1;
+		}
+	if (dataset_load(a->also, c->num_classes, also, err, sizeof(err))) {
+		cli_fail("--also %s", err);
+		return -1;
+	}
+	if (also->window != ds->window) {
+		cli_fail("--also %s: windows of %d packets, %s has %d", a->also, also->window,
+			 a->data, ds->window);
+		dataset_free(also);
+		return -1;
+	}
+	return 0;
 }
 
 void train_args_free(struct train_args *a)

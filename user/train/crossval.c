@@ -10,7 +10,7 @@
 
 struct crossval_job {
 	const struct model_config *cfg;
-	const struct dataset *ds;
+	const struct dataset *ds, *also;
 	const int *fold;
 	const struct fit_options *o;
 	float *logprobs, *unknown;
@@ -33,8 +33,12 @@ static int run_fold(struct crossval_job *j, int f, char *err, size_t errlen)
 	float *lp = NULL, *un = NULL;
 	int rc = -1;
 
-	if (folds_take(j->ds, j->fold, f, &train, &test))
+	if (folds_take(j->ds, j->fold, f, &train, &test) ||
+	    (j->also->n && dataset_append(&train, j->also))) {
+		dataset_free(&train);
+		dataset_free(&test);
 		return errmsg(err, errlen, "out of memory");
+	}
 	if (fit_model(j->cfg, &train, j->o, &m, &r, err, errlen))
 		goto out;
 	lp = malloc(test.n * C * sizeof(*lp));
@@ -96,11 +100,12 @@ static void *worker(void *arg)
 	}
 }
 
-int crossval_run(const struct model_config *cfg, const struct dataset *ds, const int *fold,
+int crossval_run(const struct model_config *cfg, const struct dataset *ds,
+		 const struct dataset *also, const int *fold,
 		 int k, const struct fit_options *o, int jobs, float *logprobs, float *unknown,
 		 struct crossval_fold *folds, FILE *progress, char *err, size_t errlen)
 {
-	struct crossval_job j = { .cfg = cfg, .ds = ds, .fold = fold, .o = o,
+	struct crossval_job j = { .cfg = cfg, .ds = ds, .also = also, .fold = fold, .o = o,
 				  .logprobs = logprobs, .unknown = unknown, .folds = folds,
 				  .progress = progress,
 				  .k = k };

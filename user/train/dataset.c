@@ -209,6 +209,24 @@ int dataset_subset(const struct dataset *ds, const size_t *rows, size_t count, s
 	return 0;
 }
 
+int dataset_append(struct dataset *ds, const struct dataset *more)
+{
+	const size_t N = (size_t)ds->window, n = ds->n + more->n;
+	struct dataset all;
+
+	if (more->window != ds->window || dataset_alloc(&all, n, ds->window))
+		return -1;
+	memcpy(all.sizes, ds->sizes, ds->n * N * sizeof(*all.sizes));
+	memcpy(all.sizes + ds->n * N, more->sizes, more->n * N * sizeof(*all.sizes));
+	memcpy(all.times, ds->times, ds->n * N * sizeof(*all.times));
+	memcpy(all.times + ds->n * N, more->times, more->n * N * sizeof(*all.times));
+	memcpy(all.labels, ds->labels, ds->n * sizeof(*all.labels));
+	memcpy(all.labels + ds->n, more->labels, more->n * sizeof(*all.labels));
+	dataset_free(ds);
+	*ds = all;
+	return 0;
+}
+
 int dataset_partition(const struct dataset *ds, const bool *is_held, struct dataset *rest,
 		      struct dataset *held)
 {
