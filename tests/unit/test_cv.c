@@ -567,6 +567,9 @@ static void test_command_apps(void)
 	}
 	CHECK(tested == 543 && named == APPS);
 	CHECK(json_array_size(json_object_get(json_object_get(root, "apps"), "each")) == APPS);
+	/* every window of this index is its direction's first */
+	CHECK(json_integer_value(json_object_get(json_object_get(root, "first_windows"), "n")) ==
+	      543);
 	unknown = json_object_get(root, "unknown");
 	CHECK(json_is_true(json_object_get(unknown, "fitted")) &&
 	      !strcmp(json_string_value(json_object_get(unknown, "score")), "mahalanobis") &&

@@ -150,7 +150,7 @@ int cmd_cv(int argc, char **argv)
 	struct crossval_fold folds[CROSSVAL_MAX_FOLDS];
 	struct cv_args a;
 	struct dataset ds, also = { 0 };
-	struct dataset_groups groups = { 0 };
+	struct dataset_groups groups = { 0 }, positions = { 0 };
 	struct cv_report *report = NULL;
 	struct cv_run run;
 	FILE *fold_lines;
@@ -196,10 +196,15 @@ int cmd_cv(int argc, char **argv)
 		cli_fail("%s: %s", a.t.data, err);
 		goto out;
 	}
+	/* where each window sits in its direction, when the index says: a
+	 * dataset without an index (the ISCX data) has no first windows to tell */
+	if (dataset_index_load(a.t.data, ds.n, "window", &positions, err, sizeof(err)))
+		memset(&positions, 0, sizeof(positions));
 	run = (struct cv_run){ .data = a.t.data, .recipe = a.t.recipe->name, .init = a.t.init,
 			       .cfg = &a.t.cfg, .split = a.split, .k = a.folds, .folds = folds,
 			       .ds = &ds, .fold = fold, .logprobs = logprobs, .unknown = unknown,
-			       .groups = &groups, .named_accuracy = a.named_accuracy };
+			       .groups = &groups, .positions = &positions,
+			       .named_accuracy = a.named_accuracy };
 	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
 	a.t.fit.train.progress = a.verbose ? stderr : NULL;
 	if (fold_lines) {
@@ -247,6 +252,7 @@ out:
 	dataset_free(&ds);
 	dataset_free(&also);
 	dataset_groups_free(&groups);
+	dataset_groups_free(&positions);
 	train_args_free(&a.t);
 	return rc;
 }

@@ -32,6 +32,7 @@ struct cv_report {
 	double thresholds[CROSSVAL_MAX_FOLDS];
 	struct named_metrics named;
 	struct group_figures *group;
+	struct group_figures first;  /* each direction's first window */
 	/* each group alike: mean accuracy, share named */
 	double group_accuracy, group_share;
 };
@@ -76,8 +77,38 @@ static int calibrate(struct cv_report *r)
 	return 0;
 }
 
-/* Each group's figures, and their means with each group alike. Named at
- * its fold's threshold (every window when no threshold was fitted). */
+/* Whether window w is named: at or below its fold's threshold (every
+ * window when no threshold was fitted). */
+static bool named_at(const struct cv_report *r, size_t w)
+{
+	return !r->fitted || r->run->unknown[w] <= r->thresholds[r->run->fold[w]];
+}
+
+static void add(struct group_figures *f, const struct cv_report *r, size_t w)
+{
+	const int C = r->run->cfg->num_classes;
+	bool right = metrics_argmax(r->run->logprobs + w * C, C) == r->run->ds->labels[w];
+	bool named = named_at(r, w);
+
+	f->n++;
+	f->right += right;
+	f->named += named;
+	f->named_right += named && right;
+}
+
+/* The first windows of the directions: position "0" of the index. */
+static void first_windows(struct cv_report *r)
+{
+	const struct dataset_groups *p = r->run->positions;
+
+	for (int i = 0; i < p->count; i++)
+		if (!strcmp(p->names[i], "0"))
+			for (size_t w = 0; w < p->n; w++)
+				if (p->group[w] == i)
+					add(&r->first, r, w);
+}
+
+/* Each group's figures, and their means with each group alike. */
 static int groups(struct cv_report *r)
 {
 	const struct cv_run *u = r->run;
@@ -91,16 +122,8 @@ static int groups(struct cv_report *r)
 		return -1;
 	}
 	for (size_t w = 0; w < u->ds->n; w++) {
-		struct group_figures *f = &r->group[g->group[w]];
-		int label = u->ds->labels[w];
-		bool right = metrics_argmax(u->logprobs + w * C, C) == label;
-		bool named = !r->fitted || u->unknown[w] <= r->thresholds[u->fold[w]];
-
-		per_class[(size_t)g->group[w] * C + label]++;
-		f->n++;
-		f->right += right;
-		f->named += named;
-		f->named_right += named && right;
+		per_class[(size_t)g->group[w] * C + u->ds->labels[w]]++;
+		add(&r->group[g->group[w]], r, w);
 	}
 	for (int i = 0; i < g->count; i++) {
 		struct group_figures *f = &r->group[i];
@@ -137,6 +160,7 @@ struct cv_report *cv_report_new(const struct cv_run *run)
 	}
 	if (calibrate(r) || (run->groups->count && groups(r)))
 		goto fail;
+	first_windows(r);
 	return r;
 fail:
 	cv_report_free(r);
@@ -231,6 +255,20 @@ static void groups_text(const struct cv_report *r, FILE *out)
 	}
 }
 
+static void first_text(const struct cv_report *r, FILE *out)
+{
+	const struct group_figures *f = &r->first;
+
+	if (!f->n)
+		return;
+	fprintf(out, "first windows of each direction (%zu): accuracy %.2f%%", f->n,
+		100.0 * f->right / f->n);
+	if (r->fitted)
+		fprintf(out, "; named %.2f%%, %.2f%% of those right", 100.0 * f->named / f->n,
+			f->named ? 100.0 * f->named_right / f->named : 0);
+	fputc('\n', out);
+}
+
 void cv_report_text(const struct cv_report *r, FILE *out)
 {
 	const struct coverage_point *raw = &r->pooled.coverage[COVERAGE_AT_90];
@@ -245,6 +283,7 @@ void cv_report_text(const struct cv_report *r, FILE *out)
 		"at confidence >= 0.90: %.2f%% of windows, accuracy %.2f%%\n", r->temperature,
 		r->ece, 100 * cal->coverage, 100 * cal->accuracy);
 	unknown_text(r, out);
+	first_text(r, out);
 	groups_text(r, out);
 }
 
@@ -326,6 +365,12 @@ void cv_report_json(const struct cv_report *r, FILE *out)
 			    json_pack("{s:f, s:f, s:f, s:o}", "temperature", r->temperature, "ece",
 				      r->ece, "nll", r->nll, "coverage", coverage_json(&r->cal)));
 	json_object_set_new(root, "unknown", unknown_json(r));
+	if (r->first.n)
+		json_object_set_new(root, "first_windows", json_pack(
+			"{s:I, s:f, s:I, s:o}", "n", (json_int_t)r->first.n, "accuracy",
+			(double)r->first.right / r->first.n, "named", (json_int_t)r->first.named,
+			"named_accuracy", r->first.named ?
+			json_real((double)r->first.named_right / r->first.named) : json_null()));
 	if (u->groups->count)
 		json_object_set_new(root, fold_split_name(u->split), groups_json(r));
 	json_dumpf(root, out, JSON_INDENT(2) | JSON_REAL_PRECISION(9));

@@ -28,6 +28,9 @@ struct cv_run {
 	const int *fold;
 	const float *logprobs, *unknown;   /* ds->n * C, ds->n */
 	const struct dataset_groups *groups; /* files and apps folds; else count 0 */
+	const struct dataset_groups *positions; /* each window's position in its
+						 * direction (the index's "window");
+						 * count 0 when unknown */
 	double named_accuracy;              /* what the Unknown threshold is fitted for */
 };
 
