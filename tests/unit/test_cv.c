@@ -572,7 +572,7 @@ static void test_command_apps(void)
 	      543);
 	unknown = json_object_get(root, "unknown");
 	CHECK(json_is_true(json_object_get(unknown, "fitted")) &&
-	      !strcmp(json_string_value(json_object_get(unknown, "score")), "mahalanobis") &&
+	      !strcmp(json_string_value(json_object_get(unknown, "score")), "confidence") &&
 	      json_array_size(json_object_get(unknown, "fold_thresholds")) == 2 &&
 	      json_array_size(json_object_get(unknown, "curve")) == NAMED_POINTS);
 	json_decref(root);
@@ -588,7 +588,7 @@ static void test_command_apps(void)
 	/* held-out windows of applications trained on: no scores to fit on */
 	rc = run_command(cmd_cv, "cv", "--data", tmp_path("lab"), "--folds", "2", "--hidden", "8",
 			 "--epochs", "1", "--predictions", tmp_path("blocked"), NULL);
-	CHECKF(rc == 0 && strstr(command_output, "Unknown (mahalanobis): no threshold from these "
+	CHECKF(rc == 0 && strstr(command_output, "Unknown (confidence): no threshold from these "
 				 "folds"), "exit %d: %s", rc, command_output);
 	snprintf(path, sizeof(path), "%s_unknown.npy", tmp_path("blocked"));
 	CHECK(access(path, F_OK) != 0);

@@ -161,6 +161,43 @@ static void test_score_is_the_mahalanobis_distance(void)
 	free(times);
 }
 
+/* confidence: 1 - the calibrated top probability, any architecture, no
+ * tensors of its own. */
+static void test_confidence(void)
+{
+	float sizes[B * N], lp[B * C], un[B];
+	double times[B * N];
+	struct model_config cfg;
+	struct model *m = NULL, *plain = NULL;
+	struct model_ws *ws;
+	size_t n, n_plain;
+	char err[256];
+
+	make_windows(B, N, 21, sizes, times);
+	model_config_defaults(ARCH_LSTM, &cfg);
+	CHECK(model_create(&cfg, 4, &plain, err, sizeof(err)) == 0);
+	cfg.unknown = UNKNOWN_CONFIDENCE;
+	cfg.temperature = 0.5;
+	CHECKF(model_create(&cfg, 4, &m, err, sizeof(err)) == 0, "%s", err);
+	if (!m || !plain)
+		return;
+	model_params(m, &n);
+	model_params(plain, &n_plain);
+	CHECK(n == n_plain);
+	ws = model_ws_new(m, B);
+	CHECK(model_classify_scored(m, ws, B, sizes, times, lp, un, NULL) == 0);
+	for (int b = 0; b < B; b++) {
+		float top = lp[b * C];
+
+		for (int k = 1; k < C; k++)
+			top = fmaxf(top, lp[b * C + k]);
+		CHECK_NEAR(un[b], 1 - expf(top), 1e-6);
+	}
+	model_ws_free(ws);
+	model_free(m);
+	model_free(plain);
+}
+
 /* The threshold decides; a failed window is Unknown; a model without a
  * score names everything and has no threshold to set. */
 static void test_threshold(void)
@@ -306,6 +343,7 @@ static void test_named_metrics(void)
 int main(void)
 {
 	RUN(test_score_is_the_mahalanobis_distance);
+	RUN(test_confidence);
 	RUN(test_threshold);
 	RUN(test_save_load);
 	RUN(test_class_without_windows);

@@ -20,9 +20,13 @@ static const char *recipe_choice(int i, const char **about)
 	return r->name;
 }
 
+CLI_CHOICES(balance_choice, { "windows", "each window alike" },
+	    { "classes", "each class alike, however many windows it has" })
+
 CLI_CHOICES(unknown_choice, { "none", "no Unknown outcome" },
+	    { "confidence", "1 - the calibrated top probability" },
 	    { "mahalanobis", "the distance of the window's hidden state to its class's "
-			     "training states, in their covariance's metric" })
+			     "training states, in their covariance's metric (networks)" })
 
 /* The default of every option a recipe sets */
 #define FROM_RECIPE "the recipe's"
@@ -57,6 +61,14 @@ const struct cli_option train_args_options[] = {
 		   "from scratch: its architecture and shape, its size bucket edges; "
 		   "classes it does not know get new rows in its last layer; temperature back to 1 "
 		   "(odeflow calibrate re-fits it)"),
+	CLI_OPTION(TA_BALANCE, "balance", 0, "HOW",
+		   "what the training windows weigh: each window alike, or each class alike "
+		   "(networks: every epoch draws its windows from the classes in turn; trees: "
+		   "weights)", .def = FROM_RECIPE, .choice = balance_choice),
+	CLI_OPTION(TA_UNKNOWN, "unknown", 0, "NAME",
+		   "the score that tells a window unlike the training windows (the outcome "
+		   "Unknown); its threshold comes from odeflow calibrate", .def = FROM_RECIPE,
+		   .choice = unknown_choice),
 	CLI_OPTION(TA_SEED, "seed", 0, "S", "initialisation, split and shuffling", .def = "1"),
 	CLI_OPTION(TA_THREADS, "threads", 0, "T",
 		   "split each batch across T threads; the result is the same for the same seed "
@@ -74,10 +86,6 @@ const struct cli_option train_args_network_options[] = {
 	CLI_OPTION(TA_SOLVER, "solver", 0, "NAME",
 		   "the solver for inference (training always backpropagates through RK4)",
 		   .def = FROM_RECIPE, .choice = model_solver_choice),
-	CLI_OPTION(TA_UNKNOWN, "unknown", 0, "NAME",
-		   "the score that tells a window unlike the training windows (the outcome "
-		   "Unknown), fitted on the training windows after training; its threshold comes "
-		   "from odeflow calibrate", .def = FROM_RECIPE, .choice = unknown_choice),
 	CLI_OPTION(TA_MEMBERS, "members", 0, "K",
 		   "an ensemble of K (1 to " CLI_STR(MODEL_MAX_MEMBERS) ") such networks, trained "
 		   "one after the other with seeds S, S+1, ...; it averages their "
@@ -197,6 +205,10 @@ int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 	case TA_CLASSES: a->classes = p->arg; break;
 	case TA_WINDOW_START: a->window_start = p->arg; break;
 	case TA_INIT: a->init = p->arg; break;
+	case TA_BALANCE:
+		if (!cli_choice(p, &choice))
+			t->balance = choice == 1;
+		break;
 	case TA_SOLVER: a->shape.solver = p->arg; break;
 	case TA_UNKNOWN:
 		if (!cli_choice(p, &choice))
@@ -509,6 +521,7 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &o->label_smoothing, sizeof(o->label_smoothing));
 	h = fnv1a(h, &o->dropout, sizeof(o->dropout));
 	h = fnv1a(h, &o->ema, sizeof(o->ema));
+	h = fnv1a(h, &o->balance, sizeof(o->balance));
 	h = fnv1a(h, &o->threads, sizeof(o->threads));
 	h = fnv1a(h, &o->seed, sizeof(o->seed));
 	h = fnv1a(h, &a->fit.val_frac, sizeof(a->fit.val_frac));

@@ -95,15 +95,16 @@ struct arch_ops {
 #define UNKNOWN_SHRINK 1e-3
 #define UNKNOWN_FLOOR 1e-12
 
-/* The Unknown score (unknown.c): the tensors it adds after each member's
- * own when cfg.unknown is set, the workspace it takes per window, and the
- * score of a batch from the members' head inputs. */
+/* The Unknown scores (unknown.c): the tensors the Mahalanobis score adds
+ * after each member's own, the workspace it takes per window, and every
+ * score of a batch (z: the members' whitened states, for Mahalanobis). */
 void unknown_tensors(const struct model_config *c, int dim, struct tensor_spec *t, int *n);
 size_t unknown_ws_floats(const struct model *m, int B);
 /* Member k's head input h[B,D] whitened into z[B,D] (ws from unknown_ws_floats). */
 void unknown_project(const struct model *member, const float *h, int B, float *z);
-/* score[b]: the mean over members of |z_k[b] - center_k[class of b]|^2,
- * the class the ensemble names (argmax of logprobs[B,C]). */
+/* score[b]: confidence, 1 - the top probability of logprobs[B,C];
+ * mahalanobis, the mean over members of |z_k[b] - center_k[class of b]|^2,
+ * the class the ensemble names; none, 0. */
 void unknown_score(const struct model *m, const float *z, int B, const float *logprobs,
 		   float *score);
 

@@ -25,7 +25,8 @@ static const struct arch_ops *const arch_table[] = {
 };
 static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
 static const char *const unknown_names[] = {
-	[UNKNOWN_NONE] = "none", [UNKNOWN_MAHALANOBIS] = "mahalanobis",
+	[UNKNOWN_NONE] = "none", [UNKNOWN_CONFIDENCE] = "confidence",
+	[UNKNOWN_MAHALANOBIS] = "mahalanobis",
 };
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 _Static_assert(COUNT(arch_table) == MODEL_ARCH_COUNT, "every architecture has its line");
@@ -121,8 +122,8 @@ int model_config_reshape(struct model_config *cfg, const struct model_shape *sha
 	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver))
 		return errmsg(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
 	if (shape->unknown && model_unknown_parse(shape->unknown, &cfg->unknown))
-		return errmsg(err, errlen, "Unknown score '%s' is not none or mahalanobis",
-			      shape->unknown);
+		return errmsg(err, errlen, "Unknown score '%s' is not none, confidence or "
+			      "mahalanobis", shape->unknown);
 	return 0;
 }
 
@@ -165,7 +166,7 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 		return errmsg(err, errlen, "temperature %g is outside 0.01..100", c->temperature);
 	if ((int)c->unknown < 0 || (int)c->unknown >= COUNT(unknown_names))
 		return errmsg(err, errlen, "unknown Unknown score %d", (int)c->unknown);
-	if (c->unknown != UNKNOWN_NONE && !arch_table[c->arch]->head_input)
+	if (c->unknown == UNKNOWN_MAHALANOBIS && !arch_table[c->arch]->head_input)
 		return errmsg(err, errlen, "%s has no hidden state for the Unknown score %s",
 			      arch_table[c->arch]->name, unknown_names[c->unknown]);
 	if (isnan(c->unknown_threshold))
@@ -178,7 +179,7 @@ int model_tensor_specs(const struct model_config *cfg, struct tensor_spec *t)
 	const struct arch_ops *ops = arch_table[cfg->arch];
 	int n = ops->tensors(cfg, t);
 
-	if (cfg->unknown != UNKNOWN_NONE)
+	if (cfg->unknown == UNKNOWN_MAHALANOBIS)
 		unknown_tensors(cfg, ops->state_dim(cfg), t, &n);
 	return n;
 }
@@ -545,7 +546,7 @@ int model_classify_scored(const struct model *m, struct model_ws *ws, int batch,
 			  float *unknown, bool *failed)
 {
 	const int N = m->cfg.window, C = m->cfg.num_classes;
-	float *z = unknown && m->cfg.unknown != UNKNOWN_NONE ? ws->z : NULL;
+	float *z = unknown && m->cfg.unknown == UNKNOWN_MAHALANOBIS ? ws->z : NULL;
 	const int D = z ? m->ops->state_dim(&m->cfg) : 0;
 	int nfailed = 0;
 
@@ -578,10 +579,8 @@ int model_classify_scored(const struct model *m, struct model_ws *ws, int batch,
 				logprobs[(size_t)b * C + k] = NAN;
 		nfailed += failed[b];
 	}
-	if (z)
+	if (unknown)
 		unknown_score(m, z, batch, logprobs, unknown);
-	else if (unknown)
-		memset(unknown, 0, sizeof(float) * batch);
 	for (int b = 0; unknown && b < batch; b++)
 		if (failed[b])
 			unknown[b] = NAN;

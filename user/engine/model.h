@@ -21,10 +21,14 @@ enum model_arch {
 	ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES, MODEL_ARCH_COUNT
 };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5, MODEL_SOLVER_COUNT };
-/* How a network tells a window unlike its training windows (the outcome
- * Unknown): none, or the Mahalanobis distance of its hidden state to the
- * state of its training windows of the class it names (engine/unknown.c). */
-enum model_unknown { UNKNOWN_NONE, UNKNOWN_MAHALANOBIS, MODEL_UNKNOWN_COUNT };
+/* How a model tells a window it should not name (the outcome Unknown,
+ * engine/unknown.c): none; how unsure it is, 1 - its calibrated top
+ * probability (any model); or, for a network, the Mahalanobis distance of
+ * its hidden state to the states of its training windows of the class it
+ * names. */
+enum model_unknown {
+	UNKNOWN_NONE, UNKNOWN_CONFIDENCE, UNKNOWN_MAHALANOBIS, MODEL_UNKNOWN_COUNT
+};
 
 /* The five classes of the ISCX data and the shipped models, in label
  * order: once as the names, once as the text that lists them (help and
@@ -84,7 +88,7 @@ const char *model_arch_about(enum model_arch arch);
 bool model_arch_creatable(enum model_arch arch);
 const char *model_solver_name(enum model_solver solver);
 int model_solver_parse(const char *name, enum model_solver *out);
-/* "none", "mahalanobis" */
+/* "none", "confidence", "mahalanobis" */
 const char *model_unknown_name(enum model_unknown u);
 int model_unknown_parse(const char *name, enum model_unknown *out);
 /* Checks every field; one line into err when something is out of range. */
@@ -96,7 +100,7 @@ int model_config_check(const struct model_config *cfg, char *err, size_t errlen)
 struct model_shape {
 	int hidden, ode_hidden, rk4_steps, members;
 	const char *solver; /* "rk4" or "dopri5" */
-	const char *unknown; /* "none" or "mahalanobis" */
+	const char *unknown; /* "none", "confidence" or "mahalanobis" */
 };
 int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
 			 size_t errlen);
@@ -211,11 +215,11 @@ int model_states(const struct model *m, struct model_ws *ws, int batch, const fl
 /* The size of that state; 0 for an architecture without one. */
 int model_state_dim(const struct model *m);
 
-/* Fits what the Unknown score of m (cfg.unknown) compares a window with:
- * each member's hidden state over the n labelled training windows, its
- * mean in each class and their shared covariance. A class without windows
- * is as far as can be (a window named so is always Unknown). Nothing to do
- * for a model without an Unknown score. Errors: -1 and one line. */
+/* Fits what the Mahalanobis score of m compares a window with: each
+ * member's hidden state over the n labelled training windows, its mean in
+ * each class and their shared covariance. A class without windows is as far
+ * as can be (a window named so is always Unknown). Nothing to do for any
+ * other score. Errors: -1 and one line. */
 int model_fit_unknown(struct model *m, size_t n, const float *sizes, const double *times,
 		      const int *labels, char *err, size_t errlen);
 

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
-/* The Unknown score: how far a window's hidden state (the head's input:
- * the last and the mean state) lies from the states of the training
- * windows of the class the model names, in the Mahalanobis metric of
- * their shared within-class covariance (a linear discriminant's view of
- * the state), averaged over the members of an ensemble. A window unlike
- * anything of that class scores high whatever its confidence; the
- * threshold above which it is Unknown is fitted on held-out applications
- * (odeflow calibrate). models/README.md says why this score and not the
- * confidence, the energy or the members' disagreement.
+/* The Unknown scores; above the model's threshold, fitted on held-out
+ * applications (odeflow calibrate), a window is Unknown. models/README.md
+ * says which one the shipped model uses and why.
  *
- * Each member stores W = L^-1, L the Cholesky factor of the covariance,
- * and each class's centre W mu_c, so a window costs one D x D product
- * (z = W h) and one distance |z - W mu_c|^2 per member. */
+ * confidence: 1 - the calibrated top probability; nothing stored.
+ *
+ * mahalanobis: how far a window's hidden state (the head's input: the
+ * last and the mean state) lies from the states of the training windows
+ * of the class the model names, in the Mahalanobis metric of their shared
+ * within-class covariance (a linear discriminant's view of the state),
+ * averaged over the members of an ensemble: a window unlike anything of
+ * that class scores high whatever its confidence. Each member stores
+ * W = L^-1, L the Cholesky factor of the covariance, and each class's
+ * centre W mu_c, so a window costs one D x D product (z = W h) and one
+ * distance |z - W mu_c|^2 per member. */
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
@@ -54,7 +56,7 @@ static const float *center_of(const struct model *member)
 
 size_t unknown_ws_floats(const struct model *m, int B)
 {
-	if (m->cfg.unknown == UNKNOWN_NONE)
+	if (m->cfg.unknown != UNKNOWN_MAHALANOBIS)
 		return 0;
 	return (size_t)m->cfg.members * B * m->ops->state_dim(&m->cfg);
 }
@@ -74,8 +76,20 @@ void unknown_project(const struct model *member, const float *h, int B, float *z
 void unknown_score(const struct model *m, const float *z, int B, const float *logprobs,
 		   float *score)
 {
-	const int C = m->cfg.num_classes, K = m->cfg.members, D = m->ops->state_dim(&m->cfg);
+	const int C = m->cfg.num_classes, K = m->cfg.members;
+	const int D = m->cfg.unknown == UNKNOWN_MAHALANOBIS ? m->ops->state_dim(&m->cfg) : 0;
 
+	if (m->cfg.unknown != UNKNOWN_MAHALANOBIS) {
+		for (int b = 0; b < B; b++) {
+			const float *lp = logprobs + (size_t)b * C;
+			float top = lp[0];
+
+			for (int j = 1; j < C; j++)
+				top = lp[j] > top ? lp[j] : top;
+			score[b] = m->cfg.unknown == UNKNOWN_CONFIDENCE ? 1.0f - expf(top) : 0.0f;
+		}
+		return;
+	}
 	for (int b = 0; b < B; b++) {
 		const float *lp = logprobs + (size_t)b * C;
 		int c = 0;
@@ -167,16 +181,15 @@ int model_fit_unknown(struct model *m, size_t n, const float *sizes, const doubl
 		      const int *labels, char *err, size_t errlen)
 {
 	const int K = m->cfg.members, C = m->cfg.num_classes, N = m->cfg.window;
-	const int D = m->cfg.unknown ? m->ops->state_dim(&m->cfg) : 0;
-	struct moments *mo = calloc((size_t)K, sizeof(*mo));
+	struct moments *mo;
 	struct model_ws *ws = NULL;
 	float *logits = NULL, *h = NULL;
-	int rc = -1;
+	int rc = -1, D;
 
-	if (m->cfg.unknown == UNKNOWN_NONE) {
-		free(mo);
+	if (m->cfg.unknown != UNKNOWN_MAHALANOBIS)
 		return 0;
-	}
+	D = m->ops->state_dim(&m->cfg);
+	mo = calloc((size_t)K, sizeof(*mo));
 	if (!n) {
 		free(mo);
 		return errmsg(err, errlen, "no windows to fit the Unknown score on");

@@ -209,6 +209,19 @@ int dataset_subset(const struct dataset *ds, const size_t *rows, size_t count, s
 	return 0;
 }
 
+void dataset_class_weights(const struct dataset *ds, int num_classes, float *w)
+{
+	size_t count[ODEFLOW_MAX_CLASSES] = { 0 };
+	int present = 0;
+
+	for (size_t i = 0; i < ds->n; i++)
+		count[ds->labels[i]]++;
+	for (int c = 0; c < num_classes; c++)
+		present += count[c] > 0;
+	for (size_t i = 0; i < ds->n; i++)
+		w[i] = (float)((double)ds->n / ((double)present * (double)count[ds->labels[i]]));
+}
+
 int dataset_append(struct dataset *ds, const struct dataset *more)
 {
 	const size_t N = (size_t)ds->window, n = ds->n + more->n;

@@ -16,6 +16,7 @@ static int fit_trees(const struct model_config *cfg, const struct dataset *data,
 
 	t.threads = o->train.threads;
 	t.seed = o->train.seed;
+	t.balance = o->train.balance;
 	t.progress = progress;
 	if (progress)
 		fprintf(progress, "train: %zu windows, XGBoost: %d rounds of trees of depth %d, eta "
