@@ -87,12 +87,12 @@ static int judge(struct model *m, const struct dataset *held, bool calibrate, in
 	}
 	if (calibrate) {
 		if (model_set_temperature(m, 1, err, errlen) ||
-		    predict_dataset(m, held, threads, lp, err, errlen) ||
+		    predict_dataset(m, held, threads, lp, NULL, err, errlen) ||
 		    model_set_temperature(m, calib_fit_temperature(lp, held->labels, held->n, C), err,
 					  errlen))
 			goto out;
 	}
-	if (predict_dataset(m, held, threads, lp, err, errlen))
+	if (predict_dataset(m, held, threads, lp, NULL, err, errlen))
 		goto out;
 	metrics_compute(held->labels, lp, held->n, C, mt);
 	*accuracy = mt->accuracy;
