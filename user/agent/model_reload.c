@@ -96,7 +96,8 @@ static void serve_map(struct model_reloader *r)
 	xdp_write_model_request(r->request_fd, &q);
 }
 
-/* What runs, for `odeflow model`. */
+/* What runs, for `odeflow model` (which reads it rather than the agent
+ * map's copy, up to a publishing period old). */
 static void publish(struct model_reloader *r)
 {
 	struct model_request q;
@@ -140,6 +141,7 @@ static void *reloader_main(void *arg)
 			snprintf(path, sizeof(path), "%s", r->want);
 			pthread_mutex_unlock(&r->lock);
 			rc = serve(r, path, why, err, sizeof(err));
+			publish(r);
 			pthread_mutex_lock(&r->lock);
 			r->result = rc;
 			snprintf(r->why, sizeof(r->why), "%s", rc ? err : "");
@@ -150,6 +152,7 @@ static void *reloader_main(void *arg)
 			snprintf(path, sizeof(path), "%s", r->path);
 			pthread_mutex_unlock(&r->lock);
 			serve(r, path, "SIGHUP", err, sizeof(err));
+			publish(r);
 			pthread_mutex_lock(&r->lock);
 		} else {
 			pthread_mutex_unlock(&r->lock);

@@ -105,7 +105,10 @@ int cmd_model(int argc, char **argv)
 		rc = cli_fail("cannot read the model_load map: %s", strerror(errno));
 	} else {
 		q.running[sizeof(q.running) - 1] = '\0';
-		printf("model %08x from %s\n", p.agent.model_id, q.running[0] ? q.running : "?");
+		/* the reloader's own record, current once a load is answered (the
+		 * agent map follows within its publishing period) */
+		printf("model %08x from %s\n", q.model_id ? q.model_id : p.agent.model_id,
+		       q.running[0] ? q.running : "?");
 		rc = 0;
 	}
 	pinned_close(&p);
