@@ -8,6 +8,7 @@ packages=(
   make gcc clang llvm bpftool pkg-config
   libbpf-dev libelf-dev zlib1g-dev
   libxdp-dev                    # odeflow run: the XDP hook shared through libxdp's multi-program dispatcher
+  libmnl-dev                    # odeflow run: rtnetlink, to follow interfaces that go away and come back
   libopenblas-dev libpcap-dev libjansson-dev
   libmicrohttpd-dev             # odeflow run --metrics: the /metrics HTTP server
   libfixbuf-dev                 # odeflow run --ipfix: IPFIX records (RFC 7011)

@@ -22,7 +22,8 @@ int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
  * out[class * OUTCOME_COUNT + outcome]. */
 int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS]);
 
-/* Writes one class's policy and resets its rate-limit bucket to full. */
+/* Writes one class's policy and removes its rate-limit buckets (the next
+ * packet starts a full one). */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
 
 /* Asks for the next window of a direction (the cascade's "not sure yet"):
