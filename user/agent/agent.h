@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "cascade.h"
 #include "ipfix_export.h"
 #include "loader/xdp_loader.h"
 
@@ -26,8 +27,7 @@ struct agent_options {
 	unsigned events_mode;     /* of an events file the agent creates */
 	bool events_pipe;         /* the events path may be a FIFO or a Unix socket */
 	int skip;                 /* packets before a direction's first window; -1: the model's */
-	float threshold;
-	int max_windows;
+	struct cascade_options cascade; /* its max_connections: flow_capacity */
 	int threads;              /* classification workers */
 	unsigned flow_capacity;
 	bool keep;                /* leave the program attached and the maps pinned */
@@ -36,6 +36,8 @@ struct agent_options {
 	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
 	const char *ipfix_collector; /* NULL: no IPFIX; else "HOST:PORT" of the collector */
 	enum ipfix_transport ipfix_transport;
+	bool ipfix_domain_given;
+	uint32_t ipfix_domain;    /* observation domain; not given: the interface's index */
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

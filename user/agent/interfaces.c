@@ -292,10 +292,7 @@ static int attach_named(struct interfaces *ifs, char *err, size_t errlen)
 
 	if (!all)
 		return errmsg(err, errlen, "listing the interfaces: %s", strerror(errno));
-	for (int i = 0; i < ifs->o.n_patterns && !ret; i++) /* every name, before any attach */
-		if (!is_glob(ifs->o.patterns[i]) && !if_nametoindex(ifs->o.patterns[i]))
-			ret = errmsg(err, errlen, "no interface '%s': %s", ifs->o.patterns[i],
-				     strerror(errno));
+	ret = interfaces_check(ifs->o.patterns, ifs->o.n_patterns, err, errlen); /* still there */
 	for (int i = 0; i < ifs->o.n_patterns && !ret; i++) {
 		const char *pattern = ifs->o.patterns[i];
 		int ifindex = 0;
@@ -323,6 +320,18 @@ static int attach_named(struct interfaces *ifs, char *err, size_t errlen)
 	}
 	if_freenameindex(all);
 	return ret;
+}
+
+int interfaces_check(const char *const *patterns, int n, char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++)
+		if (!is_glob(patterns[i]) && !if_nametoindex(patterns[i]))
+			return errmsg(err, errlen, "no interface '%s': %s%s", patterns[i],
+				      strerror(errno),
+				      strchr(patterns[i], '/') ? " (a unit started as odeflow@br-lan? "
+				      "systemd reads '-' as '/': start odeflow@$(systemd-escape br-lan))"
+							       : "");
+	return 0;
 }
 
 int interfaces_start(struct xdp_sampler *s, const struct interfaces_options *o,

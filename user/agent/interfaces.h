@@ -25,6 +25,11 @@ struct interfaces_options {
 
 struct interfaces;
 
+/* Whether every name among the patterns (a pattern without glob
+ * characters) is an interface now: before anything is loaded, so a typo is
+ * the start's one line. */
+int interfaces_check(const char *const *patterns, int n, char *err, size_t errlen);
+
 /* Attaches s to every interface the patterns name now, then watches. A name
  * without glob characters must exist and take the sampler; an interface a
  * glob names that refuses it is reported and left out. Globs that name no

@@ -79,7 +79,7 @@ int cmd_info(int argc, char **argv)
 	c = model_config(m);
 	window_start_format(&c->window_start, start, sizeof(start));
 	printf("path %s\narch %s\nwindow %d\nwindow_start %s\ntransform %s\nmembers %d\n"
-	       "temperature %g\nmodel_id %08x\nclasses", path, model_arch_name(c->arch), c->window,
+	       "temperature %g\nmodel_id %u\nclasses", path, model_arch_name(c->arch), c->window,
 	       start, c->transform, c->members, c->temperature, c->model_id);
 	for (int k = 0; k < c->num_classes; k++)
 		printf(" %s", c->class_names[k]);

@@ -125,15 +125,15 @@ int cmd_train(int argc, char **argv)
 	if (save(m, out))
 		goto out;
 	if (a.arch == ARCH_TREES)  /* no early stopping: every round is kept */
-		printf("trained %d rounds, training accuracy %.2f%%; saved %s, model id %08x "
+		printf("trained %d rounds, training accuracy %.2f%%; saved %s, model id %u "
 		       "(%.1f s)\n", r.epochs_run, 100 * r.last_train_acc, out, a.cfg.model_id,
 		       r.seconds);
 	else if (r.best_val_acc >= 0)
-		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s, model id %08x "
+		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s, model id %u "
 		       "(%.1f s)\n", 100 * r.best_val_acc, r.best_epoch, r.epochs_run, out,
 		       a.cfg.model_id, r.seconds);
 	else
-		printf("trained %d epochs, final training accuracy %.2f%%; saved %s, model id %08x "
+		printf("trained %d epochs, final training accuracy %.2f%%; saved %s, model id %u "
 		       "(%.1f s)\n", r.epochs_run, 100 * r.last_train_acc, out, a.cfg.model_id,
 		       r.seconds);
 	rc = 0;

@@ -59,6 +59,14 @@ int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLO
 	return 0;
 }
 
+int xdp_read_policy(int policy_fd, struct policy out[ODEFLOW_MAX_CLASSES])
+{
+	for (__u32 k = 0; k < ODEFLOW_MAX_CLASSES; k++)
+		if (bpf_map_lookup_elem(policy_fd, &k, &out[k]))
+			return -1;
+	return 0;
+}
+
 /* Removes the class's buckets (the program makes a full one on the next
  * packet that needs it). Keys are gathered first: a deleted key would send
  * the walk back to the start. */
