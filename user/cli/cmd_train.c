@@ -85,7 +85,7 @@ static int save(const struct model *m, const char *out)
 int cmd_train(int argc, char **argv)
 {
 	struct train_args a;
-	struct dataset all = { 0 };
+	struct dataset all = { 0 }, also = { 0 };
 	struct train_result r;
 	struct model *m = NULL;
 	const char *out;
@@ -103,8 +103,12 @@ int cmd_train(int argc, char **argv)
 		cli_fail("%s", err);
 		goto out;
 	}
-	if (train_args_window(&a, &all))
+	if (train_args_window(&a, &all) || train_args_also(&a, &all, &also))
 		goto out;
+	if (also.n && dataset_append(&all, &also)) {
+		cli_fail("out of memory");
+		goto out;
+	}
 	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.fit.train.progress)
 		printf("train: recipe %s (odeflow info --recipes) and the options given; "
@@ -140,6 +144,7 @@ int cmd_train(int argc, char **argv)
 out:
 	model_free(m);
 	dataset_free(&all);
+	dataset_free(&also);
 	train_args_free(&a);
 	return rc;
 }
