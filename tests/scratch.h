@@ -2,7 +2,8 @@
 /* A test binary's scratch folder: scratch_create("npy") makes
  * /tmp/odeflow-test-npy-XXXXXX, tmp_path("x.npy") names a file in it (four
  * rotating buffers, so a call may take two or three paths), and
- * scratch_remove() deletes the folder with the files in it. */
+ * scratch_remove() deletes the folder with the files in it
+ * (scratch_remove_tree() with its folders too). */
 #ifndef ODEFLOW_TEST_SCRATCH_H
 #define ODEFLOW_TEST_SCRATCH_H
 
@@ -64,6 +65,15 @@ static inline void scratch_remove(void)
 {
 	scratch_empty();
 	rmdir(scratch_dir);
+}
+
+/* -1 when some of it stays. */
+static inline int scratch_remove_tree(void)
+{
+	char cmd[sizeof(scratch_dir) + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch_dir);
+	return system(cmd) ? -1 : 0;
 }
 
 #endif

@@ -643,12 +643,7 @@ int main(void)
 	RUN(test_class_map_it_cannot_use);
 	RUN(test_flood_stays_in_budget);
 	model_free(model);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch_dir);
-		if (system(cmd))
-			return 1;
-	}
+	if (scratch_remove_tree())
+		return 1;
 	return harness_done();
 }

@@ -224,12 +224,7 @@ int main(void)
 	RUN(test_no_better_nothing_written);
 	RUN(test_refusals_are_one_line);
 	model_free(model);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch_dir);
-		if (system(cmd))
-			return 1;
-	}
+	if (scratch_remove_tree())
+		return 1;
 	return harness_done();
 }

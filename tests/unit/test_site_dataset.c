@@ -263,12 +263,7 @@ int main(void)
 	RUN(test_refuses_planted_directories);
 	RUN(test_cut_and_corrupt_segments);
 	RUN(test_full_disk_loses_and_counts);
-	{
-		char cmd[256];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch_dir);
-		if (system(cmd))
-			return 1;
-	}
+	if (scratch_remove_tree())
+		return 1;
 	return harness_done();
 }
