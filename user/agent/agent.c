@@ -185,6 +185,8 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
 			.decided_ns = decided_ns,
 			.model_id = model_id,
+			.egress = d[i].egress,
+			.ifindex = { d[i].ifindex[0], d[i].ifindex[1] },
 		};
 	}
 	if (xdp_write_verdicts(a->verdicts_fd, keys, values, (unsigned)n))

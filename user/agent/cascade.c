@@ -17,6 +17,8 @@ struct connection {
 	int stage;     /* windows averaged in */
 	bool final;
 	uint8_t seen;  /* VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE */
+	uint8_t egress;      /* the same bits: directions last seen at an egress hook */
+	uint32_t ifindex[2]; /* where each direction's last window came from: forward, reverse */
 };
 
 struct cascade {
@@ -142,12 +144,17 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	memset(d, 0, sizeof(*d));
 	d->window = *w;
 	bool reverse = flow_key_canonical(&w->key, &d->connection);
+	uint8_t bit = reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
 
 	memcpy(d->window_logprobs, logprobs, sizeof(float) * (size_t)c->num_classes);
 
 	conn = connection_cache_get(c->connections, &d->connection);
-	conn->seen |= reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
+	conn->seen |= bit;
+	conn->egress = (uint8_t)(w->egress ? conn->egress | bit : conn->egress & ~bit);
+	conn->ifindex[reverse] = w->ifindex;
 	d->directions_seen = conn->seen;
+	d->egress = conn->egress;
+	memcpy(d->ifindex, conn->ifindex, sizeof(d->ifindex));
 	if (!conn->final) {
 		for (int k = 0; k < c->num_classes; k++)
 			conn->sum_logprobs[k] += logprobs[k];
