@@ -145,17 +145,22 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	d->window = *w;
 	bool reverse = flow_key_canonical(&w->key, &d->connection);
 	uint8_t bit = reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
+	bool first_of_direction;
 
 	memcpy(d->window_logprobs, logprobs, sizeof(float) * (size_t)c->num_classes);
 
 	conn = connection_cache_get(c->connections, &d->connection);
+	/* a direction's first window counts even after the other one's final
+	 * verdict (within max_windows): one verdict for the connection, from
+	 * both directions */
+	first_of_direction = !(conn->seen & bit);
 	conn->seen |= bit;
 	conn->egress = (uint8_t)(w->egress ? conn->egress | bit : conn->egress & ~bit);
 	conn->ifindex[reverse] = w->ifindex;
 	d->directions_seen = conn->seen;
 	d->egress = conn->egress;
 	memcpy(d->ifindex, conn->ifindex, sizeof(d->ifindex));
-	if (!conn->final) {
+	if (!conn->final || (first_of_direction && conn->stage < c->opts.max_windows)) {
 		for (int k = 0; k < c->num_classes; k++)
 			conn->sum_logprobs[k] += logprobs[k];
 		conn->stage++;

@@ -5,7 +5,10 @@
  * top class probability is below the threshold is provisional and asks for
  * the next window of that direction; the log-probabilities of all its
  * windows (either direction) are averaged until the threshold is met or
- * max_windows windows were seen. */
+ * max_windows windows were seen. One verdict per connection from both
+ * directions: a direction's first window is averaged in even when it comes
+ * after the other direction made the verdict final, max_windows allowing
+ * (it stays final; its class and confidence are those of both). */
 #ifndef ODEFLOW_CASCADE_H
 #define ODEFLOW_CASCADE_H
 
