@@ -180,6 +180,31 @@ int cli_double(struct cli_parse *p, double min, double max, bool exclusive, doub
 	return 0;
 }
 
+int cli_duration(struct cli_parse *p, double min_s, double max_s, double *out)
+{
+	static const struct { char unit; double seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	};
+	char *end, what[96];
+	double v, scale = 1;
+
+	errno = 0;
+	v = strtod(p->arg, &end);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && end != p->arg; i++)
+		if (*end == units[i].unit && !end[1]) {
+			scale = units[i].seconds;
+			end++;
+		}
+	v *= scale;
+	if (errno || end == p->arg || *end || !isfinite(v) || v < min_s || v > max_s) {
+		snprintf(what, sizeof(what), "a duration from %gs to %gs (a number and s, m, h or d)",
+			 min_s, max_s);
+		return cli_bad_value(p, what);
+	}
+	*out = v;
+	return 0;
+}
+
 int cli_choice(struct cli_parse *p, int *out)
 {
 	char what[256];
