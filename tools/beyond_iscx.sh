@@ -38,7 +38,8 @@ variants=(
 	"trees-balanced|--recipe trees --balance classes --unknown confidence"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(default-shipped $(printf '%s\n' "${variants[@]}" | cut -d'|' -f1))
+[ ${#names[@]} -gt 0 ] ||
+	mapfile -t names < <(echo default-shipped; printf '%s\n' "${variants[@]}" | cut -d'|' -f1)
 mkdir -p "$out"
 "$odeflow" pcap2npy --label-ndpi --first-only "$captures"/*.pcap -o "$work/ndpi-first" >/dev/null 2>&1
 "$odeflow" pcap2npy --label-ndpi "$captures"/*.pcap -o "$work/ndpi-all" >/dev/null 2>&1
