@@ -457,15 +457,17 @@ static __always_inline void count_class_action(__u32 class_id, __u32 outcome, __
 }
 
 /* The XDP action for a packet of a classified connection. A provisional
- * verdict (the cascade is still collecting windows) is a guess: it may mark
- * (a QoS hint, harmless if wrong) but never drops or rate-limits. */
+ * verdict (the cascade is still collecting windows) is a guess, and an
+ * Unknown one names nothing the model knows: either may mark (a QoS hint,
+ * harmless if wrong) but never drops or rate-limits, whatever the policy
+ * map says. */
 static __always_inline int enforce(struct packet *pkt, const struct verdict *v, void *data_end,
 				   struct counters *cnt)
 {
 	__u32 class_id = v->class_id;
 	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
 	__u32 action = p ? p->action : ACTION_PASS;
-	bool provisional = v->flags & VERDICT_PROVISIONAL;
+	bool guess = v->flags & (VERDICT_PROVISIONAL | VERDICT_UNKNOWN);
 
 	if (p && action == ACTION_MARK) {
 		mark_dscp(pkt, p->dscp, data_end);
@@ -473,12 +475,12 @@ static __always_inline int enforce(struct packet *pkt, const struct verdict *v, 
 		count_class_action(class_id, OUTCOME_MARK, pkt->ip_len);
 		return XDP_PASS;
 	}
-	if (p && action == ACTION_DROP && !provisional) {
+	if (p && action == ACTION_DROP && !guess) {
 		cnt->action_drop++;
 		count_class_action(class_id, OUTCOME_DROP, pkt->ip_len);
 		return XDP_DROP;
 	}
-	if (p && action == ACTION_RATE_LIMIT && !provisional) {
+	if (p && action == ACTION_RATE_LIMIT && !guess) {
 		if (rate_allows(class_id, p, pkt)) {
 			cnt->action_rate_pass++;
 			count_class_action(class_id, OUTCOME_RATE_PASS, pkt->ip_len);
