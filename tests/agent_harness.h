@@ -217,13 +217,14 @@ static inline long long stats_counter(json_t *stats, const char *name)
 }
 
 /* `odeflow run --quiet` expected to fail at once (so its error is all it
- * prints): its exit status, stderr in err_file. */
+ * prints): its exit status, stderr in err_file. One that runs instead is
+ * stopped after 20 s (status 124). */
 static inline int run_refused(const char *extra, const char *err_file)
 {
 	char cmd[2048];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "%s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
 		 dev_rx, model_path, pin_dir, extra, tmp_path(err_file));
 	rc = system(cmd);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

@@ -97,6 +97,13 @@ int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
 	return bpf_map_update_batch(verdicts_fd, connections, values, &count, NULL);
 }
 
+int xdp_read_agent(int agent_fd, struct agent_info *info)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(agent_fd, &zero, info);
+}
+
 int xdp_publish_agent(int agent_fd, const struct agent_info *info)
 {
 	__u32 zero = 0;

@@ -34,6 +34,9 @@ int xdp_rearm(int flows_fd, const struct flow_key *direction);
 int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
 		       const struct verdict *values, unsigned n);
 
+/* Reads what the agent published about itself (map "agent"). */
+int xdp_read_agent(int agent_fd, struct agent_info *info);
+
 /* Publishes what the running agent says about itself (map "agent"). */
 int xdp_publish_agent(int agent_fd, const struct agent_info *info);
 

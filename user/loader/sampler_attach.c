@@ -17,7 +17,6 @@
 #include "common/errmsg.h"
 #include "common/log.h"
 #include "lib_messages.h"
-#include "map_ops.h"
 #include "prog_maps.h"
 #include "sampler.h"
 #include "verifier_log.h"
@@ -81,20 +80,6 @@ static int set_active(struct xdp_sampler *s, int ifindex, bool me)
 	return 0;
 }
 
-/* What a --keep run left is taken over only once its agent is gone: two
- * agents on one set of maps would split its windows between them. */
-static int refuse_if_agent_runs(struct xdp_sampler *s, char *err, size_t errlen)
-{
-	struct agent_info a = { 0 };
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(xdp_sampler_map_fd(s, XDP_MAP_AGENT), &zero, &a) ||
-	    !xdp_agent_alive(&a))
-		return 0;
-	return errmsg(err, errlen, "odeflow (pid %u) runs on %.16s with the maps in %s: stop it, or"
-		      " give this one another --pin-dir", a.pid, a.iface, s->pin_dir);
-}
-
 static void note_not_shared(struct xdp_sampler *s, const char *ifname, const char *why)
 {
 	snprintf(s->note, sizeof(s->note), "the XDP hook of %s is not shared: %s; --hook tcx"
@@ -124,11 +109,11 @@ static int take_over_kept_link(struct xdp_sampler *s, int ifindex, const char *i
 		close(fd);
 		return -1;
 	}
-	/* a link holds one program at a time: no one need stand aside */
-	if (refuse_if_agent_runs(s, err, errlen) || set_active(s, ifindex, false) ||
-	    bpf_link_update(fd, xdp_sampler_prog_fd(s), NULL)) {
+	/* a link holds one program at a time: no one need stand aside; its
+	 * agent is gone (xdp_sampler_open holds the pin dir's lock) */
+	if (set_active(s, ifindex, false) || bpf_link_update(fd, xdp_sampler_prog_fd(s), NULL)) {
 		close(fd);
-		return err[0] ? -1 : 1;
+		return 1;
 	}
 	if (set_active(s, ifindex, true))
 		log_line(LOG_LEVEL_WARNING, "writing map active: %s", strerror(errno));
@@ -273,8 +258,6 @@ static int attach_to_dispatcher(struct xdp_sampler *s, int ifindex, enum xdp_mod
 	if (s->pin_dir[0])
 		nkept = dispatcher_members_using(
 			ifindex, map_id_of(xdp_sampler_map_fd(s, XDP_MAP_VERDICTS)), kept, MAX_KEPT);
-	if (nkept && refuse_if_agent_runs(s, err, errlen))
-		return -1;
 	s->ext = open_extension(s);
 	log = calloc(1, VERIFIER_LOG_BYTES);
 	if (!s->ext || !log) {

@@ -218,10 +218,13 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		goto out;
 	}
 	s->link_fd = -1;
+	s->pin_lock_fd = -1;
 	if (opts->pin_dir) {
 		if (prepare_pin_dir(opts->pin_dir, &s->made_pin_dir, err, errlen))
 			goto out;
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
+		if (lock_pin_dir(s->pin_dir, &s->pin_lock_fd, err, errlen))
+			goto out;
 	}
 
 	lib_messages_capture();
@@ -287,6 +290,8 @@ void xdp_sampler_close(struct xdp_sampler *s)
 		close(s->link_fd); /* detaches unless the link is pinned */
 	odeflow_bpf__destroy(s->ext);
 	odeflow_bpf__destroy(s->skel);
+	if (s->pin_lock_fd >= 0)
+		close(s->pin_lock_fd); /* the next agent may start */
 	free(s);
 }
 
