@@ -389,16 +389,22 @@ static __always_inline void count_class_action(__u32 class_id, __u32 outcome, __
 	}
 }
 
+/* Does the class's policy do anything but pass? */
+static __always_inline bool policy_acts(__u32 class_id)
+{
+	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
+
+	return p && p->action != ACTION_PASS;
+}
+
 /* The XDP action for a packet of a classified connection. A provisional
  * verdict (the cascade is still collecting windows) is a guess: it may mark
  * (a QoS hint, harmless if wrong) but never drops or rate-limits. */
-static __always_inline int enforce(struct packet *pkt, const struct verdict *v, void *data_end,
-				   struct counters *cnt)
+static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool provisional,
+				   void *data_end, struct counters *cnt)
 {
-	__u32 class_id = v->class_id;
 	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
 	__u32 action = p ? p->action : ACTION_PASS;
-	bool provisional = v->flags & VERDICT_PROVISIONAL;
 
 	if (p && action == ACTION_MARK) {
 		mark_dscp(pkt, p->dscp, data_end);
@@ -602,6 +608,8 @@ static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
 	st->count = 2;
 	st->window = 0;
 	st->phase = FLOW_SAMPLING;
+	st->class_id = 0;
+	st->decision = 0;
 	slot_sizes(st + 1, n)[0] = 0; /* a stale slot would hide an unwritten one */
 	slot_sizes(st + 1, n)[1] = 0;
 	put_first(st, n, 0, held->ip_len, held->ts_ns);
@@ -635,9 +643,9 @@ static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
  * or the verdict was lost: the agent was killed or behind, the model failed
  * on it, the verdicts LRU evicted the connection) is sampled again here, so
  * no direction passes unclassified for longer than that while it sends. */
-static __always_inline void sample(const struct packet *pkt, struct counters *cnt)
+static __always_inline void sample(const struct packet *pkt, struct flow_state *st,
+				   struct counters *cnt)
 {
-	struct flow_state *st = bpf_map_lookup_elem(&flows, &pkt->key);
 	__u32 n = window_n, claimed, slot;
 	__u64 now, offset;
 
@@ -692,6 +700,7 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 {
 	struct packet pkt = {};
 	struct flow_key connection;
+	struct flow_state *st;
 	struct verdict *v;
 	__u8 seen_bit;
 	int action = XDP_PASS;
@@ -731,14 +740,28 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 	v = bpf_map_lookup_elem(&verdicts, &connection);
 	if (v) {
 		cnt->verdict_hits++;
-		action = enforce(&pkt, v, data_end, cnt);
+		action = enforce(&pkt, v->class_id, v->flags & VERDICT_PROVISIONAL, data_end, cnt);
 		/* A final verdict ends sampling of a direction whose first window
 		 * the agent has seen; a provisional one keeps the cascade's
 		 * re-armed windows filling. */
 		if ((v->flags & (VERDICT_PROVISIONAL | seen_bit)) == seen_bit)
 			return action;
 	}
-	sample(&pkt, cnt);
+	st = bpf_map_lookup_elem(&flows, &pkt.key);
+	if (!v && st && (st->decision & FLOW_DECIDED)) {
+		/* "verdicts" lost the connection (its LRU evicted it): the
+		 * direction's own entry still says what to do, so not a packet
+		 * of it passes unenforced for that */
+		if (!(st->decision & FLOW_VERDICT_LOST)) {
+			st->decision |= FLOW_VERDICT_LOST;
+			if (!(st->decision & FLOW_PROVISIONAL) && policy_acts(st->class_id))
+				cnt->enforced_evicted++;
+		}
+		action = enforce(&pkt, st->class_id, st->decision & FLOW_PROVISIONAL, data_end, cnt);
+		if (!(st->decision & FLOW_PROVISIONAL))
+			return action;
+	}
+	sample(&pkt, st, cnt);
 	return action;
 }
 

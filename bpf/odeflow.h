@@ -15,6 +15,12 @@
 #define ODEFLOW_MAX_CLASSES  16
 #define ODEFLOW_CLASS_NAME_LEN 32 /* bytes of a class name, its NUL included */
 #define ODEFLOW_DEFAULT_FLOWS 262144
+/* "verdicts" holds this many connections for each entry of "flows": a
+ * connection needs its direction's entry only while a window fills, and its
+ * verdict for as long as it lives, so live connections outnumber directions
+ * being sampled. With fewer verdicts than live decided connections, each
+ * verdict the LRU evicts costs its connection a window of N packets. */
+#define ODEFLOW_VERDICTS_PER_FLOW 4
 /* A direction is skipped for its first K packets at most (odeflow run --skip). */
 #define ODEFLOW_MAX_SKIP 1000
 /* A direction whose window got no verdict within this long (the window was
@@ -88,6 +94,19 @@ struct flow_state {
 					     * the skipped ones too) */
 	__u16 window;                       /* 0 for the first window of this direction */
 	__u16 phase;                        /* enum flow_phase */
+	/* The connection's verdict as the agent decided it on this direction's
+	 * window (written with the verdict): what enforcement needs, so the
+	 * direction stays enforced when "verdicts" has lost the connection. */
+	__u8 class_id;
+	__u8 decision;                      /* enum flow_decision bits; 0: none yet */
+	__u16 pad;
+	__u32 pad2;
+};
+
+enum flow_decision {
+	FLOW_DECIDED = 1,      /* class_id holds the connection's verdict */
+	FLOW_PROVISIONAL = 2,  /* ... a provisional one (enforce() says what that may do) */
+	FLOW_VERDICT_LOST = 4, /* "verdicts" lost it while this entry enforced it (counted) */
 };
 
 /* The slots of a window of n packets that follow a head (struct flow_state
@@ -243,6 +262,9 @@ struct agent_info {
 	__u64 latency_recent_p50_us; /* the same over the last 10 s */
 	__u64 latency_recent_p99_us;
 	__u64 rearms_lost;    /* the direction had left "flows" before its re-arm */
+	__u64 verdicts_restored; /* enforced connections the kernel had lost entirely (their
+				  * verdict and their direction's state), decided again from
+				  * the agent's memory on their next window */
 	__u64 events_dropped; /* events not written: the queue was full or the output failed */
 	char iface[16];
 	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
@@ -278,7 +300,9 @@ struct agent_info {
 	X(ACTION_RATE_PASS, action_rate_pass) /* passed within a rate limit */         \
 	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */\
 	X(RESAMPLED, resampled)               /* sampled again: no verdict came in time */\
-	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */
+	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */   \
+	X(ENFORCED_EVICTED, enforced_evicted) /* connections "verdicts" lost, enforced on  \
+					       * from their direction's state */
 
 #define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,
 enum counter { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_ENUM) CNT_MAX };

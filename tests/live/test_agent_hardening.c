@@ -312,15 +312,19 @@ static const char *drop_all_policy(void)
 }
 
 /* A connection dropped by its verdict, whose verdict then leaves the map
- * (as the verdicts LRU evicts one when the tables churn): its direction is
- * sampled again and dropped again within the resampling bound, instead of
- * passing unclassified for as long as it sends. */
+ * (as the verdicts LRU evicts one when the tables churn): its direction's
+ * state keeps the decision, so it goes on being dropped, and the loss is
+ * counted. With its direction's state gone as well, it passes one window
+ * (N packets, plus any that come while the agent answers), is decided
+ * again and dropped again, instead of passing unclassified for as long as
+ * it sends. */
 static void test_evicted_drop_comes_back(void)
 {
 	char opts[256], e[256];
 	struct flow_key k, conn;
 	struct verdict v;
-	int rx, tx, fd, got = 0, sent = 0;
+	json_t *stats;
+	int rx, tx, vfd, ffd, got = 0, sent = 0;
 
 	snprintf(opts, sizeof(opts), "--threshold 0 --policy %s", drop_all_policy());
 	if (start_agent(opts))
@@ -332,14 +336,20 @@ static void test_evicted_drop_comes_back(void)
 		usleep(20000);
 	send_udp(tx, 5, 200);
 	CHECKF(drain_socket(rx) == 0, "the verdict did not drop");
-	/* evicted */
-	fd = xdp_open_pinned_map(pin_dir, XDP_MAP_VERDICTS, e, sizeof(e));
+	vfd = xdp_open_pinned_map(pin_dir, XDP_MAP_VERDICTS, e, sizeof(e));
+	ffd = xdp_open_pinned_map(pin_dir, XDP_MAP_FLOWS, e, sizeof(e));
 	flow_key_make(&k, TX_V4, local_port(tx), RX_V4, 6300, 17);
 	flow_key_canonical(&k, &conn);
-	CHECK(fd >= 0 && bpf_map_delete_elem(fd, &conn) == 0);
-	close(fd);
-	/* four seconds at 100 packets/s: passes until sampled again (2 s
-	 * after its window) and classified, then drops again */
+	/* the verdict evicted: the direction's entry drops on */
+	CHECK(vfd >= 0 && bpf_map_delete_elem(vfd, &conn) == 0);
+	send_udp(tx, 50, 200);
+	CHECKF(drain_socket(rx) == 0, "dropping stopped with the verdict gone");
+	stats = read_stats();
+	CHECKF(stats && stats_counter(stats, "enforced_evicted") == 1, "the eviction not counted");
+	json_decref(stats);
+	/* the direction's state evicted too: one window, then dropped again */
+	CHECK(bpf_map_delete_elem(vfd, &conn) < 0 && errno == ENOENT);
+	CHECK(ffd >= 0 && bpf_map_delete_elem(ffd, &k) == 0);
 	for (int i = 0; i < 400; i++, sent++) {
 		char payload[200] = { 0 };
 
@@ -347,11 +357,16 @@ static void test_evicted_drop_comes_back(void)
 		usleep(10000);
 		got += drain_socket(rx);
 	}
-	printf("  %d of %d packets passed after the eviction\n", got, sent);
-	CHECKF(got < sent - 100, "%d of %d packets passed after the eviction", got, sent);
+	printf("  %d of %d packets passed after the eviction of both\n", got, sent);
+	CHECKF(got >= N && got <= N + 10, "%d of %d packets passed after the eviction", got, sent);
 	CHECK(verdict_of(TX_V4, local_port(tx), RX_V4, 6300, 17, &v) == 0);
-	send_udp(tx, 5, 200);
-	CHECKF(drain_socket(rx) == 0, "dropping did not resume");
+	stats = read_stats();
+	CHECKF(stats && json_integer_value(json_object_get(json_object_get(stats, "agent"),
+							   "verdicts_restored")) == 1,
+	       "the agent did not count the connection it decided again");
+	json_decref(stats);
+	close(vfd);
+	close(ffd);
 	CHECK(stop_agent(SIGTERM, 1000) == 0);
 	close(tx);
 	close(rx);

@@ -372,12 +372,24 @@ static void test_jumbo_frames_span_buffers(void)
 	fixture_close(&f);
 }
 
+/* What the agent writes into a direction's "flows" entry when it decides
+ * on the direction's window 0 (xdp_settle_directions). */
+static int settle(struct fixture *f, const struct pkt_spec *spec, int class_id,
+		  bool provisional, bool rearm)
+{
+	struct direction_decision d = { .class_id = (uint8_t)class_id, .provisional = provisional,
+					.rearm = rearm };
+
+	flow_key_make(&d.direction, spec->saddr, spec->sport, spec->daddr, spec->dport,
+		      spec->proto);
+	return xdp_settle_directions(xdp_sampler_map_fd(f->s, XDP_MAP_FLOWS), TEST_N, &d, 1);
+}
+
 static void test_window_at_nth_packet(void)
 {
 	struct fixture f;
 	uint16_t sizes[TEST_N];
 	uint64_t d[CNT_MAX];
-	struct flow_key k;
 
 	if (fixture_open(&f, 1 << 16))
 		return;
@@ -390,14 +402,9 @@ static void test_window_at_nth_packet(void)
 	/* Sampled once: later packets add nothing until userspace re-arms. */
 	CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
 	CHECK(drain(&f) == 0);
-	flow_key_make(&k, udp6.saddr, udp6.sport, udp6.daddr, udp6.dport, udp6.proto);
-	CHECKF(xdp_rearm(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &k) == 0, "rearm: %s",
-	       strerror(errno));
+	CHECK(settle(&f, &udp6, 0, true, true) == 0);
 	send_window(&f, udp6, sizes, 1);
 	check_window(&records[0], &udp6, sizes, 1);
-
-	flow_key_make(&k, "10.9.9.9", 1, "10.9.9.8", 2, IPPROTO_TCP);
-	CHECK(xdp_rearm(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &k) == -1 && errno == ENOENT);
 	fixture_close(&f);
 }
 
@@ -566,6 +573,42 @@ static void test_verdict_drop(void)
 					[2 * OUTCOME_COUNT + OUTCOME_PASS] = 1, /* provisional */
 					[2 * OUTCOME_COUNT + OUTCOME_DROP] = 1,
 					[3 * OUTCOME_COUNT + OUTCOME_PASS] = 1 }, 140 /* IP bytes of tcp4 */);
+	fixture_close(&f);
+}
+
+/* A direction whose connection "verdicts" lost (its LRU evicted it) is
+ * enforced from its own entry, where the agent wrote the decision: a final
+ * DROP drops from the first packet on, with no new window, and the loss is
+ * counted once; a provisional one never drops, keeps sampling and is not
+ * counted (nothing it enforced was lost). */
+static void test_direction_enforces_a_lost_verdict(void)
+{
+	struct fixture f;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct pkt_spec prov = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	set_policy(&f, 2, (struct policy){ .action = ACTION_DROP });
+	send_window(&f, tcp4, sizes, 1);
+	CHECK(settle(&f, &tcp4, 2, false, false) == 0);
+	counter_delta(&f, d);
+	for (int i = 0; i < 3; i++)
+		CHECK(run_spec(&f, &tcp4, NULL) == XDP_DROP);
+	CHECK(drain(&f) == 0);
+	counter_delta(&f, d);
+	CHECKF(d[CNT_ACTION_DROP] == 3 && d[CNT_ENFORCED_EVICTED] == 1 && d[CNT_VERDICT_HITS] == 0,
+	       "%llu dropped, %llu counted evicted", (unsigned long long)d[CNT_ACTION_DROP],
+	       (unsigned long long)d[CNT_ENFORCED_EVICTED]);
+
+	prov.sport++;
+	send_window(&f, prov, sizes, 1);
+	CHECK(settle(&f, &prov, 2, true, true) == 0);
+	send_window(&f, prov, sizes, 1); /* passes, and fills the re-armed window */
+	check_window(&records[0], &prov, sizes, 1);
+	counter_delta(&f, d);
+	CHECK(d[CNT_ACTION_DROP] == 0 && d[CNT_ACTION_PASS] == TEST_N && d[CNT_ENFORCED_EVICTED] == 0);
 	fixture_close(&f);
 }
 
@@ -1311,6 +1354,7 @@ int main(void)
 	RUN(test_flows_map_sized_by_n);
 	RUN(test_directions_fill_separate_windows);
 	RUN(test_verdict_drop);
+	RUN(test_direction_enforces_a_lost_verdict);
 	RUN(test_final_verdict_samples_unseen_direction);
 	RUN(test_mark_rewrites_dscp);
 	RUN(test_rate_limit_passes_burst_then_drops);

@@ -84,7 +84,7 @@ struct agent {
 	struct decision_queue *events_queue;
 	struct latency_hist latency;
 	struct latency_recent latency_recent;
-	uint64_t decisions, failed, rearms_lost;
+	uint64_t decisions, failed, rearms_lost, verdicts_restored;
 
 	struct agent_counts counts;       /* what /metrics adds to the above */
 	struct metrics_source metrics_src;
@@ -106,13 +106,24 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* Worker thread: verdicts for the connections, re-arms for the uncertain
- * directions, then the events (queued: a slow reader never holds this up). */
+/* Does the policy act on this class (anything but pass)? */
+static bool enforced(const struct agent *a, int class_id)
+{
+	struct policy p;
+
+	return class_id >= 0 && xdp_read_policy(a->policy_fd, (unsigned)class_id, &p) == 0 &&
+	       p.action != ACTION_PASS;
+}
+
+/* Worker thread: verdicts for the connections, each direction's decision
+ * (and re-arm) kept with it, then the events (queued: a slow reader never
+ * holds this up). */
 static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 {
 	struct agent *a = ctx;
 	struct flow_key keys[POOL_MAX_BATCH];
 	struct verdict values[POOL_MAX_BATCH];
+	struct direction_decision settled[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
 	uint32_t model_id = model_config(a->model)->model_id;
@@ -130,13 +141,25 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.decided_ns = decided_ns,
 			.model_id = model_id,
 		};
+		settled[i] = (struct direction_decision){
+			.direction = d[i].window.key, .emitted_ns = d[i].window.last_ns,
+			.window = d[i].window.window, .class_id = (uint8_t)d[i].class_id,
+			.provisional = d[i].provisional, .rearm = d[i].rearm,
+		};
+		if (d[i].restored && enforced(a, d[i].class_id))
+			__atomic_fetch_add(&a->verdicts_restored, 1, __ATOMIC_RELAXED);
 	}
 	if (xdp_write_verdicts(a->verdicts_fd, keys, values, (unsigned)n))
 		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
 	written_ns = monotonic_ns();
-	for (int i = 0; i < n; i++)
-		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
-			__atomic_fetch_add(&a->rearms_lost, 1, __ATOMIC_RELAXED);
+	/* the decision kept with each direction too (after the verdicts, which
+	 * enforce at once: the latency is theirs) */
+	if (xdp_settle_directions(a->flows_fd, (unsigned)model_config(a->model)->window, settled,
+				  (unsigned)n)) {
+		log_line(LOG_LEVEL_ERR, "writing %d directions' decisions: %s", n, strerror(errno));
+		for (int i = 0; i < n; i++)
+			__atomic_fetch_add(&a->rearms_lost, d[i].rearm, __ATOMIC_RELAXED);
+	}
 	for (int i = 0; i < n; i++) {
 		uint64_t last = d[i].window.last_ns;
 
@@ -184,6 +207,7 @@ static void publish(struct agent *a)
 	a->info.latency_recent_p50_us = latency_quantile(&recent, 0.5);
 	a->info.latency_recent_p99_us = latency_quantile(&recent, 0.99);
 	a->info.rearms_lost = __atomic_load_n(&a->rearms_lost, __ATOMIC_RELAXED);
+	a->info.verdicts_restored = __atomic_load_n(&a->verdicts_restored, __ATOMIC_RELAXED);
 	a->info.events_dropped = (a->events_queue ? decision_queue_dropped(a->events_queue) : 0) +
 				 events_writer_lost(a->events);
 	xdp_publish_agent(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &a->info);
@@ -236,7 +260,8 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 		.model = model_config(a->model), .max_windows = o->max_windows,
 		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
-		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
+		.rearms_lost = &a->rearms_lost, .verdicts_restored = &a->verdicts_restored,
+		.counts = &a->counts, .latency = &a->latency,
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
 		.flows_fd = a->flows_fd, .verdicts_fd = a->verdicts_fd,

@@ -148,6 +148,8 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	memcpy(d->window_logprobs, logprobs, sizeof(float) * (size_t)c->num_classes);
 
 	conn = find_or_add(c, &d->connection);
+	d->restored = conn->final && (conn->seen & (reverse ? VERDICT_SEEN_REVERSE
+							    : VERDICT_SEEN_FORWARD));
 	conn->seen |= reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
 	d->directions_seen = conn->seen;
 	if (!conn->final) {

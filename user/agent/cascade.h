@@ -37,6 +37,8 @@ struct decision {
 	bool provisional;            /* below threshold and more windows allowed */
 	bool rearm;                  /* ask for the next window of this direction */
 	uint8_t directions_seen;     /* VERDICT_SEEN_* bits: directions whose windows came in */
+	bool restored;               /* the connection was decided already and this direction's
+				      * window had come before: the kernel lost its state */
 };
 
 struct cascade;

@@ -57,7 +57,9 @@ static const struct cli_option options[] = {
 		   .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
 	CLI_OPTION(OPT_THREADS, "threads", 'j', "N", "classification threads",
 		   .def = "number of CPUs - 1, at least 1"),
-	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N", "flow directions tracked in the kernel",
+	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N",
+		   "flow directions sampled at once in the kernel; its verdicts map holds "
+		   CLI_STR(ODEFLOW_VERDICTS_PER_FLOW) " times as many connections",
 		   .def = CLI_STR(ODEFLOW_DEFAULT_FLOWS)),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
 		   "on exit leave the program attached and the maps pinned"),
@@ -86,7 +88,16 @@ ODEFLOW_COMMAND(run,
 		       "SIGTERM; SIGHUP reloads the policy file. Status lines go to standard error, "
 		       "with journald's level prefixes when that is the journal.\n"
 		       "It needs root (CAP_BPF and CAP_NET_ADMIN). odeflow flows, stats, top and "
-		       "policy read and change what it left in the pinned maps.",
+		       "policy read and change what it left in the pinned maps.\n"
+		       "Under a flood: one-packet flows (scans, spoofed sources) take no state in "
+		       "the kernel. More live connections than the maps hold (--flows directions, "
+		       CLI_STR(ODEFLOW_VERDICTS_PER_FLOW) " times as many verdicts) evict the state used longest ago: a connection "
+		       "whose verdict is evicted stays enforced from its direction's state while "
+		       "that lasts; one that lost both passes at most one window of N packets (and "
+		       "what arrives while the agent answers) before it is enforced again, never "
+		       "more. Every such eviction is counted (enforced_evicted in odeflow stats, "
+		       "odeflow_enforced_evicted_total in the metrics): raise --flows when it "
+		       "grows.",
 	.section = 8,
 	.groups = { { NULL, options } });
 

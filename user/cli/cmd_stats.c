@@ -35,7 +35,7 @@ int cmd_stats(int argc, char **argv)
 		json_object_set_new(o, "counters", cnt);
 		json_object_set_new(o, "sampler_loaded", json_boolean(hook != NULL));
 		json_object_set_new(o, "hook", hook ? json_string(hook) : json_null());
-		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
 			"windows_failed", (json_int_t)p.agent.windows_failed,
@@ -46,6 +46,7 @@ int cmd_stats(int argc, char **argv)
 			"latency_recent_p50_us", (json_int_t)p.agent.latency_recent_p50_us,
 			"latency_recent_p99_us", (json_int_t)p.agent.latency_recent_p99_us,
 			"rearms_lost", (json_int_t)p.agent.rearms_lost,
+			"verdicts_restored", (json_int_t)p.agent.verdicts_restored,
 			"events_dropped", (json_int_t)p.agent.events_dropped));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -56,12 +57,14 @@ int cmd_stats(int argc, char **argv)
 		if (hook)
 			printf("hook: %s\n", hook);
 		if (pinned_agent_alive(&p))
-			printf("agent pid %u: %llu windows classified (%llu failed), %llu events dropped\n"
+			printf("agent pid %u: %llu windows classified (%llu failed), %llu events dropped, "
+			       "%llu verdicts restored\n"
 			       "latency, last 10 s: p50 %llu us, p99 %llu us; since the start: p50 %llu us, "
 			       "p99 %llu us\n",
 			       p.agent.pid, (unsigned long long)p.agent.windows_classified,
 			       (unsigned long long)p.agent.windows_failed,
 			       (unsigned long long)p.agent.events_dropped,
+			       (unsigned long long)p.agent.verdicts_restored,
 			       (unsigned long long)p.agent.latency_recent_p50_us,
 			       (unsigned long long)p.agent.latency_recent_p99_us,
 			       (unsigned long long)p.agent.latency_p50_us,

@@ -91,11 +91,17 @@ static uint64_t hash_elem_bytes(uint32_t key, uint32_t value, uint64_t entries)
 	return entries * (56 + ((key + 7) & ~7u) + ((value + 7) & ~7u)) + buckets * 8;
 }
 
+unsigned xdp_verdict_capacity(const struct xdp_options *o)
+{
+	return o->flow_capacity * ODEFLOW_VERDICTS_PER_FLOW;
+}
+
 uint64_t xdp_maps_bytes(const struct xdp_options *o)
 {
 	return hash_elem_bytes(sizeof(struct flow_key), FLOW_STATE_BYTES(o->window_n),
 			       o->flow_capacity) +
-	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict), o->flow_capacity) +
+	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict),
+			       xdp_verdict_capacity(o)) +
 	       o->ring_bytes;
 }
 
@@ -127,8 +133,9 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 	if (o->resample_after_ns < NSEC_PER_MSEC)
 		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
 			      "every direction before the agent could answer");
-	if (o->flow_capacity < 1)
-		return errmsg(err, errlen, "flow capacity must be at least 1");
+	if (o->flow_capacity < 1 || o->flow_capacity > UINT32_MAX / ODEFLOW_VERDICTS_PER_FLOW)
+		return errmsg(err, errlen, "flow capacity must be 1 to %u",
+			      UINT32_MAX / ODEFLOW_VERDICTS_PER_FLOW);
 	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1)))
 		return errmsg(err, errlen,
 			      "ring size %u is not a power of two of at least %ld bytes",
@@ -175,7 +182,7 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 		return -1;
 	skel->rodata->instance |= 1; /* 0 means "no one" in "active" */
 	s->rodata = *skel->rodata;
-	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
+	if (bpf_map__set_max_entries(skel->maps.verdicts, xdp_verdict_capacity(o)) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
 	*what = "creating map flows";

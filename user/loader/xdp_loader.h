@@ -44,7 +44,8 @@ struct xdp_options {
 	unsigned window_n;      /* N, packets per window: 2..64 */
 	unsigned skip;          /* packets of a direction before its first window: 0..ODEFLOW_MAX_SKIP */
 	uint64_t resample_after_ns; /* see ODEFLOW_RESAMPLE_AFTER_NS */
-	unsigned flow_capacity; /* entries of "flows" (directions) and "verdicts" (connections) */
+	unsigned flow_capacity; /* entries of "flows" (directions being sampled); "verdicts"
+				 * holds ODEFLOW_VERDICTS_PER_FLOW times as many connections */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
 	const char *pin_dir;    /* where maps are pinned and reused; NULL: do not pin */
 };
@@ -79,6 +80,9 @@ enum xdp_map {
 };
 
 struct xdp_sampler;
+
+/* Connections "verdicts" holds with these options. */
+unsigned xdp_verdict_capacity(const struct xdp_options *o);
 
 /* About how much kernel memory the maps of these options take (flows and
  * verdicts are preallocated, the ring is fixed). xdp_sampler_open refuses
