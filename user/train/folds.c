@@ -13,9 +13,9 @@ static const struct {
 	const char *name, *about, *column, *groups;
 } splits[] = {
 	[FOLD_BLOCKED] = { "blocked", "each class cut into K contiguous blocks in data order, "
-				      "fold k holds out block k of every class" },
-	[FOLD_SESSIONS] = { "sessions", "whole sessions dealt at random" },
-	[FOLD_RANDOM] = { "random", "single windows dealt at random" },
+				      "fold k holds out block k of every class", NULL, NULL },
+	[FOLD_SESSIONS] = { "sessions", "whole sessions dealt at random", NULL, NULL },
+	[FOLD_RANDOM] = { "random", "single windows dealt at random", NULL, NULL },
 	[FOLD_FILES] = { "files", "whole capture files, as odeflow pcap2npy's PREFIX_index.csv "
 				  "names them: one a fold when K is their number, else dealt "
 				  "largest first to the emptiest fold", "file", "capture files" },
