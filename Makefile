@@ -25,7 +25,7 @@ DEP_FLAGS := -MMD -MP
 LDLIBS    := $(shell pkg-config --libs libxdp 2>/dev/null || echo -lxdp) -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
              -ljansson -lpcap $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi) \
              -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
-             -lxgboost -lpthread -lm
+             $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium) -lxgboost -lpthread -lm
 BPF_CFLAGS := -target bpf -mcpu=v3 -O2 -g $(WARN) -D__TARGET_ARCH_$(ARCH) -Ivmlinux/$(ARCH) -Ibpf
 
 ifeq ($(V),1)

@@ -10,9 +10,11 @@
 #define ODEFLOW_HARNESS_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int harness_failed_tests;
@@ -70,6 +72,50 @@ static inline int harness_done(void)
 {
 	return harness_failed_tests ? 1 : 0;
 }
+
+/* CPU seconds this thread has run: what a piece of work costs, however
+ * busy the machine is (wall time is not, on a shared 2-vCPU machine). */
+static inline double harness_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Time in tests. A test that bounds how long something takes measures it,
+ * prints it, and judges it against a bound that holds with margin on a
+ * loaded 2-vCPU machine for the build under test: harness_ms(PLAIN) is
+ * PLAIN milliseconds in the plain build and HARNESS_SANITIZED_SLOWDOWN times
+ * as many under ASan+UBSan (tests/run.sh sets ODEFLOW_SANITIZED=1 there). */
+#define HARNESS_SANITIZED_SLOWDOWN 3
+
+static inline bool harness_sanitized(void)
+{
+	return getenv("ODEFLOW_SANITIZED") != NULL;
+}
+
+static inline int harness_ms(int plain_ms)
+{
+	return harness_sanitized() ? plain_ms * HARNESS_SANITIZED_SLOWDOWN : plain_ms;
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline double harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+/* Polls COND every 10 ms until it holds, for at most harness_ms(PLAIN_MS):
+ * the milliseconds it took to hold, or -1 if it never did. */
+#define WAIT_UNTIL(cond, plain_ms)                                             	({                                                                     		double start_ = harness_now_ms(), took_ = -1;                  		for (;;) {                                                     			if (cond) {                                            				took_ = harness_now_ms() - start_;             				break;                                         			}                                                      			if (harness_now_ms() - start_ > harness_ms(plain_ms))  				break;                                         			usleep(10000);                                         		}                                                              		took_;                                                         	})
+
+/* Prints how long WHAT took (took_ms; < 0: it never happened) against its
+ * bound, harness_ms(PLAIN_MS), and checks it is within. */
+#define CHECK_TOOK(what, took_ms, plain_ms)                                    	do {                                                                   		double t_ = (took_ms);                                         		int b_ = harness_ms(plain_ms);                                 		if (t_ >= 0)                                                   			printf("  %s: %.0f ms (at most %d)\n", (what), t_, b_); 		CHECKF(t_ >= 0 && t_ <= b_, "%s: %s %d ms", (what),           		       t_ < 0 ? "not within" : "over", b_);                   	} while (0)
 
 /* Tests that load BPF programs or create namespaces need root. */
 static inline int harness_is_root(void)

@@ -9,6 +9,7 @@ packages=(
   libbpf-dev libelf-dev zlib1g-dev
   libxdp-dev                    # odeflow run: the XDP hook shared through libxdp's multi-program dispatcher
   libopenblas-dev libpcap-dev libjansson-dev
+  libsodium-dev                 # the keyed hash (SipHash) of the flow tables: chosen keys cannot flood them
   libmicrohttpd-dev             # odeflow run --metrics: the /metrics HTTP server
   libfixbuf-dev                 # odeflow run --ipfix: IPFIX records (RFC 7011)
   libndpi-dev                   # pcap2npy --label-ndpi: nDPI labels flows of full-payload captures

@@ -123,7 +123,7 @@ static void test_events_match_the_capture(void)
 	snprintf(path, sizeof(path), "%s/stats.json", scratch_dir);
 	CHECK(file_contains(path, "\"running\": true"));
 	stop_tcpdump();
-	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second of SIGINT");
+	CHECKF(stop_agent(SIGINT) == 0, "the agent did not exit 0 in time after SIGINT");
 
 	snprintf(path, sizeof(path), "%s/live.pcap", scratch_dir);
 	CHECK(tcpdump_read(path) == 0);
@@ -252,7 +252,7 @@ static void test_policies_live(void)
 
 	/* SIGHUP reloads the policy file; a bad one keeps the running policy */
 	snprintf(path, sizeof(path), "%s/policy", scratch_dir);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	f = fopen(path, "w");
 	fprintf(f, "%s pass\n", cls);
 	fclose(f);
@@ -276,7 +276,7 @@ static void test_policies_live(void)
 	send_udp(tx, 5, 200);
 	usleep(50000);
 	CHECKF(drain_socket(rx) == 0, "a bad policy file replaced the running policy");
-	CHECK(stop_agent(SIGTERM, 1000) == 0);
+	CHECK(stop_agent(SIGTERM) == 0);
 	close(tx);
 	close(rx);
 }
@@ -285,7 +285,7 @@ static void test_policies_live(void)
  * windows: the second one comes from a live re-arm. */
 static void test_cascade_rearms_live(void)
 {
-	char path[160];
+	char path[160], first[96], second[96];
 	json_t *events;
 	int rx, tx, windows = 0;
 	long stage2 = 0;
@@ -293,13 +293,20 @@ static void test_cascade_rearms_live(void)
 	snprintf(path, sizeof(path), "--threshold 1 --max-windows 2 --events %s/cascade.jsonl", scratch_dir);
 	if (start_agent(path))
 		return;
-	tx = udp_pair(AF_INET, 6100, &rx);
-	send_udp(tx, N, 300);
-	usleep(100000); /* the re-arm lands before the next window's packets */
-	send_udp(tx, N, 400);
-	usleep(100000);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
 	snprintf(path, sizeof(path), "%s/cascade.jsonl", scratch_dir);
+	tx = udp_pair(AF_INET, 6100, &rx);
+	snprintf(first, sizeof(first), "\"sport\":%u,\"dport\":6100,\"proto\":17,\"window\":0",
+		 local_port(tx));
+	snprintf(second, sizeof(second), "\"sport\":%u,\"dport\":6100,\"proto\":17,\"window\":1",
+		 local_port(tx));
+	send_udp(tx, N, 300);
+	/* the agent writes the event after the re-arm: the next window's
+	 * packets then fall into the re-armed window */
+	CHECK_TOOK("the first window's decision", WAIT_UNTIL(file_contains(path, first), 2000), 2000);
+	send_udp(tx, N, 400);
+	CHECK_TOOK("the second window's decision", WAIT_UNTIL(file_contains(path, second), 2000),
+		   2000);
+	CHECK(stop_agent(SIGINT) == 0);
 	events = read_events(path);
 	for (size_t i = 0; i < json_array_size(events); i++) {
 		json_t *e = json_array_get(events, i);
@@ -336,7 +343,7 @@ static void test_keep_fail_open_and_take_over(void)
 	CHECK(receive_all(rx, N));
 	for (int t = 0; t < 100 && verdict_of(TX_V4, local_port(tx), RX_V4, 6200, 17, &v); t++)
 		usleep(20000);
-	stop_agent(SIGKILL, 1000);
+	stop_agent(SIGKILL);
 	CHECK(sh("ip link show dev %s | grep -q xdp", dev_rx) == 0); /* still attached */
 	tx2 = udp_pair(AF_INET, 6201, &rx2);
 	send_udp(tx2, 2 * N, 100);
@@ -345,7 +352,7 @@ static void test_keep_fail_open_and_take_over(void)
 
 	CHECK(start_agent("--threshold 0") == 0);
 	CHECK(verdict_of(TX_V4, local_port(tx), RX_V4, 6200, 17, &v) == 0); /* kept */
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(sh("! ip link show dev %s | grep -q xdp", dev_rx) == 0); /* now detached */
 	close(tx);
 	close(rx);
@@ -424,7 +431,7 @@ static void windows_and_wakeups(const char *agent_opts, uint16_t first_port, lon
 	*windows = stats_counter(stats, "windows");
 	*wakeups = stats_counter(stats, "agent_wakeups");
 	json_decref(stats);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 }
 
 /* --busy-poll: the agent never sleeps, so no window pays for waking it;
@@ -473,7 +480,7 @@ static void test_malformed_captures(void)
 		CHECK(json_is_true(json_object_get(json_object_get(stats, "agent"), "running")));
 	}
 	json_decref(stats);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 }
 
 /* odeflow top in a real 80x24 terminal (tmux): it draws the agent's state
@@ -520,7 +527,7 @@ static void test_top_in_a_terminal(void)
 	CHECKF(file_contains(screen, "shell-before") && file_contains(screen, "top-exited-0"),
 	       "after q the terminal does not show the shell's screen and exit status 0");
 	sh("tmux kill-session -t %s 2>/dev/null", session);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	close(tx);
 	close(rx);
 }

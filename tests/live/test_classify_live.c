@@ -6,8 +6,12 @@
  * into the tx end, and a socket in the tx namespace sends UDP over IPv6 to
  * the rx namespace's own address. Then `odeflow classify` reads tcpdump's
  * recording. Both
- * must report the same flow directions with the same sizes, times within
- * 1 ms, the same classes and confidences within 1e-4. Threshold 0: only
+ * must report the same flow directions with the same sizes and times within
+ * 1 ms, and each side's class and confidence must be the model's answer
+ * for the window its connection was decided on, as that side saw its
+ * packets (confidence within 1e-4): XDP's clock and
+ * tcpdump's differ by tens of microseconds on a loaded machine, which can
+ * move a confidence by more than 1e-4. Threshold 0: only
  * first windows, the part where the offline and live paths must agree
  * exactly (re-armed live windows start after the decision's latency).
  * UDP only: with XDP on a veth, GRO merges TCP segments before tcpdump sees
@@ -127,18 +131,14 @@ static int make_model(const char *path)
 	return rc;
 }
 
-/* Polls (10 ms steps, up to seconds) until the shell condition holds. */
-static int wait_for(const char *cond, int seconds)
+/* Polls until the shell condition holds, for at most harness_ms(plain_ms):
+ * the milliseconds it took, or -1. */
+static double wait_for(const char *cond, int plain_ms)
 {
 	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", cond);
-	for (int i = 0; i < seconds * 100; i++) {
-		if (system(cmd) == 0)
-			return 0;
-		usleep(10000);
-	}
-	return -1;
+	return WAIT_UNTIL(system(cmd) == 0, plain_ms);
 }
 
 struct events {
@@ -192,10 +192,70 @@ static json_t *find_event(const struct events *ev, json_t *want)
 	return NULL;
 }
 
-static void compare(const struct events *live, const struct events *offline)
+/* The model's class and confidence for the window an event shows (its
+ * sizes and times): at stage 1, the probability of the top class. */
+static void model_answer(const struct model *m, json_t *e, const char **cls, double *confidence)
+{
+	struct model_ws *ws = model_ws_new(m, 1);
+	float sizes[N], logprobs[ODEFLOW_MAX_CLASSES];
+	double times[N];
+	int best = 0;
+
+	for (int i = 0; i < N; i++) {
+		sizes[i] = (float)json_integer_value(json_array_get(json_object_get(e, "sizes"), i));
+		times[i] = json_integer_value(json_array_get(json_object_get(e, "ts_us"), i)) * 1e-6;
+	}
+	*confidence = NAN;
+	*cls = "?";
+	if (ws && !model_classify(m, ws, 1, sizes, times, logprobs)) {
+		for (int k = 1; k < model_config(m)->num_classes; k++)
+			best = logprobs[k] > logprobs[best] ? k : best;
+		*confidence = exp(logprobs[best]);
+		*cls = model_config(m)->class_names[best];
+	}
+	model_ws_free(ws);
+}
+
+/* The connection's first event among ev (either direction): the window its
+ * stage-1 decision came from. */
+static json_t *connection_first(const struct events *ev, json_t *e)
+{
+	for (int i = 0; i < ev->n; i++) {
+		json_t *f = ev->e[i];
+		bool same = same_field(f, e, "src") && same_field(f, e, "dst") &&
+			    same_field(f, e, "sport") && same_field(f, e, "dport");
+		bool reverse = json_equal(json_object_get(f, "src"), json_object_get(e, "dst")) &&
+			       json_equal(json_object_get(f, "dst"), json_object_get(e, "src")) &&
+			       json_equal(json_object_get(f, "sport"), json_object_get(e, "dport")) &&
+			       json_equal(json_object_get(f, "dport"), json_object_get(e, "sport"));
+
+		if (same_field(f, e, "proto") && (same || reverse))
+			return f;
+	}
+	return e;
+}
+
+/* The event's class and confidence are the model's answer for the window
+ * its connection was decided on (threshold 0: its first, of either
+ * direction, among the same side's events). */
+static void check_answer(const struct model *m, const struct events *ev, json_t *e,
+			 const char *side, const char *text, double *worst)
+{
+	const char *cls;
+	double confidence, d;
+
+	model_answer(m, connection_first(ev, e), &cls, &confidence);
+	d = fabs(json_real_value(json_object_get(e, "confidence")) - confidence);
+	CHECKF(!strcmp(json_string_value(json_object_get(e, "class")), cls) && d <= 1e-4,
+	       "%s: not the model's answer (%s, %.6f) for its connection's window: %s", side, cls,
+	       confidence, text);
+	*worst = d > *worst || isnan(d) ? d : *worst;
+}
+
+static void compare(const struct events *live, const struct events *offline, const struct model *m)
 {
 	long long max_dt = 0;
-	double max_dconf = 0;
+	double max_dconf = 0, max_answer = 0;
 
 	CHECKF(live->n == offline->n, "%d live events, %d offline", live->n, offline->n);
 	for (int i = 0; i < offline->n; i++) {
@@ -216,16 +276,16 @@ static void compare(const struct events *live, const struct events *offline)
 				CHECKF(dt <= 1000, "packet %zu time differs by %lld us: %s", j, dt, text);
 				max_dt = dt > max_dt ? dt : max_dt;
 			}
-			CHECKF(same_field(l, o, "class"), "class differs: %s", text);
+			check_answer(m, live, l, "live", text, &max_answer);
+			check_answer(m, offline, o, "offline", text, &max_answer);
 			dconf = fabs(json_real_value(json_object_get(l, "confidence")) -
 				     json_real_value(json_object_get(o, "confidence")));
-			CHECKF(dconf <= 1e-4, "confidence differs by %g: %s", dconf, text);
 			max_dconf = dconf > max_dconf ? dconf : max_dconf;
 		}
 		free(text);
 	}
-	printf("  %d directions; largest differences: %lld us, confidence %.2g\n", offline->n,
-	       max_dt, max_dconf);
+	printf("  %d directions; largest differences: %lld us, confidence %.2g live against "
+	       "offline, %.2g from the model's answer\n", offline->n, max_dt, max_dconf, max_answer);
 }
 
 /* Rewrites a capture for replay: IPv4 only, addresses in 10.200.0.0/16. */
@@ -241,7 +301,8 @@ static void live_equals_offline(const char *skip)
 	const char *captures[] = { "tests/data/pcaps/skype-conference-call.pcap",
 				   "tests/data/pcaps/youtube_quic.pcap" };
 	struct events live, offline;
-	char cond[256];
+	struct model *model;
+	char cond[256], err[256];
 	int saved, rc;
 
 	if (skip_reason) {
@@ -265,14 +326,16 @@ static void live_equals_offline(const char *skip)
 					"tcpdump", "-i", dev_rx, "-U", "-n", "-w",
 					TMP("recorded.pcap"), NULL }, TMP("tcpdump.log"));
 	snprintf(cond, sizeof(cond), "grep -q 'listening on' %s", TMP("tcpdump.log"));
-	CHECKF(tcpdump_pid > 0 && !wait_for(cond, 10), "tcpdump did not start");
+	CHECK(tcpdump_pid > 0);
+	CHECK_TOOK("tcpdump's start", wait_for(cond, 10000), 10000);
 	agent_pid = spawn((char *[]){ "/usr/bin/timeout", "60", "ip", "netns", "exec", ns_rx,
 				      (char *)odeflow_bin, "run", "--iface", dev_rx, "--model",
 				      TMP("model.safetensors"), "--events", TMP("live.jsonl"),
 				      "--threshold", "0", "--skip", (char *)skip, "--quiet", NULL },
 			  TMP("agent.log"));
 	snprintf(cond, sizeof(cond), "ip -n %s link show %s | grep -q xdp", ns_rx, dev_rx);
-	CHECKF(agent_pid > 0 && !wait_for(cond, 20), "the agent did not attach");
+	CHECK(agent_pid > 0);
+	CHECK_TOOK("the agent's attach", wait_for(cond, 20000), 20000);
 	for (size_t c = 0; c < sizeof(captures) / sizeof(captures[0]); c++) {
 		char name[32];
 
@@ -286,9 +349,7 @@ static void live_equals_offline(const char *skip)
 	 * from the recording. Wait until they are in it. */
 	snprintf(cond, sizeof(cond), "test $(tcpdump -r %s -n 'ip6 and udp' 2>/dev/null | wc -l) -ge %d",
 		 TMP("recorded.pcap"), N + N / 2);
-	CHECKF(!wait_for(cond, 10), "tcpdump did not record the IPv6 datagrams");
-	usleep(500000); /* the last windows' decisions */
-	stop(&agent_pid);
+	CHECK_TOOK("tcpdump's recording of the IPv6 datagrams", wait_for(cond, 10000), 10000);
 	stop(&tcpdump_pid);
 
 	fflush(stdout);
@@ -301,6 +362,11 @@ static void live_equals_offline(const char *skip)
 	dup2(saved, 1);
 	close(saved);
 	CHECK(rc == 0);
+	/* the agent decides the last windows a little after their packets */
+	snprintf(cond, sizeof(cond), "test $(wc -l < %s) -ge $(wc -l < %s)", TMP("live.jsonl"),
+		 TMP("offline.jsonl"));
+	CHECK_TOOK("the agent's last decisions", wait_for(cond, 5000), 5000);
+	stop(&agent_pid);
 
 	load_events(TMP("live.jsonl"), &live);
 	load_events(TMP("offline.jsonl"), &offline);
@@ -311,7 +377,12 @@ static void live_equals_offline(const char *skip)
 		printf("  offline: %.160s\n", text);
 		free(text);
 	}
-	compare(&live, &offline);
+	if (model_load(TMP("model.safetensors"), &model, err, sizeof(err)) == 0) {
+		compare(&live, &offline, model);
+		model_free(model);
+	} else {
+		CHECKF(0, "%s", err);
+	}
 	if (harness_current_failed)
 		sh("head -20 %s %s", TMP("agent.log"), TMP("tcpdump.log"));
 	free_events(&live);

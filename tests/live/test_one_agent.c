@@ -103,7 +103,7 @@ static void second_agent_refused(const char *first, const char *second, uint16_t
 	CHECKF(policy_drops_all(), "%s/%s: the first agent's policy was replaced", first, second);
 	CHECKF(all_pins_present(), "%s/%s: the first agent's pins went", first, second);
 	CHECKF(still_enforces(port), "%s/%s: the first agent no longer enforces", first, second);
-	CHECK(stop_agent(SIGTERM, 2000) == 0);
+	CHECK(stop_agent(SIGTERM) == 0);
 }
 
 static void test_xdp_then_xdp(void) { second_agent_refused("xdp", "xdp", 6500); }
@@ -130,11 +130,11 @@ static void test_kept_tcx_taken_over(void)
 	send_udp(tx, N, 200);
 	for (int t = 0; t < 100 && verdict_of(TX_V4, local_port(tx), RX_V4, 6560, 17, &v); t++)
 		usleep(20000);
-	stop_agent(SIGKILL, 2000);
+	stop_agent(SIGKILL);
 	CHECK(start_agent("--hook tcx --threshold 0") == 0);
 	CHECK(file_contains(tmp_path("agent.err"), "attached"));
 	CHECK(verdict_of(TX_V4, local_port(tx), RX_V4, 6560, 17, &v) == 0);
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(sh("test -z \"$(bpftool net show dev %s 2>/dev/null | grep -i odeflow)\"", dev_rx) == 0);
 	close(tx);
 	close(rx);

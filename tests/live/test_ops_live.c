@@ -113,7 +113,7 @@ static void test_tcx_beside_another_program(void)
 	CHECK(dropper_attach(&d) == 0); /* back, after odeflow this time */
 	tcx_chain(chain, sizeof(chain));
 	CHECKF(!strcmp(chain, "odeflow_tc drop_udp_port"), "tcx chain: '%s'", chain);
-	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second");
+	CHECKF(stop_agent(SIGINT) == 0, "the agent did not exit 0 in time");
 	tcx_chain(chain, sizeof(chain)); /* odeflow unloaded: the firewall goes on */
 	CHECKF(!strcmp(chain, "drop_udp_port"), "tcx chain after the agent: '%s'", chain);
 	CHECK(send_connection(DROPPED_PORT, &sport) == 0);
@@ -131,7 +131,7 @@ static void test_tcx_keep_and_take_over(void)
 		CHECKF(0, "the agent did not attach at tcx");
 		return;
 	}
-	stop_agent(SIGKILL, 1000);
+	stop_agent(SIGKILL);
 	tcx_chain(chain, sizeof(chain));
 	CHECKF(!strcmp(chain, "odeflow_tc"), "after a SIGKILL with --keep: '%s'", chain);
 	CHECK(run_refused("", "xdp.err") == 1);
@@ -140,7 +140,7 @@ static void test_tcx_keep_and_take_over(void)
 	CHECK(start_agent("--hook tcx") == 0);
 	tcx_chain(chain, sizeof(chain));
 	CHECKF(!strcmp(chain, "odeflow_tc"), "took over: '%s' (one program, not two)", chain);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	tcx_chain(chain, sizeof(chain));
 	CHECKF(chain[0] == '\0', "after the agent: '%s'", chain);
 }
@@ -170,7 +170,7 @@ static void test_foreign_xdp_program(void)
 
 	CHECK(start_agent("--replace") == 0);
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id != 0 && id != other_id);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);
 	xdp_pass_bpf__destroy(other);
 }
@@ -341,7 +341,7 @@ static void test_prometheus_scrapes_the_agent(void)
 	/* --max-windows 3 (the default): no series for stages past it */
 	CHECK(sh("grep -q 'stage=\"3\"' %s && ! grep -q 'stage=\"4\"' %s", tmp_path("metrics.txt"),
 		 tmp_path("metrics.txt")) == 0);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	stop_prometheus();
 }
 
@@ -384,7 +384,7 @@ static void test_healthz_follows_the_drain(void)
 	if (ptrace(PTRACE_SEIZE, pid, NULL, NULL) || ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) ||
 	    waitpid(pid, &status, __WALL) != pid) {
 		CHECKF(0, "cannot stop the drain thread: %s", strerror(errno));
-		stop_agent(SIGKILL, 1000);
+		stop_agent(SIGKILL);
 		return;
 	}
 	usleep(1500000);
@@ -406,7 +406,7 @@ static void test_healthz_follows_the_drain(void)
 	usleep(300000);
 	code = http_status("/healthz", "health.txt");
 	CHECKF(code == 200, "after SIGCONT: %d", code);
-	CHECK(stop_agent(SIGINT, 1000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 }
 
 /* Scrapers that connect and never ask (every connection the server takes)
@@ -433,7 +433,7 @@ static void test_stuck_scrapers_never_stall_the_agent(void)
 	CHECK(n == 12);
 	CHECK(send_connection(7400, &sport) == N);
 	CHECKF(has_event(sport, 7400), "no event while scrapers hung");
-	CHECKF(stop_agent(SIGINT, 1000) == 0, "the agent did not exit 0 within a second");
+	CHECKF(stop_agent(SIGINT) == 0, "the agent did not exit 0 in time");
 	while (n-- > 0)
 		close(idle[n]);
 }
@@ -667,7 +667,7 @@ static bool export_some_decisions(const char *ipfix_opts, uint16_t first_port,
 		return false;
 	}
 	classify_some_traffic(first_port);
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	return true;
 }
 
@@ -801,7 +801,7 @@ static void test_ipfix_collector_down(void)
 		usleep(300000);
 	}
 	CHECKF(ncol >= 1, "no record reached the collector once it was up");
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	usleep(200000);
 	stop_collector("socat");
 	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);

@@ -138,7 +138,7 @@ static int churn_rounds(int flows, long long *evicted, long long *p99_us)
 		       *evicted - stats_counter(stats, "enforced_evicted"), *p99_us);
 		json_decref(stats);
 	}
-	CHECK(stop_agent(SIGTERM, 2000) == 0);
+	CHECK(stop_agent(SIGTERM) == 0);
 	return worst;
 }
 

@@ -151,7 +151,7 @@ static void test_alone_when_not_shared(void)
 	CHECK(metrics_hook("xdp"));
 	CHECK(send_connection(DROPPED_PORT + 50, &sport) == N);
 	CHECKF(has_event(sport, DROPPED_PORT + 50), "no event through the link");
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &id) == 0 && id == 0);
 }
 
@@ -195,7 +195,7 @@ static void test_beside_xdp_filter(void)
 	CHECKF(has_event(sport, DROPPED_PORT), "no event once the filter was gone");
 
 	CHECK(filter("load") == 0 && filter("port " DROPPED_PORT_TEXT) == 0);
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	status = loader_status();
 	CHECKF(members(status, "odeflow_xdp", &prio, &id) == 0 &&
 		       members(status, "xdpfilt_alw_all", &prio, &id) == 1,
@@ -223,7 +223,7 @@ static void test_keep_and_take_over(void)
 		CHECKF(0, "the agent did not attach");
 		return;
 	}
-	stop_agent(SIGKILL, 2000);
+	stop_agent(SIGKILL);
 	CHECK(odeflow_members(&kept) == 1);
 	CHECK(stats_of("packets", hook, sizeof(hook)) >= 0 && !strcmp(hook, "libxdp"));
 
@@ -240,7 +240,7 @@ static void test_keep_and_take_over(void)
 	CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("second.err")) == 0);
 	CHECK(odeflow_members(&kept) == 1 && kept == id);
 
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(odeflow_members(&id) == 0);
 	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &hook_id) == 0 && hook_id == 0);
 }
@@ -269,7 +269,7 @@ static void test_libxdp_alone_is_undone(void)
 	       "no line saying why");
 	CHECK(sh("test $(grep -c 'is not shared' %s) -eq 1", err) == 0);
 	CHECK(stats_of("packets", hook, sizeof(hook)) >= 0 && !strcmp(hook, "xdp"));
-	CHECK(stop_agent(SIGINT, 2000) == 0);
+	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &id) == 0 && id == 0);
 }
 
@@ -285,7 +285,7 @@ static void test_the_dispatcher_mode_decides(void)
 	CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("mode.err")) == 0);
 	if (start_classifying("") == 0) {
 		CHECK(file_contains(tmp_path("agent.err"), "in generic XDP mode, in libxdp's dispatcher"));
-		CHECK(stop_agent(SIGINT, 2000) == 0);
+		CHECK(stop_agent(SIGINT) == 0);
 	} else {
 		CHECKF(0, "the agent did not join a generic dispatcher");
 	}

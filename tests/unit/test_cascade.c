@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* The cascade: one decision per window, windows of a connection (both
  * directions) averaged until confident or max_windows, re-arm requests. */
+#include <limits.h>
+
 #include "harness.h"
 #include "agent/cascade.h"
+#include "common/errmsg.h"
+#include "common/flow_hash.h"
 #include "common/flow_key.h"
 
 #define N 20
+
+/* The ASan build: an allocation that cannot be had returns NULL, as it does
+ * without ASan, so the test of out of memory runs under both. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
 
 static struct model *new_model(void)
 {
@@ -21,6 +33,16 @@ static struct model *new_model(void)
 	if (model_create(&cfg, 7, &m, err, sizeof(err)))
 		printf("  model_create: %s\n", err);
 	return m;
+}
+
+static struct cascade *new_cascade(struct model *m, const struct cascade_options *o)
+{
+	struct cascade *c = NULL;
+	char err[ERRMSG_LEN];
+
+	if (cascade_new(m, o, &c, err, sizeof(err)))
+		printf("  cascade_new: %s\n", err);
+	return c;
 }
 
 /* A window of direction a→b (or b→a when reverse) with varied packets. */
@@ -48,9 +70,9 @@ static void test_confident_first_window_is_final(void)
 {
 	int failed;
 	struct model *m = new_model();
-	struct model_ws *ws = model_ws_new(m, 4);
 	struct cascade_options o = { .threshold = 0, .max_windows = 4, .max_connections = 64 };
-	struct cascade *c = cascade_new(m, &o);
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 4) : NULL;
 	struct window_record w = make_window(1, 0, 0);
 	struct decision d;
 
@@ -64,7 +86,7 @@ static void test_confident_first_window_is_final(void)
 		CHECK(d.window_logprobs[k] <= d.window_logprobs[d.class_id]);
 	CHECK_NEAR(d.confidence, expf(d.window_logprobs[d.class_id]), 1e-5);
 	cascade_free(c);
-	model_ws_free(ws);
+	cascade_ws_free(ws);
 	model_free(m);
 }
 
@@ -72,9 +94,9 @@ static void test_uncertain_connection_averages_both_directions(void)
 {
 	int failed;
 	struct model *m = new_model();
-	struct model_ws *ws = model_ws_new(m, 4);
 	struct cascade_options o = { .threshold = 1.0f, .max_windows = 3, .max_connections = 64 };
-	struct cascade *c = cascade_new(m, &o);
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 4) : NULL;
 	struct window_record w[3] = { make_window(2, 0, 0), make_window(2, 1, 1), make_window(2, 0, 2) };
 	struct decision d[3], extra;
 	float mean[5], best = -INFINITY, norm = 0;
@@ -102,7 +124,7 @@ static void test_uncertain_connection_averages_both_directions(void)
 	CHECK(cascade_decide(c, ws, 1, &w[0], &extra, &failed) == 1);
 	CHECK(extra.stage == 3 && !extra.rearm && extra.class_id == cls);
 	cascade_free(c);
-	model_ws_free(ws);
+	cascade_ws_free(ws);
 	model_free(m);
 }
 
@@ -110,9 +132,9 @@ static void test_connections_are_forgotten_oldest_first(void)
 {
 	int failed;
 	struct model *m = new_model();
-	struct model_ws *ws = model_ws_new(m, 1);
 	struct cascade_options o = { .threshold = 1.0f, .max_windows = 5, .max_connections = 8 };
-	struct cascade *c = cascade_new(m, &o);
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 1) : NULL;
 	struct window_record w;
 	struct decision d;
 
@@ -127,7 +149,7 @@ static void test_connections_are_forgotten_oldest_first(void)
 	w = make_window(0, 1, 5);
 	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 1);
 	cascade_free(c);
-	model_ws_free(ws);
+	cascade_ws_free(ws);
 	model_free(m);
 }
 
@@ -135,18 +157,28 @@ static void test_rejects_bad_input(void)
 {
 	int failed;
 	struct model *m = new_model();
-	struct model_ws *ws = model_ws_new(m, 1);
 	struct cascade_options o = { .threshold = 0.5f, .max_windows = 2, .max_connections = 8 };
 	struct cascade_options bad = { .threshold = 2.0f, .max_windows = 2, .max_connections = 8 };
-	struct cascade *c = cascade_new(m, &o);
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 1) : NULL;
 	struct window_record w = make_window(3, 0, 0);
 	struct decision d;
+	struct cascade *bad_c;
+	char err[ERRMSG_LEN];
 
-	CHECK(cascade_new(m, &bad) == NULL);
+	CHECK(cascade_new(m, &bad, &bad_c, err, sizeof(err)) == -1 && !bad_c);
+	CHECK(strstr(err, "threshold 2 is not from 0 to 1"));
+	bad = (struct cascade_options){ .threshold = 0.5f, .max_windows = 0, .max_connections = 8 };
+	CHECK(cascade_new(m, &bad, &bad_c, err, sizeof(err)) == -1 && strstr(err, "max-windows 0"));
+	/* out of memory is said as such, not as a bad option */
+	bad = (struct cascade_options){ .threshold = 0.5f, .max_windows = 2,
+					.max_connections = INT_MAX };
+	CHECKF(cascade_new(m, &bad, &bad_c, err, sizeof(err)) == -1 &&
+	       strstr(err, "out of memory for the cascade's"), "%s", err);
 	w.n = N - 1;
 	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == -1);
 	cascade_free(c);
-	model_ws_free(ws);
+	cascade_ws_free(ws);
 	model_free(m);
 }
 
@@ -155,9 +187,9 @@ static void test_rejects_bad_input(void)
 static void test_a_failed_window_fails_alone(void)
 {
 	struct model *m = new_model();
-	struct model_ws *ws = model_ws_new(m, 3);
 	struct cascade_options o = { .threshold = 0, .max_windows = 1, .max_connections = 8 };
-	struct cascade *c = cascade_new(m, &o);
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 3) : NULL;
 	struct window_record w[3] = { make_window(1, 0, 1), make_window(2, 0, 2),
 				      make_window(3, 0, 3) };
 	struct decision d[3], alone;
@@ -166,12 +198,77 @@ static void test_a_failed_window_fails_alone(void)
 	w[1].offset_us[5] = w[1].offset_us[4] - 1;
 	CHECK(cascade_decide(c, ws, 3, w, d, &failed) == 2 && failed == 1);
 	CHECK(d[0].window.key.sport == w[0].key.sport && d[1].window.key.sport == w[2].key.sport);
+	cascade_ws_free(ws);
 	cascade_free(c);
-	c = cascade_new(m, &o);
+	c = new_cascade(m, &o);
+	ws = cascade_ws_new(c, 3);
 	CHECK(cascade_decide(c, ws, 1, &w[2], &alone, &failed) == 1 && failed == 0);
 	CHECK(alone.class_id == d[1].class_id && fabsf(alone.confidence - d[1].confidence) < 1e-6f);
 	cascade_free(c);
-	model_ws_free(ws);
+	cascade_ws_free(ws);
+	model_free(m);
+}
+
+/* A window of connection number i (any of 2^24), one direction. */
+static struct window_record window_of(uint32_t i, int salt)
+{
+	struct window_record w = make_window(0, 0, salt);
+
+	w.key.daddr[13] = (uint8_t)(i >> 16);
+	w.key.daddr[14] = (uint8_t)(i >> 8);
+	w.key.daddr[15] = (uint8_t)i;
+	return w;
+}
+
+/* Connections chosen to share one home slot under a known hash key fill
+ * its probe run; past FLOW_HASH_MAX_PROBE each new one takes the run's last
+ * slot. So the run never grows: the first connections stay remembered, the
+ * ones that passed through the last slot are forgotten, and the cascade
+ * never walks further than the bound, whatever keys arrive. */
+static void test_colliding_connections_never_lengthen_a_probe_run(void)
+{
+	enum { PLANTED = FLOW_HASH_MAX_PROBE + 10, CAPACITY = 1024 };
+	const struct flow_hash_key key = { .bytes = "planted:odeflow" };
+	struct model *m = new_model();
+	struct cascade_options o = { .threshold = 1.0f, .max_windows = 10,
+				     .max_connections = CAPACITY, .hash_key = &key };
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 1) : NULL;
+	struct window_record planted[PLANTED], w;
+	struct decision d;
+	struct flow_key canon;
+	uint64_t home = 0;
+	int n = 0, failed;
+
+	CHECK(c && ws);
+	if (!ws)
+		goto out;
+	/* the cascade's tables have CAPACITY slots (max_connections, a power of two) */
+	for (uint32_t i = 0; n < PLANTED; i++) {
+		w = window_of(i, 0);
+		flow_key_canonical(&w.key, &canon);
+		if (!n)
+			home = flow_hash(&key, &canon) & (CAPACITY - 1);
+		if ((flow_hash(&key, &canon) & (CAPACITY - 1)) == home)
+			planted[n++] = w;
+	}
+	for (int i = 0; i < PLANTED; i++)
+		CHECK(cascade_decide(c, ws, 1, &planted[i], &d, &failed) == 1 && d.stage == 1);
+	/* the last planted holds the run's last slot; those before it there are gone */
+	w = planted[PLANTED - 1];
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 2);
+	w = planted[0];
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 2);
+	w = planted[FLOW_HASH_MAX_PROBE - 2];
+	CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 2);
+	for (int i = FLOW_HASH_MAX_PROBE - 1; i < PLANTED - 1; i++) {
+		w = planted[i];
+		CHECKF(cascade_decide(c, ws, 1, &w, &d, &failed) == 1 && d.stage == 1,
+		       "planted connection %d: stage %d, not forgotten", i, d.stage);
+	}
+out:
+	cascade_ws_free(ws);
+	cascade_free(c);
 	model_free(m);
 }
 
@@ -182,5 +279,6 @@ int main(void)
 	RUN(test_connections_are_forgotten_oldest_first);
 	RUN(test_rejects_bad_input);
 	RUN(test_a_failed_window_fails_alone);
+	RUN(test_colliding_connections_never_lengthen_a_probe_run);
 	return harness_done();
 }

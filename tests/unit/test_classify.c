@@ -20,6 +20,12 @@ int cmd_classify(int argc, char **argv);
 
 #define DATA "tests/data/pcaps/"
 #define N 20
+#define GEN_FLOWS "build/tools/gen_flows"
+/* One-way flows of the hostile capture: enough that a table whose probe
+ * runs grew with the planted cluster took several times longer per flow. */
+#define HOSTILE_FLOWS 10000
+/* Its CPU time per flow against spread flows'; it stays near 1 now. */
+#define MAX_HOSTILE_SLOWDOWN 2.0
 
 #define RUN_CMD(...) \
 	cmd_classify(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *), (char *[]){ __VA_ARGS__, NULL })
@@ -350,6 +356,52 @@ static void test_skip(void)
 		      DATA "malformed_dns.pcap") == 2);
 }
 
+/* The least CPU time of two runs of classify --threshold 0 on a capture of
+ * HOSTILE_FLOWS flows whose keys gen_flows chose as KEYS; -1 if one failed. */
+static double classify_cpu(const char *keys)
+{
+	char cmd[512];
+	double best = -1;
+
+	snprintf(cmd, sizeof(cmd), "%s %s %d %d 256 %s", GEN_FLOWS, tmp_path("flows.pcap"),
+		 HOSTILE_FLOWS, N, keys);
+	if (system(cmd)) {
+		printf("  %s failed\n", cmd);
+		return -1;
+	}
+	for (int run = 0; run < 2; run++) {
+		double start = harness_cpu_seconds(), took;
+
+		if (RUN_CAPTURED(TMP("events"), "classify", "--model", TMP("model.safetensors"),
+				 "--threshold", "0", TMP("flows.pcap")))
+			return -1;
+		took = harness_cpu_seconds() - start;
+		best = best < 0 || took < best ? took : best;
+	}
+	unlink(tmp_path("flows.pcap"));
+	return best;
+}
+
+/* The issue's hostile capture: one-way flows whose keys all hash into a few
+ * hundred slots of the tables under the unseeded FNV-1a userspace once
+ * used (per direction: the sessions; per connection: the cascade). Under
+ * the keyed hash they cost what spread flows cost. */
+static void test_hostile_keys_cost_what_spread_keys_cost(void)
+{
+	const char *hostile[] = { "collide-directions", "collide-connections" };
+	double spread = classify_cpu("spread");
+
+	CHECK(spread > 0);
+	for (int i = 0; i < 2 && spread > 0; i++) {
+		double t = classify_cpu(hostile[i]);
+
+		printf("  %d flows, CPU time per flow: %s %.1f us, spread %.1f us (%.2fx, at most "
+		       "%.1fx)\n", HOSTILE_FLOWS, hostile[i], t * 1e6 / HOSTILE_FLOWS,
+		       spread * 1e6 / HOSTILE_FLOWS, t / spread, MAX_HOSTILE_SLOWDOWN);
+		CHECK(t > 0 && t <= MAX_HOSTILE_SLOWDOWN * spread);
+	}
+}
+
 static void test_bad_input(void)
 {
 	FILE *f = fopen(TMP("garbage.pcap"), "w");
@@ -364,6 +416,11 @@ static void test_bad_input(void)
 	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "--threshold", "1.5",
 		      DATA "malformed_dns.pcap") == 2);
 	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "--max-windows", "0",
+		      DATA "malformed_dns.pcap") == 2);
+	/* the cascade's options are run's: -w is --max-windows, -k is no option */
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "-w", "0",
+		      DATA "malformed_dns.pcap") == 2);
+	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors"), "-k", "2",
 		      DATA "malformed_dns.pcap") == 2);
 	CHECK(RUN_CMD("classify", "--model", TMP("model.safetensors")) == 2);
 	/* fewer than N packets in every direction: no events, success */
@@ -384,6 +441,7 @@ int main(void)
 	RUN(test_cascade_rearms);
 	RUN(test_final_verdict_stops_the_other_direction);
 	RUN(test_skip);
+	RUN(test_hostile_keys_cost_what_spread_keys_cost);
 	RUN(test_bad_input);
 	model_free(model);
 	scratch_remove();

@@ -4,17 +4,65 @@
  * interleaved at a time (as concurrent flows are on a link), with varied
  * sizes. Replayed at R packets per second it offers R / PACKETS new flows
  * per second.
- *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT] */
+ *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS]]
+ * KEYS is how the flows' keys are chosen: "spread" (the default: one after
+ * the other), or a hostile sender's choice against the unseeded FNV-1a
+ * hash userspace's tables once used: "collide-directions" (the direction's
+ * key, as `odeflow classify` and pcap2npy keep it) or "collide-connections"
+ * (the connection's canonical key, as the cascade keeps it), every key's
+ * hash in the same COLLIDE_SLOTS slots of any table up to 2^COLLIDE_BITS. */
 #include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/flow_key.h"
+
+#define COLLIDE_SLOTS 512
+#define COLLIDE_BITS 18
+
+enum keys { KEYS_SPREAD, KEYS_COLLIDE_DIRECTIONS, KEYS_COLLIDE_CONNECTIONS };
+
+/* Flow number i's source: 10.200.1.0 and up, then the next source port. */
+static uint32_t flow_saddr(long i)
+{
+	return 0x0ac80000u | (uint32_t)(256 + i % 65000);
+}
+
+static uint16_t flow_sport(long i)
+{
+	return (uint16_t)(1024 + i / 65000);
+}
+
+/* The hash the attack aims at: FNV-1a over the key's bytes, no seed. */
+static uint64_t fnv1a(const struct flow_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool collides(long i, enum keys keys)
+{
+	struct flow_key k = { .sport = flow_sport(i), .dport = 9, .proto = IPPROTO_UDP };
+	uint32_t s = htonl(flow_saddr(i)), d = htonl(0x0ac80002u);
+
+	k.saddr[10] = k.saddr[11] = k.daddr[10] = k.daddr[11] = 0xff; /* IPv4-mapped */
+	memcpy(k.saddr + 12, &s, 4);
+	memcpy(k.daddr + 12, &d, 4);
+	if (keys == KEYS_COLLIDE_CONNECTIONS)
+		flow_key_canonical(&k, &k);
+	return (fnv1a(&k) & ((1u << COLLIDE_BITS) - 1)) < COLLIDE_SLOTS;
+}
 
 static uint16_t ip_checksum(const void *hdr, size_t len)
 {
@@ -28,6 +76,7 @@ static uint16_t ip_checksum(const void *hdr, size_t len)
 	return (uint16_t)~sum;
 }
 
+/* flow: the flow's number among the possible keys (flow_saddr, flow_sport) */
 static void write_packet(pcap_dumper_t *out, long flow, int size, long seq)
 {
 	uint8_t frame[14 + 1500] = { 0 };
@@ -43,10 +92,10 @@ static void write_packet(pcap_dumper_t *out, long flow, int size, long seq)
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_UDP;
 	ip->tot_len = htons((uint16_t)size);
-	ip->saddr = htonl(0x0ac80000u | (uint32_t)(256 + flow % 65000)); /* 10.200.1.0 and up */
-	ip->daddr = htonl(0x0ac80002u);                                 /* 10.200.0.2 */
+	ip->saddr = htonl(flow_saddr(flow));
+	ip->daddr = htonl(0x0ac80002u); /* 10.200.0.2 */
 	ip->check = ip_checksum(ip, sizeof(*ip));
-	udp->source = htons((uint16_t)(1024 + flow / 65000));
+	udp->source = htons(flow_sport(flow));
 	udp->dest = htons(9);
 	udp->len = htons((uint16_t)(size - 20));
 	h.caplen = h.len = (bpf_u_int32)(14 + size);
@@ -55,21 +104,40 @@ static void write_packet(pcap_dumper_t *out, long flow, int size, long seq)
 
 int main(int argc, char **argv)
 {
-	long flows, packets, concurrent = 64;
+	static const char *const key_choices[] = { "spread", "collide-directions",
+						   "collide-connections" };
+	long flows, packets, concurrent = 64, *keys_of;
+	enum keys keys = KEYS_SPREAD;
 	pcap_t *dead;
 	pcap_dumper_t *out;
 	long seq = 0;
 
-	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT]\n");
+	if (argc < 4 || argc > 6) {
+		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS]]\n");
 		return 2;
 	}
 	if (cli_strtol(argv[2], 1, 4000000, &flows) || cli_strtol(argv[3], 1, 1000, &packets) ||
-	    (argc == 5 && cli_strtol(argv[4], 1, 100000, &concurrent))) {
+	    (argc >= 5 && cli_strtol(argv[4], 1, 100000, &concurrent))) {
 		fprintf(stderr, "gen_flows: FLOWS (1 to 4000000), PACKETS (1 to 1000) and "
 			"CONCURRENT (1 to 100000) are whole numbers\n");
 		return 2;
 	}
+	if (argc == 6) {
+		while (keys < 3 && strcmp(argv[5], key_choices[keys]))
+			keys++;
+		if (keys == 3) {
+			fprintf(stderr, "gen_flows: KEYS is spread, collide-directions or "
+				"collide-connections\n");
+			return 2;
+		}
+	}
+	/* flow number -> its key's number: every candidate, or those that collide */
+	keys_of = malloc(sizeof(long) * (size_t)flows);
+	if (!keys_of)
+		return 1;
+	for (long f = 0, i = 0; f < flows; i++)
+		if (keys == KEYS_SPREAD || collides(i, keys))
+			keys_of[f++] = i;
 	dead = pcap_open_dead(DLT_EN10MB, 2048);
 	out = pcap_dump_open(dead, argv[1]);
 	if (!out) {
@@ -100,7 +168,8 @@ int main(int argc, char **argv)
 					continue;
 				flow[j] = next_flow++;
 			}
-			write_packet(out, flow[j], 60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400), seq++);
+			write_packet(out, keys_of[flow[j]],
+				     60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400), seq++);
 			if (++sent[j] == packets) {
 				sent[j] = 0;
 				flow[j] = -1;
@@ -110,6 +179,7 @@ int main(int argc, char **argv)
 	}
 	free(sent);
 	free(flow);
+	free(keys_of);
 	pcap_dump_close(out);
 	pcap_close(dead);
 	return 0;

@@ -257,7 +257,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	a->metrics_src = (struct metrics_source){
 		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
-		.model = model_config(a->model), .max_windows = o->max_windows,
+		.model = model_config(a->model), .max_windows = o->cascade.max_windows,
 		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
 		.rearms_lost = &a->rearms_lost, .verdicts_restored = &a->verdicts_restored,
@@ -295,8 +295,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 {
 	const struct agent_options *o = a->opts;
 	struct xdp_options xo = XDP_OPTIONS_DEFAULT;
-	struct cascade_options co = { .threshold = o->threshold, .max_windows = o->max_windows,
-				      .max_connections = (int)o->flow_capacity };
+	struct cascade_options co = o->cascade;
 	const struct model_config *cfg;
 	enum xdp_mode got;
 	char why[ERRMSG_LEN], where[96];
@@ -336,14 +335,13 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->buckets_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_RATE_BUCKETS);
 	if (apply_policy_file(a, err, errlen))
 		return -1;
-	a->cascade = cascade_new(a->model, &co);
-	if (!a->cascade)
-		return errmsg(err, errlen,
-			      "bad cascade options (threshold 0..1, max-windows >= 1)");
+	co.max_connections = (int)o->flow_capacity;
+	if (cascade_new(a->model, &co, &a->cascade, err, errlen))
+		return -1;
 	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (a->idle_fd < 0)
 		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
-	a->seat = classify_seat_new(a->model);
+	a->seat = classify_seat_new(a->model, a->cascade);
 	if (!a->seat)
 		return errmsg(err, errlen, "out of memory for the model's workspace");
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);

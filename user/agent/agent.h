@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "cascade.h"
 #include "ipfix_export.h"
 #include "loader/xdp_loader.h"
 
@@ -23,8 +24,7 @@ struct agent_options {
 	unsigned events_mode;     /* of an events file the agent creates */
 	bool events_pipe;         /* the events path may be a FIFO or a Unix socket */
 	int skip;                 /* packets before a direction's first window; -1: the model's */
-	float threshold;
-	int max_windows;
+	struct cascade_options cascade; /* its max_connections: flow_capacity */
 	int threads;              /* classification workers */
 	unsigned flow_capacity;
 	bool keep;                /* leave the program attached and the maps pinned */

@@ -6,25 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errmsg.h"
 #include "common/flow_key.h"
+#include "connection_cache.h"
 
-/* Per-connection cascade state. */
+/* Per-connection cascade state, an entry of the connection cache. */
 struct connection {
-	struct flow_key key;
+	struct flow_key key; /* first, as the cache needs */
 	float sum_logprobs[ODEFLOW_MAX_CLASSES];
-	int stage;     /* 0: slot empty */
+	int stage;     /* windows averaged in */
 	bool final;
 	uint8_t seen;  /* VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE */
-};
-
-/* Connections live in two open-addressing tables, the current generation and
- * the previous one. A connection found in the previous table moves to the
- * current one; when the current table reaches max_connections/2 the previous
- * table is forgotten and the tables swap. That is an LRU approximation with
- * O(1) work, no per-entry deletion, and at most max_connections remembered. */
-struct generation {
-	struct connection *slots;
-	size_t used;
 };
 
 struct cascade {
@@ -32,92 +24,98 @@ struct cascade {
 	struct cascade_options opts;
 	int num_classes;
 	int window;
-	size_t capacity;  /* slots per table, a power of two >= 2 * limit */
-	size_t limit;     /* connections per generation */
-	struct generation gen[2];
-	int current;
+	struct connection_cache *connections;
 	pthread_mutex_t lock; /* state updates only; classification runs unlocked */
 };
 
-static uint64_t key_hash(const struct flow_key *k)
-{
-	/* FNV-1a over the key bytes: keys are attacker-chosen, but the table
-	 * only degrades (linear probing), never fails, and is bounded. */
-	const unsigned char *p = (const unsigned char *)k;
-	uint64_t h = 1469598103934665603ULL;
+struct cascade_ws {
+	struct model_ws *model_ws;
+	int max_batch;
+	float *sizes;     /* max_batch x window */
+	double *times;    /* max_batch x window, seconds */
+	float *logprobs;  /* max_batch x classes */
+	bool *row_failed; /* max_batch */
+};
 
-	for (size_t i = 0; i < sizeof(*k); i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return h;
-}
-
-static struct connection *probe(struct cascade *c, struct generation *g, const struct flow_key *k)
-{
-	size_t mask = c->capacity - 1, i = key_hash(k) & mask;
-
-	while (g->slots[i].stage && memcmp(&g->slots[i].key, k, sizeof(*k)))
-		i = (i + 1) & mask;
-	return &g->slots[i];
-}
-
-static struct connection *find_or_add(struct cascade *c, const struct flow_key *k)
-{
-	struct generation *cur = &c->gen[c->current], *prev = &c->gen[!c->current];
-	struct connection *slot = probe(c, cur, k), *old;
-
-	if (slot->stage)
-		return slot;
-	if (cur->used >= c->limit) {
-		memset(prev->slots, 0, c->capacity * sizeof(*prev->slots));
-		prev->used = 0;
-		c->current = !c->current;
-		return find_or_add(c, k);
-	}
-	old = probe(c, prev, k);
-	if (old->stage)
-		*slot = *old; /* the stale copy in prev is harmless: cur is searched first */
-	else
-		slot->key = *k;
-	cur->used++;
-	return slot;
-}
-
-struct cascade *cascade_new(const struct model *m, const struct cascade_options *opts)
+int cascade_new(const struct model *m, const struct cascade_options *opts, struct cascade **out,
+		char *err, size_t errlen)
 {
 	const struct model_config *cfg = model_config(m);
 	struct cascade *c;
 
-	if (opts->max_windows < 1 || opts->max_connections < 2 || !(opts->threshold >= 0) ||
-	    opts->threshold > 1)
-		return NULL;
+	*out = NULL;
+	if (!(opts->threshold >= 0) || opts->threshold > 1)
+		return errmsg(err, errlen, "the cascade's threshold %g is not from 0 to 1",
+			      (double)opts->threshold);
+	if (opts->max_windows < 1)
+		return errmsg(err, errlen, "the cascade's max-windows %d is below 1",
+			      opts->max_windows);
+	if (opts->max_connections < 2)
+		return errmsg(err, errlen, "the cascade must remember 2 connections or more, not %d",
+			      opts->max_connections);
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return NULL;
+		return errmsg(err, errlen, "out of memory for the cascade");
 	c->model = m;
 	c->opts = *opts;
+	c->opts.hash_key = NULL; /* the caller's; the cache has its copy */
 	c->num_classes = cfg->num_classes;
 	c->window = cfg->window;
-	c->limit = (size_t)opts->max_connections / 2;
-	for (c->capacity = 16; c->capacity < 2 * c->limit; c->capacity *= 2)
-		;
-	c->gen[0].slots = calloc(c->capacity, sizeof(struct connection));
-	c->gen[1].slots = calloc(c->capacity, sizeof(struct connection));
-	if (!c->gen[0].slots || !c->gen[1].slots) {
-		cascade_free(c);
-		return NULL;
+	if (connection_cache_new(sizeof(struct connection), (size_t)opts->max_connections / 2,
+				 opts->hash_key, &c->connections, err, errlen)) {
+		free(c);
+		return -1;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	return c;
+	*out = c;
+	return 0;
 }
 
 void cascade_free(struct cascade *c)
 {
 	if (!c)
 		return;
-	free(c->gen[0].slots);
-	free(c->gen[1].slots);
+	connection_cache_free(c->connections);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+struct cascade_ws *cascade_ws_new(const struct cascade *c, int max_batch)
+{
+	struct cascade_ws *ws = calloc(1, sizeof(*ws));
+	size_t rows = (size_t)(max_batch > 0 ? max_batch : 1);
+
+	if (!ws)
+		return NULL;
+	ws->max_batch = max_batch;
+	ws->model_ws = model_ws_new(c->model, max_batch);
+	/* calloc: gcc cannot see that deciding writes every slot it reads */
+	ws->sizes = calloc(rows * (size_t)c->window, sizeof(float));
+	ws->times = calloc(rows * (size_t)c->window, sizeof(double));
+	ws->logprobs = calloc(rows * (size_t)c->num_classes, sizeof(float));
+	ws->row_failed = calloc(rows, sizeof(bool));
+	if (!ws->model_ws || !ws->sizes || !ws->times || !ws->logprobs || !ws->row_failed) {
+		cascade_ws_free(ws);
+		return NULL;
+	}
+	return ws;
+}
+
+void cascade_ws_free(struct cascade_ws *ws)
+{
+	if (!ws)
+		return;
+	model_ws_free(ws->model_ws);
+	free(ws->sizes);
+	free(ws->times);
+	free(ws->logprobs);
+	free(ws->row_failed);
+	free(ws);
+}
+
+struct model_ws *cascade_ws_model(struct cascade_ws *ws)
+{
+	return ws->model_ws;
 }
 
 /* The class with the highest averaged log-probability, and its probability
@@ -147,7 +145,7 @@ static void update(struct cascade *c, const struct window_record *w, const float
 
 	memcpy(d->window_logprobs, logprobs, sizeof(float) * (size_t)c->num_classes);
 
-	conn = find_or_add(c, &d->connection);
+	conn = connection_cache_get(c->connections, &d->connection);
 	d->restored = conn->final && (conn->seen & (reverse ? VERDICT_SEEN_REVERSE
 							    : VERDICT_SEEN_FORWARD));
 	conn->seen |= reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
@@ -165,43 +163,32 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	d->rearm = !conn->final;
 }
 
-int cascade_decide(struct cascade *c, struct model_ws *ws, int n,
+int cascade_decide(struct cascade *c, struct cascade_ws *ws, int n,
 		   const struct window_record *windows, struct decision *out, int *failed)
 {
 	size_t per = (size_t)c->window;
-	float *sizes = NULL, *logprobs = NULL;
-	double *times = NULL;
-	bool *row_failed = NULL;
-	int decided = -1;
+	int decided = 0;
 
 	*failed = 0;
+	if (n < 1 || n > ws->max_batch)
+		return -1;
 	for (int i = 0; i < n; i++)
 		if (windows[i].n != c->window)
 			return -1;
-	sizes = calloc(per * (size_t)n, sizeof(float)); /* calloc: gcc cannot see every slot is written */
-	times = calloc(per * (size_t)n, sizeof(double));
-	logprobs = malloc(sizeof(float) * (size_t)c->num_classes * (size_t)n);
-	row_failed = calloc((size_t)n, sizeof(bool));
-	if (!sizes || !times || !logprobs || !row_failed)
-		goto out;
 	for (int i = 0; i < n; i++)
 		for (size_t j = 0; j < per; j++) {
-			sizes[i * per + j] = windows[i].sizes[j];
-			times[i * per + j] = windows[i].offset_us[j] * 1e-6;
+			ws->sizes[i * per + j] = windows[i].sizes[j];
+			ws->times[i * per + j] = windows[i].offset_us[j] * 1e-6;
 		}
-	*failed = model_classify_rows(c->model, ws, n, sizes, times, logprobs, row_failed);
+	*failed = model_classify_rows(c->model, ws->model_ws, n, ws->sizes, ws->times,
+				      ws->logprobs, ws->row_failed);
 	if (*failed < 0)
-		goto out;
-	decided = 0;
+		return -1;
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < n; i++)
-		if (!row_failed[i])
-			update(c, &windows[i], logprobs + (size_t)i * c->num_classes, &out[decided++]);
+		if (!ws->row_failed[i])
+			update(c, &windows[i], ws->logprobs + (size_t)i * c->num_classes,
+			       &out[decided++]);
 	pthread_mutex_unlock(&c->lock);
-out:
-	free(sizes);
-	free(times);
-	free(logprobs);
-	free(row_failed);
 	return decided;
 }

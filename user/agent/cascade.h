@@ -10,8 +10,10 @@
 #define ODEFLOW_CASCADE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "common/flow_hash.h"
 #include "common/window_record.h"
 #include "engine/model.h"
 
@@ -24,7 +26,10 @@
 struct cascade_options {
 	float threshold;    /* 0..1; 0 decides on the first window */
 	int max_windows;    /* >= 1 */
-	int max_connections;/* connections remembered (oldest forgotten first) */
+	int max_connections;/* >= 2 connections remembered (oldest forgotten first) */
+	/* the key of the connections' hash: NULL for a random one (tests plant
+	 * colliding connections under theirs) */
+	const struct flow_hash_key *hash_key;
 };
 
 struct decision {
@@ -43,16 +48,27 @@ struct decision {
 
 struct cascade;
 
-struct cascade *cascade_new(const struct model *m, const struct cascade_options *opts);
+/* -1 with a message in err: an option out of range, out of memory. */
+int cascade_new(const struct model *m, const struct cascade_options *opts, struct cascade **out,
+		char *err, size_t errlen);
 void cascade_free(struct cascade *c);
+
+/* What one thread needs to decide batches of up to max_batch windows: the
+ * model's workspace and the batch's buffers, made once, so deciding
+ * allocates nothing. NULL when out of memory. */
+struct cascade_ws;
+struct cascade_ws *cascade_ws_new(const struct cascade *c, int max_batch);
+void cascade_ws_free(struct cascade_ws *ws);
+/* The model's workspace inside (to warm it up). */
+struct model_ws *cascade_ws_model(struct cascade_ws *ws);
 
 /* Classifies n windows in one batch (n <= the workspace's max batch) and
  * updates each connection's state. Writes one decision per window the model
  * classified, in order, and returns how many; a window the model fails on
  * gets none and is counted in *failed (its direction is sampled again by the
  * kernel later). -1: a window's n differs from the model's window size, or
- * out of memory. */
-int cascade_decide(struct cascade *c, struct model_ws *ws, int n,
+ * n is not from 1 to the workspace's max batch. */
+int cascade_decide(struct cascade *c, struct cascade_ws *ws, int n,
 		   const struct window_record *windows, struct decision *out, int *failed);
 
 #endif

@@ -80,23 +80,23 @@ static void warm_up(const struct model *m, struct model_ws *ws)
 }
 
 struct classify_seat {
-	struct model_ws *ws;
+	struct cascade_ws *ws;
 	struct decision *out;
 };
 
-struct classify_seat *classify_seat_new(const struct model *m)
+struct classify_seat *classify_seat_new(const struct model *m, const struct cascade *c)
 {
 	struct classify_seat *seat = calloc(1, sizeof(*seat));
 
 	if (seat) {
-		seat->ws = model_ws_new(m, POOL_MAX_BATCH);
+		seat->ws = cascade_ws_new(c, POOL_MAX_BATCH);
 		seat->out = calloc(POOL_MAX_BATCH, sizeof(*seat->out));
 	}
 	if (!seat || !seat->ws || !seat->out) {
 		classify_seat_free(seat);
 		return NULL;
 	}
-	warm_up(m, seat->ws);
+	warm_up(m, cascade_ws_model(seat->ws));
 	return seat;
 }
 
@@ -104,7 +104,7 @@ void classify_seat_free(struct classify_seat *seat)
 {
 	if (!seat)
 		return;
-	model_ws_free(seat->ws);
+	cascade_ws_free(seat->ws);
 	free(seat->out);
 	free(seat);
 }
@@ -124,7 +124,7 @@ void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
 static void *worker(void *arg)
 {
 	struct classify_pool *p = arg;
-	struct classify_seat *seat = classify_seat_new(p->model);
+	struct classify_seat *seat = classify_seat_new(p->model, p->cascade);
 	struct window_batch *b;
 
 	if (!seat) {

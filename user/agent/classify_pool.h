@@ -37,7 +37,7 @@ bool classify_pool_idle(struct classify_pool *p);
 /* What one thread needs to classify: a warmed-up model workspace and room
  * for a batch's decisions. Each worker has one; so may the drain thread. */
 struct classify_seat;
-struct classify_seat *classify_seat_new(const struct model *m);
+struct classify_seat *classify_seat_new(const struct model *m, const struct cascade *c);
 void classify_seat_free(struct classify_seat *seat);
 
 /* Classifies a batch on the calling thread, exactly as a worker would (the

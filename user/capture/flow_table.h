@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* A hash table from flow keys to fixed-size entries, each of which begins
- * with its struct flow_key: open addressing, linear probing, grown at half
- * full. Sessions (one entry per direction) and the nDPI labeller (one per
- * connection) keep their state in one. */
+ * with its struct flow_key: open addressing, linear probing under a keyed
+ * hash (common/flow_hash.h), grown at half full, and rehashed under a fresh
+ * key when a probe run would pass FLOW_HASH_MAX_PROBE, so no choice of keys
+ * makes an add or a lookup slow. Sessions (one entry per direction) and the
+ * nDPI labeller (one per connection) keep their state in one. */
 #ifndef ODEFLOW_FLOW_TABLE_H
 #define ODEFLOW_FLOW_TABLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/flow_hash.h"
 #include "odeflow.h"
 
 struct flow_table;
 
-/* entry_size: at least sizeof(struct flow_key). NULL if out of memory. */
-struct flow_table *flow_table_new(size_t entry_size);
+/* entry_size: at least sizeof(struct flow_key). hash_key: NULL for a
+ * random one (a test plants colliding keys under its own). NULL if out of
+ * memory or the kernel gives no random key. */
+struct flow_table *flow_table_new(size_t entry_size, const struct flow_hash_key *hash_key);
 /* Frees the table, not what its entries point to. */
 void flow_table_free(struct flow_table *t);
 

@@ -49,7 +49,7 @@ struct ndpi_labeler *ndpi_labeler_new(char *err, size_t errlen)
 		return NULL;
 	}
 	l->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
-	l->connections = flow_table_new(sizeof(struct connection));
+	l->connections = flow_table_new(sizeof(struct connection), NULL);
 	if (!l->ndpi || !l->connections) {
 		errmsg(err, errlen, "%s", l->ndpi ? "out of memory"
 			       : "nDPI did not start (ndpi_init_detection_module failed)");
@@ -71,7 +71,7 @@ void ndpi_labeler_reset(struct ndpi_labeler *l)
 		if (c->flow)
 			ndpi_flow_free(c->flow);
 	flow_table_free(l->connections);
-	l->connections = flow_table_new(sizeof(struct connection));
+	l->connections = flow_table_new(sizeof(struct connection), NULL);
 }
 
 void ndpi_labeler_free(struct ndpi_labeler *l)

@@ -56,7 +56,7 @@ struct sessions *sessions_new(const struct window_cut *cut)
 	if (!s)
 		return NULL;
 	s->cut = *cut;
-	s->table = flow_table_new(sizeof(struct session));
+	s->table = flow_table_new(sizeof(struct session), NULL);
 	if (!s->table) {
 		free(s);
 		return NULL;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "agent/cascade.h"
+#include "cascade_args.h"
 #include "common/flow_key.h"
 #include "cli.h"
 #include "agent/event_json.h"
@@ -29,8 +30,8 @@
 
 struct classify_run {
 	const struct model *model;
-	struct model_ws *ws;
 	struct cascade *cascade;
+	struct cascade_ws *ws;
 	struct sessions *sessions;
 	int skip;
 	const char *capture;
@@ -39,16 +40,12 @@ struct classify_run {
 	struct decision decisions[CLASSIFY_BATCH];
 };
 
-enum { OPT_MODEL = 1, OPT_THRESHOLD, OPT_MAX_WINDOWS, OPT_SKIP };
+enum { OPT_MODEL = 1, OPT_SKIP };
 
 static const struct cli_option options[] = {
 	CLI_OPTION(OPT_MODEL, "model", 'm', "FILE", "a model saved by odeflow train",
 		   .def = MODEL_DEFAULT_FILE " of the shipped models",
 		   .def_fn = model_default_path),
-	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T",
-		   "confidence (0..1) that makes a decision final", .def = CLI_STR(CASCADE_DEFAULT_THRESHOLD)),
-	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'k', "K",
-		   "windows averaged at most per connection", .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
 	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
 		   .def = "where the model's training windows started; at most "
 			  CLI_STR(ODEFLOW_MAX_SKIP)),
@@ -63,7 +60,7 @@ ODEFLOW_COMMAND(classify,
 		       "next N. The events are those odeflow run writes, the capture file in "
 		       "place of the interface.",
 	.operands = { "IN.pcap..." },
-	.groups = { { NULL, options } });
+	.groups = { { NULL, options }, CASCADE_ARGS_GROUP });
 
 /* Decides the pending windows, prints their events, re-arms or closes. */
 static int flush(struct classify_run *r)
@@ -155,10 +152,13 @@ static int classify_capture(struct classify_run *r, const char *path,
 	}
 	r->capture = path;
 	r->pending = 0;
-	r->cascade = cascade_new(r->model, opts);
+	r->ws = NULL;
 	r->sessions = sessions_new(&(struct window_cut){ .window = model_config(r->model)->window,
 							  .mode = WINDOWS_KERNEL, .skip = r->skip });
-	if (!r->cascade || !r->sessions) {
+	if (cascade_new(r->model, opts, &r->cascade, err, sizeof(err))) {
+		cli_fail("%s", err);
+		rc = -1;
+	} else if (!r->sessions || !(r->ws = cascade_ws_new(r->cascade, CLASSIFY_BATCH))) {
 		cli_fail("out of memory");
 		rc = -1;
 	}
@@ -170,6 +170,7 @@ static int classify_capture(struct classify_run *r, const char *path,
 	pcap_counts_print(stderr, path, pcap_source_counts(src));
 	if (r->sessions)
 		sessions_report(stderr, path, r->sessions);
+	cascade_ws_free(r->ws);
 	cascade_free(r->cascade);
 	sessions_free(r->sessions);
 	pcap_source_close(src);
@@ -188,28 +189,21 @@ static void report_skip(struct classify_run *r)
 
 int cmd_classify(int argc, char **argv)
 {
-	struct cascade_options copts = {
-		.threshold = CASCADE_DEFAULT_THRESHOLD,
-		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
-		.max_connections = ODEFLOW_DEFAULT_FLOWS, /* as many as the agent remembers */
-	};
+	struct cascade_options copts;
 	struct classify_run run = { .skip = -1 };
 	const char *model_path = model_default_path();
 	struct model *model;
 	struct cli_parse p;
 	char err[ERRMSG_LEN];
-	double threshold;
 	int id, rc = 0;
 
+	cascade_args_defaults(&copts, ODEFLOW_DEFAULT_FLOWS); /* as many as the agent remembers */
 	cli_parse_start(&p, &command_classify, argc, argv);
 	while ((id = cli_next(&p)) > 0) {
+		if (cascade_args_option(&p, id, &copts))
+			continue;
 		switch (id) {
 		case OPT_MODEL: model_path = p.arg; break;
-		case OPT_THRESHOLD:
-			if (!cli_double(&p, 0, 1, false, &threshold))
-				copts.threshold = (float)threshold;
-			break;
-		case OPT_MAX_WINDOWS: cli_int(&p, 1, 64, &copts.max_windows); break;
 		case OPT_SKIP: cli_int(&p, 0, ODEFLOW_MAX_SKIP, &run.skip); break;
 		}
 	}
@@ -221,12 +215,8 @@ int cmd_classify(int argc, char **argv)
 		return cli_fail("%s", err);
 	run.model = model;
 	report_skip(&run);
-	run.ws = model_ws_new(model, CLASSIFY_BATCH);
-	if (!run.ws)
-		rc = cli_fail("out of memory");
 	for (int i = p.operands; i < argc && !rc; i++)
 		rc = classify_capture(&run, argv[i], &copts);
-	model_ws_free(run.ws);
 	model_free(model);
 	return rc ? 1 : 0;
 }

@@ -6,15 +6,14 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
-#include "agent/cascade.h"
 #include "agent/events_writer.h"
+#include "cascade_args.h"
 #include "cli.h"
 #include "engine/model_path.h"
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
-	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THRESHOLD, OPT_MAX_WINDOWS,
-	OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
+	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
 	OPT_IPFIX_TRANSPORT, OPT_QUIET,
 };
 
@@ -50,11 +49,6 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_SKIP, "skip", 's', "K", "packets of each direction before its first window",
 		   .def = "what the model's window_start says; at most "
 			  CLI_STR(ODEFLOW_MAX_SKIP)),
-	CLI_OPTION(OPT_THRESHOLD, "threshold", 't', "T", "confidence a verdict needs to be final",
-		   .def = CLI_STR(CASCADE_DEFAULT_THRESHOLD)),
-	CLI_OPTION(OPT_MAX_WINDOWS, "max-windows", 'w', "K",
-		   "windows a connection may take to get there",
-		   .def = CLI_STR(CASCADE_DEFAULT_MAX_WINDOWS)),
 	CLI_OPTION(OPT_THREADS, "threads", 'j', "N", "classification threads",
 		   .def = "number of CPUs - 1, at least 1"),
 	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N",
@@ -99,7 +93,7 @@ ODEFLOW_COMMAND(run,
 		       "odeflow_enforced_evicted_total in the metrics): raise --flows when it "
 		       "grows.",
 	.section = 8,
-	.groups = { { NULL, options } });
+	.groups = { { NULL, options }, CASCADE_ARGS_GROUP });
 
 int cmd_run(int argc, char **argv)
 {
@@ -107,19 +101,20 @@ int cmd_run(int argc, char **argv)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
-		.pin_dir = XDP_DEFAULT_PIN_DIR, .threshold = CASCADE_DEFAULT_THRESHOLD,
-		.max_windows = CASCADE_DEFAULT_MAX_WINDOWS,
+		.pin_dir = XDP_DEFAULT_PIN_DIR,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};
 	bool mode_given = false;
 	struct cli_parse p;
-	double v;
 	long flows;
 	int id, choice;
 
+	cascade_args_defaults(&o.cascade, 0); /* remembers --flows connections */
 	cli_parse_start(&p, &command_run, argc, argv);
 	while ((id = cli_next(&p)) > 0) {
+		if (cascade_args_option(&p, id, &o.cascade))
+			continue;
 		switch (id) {
 		case OPT_IFACE: o.iface = p.arg; break;
 		case OPT_XDP_MODE:
@@ -153,11 +148,6 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_EVENTS_PIPE: o.events_pipe = true; break;
 		case OPT_SKIP: cli_int(&p, 0, ODEFLOW_MAX_SKIP, &o.skip); break;
-		case OPT_THRESHOLD:
-			if (!cli_double(&p, 0, 1, false, &v))
-				o.threshold = (float)v;
-			break;
-		case OPT_MAX_WINDOWS: cli_int(&p, 1, 64, &o.max_windows); break;
 		case OPT_THREADS: cli_int(&p, 1, 64, &o.threads); break;
 		case OPT_FLOWS:
 			if (!cli_long(&p, 1024, 1L << 26, &flows))
