@@ -27,6 +27,8 @@ const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
 const volatile __u32 skip_n = 0;
 /* See ODEFLOW_RESAMPLE_AFTER_NS; the loader may shorten it (tests). */
 const volatile __u64 resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS;
+/* See ODEFLOW_VERDICT_IDLE_NS, in ticks; 0: verdicts never expire. */
+const volatile __u32 verdict_idle_ticks = ODEFLOW_VERDICT_IDLE_NS >> ODEFLOW_TICK_SHIFT;
 /* Seeds the hash that places first packets: flows an attacker crafts to
  * collide with a real one's slot cannot be computed without it. */
 const volatile __u64 hash_seed = 0;
@@ -123,17 +125,18 @@ struct {
 	__type(value, struct flow_state_buf);
 } new_flow SEC(".maps");
 
-/* Held first packets, direct-mapped by a hash of the direction (see struct
- * first_packet). One table for all CPUs, not one per CPU: a direction's
- * packets may come in on different CPUs (RPS, generic XDP on a veth, a
- * sender that moves), and its second packet must find its first. Two CPUs
- * writing one slot at once can at worst pair a tag with the other's size:
- * a direction whose first two packets race each other on two CPUs. */
+/* Held first packets, in buckets chosen by a hash of the direction (see
+ * struct first_packet). One table for all CPUs, not one per CPU: a
+ * direction's packets may come in on different CPUs (RPS, generic XDP on a
+ * veth, a sender that moves), and its second packet must find its first.
+ * Two CPUs writing one slot at once can at worst pair a tag with the
+ * other's size: a direction whose first two packets race each other on two
+ * CPUs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ODEFLOW_FIRST_PACKET_SLOTS);
+	__uint(max_entries, ODEFLOW_FIRST_PACKET_BUCKETS);
 	__type(key, __u32);
-	__type(value, struct first_packet);
+	__type(value, struct first_packet_bucket);
 } first_packets SEC(".maps");
 
 enum parse_result {
@@ -389,6 +392,28 @@ static __always_inline void count_class_action(__u32 class_id, __u32 outcome, __
 	}
 }
 
+/* Now, in ticks of the coarse clock: a read of the time the kernel last
+ * kept, much cheaper than bpf_ktime_get_ns() (bench_xdp's reference rows). */
+static __always_inline __u32 coarse_tick(void)
+{
+	return bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT;
+}
+
+/* Whether a verdict (or a direction's decision) last used at *seen_tick
+ * has been idle past --verdict-idle; if not, marks it used now (a write at
+ * most once a tick). */
+static __always_inline bool idle_expired(__u32 *seen_tick, __u32 now)
+{
+	__u32 seen = *seen_tick;
+
+	if (seen == now)
+		return false;
+	if (seen && verdict_idle_ticks && now - seen > verdict_idle_ticks)
+		return true;
+	*seen_tick = now;
+	return false;
+}
+
 /* Does the class's policy do anything but pass? */
 static __always_inline bool policy_acts(__u32 class_id)
 {
@@ -576,26 +601,40 @@ enum admission {
 	JOIN,      /* another CPU inserted it first: sample this packet there */
 };
 
-/* A direction not in "flows": its first packet waits in its hash slot of
- * "first_packets"; its second, finding it there, inserts the direction
- * with both. A slot taken over by another direction before the second
- * packet came only delays admission by a packet (counted). */
+/* A direction not in "flows": its first packet waits in a slot of its
+ * bucket of "first_packets" (a free one, else the one held longest);
+ * its second, finding it there, inserts the direction with both. A first
+ * packet pushed out of its bucket by newer ones before its second came
+ * only delays admission by a packet (counted). */
 static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
 					    struct counters *cnt)
 {
 	__u64 h = direction_hash(pkt), now = bpf_ktime_get_ns();
-	__u32 idx = h & (ODEFLOW_FIRST_PACKET_SLOTS - 1), tag = (__u32)(h >> 32) | 1, zero = 0;
-	struct first_packet *held = bpf_map_lookup_elem(&first_packets, &idx);
+	__u32 idx = h & (ODEFLOW_FIRST_PACKET_BUCKETS - 1), tag = (__u32)(h >> 32) | 1, zero = 0;
+	struct first_packet_bucket *b = bpf_map_lookup_elem(&first_packets, &idx);
+	struct first_packet *held = NULL, *oldest;
 	struct flow_state *st;
 
-	if (!held)
+	if (!b)
 		return HELD;
-	if (held->tag != tag) {
-		if (held->tag)
+	oldest = &b->slot[0];
+	for (int i = 0; i < ODEFLOW_FIRST_PACKET_WAYS; i++) {
+		struct first_packet *slot = &b->slot[i];
+
+		if (slot->tag == tag) {
+			held = slot;
+			break;
+		}
+		/* an empty slot first, else the one held longest */
+		if (oldest->tag && (!slot->tag || slot->ts_ns < oldest->ts_ns))
+			oldest = slot;
+	}
+	if (!held) {
+		if (oldest->tag)
 			cnt->admit_overwrites++;
-		held->tag = tag;
-		held->ip_len = pkt->ip_len;
-		held->ts_ns = now;
+		oldest->tag = tag;
+		oldest->ip_len = pkt->ip_len;
+		oldest->ts_ns = now;
 		cnt->first_packets++;
 		return HELD;
 	}
@@ -657,8 +696,8 @@ static __always_inline void sample(const struct packet *pkt, struct flow_state *
 			return;
 	}
 	if (st->phase != FLOW_SAMPLING) {
-		now = bpf_ktime_get_ns();
-		if (now < st->first_ns + resample_after_ns)
+		/* waiting for the agent: the coarse clock is enough to tell 2 s */
+		if (bpf_ktime_get_coarse_ns() < st->first_ns + resample_after_ns)
 			return; /* the agent has not answered yet */
 		st->count = 0;
 		st->window++;
@@ -679,6 +718,38 @@ static __always_inline void sample(const struct packet *pkt, struct flow_state *
 	slot_sizes(st + 1, n)[slot] = pkt->ip_len;
 	if (slot == n - 1)
 		emit(&pkt->key, st, n, now, cnt);
+}
+
+/* A direction's decision forgotten (idle past --verdict-idle): it is
+ * sampled again from its next packet. */
+static __always_inline void forget_decision(struct flow_state *st)
+{
+	st->decision = 0;
+	if (st->phase != FLOW_SAMPLING) {
+		st->count = 0;
+		st->window++;
+		st->phase = FLOW_SAMPLING;
+	}
+}
+
+/* The first packet of a tick to find a verdict: the verdict expires if it
+ * was idle past --verdict-idle (NULL: none), else it and this direction's
+ * decision are marked used now, so neither expires while the connection
+ * sends. A write per connection and tick, not per packet. */
+static __always_inline struct verdict *verdict_touched(struct verdict *v,
+						       const struct flow_key *connection,
+						       const struct flow_key *direction, __u32 now)
+{
+	struct flow_state *st;
+
+	if (idle_expired(&v->seen_tick, now)) {
+		bpf_map_delete_elem(&verdicts, connection);
+		return NULL;
+	}
+	st = bpf_map_lookup_elem(&flows, direction);
+	if (st && (st->decision & FLOW_DECIDED))
+		st->seen_tick = now;
+	return v;
 }
 
 /* Whether another load of this program works on this interface for now
@@ -702,6 +773,7 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 	struct flow_key connection;
 	struct flow_state *st;
 	struct verdict *v;
+	__u32 now_tick = 0;
 	__u8 seen_bit;
 	int action = XDP_PASS;
 	__u32 zero = 0;
@@ -738,6 +810,11 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 	seen_bit = flow_key_canonical(&pkt.key, &connection) ? VERDICT_SEEN_REVERSE
 								 : VERDICT_SEEN_FORWARD;
 	v = bpf_map_lookup_elem(&verdicts, &connection);
+	if (v && verdict_idle_ticks) {
+		now_tick = coarse_tick();
+		if (v->seen_tick != now_tick)
+			v = verdict_touched(v, &connection, &pkt.key, now_tick);
+	}
 	if (v) {
 		cnt->verdict_hits++;
 		action = enforce(&pkt, v->class_id, v->flags & VERDICT_PROVISIONAL, data_end, cnt);
@@ -748,6 +825,9 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 			return action;
 	}
 	st = bpf_map_lookup_elem(&flows, &pkt.key);
+	if (!v && st && (st->decision & FLOW_DECIDED) && verdict_idle_ticks &&
+	    idle_expired(&st->seen_tick, now_tick ? now_tick : coarse_tick()))
+		forget_decision(st); /* idle as long as its verdict: gone with it */
 	if (!v && st && (st->decision & FLOW_DECIDED)) {
 		/* "verdicts" lost the connection (its LRU evicted it): the
 		 * direction's own entry still says what to do, so not a packet

@@ -27,9 +27,23 @@
  * lost, the agent died, its verdict was evicted, the model failed on it) is
  * sampled again by the XDP program itself. */
 #define ODEFLOW_RESAMPLE_AFTER_NS (2 * NSEC_PER_SEC)
-/* Slots of "first_packets": directions seen once, not yet admitted into
- * "flows" (a power of two; 16 bytes each). */
-#define ODEFLOW_FIRST_PACKET_SLOTS 65536
+/* A verdict no packet of its connection has found for this long expires
+ * in the kernel (odeflow run --verdict-idle), lazily: the connection's next
+ * packet finds it gone, and the connection is sampled again. Time is kept
+ * in ticks of bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT (about a
+ * second), so expiry comes within a tick of the idle time. */
+#define ODEFLOW_VERDICT_IDLE_S 300
+#define ODEFLOW_VERDICT_IDLE_NS (ODEFLOW_VERDICT_IDLE_S * NSEC_PER_SEC)
+#define ODEFLOW_TICK_SHIFT 30
+/* "first_packets": directions seen once, not yet admitted into "flows",
+ * in buckets of ODEFLOW_FIRST_PACKET_WAYS slots (a cache line: 16 bytes a
+ * slot) where the newest first packet takes the place of the oldest. Sized
+ * so that a held first packet outlives a flood: at 300,000 one-packet
+ * directions a second, a bucket sees about one newcomer a second, so a
+ * direction's first packet waits several seconds for its second. */
+#define ODEFLOW_FIRST_PACKET_WAYS 4
+#define ODEFLOW_FIRST_PACKET_BUCKETS 262144 /* a power of two */
+#define ODEFLOW_FIRST_PACKET_SLOTS (ODEFLOW_FIRST_PACKET_WAYS * ODEFLOW_FIRST_PACKET_BUCKETS)
 /* The sampler's run priority in libxdp's multi-program dispatcher (lower
  * runs first; libxdp's default is 50, xdp-filter's 10): after the
  * firewalls, so what they drop is never sampled, and before the programs
@@ -100,7 +114,8 @@ struct flow_state {
 	__u8 class_id;
 	__u8 decision;                      /* enum flow_decision bits; 0: none yet */
 	__u16 pad;
-	__u32 pad2;
+	__u32 seen_tick;                    /* the decision's last use (see struct verdict);
+					     * 0: written, not used yet */
 };
 
 enum flow_decision {
@@ -133,6 +148,12 @@ struct first_packet {
 	__u16 ip_len;
 	__u16 pad;
 	__u64 ts_ns;
+};
+
+/* A value of "first_packets": the held first packets of the directions
+ * that hash to it. */
+struct first_packet_bucket {
+	struct first_packet slot[ODEFLOW_FIRST_PACKET_WAYS];
 };
 
 /* Room for any value of "flows" (userspace reads and writes them whole). */
@@ -188,7 +209,8 @@ struct verdict {
 	__u32 confidence_ppm;/* top class probability, parts per million */
 	__u64 decided_ns;    /* bpf_ktime_get_ns() clock (CLOCK_MONOTONIC) when written */
 	__u32 model_id;
-	__u32 pad2;
+	__u32 seen_tick;     /* bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT when a packet
+			      * last found it (kept by the XDP program; 0: not yet) */
 };
 
 enum policy_action {

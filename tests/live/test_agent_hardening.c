@@ -442,57 +442,6 @@ static void test_evicted_drop_comes_back(void)
 	close(rx);
 }
 
-/* Alongside a flood of one-packet flows (a SYN flood's shape) at the
- * highest rate this machine replays, a slow real flow still gets its
- * verdict, even with --flows 16384 (where, before first packets were held,
- * it never did): the flood takes no entry of "flows". */
-static void test_slow_flow_classified_during_a_flood(void)
-{
-	long long packets0, packets1;
-	uint64_t t0, t1;
-	struct verdict v;
-	json_t *stats;
-	int rx, tx;
-
-	if (start_agent("--threshold 0 --flows 16384"))
-		return;
-	CHECK(sh("%s %s/flood.pcap 600000 1 256 >/dev/null", GEN_FLOWS, scratch_dir) == 0);
-	sh("ip netns exec %s timeout 60 tcpreplay -q --topspeed --loop=3 -i %s %s/flood.pcap "
-	   ">/dev/null 2>&1 & echo $! > %s/replay.pid", ns_tx, dev_tx, scratch_dir, scratch_dir);
-	usleep(500000);
-	stats = read_stats();
-	packets0 = stats_counter(stats, "packets");
-	t0 = monotonic_ns();
-	json_decref(stats);
-	tx = udp_pair(AF_INET, 6400, &rx);
-	for (int i = 0; i < 2 * N; i++) { /* a packet every 25 ms */
-		char payload[300] = { 0 };
-
-		CHECK(send(tx, payload, sizeof(payload), 0) == (ssize_t)sizeof(payload));
-		usleep(25000);
-	}
-	/* its window was complete 20 packets ago: the verdict is there or close */
-	CHECK_TOOK("the slow flow's verdict after its last packet",
-		   WAIT_UNTIL(verdict_of(TX_V4, local_port(tx), RX_V4, 6400, 17, &v) == 0, 2000),
-		   2000);
-	stats = read_stats();
-	packets1 = stats_counter(stats, "packets");
-	t1 = monotonic_ns();
-	printf("  flood: %.0f packets/s while the slow flow ran\n",
-	       (packets1 - packets0) * 1e9 / (double)(t1 - t0));
-	/* the flood offered more one-packet flows than --flows holds, however
-	 * fast this machine replayed it, and took almost no entry */
-	CHECKF(stats_counter(stats, "first_packets") > 2 * 16384 &&
-	       stats_counter(stats, "new_flows") < 1000,
-	       "%lld first packets held, %lld flows admitted", stats_counter(stats, "first_packets"),
-	       stats_counter(stats, "new_flows"));
-	json_decref(stats);
-	kill_from_pidfile("replay", SIGTERM);
-	CHECK(stop_agent(SIGTERM) == 0);
-	close(tx);
-	close(rx);
-}
-
 int main(void)
 {
 	if (!harness_is_root()) {
@@ -515,7 +464,6 @@ int main(void)
 	RUN(test_flows_past_memory_refused);
 	RUN(test_fifo_model_or_policy_refused);
 	RUN(test_evicted_drop_comes_back);
-	RUN(test_slow_flow_classified_during_a_flood);
 	RUN(test_hostile_keys_cost_the_agent_what_spread_keys_cost);
 	return harness_done();
 }

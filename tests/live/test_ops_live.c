@@ -261,6 +261,8 @@ static void check_alert_rules(void)
 	       "the alert rules did not all evaluate: %s", tmp_path("rules.json"));
 	CHECKF(sh("jq -e '[.data.groups[].rules[] | select(.state != \"inactive\")] | length == 0'"
 		  " %s >/dev/null", tmp_path("rules.json")) == 0, "an alert fires on a healthy agent");
+	sh("jq -r '.data.groups[].rules[] | select(.state != \"inactive\") | \"  \\(.name) is "
+	   "\\(.state)\"' %s", tmp_path("rules.json"));
 }
 
 /* A real Prometheus scrapes the agent every second while captures are

@@ -4,13 +4,15 @@
  * interleaved at a time (as concurrent flows are on a link), with varied
  * sizes. Replayed at R packets per second it offers R / PACKETS new flows
  * per second.
- *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS]]
+ *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [SIZE]]]
  * KEYS is how the flows' keys are chosen: "spread" (the default: one after
  * the other), or a hostile sender's choice against the unseeded FNV-1a
  * hash userspace's tables once used: "collide-directions" (the direction's
  * key, as `odeflow classify` and pcap2npy keep it) or "collide-connections"
  * (the connection's canonical key, as the cascade keeps it), every key's
- * hash in the same COLLIDE_SLOTS slots of any table up to 2^COLLIDE_BITS. */
+ * hash in the same COLLIDE_SLOTS slots of any table up to 2^COLLIDE_BITS.
+ * SIZE fixes every packet's IP length (a flood's small packets: more of
+ * them a second, and per byte of capture). */
 #include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -106,14 +108,14 @@ int main(int argc, char **argv)
 {
 	static const char *const key_choices[] = { "spread", "collide-directions",
 						   "collide-connections" };
-	long flows, packets, concurrent = 64, *keys_of;
+	long flows, packets, concurrent = 64, size = 0, *keys_of;
 	enum keys keys = KEYS_SPREAD;
 	pcap_t *dead;
 	pcap_dumper_t *out;
 	long seq = 0;
 
-	if (argc < 4 || argc > 6) {
-		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS]]\n");
+	if (argc < 4 || argc > 7) {
+		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [SIZE]]]\n");
 		return 2;
 	}
 	if (cli_strtol(argv[2], 1, 4000000, &flows) || cli_strtol(argv[3], 1, 1000, &packets) ||
@@ -122,7 +124,11 @@ int main(int argc, char **argv)
 			"CONCURRENT (1 to 100000) are whole numbers\n");
 		return 2;
 	}
-	if (argc == 6) {
+	if (argc == 7 && cli_strtol(argv[6], 28, 1460, &size)) {
+		fprintf(stderr, "gen_flows: SIZE is a whole number from 28 to 1460\n");
+		return 2;
+	}
+	if (argc >= 6) {
 		while (keys < 3 && strcmp(argv[5], key_choices[keys]))
 			keys++;
 		if (keys == 3) {
@@ -169,7 +175,9 @@ int main(int argc, char **argv)
 				flow[j] = next_flow++;
 			}
 			write_packet(out, keys_of[flow[j]],
-				     60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400), seq++);
+				     size ? (int)size
+					  : 60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400),
+				     seq++);
 			if (++sent[j] == packets) {
 				sent[j] = 0;
 				flow[j] = -1;

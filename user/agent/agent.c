@@ -323,6 +323,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
+	xo.verdict_idle_ns = o->verdict_idle_ns;
 	xo.pin_dir = o->pin_dir;
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",

@@ -65,6 +65,9 @@ int cli_int(struct cli_parse *p, int min, int max, int *out);
 int cli_u64(struct cli_parse *p, uint64_t *out);
 /* min < value < max when exclusive, else min <= value <= max. */
 int cli_double(struct cli_parse *p, double min, double max, bool exclusive, double *out);
+/* A duration in whole seconds from min to max: N or Ns (seconds), Nm
+ * (minutes), Nh (hours). */
+int cli_seconds(struct cli_parse *p, long min, long max, long *out);
 /* The index of the argument among the option's choices. */
 int cli_choice(struct cli_parse *p, int *out);
 /* Any other value it refuses: "--OPT 'ARG' is not WHAT". Returns -1. */

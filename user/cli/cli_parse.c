@@ -176,6 +176,30 @@ int cli_double(struct cli_parse *p, double min, double max, bool exclusive, doub
 	return 0;
 }
 
+int cli_seconds(struct cli_parse *p, long min, long max, long *out)
+{
+	static const struct { char suffix; long seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 },
+	};
+	char what[128], *end;
+	long v, unit = 1;
+
+	errno = 0;
+	v = strtol(p->arg, &end, 10);
+	for (size_t i = 0; end != p->arg && *end && i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].suffix && !end[1]) {
+			unit = units[i].seconds;
+			end++;
+		}
+	if (errno || end == p->arg || *end || v < 0 || v > max / unit || v * unit < min) {
+		snprintf(what, sizeof(what), "a duration from %ld s to %ld s (N or Ns, Nm, Nh)", min,
+			 max);
+		return cli_bad_value(p, what);
+	}
+	*out = v * unit;
+	return 0;
+}
+
 int cli_choice(struct cli_parse *p, int *out)
 {
 	char what[256];

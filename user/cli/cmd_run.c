@@ -13,7 +13,8 @@
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
-	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
+	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS,
+	OPT_VERDICT_IDLE, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
 	OPT_IPFIX_TRANSPORT, OPT_QUIET,
 };
 
@@ -55,6 +56,11 @@ static const struct cli_option options[] = {
 		   "flow directions sampled at once in the kernel; its verdicts map holds "
 		   CLI_STR(ODEFLOW_VERDICTS_PER_FLOW) " times as many connections",
 		   .def = CLI_STR(ODEFLOW_DEFAULT_FLOWS)),
+	CLI_OPTION(OPT_VERDICT_IDLE, "verdict-idle", 0, "DURATION",
+		   "a connection no packet has come for this long loses its verdict in the "
+		   "kernel (and is classified again if it comes back), whether the agent runs or "
+		   "not: N or Ns, Nm, Nh; 0: never",
+		   .def = CLI_STR(ODEFLOW_VERDICT_IDLE_S) "s"),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
 		   "on exit leave the program attached and the maps pinned"),
 	CLI_OPTION(OPT_BUSY_POLL, "busy-poll", 'b', NULL,
@@ -103,11 +109,12 @@ int cmd_run(int argc, char **argv)
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR,
 		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
+		.verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};
 	bool mode_given = false;
 	struct cli_parse p;
-	long flows;
+	long flows, seconds;
 	int id, choice;
 
 	cascade_args_defaults(&o.cascade, 0); /* remembers --flows connections */
@@ -152,6 +159,11 @@ int cmd_run(int argc, char **argv)
 		case OPT_FLOWS:
 			if (!cli_long(&p, 1024, 1L << 26, &flows))
 				o.flow_capacity = (unsigned)flows;
+			break;
+		case OPT_VERDICT_IDLE:
+			if (!cli_seconds(&p, 0, (long)(XDP_MAX_VERDICT_IDLE_NS / NSEC_PER_SEC),
+					 &seconds))
+				o.verdict_idle_ns = seconds ? (uint64_t)seconds * NSEC_PER_SEC : 0;
 			break;
 		case OPT_KEEP: o.keep = true; break;
 		case OPT_BUSY_POLL: o.busy_poll = true; break;

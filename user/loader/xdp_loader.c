@@ -102,6 +102,7 @@ uint64_t xdp_maps_bytes(const struct xdp_options *o)
 			       o->flow_capacity) +
 	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict),
 			       xdp_verdict_capacity(o)) +
+	       (uint64_t)ODEFLOW_FIRST_PACKET_BUCKETS * sizeof(struct first_packet_bucket) +
 	       o->ring_bytes;
 }
 
@@ -133,6 +134,10 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 	if (o->resample_after_ns < NSEC_PER_MSEC)
 		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
 			      "every direction before the agent could answer");
+	if (o->verdict_idle_ns && (o->verdict_idle_ns < NSEC_PER_SEC ||
+				   o->verdict_idle_ns > XDP_MAX_VERDICT_IDLE_NS))
+		return errmsg(err, errlen, "a verdict's idle time must be 0 (never) or 1 s to %llu s",
+			      (unsigned long long)(XDP_MAX_VERDICT_IDLE_NS / NSEC_PER_SEC));
 	if (o->flow_capacity < 1 || o->flow_capacity > UINT32_MAX / ODEFLOW_VERDICTS_PER_FLOW)
 		return errmsg(err, errlen, "flow capacity must be 1 to %u",
 			      UINT32_MAX / ODEFLOW_VERDICTS_PER_FLOW);
@@ -175,6 +180,9 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 		return -1;
 	skel->rodata->skip_n = o->skip;
 	skel->rodata->resample_after_ns = o->resample_after_ns;
+	/* rounded up to whole ticks; a verdict expires after more than that */
+	skel->rodata->verdict_idle_ticks =
+		(__u32)((o->verdict_idle_ns + (1ull << ODEFLOW_TICK_SHIFT) - 1) >> ODEFLOW_TICK_SHIFT);
 	if (getrandom((void *)&skel->rodata->hash_seed, sizeof(skel->rodata->hash_seed), 0) !=
 		    sizeof(skel->rodata->hash_seed) ||
 	    getrandom((void *)&skel->rodata->instance, sizeof(skel->rodata->instance), 0) !=

@@ -29,6 +29,8 @@
 
 #define XDP_DEFAULT_PIN_DIR "/sys/fs/bpf/odeflow"
 #define XDP_DEFAULT_RING_BYTES (8u << 20)
+/* The longest --verdict-idle: a week. */
+#define XDP_MAX_VERDICT_IDLE_NS (7ull * 24 * 3600 * NSEC_PER_SEC)
 
 /* Where the sampler runs. XDP sees frames before the kernel builds an skb
  * and owns the interface's XDP hook; TC ingress through a tcx link (kernel
@@ -44,6 +46,7 @@ struct xdp_options {
 	unsigned window_n;      /* N, packets per window: 2..64 */
 	unsigned skip;          /* packets of a direction before its first window: 0..ODEFLOW_MAX_SKIP */
 	uint64_t resample_after_ns; /* see ODEFLOW_RESAMPLE_AFTER_NS */
+	uint64_t verdict_idle_ns; /* see ODEFLOW_VERDICT_IDLE_NS; 0: verdicts never expire */
 	unsigned flow_capacity; /* entries of "flows" (directions being sampled); "verdicts"
 				 * holds ODEFLOW_VERDICTS_PER_FLOW times as many connections */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
@@ -54,6 +57,7 @@ struct xdp_options {
 	((struct xdp_options){ .hook = XDP_HOOK_XDP,                              \
 			       .window_n = ODEFLOW_DEFAULT_WINDOW,                \
 			       .resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS,    \
+			       .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,        \
 			       .flow_capacity = ODEFLOW_DEFAULT_FLOWS,            \
 			       .ring_bytes = XDP_DEFAULT_RING_BYTES,              \
 			       .pin_dir = XDP_DEFAULT_PIN_DIR })
