@@ -91,6 +91,7 @@ SHAREDIR   := $(PREFIX)/share/odeflow
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANDIR     ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 # What the binary needs to know of its build: the version for
 # `odeflow_build_info` (git describe; "unknown" outside a git checkout) and
@@ -189,15 +190,25 @@ $(BUILD)/man/stamp: $(BUILD)/odeflow
 	done && touch $@
 
 # `make install` / `make uninstall` (PREFIX, DESTDIR, SYSCONFDIR, UNITDIR,
-# MANDIR): the binary, its manual pages, the shipped models, a systemd unit
-# per interface (odeflow@IF.service) and, unless one is there, the default
-# observe-only policy. Uninstall removes them, the policy only if it is
+# MANDIR, COMPLETIONDIR): the binary, its manual pages, its bash completion
+# (`odeflow completion`), the shipped models, a systemd unit
+# per interface (odeflow@IF.service) and, unless they are there, the default
+# observe-only policy and odeflow.conf (every run option, commented out:
+# `odeflow run --print-config`). Uninstall removes them, those two only if they are
 # still the default.
 MODELS := $(wildcard models/*.safetensors models/*.txt)
-install: $(BUILD)/odeflow $(BUILD)/man/stamp
+# The default odeflow.conf: every run option, commented out.
+$(BUILD)/odeflow.conf: $(BUILD)/odeflow
+	$(call say,GEN,$@)
+	$(Q)$(BUILD)/odeflow run --print-config > $@
+
+install: $(BUILD)/odeflow $(BUILD)/man/stamp $(BUILD)/odeflow.conf
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/odeflow $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(SYSCONFDIR)/odeflow $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(BUILD)/odeflow $(DESTDIR)$(BINDIR)/odeflow
+	$(BUILD)/odeflow completion > $(DESTDIR)$(COMPLETIONDIR)/odeflow
+	chmod 0644 $(DESTDIR)$(COMPLETIONDIR)/odeflow
 	install -m 0644 $(BUILD)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
@@ -206,15 +217,20 @@ install: $(BUILD)/odeflow $(BUILD)/man/stamp
 	chmod 0644 $(DESTDIR)$(UNITDIR)/odeflow@.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf ] || \
 		install -m 0644 tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf ] || \
+		install -m 0644 $(BUILD)/odeflow.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf
 
-uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service
+uninstall: $(BUILD)/odeflow.conf
+	rm -f $(DESTDIR)$(BINDIR)/odeflow $(DESTDIR)$(UNITDIR)/odeflow@.service \
+		$(DESTDIR)$(COMPLETIONDIR)/odeflow
 	rm -f $(DESTDIR)$(MANDIR)/man1/odeflow.1 $(DESTDIR)$(MANDIR)/man1/odeflow-*.1 \
 		$(DESTDIR)$(MANDIR)/man8/odeflow-*.8
 	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))
 	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
 	! cmp -s tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
+	! cmp -s $(BUILD)/odeflow.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/odeflow 2>/dev/null
 
 # For tests/fuzz/run.sh: include paths and warnings, without the optimisation flags.

@@ -254,11 +254,12 @@ static inline int run_refused(const char *extra, const char *err_file)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-/* `odeflow run` with these options is refused: exit status 1, one line that
- * holds `message`, nothing attached. */
-static inline void check_refused(const char *extra, const char *message)
+/* `odeflow run` with these options is refused: exit status `status` (2: a
+ * value that cannot do; 1: a start that fails), one line that holds
+ * `message`, nothing attached. */
+static inline void check_refused(const char *extra, int status, const char *message)
 {
-	CHECKF(run_refused(extra, "refused.err") == 1, "%s", extra);
+	CHECKF(run_refused(extra, "refused.err") == status, "%s", extra);
 	CHECKF(file_contains(tmp_path("refused.err"), message), "%s: no '%s' in its error", extra,
 	       message);
 	CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("refused.err")) == 0);

@@ -220,11 +220,19 @@ static void test_policies_live(void)
 	CHECK(receive_all(rx, N));
 	CHECK(class_of(tx, 6000, cls, sizeof(cls)) == 0);
 
-	/* drop, set live from a second shell */
+	/* drop, set live from a second shell; the agent's log says so */
 	CHECK(sh("%s policy set %s drop --pin-dir %s", odeflow, cls, pin_dir) == 0);
 	send_udp(tx, 10, 200);
 	usleep(50000);
 	CHECKF(drain_socket(rx) == 0, "a dropped connection's datagrams arrived");
+	{
+		char said[160], log[160];
+
+		snprintf(said, sizeof(said), "policy changed in the pinned map (odeflow policy): %s drop"
+			 " (was pass)", cls);
+		snprintf(log, sizeof(log), "%s/agent.err", scratch_dir);
+		CHECKF(wait_for_text(log, said, 1000), "the agent did not log '%s'", said);
+	}
 
 	/* mark: the receiver sees DSCP EF (TOS 0xb8) */
 	CHECK(sh("%s policy set %s mark ef --pin-dir %s", odeflow, cls, pin_dir) == 0);
@@ -268,10 +276,29 @@ static void test_policies_live(void)
 	send_udp(tx, N, 200);
 	CHECK(receive_all(rx, N));
 	CHECK(class_of(tx, 6001, cls, sizeof(cls)) == 0);
-	reload_policy(path, cls, "drop", "policy reloaded");
+	{
+		char said[300];
+
+		snprintf(said, sizeof(said), "policy reloaded from %s: %s drop (was pass)", path, cls);
+		reload_policy(path, cls, "drop", said);
+	}
 	send_udp(tx, 5, 200);
 	usleep(50000);
 	CHECKF(drain_socket(rx) == 0, "the reloaded drop policy did not apply");
+	/* odeflow policy set, then SIGHUP: the file wins, and the log says what it undid */
+	CHECK(sh("%s policy set %s pass -i %s", odeflow, cls, dev_rx) != 0); /* other pin dir */
+	CHECK(sh("%s policy set %s pass -d %s", odeflow, cls, pin_dir) == 0);
+	{
+		char said[160], log[160];
+
+		snprintf(said, sizeof(said), "(odeflow policy): %s pass (was drop)", cls);
+		snprintf(log, sizeof(log), "%s/agent.err", scratch_dir);
+		CHECKF(wait_for_text(log, said, 1000), "the agent did not log '%s'", said);
+		reload_policy(path, cls, "drop", "policy reloaded");
+		CHECKF(sh("for i in $(seq 20); do [ $(grep -c 'policy reloaded from.*: %s drop (was pass)'"
+			  " %s) = 2 ] && exit 0; sleep 0.1; done; exit 1", cls, log) == 0,
+		       "SIGHUP after policy set did not log what it undid");
+	}
 	reload_policy(path, cls, "pass\nNoSuchClass drop", "line 3: unknown class 'NoSuchClass'");
 	send_udp(tx, 5, 200);
 	usleep(50000);

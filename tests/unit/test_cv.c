@@ -12,9 +12,12 @@
 #include "train/dataset.h"
 #include "train/dataset_index.h"
 #include "train/folds.h"
+#include "train/named_metrics.h"
 #include "train/npy.h"
 
 int cmd_cv(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 
 #define K 5
 
@@ -534,17 +537,22 @@ static void test_app_folds(void)
 	dataset_free(&ds);
 }
 
-/* cv --split apps: the folds JSON names the applications each holds out. */
+/* cv --split apps: the folds JSON names the applications each holds out,
+ * reports each application and the Unknown outcome fitted on held-out
+ * applications, and its predictions carry the Unknown scores calibrate
+ * fits the threshold on; other splits' do not. */
 static void test_command_apps(void)
 {
-	json_t *root, *folds, *v, *name;
+	json_t *root, *folds, *v, *name, *unknown;
 	size_t i, j, tested = 0, named = 0;
+	char path[400];
 	int rc;
 
 	scratch_empty();
 	write_apps_dataset(tmp_path("lab"));
 	rc = run_command(cmd_cv, "cv", "--data", tmp_path("lab"), "--split", "apps", "--folds", "2",
-			 "--hidden", "8", "--members", "1", "--epochs", "1", "--json", NULL);
+			 "--hidden", "8", "--epochs", "2", "--json", "--predictions",
+			 tmp_path("apps"), NULL);
 	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
 	root = json_loads(command_output, 0, NULL);
 	CHECKF(root, "not JSON:\n%s", command_output);
@@ -558,7 +566,74 @@ static void test_command_apps(void)
 			named += name != NULL;
 	}
 	CHECK(tested == 543 && named == APPS);
+	CHECK(json_array_size(json_object_get(json_object_get(root, "apps"), "each")) == APPS);
+	/* every window of this index is its direction's first */
+	CHECK(json_integer_value(json_object_get(json_object_get(root, "first_windows"), "n")) ==
+	      543);
+	unknown = json_object_get(root, "unknown");
+	CHECK(json_is_true(json_object_get(unknown, "fitted")) &&
+	      !strcmp(json_string_value(json_object_get(unknown, "score")), "confidence") &&
+	      json_array_size(json_object_get(unknown, "fold_thresholds")) == 2 &&
+	      json_array_size(json_object_get(unknown, "curve")) == NAMED_POINTS);
 	json_decref(root);
+
+	rc = run_command(cmd_train, "train", "--data", tmp_path("lab"), "--hidden", "8",
+			 "--epochs", "2", "--quiet", "--out", tmp_path("lab.safetensors"), NULL);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	rc = run_command(cmd_calibrate, "calibrate", "--model", tmp_path("lab.safetensors"),
+			 "--predictions", tmp_path("apps"), NULL);
+	CHECKF(rc == 0 && strstr(command_output, "; Unknown threshold "), "exit %d: %s", rc,
+	       command_output);
+
+	/* held-out windows of applications trained on: no scores to fit on */
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("lab"), "--folds", "2", "--hidden", "8",
+			 "--epochs", "1", "--predictions", tmp_path("blocked"), NULL);
+	CHECKF(rc == 0 && strstr(command_output, "Unknown (confidence): no threshold from these "
+				 "folds"), "exit %d: %s", rc, command_output);
+	snprintf(path, sizeof(path), "%s_unknown.npy", tmp_path("blocked"));
+	CHECK(access(path, F_OK) != 0);
+	rc = run_command(cmd_calibrate, "calibrate", "--model", tmp_path("lab.safetensors"),
+			 "--predictions", tmp_path("blocked"), NULL);
+	CHECKF(rc == 0 && strstr(command_output, "_unknown.npy (odeflow cv --split apps "
+				 "--predictions writes it): the Unknown threshold left at "),
+	       "exit %d: %s", rc, command_output);
+}
+
+/* cv --also: its windows in every fold's training set, never tested;
+ * windows of other classes refused in one line. */
+static void test_command_also(void)
+{
+	json_t *root, *v;
+	size_t i;
+	char path[400];
+	FILE *f;
+	int rc;
+
+	scratch_empty();
+	write_apps_dataset(tmp_path("lab"));
+	rc = run_command(cmd_cv, "cv", "--data", tmp_path("lab"), "--split", "apps", "--folds", "2",
+			 "--also", "tests/data/iscx-small", "--hidden", "8", "--members", "1",
+			 "--epochs", "1", "--json", NULL);
+	CHECKF(rc == 0, "exit %d: %s", rc, command_output);
+	root = json_loads(command_output, 0, NULL);
+	CHECKF(root, "not JSON:\n%s", command_output);
+	json_array_foreach(json_object_get(root, "folds"), i, v)
+		CHECK(json_integer_value(json_object_get(v, "train")) +
+		      json_integer_value(json_object_get(v, "test")) == 543 + 543);
+	CHECK(json_integer_value(json_object_get(root, "n")) == 543);
+	json_decref(root);
+
+	snprintf(path, sizeof(path), "%s_dataset.json", tmp_path("lab"));
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs("{\"classes\": [\"a\", \"b\", \"c\", \"d\", \"e\"], \"window_start\": \"any\"}\n", f);
+	fclose(f);
+	rc = run_command(cmd_cv, "cv", "--data", "tests/data/iscx-small", "--also", tmp_path("lab"),
+			 NULL);
+	CHECKF(rc == 1 && strstr(command_output, "its classes are not those of") &&
+	       !strchr(command_output, '\n')[1], "exit %d: %s", rc, command_output);
 }
 
 int main(void)
@@ -575,6 +650,7 @@ int main(void)
 	RUN(test_command_files);
 	RUN(test_app_folds);
 	RUN(test_command_apps);
+	RUN(test_command_also);
 	scratch_remove();
 	return harness_done();
 }

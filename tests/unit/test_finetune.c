@@ -38,7 +38,7 @@ static double loss_on(const struct model *m, const struct dataset *ds)
 	char err[256];
 	double nll = 0;
 
-	if (!lp || predict_dataset(m, ds, 1, lp, err, sizeof(err))) {
+	if (!lp || predict_dataset(m, ds, 1, lp, NULL, err, sizeof(err))) {
 		free(lp);
 		return NAN;
 	}

@@ -23,7 +23,7 @@ if [ -n "$commands" ] && [ -z "$bad" ]; then echo "PASS man_options_match_help"
 else echo "FAIL man_options_match_help: $bad"; fi
 
 want=$(printf 'odeflow 1\n'; for c in $commands; do
-	[ "$c" = run ] && echo "odeflow-run 8" || echo "odeflow-$c 1"; done)
+	case $c in run|detach) echo "odeflow-$c 8";; *) echo "odeflow-$c 1";; esac; done)
 if [ "$("$odeflow" man --list)" = "$want" ]; then echo "PASS man_lists_a_page_per_command"
 else echo "FAIL man_lists_a_page_per_command: $("$odeflow" man --list | tr '\n' ' ')"; fi
 

@@ -209,7 +209,7 @@ static int read_index(const char *path, struct index_row *rows, int max)
 
 	if (!f || !fgets(line, sizeof(line), f) ||
 	    strcmp(line, "row,file,src,dst,sport,dport,proto,window,first_packet,label,"
-			 "ndpi_protocol,ndpi_category\n")) {
+			 "ndpi_protocol,ndpi_category,app,scenario\n")) {
 		if (f)
 			fclose(f);
 		return -1;

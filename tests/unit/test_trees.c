@@ -89,7 +89,7 @@ static double max_difference(const struct model *m, BoosterHandle b, const struc
 
 	if (d && !XGBoosterPredictFromDMatrix(b, d, cfg, &shape, &dims, &prob) && dims == 2 &&
 	    shape[0] == ds->n && shape[1] == CLASSES &&
-	    !predict_dataset(m, ds, 1, lp, err, sizeof(err))) {
+	    !predict_dataset(m, ds, 1, lp, NULL, err, sizeof(err))) {
 		worst = 0;
 		for (size_t i = 0; i < ds->n * CLASSES; i++)
 			worst = fmax(worst, fabs(exp((double)lp[i]) - (double)prob[i]));
@@ -206,7 +206,7 @@ static double accuracy(const struct model *m, const struct dataset *ds)
 	size_t correct = 0;
 	char err[256];
 
-	if (predict_dataset(m, ds, 1, lp, err, sizeof(err))) {
+	if (predict_dataset(m, ds, 1, lp, NULL, err, sizeof(err))) {
 		free(lp);
 		return -1;
 	}

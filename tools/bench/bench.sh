@@ -50,6 +50,14 @@ out=BENCHMARKS.md
 	echo
 	AGENT_OPTS=--busy-poll tools/bench/bench_agent.sh "$build"
 	echo
+	echo "The same at 1,000 and 10,000 new flows/s while \`stress-ng --cpu 1\` shares the machine"
+	echo "(in a session of its own, as another service would), and then while \`tcpdump -w\`"
+	echo "records the agent's interface; the agent's CPU is in its column:"
+	echo
+	LOAD=stress RATES="1000 10000" tools/bench/bench_agent.sh "$build"
+	echo
+	LOAD=tcpdump RATES="1000 10000" tools/bench/bench_agent.sh "$build"
+	echo
 	echo "The same at 10,000 new flows/s with \`--metrics\` (scraped every second) and"
 	echo "\`--ipfix\` (UDP, to a sink in the sending namespace):"
 	echo

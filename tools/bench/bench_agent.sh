@@ -12,7 +12,10 @@
 # Environment: RATES (new flows/s to offer), REPEAT (runs per rate, the table
 # shows medians), AGENT_OPTS (more options for odeflow run, e.g. --threads 2),
 # EXPORT=1 (the agent also serves --metrics, scraped every second, and
-# exports --ipfix over UDP to a sink in the sending namespace).
+# exports --ipfix over UDP to a sink in the sending namespace), LOAD=stress
+# (stress-ng --cpu 1 shares the machine during each replay, in a session of
+# its own, as another service would) or LOAD=tcpdump (tcpdump -w records the
+# agent's interface during each replay).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -76,6 +79,13 @@ run_once() { # rate flows
 			'while :; do curl -s -o /dev/null http://127.0.0.1:9464/metrics; sleep 1; done' &
 		helpers="$helpers $!"
 	fi
+	case "${LOAD:-}" in
+	stress) setsid timeout $((seconds * 4 + 10)) stress-ng --cpu 1 >/dev/null 2>&1 &
+		helpers="$helpers $!";;
+	tcpdump) ip netns exec "$rx" timeout $((seconds * 4 + 10)) tcpdump -i "$drx" -w "$tmp/recorded.pcap" \
+			>/dev/null 2>&1 &
+		helpers="$helpers $!"; sleep 0.5;;
+	esac
 	start=$(date +%s.%N)
 	ip netns exec "$tx" timeout $((seconds * 4 + 10)) tcpreplay -q --pps=$((rate * n)) -i "$dtx" \
 		"$tmp/flows.pcap" >/dev/null 2>&1 || true
@@ -117,4 +127,4 @@ for rate in $rates; do
 		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p90 | $p99 | $p999 | $cpu | $woke | $xdp |"; }
 done
 echo
-echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"}${export_opts:+ EXPORT=1} tools/bench/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"
+echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"}${export_opts:+ EXPORT=1}${LOAD:+ LOAD=$LOAD} tools/bench/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"

@@ -7,8 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,19 +30,18 @@
 #include "loader/sampler_attach.h"
 #include "loader/window_ring.h"
 #include "policy.h"
+#include "thread_priority.h"
 
-/* A batch goes to the workers when it is full, when its first window has
- * waited this long, or at once when a worker is idle: waiting only pays when
- * every worker is busy, and then the batch grows by itself. */
-#define BATCH_WAIT_NS 1000000ULL
-/* A batch this small, with every worker idle, is classified by the drain
- * thread itself: one core is enough, and handing it over would add a
- * thread wake-up to its latency. Larger batches, or any batch while a
- * worker is busy, go to the pool: more cores when one is not enough. */
+/* The drain thread classifies what it drained itself, RUN_HERE_MAX windows
+ * at a time with a look at the ring between two: no hand-over (a thread's
+ * wake-up) and no timer stand between a window and its verdict. When more
+ * than that wait and a worker waits for work, the worker takes all of them:
+ * more cores when one is not enough. */
 #define RUN_HERE_MAX 8
-/* The drain hands over at most this many windows between two looks at its
- * signals, its batch deadline and the agent map, however far behind it is. */
-#define DRAIN_SLICE (4 * POOL_MAX_BATCH)
+/* After its last window the drain polls the ring this long before it
+ * sleeps (as NAPI busy-polls a device): a window that follows soon after is
+ * taken without a wake-up. */
+#define SPIN_AFTER_WINDOW_NS (50 * NSEC_PER_USEC)
 /* The agent map's heartbeat and health figures are this fresh. */
 #define PUBLISH_EVERY_NS (100 * NSEC_PER_MSEC)
 /* Decisions waiting for the events writer; more are dropped and counted. */
@@ -66,13 +64,14 @@ struct agent {
 	struct xdp_sampler *sampler;
 	bool attached;
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
+	struct policy_table policy;     /* the running policy, as last written or seen */
 	struct cascade *cascade;
 	struct classify_pool *pool;
 
-	struct window_batch batch;  /* being filled by the drain thread */
-	struct classify_seat *seat; /* for small batches the drain thread classifies itself */
-	int idle_fd;                /* eventfd: a worker ran out of work */
-	uint64_t batch_started_ns;
+	struct window_batch batch;  /* drained, in order; handed over up to batch_done */
+	int batch_done;
+	struct classify_seat *seat; /* for what the drain thread classifies itself */
+	uint64_t last_window_ns;    /* when the drain last took a window */
 	uint64_t bad_records;
 
 	struct agent_info info;   /* published in the "agent" map */
@@ -86,11 +85,48 @@ struct agent {
 	struct latency_recent latency_recent;
 	uint64_t decisions, failed, rearms_lost, verdicts_restored;
 
+	/* Status lines of the start, said once it has succeeded: a start that
+	 * fails says one line, its error, and nothing before it. */
+	char start_lines[4][ERRMSG_LEN];
+	int n_start_lines;
+
 	struct agent_counts counts;       /* what /metrics adds to the above */
 	struct metrics_source metrics_src;
 	struct metrics_server *metrics;   /* --metrics */
 	struct ipfix_exporter *ipfix;     /* --ipfix */
 };
+
+/* "Video drop (was pass), VoIP mark 46 (was pass)": the classes whose
+ * action differs between two tables. */
+static void policy_changes(const struct agent *a, const struct policy_table *from,
+			   const struct policy_table *to, char *out, size_t len)
+{
+	int num_classes = model_config(a->model)->num_classes;
+	char was[64], now[64];
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int k = 0; k < num_classes && used < len; k++) {
+		if (!memcmp(&from->rules[k], &to->rules[k], sizeof(to->rules[k])))
+			continue;
+		policy_format(&from->rules[k], was, sizeof(was));
+		policy_format(&to->rules[k], now, sizeof(now));
+		used += (size_t)snprintf(out + used, len - used, "%s%s %s (was %s)", used ? ", " : "",
+					 a->class_names[k], now, was);
+	}
+}
+
+__attribute__((format(printf, 2, 3)))
+static void say_after_start(struct agent *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->opts->quiet || a->n_start_lines == (int)(sizeof(a->start_lines) / sizeof(a->start_lines[0])))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(a->start_lines[a->n_start_lines++], sizeof(a->start_lines[0]), fmt, ap);
+	va_end(ap);
+}
 
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
@@ -103,16 +139,32 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k]))
 			return errmsg(err, errlen, "writing the policy map: %s", strerror(errno));
+	a->policy = table;
 	return 0;
 }
 
 /* Does the policy act on this class (anything but pass)? */
 static bool enforced(const struct agent *a, int class_id)
 {
-	struct policy p;
+	return class_id >= 0 && class_id < ODEFLOW_MAX_CLASSES &&
+	       a->policy.rules[class_id].action != ACTION_PASS;
+}
 
-	return class_id >= 0 && xdp_read_policy(a->policy_fd, (unsigned)class_id, &p) == 0 &&
-	       p.action != ACTION_PASS;
+/* `odeflow policy set` and `policy load` write the pinned policy map from
+ * another shell: the agent notices at its next publication and logs what
+ * changed, so the journal of the unit says what is enforced. */
+static void watch_policy(struct agent *a)
+{
+	struct policy_table seen;
+	char changes[ERRMSG_LEN];
+
+	if (xdp_read_policy(a->policy_fd, seen.rules) || !memcmp(&seen, &a->policy, sizeof(seen)))
+		return;
+	policy_changes(a, &a->policy, &seen, changes, sizeof(changes));
+	log_line(LOG_LEVEL_WARNING, "policy changed in the pinned map (odeflow policy): %s; "
+		 "SIGHUP or a restart applies %s again", changes,
+		 a->opts->policy_path ? a->opts->policy_path : "the default (every class passes)");
+	a->policy = seen;
 }
 
 /* Worker thread: verdicts for the connections, each direction's decision
@@ -176,17 +228,40 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 		decision_queue_push(a->events_queue, d, n, wall, latency_us);
 }
 
-static void flush_batch(struct agent *a)
+/* Drain thread: hands over the windows drained and not handed over yet:
+ * all of them to a worker that waits for work when more than RUN_HERE_MAX
+ * wait, else RUN_HERE_MAX of them classified here. */
+static void dispatch(struct agent *a)
 {
-	if (!a->batch.n)
+	const struct window_record *first = a->batch.windows + a->batch_done;
+	int n = a->batch.n - a->batch_done;
+
+	if (!n)
 		return;
-	if (a->batch.n <= RUN_HERE_MAX && classify_pool_idle(a->pool))
-		classify_pool_run_here(a->pool, a->seat, &a->batch);
-	else
-		classify_pool_submit(a->pool, &a->batch);
-	agent_counts_batch(&a->counts, a->batch.n);
-	a->batch.n = 0;
+	if (n > RUN_HERE_MAX && classify_pool_idle(a->pool)) {
+		classify_pool_submit(a->pool, first, n);
+	} else {
+		n = n < RUN_HERE_MAX ? n : RUN_HERE_MAX;
+		classify_pool_run_here(a->pool, a->seat, first, n);
+	}
+	agent_counts_batch(&a->counts, n);
 	a->batches++;
+	a->batch_done += n;
+	if (a->batch_done == a->batch.n)
+		a->batch.n = a->batch_done = 0;
+}
+
+/* Room in the batch for the next drain: what was handed over moves out
+ * when the batch is full. */
+static int batch_room(struct agent *a)
+{
+	if (a->batch.n == POOL_MAX_BATCH && a->batch_done) {
+		a->batch.n -= a->batch_done;
+		memmove(a->batch.windows, a->batch.windows + a->batch_done,
+			sizeof(a->batch.windows[0]) * (size_t)a->batch.n);
+		a->batch_done = 0;
+	}
+	return POOL_MAX_BATCH - a->batch.n;
 }
 
 /* Refreshes the agent map: who runs, which model and classes, and health. */
@@ -213,6 +288,7 @@ static void publish(struct agent *a)
 	xdp_publish_agent(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &a->info);
 	a->published_ns = a->info.heartbeat_ns;
 	__atomic_store_n(&a->heartbeat_ns, a->info.heartbeat_ns, __ATOMIC_RELAXED);
+	watch_policy(a);
 }
 
 static void publish_start(struct agent *a)
@@ -230,19 +306,16 @@ static void publish_start(struct agent *a)
 	publish(a);
 }
 
-/* Drain thread: one ring-buffer record is one completed window. */
+/* Drain thread: one ring-buffer record is one completed window (a poll
+ * takes no more than the batch has room for). */
 static int on_window(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
 
-	if (window_record_decode(data, size, &a->batch.windows[a->batch.n])) {
+	if (window_record_decode(data, size, &a->batch.windows[a->batch.n]))
 		a->bad_records++;
-		return 0;
-	}
-	if (!a->batch.n++)
-		a->batch_started_ns = monotonic_ns();
-	if (a->batch.n == POOL_MAX_BATCH)
-		flush_batch(a);
+	else
+		a->batch.n++;
 	return 0;
 }
 
@@ -271,8 +344,22 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	if (metrics_server_start(o->metrics_listen, metrics_fill, metrics_health, &a->metrics_src,
 				 &a->metrics, err, errlen))
 		return -1;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "metrics at http://%s/metrics", metrics_server_address(a->metrics));
+	say_after_start(a, "metrics at http://%s/metrics, health at http://%s/healthz",
+			metrics_server_address(a->metrics), metrics_server_address(a->metrics));
+	return 0;
+}
+
+static int start_ipfix(struct agent *a, uint32_t ifindex, char *err, size_t errlen)
+{
+	const struct agent_options *o = a->opts;
+	struct ipfix_options io = { .collector = o->ipfix_collector, .transport = o->ipfix_transport,
+				    .ifindex = ifindex, .domain_given = o->ipfix_domain_given,
+				    .domain = o->ipfix_domain };
+
+	if (ipfix_exporter_start(&io, model_config(a->model), &a->ipfix, err, errlen))
+		return -1;
+	say_after_start(a, "IPFIX to %s over %s, observation domain %u", o->ipfix_collector,
+			o->ipfix_transport == IPFIX_TCP ? "tcp" : "udp", ipfix_exporter_domain(a->ipfix));
 	return 0;
 }
 
@@ -310,7 +397,9 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		a->class_names[k] = cfg->class_names[k];
 	ifindex = (int)if_nametoindex(o->iface);
 	if (!ifindex)
-		return errmsg(err, errlen, "no interface '%s': %s", o->iface, strerror(errno));
+		return errmsg(err, errlen, "no interface '%s': %s%s", o->iface, strerror(errno),
+			      strchr(o->iface, '/') ? " (a unit started as odeflow@br-lan? systemd "
+			      "reads '-' as '/': start odeflow@$(systemd-escape br-lan))" : "");
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
@@ -320,14 +409,12 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.hook = o->hook;
 	xo.window_n = (unsigned)cfg->window;
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "%s", why);
+	say_after_start(a, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
 	xo.verdict_idle_ns = o->verdict_idle_ns;
 	xo.pin_dir = o->pin_dir;
-	if (!o->quiet)
-		log_line(LOG_LEVEL_INFO, "maps for %u flows take about %llu MiB of kernel memory",
-			 xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
+	say_after_start(a, "maps for %u flows take about %llu MiB of kernel memory",
+			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
 		return -1;
 	a->verdicts_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_VERDICTS);
@@ -339,17 +426,13 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	co.max_connections = (int)o->flow_capacity;
 	if (cascade_new(a->model, &co, &a->cascade, err, errlen))
 		return -1;
-	a->idle_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a->idle_fd < 0)
-		return errmsg(err, errlen, "eventfd: %s", strerror(errno));
 	a->seat = classify_seat_new(a->model, a->cascade);
 	if (!a->seat)
 		return errmsg(err, errlen, "out of memory for the model's workspace");
-	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a, a->idle_fd);
+	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
-	if (o->ipfix_collector &&
-	    ipfix_exporter_start(o->ipfix_collector, o->ipfix_transport, cfg, &a->ipfix, err, errlen))
+	if (o->ipfix_collector && start_ipfix(a, (uint32_t)ifindex, err, errlen))
 		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
@@ -368,6 +451,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	__atomic_store_n(&a->metrics_src.hook,
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);
 	publish_start(a);
+	for (int i = 0; i < a->n_start_lines; i++)
+		log_line(LOG_LEVEL_INFO, "%s", a->start_lines[i]);
 	xdp_sampler_describe(a->sampler, where, sizeof(where));
 	if (!o->quiet && xdp_sampler_note(a->sampler)[0])
 		log_line(LOG_LEVEL_WARNING, "%s", xdp_sampler_note(a->sampler));
@@ -378,43 +463,47 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* SIGHUP: the file wins over what `odeflow policy` changed since, and
+ * the log says what that undoes. */
 static void reload_policy(struct agent *a)
 {
-	char err[ERRMSG_LEN];
+	struct policy_table before;
+	char err[ERRMSG_LEN], changes[ERRMSG_LEN];
 
-	if (apply_policy_file(a, err, sizeof(err)))
+	watch_policy(a); /* a change made just before the signal is logged as such */
+	before = a->policy;
+	if (apply_policy_file(a, err, sizeof(err))) {
 		log_line(LOG_LEVEL_ERR, "policy not reloaded, the running policy is kept: %s", err);
-	else if (!a->opts->quiet)
-		log_line(LOG_LEVEL_INFO, "policy reloaded from %s",
-			 a->opts->policy_path ? a->opts->policy_path : "(none: pass)");
+		return;
+	}
+	policy_changes(a, &before, &a->policy, changes, sizeof(changes));
+	if (!a->opts->quiet)
+		log_line(LOG_LEVEL_INFO, "policy reloaded from %s: %s",
+		 a->opts->policy_path ? a->opts->policy_path : "(none: every class passes)",
+		 changes[0] ? changes : "no change");
 }
 
-/* Milliseconds the drain loop may sleep: until the batch's deadline when
- * it holds windows, else until the agent map is due to be refreshed (a
- * signal cuts the sleep short). Never, with --busy-poll: a sleeping agent is
- * woken by the packet that completes the next window, which costs that
- * packet an interrupt and the window the time the agent takes to wake. */
-static int sleep_ms(const struct agent *a)
+/* Milliseconds the drain loop may sleep: none while windows wait to be
+ * classified or it spins after a window (always, with --busy-poll), else
+ * until the agent map is due to be refreshed (a window or a signal cuts the
+ * sleep short). A sleeping agent is woken by the packet that completes the
+ * next window, which costs that packet an interrupt and the window the time
+ * the agent takes to wake. */
+static int sleep_ms(const struct agent *a, uint64_t now)
 {
-	uint64_t now = monotonic_ns(), until = a->published_ns + PUBLISH_EVERY_NS;
+	uint64_t until = a->published_ns + PUBLISH_EVERY_NS;
 
-	if (a->opts->busy_poll)
+	if (a->batch.n > a->batch_done || a->opts->busy_poll ||
+	    now - a->last_window_ns < SPIN_AFTER_WINDOW_NS)
 		return 0;
-	if (a->batch.n && a->batch_started_ns + BATCH_WAIT_NS < until)
-		until = a->batch_started_ns + BATCH_WAIT_NS;
 	return until <= now ? 0 : (int)((until - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 }
 
-/* One epoll set for the ring buffer and the pool's idle eventfd, so a
- * worker running out of work wakes the loop to hand it the waiting batch. */
 static int drain(struct agent *a)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct window_ring *ring;
-	uint64_t idle;
-	ssize_t cleared;
 	char err[ERRMSG_LEN];
-	int ep = -1, rc = 0;
+	int rc = 0;
 
 	ring = window_ring_new(xdp_sampler_map_fd(a->sampler, XDP_MAP_WINDOWS),
 			       xdp_sampler_map_fd(a->sampler, XDP_MAP_WAKEUP), on_window, a, err,
@@ -423,44 +512,36 @@ static int drain(struct agent *a)
 		log_line(LOG_LEVEL_ERR, "%s", err);
 		return -1;
 	}
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, window_ring_epoll_fd(ring), &ev) ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, a->idle_fd, &ev)) {
-		log_line(LOG_LEVEL_ERR, "cannot watch the ring buffer: %s", strerror(errno));
-		rc = -1;
-		goto out;
-	}
+	if (thread_priority_latency() && !a->opts->quiet)
+		log_line(LOG_LEVEL_WARNING, "no short scheduler slice for the drain thread: %s",
+			 strerror(errno));
 	while (!stop_requested) {
-		int consumed = window_ring_poll(ring, ep, sleep_ms(a), DRAIN_SLICE);
-
-		/* busy-polling: give the CPU to the workers and the traffic when
-		 * they want it, without ever sleeping */
-		if (consumed == 0 && a->opts->busy_poll)
-			sched_yield();
+		int room = batch_room(a), timeout = sleep_ms(a, monotonic_ns());
+		int consumed = room ? window_ring_poll(ring, window_ring_epoll_fd(ring), timeout, room)
+				    : 0;
+		uint64_t now = monotonic_ns();
 
 		if (consumed < 0 && consumed != -EINTR) {
 			log_line(LOG_LEVEL_ERR, "reading the ring buffer: %s", strerror(-consumed));
 			rc = -1;
 			break;
 		}
-		cleared = read(a->idle_fd, &idle, sizeof(idle)); /* -1, EAGAIN: no worker went idle */
-		(void)cleared;
-		if (a->batch.n && (classify_pool_idle(a->pool) ||
-				   monotonic_ns() - a->batch_started_ns >= BATCH_WAIT_NS))
-			flush_batch(a);
-		if (monotonic_ns() - a->published_ns >= PUBLISH_EVERY_NS)
+		if (consumed > 0)
+			a->last_window_ns = now;
+		else if (!timeout && a->batch.n == a->batch_done)
+			sched_yield(); /* polling: the CPU to whoever wants it (the traffic) */
+		dispatch(a);
+		if (now - a->published_ns >= PUBLISH_EVERY_NS)
 			publish(a);
 		if (reload_requested) {
 			reload_requested = 0;
 			reload_policy(a);
 		}
 	}
-	flush_batch(a);
+	while (a->batch.n)
+		dispatch(a);
 	a->info.pid = 0; /* no agent: `odeflow stats` says so */
 	publish(a);
-out:
-	if (ep >= 0)
-		close(ep);
 	window_ring_free(ring);
 	return rc;
 }
@@ -476,9 +557,10 @@ static void teardown(struct agent *a, bool started)
 	classify_pool_free(a->pool); /* finishes what was queued */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
-		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped",
+		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped, %llu failed sends",
 			 (unsigned long long)ipfix_exporter_exported(a->ipfix),
-			 (unsigned long long)ipfix_exporter_dropped(a->ipfix));
+			 (unsigned long long)ipfix_exporter_dropped(a->ipfix),
+			 (unsigned long long)ipfix_exporter_send_failures(a->ipfix));
 	ipfix_exporter_stop(a->ipfix);
 	events_writer_stopping(a->events); /* a reader that never reads gets a short grace */
 	decision_queue_free(a->events_queue);
@@ -491,15 +573,13 @@ static void teardown(struct agent *a, bool started)
 		xdp_sampler_close(a->sampler);
 	}
 	classify_seat_free(a->seat);
-	if (a->idle_fd >= 0)
-		close(a->idle_fd);
 	cascade_free(a->cascade);
 	model_free(a->model);
 }
 
 int agent_run(const struct agent_options *o)
 {
-	struct agent a = { .opts = o, .idle_fd = -1 };
+	struct agent a = { .opts = o };
 	struct sigaction sa = { .sa_handler = on_signal };
 	char err[ERRMSG_LEN];
 	int rc = 1;

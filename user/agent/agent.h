@@ -34,6 +34,8 @@ struct agent_options {
 	const char *metrics_listen; /* NULL: no /metrics; else "ADDR:PORT" to serve it on */
 	const char *ipfix_collector; /* NULL: no IPFIX; else "HOST:PORT" of the collector */
 	enum ipfix_transport ipfix_transport;
+	bool ipfix_domain_given;
+	uint32_t ipfix_domain;    /* observation domain; not given: the interface's index */
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "thread_priority.h"
 
 #define QUEUE_DEPTH 8 /* batches waiting: 8 x 256 windows of slack */
 
@@ -17,33 +18,26 @@ struct classify_pool {
 	struct cascade *cascade;
 	decisions_fn on_decisions;
 	void *ctx;
-	int idle_fd;
 
 	pthread_mutex_t lock;
 	pthread_cond_t has_work, has_room;
 	struct window_batch *queue[QUEUE_DEPTH];
 	int head, count, waiting_workers;
 	bool stopping;
+	/* Batches are copied into these, made once: a batch queued or in a
+	 * worker's hands holds one, so QUEUE_DEPTH + threads never run out. */
+	struct window_batch *spare[QUEUE_DEPTH + POOL_MAX_THREADS];
+	int spares;
 
 	int threads;
 	pthread_t tid[];
 };
-
-static void notify_idle(int fd)
-{
-	uint64_t one = 1;
-	ssize_t n = write(fd, &one, sizeof(one));
-
-	(void)n; /* only fails when the counter is full: the drain loop is awake anyway */
-}
 
 static struct window_batch *take(struct classify_pool *p)
 {
 	struct window_batch *b = NULL;
 
 	pthread_mutex_lock(&p->lock);
-	if (!p->count && p->idle_fd >= 0)
-		notify_idle(p->idle_fd);
 	p->waiting_workers++;
 	while (!p->count && !p->stopping)
 		pthread_cond_wait(&p->has_work, &p->lock);
@@ -110,13 +104,12 @@ void classify_seat_free(struct classify_seat *seat)
 }
 
 void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
-			    const struct window_batch *b)
+			    const struct window_record *windows, int n)
 {
-	int failed, decided = cascade_decide(p->cascade, seat->ws, b->n, b->windows, seat->out,
-					     &failed);
+	int failed, decided = cascade_decide(p->cascade, seat->ws, n, windows, seat->out, &failed);
 
 	if (decided < 0)
-		log_line(LOG_LEVEL_ERR, "a batch of %d windows could not be classified", b->n);
+		log_line(LOG_LEVEL_ERR, "a batch of %d windows could not be classified", n);
 	else
 		p->on_decisions(p->ctx, decided, seat->out, failed);
 }
@@ -131,26 +124,36 @@ static void *worker(void *arg)
 		log_line(LOG_LEVEL_ERR, "out of memory starting a classification thread");
 		abort();
 	}
+	thread_priority_latency();
 	while ((b = take(p))) {
-		classify_pool_run_here(p, seat, b);
-		free(b);
+		classify_pool_run_here(p, seat, b->windows, b->n);
+		pthread_mutex_lock(&p->lock);
+		p->spare[p->spares++] = b;
+		pthread_mutex_unlock(&p->lock);
 	}
 	classify_seat_free(seat);
 	return NULL;
 }
 
 struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
-					decisions_fn on_decisions, void *ctx, int idle_fd)
+					decisions_fn on_decisions, void *ctx)
 {
-	struct classify_pool *p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
+	struct classify_pool *p;
 
+	if (threads < 1 || threads > POOL_MAX_THREADS)
+		return NULL;
+	p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
 	if (!p)
 		return NULL;
+	for (; p->spares < QUEUE_DEPTH + threads; p->spares++)
+		if (!(p->spare[p->spares] = malloc(sizeof(struct window_batch)))) {
+			classify_pool_free(p);
+			return NULL;
+		}
 	p->model = m;
 	p->cascade = c;
 	p->on_decisions = on_decisions;
 	p->ctx = ctx;
-	p->idle_fd = idle_fd;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->has_work, NULL);
 	pthread_cond_init(&p->has_room, NULL);
@@ -162,19 +165,16 @@ struct classify_pool *classify_pool_new(int threads, const struct model *m, stru
 	return p;
 }
 
-void classify_pool_submit(struct classify_pool *p, const struct window_batch *b)
+void classify_pool_submit(struct classify_pool *p, const struct window_record *windows, int n)
 {
-	size_t bytes = offsetof(struct window_batch, windows) + sizeof(b->windows[0]) * (size_t)b->n;
-	struct window_batch *copy = malloc(sizeof(*copy));
+	struct window_batch *copy;
 
-	if (!copy) {
-		log_line(LOG_LEVEL_ERR, "out of memory queueing %d windows; dropped", b->n);
-		return;
-	}
-	memcpy(copy, b, bytes);
 	pthread_mutex_lock(&p->lock);
 	while (p->count == QUEUE_DEPTH)
 		pthread_cond_wait(&p->has_room, &p->lock);
+	copy = p->spare[--p->spares];
+	copy->n = n;
+	memcpy(copy->windows, windows, sizeof(*windows) * (size_t)n);
 	p->queue[(p->head + p->count) % QUEUE_DEPTH] = copy;
 	p->count++;
 	pthread_cond_signal(&p->has_work);
@@ -201,6 +201,8 @@ void classify_pool_free(struct classify_pool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < p->threads; i++)
 		pthread_join(p->tid[i], NULL);
+	while (p->spares)
+		free(p->spare[--p->spares]);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->has_work);
 	pthread_cond_destroy(&p->has_room);

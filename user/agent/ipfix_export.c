@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ipfix_export.h"
 
+#include <errno.h>
 #include <fixbuf/public.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/errmsg.h"
@@ -27,10 +30,9 @@
 #define UDP_TEMPLATE_REFRESH_NS (10 * 1000000000ULL) /* RFC 7011: resent over UDP */
 #define FLUSH_EVERY 64 /* records per message at most, when the queue never runs dry */
 
-/* The odeflow elements, numbered under IPFIX_ODEFLOW_PEN. */
+/* The odeflow elements, numbered under IPFIX_ODEFLOW_PEN (1, a class
+ * name, is retired: the standard applicationName carries it). */
 static fbInfoElement_t odeflow_elements[] = {
-	FB_IE_INIT_FULL("odeflowClassName", IPFIX_ODEFLOW_PEN, 1, FB_IE_VARLEN, FB_IE_DEFAULT, 0, 0,
-			FB_STRING, "class of the connection so far, as the model names it"),
 	FB_IE_INIT_FULL("odeflowClassId", IPFIX_ODEFLOW_PEN, 2, 1, FB_IE_IDENTIFIER, 0, 0, FB_UINT_8,
 			"index of the class in the model"),
 	FB_IE_INIT_FULL("odeflowConfidencePpm", IPFIX_ODEFLOW_PEN, 3, 4,
@@ -51,35 +53,42 @@ static fbInfoElement_t odeflow_elements[] = {
  * in its order, with no padding between them. */
 struct ipfix_record {
 	uint64_t start_ms, end_ms;
-	fbVarfield_t class_name;
+	uint64_t octets, packets;
+	char class_name[ODEFLOW_CLASS_NAME_LEN]; /* NUL-padded */
 	uint8_t src6[16], dst6[16];
 	uint32_t src4, dst4; /* host order */
-	uint32_t confidence_ppm, model_id;
+	uint32_t confidence_ppm, model_id, ingress_ifindex;
 	uint16_t sport, dport, window;
-	uint8_t proto, class_id, stage, provisional;
-	uint8_t pad[6];
+	uint8_t proto, class_id, stage, provisional, direction;
+	uint8_t pad[1];
 };
-_Static_assert(sizeof(struct ipfix_record) == 96, "struct ipfix_record must be unpadded");
+_Static_assert(sizeof(struct ipfix_record) == 128, "struct ipfix_record must be unpadded");
 
 static fbInfoElementSpec_t internal_spec[] = {
 	{ "flowStartMilliseconds", 8, 0 },     { "flowEndMilliseconds", 8, 0 },
-	{ "odeflowClassName", FB_IE_VARLEN, 0 }, { "sourceIPv6Address", 16, 0 },
+	{ "octetDeltaCount", 8, 0 },           { "packetDeltaCount", 8, 0 },
+	{ "applicationName", ODEFLOW_CLASS_NAME_LEN, 0 }, { "sourceIPv6Address", 16, 0 },
 	{ "destinationIPv6Address", 16, 0 },   { "sourceIPv4Address", 4, 0 },
 	{ "destinationIPv4Address", 4, 0 },    { "odeflowConfidencePpm", 4, 0 },
-	{ "odeflowModelId", 4, 0 },            { "sourceTransportPort", 2, 0 },
-	{ "destinationTransportPort", 2, 0 },  { "odeflowWindow", 2, 0 },
-	{ "protocolIdentifier", 1, 0 },        { "odeflowClassId", 1, 0 },
-	{ "odeflowStage", 1, 0 },              { "odeflowProvisional", 1, 0 },
-	{ "paddingOctets", 6, 0 },             FB_IESPEC_NULL
+	{ "odeflowModelId", 4, 0 },            { "ingressInterface", 4, 0 },
+	{ "sourceTransportPort", 2, 0 },       { "destinationTransportPort", 2, 0 },
+	{ "odeflowWindow", 2, 0 },             { "protocolIdentifier", 1, 0 },
+	{ "odeflowClassId", 1, 0 },            { "odeflowStage", 1, 0 },
+	{ "odeflowProvisional", 1, 0 },        { "flowDirection", 1, 0 },
+	{ "paddingOctets", 1, 0 },             FB_IESPEC_NULL
 };
 
-/* What goes on the wire, in this order (README of user/agent). */
+/* What goes on the wire, in this order (README of user/agent): the
+ * standard elements first, so a collector that knows only IANA's registry
+ * shows the connection, its window's counts and its class. */
 static fbInfoElementSpec_t export_spec[] = {
 	{ "sourceIPv4Address", 4, SPEC_IPV4 },      { "destinationIPv4Address", 4, SPEC_IPV4 },
 	{ "sourceIPv6Address", 16, SPEC_IPV6 },     { "destinationIPv6Address", 16, SPEC_IPV6 },
 	{ "sourceTransportPort", 2, 0 },            { "destinationTransportPort", 2, 0 },
-	{ "protocolIdentifier", 1, 0 },             { "flowStartMilliseconds", 8, 0 },
-	{ "flowEndMilliseconds", 8, 0 },            { "odeflowClassName", FB_IE_VARLEN, 0 },
+	{ "protocolIdentifier", 1, 0 },             { "ingressInterface", 4, 0 },
+	{ "flowDirection", 1, 0 },                  { "flowStartMilliseconds", 8, 0 },
+	{ "flowEndMilliseconds", 8, 0 },            { "octetDeltaCount", 8, 0 },
+	{ "packetDeltaCount", 8, 0 },               { "applicationName", ODEFLOW_CLASS_NAME_LEN, 0 },
 	{ "odeflowClassId", 1, 0 },                 { "odeflowConfidencePpm", 4, 0 },
 	{ "odeflowStage", 1, 0 },                   { "odeflowModelId", 4, 0 },
 	{ "odeflowWindow", 2, 0 },                  { "odeflowProvisional", 1, 0 },
@@ -89,11 +98,16 @@ static fbInfoElementSpec_t export_spec[] = {
 struct ipfix_exporter {
 	const struct model_config *model;
 	enum ipfix_transport transport;
-	char host[NI_MAXHOST], port[NI_MAXSERV];
+	struct sockaddr_storage collector;
+	socklen_t collector_len;
+	char address[NI_MAXHOST + NI_MAXSERV + 4]; /* for log lines */
+	uint32_t ifindex, domain;
 	fbInfoModel_t *info;
 	struct decision_queue *queue;
 	/* the consumer thread's own */
 	fBuf_t *fbuf;                /* NULL while not connected */
+	FILE *stream;                /* what fixbuf writes messages to: sock */
+	int sock;
 	uint64_t retry_ns, templates_ns;
 	unsigned backoff_ms;
 	uint64_t pending;            /* appended since the last emit */
@@ -101,6 +115,59 @@ struct ipfix_exporter {
 	uint64_t exported, dropped;  /* dropped here: collector down or lost */
 	uint64_t send_failures;
 };
+
+/* GLib's log levels as the agent's (common/log.h): libfixbuf and GLib
+ * speak through g_warning and friends, which would otherwise print
+ * "** (process:N): WARNING **" lines without a journald level. */
+static enum log_level agent_level(GLogLevelFlags level)
+{
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+		return LOG_LEVEL_ERR;
+	if (level & G_LOG_LEVEL_WARNING)
+		return LOG_LEVEL_WARNING;
+	return LOG_LEVEL_INFO;
+}
+
+static void glib_log_line(const gchar *domain, GLogLevelFlags level, const gchar *message,
+			  gpointer unused)
+{
+	(void)unused;
+	if (level & G_LOG_LEVEL_DEBUG)
+		return;
+	log_line(agent_level(level), "IPFIX: %s%s%s", domain ? domain : "", domain ? ": " : "",
+		 message);
+}
+
+static GLogWriterOutput glib_log_write(GLogLevelFlags level, const GLogField *fields,
+				       gsize n_fields, gpointer unused)
+{
+	const char *message = NULL, *domain = NULL;
+
+	for (gsize i = 0; i < n_fields; i++) {
+		if (!strcmp(fields[i].key, "MESSAGE") && fields[i].length < 0)
+			message = fields[i].value;
+		else if (!strcmp(fields[i].key, "GLIB_DOMAIN") && fields[i].length < 0)
+			domain = fields[i].value;
+	}
+	glib_log_line(domain, level, message ? message : "?", unused);
+	return G_LOG_WRITER_HANDLED;
+}
+
+/* Both of GLib's paths: g_log (classic) and g_log_structured (which a
+ * library built with G_LOG_USE_STRUCTURED takes); the writer can be set
+ * once per process. */
+static void glib_log_routes(void)
+{
+	g_log_set_default_handler(glib_log_line, NULL);
+	g_log_set_writer_func(glib_log_write, NULL, NULL);
+}
+
+void glib_log_to_agent_log(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, glib_log_routes);
+}
 
 static void count(uint64_t *counter, uint64_t n)
 {
@@ -122,23 +189,70 @@ static fbTemplate_t *template_of(fbInfoModel_t *info, fbInfoElementSpec_t *spec,
 static void disconnect(struct ipfix_exporter *x)
 {
 	if (x->fbuf)
-		fBufFree(x->fbuf); /* and its session and exporter */
+		fBufFree(x->fbuf); /* and its session and exporter, which leaves the stream */
 	x->fbuf = NULL;
+	if (x->stream)
+		fclose(x->stream); /* and sock */
+	else if (x->sock >= 0)
+		close(x->sock);
+	x->stream = NULL;
+	x->sock = -1;
+}
+
+/* fixbuf's exporter writes each message with one fwrite to an unbuffered
+ * stream, which hands it here whole: one datagram over UDP. The socket is
+ * the exporter's own rather than fixbuf's, whose UDP sends report success
+ * whatever send() said (a collector that is down refuses the datagrams:
+ * ECONNREFUSED from the second send on); here a failed send fails the
+ * emit, and is counted. */
+static ssize_t stream_write(void *cookie, const char *buf, size_t len)
+{
+	struct ipfix_exporter *x = cookie;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = send(x->sock, buf + done, len - done, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+/* A socket connected to the collector, wrapped in the stream fixbuf
+ * writes to. */
+static bool open_stream(struct ipfix_exporter *x, char *why, size_t len)
+{
+	cookie_io_functions_t io = { .write = stream_write };
+
+	x->sock = socket(x->collector.ss_family,
+			 (x->transport == IPFIX_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+	if (x->sock < 0 ||
+	    connect(x->sock, (struct sockaddr *)&x->collector, x->collector_len)) {
+		snprintf(why, len, "connecting: %s", strerror(errno));
+		return false;
+	}
+	x->stream = fopencookie(x, "w", io);
+	if (!x->stream || setvbuf(x->stream, NULL, _IONBF, 0)) {
+		snprintf(why, len, "out of memory");
+		return false;
+	}
+	return true;
 }
 
 /* A session with the three templates, an exporter to the collector, and
- * the templates sent (over TCP this connects). */
-static bool connect_collector(struct ipfix_exporter *x)
+ * the templates sent; why not in why. */
+static bool connect_collector(struct ipfix_exporter *x, char *why, size_t len)
 {
-	fbConnSpec_t spec = FB_CONNSPEC_INIT;
 	fbSession_t *session = fbSessionAlloc(x->info);
 	fbTemplate_t *in, *v4, *v6;
 	GError *e = NULL;
 	bool ok;
 
-	spec.transport = x->transport == IPFIX_TCP ? FB_TCP : FB_UDP;
-	spec.host = x->host;
-	spec.svc = x->port;
+	fbSessionSetDomain(session, x->domain); /* templates belong to a domain: first */
 	in = template_of(x->info, internal_spec, UINT32_MAX, &e);
 	v4 = in ? template_of(x->info, export_spec, SPEC_IPV4, &e) : NULL;
 	v6 = v4 ? template_of(x->info, export_spec, SPEC_IPV6, &e) : NULL;
@@ -155,11 +269,19 @@ static bool connect_collector(struct ipfix_exporter *x)
 		fbSessionFree(session);
 		return false;
 	}
-	x->fbuf = fBufAllocForExport(session, fbExporterAllocNet(&spec));
-	ok = fbSessionExportTemplates(session, &e) && fBufSetInternalTemplate(x->fbuf, TID_INTERNAL, &e);
-	g_clear_error(&e);
-	if (!ok)
+	if (!open_stream(x, why, len)) {
+		fbSessionFree(session);
 		disconnect(x);
+		return false;
+	}
+	x->fbuf = fBufAllocForExport(session, fbExporterAllocFP(x->stream));
+	ok = fbSessionExportTemplates(session, &e) && fBufSetInternalTemplate(x->fbuf, TID_INTERNAL, &e) &&
+	     fBufEmit(x->fbuf, &e);
+	if (!ok) {
+		snprintf(why, len, "sending the templates: %s", e ? e->message : "?");
+		disconnect(x);
+	}
+	g_clear_error(&e);
 	return ok;
 }
 
@@ -173,8 +295,12 @@ static void fill_record(const struct ipfix_exporter *x, const struct decision *d
 	memset(r, 0, sizeof(*r));
 	r->start_ms = (d->window.first_ns + wall_minus_mono_ns) / 1000000ULL;
 	r->end_ms = (d->window.last_ns + wall_minus_mono_ns) / 1000000ULL;
-	r->class_name.buf = (uint8_t *)name;
-	r->class_name.len = strlen(name);
+	r->packets = d->window.n;
+	for (int i = 0; i < d->window.n && i < ODEFLOW_MAX_WINDOW; i++)
+		r->octets += d->window.sizes[i];
+	r->ingress_ifindex = x->ifindex;
+	r->direction = IPFIX_FLOW_DIRECTION_INGRESS;
+	strncpy(r->class_name, name, sizeof(r->class_name) - 1);
 	if (flow_addr_is_ipv4(k->saddr)) {
 		r->src4 = (uint32_t)k->saddr[12] << 24 | k->saddr[13] << 16 | k->saddr[14] << 8 |
 			  k->saddr[15];
@@ -234,10 +360,14 @@ static void consume(void *ctx, const struct queued_decision *q)
 	GError *e = NULL;
 
 	if (!x->fbuf && now >= x->retry_ns) {
-		if (connect_collector(x)) {
+		char why[256];
+
+		if (connect_collector(x, why, sizeof(why))) {
 			x->backoff_ms = BACKOFF_FIRST_MS;
 			x->templates_ns = now;
 		} else {
+			log_line(LOG_LEVEL_WARNING, "IPFIX collector %s: %s; next try in %u s",
+				 x->address, why, x->backoff_ms / 1000);
 			lose_connection(x, now);
 		}
 	}
@@ -267,36 +397,35 @@ static void consume(void *ctx, const struct queued_decision *q)
 		flush(x);
 }
 
-int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
-			 const struct model_config *model, struct ipfix_exporter **out, char *err,
-			 size_t errlen)
+int ipfix_exporter_start(const struct ipfix_options *o, const struct model_config *model,
+			 struct ipfix_exporter **out, char *err, size_t errlen)
 {
 	struct ipfix_exporter *x;
 	struct addrinfo *ai;
-	int rc;
 
 	*out = NULL;
-	if (hostport_resolve(collector, 0, transport == IPFIX_TCP ? SOCK_STREAM : SOCK_DGRAM, &ai,
-			     err, errlen))
+	if (hostport_resolve(o->collector, 0, o->transport == IPFIX_TCP ? SOCK_STREAM : SOCK_DGRAM,
+			     &ai, err, errlen))
 		return -1;
 	x = calloc(1, sizeof(*x));
 	if (!x) {
 		freeaddrinfo(ai);
 		return errmsg(err, errlen, "out of memory");
 	}
-	/* fixbuf connects to the address resolved here, not to a later answer */
-	rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, x->host, sizeof(x->host), x->port,
-			 sizeof(x->port), NI_NUMERICHOST | NI_NUMERICSERV);
+	x->sock = -1;
+	/* the exporter connects to the address resolved here, not to a later answer */
+	memcpy(&x->collector, ai->ai_addr, ai->ai_addrlen);
+	x->collector_len = ai->ai_addrlen;
+	hostport_format(ai->ai_addr, x->address, sizeof(x->address));
 	freeaddrinfo(ai);
 	x->model = model;
-	x->transport = transport;
+	x->transport = o->transport;
+	x->ifindex = o->ifindex;
+	x->domain = o->domain_given ? o->domain : o->ifindex;
 	x->backoff_ms = BACKOFF_FIRST_MS;
 	x->info = fbInfoModelAlloc();
-	if (rc) {
-		ipfix_exporter_stop(x);
-		return errmsg(err, errlen, "the collector's address: %s", gai_strerror(rc));
-	}
 	fbInfoModelAddElementArray(x->info, odeflow_elements);
+	glib_log_to_agent_log();
 	x->queue = decision_queue_new(IPFIX_QUEUE_DEPTH, consume, x);
 	if (!x->queue) {
 		ipfix_exporter_stop(x);
@@ -305,6 +434,11 @@ int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
 	decision_queue_set_idle(x->queue, flush);
 	*out = x;
 	return 0;
+}
+
+uint32_t ipfix_exporter_domain(const struct ipfix_exporter *x)
+{
+	return x->domain;
 }
 
 void ipfix_exporter_add(struct ipfix_exporter *x, const struct decision *d, int n, double wall_s)

@@ -24,15 +24,33 @@
 
 enum ipfix_transport { IPFIX_UDP, IPFIX_TCP };
 
+/* flowDirection (IE 61): the sampler sees ingress only, for now. */
+#define IPFIX_FLOW_DIRECTION_INGRESS 0
+
+struct ipfix_options {
+	const char *collector;           /* HOST:PORT */
+	enum ipfix_transport transport;
+	uint32_t ifindex;                /* ingressInterface of every record */
+	bool domain_given;
+	uint32_t domain;                 /* observation domain; not given: the ifindex */
+};
+
 struct ipfix_exporter;
 
 /* Resolves the collector (one line in err for a HOST:PORT that does not
  * parse or a name that does not resolve) and starts the queue's thread;
  * connecting happens there, with the first decision, so a collector that
- * is down is not an error here. The model must outlive the exporter. */
-int ipfix_exporter_start(const char *collector, enum ipfix_transport transport,
-			 const struct model_config *model, struct ipfix_exporter **out, char *err,
-			 size_t errlen);
+ * is down is not an error here. From here on GLib's log lines (libfixbuf's)
+ * go through the agent's log. The model must outlive the exporter. */
+int ipfix_exporter_start(const struct ipfix_options *o, const struct model_config *model,
+			 struct ipfix_exporter **out, char *err, size_t errlen);
+
+/* The observation domain the records carry. */
+uint32_t ipfix_exporter_domain(const struct ipfix_exporter *x);
+
+/* GLib's log (g_warning, g_critical, ...: libfixbuf's) through log_line,
+ * with the journal's levels; debug lines dropped. Idempotent. */
+void glib_log_to_agent_log(void);
 
 /* Queues one record per decision (decided at wall_s, CLOCK_REALTIME
  * seconds); never waits for the collector. */

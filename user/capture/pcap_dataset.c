@@ -95,7 +95,7 @@ static int write_index(const char *path, const struct pcap_rows *d, char **files
 	if (!f)
 		return -1;
 	fprintf(f, "row,file,src,dst,sport,dport,proto,window,first_packet,label,ndpi_protocol,"
-		"ndpi_category\n");
+		"ndpi_category,app,scenario\n");
 	for (size_t i = 0; i < d->count; i++) {
 		const struct pcap_row *r = &d->rows[i];
 		char src[FLOW_ADDR_STRLEN], dst[FLOW_ADDR_STRLEN], id[16];
@@ -112,6 +112,10 @@ static int write_index(const char *path, const struct pcap_rows *d, char **files
 		csv_field(f, r->ndpi_protocol);
 		fputc(',', f);
 		csv_field(f, r->ndpi_category);
+		fputc(',', f);
+		csv_field(f, r->app ? r->app : "");
+		fputc(',', f);
+		csv_field(f, r->scenario ? r->scenario : "");
 		fputc('\n', f);
 	}
 	return fclose(f) ? -1 : 0;

@@ -21,6 +21,7 @@ struct pcap_row {
 	struct flow_key key;
 	char ndpi_protocol[64];     /* "" unless labelled by nDPI */
 	char ndpi_category[32];
+	const char *app, *scenario; /* NULL unless labelled by the lab (lab_labels.h) */
 	double *x;                  /* 2 * N: sizes, then times */
 };
 

@@ -30,6 +30,7 @@
 #define CLI_MAX_OPTIONS 64
 #define CLI_EXIT_FAILURE 1      /* the command failed */
 #define CLI_EXIT_USAGE 2        /* its command line is wrong */
+#define CLI_ARG_SHOWN 64        /* characters of a bad value an error quotes */
 
 struct cli_parse {
 	const struct cli_command *cmd;

@@ -107,7 +107,11 @@ int cli_next(struct cli_parse *p)
 
 int cli_bad_value(struct cli_parse *p, const char *what)
 {
-	log_line(LOG_LEVEL_ERR, "--%s '%s' is not %s", p->opt->name, p->arg, what);
+	if (strlen(p->arg) > CLI_ARG_SHOWN) /* the line stays one line, and says what is wrong */
+		log_line(LOG_LEVEL_ERR, "--%s '%.*s...' (%zu characters) is not %s", p->opt->name,
+			 CLI_ARG_SHOWN, p->arg, strlen(p->arg), what);
+	else
+		log_line(LOG_LEVEL_ERR, "--%s '%s' is not %s", p->opt->name, p->arg, what);
 	p->failed = true;
 	return -1;
 }

@@ -114,11 +114,12 @@ static int by_value(const void *a, const void *b)
 }
 
 /* Flows per CPU-second of this thread: the median of runs, each at least
- * 0.1 s and 512 windows. Returns -1 if the model rejects the windows. */
+ * 0.1 s and 512 windows, each with its Unknown score as the agent asks
+ * for it. Returns -1 if the model rejects the windows. */
 static double measure(const struct model *m, struct model_ws *ws, const struct windows *w,
 		      int batch, int runs)
 {
-	float lp[MAX_BATCH * ODEFLOW_MAX_CLASSES];
+	float lp[MAX_BATCH * ODEFLOW_MAX_CLASSES], unknown[MAX_BATCH];
 	double rate[32];
 
 	for (int r = 0; r < runs; r++) {
@@ -129,7 +130,8 @@ static double measure(const struct model *m, struct model_ws *ws, const struct w
 			/* batches walk through all the windows (batch divides MAX_BATCH) */
 			size_t at = (size_t)(done % MAX_BATCH) * w->n;
 
-			if (model_classify(m, ws, batch, w->sizes + at, w->times + at, lp))
+			if (model_classify_scored(m, ws, batch, w->sizes + at, w->times + at, lp,
+						  unknown, NULL))
 				return -1;
 			done += batch;
 			used = cpu_seconds() - start;

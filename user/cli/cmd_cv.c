@@ -9,14 +9,17 @@
 
 #include "cli.h"
 #include "common/errmsg.h"
-#include "train/calibrate.h"
+#include "cv_report.h"
 #include "train/crossval.h"
 #include "train/dataset_index.h"
 #include "train/folds.h"
 #include "train/npy.h"
 #include "train_args.h"
 
-enum { OPT_FOLDS = 1, OPT_SPLIT, OPT_JSON, OPT_PREDICTIONS, OPT_JOBS, OPT_VERBOSE };
+enum {
+	OPT_FOLDS = 1, OPT_SPLIT, OPT_JSON, OPT_PREDICTIONS, OPT_JOBS, OPT_VERBOSE,
+	OPT_NAMED_ACCURACY,
+};
 
 static const char *split_choice(int i, const char **about)
 {
@@ -33,7 +36,13 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_JSON, "json", 0, NULL, "print one JSON object instead of text"),
 	CLI_OPTION(OPT_PREDICTIONS, "predictions", 0, "PREFIX",
 		   "write every window's held-out log-probabilities to PREFIX_logprobs.npy (n, "
-		   "classes), its label to PREFIX_y.npy and its fold to PREFIX_fold.npy"),
+		   "classes), its label to PREFIX_y.npy and its fold to PREFIX_fold.npy; with "
+		   "--split apps and an Unknown score, the score to PREFIX_unknown.npy (what "
+		   "odeflow calibrate fits the Unknown threshold on)"),
+	CLI_OPTION(OPT_NAMED_ACCURACY, "named-accuracy", 0, "A",
+		   "with --split apps: fit each fold's Unknown threshold on the other folds' "
+		   "held-out applications so that A of the windows named are right",
+		   .def = CLI_STR(NAMED_DEFAULT_ACCURACY)),
 	CLI_OPTION(OPT_JOBS, "jobs", 0, "J", "train J folds at a time", .def = "1"),
 	CLI_OPTION(OPT_VERBOSE, "verbose", 0, NULL,
 		   "the training progress lines of every fold (stderr)"),
@@ -44,8 +53,12 @@ ODEFLOW_COMMAND(cv,
 	.summary = "cross-validate a training recipe: per-fold and mean/min accuracy and macro F1",
 	.description = "Trains K models, each on all folds but one, and tests each on the fold "
 		       "it never saw; prints each fold's accuracy and macro F1, and their mean and "
-		       "min, then the pooled held-out windows' calibration. The training options "
-		       "are those of odeflow train; --seed also picks random folds.",
+		       "min, then the pooled held-out windows' calibration, what the outcome "
+		       "Unknown does (how many windows the models name, and how many of those are "
+		       "right) and, with --split files or apps, each capture file's or "
+		       "application's figures. Without training options it measures the default "
+		       "model's recipe. The training options are those of odeflow train; --seed "
+		       "also picks random folds.",
 	.groups = { { NULL, options }, TRAIN_ARGS_GROUPS });
 
 struct cv_args {
@@ -54,6 +67,7 @@ struct cv_args {
 	enum fold_split split;
 	bool json, verbose;
 	const char *predictions;
+	double named_accuracy;
 };
 
 /* -1 when the command goes on, else its exit status. */
@@ -67,6 +81,7 @@ static int parse_args(int argc, char **argv, struct cv_args *a)
 		return id;
 	a->folds = 5;
 	a->jobs = 1;
+	a->named_accuracy = NAMED_DEFAULT_ACCURACY;
 	cli_parse_start(&p, &command_cv, argc, argv);
 	while ((id = cli_next(&p)) > 0) {
 		switch (id) {
@@ -79,6 +94,7 @@ static int parse_args(int argc, char **argv, struct cv_args *a)
 		case OPT_JSON: a->json = true; break;
 		case OPT_PREDICTIONS: a->predictions = p.arg; break;
 		case OPT_VERBOSE: a->verbose = true; break;
+		case OPT_NAMED_ACCURACY: cli_double(&p, 0, 1, true, &a->named_accuracy); break;
 		default: train_args_option(&p, id, &a->t);
 		}
 	}
@@ -87,183 +103,10 @@ static int parse_args(int argc, char **argv, struct cv_args *a)
 	return train_args_finish(&a->t) ? CLI_EXIT_USAGE : -1;
 }
 
-struct summary {
-	double acc_mean, acc_min, f1_mean, f1_min;
-	int acc_min_fold;
-};
-
-/* How well the held-out confidence matches accuracy, before and after
- * temperature scaling (calibrate.h). */
-struct calibration {
-	double temperature;     /* fitted on all held-out predictions: what a model
-				 * trained by this recipe should store */
-	double ece_raw, ece, nll_raw, nll;  /* ece, nll: cross-fitted */
-	struct metrics m;       /* of the cross-fitted predictions */
-};
-
-static int calibrate(const struct dataset *ds, const int *fold, int k, const float *logprobs,
-		     int C, struct calibration *c)
-{
-	float *cal = malloc(ds->n * C * sizeof(*cal));
-
-	if (!cal || calib_crossfit(logprobs, ds->labels, fold, k, ds->n, C, cal)) {
-		free(cal);
-		cli_fail("out of memory");
-		return -1;
-	}
-	c->temperature = calib_fit_temperature(logprobs, ds->labels, ds->n, C);
-	c->ece_raw = calib_ece(logprobs, ds->labels, ds->n, C);
-	c->nll_raw = calib_nll(logprobs, ds->labels, ds->n, C);
-	c->ece = calib_ece(cal, ds->labels, ds->n, C);
-	c->nll = calib_nll(cal, ds->labels, ds->n, C);
-	metrics_compute(ds->labels, cal, ds->n, C, &c->m);
-	free(cal);
-	return 0;
-}
-
-static void summarise(const struct crossval_fold *f, int k, struct summary *s)
-{
-	*s = (struct summary){ .acc_min = 2, .f1_min = 2 };
-	for (int i = 0; i < k; i++) {
-		s->acc_mean += f[i].m.accuracy / k;
-		s->f1_mean += f[i].m.macro_f1 / k;
-		if (f[i].m.accuracy < s->acc_min) {
-			s->acc_min = f[i].m.accuracy;
-			s->acc_min_fold = i;
-		}
-		if (f[i].m.macro_f1 < s->f1_min)
-			s->f1_min = f[i].m.macro_f1;
-	}
-}
-
-static json_t *coverage_json(const struct metrics *m)
-{
-	json_t *a = json_array();
-
-	for (int i = 0; i < COVERAGE_POINTS; i++) {
-		const struct coverage_point *p = &m->coverage[i];
-
-		json_array_append_new(a, json_pack("{s:f, s:f, s:I, s:o}", "threshold", p->threshold,
-						   "coverage", p->coverage, "n", (json_int_t)p->covered,
-						   "accuracy", p->covered ? json_real(p->accuracy) :
-									    json_null()));
-	}
-	return a;
-}
-
-static json_t *confusion_json(const struct metrics *m)
-{
-	json_t *rows = json_array();
-
-	for (int t = 0; t < m->num_classes; t++) {
-		json_t *row = json_array();
-
-		for (int p = 0; p < m->num_classes; p++)
-			json_array_append_new(row, json_integer((json_int_t)m->confusion[t][p]));
-		json_array_append_new(rows, row);
-	}
-	return rows;
-}
-
-/* The capture files or applications fold f holds out (--split files,
- * apps), as JSON. */
-static json_t *fold_groups_json(const struct dataset_groups *groups, const int *fold, int f)
-{
-	json_t *names = json_array();
-	bool *named = calloc((size_t)groups->count, sizeof(*named));
-
-	for (size_t w = 0; named && w < groups->n; w++)
-		if (fold[w] == f && !named[groups->group[w]]) {
-			named[groups->group[w]] = true;
-			json_array_append_new(names, json_string(groups->names[groups->group[w]]));
-		}
-	free(named);
-	return names;
-}
-
-static void print_json(const struct cv_args *a, const struct crossval_fold *f,
-		       const struct summary *s, const struct metrics *pooled,
-		       const struct calibration *c, const struct dataset_groups *groups,
-		       const int *fold)
-{
-	json_t *root = json_object(), *folds = json_array(), *classes = json_array();
-
-	for (int i = 0; i < a->folds; i++) {
-		json_t *one = json_pack("{s:i, s:I, s:I, s:f, s:f, s:f}", "fold", i + 1, "train",
-					(json_int_t)f[i].train_n, "test", (json_int_t)f[i].test_n,
-					"accuracy", f[i].m.accuracy, "macro_f1", f[i].m.macro_f1,
-					"seconds", f[i].seconds);
-
-		if (groups->count)
-			json_object_set_new(one, fold_split_name(a->split),
-					    fold_groups_json(groups, fold, i));
-		json_array_append_new(folds, one);
-	}
-	for (int k = 0; k < a->t.cfg.num_classes; k++)
-		json_array_append_new(classes, json_string(a->t.cfg.class_names[k]));
-	json_object_set_new(root, "data", json_string(a->t.data));
-	json_object_set_new(root, "recipe", json_string(a->t.recipe->name));
-	json_object_set_new(root, "arch", json_string(model_arch_name(a->t.cfg.arch)));
-	json_object_set_new(root, "split", json_string(fold_split_name(a->split)));
-	if (a->t.init)
-		json_object_set_new(root, "init", json_string(a->t.init));
-	json_object_set_new(root, "k", json_integer(a->folds));
-	json_object_set_new(root, "n", json_integer((json_int_t)pooled->n));
-	json_object_set_new(root, "folds", folds);
-	json_object_set_new(root, "accuracy",
-			    json_pack("{s:f, s:f}", "mean", s->acc_mean, "min", s->acc_min));
-	json_object_set_new(root, "macro_f1",
-			    json_pack("{s:f, s:f}", "mean", s->f1_mean, "min", s->f1_min));
-	json_object_set_new(root, "classes", classes);
-	json_object_set_new(root, "pooled",
-			    json_pack("{s:f, s:f, s:f, s:f, s:o, s:o}", "accuracy", pooled->accuracy,
-				      "macro_f1", pooled->macro_f1, "ece", c->ece_raw, "nll",
-				      c->nll_raw, "confusion", confusion_json(pooled), "coverage",
-				      coverage_json(pooled)));
-	json_object_set_new(root, "calibrated",
-			    json_pack("{s:f, s:f, s:f, s:o}", "temperature", c->temperature, "ece",
-				      c->ece, "nll", c->nll, "coverage", coverage_json(&c->m)));
-	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-	putchar('\n');
-	json_decref(root);
-}
-
-/* Which capture files or applications each fold holds out. */
-static void print_group_folds(const struct dataset_groups *groups, const int *fold, int k)
-{
-	for (int f = 0; f < k; f++) {
-		json_t *names = fold_groups_json(groups, fold, f), *v;
-		size_t i, windows = 0;
-
-		for (size_t w = 0; w < groups->n; w++)
-			windows += fold[w] == f;
-		printf("fold %d holds out %zu window%s of", f + 1, windows, windows == 1 ? "" : "s");
-		json_array_foreach(names, i, v)
-			printf("%s %s", i ? "," : "", json_string_value(v));
-		putchar('\n');
-		json_decref(names);
-	}
-}
-
-static void print_text(const struct summary *s, const struct metrics *pooled,
-		       const struct calibration *c)
-{
-	const struct coverage_point *raw = &pooled->coverage[COVERAGE_AT_90];
-	const struct coverage_point *cal = &c->m.coverage[COVERAGE_AT_90];
-
-	printf("accuracy: mean %.2f%%, min %.2f%% (fold %d); macro F1: mean %.4f, min %.4f\n",
-	       100 * s->acc_mean, 100 * s->acc_min, s->acc_min_fold + 1, s->f1_mean, s->f1_min);
-	printf("all %zu held-out windows: accuracy %.2f%%, ECE %.4f; at confidence >= 0.90: "
-	       "%.2f%% of windows, accuracy %.2f%%\n", pooled->n, 100 * pooled->accuracy,
-	       c->ece_raw, 100 * raw->coverage, 100 * raw->accuracy);
-	printf("calibrated (temperature %.3f; each fold scaled by the others' fit): ECE %.4f; at "
-	       "confidence >= 0.90: %.2f%% of windows, accuracy %.2f%%\n", c->temperature, c->ece,
-	       100 * cal->coverage, 100 * cal->accuracy);
-}
-
-/* PREFIX_logprobs.npy, PREFIX_y.npy, PREFIX_fold.npy */
+/* PREFIX_logprobs.npy, PREFIX_y.npy, PREFIX_fold.npy, and PREFIX_unknown.npy
+ * when unknown is not NULL */
 static int write_predictions(const char *prefix, const struct dataset *ds, const int *fold,
-			     const float *logprobs, int C)
+			     const float *logprobs, const float *unknown, int C)
 {
 	char path[4096], err[ERRMSG_LEN];
 	size_t lshape[2] = { ds->n, (size_t)C }, shape[1] = { ds->n };
@@ -289,6 +132,11 @@ static int write_predictions(const char *prefix, const struct dataset *ds, const
 	snprintf(path, sizeof(path), "%s_fold.npy", prefix);
 	if (npy_write(path, NPY_I64, 1, shape, buf, err, sizeof(err)))
 		goto out;
+	for (size_t i = 0; unknown && i < ds->n; i++)
+		buf[i] = unknown[i];
+	snprintf(path, sizeof(path), "%s_unknown.npy", prefix);
+	if (unknown && npy_write(path, NPY_F64, 1, shape, buf, err, sizeof(err)))
+		goto out;
 	rc = 0;
 out:
 	if (rc)
@@ -301,13 +149,12 @@ int cmd_cv(int argc, char **argv)
 {
 	struct crossval_fold folds[CROSSVAL_MAX_FOLDS];
 	struct cv_args a;
-	struct dataset ds;
-	struct summary s;
-	struct metrics pooled;
-	struct calibration cal;
-	struct dataset_groups groups = { 0 };
+	struct dataset ds, also = { 0 };
+	struct dataset_groups groups = { 0 }, positions = { 0 };
+	struct cv_report *report = NULL;
+	struct cv_run run;
 	FILE *fold_lines;
-	float *logprobs = NULL;
+	float *logprobs = NULL, *unknown = NULL;
 	int *fold = NULL, C, rc = parse_args(argc, argv, &a);
 	char err[ERRMSG_LEN];
 
@@ -322,11 +169,12 @@ int cmd_cv(int argc, char **argv)
 		cli_fail("%s", err);
 		goto out;
 	}
-	if (train_args_window(&a.t, &ds))
+	if (train_args_window(&a.t, &ds) || train_args_also(&a.t, &ds, &also))
 		goto out;
 	fold = malloc(ds.n * sizeof(*fold));
 	logprobs = malloc(ds.n * C * sizeof(*logprobs));
-	if (!fold || !logprobs) {
+	unknown = malloc(ds.n * sizeof(*unknown));
+	if (!fold || !logprobs || !unknown) {
 		cli_fail("out of memory");
 		goto out;
 	}
@@ -348,6 +196,15 @@ int cmd_cv(int argc, char **argv)
 		cli_fail("%s: %s", a.t.data, err);
 		goto out;
 	}
+	/* where each window sits in its direction, when the index says: a
+	 * dataset without an index (the ISCX data) has no first windows to tell */
+	if (dataset_index_load(a.t.data, ds.n, "window", &positions, err, sizeof(err)))
+		memset(&positions, 0, sizeof(positions));
+	run = (struct cv_run){ .data = a.t.data, .recipe = a.t.recipe->name, .init = a.t.init,
+			       .cfg = &a.t.cfg, .split = a.split, .k = a.folds, .folds = folds,
+			       .ds = &ds, .fold = fold, .logprobs = logprobs, .unknown = unknown,
+			       .groups = &groups, .positions = &positions,
+			       .named_accuracy = a.named_accuracy };
 	fold_lines = a.t.fit.train.progress && !a.json ? stdout : NULL;
 	a.t.fit.train.progress = a.verbose ? stderr : NULL;
 	if (fold_lines) {
@@ -356,8 +213,10 @@ int cmd_cv(int argc, char **argv)
 		       a.split == FOLD_APPS ? "application" : fold_split_name(a.split),
 		       a.t.recipe->name, model_arch_name(a.t.cfg.arch), a.jobs,
 		       a.jobs > 1 ? "s" : "");
-		if (groups.count)
-			print_group_folds(&groups, fold, a.folds);
+		if (also.n)
+			printf("cv: and %zu windows of %s in every fold's training windows\n",
+			       also.n, a.t.also);
+		cv_report_folds(&run, stdout);
 		if (a.t.fit.init) {
 			char said[2048];
 
@@ -366,27 +225,34 @@ int cmd_cv(int argc, char **argv)
 		}
 	}
 	openblas_set_num_threads(1);
-	if (crossval_run(&a.t.cfg, &ds, fold, a.folds, &a.t.fit, a.jobs, logprobs, folds,
-			 fold_lines, err, sizeof(err))) {
+	if (crossval_run(&a.t.cfg, &ds, &also, fold, a.folds, &a.t.fit, a.jobs, logprobs, unknown,
+			 folds, fold_lines, err, sizeof(err))) {
 		cli_fail("%s", err);
 		goto out;
 	}
-	summarise(folds, a.folds, &s);
-	metrics_compute(ds.labels, logprobs, ds.n, C, &pooled);
-	if (calibrate(&ds, fold, a.folds, logprobs, C, &cal))
+	if (!(report = cv_report_new(&run))) {
+		cli_fail("out of memory");
 		goto out;
-	if (a.predictions && write_predictions(a.predictions, &ds, fold, logprobs, C))
+	}
+	if (a.predictions &&
+	    write_predictions(a.predictions, &ds, fold, logprobs,
+			      a.split == FOLD_APPS && a.t.cfg.unknown != UNKNOWN_NONE ? unknown :
+										       NULL, C))
 		goto out;
 	if (a.json)
-		print_json(&a, folds, &s, &pooled, &cal, &groups, fold);
+		cv_report_json(report, stdout);
 	else
-		print_text(&s, &pooled, &cal);
+		cv_report_text(report, stdout);
 	rc = 0;
 out:
+	cv_report_free(report);
 	free(fold);
 	free(logprobs);
+	free(unknown);
 	dataset_free(&ds);
+	dataset_free(&also);
 	dataset_groups_free(&groups);
+	dataset_groups_free(&positions);
 	train_args_free(&a.t);
 	return rc;
 }

@@ -14,7 +14,7 @@ ODEFLOW_COMMAND(flows,
 	.description = "Lists the connections in the verdict map of a running (or --keep'd) "
 		       "agent, one a line: its endpoints, protocol, class, confidence, stage, "
 		       "whether the verdict is final, and its age.",
-	.groups = { { NULL, pinned_command_options } });
+	.groups = { { NULL, pinned_command_options }, PINNED_WHERE_GROUP });
 
 static const char *proto_name(unsigned proto)
 {
@@ -28,14 +28,14 @@ static json_t *flow_json(const struct pinned *p, const struct flow_key *k, const
 
 	flow_addr_format(k->saddr, a, sizeof(a));
 	flow_addr_format(k->daddr, b, sizeof(b));
-	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:f, s:i, s:b, s:f, s:i}",
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:f, s:i, s:b, s:f, s:I}",
 			 "src", a, "sport", k->sport, "dst", b, "dport", k->dport,
 			 "proto", proto_name(k->proto),
 			 "class", pinned_class_name(p, v->class_id, cls, sizeof(cls)),
 			 "class_id", v->class_id, "confidence", v->confidence_ppm / 1e6,
 			 "stage", v->stage, "provisional", (v->flags & VERDICT_PROVISIONAL) != 0,
 			 "age_s", now > v->decided_ns ? (now - v->decided_ns) / 1e9 : 0.0,
-			 "model_id", v->model_id);
+			 "model_id", (json_int_t)v->model_id); /* unsigned, as everywhere */
 }
 
 static void print_row(const struct pinned *p, const struct flow_key *k, const struct verdict *v,

@@ -24,7 +24,8 @@ static const struct cli_option options[] = {
 ODEFLOW_COMMAND(info,
 	.summary = "describe a model file (the default model without one)",
 	.description = "Prints a model's architecture, window, classes, where its training "
-		       "windows started, calibration and id, one `key value` line each. Without "
+		       "windows started, calibration, id and Unknown score (its name and "
+		       "threshold), one `key value` line each. Without "
 		       "MODEL: the default model, " MODEL_DEFAULT_FILE " of the shipped models. "
 		       "With --recipes: how each shipped model is trained (odeflow train and cv "
 		       "start from the first line's recipe).",
@@ -79,10 +80,13 @@ int cmd_info(int argc, char **argv)
 	c = model_config(m);
 	window_start_format(&c->window_start, start, sizeof(start));
 	printf("path %s\narch %s\nwindow %d\nwindow_start %s\ntransform %s\nmembers %d\n"
-	       "temperature %g\nmodel_id %08x\nclasses", path, model_arch_name(c->arch), c->window,
+	       "temperature %g\nmodel_id %u\nclasses", path, model_arch_name(c->arch), c->window,
 	       start, c->transform, c->members, c->temperature, c->model_id);
 	for (int k = 0; k < c->num_classes; k++)
 		printf(" %s", c->class_names[k]);
+	printf("\nunknown %s", model_unknown_name(c->unknown));
+	if (c->unknown != UNKNOWN_NONE)
+		printf(" %g", c->unknown_threshold);
 	putchar('\n');
 	model_free(m);
 	return 0;

@@ -11,16 +11,19 @@
  * records), like iscx-reg-20's x_train.npy. Rows are grouped by capture and
  * session, windows in order, so the dataset's session splitting sees each
  * session as one run.
- * Labels come from the capture's name (--label, --label-map) or from what
+ * Labels come from the capture's name (--label, --label-map), from what
  * nDPI finds in each connection's payloads, through a class map
- * (--label-ndpi): both directions of a connection get its class; a
- * connection nDPI did not identify by inspection is left out. */
+ * (--label-ndpi), or from the traffic lab's labels.csv, one row per
+ * connection (--labels, capture/lab_labels.h): both directions of a
+ * connection get its class; a connection nDPI did not identify by
+ * inspection, or that no row names, is left out. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "capture/class_map.h"
+#include "capture/lab_labels.h"
 #include "capture/label_map.h"
 #include "capture/ndpi_labeler.h"
 #include "capture/pcap_source.h"
@@ -36,7 +39,7 @@
 #define DEFAULT_CLASS_MAP "ndpi-classes.txt"
 
 enum {
-	OPT_LABEL = 1, OPT_LABEL_MAP, OPT_LABEL_NDPI, OPT_CLASS_MAP, OPT_WINDOW, OPT_ALL_WINDOWS,
+	OPT_LABEL = 1, OPT_LABEL_MAP, OPT_LABEL_NDPI, OPT_LABELS, OPT_CLASS_MAP, OPT_WINDOW, OPT_ALL_WINDOWS,
 	OPT_FIRST_ONLY, OPT_MAX_WINDOWS, OPT_SKIP, OPT_DRY_RUN, OPT_OUTPUT,
 };
 
@@ -63,6 +66,9 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_LABEL_MAP, "label-map", 'm', "FILE",
 		   "lines 'PATTERN CLASS': a glob on the file name picks the class"),
 	CLI_OPTION(OPT_LABEL_NDPI, "label-ndpi", 0, NULL, NULL, .help_fn = ndpi_help),
+	CLI_OPTION(OPT_LABELS, "labels", 0, "FILE",
+		   "each connection's class, application and scenario from a labels.csv of "
+		   "tools/lab (one row per connection)"),
 	CLI_OPTION(OPT_CLASS_MAP, "class-map", 0, "FILE", "nDPI protocol/category -> class rules",
 		   .def = DEFAULT_CLASS_MAP " of the shipped models",
 		   .def_fn = default_class_map),
@@ -83,14 +89,15 @@ static const struct cli_option options[] = {
 };
 
 ODEFLOW_COMMAND(pcap2npy,
-	.summary = "build a dataset (npy) from captures, labelled by name or by nDPI",
+	.summary = "build a dataset (npy) from captures, labelled by name, by nDPI or by the lab",
 	.description = "Cuts each one-directional session (5-tuple) of the captures into windows "
 		       "of N packets (IP total length, seconds from the session's first packet) "
 		       "and writes PREFIX_x.npy (rows, 2, N), PREFIX_y.npy (class ids), "
 		       "PREFIX_index.csv (which capture, flow and window each row came from, its "
-		       "class and what nDPI found) and PREFIX_dataset.json (class names, where the "
-		       "windows start). The labels come from exactly one of --label, --label-map "
-		       "and --label-ndpi; --class-map goes with --label-ndpi; --all-windows, "
+		       "class, what nDPI found, and with --labels its application and scenario) and "
+		       "PREFIX_dataset.json (class names, where the windows start). The labels come "
+		       "from exactly one of --label, --label-map, --label-ndpi and --labels; "
+		       "--class-map goes with --label-ndpi; --all-windows, "
 		       "--first-only and --max-windows exclude each other.\n"
 		       "A capture that cannot be read is skipped with a line saying why. Exit "
 		       "status 0 when a dataset was written (or, with --dry-run, would be).",
@@ -98,13 +105,15 @@ ODEFLOW_COMMAND(pcap2npy,
 	.groups = { { NULL, options } });
 
 struct pcap2npy {
-	const char *label, *label_map, *class_map_path, *prefix;
+	const char *label, *label_map, *class_map_path, *prefix, *lab_path;
 	bool ndpi, dry_run;
 	struct window_cut cut;
 	int *labels;                 /* per capture, without --label-ndpi */
 	struct class_map *class_map; /* with --label-ndpi */
 	struct ndpi_labeler *labeler;
 	struct ndpi_report *report;
+	struct lab_labels *lab;      /* with --labels */
+	unsigned long lab_left_windows, lab_left_dirs;
 	struct pcap_rows rows;
 	int captures_read;
 };
@@ -136,6 +145,36 @@ static int label_rows(struct pcap2npy *p, size_t first)
 	}
 	pcap_rows_drop_unlabelled(&p->rows, first);
 	return 0;
+}
+
+/* The lab's label of every row of this capture (from `first` on); rows of
+ * connections labels.csv does not name are dropped and counted. */
+static void lab_label_rows(struct pcap2npy *p, const char *path, size_t first)
+{
+	int capture = lab_labels_capture(p->lab, path);
+	unsigned long windows = 0, dirs = 0, left = 0, left_dirs = 0;
+
+	for (size_t i = first; i < p->rows.count; i++) {
+		struct pcap_row *row = &p->rows.rows[i];
+		const struct lab_label *lab = lab_labels_find(p->lab, capture, &row->key);
+
+		if (lab) {
+			row->label = lab->label;
+			row->app = lab->app;
+			row->scenario = lab->scenario;
+			windows++;
+			dirs += row->window == 0;
+		} else {
+			left++;
+			left_dirs += row->window == 0;
+		}
+	}
+	pcap_rows_drop_unlabelled(&p->rows, first);
+	p->lab_left_windows += left;
+	p->lab_left_dirs += left_dirs;
+	log_line(LOG_LEVEL_INFO, "%s: %lu windows of %lu directions labelled by %s; %lu windows of "
+		 "%lu directions no row names (left out)", path, windows, dirs, p->lab_path, left,
+		 left_dirs);
 }
 
 /* One line per capture: what nDPI made of its connections, and why nothing
@@ -193,7 +232,7 @@ static int read_capture(struct pcap2npy *p, const char *path, int file)
 		if (ev < 0 || (ev == SESSION_WINDOW_DONE && pcap_rows_add(&p->rows, file, &w)) ||
 		    (p->labeler && ndpi_labeler_add(p->labeler, &info, ts_ns)))
 			rc = -1;
-		else if (ev == SESSION_WINDOW_DONE && !p->labeler)
+		else if (ev == SESSION_WINDOW_DONE && !p->labeler && !p->lab)
 			p->rows.rows[p->rows.count - 1].label = p->labels[file];
 	}
 	pcap_counts_print(stderr, path, pcap_source_counts(src));
@@ -202,6 +241,8 @@ static int read_capture(struct pcap2npy *p, const char *path, int file)
 		rc = label_rows(p, first);
 		report_capture(p, path, pcap_source_counts(src));
 	}
+	if (!rc && p->lab)
+		lab_label_rows(p, path, first);
 	if (rc)
 		cli_fail("%s: out of memory", path);
 	p->captures_read++;
@@ -283,8 +324,11 @@ static void describe(const struct pcap2npy *p, struct dataset_info *info)
 			 ndpi_labeler_version(), p->class_map_path);
 		return;
 	}
-	snprintf(info->labelled_by, sizeof(info->labelled_by), "%s",
-		 p->label ? "--label" : "--label-map");
+	if (p->lab)
+		snprintf(info->labelled_by, sizeof(info->labelled_by), "lab labels %s", p->lab_path);
+	else
+		snprintf(info->labelled_by, sizeof(info->labelled_by), "%s",
+			 p->label ? "--label" : "--label-map");
 	for (size_t i = 0; i < p->rows.count; i++)
 		if (p->rows.rows[i].label > max_label)
 			max_label = p->rows.rows[i].label;
@@ -308,6 +352,7 @@ static int parse_args(int argc, char **argv, struct pcap2npy *p, int *first_capt
 		case OPT_LABEL: p->label = cp.arg; break;
 		case OPT_LABEL_MAP: p->label_map = cp.arg; break;
 		case OPT_LABEL_NDPI: p->ndpi = true; break;
+		case OPT_LABELS: p->lab_path = cp.arg; break;
 		case OPT_CLASS_MAP: p->class_map_path = cp.arg; break;
 		case OPT_WINDOW:
 			cli_int(&cp, ODEFLOW_MIN_WINDOW, ODEFLOW_MAX_WINDOW, &p->cut.window);
@@ -325,9 +370,9 @@ static int parse_args(int argc, char **argv, struct pcap2npy *p, int *first_capt
 	*first_capture = cp.operands;
 	if (cp.operands == argc)
 		return cli_usage_error(&cp, "no input captures");
-	if (!!p->label + !!p->label_map + p->ndpi != 1)
-		return cli_usage_error(&cp,
-				       "give exactly one of --label, --label-map and --label-ndpi");
+	if (!!p->label + !!p->label_map + p->ndpi + !!p->lab_path != 1)
+		return cli_usage_error(&cp, "give exactly one of --label, --label-map, --label-ndpi "
+					    "and --labels");
 	if (modes > 1)
 		return cli_usage_error(&cp, "give at most one of --all-windows, --first-only and "
 					    "--max-windows");
@@ -352,12 +397,22 @@ int cmd_pcap2npy(int argc, char **argv)
 	rc = 0;
 	p.rows.window = p.cut.window;
 	p.labels = calloc((size_t)nfiles, sizeof(*p.labels));
-	if (!p.labels || (p.ndpi ? start_ndpi(&p) : resolve_labels(&p, nfiles, files)))
+	if (!p.labels)
+		rc = -1;
+	else if (p.lab_path && lab_labels_load(p.lab_path, &p.lab, err, sizeof(err))) {
+		cli_fail("%s", err);
+		rc = -1;
+	} else if (!p.lab_path && (p.ndpi ? start_ndpi(&p) : resolve_labels(&p, nfiles, files)))
 		rc = -1;
 	for (int i = 0; i < nfiles && !rc; i++)
 		rc = read_capture(&p, files[i], i);
 	if (!rc && p.report)
 		ndpi_report_print(stdout, p.report);
+	if (!rc && p.lab)
+		log_line(LOG_LEVEL_INFO, "%s: %zu connections, %zu of them with no direction of %d "
+			 "packets; left out: %lu windows of %lu directions no row names", p.lab_path,
+			 lab_labels_count(p.lab), lab_labels_unmatched(p.lab), p.cut.window,
+			 p.lab_left_windows, p.lab_left_dirs);
 	describe(&p, &info);
 	if (!rc && !p.rows.count) {
 		cli_fail("no labelled windows in %d of %d captures read: nothing %s",
@@ -379,6 +434,7 @@ int cmd_pcap2npy(int argc, char **argv)
 	ndpi_report_free(p.report);
 	ndpi_labeler_free(p.labeler);
 	class_map_free(p.class_map);
+	lab_labels_free(p.lab);
 	if (p.ndpi && default_map)
 		free((char *)p.class_map_path);
 	free(p.labels);

@@ -8,14 +8,7 @@
 #include "common/errmsg.h"
 #include "loader/pinned.h"
 #include "agent/policy.h"
-
-enum { OPT_PIN_DIR = 1 };
-
-static const struct cli_option options[] = {
-	CLI_OPTION(OPT_PIN_DIR, "pin-dir", 0, "DIR", "where the agent pinned its maps",
-		   .def = XDP_DEFAULT_PIN_DIR),
-	{ 0 },
-};
+#include "pinned_command.h"
 
 ODEFLOW_COMMAND(policy,
 	.summary = "show or change the per-class policy (live, in the pinned map)",
@@ -26,7 +19,7 @@ ODEFLOW_COMMAND(policy,
 		       "nothing.",
 	.operands = { "[show]", "set CLASS pass|drop|mark DSCP|rate-limit RATE BURST",
 		     "load FILE" },
-	.groups = { { NULL, options } });
+	.groups = { PINNED_WHERE_GROUP });
 
 static int show(const struct pinned *p)
 {
@@ -54,7 +47,8 @@ static int write_table(const struct pinned *p, const struct policy_table *t, uns
 
 int cmd_policy(int argc, char **argv)
 {
-	const char *pin_dir = NULL, *names[ODEFLOW_MAX_CLASSES];
+	const char *names[ODEFLOW_MAX_CLASSES];
+	struct pinned_where where = { 0 };
 	char err[ERRMSG_LEN], buf[ODEFLOW_MAX_CLASSES][40];
 	struct policy_table table = { 0 };
 	struct cli_parse cp;
@@ -64,8 +58,7 @@ int cmd_policy(int argc, char **argv)
 
 	cli_parse_start(&cp, &command_policy, argc, argv);
 	while ((id = cli_next(&cp)) > 0)
-		if (id == OPT_PIN_DIR)
-			pin_dir = cp.arg;
+		pinned_where_take(&where, id, cp.arg);
 	if (id < 0)
 		return cp.exit;
 	args = argv + cp.operands;
@@ -74,8 +67,8 @@ int cmd_policy(int argc, char **argv)
 										   "set")) ||
 	      (n == 2 && !strcmp(args[0], "load"))))
 		return cli_usage_error(&cp, "show, set CLASS ACTION or load FILE");
-	if (pinned_open(pin_dir, &p, err, sizeof(err)))
-		return cli_fail("%s", err);
+	if (pinned_where_open(&where, &p))
+		return CLI_EXIT_FAILURE;
 	if (!p.agent.num_classes) {
 		rc = cli_fail("no agent has published its class names in the pinned maps");
 	} else if (n <= 1) {

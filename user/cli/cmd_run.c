@@ -6,16 +6,21 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/classify_pool.h"
 #include "agent/events_writer.h"
 #include "cascade_args.h"
 #include "cli.h"
+#include "common/errmsg.h"
+#include "common/hostport.h"
+#include "common/log.h"
 #include "engine/model_path.h"
+#include "run_config.h"
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
 	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS,
-	OPT_VERDICT_IDLE, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX,
-	OPT_IPFIX_TRANSPORT, OPT_QUIET,
+	OPT_VERDICT_IDLE, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX, OPT_IPFIX_TRANSPORT,
+	OPT_IPFIX_DOMAIN, OPT_QUIET, OPT_CONFIG, OPT_PRINT_CONFIG,
 };
 
 CLI_CHOICES(hook_choice, { "xdp", NULL },
@@ -62,7 +67,8 @@ static const struct cli_option options[] = {
 		   "not: N or Ns, Nm, Nh; 0: never",
 		   .def = CLI_STR(ODEFLOW_VERDICT_IDLE_S) "s"),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
-		   "on exit leave the program attached and the maps pinned"),
+		   "on exit leave the program attached, enforcing, and the maps pinned: the next run "
+		   "takes it over without a gap; odeflow detach removes it"),
 	CLI_OPTION(OPT_BUSY_POLL, "busy-poll", 'b', NULL,
 		   "read the ring without ever sleeping: spends a CPU so that no window waits for, "
 		   "or pays for, waking the agent"),
@@ -74,7 +80,16 @@ static const struct cli_option options[] = {
 		   "export one IPFIX record per decision to this collector"),
 	CLI_OPTION(OPT_IPFIX_TRANSPORT, "ipfix-transport", 0, "P", "IPFIX over", .def = "udp",
 		   .choice = transport_choice),
+	CLI_OPTION(OPT_IPFIX_DOMAIN, "ipfix-domain", 0, "N",
+		   "the IPFIX observation domain of the records (0..4294967295), which tells "
+		   "instances apart at the collector",
+		   .def = "the interface's index"),
 	CLI_OPTION(OPT_QUIET, "quiet", 'q', NULL, "no status lines on standard error"),
+	CLI_OPTION(OPT_CONFIG, "config", 'C', "FILE",
+		   "the options in FILE (NAME VALUE lines, odeflow.conf) stand here: what comes "
+		   "later wins; -/FILE: only if FILE exists"),
+	CLI_OPTION(OPT_PRINT_CONFIG, "print-config", 0, NULL,
+		   "print every option as a commented configuration file, and exit"),
 	{ 0 },
 };
 
@@ -88,7 +103,13 @@ ODEFLOW_COMMAND(run,
 		       "SIGTERM; SIGHUP reloads the policy file. Status lines go to standard error, "
 		       "with journald's level prefixes when that is the journal.\n"
 		       "It needs root (CAP_BPF and CAP_NET_ADMIN). odeflow flows, stats, top and "
-		       "policy read and change what it left in the pinned maps.\n"
+		       "policy read and change what it left in the pinned maps; odeflow detach "
+		       "removes what a --keep run left.\n"
+		       "Options may also come from files (--config): odeflow@IF.service reads "
+		       "/etc/odeflow/odeflow.conf, then /etc/odeflow/odeflow-IF.conf, each line an "
+		       "option's long name and its value; --print-config prints them all. An error "
+		       "in the setup is one line, said before anything else: exit status 2 for an "
+		       "option or value that cannot do, 1 for a start that fails.\n"
 		       "Under a flood: one-packet flows (scans, spoofed sources) take no state in "
 		       "the kernel. More live connections than the maps hold (--flows directions, "
 		       CLI_STR(ODEFLOW_VERDICTS_PER_FLOW) " times as many verdicts) evict the state used longest ago: a connection "
@@ -108,16 +129,27 @@ int cmd_run(int argc, char **argv)
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR,
-		.threads = cpus > 1 ? (int)cpus - 1 : 1, .flow_capacity = ODEFLOW_DEFAULT_FLOWS,
-		.verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,
+		.threads = cpus > POOL_MAX_THREADS ? POOL_MAX_THREADS : cpus > 1 ? (int)cpus - 1 : 1,
+		.flow_capacity = ODEFLOW_DEFAULT_FLOWS, .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
 	};
 	bool mode_given = false;
 	struct cli_parse p;
+	char err[ERRMSG_LEN];
 	long flows, seconds;
 	int id, choice;
 
 	cascade_args_defaults(&o.cascade, 0); /* remembers --flows connections */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--print-config")) {
+			run_config_template(stdout, &command_run, "config", "print-config");
+			return 0;
+		}
+	cli_parse_start(&p, &command_run, argc, argv); /* names the command in log lines */
+	if (run_config_expand(&command_run, "config", argc, argv, &argc, &argv, err, sizeof(err))) {
+		log_line(LOG_LEVEL_ERR, "%s", err); /* a value that does not do: one line */
+		return CLI_EXIT_USAGE;
+	}
 	cli_parse_start(&p, &command_run, argc, argv);
 	while ((id = cli_next(&p)) > 0) {
 		if (cascade_args_option(&p, id, &o.cascade))
@@ -134,15 +166,40 @@ int cmd_run(int argc, char **argv)
 				o.hook = choice ? XDP_HOOK_TCX : XDP_HOOK_XDP;
 			break;
 		case OPT_REPLACE: o.replace = true; break;
-		case OPT_METRICS: o.metrics_listen = p.arg; break;
-		case OPT_IPFIX: o.ipfix_collector = p.arg; break;
+		case OPT_METRICS:
+		case OPT_IPFIX: /* what does not parse is a bad value; what does not resolve fails later */
+			if (hostport_check(p.arg, err, sizeof(err))) {
+				char what[ERRMSG_LEN + 16];
+
+				snprintf(what, sizeof(what), "HOST:PORT (%s)", err);
+				cli_bad_value(&p, what);
+			}
+			else if (id == OPT_METRICS)
+				o.metrics_listen = p.arg;
+			else
+				o.ipfix_collector = p.arg;
+			break;
 		case OPT_IPFIX_TRANSPORT:
 			if (!cli_choice(&p, &choice))
 				o.ipfix_transport = choice ? IPFIX_TCP : IPFIX_UDP;
 			break;
+		case OPT_IPFIX_DOMAIN: {
+			long domain;
+
+			if (!cli_long(&p, 0, UINT32_MAX, &domain)) {
+				o.ipfix_domain = (uint32_t)domain;
+				o.ipfix_domain_given = true;
+			}
+			break;
+		}
 		case OPT_MODEL: o.model_path = p.arg; break;
 		case OPT_POLICY: o.policy_path = p.arg; break;
-		case OPT_PIN_DIR: o.pin_dir = p.arg; break;
+		case OPT_PIN_DIR: /* its place and its file system are checked when the maps are pinned */
+			if (p.arg[0] != '/' || strlen(p.arg) >= XDP_PIN_DIR_MAX)
+				cli_bad_value(&p, "an absolute path of fewer than " CLI_STR(XDP_PIN_DIR_MAX)
+					      " characters on bpffs");
+			o.pin_dir = p.arg;
+			break;
 		case OPT_EVENTS: o.events_path = p.arg; break;
 		case OPT_EVENTS_MODE: {
 			char *end;
@@ -155,7 +212,7 @@ int cmd_run(int argc, char **argv)
 		}
 		case OPT_EVENTS_PIPE: o.events_pipe = true; break;
 		case OPT_SKIP: cli_int(&p, 0, ODEFLOW_MAX_SKIP, &o.skip); break;
-		case OPT_THREADS: cli_int(&p, 1, 64, &o.threads); break;
+		case OPT_THREADS: cli_int(&p, 1, POOL_MAX_THREADS, &o.threads); break;
 		case OPT_FLOWS:
 			if (!cli_long(&p, 1024, 1L << 26, &flows))
 				o.flow_capacity = (unsigned)flows;
@@ -166,6 +223,8 @@ int cmd_run(int argc, char **argv)
 				o.verdict_idle_ns = seconds ? (uint64_t)seconds * NSEC_PER_SEC : 0;
 			break;
 		case OPT_KEEP: o.keep = true; break;
+		case OPT_CONFIG: break; /* expanded above */
+		case OPT_PRINT_CONFIG: break;
 		case OPT_BUSY_POLL: o.busy_poll = true; break;
 		case OPT_QUIET: o.quiet = true; break;
 		}

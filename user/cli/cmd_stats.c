@@ -10,7 +10,16 @@ ODEFLOW_COMMAND(stats,
 	.summary = "print the packet counters and the agent's state",
 	.description = "Prints the XDP program's counters, summed over the CPUs, and whether "
 		       "the agent runs, with its windows classified and its latency.",
-	.groups = { { NULL, pinned_command_options } });
+	.groups = { { NULL, pinned_command_options }, PINNED_WHERE_GROUP });
+
+static void latency_text(uint64_t p50, uint64_t p99, const char *none, char *out, size_t len)
+{
+	if (!p50 && !p99)
+		snprintf(out, len, "%s", none);
+	else
+		snprintf(out, len, "p50 %llu us, p99 %llu us", (unsigned long long)p50,
+			 (unsigned long long)p99);
+}
 
 int cmd_stats(int argc, char **argv)
 {
@@ -56,20 +65,21 @@ int cmd_stats(int argc, char **argv)
 			printf("%-18s %20llu\n", xdp_counter_name(i), (unsigned long long)counters[i]);
 		if (hook)
 			printf("hook: %s\n", hook);
-		if (pinned_agent_alive(&p))
-			printf("agent pid %u: %llu windows classified (%llu failed), %llu events dropped, "
-			       "%llu verdicts restored\n"
-			       "latency, last 10 s: p50 %llu us, p99 %llu us; since the start: p50 %llu us, "
-			       "p99 %llu us\n",
-			       p.agent.pid, (unsigned long long)p.agent.windows_classified,
+		if (pinned_agent_alive(&p)) {
+			char recent[64], lifetime[64];
+
+			/* a verdict takes microseconds at least: 0 means no window */
+			latency_text(p.agent.latency_recent_p50_us, p.agent.latency_recent_p99_us,
+				     "no windows", recent, sizeof(recent));
+			latency_text(p.agent.latency_p50_us, p.agent.latency_p99_us, "no windows yet",
+				     lifetime, sizeof(lifetime));
+			printf("agent pid %u on %.16s: %llu windows classified (%llu failed), %llu events "
+			       "dropped, %llu verdicts restored\nlatency, last 10 s: %s; since the start: %s\n", p.agent.pid,
+			       p.agent.iface, (unsigned long long)p.agent.windows_classified,
 			       (unsigned long long)p.agent.windows_failed,
 			       (unsigned long long)p.agent.events_dropped,
-			       (unsigned long long)p.agent.verdicts_restored,
-			       (unsigned long long)p.agent.latency_recent_p50_us,
-			       (unsigned long long)p.agent.latency_recent_p99_us,
-			       (unsigned long long)p.agent.latency_p50_us,
-			       (unsigned long long)p.agent.latency_p99_us);
-		else if (hook)
+			       (unsigned long long)p.agent.verdicts_restored, recent, lifetime);
+		} else if (hook)
 			printf("agent: not running (the XDP program keeps enforcing the last verdicts)\n");
 		else
 			printf("agent: not running, and no XDP program uses these maps: nothing is "

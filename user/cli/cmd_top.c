@@ -15,15 +15,14 @@
 #include "common/clock.h"
 #include "common/errmsg.h"
 #include "loader/pinned.h"
+#include "pinned_command.h"
 
 #define WIDTH 80
 #define RECENT 8
 
-enum { OPT_PIN_DIR = 1, OPT_ITERATIONS };
+enum { OPT_ITERATIONS = 1 };
 
 static const struct cli_option options[] = {
-	CLI_OPTION(OPT_PIN_DIR, "pin-dir", 'd', "DIR", "where the agent pinned its maps",
-		   .def = XDP_DEFAULT_PIN_DIR),
 	CLI_OPTION(OPT_ITERATIONS, "iterations", 'n', "N", "stop after N screens",
 		   .def = "run until q"),
 	{ 0 },
@@ -34,7 +33,7 @@ ODEFLOW_COMMAND(top,
 	.description = "Redraws every second what a running agent does, from its pinned maps: "
 		       "packets, bytes and windows per second, the policy's actions, ring drops and "
 		       "latency, the connections of each class and the latest verdicts. q quits.",
-	.groups = { { NULL, options } });
+	.groups = { { NULL, options }, PINNED_WHERE_GROUP });
 
 static volatile sig_atomic_t stop;
 static struct termios saved_tty;
@@ -193,25 +192,24 @@ int cmd_top(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct snapshot snaps[2];
-	const char *pin_dir = NULL;
+	struct pinned_where where = { 0 };
 	long iterations = -1;
 	struct cli_parse cp;
 	struct pinned p;
-	char err[ERRMSG_LEN];
 	bool tty = isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
 	int id, cur = 0;
 
 	cli_parse_start(&cp, &command_top, argc, argv);
 	while ((id = cli_next(&cp)) > 0) {
-		switch (id) {
-		case OPT_PIN_DIR: pin_dir = cp.arg; break;
-		case OPT_ITERATIONS: cli_long(&cp, 0, LONG_MAX, &iterations); break;
-		}
+		if (id == OPT_ITERATIONS)
+			cli_long(&cp, 0, LONG_MAX, &iterations);
+		else
+			pinned_where_take(&where, id, cp.arg);
 	}
 	if (id < 0)
 		return cp.exit;
-	if (pinned_open(pin_dir, &p, err, sizeof(err)))
-		return cli_fail("%s", err);
+	if (pinned_where_open(&where, &p))
+		return CLI_EXIT_FAILURE;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

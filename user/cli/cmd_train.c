@@ -85,7 +85,7 @@ static int save(const struct model *m, const char *out)
 int cmd_train(int argc, char **argv)
 {
 	struct train_args a;
-	struct dataset all = { 0 };
+	struct dataset all = { 0 }, also = { 0 };
 	struct train_result r;
 	struct model *m = NULL;
 	const char *out;
@@ -103,8 +103,12 @@ int cmd_train(int argc, char **argv)
 		cli_fail("%s", err);
 		goto out;
 	}
-	if (train_args_window(&a, &all))
+	if (train_args_window(&a, &all) || train_args_also(&a, &all, &also))
 		goto out;
+	if (also.n && dataset_append(&all, &also)) {
+		cli_fail("out of memory");
+		goto out;
+	}
 	window_start_format(&a.cfg.window_start, start, sizeof(start));
 	if (a.fit.train.progress)
 		printf("train: recipe %s (odeflow info --recipes) and the options given; "
@@ -125,21 +129,22 @@ int cmd_train(int argc, char **argv)
 	if (save(m, out))
 		goto out;
 	if (a.arch == ARCH_TREES)  /* no early stopping: every round is kept */
-		printf("trained %d rounds, training accuracy %.2f%%; saved %s, model id %08x "
+		printf("trained %d rounds, training accuracy %.2f%%; saved %s, model id %u "
 		       "(%.1f s)\n", r.epochs_run, 100 * r.last_train_acc, out, a.cfg.model_id,
 		       r.seconds);
 	else if (r.best_val_acc >= 0)
-		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s, model id %08x "
+		printf("best validation accuracy %.2f%% at epoch %d of %d; saved %s, model id %u "
 		       "(%.1f s)\n", 100 * r.best_val_acc, r.best_epoch, r.epochs_run, out,
 		       a.cfg.model_id, r.seconds);
 	else
-		printf("trained %d epochs, final training accuracy %.2f%%; saved %s, model id %08x "
+		printf("trained %d epochs, final training accuracy %.2f%%; saved %s, model id %u "
 		       "(%.1f s)\n", r.epochs_run, 100 * r.last_train_acc, out, a.cfg.model_id,
 		       r.seconds);
 	rc = 0;
 out:
 	model_free(m);
 	dataset_free(&all);
+	dataset_free(&also);
 	train_args_free(&a);
 	return rc;
 }

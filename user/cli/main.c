@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "build_config.h"
 #include "command.h"
 #include "common/log.h"
 
@@ -10,9 +11,10 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: odeflow COMMAND [OPTIONS]\n\ncommands:\n");
 	for (const struct cli_command *const *c = cli_commands; *c; c++)
-		fprintf(out, "  %-10s %s\n", (*c)->name, (*c)->summary);
+		fprintf(out, "  %-12s %s\n", (*c)->name, (*c)->summary);
 	fprintf(out, "\n'odeflow COMMAND --help' describes a command's options, "
-		     "'odeflow man COMMAND' prints its manual page.\n");
+		     "'odeflow man COMMAND' prints its manual page, 'odeflow --version' the "
+		     "build.\n");
 }
 
 int main(int argc, char **argv)
@@ -23,6 +25,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+		printf("odeflow %s\n", ODEFLOW_VERSION);
 		return 0;
 	}
 	for (const struct cli_command *const *c = cli_commands; *c; c++)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,14 @@ static const char *recipe_choice(int i, const char **about)
 	return r->name;
 }
 
+CLI_CHOICES(balance_choice, { "windows", "each window alike" },
+	    { "classes", "each class alike, however many windows it has" })
+
+CLI_CHOICES(unknown_choice, { "none", "no Unknown outcome" },
+	    { "confidence", "1 - the calibrated top probability" },
+	    { "mahalanobis", "the distance of the window's hidden state to its class's "
+			     "training states, in their covariance's metric (networks)" })
+
 /* The default of every option a recipe sets */
 #define FROM_RECIPE "the recipe's"
 
@@ -30,6 +39,10 @@ const struct cli_option train_args_options[] = {
 	CLI_OPTION(TA_DATA, "data", 0, "PREFIX",
 		   "PREFIX_x.npy and PREFIX_y.npy, or a directory with x_train.npy and y_train.npy",
 		   .required = true),
+	CLI_OPTION(TA_ALSO, "also", 0, "PREFIX",
+		   "more windows to train on, of the same classes and size (e.g. the ISCX windows "
+		   "beside a lab's): train adds them to --data's; cv adds them to every fold's "
+		   "training windows and never holds them out"),
 	CLI_OPTION(TA_RECIPE, "recipe", 0, "NAME",
 		   "start from the recipe of a shipped model (odeflow info --recipes): its "
 		   "architecture, shape and training options; the options given change them",
@@ -48,6 +61,14 @@ const struct cli_option train_args_options[] = {
 		   "from scratch: its architecture and shape, its size bucket edges; "
 		   "classes it does not know get new rows in its last layer; temperature back to 1 "
 		   "(odeflow calibrate re-fits it)"),
+	CLI_OPTION(TA_BALANCE, "balance", 0, "HOW",
+		   "what the training windows weigh: each window alike, or each class alike "
+		   "(networks: every epoch draws its windows from the classes in turn; trees: "
+		   "weights)", .def = FROM_RECIPE, .choice = balance_choice),
+	CLI_OPTION(TA_UNKNOWN, "unknown", 0, "NAME",
+		   "the score that tells a window unlike the training windows (the outcome "
+		   "Unknown); its threshold comes from odeflow calibrate", .def = FROM_RECIPE,
+		   .choice = unknown_choice),
 	CLI_OPTION(TA_SEED, "seed", 0, "S", "initialisation, split and shuffling", .def = "1"),
 	CLI_OPTION(TA_THREADS, "threads", 0, "T",
 		   "split each batch across T threads; the result is the same for the same seed "
@@ -178,12 +199,21 @@ int train_args_option(struct cli_parse *p, int id, struct train_args *a)
 		a->trees_only = p->opt->name;
 	switch (id) {
 	case TA_DATA: a->data = p->arg; break;
+	case TA_ALSO: a->also = p->arg; break;
 	case TA_RECIPE: break; /* taken by train_args_start */
 	case TA_ARCH: a->arch_given = true; break;
 	case TA_CLASSES: a->classes = p->arg; break;
 	case TA_WINDOW_START: a->window_start = p->arg; break;
 	case TA_INIT: a->init = p->arg; break;
+	case TA_BALANCE:
+		if (!cli_choice(p, &choice))
+			t->balance = choice == 1;
+		break;
 	case TA_SOLVER: a->shape.solver = p->arg; break;
+	case TA_UNKNOWN:
+		if (!cli_choice(p, &choice))
+			a->shape.unknown = p->arg;
+		break;
 	case TA_HIDDEN: cli_int(p, 1, 512, &a->shape.hidden); break;
 	case TA_ODE_HIDDEN: cli_int(p, 1, 512, &a->shape.ode_hidden); break;
 	case TA_RK4_STEPS: cli_int(p, 1, 64, &a->shape.rk4_steps); break;
@@ -350,6 +380,8 @@ ok:
 		memcpy(cfg.class_names, a->cfg.class_names, sizeof(cfg.class_names));
 	}
 	cfg.window_start = a->cfg.window_start;
+	cfg.unknown = a->cfg.unknown;   /* the recipe's, fitted afresh after training */
+	cfg.unknown_threshold = INFINITY;
 	cfg.temperature = 1;
 	cfg.model_id = 0;
 	a->cfg = cfg;
@@ -400,6 +432,39 @@ void train_args_init_say(const struct train_args *a, char *buf, size_t len)
 		 "(re-fit it: odeflow calibrate)", a->init, model_arch_name(from->arch),
 		 from->members, from->members > 1 ? "s" : "", head,
 		 from->arch == ARCH_ODERNN_EMB ? "; its size bucket edges kept" : "");
+}
+
+int train_args_also(const struct train_args *a, const struct dataset *ds, struct dataset *also)
+{
+	const struct model_config *c = &a->cfg;
+	struct dataset_info info;
+	char err[ERRMSG_LEN];
+	int rc;
+
+	memset(also, 0, sizeof(*also));
+	if (!a->also)
+		return 0;
+	rc = dataset_info_load(a->also, &info, err, sizeof(err));
+	if (rc < 0) {
+		cli_fail("--also %s", err);
+		return -1;
+	}
+	for (int k = 0; rc == 0 && info.num_classes && k < c->num_classes; k++)
+		if (info.num_classes != c->num_classes || strcmp(info.class_names[k], c->class_names[k])) {
+			cli_fail("--also %s: its classes are not those of %s", a->also, a->data);
+			return -1;
+		}
+	if (dataset_load(a->also, c->num_classes, also, err, sizeof(err))) {
+		cli_fail("--also %s", err);
+		return -1;
+	}
+	if (also->window != ds->window) {
+		cli_fail("--also %s: windows of %d packets, %s has %d", a->also, also->window,
+			 a->data, ds->window);
+		dataset_free(also);
+		return -1;
+	}
+	return 0;
 }
 
 void train_args_free(struct train_args *a)
@@ -456,6 +521,7 @@ uint32_t train_args_model_id(const struct train_args *a, const struct dataset *d
 	h = fnv1a(h, &o->label_smoothing, sizeof(o->label_smoothing));
 	h = fnv1a(h, &o->dropout, sizeof(o->dropout));
 	h = fnv1a(h, &o->ema, sizeof(o->ema));
+	h = fnv1a(h, &o->balance, sizeof(o->balance));
 	h = fnv1a(h, &o->threads, sizeof(o->threads));
 	h = fnv1a(h, &o->seed, sizeof(o->seed));
 	h = fnv1a(h, &a->fit.val_frac, sizeof(a->fit.val_frac));

@@ -19,11 +19,11 @@
 
 /* Option ids of the shared options: above the commands' own */
 enum {
-	TA_DATA = 0x100, TA_RECIPE, TA_ARCH, TA_CLASSES, TA_WINDOW_START, TA_INIT, TA_SEED, TA_THREADS,
+	TA_DATA = 0x100, TA_ALSO, TA_RECIPE, TA_ARCH, TA_CLASSES, TA_WINDOW_START, TA_INIT, TA_BALANCE, TA_SEED, TA_THREADS,
 	TA_QUIET, TA_HIDDEN, TA_ODE_HIDDEN, TA_RK4_STEPS, TA_SOLVER, TA_MEMBERS, TA_EPOCHS,
 	TA_BATCH, TA_LR, TA_LR_MIN, TA_WARMUP, TA_SCHEDULE, TA_LABEL_SMOOTHING, TA_DROPOUT, TA_EMA,
 	TA_WEIGHT_DECAY, TA_CLIP, TA_VAL_FRAC, TA_VAL_BY_WINDOW, TA_PATIENCE, TA_TIME_JITTER,
-	TA_SIZE_JITTER, TA_ROUNDS, TA_DEPTH, TA_ETA,
+	TA_SIZE_JITTER, TA_UNKNOWN, TA_ROUNDS, TA_DEPTH, TA_ETA,
 };
 
 /* Three groups of a command's options (command.h): what every
@@ -38,6 +38,7 @@ extern const struct cli_option train_args_options[], train_args_network_options[
 
 struct train_args {
 	const char *data;
+	const char *also;           /* --also: more training windows (never held out) */
 	const struct recipe *recipe; /* what the options change */
 	enum model_arch arch;
 	struct model_shape shape;   /* the options' (0 or NULL: the recipe's) */
@@ -82,6 +83,10 @@ int train_args_init(struct train_args *a);
 /* With --init, one sentence (no newline) on what fine-tuning keeps of the
  * model and what it replaces; call once the classes are known. */
 void train_args_init_say(const struct train_args *a, char *buf, size_t len);
+/* --also PREFIX: its windows into also (none: also->n 0), after checking
+ * that its classes (PREFIX_dataset.json) and window size are ds's. Returns
+ * -1 with a message on stderr. */
+int train_args_also(const struct train_args *a, const struct dataset *ds, struct dataset *also);
 /* Frees what train_args_init loaded. */
 void train_args_free(struct train_args *a);
 /* The window size comes from the data: sets it and checks the configuration

@@ -42,6 +42,14 @@ static int split(const char *text, char *host, size_t hostlen, long *port, char 
 	return 0;
 }
 
+int hostport_check(const char *text, char *err, size_t errlen)
+{
+	char host[256];
+	long port;
+
+	return split(text, host, sizeof(host), &port, err, errlen);
+}
+
 int hostport_resolve(const char *text, int flags, int socktype, struct addrinfo **out, char *err,
 		     size_t errlen)
 {

@@ -15,6 +15,10 @@
 int hostport_resolve(const char *text, int flags, int socktype, struct addrinfo **out, char *err,
 		     size_t errlen);
 
+/* Whether text parses as HOST:PORT (nothing resolved): 0, or -1 with the
+ * line hostport_resolve would say. */
+int hostport_check(const char *text, char *err, size_t errlen);
+
 /* The address as text, "127.0.0.1:9464" or "[::1]:9464". */
 void hostport_format(const struct sockaddr *sa, char *out, size_t len);
 

@@ -82,8 +82,35 @@ struct arch_ops {
 	/* Optional. Checks loaded parameters beyond finiteness: that they make a
 	 * model forward() can run safely (trees: indexes in range, no cycle). */
 	int (*check_params)(const struct model *m, char *err, size_t errlen);
+	/* Optional (the architectures an Unknown score reads). After an
+	 * inference forward() over B windows on ws: the input of its head,
+	 * [B, state_dim(cfg)] (the last and the mean hidden state). */
+	const float *(*head_input)(const struct model *m, float *ws, int B);
+	int (*state_dim)(const struct model_config *c);
 };
 
+/* The Unknown score's covariance has its diagonal lifted by this share of
+ * its mean, and this much more, so a state dimension the training windows
+ * never move cannot make it singular. */
+#define UNKNOWN_SHRINK 1e-3
+#define UNKNOWN_FLOOR 1e-12
+
+/* The Unknown scores (unknown.c): the tensors the Mahalanobis score adds
+ * after each member's own, the workspace it takes per window, and every
+ * score of a batch (z: the members' whitened states, for Mahalanobis). */
+void unknown_tensors(const struct model_config *c, int dim, struct tensor_spec *t, int *n);
+size_t unknown_ws_floats(const struct model *m, int B);
+/* Member k's head input h[B,D] whitened into z[B,D] (ws from unknown_ws_floats). */
+void unknown_project(const struct model *member, const float *h, int B, float *z);
+/* score[b]: confidence, 1 - the top probability of logprobs[B,C];
+ * mahalanobis, the mean over members of |z_k[b] - center_k[class of b]|^2,
+ * the class the ensemble names; none, 0. */
+void unknown_score(const struct model *m, const float *z, int B, const float *logprobs,
+		   float *score);
+
+/* The tensors of one member of a model of this configuration: its
+ * architecture's, then the Unknown score's. Returns how many. */
+int model_tensor_specs(const struct model_config *cfg, struct tensor_spec *t);
 /* A model of this configuration (checked) with zeroed parameters. */
 int model_alloc(const struct model_config *cfg, struct model **out, char *err, size_t errlen);
 /* Parameters as set (loaded, or built from trees): every F32 element finite,

@@ -93,6 +93,14 @@ static void odernn_backward(const struct model *m, float *ws, int B, const float
 			param(m, ODEGRU_WIH), B * N, F, 3 * H);
 }
 
+static const float *odernn_head_input(const struct model *m, float *ws, int B)
+{
+	struct bufs u;
+
+	layout(m, ws, B, false, &u);
+	return u.head_in;
+}
+
 const struct arch_ops arch_odernn = {
 	.name = "odernn",
 	.transform = FEATURES_TRANSFORM,
@@ -102,4 +110,6 @@ const struct arch_ops arch_odernn = {
 	.forward = odernn_forward,
 	.backward = odernn_backward,
 	.prepare = odernn_prepare,
+	.head_input = odernn_head_input,
+	.state_dim = odegru_state_dim,
 };

@@ -333,6 +333,14 @@ static void emb_backward(const struct model *m, float *ws, int B, const float *d
 	}
 }
 
+static const float *emb_head_input(const struct model *m, float *ws, int B)
+{
+	struct bufs u;
+
+	layout(m, ws, B, false, &u);
+	return u.head_in;
+}
+
 const struct arch_ops arch_odernn_emb = {
 	.name = "odernn-emb",
 	.about = "discretised inputs",
@@ -343,6 +351,8 @@ const struct arch_ops arch_odernn_emb = {
 	.forward = emb_forward,
 	.backward = emb_backward,
 	.prepare = emb_prepare,
+	.head_input = emb_head_input,
+	.state_dim = odegru_state_dim,
 	.init_inputs = emb_init_inputs,
 	.check_params = emb_check_params,
 };

@@ -24,9 +24,14 @@ static const struct arch_ops *const arch_table[] = {
 	[ARCH_TREES] = &arch_trees,
 };
 static const char *const solver_names[] = { [SOLVER_RK4] = "rk4", [SOLVER_DOPRI5] = "dopri5" };
+static const char *const unknown_names[] = {
+	[UNKNOWN_NONE] = "none", [UNKNOWN_CONFIDENCE] = "confidence",
+	[UNKNOWN_MAHALANOBIS] = "mahalanobis",
+};
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 _Static_assert(COUNT(arch_table) == MODEL_ARCH_COUNT, "every architecture has its line");
 _Static_assert(COUNT(solver_names) == MODEL_SOLVER_COUNT, "every solver has its name");
+_Static_assert(COUNT(unknown_names) == MODEL_UNKNOWN_COUNT, "every Unknown score has its name");
 
 const char *model_arch_name(enum model_arch arch)
 {
@@ -64,6 +69,19 @@ int model_solver_parse(const char *name, enum model_solver *out)
 	return -1;
 }
 
+const char *model_unknown_name(enum model_unknown u)
+{
+	return (int)u >= 0 && (int)u < COUNT(unknown_names) ? unknown_names[u] : "?";
+}
+
+int model_unknown_parse(const char *name, enum model_unknown *out)
+{
+	for (int i = 0; i < COUNT(unknown_names); i++)
+		if (!strcmp(name, unknown_names[i]))
+			return *out = (enum model_unknown)i, 0;
+	return -1;
+}
+
 void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 {
 	static const char *const iscx[] = { ISCX_CLASS_NAMES };
@@ -78,6 +96,7 @@ void model_config_defaults(enum model_arch arch, struct model_config *cfg)
 	cfg->solver = arch == ARCH_LSTM_ODE ? SOLVER_DOPRI5 : SOLVER_RK4;
 	cfg->rk4_steps = arch == ARCH_ODERNN_EMB ? 1 : 2;
 	cfg->temperature = 1;
+	cfg->unknown_threshold = INFINITY;
 	cfg->members = 1;
 	cfg->rtol = 1e-7;
 	cfg->atol = 1e-9;
@@ -102,6 +121,9 @@ int model_config_reshape(struct model_config *cfg, const struct model_shape *sha
 		cfg->members = shape->members;
 	if (shape->solver && model_solver_parse(shape->solver, &cfg->solver))
 		return errmsg(err, errlen, "solver '%s' is not rk4 or dopri5", shape->solver);
+	if (shape->unknown && model_unknown_parse(shape->unknown, &cfg->unknown))
+		return errmsg(err, errlen, "Unknown score '%s' is not none, confidence or "
+			      "mahalanobis", shape->unknown);
 	return 0;
 }
 
@@ -142,7 +164,24 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 			      MODEL_MAX_MEMBERS);
 	if (!(c->temperature >= 0.01 && c->temperature <= 100))
 		return errmsg(err, errlen, "temperature %g is outside 0.01..100", c->temperature);
+	if ((int)c->unknown < 0 || (int)c->unknown >= COUNT(unknown_names))
+		return errmsg(err, errlen, "unknown Unknown score %d", (int)c->unknown);
+	if (c->unknown == UNKNOWN_MAHALANOBIS && !arch_table[c->arch]->head_input)
+		return errmsg(err, errlen, "%s has no hidden state for the Unknown score %s",
+			      arch_table[c->arch]->name, unknown_names[c->unknown]);
+	if (isnan(c->unknown_threshold))
+		return errmsg(err, errlen, "the Unknown threshold is not a number");
 	return arch_table[c->arch]->check(c, err, errlen);
+}
+
+int model_tensor_specs(const struct model_config *cfg, struct tensor_spec *t)
+{
+	const struct arch_ops *ops = arch_table[cfg->arch];
+	int n = ops->tensors(cfg, t);
+
+	if (cfg->unknown == UNKNOWN_MAHALANOBIS)
+		unknown_tensors(cfg, ops->state_dim(cfg), t, &n);
+	return n;
 }
 
 /* A model with its tensors laid out and parameters zeroed. */
@@ -158,7 +197,7 @@ int model_alloc(const struct model_config *cfg, struct model **out, char *err, s
 		return errmsg(err, errlen, "out of memory");
 	m->cfg = *cfg;
 	m->ops = arch_table[cfg->arch];
-	m->ntensors = m->ops->tensors(cfg, m->tensors);
+	m->ntensors = model_tensor_specs(cfg, m->tensors);
 	m->member_params = m->tensors[m->ntensors - 1].offset + m->tensors[m->ntensors - 1].count;
 	m->nparams = m->member_params * cfg->members;
 	m->params = calloc(m->nparams, sizeof(float));
@@ -307,6 +346,21 @@ const struct model_config *model_config(const struct model *m)
 	return &m->cfg;
 }
 
+int model_set_unknown_threshold(struct model *m, double threshold, char *err, size_t errlen)
+{
+	if (m->cfg.unknown == UNKNOWN_NONE)
+		return errmsg(err, errlen, "the model has no Unknown score");
+	if (isnan(threshold))
+		return errmsg(err, errlen, "the Unknown threshold is not a number");
+	m->cfg.unknown_threshold = threshold;
+	return 0;
+}
+
+bool model_is_unknown(const struct model *m, float score)
+{
+	return m->cfg.unknown != UNKNOWN_NONE && !(score <= m->cfg.unknown_threshold);
+}
+
 int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen)
 {
 	struct model_config c = m->cfg;
@@ -337,6 +391,7 @@ struct model_ws {
 	float *infer;        /* forward passes of model_classify */
 	float *train;        /* the tape and backward buffers, on first use */
 	float *logits, *dlogits, *sum;
+	float *z;            /* the Unknown score's whitened states [members][B][D] */
 	size_t member_infer, member_train;
 	/* model_classify_rows: a batch with its invalid rows replaced */
 	float *clean_sizes;
@@ -381,10 +436,11 @@ struct model_ws *model_ws_new(const struct model *m, int max_batch)
 	ws->logits = alloc_floats(max_batch * C);
 	ws->dlogits = alloc_floats(max_batch * C);
 	ws->sum = alloc_floats(max_batch * C);
+	ws->z = alloc_floats(unknown_ws_floats(m, max_batch));
 	ws->clean_sizes = calloc((size_t)max_batch * m->cfg.window, sizeof(float));
 	ws->clean_times = calloc((size_t)max_batch * m->cfg.window, sizeof(double));
 	ws->failed = calloc((size_t)max_batch, sizeof(bool));
-	if (!ws->infer || !ws->logits || !ws->dlogits || !ws->sum || !ws->clean_sizes ||
+	if (!ws->infer || !ws->logits || !ws->dlogits || !ws->sum || !ws->z || !ws->clean_sizes ||
 	    !ws->clean_times || !ws->failed) {
 		model_ws_free(ws);
 		return NULL;
@@ -407,6 +463,7 @@ void model_ws_free(struct model_ws *ws)
 	free(ws->logits);
 	free(ws->dlogits);
 	free(ws->sum);
+	free(ws->z);
 	free(ws->clean_sizes);
 	free(ws->clean_times);
 	free(ws->failed);
@@ -416,28 +473,37 @@ void model_ws_free(struct model_ws *ws)
 size_t model_ws_bytes(const struct model *m, int batch)
 {
 	size_t floats = m->ops->ws_floats(m, batch, false) * m->cfg.members +
-			3 * (size_t)batch * m->cfg.num_classes;
+			3 * (size_t)batch * m->cfg.num_classes + unknown_ws_floats(m, batch);
 
 	return floats * sizeof(float) / batch;
 }
 
-/* An ensemble's logits: the mean of its members' log-probabilities. */
+/* An ensemble's logits: the mean of its members' log-probabilities. With
+ * z (a model with an Unknown score), each member's whitened state too: row
+ * b of member k at z + (k * zB + b) * D. */
 static int ensemble_forward(const struct model *m, struct model_ws *ws, int batch,
-			    const float *sizes, const double *times, float *logits)
+			    const float *sizes, const double *times, float *logits, float *z,
+			    int zB)
 {
 	const int C = m->cfg.num_classes, K = m->cfg.members;
 	const size_t n = (size_t)batch * C;
 
-	if (K == 1)
+	if (K == 1 && !z)
 		return m->ops->forward(m, ws->infer, batch, false, NULL, sizes, times, logits);
 	memset(ws->sum, 0, n * sizeof(float));
 	for (int k = 0; k < K; k++) {
 		struct model member;
+		float *infer = ws->infer + k * ws->member_infer;
 
 		model_member(m, k, &member);
-		if (m->ops->forward(&member, ws->infer + k * ws->member_infer, batch, false, NULL,
-				    sizes, times, ws->logits))
+		if (m->ops->forward(&member, infer, batch, false, NULL, sizes, times,
+				    K == 1 ? logits : ws->logits))
 			return -1;
+		if (z)
+			unknown_project(&member, m->ops->head_input(&member, infer, batch), batch,
+					z + (size_t)k * zB * m->ops->state_dim(&m->cfg));
+		if (K == 1)
+			return 0;
 		log_softmax(ws->logits, ws->logits, batch, C);
 		for (size_t i = 0; i < n; i++)
 			ws->sum[i] += ws->logits[i];
@@ -475,10 +541,13 @@ static int screen_rows(const struct model *m, struct model_ws *ws, int batch, co
 	return bad;
 }
 
-int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
-			const float *sizes, const double *times, float *logprobs, bool *failed)
+int model_classify_scored(const struct model *m, struct model_ws *ws, int batch,
+			  const float *sizes, const double *times, float *logprobs,
+			  float *unknown, bool *failed)
 {
 	const int N = m->cfg.window, C = m->cfg.num_classes;
+	float *z = unknown && m->cfg.unknown == UNKNOWN_MAHALANOBIS ? ws->z : NULL;
+	const int D = z ? m->ops->state_dim(&m->cfg) : 0;
 	int nfailed = 0;
 
 	if (batch < 1 || batch > ws->max_batch)
@@ -486,12 +555,13 @@ int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
 	if (!failed)
 		failed = ws->failed;
 	screen_rows(m, ws, batch, &sizes, &times, failed);
-	if (ensemble_forward(m, ws, batch, sizes, times, logprobs)) {
+	if (ensemble_forward(m, ws, batch, sizes, times, logprobs, z, batch)) {
 		/* Only dopri5 gives up on a window: find which, one at a time. */
 		for (int b = 0; b < batch; b++)
 			failed[b] |= ensemble_forward(m, ws, 1, sizes + (size_t)b * N,
 						      times + (size_t)b * N,
-						      logprobs + (size_t)b * C) != 0;
+						      logprobs + (size_t)b * C,
+						      z ? z + (size_t)b * D : NULL, batch) != 0;
 	}
 	if (m->cfg.temperature != 1) {
 		float inv = (float)(1 / m->cfg.temperature);
@@ -509,13 +579,52 @@ int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
 				logprobs[(size_t)b * C + k] = NAN;
 		nfailed += failed[b];
 	}
+	if (unknown)
+		unknown_score(m, z, batch, logprobs, unknown);
+	for (int b = 0; unknown && b < batch; b++)
+		if (failed[b])
+			unknown[b] = NAN;
 	return nfailed;
+}
+
+int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
+			const float *sizes, const double *times, float *logprobs, bool *failed)
+{
+	return model_classify_scored(m, ws, batch, sizes, times, logprobs, NULL, failed);
 }
 
 int model_classify(const struct model *m, struct model_ws *ws, int batch,
 		   const float *sizes, const double *times, float *logprobs)
 {
 	return model_classify_rows(m, ws, batch, sizes, times, logprobs, NULL) ? -1 : 0;
+}
+
+int model_state_dim(const struct model *m)
+{
+	return m->ops->state_dim ? m->ops->state_dim(&m->cfg) : 0;
+}
+
+int model_states(const struct model *m, struct model_ws *ws, int batch, const float *sizes,
+		 const double *times, float *logits, float *states)
+{
+	const int C = m->cfg.num_classes;
+	int D;
+
+	if (!m->ops->head_input || batch < 1 || batch > ws->max_batch)
+		return -1;
+	D = m->ops->state_dim(&m->cfg);
+	for (int k = 0; k < m->cfg.members; k++) {
+		struct model member;
+		float *infer = ws->infer + k * ws->member_infer;
+
+		model_member(m, k, &member);
+		if (m->ops->forward(&member, infer, batch, false, NULL, sizes, times,
+				    logits + (size_t)k * batch * C))
+			return -1;
+		memcpy(states + (size_t)k * batch * D, m->ops->head_input(&member, infer, batch),
+		       sizeof(float) * batch * D);
+	}
+	return 0;
 }
 
 float model_loss_grad(const struct model *m, struct model_ws *ws, int batch,

@@ -21,6 +21,14 @@ enum model_arch {
 	ARCH_ODERNN, ARCH_LSTM_ODE, ARCH_LSTM, ARCH_ODERNN_EMB, ARCH_TREES, MODEL_ARCH_COUNT
 };
 enum model_solver { SOLVER_RK4, SOLVER_DOPRI5, MODEL_SOLVER_COUNT };
+/* How a model tells a window it should not name (the outcome Unknown,
+ * engine/unknown.c): none; how unsure it is, 1 - its calibrated top
+ * probability (any model); or, for a network, the Mahalanobis distance of
+ * its hidden state to the states of its training windows of the class it
+ * names. */
+enum model_unknown {
+	UNKNOWN_NONE, UNKNOWN_CONFIDENCE, UNKNOWN_MAHALANOBIS, MODEL_UNKNOWN_COUNT
+};
 
 /* The five classes of the ISCX data and the shipped models, in label
  * order: once as the names, once as the text that lists them (help and
@@ -49,6 +57,12 @@ struct model_config {
 			      * (metadata "members", 1 when absent) */
 	uint32_t model_id;
 	struct window_start window_start; /* where its training windows started */
+	enum model_unknown unknown;  /* the networks: its Unknown score (metadata "unknown",
+				      * none when absent) */
+	double unknown_threshold;    /* a window whose score is above it is Unknown
+				      * (metadata "unknown_threshold"; absent: +inf,
+				      * never); fitted on held-out applications by
+				      * odeflow calibrate */
 	/* trees only (0 for the networks, whose fields above trees ignore): */
 	int trees;           /* boosted trees, a multiple of num_classes */
 	int nodes;           /* nodes of all trees together */
@@ -74,6 +88,9 @@ const char *model_arch_about(enum model_arch arch);
 bool model_arch_creatable(enum model_arch arch);
 const char *model_solver_name(enum model_solver solver);
 int model_solver_parse(const char *name, enum model_solver *out);
+/* "none", "confidence", "mahalanobis" */
+const char *model_unknown_name(enum model_unknown u);
+int model_unknown_parse(const char *name, enum model_unknown *out);
 /* Checks every field; one line into err when something is out of range. */
 int model_config_check(const struct model_config *cfg, char *err, size_t errlen);
 
@@ -83,6 +100,7 @@ int model_config_check(const struct model_config *cfg, char *err, size_t errlen)
 struct model_shape {
 	int hidden, ode_hidden, rk4_steps, members;
 	const char *solver; /* "rk4" or "dopri5" */
+	const char *unknown; /* "none", "confidence" or "mahalanobis" */
 };
 int model_config_reshape(struct model_config *cfg, const struct model_shape *shape, char *err,
 			 size_t errlen);
@@ -139,6 +157,12 @@ int model_transfer(const struct model *src, const struct model_config *cfg, uint
 const struct model_config *model_config(const struct model *m);
 /* Sets the calibration temperature (0.01..100); -1 with err when out of range. */
 int model_set_temperature(struct model *m, double temperature, char *err, size_t errlen);
+/* Sets the Unknown threshold (finite, or +inf: never Unknown); -1 with err
+ * for a model without an Unknown score or a NaN. */
+int model_set_unknown_threshold(struct model *m, double threshold, char *err, size_t errlen);
+/* Whether a window of this score is Unknown (never for a model without an
+ * Unknown score; always for a window the model failed on, score NaN). */
+bool model_is_unknown(const struct model *m, float score);
 /* All parameters, contiguous (an ensemble: member after member); gradients
  * use the same layout. */
 float *model_params(struct model *m, size_t *count);
@@ -172,6 +196,32 @@ int model_classify(const struct model *m, struct model_ws *ws, int batch,
  * number of failed rows, or -1 if batch is out of range. */
 int model_classify_rows(const struct model *m, struct model_ws *ws, int batch,
 			const float *sizes, const double *times, float *logprobs, bool *failed);
+
+/* model_classify_rows and each window's Unknown score (unknown[b]: higher
+ * is less like the training windows; model_is_unknown compares it with the
+ * model's threshold): 0 for a model without one, NaN for a failed row.
+ * unknown may be NULL. */
+int model_classify_scored(const struct model *m, struct model_ws *ws, int batch,
+			  const float *sizes, const double *times, float *logprobs,
+			  float *unknown, bool *failed);
+
+/* What the Unknown score reads, for studies of it (odeflow eval --states):
+ * each member's raw logits (logits[k][b][c], no temperature) and its
+ * hidden state, the input of its head (states[k][b][d], d < model_state_dim:
+ * the last and the mean state). Returns -1 for an architecture without one
+ * (trees, lstm, lstm-ode), an invalid window or a batch out of range. */
+int model_states(const struct model *m, struct model_ws *ws, int batch, const float *sizes,
+		 const double *times, float *logits, float *states);
+/* The size of that state; 0 for an architecture without one. */
+int model_state_dim(const struct model *m);
+
+/* Fits what the Mahalanobis score of m compares a window with: each
+ * member's hidden state over the n labelled training windows, its mean in
+ * each class and their shared covariance. A class without windows is as far
+ * as can be (a window named so is always Unknown). Nothing to do for any
+ * other score. Errors: -1 and one line. */
+int model_fit_unknown(struct model *m, size_t n, const float *sizes, const double *times,
+		      const int *labels, char *err, size_t errlen);
 
 /* Runs the model on windows shaped like real traffic (every size from a
  * bare ACK to a full MTU, gaps from none to minutes): a model whose finite

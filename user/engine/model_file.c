@@ -97,6 +97,11 @@ int model_save(const struct model *m, const char *path, char *err, size_t errlen
 		set_double(meta, "rtol", c->rtol);
 		set_double(meta, "atol", c->atol);
 	}
+	if (c->unknown != UNKNOWN_NONE) {
+		set_str(meta, "unknown", model_unknown_name(c->unknown));
+		if (isfinite(c->unknown_threshold)) /* absent: never Unknown */
+			set_double(meta, "unknown_threshold", c->unknown_threshold);
+	}
 	for (int i = 0; i < n; i++) {
 		int k = i / m->ntensors;
 		const struct tensor_spec *s = &m->tensors[i % m->ntensors];
@@ -239,6 +244,23 @@ static int meta_window_start(json_t *meta, struct model_config *c, char *err, si
 	return 0;
 }
 
+/* Absent in files without an Unknown score (every model before it); a
+ * score without a threshold is computed but never makes a window Unknown. */
+static int meta_unknown(json_t *meta, struct model_config *c, char *err, size_t errlen)
+{
+	const char *name;
+
+	if (!json_object_get(meta, "unknown"))
+		return json_object_get(meta, "unknown_threshold") ?
+		       errmsg(err, errlen, "metadata has 'unknown_threshold' but no 'unknown'") : 0;
+	if (!(name = meta_str(meta, "unknown", err, errlen)))
+		return -1;
+	if (model_unknown_parse(name, &c->unknown))
+		return errmsg(err, errlen, "unknown Unknown score '%.32s'", name);
+	return json_object_get(meta, "unknown_threshold") ?
+	       meta_double(meta, "unknown_threshold", &c->unknown_threshold, err, errlen) : 0;
+}
+
 static int meta_config(json_t *meta, struct model_config *c, char *err, size_t errlen)
 {
 	const char *format, *arch_name, *transform;
@@ -280,6 +302,8 @@ static int meta_config(json_t *meta, struct model_config *c, char *err, size_t e
 	c->members = (int)members;
 	c->window = (int)window;
 	c->model_id = (uint32_t)id;
+	if (meta_unknown(meta, c, err, errlen))
+		return -1;
 	return model_config_check(c, err, errlen);
 }
 

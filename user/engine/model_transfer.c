@@ -62,13 +62,15 @@ int model_transfer(const struct model *src, const struct model_config *cfg, uint
 	/* the tensors whose rows are the classes: those whose first dimension
 	 * follows the class count */
 	more.num_classes = cfg->num_classes + 1;
-	m->ops->tensors(&more, other);
+	model_tensor_specs(&more, other);
 	model_class_rows(&src->cfg, cfg, row_of);
 	for (int k = 0; k < cfg->members; k++) {
 		const float *from = src->params + (size_t)k * src->member_params;
 		float *to = m->params + (size_t)k * m->member_params;
 
-		for (int t = 0; t < m->ntensors; t++) {
+		/* the Unknown score's tensors, when src has none, stay zero: fitting
+		 * follows training (model_fit_unknown) */
+		for (int t = 0; t < m->ntensors && t < src->ntensors; t++) {
 			const struct tensor_spec *s = &src->tensors[t], *d = &m->tensors[t];
 			size_t row = d->ndim == 2 ? (size_t)d->shape[1] : 1;
 

@@ -18,6 +18,11 @@ int odegru_check(const struct model_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+int odegru_state_dim(const struct model_config *c)
+{
+	return 2 * c->hidden;
+}
+
 void odegru_tensors(const struct model_config *c, int inputs, struct tensor_spec *t, int *n)
 {
 	int H = c->hidden, M = c->ode_hidden;

@@ -22,6 +22,9 @@ enum {
  * one line naming the architecture into err when out of range. */
 int odegru_check(const struct model_config *c, char *err, size_t errlen);
 
+/* The size of the head's input, 2H: the last and the mean state. */
+int odegru_state_dim(const struct model_config *c);
+
 /* Adds the 8 tensors for a GRU of `inputs` inputs (t must be empty). */
 void odegru_tensors(const struct model_config *c, int inputs, struct tensor_spec *t, int *n);
 

@@ -59,11 +59,12 @@ int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLO
 	return 0;
 }
 
-int xdp_read_policy(int policy_fd, unsigned class_id, struct policy *p)
+int xdp_read_policy(int policy_fd, struct policy out[ODEFLOW_MAX_CLASSES])
 {
-	__u32 k = class_id;
-
-	return bpf_map_lookup_elem(policy_fd, &k, p);
+	for (__u32 k = 0; k < ODEFLOW_MAX_CLASSES; k++)
+		if (bpf_map_lookup_elem(policy_fd, &k, &out[k]))
+			return -1;
+	return 0;
 }
 
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p)

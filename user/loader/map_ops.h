@@ -22,8 +22,8 @@ int xdp_read_counters(int counters_fd, uint64_t out[CNT_MAX]);
  * out[class * OUTCOME_COUNT + outcome]. */
 int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLOW_CLASS_ACTIONS]);
 
-/* Reads one class's policy. */
-int xdp_read_policy(int policy_fd, unsigned class_id, struct policy *p);
+/* Reads every class's policy (map "policy"). */
+int xdp_read_policy(int policy_fd, struct policy out[ODEFLOW_MAX_CLASSES]);
 
 /* Writes one class's policy and resets its rate-limit bucket to full. */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);

@@ -158,7 +158,8 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			      "has %llu MiB available, and at most half of it may go to them",
 			      o->flow_capacity, (unsigned long long)(need >> 20),
 			      (unsigned long long)(avail >> 20));
-	if (o->pin_dir && strlen(o->pin_dir) + 32 >= PATH_MAX)
+	_Static_assert(XDP_PIN_DIR_MAX + 32 <= PATH_MAX, "room for a pin's name");
+	if (o->pin_dir && strlen(o->pin_dir) >= XDP_PIN_DIR_MAX)
 		return errmsg(err, errlen, "pin dir path is too long");
 	return 0;
 }

@@ -28,6 +28,9 @@
 #include "odeflow.h"
 
 #define XDP_DEFAULT_PIN_DIR "/sys/fs/bpf/odeflow"
+/* A pin dir's path is shorter than this, leaving room for a pin's name
+ * within PATH_MAX (a plain number: option help quotes it). */
+#define XDP_PIN_DIR_MAX 4000
 #define XDP_DEFAULT_RING_BYTES (8u << 20)
 /* The longest --verdict-idle: a week. */
 #define XDP_MAX_VERDICT_IDLE_NS (7ull * 24 * 3600 * NSEC_PER_SEC)

@@ -10,10 +10,10 @@
 
 struct crossval_job {
 	const struct model_config *cfg;
-	const struct dataset *ds;
+	const struct dataset *ds, *also;
 	const int *fold;
 	const struct fit_options *o;
-	float *logprobs;
+	float *logprobs, *unknown;
 	struct crossval_fold *folds;
 	FILE *progress;
 	int k, next;            /* folds are taken in order under lock */
@@ -30,30 +30,39 @@ static int run_fold(struct crossval_job *j, int f, char *err, size_t errlen)
 	struct dataset train, test;
 	struct train_result r;
 	struct model *m = NULL;
-	float *lp = NULL;
+	float *lp = NULL, *un = NULL;
 	int rc = -1;
 
-	if (folds_take(j->ds, j->fold, f, &train, &test))
+	if (folds_take(j->ds, j->fold, f, &train, &test) ||
+	    (j->also->n && dataset_append(&train, j->also))) {
+		dataset_free(&train);
+		dataset_free(&test);
 		return errmsg(err, errlen, "out of memory");
+	}
 	if (fit_model(j->cfg, &train, j->o, &m, &r, err, errlen))
 		goto out;
 	lp = malloc(test.n * C * sizeof(*lp));
-	if (!lp) {
+	un = malloc((test.n + 1) * sizeof(*un));
+	if (!lp || !un) {
 		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
-	if (predict_dataset(m, &test, 1, lp, err, errlen))
+	if (predict_dataset(m, &test, 1, lp, un, err, errlen))
 		goto out;
 	metrics_compute(test.labels, lp, test.n, C, &out->m);
 	out->train_n = train.n;
 	out->test_n = test.n;
 	out->seconds = r.seconds;
 	for (size_t w = 0, i = 0; w < j->ds->n; w++)
-		if (j->fold[w] == f)
+		if (j->fold[w] == f) {
+			if (j->unknown)
+				j->unknown[w] = un[i];
 			memcpy(j->logprobs + w * C, lp + i++ * C, C * sizeof(*lp));
+		}
 	rc = 0;
 out:
 	free(lp);
+	free(un);
 	model_free(m);
 	dataset_free(&train);
 	dataset_free(&test);
@@ -91,12 +100,14 @@ static void *worker(void *arg)
 	}
 }
 
-int crossval_run(const struct model_config *cfg, const struct dataset *ds, const int *fold,
-		 int k, const struct fit_options *o, int jobs, float *logprobs,
+int crossval_run(const struct model_config *cfg, const struct dataset *ds,
+		 const struct dataset *also, const int *fold,
+		 int k, const struct fit_options *o, int jobs, float *logprobs, float *unknown,
 		 struct crossval_fold *folds, FILE *progress, char *err, size_t errlen)
 {
-	struct crossval_job j = { .cfg = cfg, .ds = ds, .fold = fold, .o = o,
-				  .logprobs = logprobs, .folds = folds, .progress = progress,
+	struct crossval_job j = { .cfg = cfg, .ds = ds, .also = also, .fold = fold, .o = o,
+				  .logprobs = logprobs, .unknown = unknown, .folds = folds,
+				  .progress = progress,
 				  .k = k };
 	pthread_t tid[CROSSVAL_MAX_JOBS];
 	int started = 0;

@@ -20,12 +20,15 @@ struct crossval_fold {
 };
 
 /* Trains a model of cfg for each of the k folds (fold[i] of each window,
- * see folds.h), jobs of them at a time, and writes every window's held-out
- * log-probabilities into logprobs (ds->n * num_classes, in ds's order).
+ * see folds.h) on the other folds' windows and also's (never held out;
+ * also->n may be 0), jobs of them at a time, and writes every window's held-out
+ * log-probabilities into logprobs (ds->n * num_classes, in ds's order)
+ * and, unless unknown is NULL, their Unknown scores (ds->n).
  * progress: a line per finished fold, or NULL. Returns -1 with one line in
  * err if a fold fails. */
-int crossval_run(const struct model_config *cfg, const struct dataset *ds, const int *fold,
-		 int k, const struct fit_options *o, int jobs, float *logprobs,
+int crossval_run(const struct model_config *cfg, const struct dataset *ds,
+		 const struct dataset *also, const int *fold,
+		 int k, const struct fit_options *o, int jobs, float *logprobs, float *unknown,
 		 struct crossval_fold *folds, FILE *progress, char *err, size_t errlen);
 
 #endif

@@ -209,6 +209,37 @@ int dataset_subset(const struct dataset *ds, const size_t *rows, size_t count, s
 	return 0;
 }
 
+void dataset_class_weights(const struct dataset *ds, int num_classes, float *w)
+{
+	size_t count[ODEFLOW_MAX_CLASSES] = { 0 };
+	int present = 0;
+
+	for (size_t i = 0; i < ds->n; i++)
+		count[ds->labels[i]]++;
+	for (int c = 0; c < num_classes; c++)
+		present += count[c] > 0;
+	for (size_t i = 0; i < ds->n; i++)
+		w[i] = (float)((double)ds->n / ((double)present * (double)count[ds->labels[i]]));
+}
+
+int dataset_append(struct dataset *ds, const struct dataset *more)
+{
+	const size_t N = (size_t)ds->window, n = ds->n + more->n;
+	struct dataset all;
+
+	if (more->window != ds->window || dataset_alloc(&all, n, ds->window))
+		return -1;
+	memcpy(all.sizes, ds->sizes, ds->n * N * sizeof(*all.sizes));
+	memcpy(all.sizes + ds->n * N, more->sizes, more->n * N * sizeof(*all.sizes));
+	memcpy(all.times, ds->times, ds->n * N * sizeof(*all.times));
+	memcpy(all.times + ds->n * N, more->times, more->n * N * sizeof(*all.times));
+	memcpy(all.labels, ds->labels, ds->n * sizeof(*all.labels));
+	memcpy(all.labels + ds->n, more->labels, more->n * sizeof(*all.labels));
+	dataset_free(ds);
+	*ds = all;
+	return 0;
+}
+
 int dataset_partition(const struct dataset *ds, const bool *is_held, struct dataset *rest,
 		      struct dataset *held)
 {

@@ -29,6 +29,15 @@ void dataset_side_path(const char *prefix, const char *name, char *buf, size_t l
 int dataset_save(const char *prefix, const struct dataset *ds, char *err, size_t errlen);
 void dataset_free(struct dataset *ds);
 
+/* Each window's weight for training every class alike: n / (classes
+ * present * windows of its class), so each class present weighs n / classes
+ * in all (num_classes: the label range). w: ds->n floats. */
+void dataset_class_weights(const struct dataset *ds, int num_classes, float *w);
+
+/* more's windows after ds's (the same window size). Returns -1 when out of
+ * memory or the sizes differ, ds then unchanged. */
+int dataset_append(struct dataset *ds, const struct dataset *more);
+
 /* A copy of the given rows, in that order. Returns -1 when out of memory. */
 int dataset_subset(const struct dataset *ds, const size_t *rows, size_t count, struct dataset *out);
 

@@ -16,6 +16,7 @@ static int fit_trees(const struct model_config *cfg, const struct dataset *data,
 
 	t.threads = o->train.threads;
 	t.seed = o->train.seed;
+	t.balance = o->train.balance;
 	t.progress = progress;
 	if (progress)
 		fprintf(progress, "train: %zu windows, XGBoost: %d rounds of trees of depth %d, eta "
@@ -72,6 +73,19 @@ out:
 	return rc;
 }
 
+/* After training: what the Unknown score compares windows with, from
+ * every training window (none held out, none augmented). On failure m is
+ * freed and *out NULL. */
+static int fit_unknown(struct model *m, const struct dataset *data, struct model **out,
+		       char *err, size_t errlen)
+{
+	if (!model_fit_unknown(m, data->n, data->sizes, data->times, data->labels, err, errlen))
+		return 0;
+	model_free(m);
+	*out = NULL;
+	return -1;
+}
+
 /* An ensemble: each member trained alone as a one-member model, member k
  * with seed + k (its own initialisation, validation part and shuffles). */
 int fit_model(const struct model_config *cfg, const struct dataset *data,
@@ -88,8 +102,11 @@ int fit_model(const struct model_config *cfg, const struct dataset *data,
 		return fit_trees(cfg, data, o, out, r, err, errlen);
 	if (o->init && model_transfer(o->init, cfg, o->train.seed, &start, err, errlen))
 		return -1;
-	if (cfg->members == 1)
-		return fit_one(cfg, data, o, start, out, r, err, errlen);
+	if (cfg->members == 1) {
+		if (fit_one(cfg, data, o, start, out, r, err, errlen))
+			return -1;
+		return fit_unknown(*out, data, out, err, errlen);
+	}
 	one.members = 1;
 	if (model_create(cfg, o->train.seed, &m, err, errlen))
 		goto out;
@@ -115,7 +132,7 @@ int fit_model(const struct model_config *cfg, const struct dataset *data,
 	r->seconds = seconds;
 	*out = m;
 	m = NULL;
-	rc = 0;
+	rc = fit_unknown(*out, data, out, err, errlen);
 out:
 	model_free(m);
 	model_free(start);

@@ -9,7 +9,7 @@ struct predict_job {
 	const struct model *m;
 	const struct dataset *ds;
 	size_t begin, end;      /* this thread's windows */
-	float *logprobs;
+	float *logprobs, *unknown;
 	int rc;
 };
 
@@ -23,15 +23,16 @@ static void *predict_range(void *arg)
 	for (size_t i = j->begin; ws && !j->rc && i < j->end; i += PREDICT_BATCH) {
 		int b = (int)(j->end - i < PREDICT_BATCH ? j->end - i : PREDICT_BATCH);
 
-		j->rc = model_classify(j->m, ws, b, j->ds->sizes + i * N, j->ds->times + i * N,
-				       j->logprobs + i * k);
+		j->rc = model_classify_scored(j->m, ws, b, j->ds->sizes + i * N,
+					      j->ds->times + i * N, j->logprobs + i * k,
+					      j->unknown ? j->unknown + i : NULL, NULL) ? -1 : 0;
 	}
 	model_ws_free(ws);
 	return NULL;
 }
 
 int predict_dataset(const struct model *m, const struct dataset *ds, int threads, float *logprobs,
-		    char *err, size_t errlen)
+		    float *unknown, char *err, size_t errlen)
 {
 	struct predict_job jobs[64];
 	pthread_t tid[64];
@@ -42,7 +43,7 @@ int predict_dataset(const struct model *m, const struct dataset *ds, int threads
 		threads = 64;
 	for (int t = 0; t < threads; t++) {
 		jobs[t] = (struct predict_job){ m, ds, ds->n * t / threads, ds->n * (t + 1) / threads,
-						logprobs, 0 };
+						logprobs, unknown, 0 };
 		/* the calling thread takes the first share itself */
 		if (t)
 			started[t] = !pthread_create(&tid[t], NULL, predict_range, &jobs[t]);

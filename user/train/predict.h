@@ -9,9 +9,11 @@
 
 #define PREDICT_BATCH 256
 
-/* Writes ds->n * num_classes log-probabilities. threads >= 1. Returns 0, or
- * -1 with err set if the engine refused a window or memory ran out. */
+/* Writes ds->n * num_classes log-probabilities and, unless unknown is
+ * NULL, ds->n Unknown scores (model_classify_scored). threads >= 1.
+ * Returns 0, or -1 with err set if the engine refused a window or memory
+ * ran out. */
 int predict_dataset(const struct model *m, const struct dataset *ds, int threads, float *logprobs,
-		    char *err, size_t errlen);
+		    float *unknown, char *err, size_t errlen);
 
 #endif

@@ -38,7 +38,7 @@ static void make(void)
 	r = &recipes[R_DEFAULT];
 	*r = base(RECIPE_DEFAULT, "iscx-reg-20.safetensors", ARCH_ODERNN_EMB);
 	r->shape = (struct model_shape){ .hidden = 24, .ode_hidden = 16, .rk4_steps = 1,
-					 .members = 2 };
+					 .members = 2, .unknown = "confidence" };
 	r->fit.train.epochs = 40;
 	r->fit.train.one_cycle = true;
 	r->fit.train.warmup_epochs = 12;
@@ -119,7 +119,8 @@ int recipe_options(const struct recipe *r, char *buf, size_t len)
 	model_config_defaults(r->arch, &c);
 	if (model_config_reshape(&c, &r->shape, err, sizeof(err)))
 		return -1;
-	put(buf, len, &used, "--arch %s", model_arch_name(r->arch));
+	put(buf, len, &used, "--arch %s --balance %s --unknown %s", model_arch_name(r->arch),
+	    t->balance ? "classes" : "windows", model_unknown_name(c.unknown));
 	if (r->arch == ARCH_TREES) {
 		put(buf, len, &used, " --rounds %d --depth %d --eta %g", r->fit.trees.rounds,
 		    r->fit.trees.depth, r->fit.trees.eta);

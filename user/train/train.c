@@ -117,7 +117,7 @@ static int validate(const struct model *m, const struct dataset *val, int thread
 	const int k = model_config(m)->num_classes;
 	size_t correct = 0;
 
-	if (predict_dataset(m, val, threads, logprobs, err, errlen))
+	if (predict_dataset(m, val, threads, logprobs, NULL, err, errlen))
 		return -1;
 	*loss = 0;
 	for (size_t i = 0; i < val->n; i++) {
@@ -131,10 +131,18 @@ static int validate(const struct model *m, const struct dataset *val, int thread
 	return 0;
 }
 
+/* --balance: each class's windows (by_class, class c's from start[c] to
+ * start[c + 1]) in a shuffled cycle, next[c] the next to draw. */
+struct class_cycles {
+	size_t *by_class, start[ODEFLOW_MAX_CLASSES + 1], next[ODEFLOW_MAX_CLASSES];
+	int present[ODEFLOW_MAX_CLASSES], npresent;
+};
+
 struct train_state {
 	struct worker workers[TRAIN_MAX_THREADS];
 	struct batch_buf buf;
 	struct adam adam;
+	struct class_cycles cycles;
 	size_t *order;
 	float *grads, *best_params, *val_logprobs;
 	struct ema ema;         /* when o->ema > 0 */
@@ -150,6 +158,24 @@ static int state_init(struct train_state *s, const struct model *m, const struct
 	memset(s, 0, sizeof(*s));
 	ok = !adam_init(&s->adam, count, (float)o->weight_decay);
 	s->order = malloc(train->n * sizeof(*s->order));
+	if (o->balance) {
+		struct class_cycles *cy = &s->cycles;
+		size_t at[ODEFLOW_MAX_CLASSES + 1] = { 0 };
+
+		cy->by_class = malloc(train->n * sizeof(*cy->by_class));
+		ok = ok && cy->by_class;
+		for (size_t i = 0; i < train->n; i++)
+			at[train->labels[i] + 1]++;
+		for (int c = 0; c < k; c++) {
+			at[c + 1] += at[c];
+			cy->start[c] = cy->next[c] = at[c];
+			if (at[c + 1] > at[c])
+				cy->present[cy->npresent++] = c;
+		}
+		cy->start[k] = train->n;
+		for (size_t i = 0; ok && i < train->n; i++)
+			cy->by_class[at[train->labels[i]]++] = i;
+	}
 	s->grads = malloc(count * sizeof(*s->grads));
 	s->best_params = malloc(count * sizeof(*s->best_params));
 	s->val_logprobs = malloc((val->n ? val->n : 1) * k * sizeof(*s->val_logprobs));
@@ -181,6 +207,7 @@ static void state_free(struct train_state *s)
 		free(s->workers[t].grads);
 	}
 	adam_free(&s->adam);
+	free(s->cycles.by_class);
 	free(s->order);
 	free(s->grads);
 	free(s->best_params);
@@ -190,6 +217,29 @@ static void state_free(struct train_state *s)
 	free(s->buf.labels);
 	free(s->buf.logits);
 	ema_free(&s->ema);
+}
+
+/* The epoch's order: every window shuffled; with balance, as many windows
+ * drawn from the classes in turn, each class's in a shuffled cycle that
+ * goes on across epochs, then shuffled. */
+static void epoch_order(struct train_state *s, size_t n, bool balance, struct rng *rng)
+{
+	struct class_cycles *cy = &s->cycles;
+
+	if (!balance) {
+		rng_shuffle(rng, s->order, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int c = cy->present[i % (size_t)cy->npresent];
+
+		if (cy->next[c] == cy->start[c]) /* a new cycle of class c */
+			rng_shuffle(rng, cy->by_class + cy->start[c], cy->start[c + 1] - cy->start[c]);
+		s->order[i] = cy->by_class[cy->next[c]++];
+		if (cy->next[c] == cy->start[c + 1])
+			cy->next[c] = cy->start[c];
+	}
+	rng_shuffle(rng, s->order, n);
 }
 
 int train_model(struct model *m, const struct dataset *train, const struct dataset *val,
@@ -242,7 +292,7 @@ int train_model(struct model *m, const struct dataset *train, const struct datas
 		size_t correct = 0;
 		bool improved = false;
 
-		rng_shuffle(&rng, s.order, train->n);
+		epoch_order(&s, train->n, o->balance, &rng);
 		for (size_t first = 0; first < train->n; first += (size_t)o->batch, step++) {
 			int b = (int)(train->n - first < (size_t)o->batch ? train->n - first : (size_t)o->batch);
 			int threads = b < o->threads ? b : o->threads;

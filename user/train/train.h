@@ -37,6 +37,9 @@ struct train_options {
 	int size_jitter;        /* augmentation: each training window's sizes shifted
 				 * by a whole number of bytes in [-size_jitter,
 				 * size_jitter] (0: off) */
+	bool balance;           /* every class alike: each epoch draws its windows class
+				 * by class in turn (trees: weights), so a class of few
+				 * windows counts as much as one of many */
 	int threads;            /* each minibatch is split across this many threads */
 	uint64_t seed;          /* shuffling */
 	FILE *progress;         /* one line per epoch, or NULL */

@@ -235,9 +235,10 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A DMatrix of the windows' features and labels. */
-static int make_dmatrix(const struct dataset *ds, int threads, DMatrixHandle *out, char *err,
-			size_t errlen)
+/* A DMatrix of the windows' features and labels, and with balance their
+ * weights (every class alike). */
+static int make_dmatrix(const struct dataset *ds, int num_classes, bool balance, int threads,
+			DMatrixHandle *out, char *err, size_t errlen)
 {
 	float *x = trees_feature_matrix(ds, err, errlen), *y = malloc(sizeof(*y) * (ds->n + 1));
 	int rc = -1;
@@ -252,6 +253,10 @@ static int make_dmatrix(const struct dataset *ds, int threads, DMatrixHandle *ou
 		y[i] = (float)ds->labels[i];
 	XGB(XGDMatrixCreateFromMat_omp(x, ds->n, FEATURES_TREES(ds->window), NAN, out, threads));
 	XGB(XGDMatrixSetFloatInfo(*out, "label", y, ds->n));
+	if (balance) {
+		dataset_class_weights(ds, num_classes, y);
+		XGB(XGDMatrixSetFloatInfo(*out, "weight", y, ds->n));
+	}
 	rc = 0;
 out:
 	free(x);
@@ -296,7 +301,7 @@ static int engine_check(const struct model *m, const struct dataset *ds, int thr
 
 	if (!lp)
 		return errmsg(err, errlen, "out of memory");
-	if (predict_dataset(m, ds, threads, lp, err, errlen)) {
+	if (predict_dataset(m, ds, threads, lp, NULL, err, errlen)) {
 		free(lp);
 		return -1;
 	}
@@ -338,7 +343,7 @@ int trees_train(const struct model_config *cfg, const struct dataset *train,
 	if (o->rounds < 1 || o->depth < 1 || !(o->eta > 0 && o->eta <= 1) || o->threads < 1)
 		return errmsg(err, errlen, "need at least one round, a depth of at least 1, "
 			      "eta in (0, 1] and a thread");
-	if (make_dmatrix(train, o->threads, &dtrain, err, errlen))
+	if (make_dmatrix(train, cfg->num_classes, o->balance, o->threads, &dtrain, err, errlen))
 		goto out;
 	XGB(XGBoosterCreate(&dtrain, 1, &b));
 	if (set_params(b, cfg, o, err, errlen))

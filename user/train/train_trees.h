@@ -9,6 +9,7 @@
 #define ODEFLOW_TRAIN_TREES_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -24,6 +25,7 @@ struct trees_options {
 	int depth;           /* XGBoost's max_depth */
 	double eta;          /* learning rate (shrinkage of each tree) */
 	int threads;         /* XGBoost's nthread */
+	bool balance;        /* each window weighted so every class weighs alike */
 	uint64_t seed;
 	FILE *progress;      /* a line every 50 rounds, or NULL */
 };
