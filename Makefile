@@ -22,7 +22,7 @@ REQ_CFLAGS := $(WARN) -std=gnu11 -D_GNU_SOURCE -Iuser -Ibpf -I$(BUILD) \
              $(shell pkg-config --cflags openblas 2>/dev/null) \
              $(patsubst -I%,-isystem %,$(shell pkg-config --cflags libndpi 2>/dev/null))
 DEP_FLAGS := -MMD -MP
-LDLIBS    := $(shell pkg-config --libs libxdp 2>/dev/null || echo -lxdp) -lbpf -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
+LDLIBS    := $(shell pkg-config --libs libxdp 2>/dev/null || echo -lxdp) -lbpf $(shell pkg-config --libs libmnl 2>/dev/null || echo -lmnl) -lelf -lz $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas) \
              -ljansson -lpcap $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi) \
              -lmicrohttpd $(shell pkg-config --libs libfixbuf 2>/dev/null || echo -lfixbuf) \
              $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium) -lxgboost -lpthread -lm

@@ -65,12 +65,22 @@ struct {
 	__type(value, struct policy);
 } policy SEC(".maps");
 
+/* A class's bucket for one interface and hook (struct rate_key), made on
+ * the first packet that needs it; a class's policy write removes them. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ODEFLOW_MAX_CLASSES);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ODEFLOW_RATE_BUCKETS);
+	__type(key, struct rate_key);
 	__type(value, struct rate_bucket);
 } rate_buckets SEC(".maps");
+
+/* Written by the loader only (struct attached_port): where the sampler is attached. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ODEFLOW_MAX_PORTS);
+	__type(key, __u32);
+	__type(value, struct attached_port);
+} ports SEC(".maps");
 
 /* Nonzero while the agent sleeps waiting for windows (see
  * wake_agent_if_asleep). The agent maps it into its memory to raise it
@@ -150,8 +160,10 @@ enum parse_result {
 struct packet {
 	struct flow_key key;
 	void *l3;          /* the IP header, for MARK */
+	__u32 ifindex;     /* the interface it was seen on */
 	__u16 ip_len;      /* IPv4 total length, IPv6 payload length + 40 */
 	bool ipv6;
+	bool egress;       /* seen at an egress hook */
 };
 
 /* A big-endian 16-bit length, with a bound the verifier sees. Before the
@@ -358,16 +370,28 @@ static __always_inline void mark_dscp(struct packet *pkt, __u32 dscp, void *data
 }
 
 /* Token bucket as GCRA (see struct rate_bucket): the packet passes if the
- * bucket still holds its bytes. A zero rate passes nothing. */
-static __always_inline bool rate_allows(__u32 class_id, const struct policy *p, __u32 bytes)
+ * bucket of its class, interface and hook still holds its bytes (a new
+ * bucket is full). A zero rate passes nothing; no bucket to be had (never:
+ * the map holds one for every class, port and hook) passes everything. */
+static __always_inline bool rate_allows(__u32 class_id, const struct policy *p,
+					const struct packet *pkt)
 {
-	struct rate_bucket *b = bpf_map_lookup_elem(&rate_buckets, &class_id);
+	struct rate_key rk = { .class_id = class_id, .ifindex = pkt->ifindex, .egress = pkt->egress };
+	struct rate_bucket *b = bpf_map_lookup_elem(&rate_buckets, &rk);
 	__u64 now, cost, burst_ns, tat;
 	bool pass;
 
-	if (!b || !p->rate_bytes)
+	if (!p->rate_bytes)
 		return false;
-	cost = bytes * NSEC_PER_SEC / p->rate_bytes;
+	if (!b) {
+		struct rate_bucket full = {};
+
+		bpf_map_update_elem(&rate_buckets, &rk, &full, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&rate_buckets, &rk);
+		if (!b)
+			return true;
+	}
+	cost = pkt->ip_len * NSEC_PER_SEC / p->rate_bytes;
 	/* burst * 1e9 overflows beyond ~18 GB of burst: clamp, it means "huge" */
 	burst_ns = p->burst_bytes > (~0ULL / NSEC_PER_SEC) ? ~0ULL / 2
 							   : p->burst_bytes * NSEC_PER_SEC / p->rate_bytes;
@@ -443,7 +467,7 @@ static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool prov
 		return XDP_DROP;
 	}
 	if (p && action == ACTION_RATE_LIMIT && !provisional) {
-		if (rate_allows(class_id, p, pkt->ip_len)) {
+		if (rate_allows(class_id, p, pkt)) {
 			cnt->action_rate_pass++;
 			count_class_action(class_id, OUTCOME_RATE_PASS, pkt->ip_len);
 			return XDP_PASS;
@@ -527,7 +551,7 @@ static __always_inline __u32 skipped(const struct flow_state *st)
  * windows anyway. A full ring never holds a packet back: the record is lost
  * and counted, and the direction samples its next N packets instead (the
  * agent, which never saw the lost window, would never re-arm it). */
-static __always_inline void emit(const struct flow_key *key, struct flow_state *st, __u32 n,
+static __always_inline void emit(const struct packet *pkt, struct flow_state *st, __u32 n,
 				 __u64 now, struct counters *cnt)
 {
 	struct ring_window *rec = bpf_ringbuf_reserve(&windows, RING_WINDOW_BYTES(n), 0);
@@ -546,12 +570,13 @@ static __always_inline void emit(const struct flow_key *key, struct flow_state *
 		cnt->torn_windows++;
 		return;
 	}
-	rec->key = *key;
+	rec->key = pkt->key;
 	rec->first_ns = st->first_ns;
 	rec->last_ns = now;
 	rec->window = st->window;
 	rec->n = n;
-	rec->pad = 0;
+	rec->egress = pkt->egress;
+	rec->ifindex = pkt->ifindex;
 	st->first_ns = now; /* from now on, the emission's time (see resample) */
 	st->phase = FLOW_EMITTED;
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
@@ -660,7 +685,7 @@ static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
 		struct flow_state *in = bpf_map_lookup_elem(&flows, &pkt->key);
 
 		if (in)
-			emit(&pkt->key, in, n, now, cnt);
+			emit(pkt, in, n, now, cnt);
 	}
 	return ADMITTED;
 }
@@ -717,7 +742,7 @@ static __always_inline void sample(const struct packet *pkt, struct flow_state *
 	slot_offsets_us(st + 1)[slot] = offset > 0xffffffffULL ? 0xffffffffU : offset; /* > 71 min */
 	slot_sizes(st + 1, n)[slot] = pkt->ip_len;
 	if (slot == n - 1)
-		emit(&pkt->key, st, n, now, cnt);
+		emit(pkt, st, n, now, cnt);
 }
 
 /* A direction's decision forgotten (idle past --verdict-idle): it is
@@ -765,11 +790,12 @@ static __always_inline bool standing_aside(__u32 ifindex)
 
 /* One packet, whichever hook runs the program: XDP_PASS or XDP_DROP.
  * frame_len counts the whole frame from its Ethernet header; data..data_end
- * is the part that holds the headers; ifindex is the interface it came in on. */
+ * is the part that holds the headers; ifindex is the interface it was seen
+ * on, egress whether it leaves there rather than arrives. */
 static __always_inline int handle_packet(void *data, void *data_end, __u32 frame_len,
-					 __u32 ifindex)
+					 __u32 ifindex, bool egress)
 {
-	struct packet pkt = {};
+	struct packet pkt = { .ifindex = ifindex, .egress = egress };
 	struct flow_key connection;
 	struct flow_state *st;
 	struct verdict *v;
@@ -853,7 +879,7 @@ SEC("xdp.frags")
 int odeflow_xdp(struct xdp_md *ctx)
 {
 	return handle_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end,
-			     bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex);
+			     bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex, false);
 }
 
 /* How libxdp's dispatcher runs odeflow_xdp beside other programs: at this
@@ -869,13 +895,48 @@ struct {
  * the next one (or to the classic tc filters). At ingress skb->data is the
  * Ethernet header and skb->len the whole frame; headers past the linear
  * part count as malformed and pass, as past XDP's first buffer. The loader
- * loads only the entry point of the hook it attaches to. */
+ * loads only the entry points of the hooks it attaches to. */
 SEC("tc")
 int odeflow_tc(struct __sk_buff *skb)
 {
 	int action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
-				   skb->ifindex);
+				   skb->ifindex, false);
 
+	return action == XDP_DROP ? TCX_DROP : TCX_NEXT;
+}
+
+/* A packet forwarded here from an interface whose ingress the sampler is
+ * attached to (skb->ingress_ifindex: where it arrived; 0 for the host's own
+ * packets): sampled and enforced there already, so left alone here, or
+ * its direction would count every packet twice. */
+static __always_inline bool seen_at_ingress(__u32 arrived_on)
+{
+	struct attached_port *p;
+
+	if (!arrived_on)
+		return false;
+	p = bpf_map_lookup_elem(&ports, &arrived_on);
+	return p && (p->hooks & PORT_INGRESS);
+}
+
+/* TC egress, through a tcx link (`--direction out` or `both`): what leaves
+ * the interface, the host's own packets and those it forwards. skb->data is
+ * the Ethernet header here too. */
+SEC("tc")
+int odeflow_tc_egress(struct __sk_buff *skb)
+{
+	int action;
+
+	if (seen_at_ingress(skb->ingress_ifindex)) {
+		__u32 zero = 0;
+		struct counters *cnt = bpf_map_lookup_elem(&counters, &zero);
+
+		if (cnt)
+			cnt->egress_forwarded++;
+		return TCX_NEXT;
+	}
+	action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
+			       skb->ifindex, true);
 	return action == XDP_DROP ? TCX_DROP : TCX_NEXT;
 }
 

@@ -49,6 +49,8 @@
  * firewalls, so what they drop is never sampled, and before the programs
  * that take packets away (XDP_TX, XDP_REDIRECT), so what they take is. */
 #define ODEFLOW_XDP_RUN_PRIO 20
+/* Interfaces one sampler may be attached to (map "ports"). */
+#define ODEFLOW_MAX_PORTS 256
 
 /* What both packet parsers read, the XDP program's and the offline tools'
  * (user/capture/packet.c), which tests/fuzz/fuzz_xdp.c holds to the same
@@ -170,8 +172,9 @@ struct ring_window {
 	__u64 first_ns;                     /* arrival of packet 0 (bpf_ktime_get_ns) */
 	__u64 last_ns;                      /* arrival of packet n-1: start of the latency clock */
 	__u16 window;
-	__u16 n;
-	__u32 pad;
+	__u8 n;
+	__u8 egress;                        /* 1: seen at an egress hook, 0: at an ingress one */
+	__u32 ifindex;                      /* the interface of its last packet */
 };
 
 #define RING_WINDOW_BYTES(n) (sizeof(struct ring_window) + WINDOW_SLOT_BYTES * (n))
@@ -205,12 +208,16 @@ struct verdict {
 	__u8 class_id;
 	__u8 stage;          /* number of windows that went into this verdict (1 = first window) */
 	__u8 flags;          /* enum verdict_flags */
-	__u8 pad;
+	__u8 egress;         /* VERDICT_SEEN_* bits: directions whose windows came from an egress hook */
 	__u32 confidence_ppm;/* top class probability, parts per million */
 	__u64 decided_ns;    /* bpf_ktime_get_ns() clock (CLOCK_MONOTONIC) when written */
 	__u32 model_id;
 	__u32 seen_tick;     /* bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT when a packet
 			      * last found it (kept by the XDP program; 0: not yet) */
+	/* The interface each direction's windows came from (for `odeflow
+	 * flows`; the program does not read it): [0] the forward (canonical)
+	 * direction's, [1] the reverse's; 0 until its first window. */
+	__u32 ifindex[2];
 };
 
 enum policy_action {
@@ -234,6 +241,8 @@ enum policy_outcome {
 };
 
 #define ODEFLOW_CLASS_ACTIONS (ODEFLOW_MAX_CLASSES * OUTCOME_COUNT)
+/* Buckets "rate_buckets" holds: one per class, port and hook. */
+#define ODEFLOW_RATE_BUCKETS (ODEFLOW_MAX_CLASSES * ODEFLOW_MAX_PORTS * 2)
 
 /* A value of "class_actions" (per CPU): packets and their IP bytes. */
 struct class_traffic {
@@ -248,11 +257,37 @@ struct policy {
 	__u64 burst_bytes;     /* for ACTION_RATE_LIMIT: bucket depth */
 };
 
-/* Rate-limit state of one class (map "rate_buckets"), a token bucket kept
+/* The interfaces the sampler is attached to (map "ports", keyed by ifindex,
+ * written by the loader): at which hooks. A packet forwarded from one of
+ * them to another is sampled and enforced once, at the ingress hook that
+ * saw it first; the egress hook it leaves through passes it untouched. */
+enum port_hooks {
+	PORT_INGRESS = 1,
+	PORT_EGRESS = 2,
+};
+
+struct attached_port {
+	__u32 hooks;          /* enum port_hooks bits */
+	__u32 pad;
+	char name[16];        /* the interface's name when attached */
+};
+
+/* Rate limits are per direction of the link: each class has a token
+ * bucket for every interface and hook the sampler enforces at (map
+ * "rate_buckets", made by the program on a class's first packet there).
+ * On a host that is one for what arrives and one for what leaves; on a
+ * router, one for what arrives at each port: each way through it. */
+struct rate_key {
+	__u32 class_id;
+	__u32 ifindex;
+	__u32 egress;         /* 1: an egress hook */
+};
+
+/* Rate-limit state of one bucket (map "rate_buckets"), a token bucket kept
  * as its theoretical arrival time (GCRA): the bucket holds
  * burst - (tat_ns - now) * rate tokens, so one 64-bit time replaces a token
  * count and a refill clock, with no rounding on refill. Writing a class's
- * policy resets it (tat_ns = 0: a full bucket). */
+ * policy removes its buckets: the next packet starts a full one. */
 struct rate_bucket {
 #ifdef __VMLINUX_H__
 	struct bpf_spin_lock lock;
@@ -324,7 +359,9 @@ struct agent_info {
 	X(RESAMPLED, resampled)               /* sampled again: no verdict came in time */\
 	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */   \
 	X(ENFORCED_EVICTED, enforced_evicted) /* connections "verdicts" lost, enforced on  \
-					       * from their direction's state */
+					       * from their direction's state */ \
+	X(EGRESS_FORWARDED, egress_forwarded) /* egress packets passed untouched: sampled \
+					       * and enforced at their ingress already */
 
 #define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,
 enum counter { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_ENUM) CNT_MAX };

@@ -8,6 +8,7 @@ packages=(
   make gcc clang llvm bpftool pkg-config
   libbpf-dev libelf-dev zlib1g-dev
   libxdp-dev                    # odeflow run: the XDP hook shared through libxdp's multi-program dispatcher
+  libmnl-dev                    # odeflow run: rtnetlink, to follow interfaces that go away and come back
   libopenblas-dev libpcap-dev libjansson-dev
   libsodium-dev                 # the keyed hash (SipHash) of the flow tables: chosen keys cannot flood them
   libmicrohttpd-dev             # odeflow run --metrics: the /metrics HTTP server

@@ -144,7 +144,7 @@ static void test_alone_when_not_shared(void)
 	CHECKF(sh("test $(grep -c 'is not shared' %s) -eq 1", err) == 0, "not one line");
 	CHECKF(file_contains(err, reason) && file_contains(err, "--hook tcx shares TC ingress"),
 	       "the line does not name the reason (%s) and --hook tcx", reason);
-	CHECK(file_contains(err, "in native XDP mode; model"));
+	CHECK(file_contains(err, "in native XDP mode"));
 	CHECK(bpf_xdp_query_id((int)if_nametoindex(dev_rx), 0, &id) == 0 && id != 0);
 	CHECK(odeflow_members(&id) == 0);
 	CHECK(stats_of("packets", hook, sizeof(hook)) >= 0 && !strcmp(hook, "xdp"));

@@ -24,6 +24,7 @@
 #include "metrics_http.h"
 #include "engine/model.h"
 #include "events_writer.h"
+#include "interfaces.h"
 #include "latency.h"
 #include "loader/map_ops.h"
 #include "loader/pin_dir.h"
@@ -62,7 +63,8 @@ struct agent {
 	struct model *model;
 	const char *class_names[ODEFLOW_MAX_CLASSES];
 	struct xdp_sampler *sampler;
-	bool attached;
+	struct interfaces *interfaces;
+	bool attached;            /* to at least one interface */
 	int verdicts_fd, flows_fd, policy_fd, buckets_fd;
 	struct policy_table policy;     /* the running policy, as last written or seen */
 	struct cascade *cascade;
@@ -384,9 +386,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	struct xdp_options xo = XDP_OPTIONS_DEFAULT;
 	struct cascade_options co = o->cascade;
 	const struct model_config *cfg;
-	enum xdp_mode got;
-	char why[ERRMSG_LEN], where[96];
-	int ifindex;
+	char why[ERRMSG_LEN], where[128], names[256];
 
 	if (model_load(o->model_path, &a->model, err, errlen))
 		return -1;
@@ -395,11 +395,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	cfg = model_config(a->model);
 	for (int k = 0; k < cfg->num_classes; k++)
 		a->class_names[k] = cfg->class_names[k];
-	ifindex = (int)if_nametoindex(o->iface);
-	if (!ifindex)
-		return errmsg(err, errlen, "no interface '%s': %s%s", o->iface, strerror(errno),
-			      strchr(o->iface, '/') ? " (a unit started as odeflow@br-lan? systemd "
-			      "reads '-' as '/': start odeflow@$(systemd-escape br-lan))" : "");
+	if (interfaces_check(o->ifaces, o->n_ifaces, err, errlen))
+		return -1;
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
@@ -407,6 +404,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 			return -1;
 	}
 	xo.hook = o->hook;
+	xo.directions = o->directions;
 	xo.window_n = (unsigned)cfg->window;
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
 	say_after_start(a, "%s", why);
@@ -432,7 +430,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
-	if (o->ipfix_collector && start_ipfix(a, (uint32_t)ifindex, err, errlen))
+	/* the records' interface: the first one named (see ipfix_export.h) */
+	if (o->ipfix_collector && start_ipfix(a, if_nametoindex(o->ifaces[0]), err, errlen))
 		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
@@ -442,11 +441,15 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		return -1;
 	/* the metrics server runs already */
 	__atomic_store_n(&a->metrics_src.events_queue, a->events_queue, __ATOMIC_RELEASE);
-	if (xdp_sampler_attach(a->sampler, ifindex, o->mode,
-			       (o->keep ? XDP_ATTACH_KEEP : 0) | (o->replace ? XDP_ATTACH_REPLACE : 0),
-			       &got, err, errlen))
+	if (interfaces_start(a->sampler,
+			     &(struct interfaces_options){
+				     .patterns = o->ifaces, .n_patterns = o->n_ifaces, .mode = o->mode,
+				     .attach_flags = (o->keep ? XDP_ATTACH_KEEP : 0) |
+						     (o->replace ? XDP_ATTACH_REPLACE : 0),
+				     .quiet = o->quiet, .attached = &a->attached, /* /healthz reads it */
+			     },
+			     &a->interfaces, err, errlen))
 		return -1;
-	__atomic_store_n(&a->attached, true, __ATOMIC_RELAXED); /* /healthz reads it */
 	/* the metrics server runs already */
 	__atomic_store_n(&a->metrics_src.hook,
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);
@@ -454,11 +457,10 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	for (int i = 0; i < a->n_start_lines; i++)
 		log_line(LOG_LEVEL_INFO, "%s", a->start_lines[i]);
 	xdp_sampler_describe(a->sampler, where, sizeof(where));
-	if (!o->quiet && xdp_sampler_note(a->sampler)[0])
-		log_line(LOG_LEVEL_WARNING, "%s", xdp_sampler_note(a->sampler));
+	interfaces_describe(a->interfaces, names, sizeof(names));
 	if (!o->quiet)
 		log_line(LOG_LEVEL_INFO, "attached to %s %s; model %s (%s, N=%d), %d worker(s)%s",
-			 o->iface, where, o->model_path, model_arch_name(cfg->arch), cfg->window,
+			 names, where, o->model_path, model_arch_name(cfg->arch), cfg->window,
 			 o->threads, o->busy_poll ? ", busy-polling the ring" : "");
 	return 0;
 }
@@ -553,6 +555,7 @@ static void teardown(struct agent *a, bool started)
 {
 	char err[ERRMSG_LEN];
 
+	interfaces_stop(a->interfaces); /* no attach or detach behind the teardown's back */
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
 	classify_pool_free(a->pool); /* finishes what was queued */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
@@ -566,7 +569,7 @@ static void teardown(struct agent *a, bool started)
 	decision_queue_free(a->events_queue);
 	events_writer_close(a->events);
 	if (a->sampler) {
-		if (a->attached && !a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
+		if (!a->opts->keep && xdp_sampler_detach(a->sampler, err, sizeof(err)))
 			log_line(LOG_LEVEL_ERR, "%s", err);
 		if (!a->opts->keep && xdp_sampler_unpin(a->sampler, started, err, sizeof(err)))
 			log_line(LOG_LEVEL_ERR, "%s", err);

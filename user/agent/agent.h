@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The live agent behind `odeflow run`: loads the sampler onto an interface,
+/* The live agent behind `odeflow run`: loads the sampler onto interfaces,
  * drains its ring buffer, classifies the windows in batches on a worker
  * pool, writes the verdicts and the re-arms back into the maps, enforces the
  * policy file, and prints one event per decision. */
@@ -13,8 +13,11 @@
 #include "loader/xdp_loader.h"
 
 struct agent_options {
-	const char *iface;
+	const char *const *ifaces; /* --iface: interface names or globs */
+	int n_ifaces;
+	const char *iface;        /* how status lines, /metrics and events name them all */
 	enum xdp_hook hook;       /* XDP (default) or TC ingress through tcx */
+	unsigned directions;      /* enum port_hooks: ingress, egress (tc, through tcx) or both */
 	enum xdp_mode mode;       /* XDP only */
 	bool replace;             /* XDP only: detach a program another tool attached */
 	const char *model_path;

@@ -71,6 +71,9 @@ static const struct xdp_family {
 	  "Directions sampled again because no verdict came in time.", NULL },
 	{ "agent_wakeups", "odeflow_xdp_agent_wakeups_total",
 	  "Windows that woke the sleeping agent.", NULL },
+	{ "egress_forwarded", "odeflow_xdp_egress_forwarded_total",
+	  "Packets an egress hook passed untouched: forwarded from an interface whose ingress "
+	  "sampled and enforced them already.", NULL },
 	{ "enforced_evicted", "odeflow_enforced_evicted_total",
 	  "Enforced connections (final verdict, an action other than pass) whose verdict the "
 	  "kernel evicted for room: enforced on from their direction's state where it was "

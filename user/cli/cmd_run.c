@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* odeflow run: the live agent on one interface. */
+/* odeflow run: the live agent on its interfaces. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/classify_pool.h"
 #include "agent/events_writer.h"
+#include "agent/interfaces.h"
 #include "cascade_args.h"
 #include "cli.h"
 #include "common/errmsg.h"
@@ -20,20 +22,31 @@ enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
 	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS,
 	OPT_VERDICT_IDLE, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX, OPT_IPFIX_TRANSPORT,
-	OPT_IPFIX_DOMAIN, OPT_QUIET, OPT_CONFIG, OPT_PRINT_CONFIG,
+	OPT_IPFIX_DOMAIN, OPT_QUIET, OPT_CONFIG, OPT_PRINT_CONFIG, OPT_DIRECTION,
 };
+
+/* --iface arguments one agent takes (each a name or a glob). */
+#define MAX_IFACE_ARGS 64
 
 CLI_CHOICES(hook_choice, { "xdp", NULL },
 	    { "tcx", "TC ingress through a tcx link, kernel 6.6 and later, chained with the "
 		     "interface's other tc/tcx programs" })
+CLI_CHOICES(direction_choice, { "both", "what arrives and what leaves" },
+	    { "in", "what arrives, at --hook" },
+	    { "out", "what leaves, at TC egress through a tcx link (kernel 6.6 and later)" })
 CLI_CHOICES(xdp_mode_choice, { "auto", "native, else generic" }, { "native", NULL },
 	    { "generic", NULL })
 CLI_CHOICES(transport_choice, { "udp", NULL }, { "tcp", NULL })
 
 static const struct cli_option options[] = {
-	CLI_OPTION(OPT_IFACE, "iface", 'i', "IF", "interface to attach to", .required = true),
-	CLI_OPTION(OPT_HOOK, "hook", 'H', "HOOK", "where to attach", .def = "xdp",
+	CLI_OPTION(OPT_IFACE, "iface", 'i', "IF",
+		   "interface to attach to; again for more, or a glob ('ens*', quoted) for every "
+		   "interface it names, now and when one appears", .required = true),
+	CLI_OPTION(OPT_HOOK, "hook", 'H', "HOOK", "where to see what arrives", .def = "xdp",
 		   .choice = hook_choice),
+	CLI_OPTION(OPT_DIRECTION, "direction", 'D', "DIR",
+		   "what to sample and enforce (without tcx, both is in, said in one line)",
+		   .def = "both", .choice = direction_choice),
 	CLI_OPTION(OPT_XDP_MODE, "xdp-mode", 'x', "MODE", "how to attach XDP", .def = "auto",
 		   .choice = xdp_mode_choice),
 	CLI_OPTION(OPT_REPLACE, "replace", 'r', NULL,
@@ -95,7 +108,7 @@ static const struct cli_option options[] = {
 
 ODEFLOW_COMMAND(run,
 	.summary = "attach to an interface, classify its flows, enforce the policy",
-	.description = "The agent: attaches the XDP sampler to an interface, classifies the "
+	.description = "The agent: attaches the XDP sampler to interfaces, classifies the "
 		       "first packets of each flow direction in batches with the model, writes "
 		       "each verdict into the pinned verdict map and enforces the policy of its "
 		       "class in the kernel. A verdict is final once its confidence reaches "
@@ -125,13 +138,18 @@ ODEFLOW_COMMAND(run,
 int cmd_run(int argc, char **argv)
 {
 	static const enum xdp_mode modes[] = { XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+	static const unsigned directions[] = { PORT_INGRESS | PORT_EGRESS, PORT_INGRESS,
+					       PORT_EGRESS };
+	static const char *ifaces[MAX_IFACE_ARGS];
+	static char label[256];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct agent_options o = {
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR,
 		.threads = cpus > POOL_MAX_THREADS ? POOL_MAX_THREADS : cpus > 1 ? (int)cpus - 1 : 1,
 		.flow_capacity = ODEFLOW_DEFAULT_FLOWS, .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,
-		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1,
+		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1, .ifaces = ifaces,
+		.directions = PORT_INGRESS | PORT_EGRESS,
 	};
 	bool mode_given = false;
 	struct cli_parse p;
@@ -155,7 +173,18 @@ int cmd_run(int argc, char **argv)
 		if (cascade_args_option(&p, id, &o.cascade))
 			continue;
 		switch (id) {
-		case OPT_IFACE: o.iface = p.arg; break;
+		case OPT_IFACE:
+			if (o.n_ifaces == MAX_IFACE_ARGS)
+				cli_bad_value(&p, "one --iface too many: give a glob");
+			else if (!*p.arg || strlen(p.arg) >= IF_NAMESIZE)
+				cli_bad_value(&p, "an interface name or glob (at most 15 characters)");
+			else
+				ifaces[o.n_ifaces++] = p.arg;
+			break;
+		case OPT_DIRECTION:
+			if (!cli_choice(&p, &choice))
+				o.directions = directions[choice];
+			break;
 		case OPT_XDP_MODE:
 			mode_given = true;
 			if (!cli_choice(&p, &choice))
@@ -231,6 +260,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (id < 0)
 		return p.exit;
+	interfaces_label(ifaces, o.n_ifaces, label, sizeof(label));
+	o.iface = label;
 	if (o.hook == XDP_HOOK_TCX && (mode_given || o.replace))
 		return cli_usage_error(&p, "--%s applies to --hook xdp only",
 				       mode_given ? "xdp-mode" : "replace");

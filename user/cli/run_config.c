@@ -89,6 +89,10 @@ static int read_file(const struct cli_command *cmd, const char *config_option, c
 	return 0;
 }
 
+/* The expanded argv, kept reachable: the options parsed from it point into
+ * it for as long as the process runs (a leak checker sees it in use). */
+static char **expanded;
+
 int run_config_expand(const struct cli_command *cmd, const char *config_option, int argc,
 		      char **argv, int *out_argc, char ***out, char *err, size_t errlen)
 {
@@ -120,6 +124,7 @@ int run_config_expand(const struct cli_command *cmd, const char *config_option, 
 		list[n++] = argv[i];
 	}
 	list[n] = NULL;
+	expanded = list;
 	*out = list;
 	*out_argc = n;
 	return 0;

@@ -22,6 +22,8 @@ int window_record_decode(const void *data, size_t size, struct window_record *ou
 	out->last_ns = head.last_ns;
 	out->window = head.window;
 	out->n = head.n;
+	out->ifindex = head.ifindex;
+	out->egress = head.egress;
 	memcpy(out->offset_us, slot_offsets_us(slots), sizeof(__u32) * head.n);
 	memcpy(out->sizes, slot_sizes(slots, head.n), sizeof(__u16) * head.n);
 	return 0;

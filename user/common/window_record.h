@@ -16,7 +16,9 @@ struct window_record {
 	__u64 last_ns;                      /* arrival of packet n-1: start of the latency clock */
 	__u16 window;                       /* 0 for the direction's first window */
 	__u16 n;
-	__u32 pad;
+	__u32 ifindex;                      /* the interface it was seen on; 0: a capture's */
+	__u8 egress;                        /* 1: seen at an egress hook */
+	__u8 pad;
 	__u16 sizes[ODEFLOW_MAX_WINDOW];    /* IP total length, bytes */
 	__u32 offset_us[ODEFLOW_MAX_WINDOW];/* arrival time, microseconds after first_ns */
 };

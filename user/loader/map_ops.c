@@ -67,17 +67,39 @@ int xdp_read_policy(int policy_fd, struct policy out[ODEFLOW_MAX_CLASSES])
 	return 0;
 }
 
+/* Removes the class's buckets (the program makes a full one on the next
+ * packet that needs it). Keys are gathered first: a deleted key would send
+ * the walk back to the start. */
+static int remove_buckets(int rate_buckets_fd, unsigned class_id)
+{
+	struct rate_key *found = malloc(sizeof(*found) * ODEFLOW_RATE_BUCKETS), key, at;
+	unsigned n = 0;
+	int ret = 0;
+
+	if (!found)
+		return -1;
+	for (bool more = bpf_map_get_next_key(rate_buckets_fd, NULL, &key) == 0; more;
+	     more = bpf_map_get_next_key(rate_buckets_fd, &at, &key) == 0) {
+		if (key.class_id == class_id && n < ODEFLOW_RATE_BUCKETS)
+			found[n++] = key;
+		at = key;
+	}
+	for (unsigned i = 0; i < n && !ret; i++)
+		if (bpf_map_delete_elem(rate_buckets_fd, &found[i]) && errno != ENOENT)
+			ret = -1;
+	free(found);
+	return ret;
+}
+
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p)
 {
-	struct rate_bucket full = { 0 };
-
 	if (class_id >= ODEFLOW_MAX_CLASSES || p->action >= ACTION_COUNT || p->dscp > 63) {
 		errno = EINVAL;
 		return -1;
 	}
 	if (bpf_map_update_elem(policy_fd, &class_id, p, BPF_ANY))
 		return -1;
-	return bpf_map_update_elem(rate_buckets_fd, &class_id, &full, BPF_ANY);
+	return remove_buckets(rate_buckets_fd, class_id);
 }
 
 int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,

@@ -25,7 +25,8 @@ int xdp_read_class_actions(int class_actions_fd, struct class_traffic out[ODEFLO
 /* Reads every class's policy (map "policy"). */
 int xdp_read_policy(int policy_fd, struct policy out[ODEFLOW_MAX_CLASSES]);
 
-/* Writes one class's policy and resets its rate-limit bucket to full. */
+/* Writes one class's policy and removes its rate-limit buckets (the next
+ * packet starts a full one). */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
 
 /* What the agent decided on one direction's window, kept in the

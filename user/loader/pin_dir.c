@@ -209,17 +209,23 @@ int xdp_sampler_unpin(struct xdp_sampler *s, bool all, char *err, size_t errlen)
 	return 0;
 }
 
+int xdp_link_pin_path(const char *pin_dir, const char *ifname, bool egress, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/link_%s%s", pin_dir, ifname, egress ? ":egress" : "");
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int xdp_unpin(const char *pin_dir, const char *ifname, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 
 	if (unpin_maps(pin_dir, (1u << XDP_MAP_COUNT) - 1, err, errlen))
 		return -1;
-	if (ifname) {
-		snprintf(path, sizeof(path), "%s/link_%s", pin_dir, ifname);
-		if (unlink(path) && errno != ENOENT)
+	for (int egress = 0; ifname && egress < 2; egress++)
+		if (!xdp_link_pin_path(pin_dir, ifname, egress, path, sizeof(path)) && unlink(path) &&
+		    errno != ENOENT)
 			return errmsg(err, errlen, "removing %s: %s", path, strerror(errno));
-	}
 	remove_dir_if_empty(pin_dir);
 	return 0;
 }

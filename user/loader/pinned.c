@@ -85,9 +85,10 @@ const char *pinned_sampler_hook(const struct pinned *p)
 		}
 		close(fd);
 	}
+	/* the ingress hook's name; tcx alone also when only egress is seen */
 	return ext ? xdp_attachment_name(XDP_VIA_DISPATCHER)
-	       : tcx ? xdp_attachment_name(XDP_VIA_TCX)
 	       : xdp ? xdp_attachment_name(XDP_VIA_LINK)
+	       : tcx ? xdp_attachment_name(XDP_VIA_TCX)
 		     : NULL;
 }
 

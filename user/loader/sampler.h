@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdbool.h>
 
 #include "xdp_loader.h"
@@ -18,25 +19,42 @@
 #define VERIFIER_LOG_TAIL_LINES 12
 #define NEEDS_PRIVILEGES " (needs root with CAP_BPF and CAP_NET_ADMIN)"
 
+/* One interface the sampler is attached to. */
+struct sampler_port {
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	unsigned hooks;          /* enum port_hooks: where it is attached here */
+	int link_fd[2];          /* [0] ingress, [1] egress: -1 unless attached through a link */
+	char link_pin[2][PATH_MAX]; /* "" unless the link is pinned */
+	/* attached through libxdp's dispatcher: this copy of the program, an
+	 * extension that runs inside it, with the maps of skel */
+	struct odeflow_bpf *ext;
+	struct dispatched *dispatched;
+	enum xdp_mode mode;      /* the XDP mode it got */
+	bool took_over;          /* attached in the place of what a --keep run left */
+};
+
 struct xdp_sampler {
 	struct odeflow_bpf *skel;
 	enum xdp_hook hook;
-	struct bpf_program *prog; /* the hook's entry point, the one loaded */
+	unsigned directions;     /* enum port_hooks asked for */
+	struct bpf_program *prog; /* the ingress hook's entry point; NULL when not loaded */
+	struct bpf_program *egress_prog; /* TC egress's; NULL when not loaded */
 	struct odeflow_bpf__rodata rodata; /* what it was loaded with */
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
 	bool made_pin_dir;       /* this sampler created pin_dir */
 	int pin_lock_fd;         /* pin_dir, flock'd while the sampler lives; -1 */
 	unsigned pinned_here;    /* bit m: map m was pinned by this sampler, not reused */
-	int link_fd;             /* -1 unless attached through a link */
-	char link_pin[PATH_MAX]; /* "" unless the link is pinned */
-	/* attached through libxdp's dispatcher: this copy of the program, an
-	 * extension that runs inside it, with the maps of skel */
-	struct odeflow_bpf *ext;
-	struct dispatched *dispatched;
+	/* the "instance" of a sampler a --keep run left working (map
+	 * "active" when this one was opened): its copies in libxdp's
+	 * dispatchers are told to work while this one's join them */
+	__u64 kept_instance;
+	struct sampler_port *ports;
+	int nports, ports_cap;
 	bool keep;               /* stays attached when closed */
-	bool took_over;          /* attached in the place of what a --keep run left */
-	enum xdp_mode mode;      /* the XDP mode it got */
-	char note[512];          /* why the XDP hook is not shared; "" */
+	bool no_tcx_egress;      /* this kernel has no tcx: egress is not seen */
+	char note[512];          /* why the last attach did not share the XDP hook; "" */
+	char egress_note[256];   /* why egress is not seen; "" */
 };
 
 /* Each map's pin name, and the layout this build reads it with. A map
@@ -66,6 +84,16 @@ int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen);
  * process is refused with one line naming the agent that holds it, before
  * any map is loaded, written or pinned. */
 int lock_pin_dir(const char *pin_dir, int *lock_fd, char *err, size_t errlen);
+
+/* Where a --keep run pins the link of an interface's hook:
+ * PIN_DIR/link_IF (ingress) or PIN_DIR/link_IF:egress (interface names
+ * never hold a ':', bpffs names never a '.'). -1 when it does not fit. */
+int xdp_link_pin_path(const char *pin_dir, const char *ifname, bool egress, char *out, size_t len);
+
+/* Takes the sampler off the port (with detach; else only lets go of it:
+ * what is pinned stays) and removes the port from s->ports. */
+int sampler_port_release(struct xdp_sampler *s, struct sampler_port *p, bool detach, char *err,
+			 size_t errlen);
 
 /* Bit m set: map m's pin exists in the sampler's pin dir. */
 unsigned pins_present(const struct xdp_sampler *s);

@@ -28,7 +28,7 @@ const struct map_desc map_descs[XDP_MAP_COUNT] = {
 	[XDP_MAP_VERDICTS] = { "verdicts", BPF_MAP_TYPE_LRU_HASH, sizeof(struct flow_key),
 			       FIXED_VALUE(struct verdict) },
 	[XDP_MAP_POLICY] = { "policy", BPF_MAP_TYPE_ARRAY, sizeof(__u32), FIXED_VALUE(struct policy) },
-	[XDP_MAP_RATE_BUCKETS] = { "rate_buckets", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+	[XDP_MAP_RATE_BUCKETS] = { "rate_buckets", BPF_MAP_TYPE_HASH, sizeof(struct rate_key),
 				   FIXED_VALUE(struct rate_bucket) },
 	[XDP_MAP_COUNTERS] = { "counters", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 			       FIXED_VALUE(struct counters) },
@@ -38,6 +38,7 @@ const struct map_desc map_descs[XDP_MAP_COUNT] = {
 				    FIXED_VALUE(struct class_traffic) },
 	[XDP_MAP_ACTIVE] = { "active", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			     FIXED_VALUE(struct active_instance) },
+	[XDP_MAP_PORTS] = { "ports", BPF_MAP_TYPE_HASH, sizeof(__u32), FIXED_VALUE(struct attached_port) },
 };
 #undef FIXED_VALUE
 
@@ -147,6 +148,8 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 			      o->ring_bytes, page);
 	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX)
 		return errmsg(err, errlen, "no such hook");
+	if (!o->directions || (o->directions & ~(unsigned)(PORT_INGRESS | PORT_EGRESS)))
+		return errmsg(err, errlen, "no such direction: in, out or both");
 	/* The maps are preallocated, and the kernel creates them in one system
 	 * call nothing interrupts: a capacity past what the host has would
 	 * lock up its memory for many seconds before failing. */
@@ -174,10 +177,17 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	*what = "opening the XDP program";
 	skel->rodata->window_n = o->window_n;
 	s->hook = o->hook;
-	s->prog = o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_tc : skel->progs.odeflow_xdp;
-	if (bpf_program__set_autoload(o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_xdp
-							      : skel->progs.odeflow_tc,
-				      false))
+	s->directions = o->directions;
+	/* only the entry points of the hooks asked for */
+	if (o->directions & PORT_INGRESS)
+		s->prog = o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_tc : skel->progs.odeflow_xdp;
+	if (o->directions & PORT_EGRESS)
+		s->egress_prog = skel->progs.odeflow_tc_egress;
+	if ((s->prog != skel->progs.odeflow_xdp &&
+	     bpf_program__set_autoload(skel->progs.odeflow_xdp, false)) ||
+	    (s->prog != skel->progs.odeflow_tc &&
+	     bpf_program__set_autoload(skel->progs.odeflow_tc, false)) ||
+	    (!s->egress_prog && bpf_program__set_autoload(skel->progs.odeflow_tc_egress, false)))
 		return -1;
 	skel->rodata->skip_n = o->skip;
 	skel->rodata->resample_after_ns = o->resample_after_ns;
@@ -233,7 +243,6 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
-	s->link_fd = -1;
 	s->pin_lock_fd = -1;
 	if (opts->pin_dir) {
 		if (prepare_pin_dir(opts->pin_dir, &s->made_pin_dir, err, errlen))
@@ -256,7 +265,10 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 
 		/* libbpf loads without a log first and, if that fails, again
 		 * with log level 1 into this buffer. */
-		bpf_program__set_log_buf(s->prog, log, VERIFIER_LOG_BYTES);
+		if (s->prog)
+			bpf_program__set_log_buf(s->prog, log, VERIFIER_LOG_BYTES);
+		if (s->egress_prog)
+			bpf_program__set_log_buf(s->egress_prog, log, VERIFIER_LOG_BYTES);
 		ret = odeflow_bpf__load(s->skel);
 		/* A failed load unpins what it pinned, except maps libbpf counts
 		 * as reused, as it does "flows" (flows_map_replace made it). */
@@ -276,7 +288,12 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 			verifier_log_tail(err, errlen, log, VERIFIER_LOG_TAIL_LINES);
 			ret = -1;
 		} else {
+			struct active_instance a = { 0 };
+			__u32 zero = 0;
+
 			s->pinned_here = pins_present(s) & ~found;
+			if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.active), &zero, &a))
+				s->kept_instance = a.instance;
 		}
 	}
 	lib_messages_restore();
@@ -298,13 +315,10 @@ void xdp_sampler_close(struct xdp_sampler *s)
 
 	if (!s)
 		return;
-	if (s->dispatched && s->keep)
-		dispatched_free(s->dispatched);
-	else if (s->dispatched && dispatcher_remove(s->dispatched, err, sizeof(err)))
-		log_line(LOG_LEVEL_WARNING, "%s", err);
-	if (s->link_fd >= 0)
-		close(s->link_fd); /* detaches unless the link is pinned */
-	odeflow_bpf__destroy(s->ext);
+	while (s->nports)
+		if (sampler_port_release(s, &s->ports[s->nports - 1], !s->keep, err, sizeof(err)))
+			log_line(LOG_LEVEL_WARNING, "%s", err);
+	free(s->ports);
 	odeflow_bpf__destroy(s->skel);
 	if (s->pin_lock_fd >= 0)
 		close(s->pin_lock_fd); /* the next agent may start */
@@ -313,7 +327,14 @@ void xdp_sampler_close(struct xdp_sampler *s)
 
 int xdp_sampler_prog_fd(const struct xdp_sampler *s)
 {
-	return s->dispatched ? dispatched_prog_fd(s->dispatched) : bpf_program__fd(s->prog);
+	if (s->nports && s->ports[0].dispatched)
+		return dispatched_prog_fd(s->ports[0].dispatched);
+	return s->prog ? bpf_program__fd(s->prog) : -1;
+}
+
+int xdp_sampler_egress_prog_fd(const struct xdp_sampler *s)
+{
+	return s->egress_prog ? bpf_program__fd(s->egress_prog) : -1;
 }
 
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)

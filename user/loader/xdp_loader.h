@@ -35,17 +35,20 @@
 /* The longest --verdict-idle: a week. */
 #define XDP_MAX_VERDICT_IDLE_NS (7ull * 24 * 3600 * NSEC_PER_SEC)
 
-/* Where the sampler runs. XDP sees frames before the kernel builds an skb
- * and owns the interface's XDP hook; TC ingress through a tcx link (kernel
- * 6.6 and later) runs after the skb is built, beside any other tcx or tc
- * program on that interface: the kernel chains them. */
+/* Where the sampler sees what arrives. XDP sees frames before the kernel
+ * builds an skb and owns the interface's XDP hook; TC ingress through a tcx
+ * link (kernel 6.6 and later) runs after the skb is built, beside any other
+ * tcx or tc program on that interface: the kernel chains them. What leaves
+ * an interface is seen at TC egress through a tcx link, whichever the
+ * ingress hook. */
 enum xdp_hook {
 	XDP_HOOK_XDP,
 	XDP_HOOK_TCX,
 };
 
 struct xdp_options {
-	enum xdp_hook hook;     /* which entry point loads */
+	enum xdp_hook hook;     /* which entry point loads for ingress */
+	unsigned directions;    /* enum port_hooks: PORT_INGRESS, PORT_EGRESS or both */
 	unsigned window_n;      /* N, packets per window: 2..64 */
 	unsigned skip;          /* packets of a direction before its first window: 0..ODEFLOW_MAX_SKIP */
 	uint64_t resample_after_ns; /* see ODEFLOW_RESAMPLE_AFTER_NS */
@@ -58,6 +61,7 @@ struct xdp_options {
 
 #define XDP_OPTIONS_DEFAULT                                                       \
 	((struct xdp_options){ .hook = XDP_HOOK_XDP,                              \
+			       .directions = PORT_INGRESS | PORT_EGRESS,          \
 			       .window_n = ODEFLOW_DEFAULT_WINDOW,                \
 			       .resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS,    \
 			       .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,        \
@@ -83,6 +87,7 @@ enum xdp_map {
 	XDP_MAP_WAKEUP,
 	XDP_MAP_CLASS_ACTIONS,
 	XDP_MAP_ACTIVE,
+	XDP_MAP_PORTS,
 	XDP_MAP_COUNT
 };
 
@@ -107,9 +112,12 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
  * stay. */
 void xdp_sampler_close(struct xdp_sampler *s);
 
-/* The loaded program; once attached through libxdp's dispatcher, the copy
- * that runs there (an extension, which bpf_prog_test_run does not take). */
+/* The loaded ingress program; once attached through libxdp's dispatcher,
+ * the copy that runs at the first interface (an extension, which
+ * bpf_prog_test_run does not take). -1 when not loaded. */
 int xdp_sampler_prog_fd(const struct xdp_sampler *s);
+/* The loaded TC egress program; -1 when not loaded. */
+int xdp_sampler_egress_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
 
 const char *xdp_map_name(enum xdp_map map);
