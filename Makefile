@@ -38,7 +38,7 @@ endif
 
 # user/: one folder per subsystem (see user/README.md); all but cli/main.c
 # form $(BUILD)/libodeflow.a.
-USER_DIRS := common engine loader capture train agent cli
+USER_DIRS := common engine loader capture train teach agent cli
 LIB_SRCS  := $(filter-out user/cli/main.c,$(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c)))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 PROD_SKEL := $(BUILD)/odeflow.skel.h

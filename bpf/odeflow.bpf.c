@@ -17,6 +17,7 @@
 
 #include "odeflow.h"
 #include "flow_key_canon.h"
+#include "teach_sample.h"
 
 
 /* Set by the loader before load (see user/loader/xdp_loader.c, configure). Read-only data is
@@ -34,6 +35,11 @@ const volatile __u32 verdict_idle_ticks = ODEFLOW_VERDICT_IDLE_NS >> ODEFLOW_TIC
 const volatile __u64 hash_seed = 0;
 /* Nonzero and random: which load of the program this is, for "active". */
 const volatile __u64 instance = 0;
+/* --teach RATE: connections whose teach_hash under teach_seed is below
+ * teach_below (RATE * 2^32) have their first packets copied into "teach".
+ * 0: off, and the verifier drops every path that copies. */
+const volatile __u64 teach_below = 0;
+const volatile __u64 teach_seed = 0;
 
 /* Capacities below are defaults; the loader sets them before load. The
  * loader also replaces "flows" with a map whose values hold window_n slots
@@ -125,6 +131,39 @@ struct {
 	__type(value, struct class_traffic);
 } class_actions SEC(".maps");
 
+/* The first packets of taught connections, for the agent's nDPI (struct
+ * teach_packet records). A ring of its own: the teacher may fall behind or
+ * stop reading, and windows never wait for it. Records never wake the
+ * reader, which polls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, ODEFLOW_TEACH_RING_BYTES);
+} teach SEC(".maps");
+
+/* Where a teach record is built: off the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct teach_packet_buf);
+} teach_buf SEC(".maps");
+
+/* Written by the agent only (struct teach_info). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct teach_info);
+} teach_info SEC(".maps");
+
+/* Written by `odeflow model load` and the agent (struct model_request). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct model_request);
+} model_load SEC(".maps");
+
 /* The state a new direction is inserted with, its first two packets already
  * in their slots: built here rather than on the 512-byte stack. Only the
  * header and slots 0 and 1 are ever written, so every other slot stays zero. */
@@ -160,8 +199,11 @@ enum parse_result {
 struct packet {
 	struct flow_key key;
 	void *l3;          /* the IP header, for MARK */
+	void *ctx;         /* the hook's context: struct xdp_md, or __sk_buff at tc */
+	__u32 frame_len;
 	__u32 ifindex;     /* the interface it was seen on */
 	__u16 ip_len;      /* IPv4 total length, IPv6 payload length + 40 */
+	__u16 l3_off;      /* where the IP header starts in the frame */
 	bool ipv6;
 	bool egress;       /* seen at an egress hook */
 };
@@ -324,6 +366,7 @@ static __always_inline enum parse_result parse(void *data, void *data_end, __u32
 		l3 = vlan + 1;
 		l3_offset += sizeof(*vlan);
 	}
+	pkt->l3_off = l3_offset;
 	if (type == ODEFLOW_ETH_P_IPV4)
 		return parse_ipv4(l3, data_end, frame_len - l3_offset, pkt);
 	if (type == ODEFLOW_ETH_P_IPV6)
@@ -481,6 +524,51 @@ static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool prov
 	return XDP_PASS;
 }
 
+/* --teach: is this connection (canonical key) one whose first packets the
+ * teacher gets? Off, the whole path is gone (teach_below is read-only data). */
+static __always_inline bool taught(const struct flow_key *connection)
+{
+	return teach_below && teach_sampled(connection, teach_seed, teach_below);
+}
+
+/* Copies the packet, its first ODEFLOW_TEACH_BYTES from the IP header on,
+ * into the ring "teach" (the bytes through the hook's helper: they may lie
+ * past the first buffer of a multi-buffer frame, or the linear part of an
+ * skb). A full ring loses the copy, counted, and nothing else. `tc` is a
+ * constant each entry point passes down, as an argument (not a field of
+ * pkt): the compiler must drop the other hook's helper, which the
+ * verifier refuses in this program's type. */
+static __always_inline void teach_copy(const struct packet *pkt, bool tc, struct counters *cnt)
+{
+	__u32 zero = 0, len = pkt->ip_len, room = pkt->frame_len - pkt->l3_off;
+	struct teach_packet_buf *b = bpf_map_lookup_elem(&teach_buf, &zero);
+	long err;
+
+	if (!b)
+		return;
+	if (len > room) /* never: the parser held the IP length to the frame */
+		len = room;
+	if (len > ODEFLOW_TEACH_BYTES)
+		len = ODEFLOW_TEACH_BYTES;
+	if (len < 1)
+		return;
+	if (tc)
+		err = bpf_skb_load_bytes(pkt->ctx, pkt->l3_off, b->bytes, len);
+	else
+		err = bpf_xdp_load_bytes(pkt->ctx, pkt->l3_off, b->bytes, len);
+	if (err)
+		return;
+	b->head.key = pkt->key;
+	b->head.ts_ns = bpf_ktime_get_ns();
+	b->head.ip_len = pkt->ip_len;
+	b->head.captured = len;
+	b->head.pad = 0;
+	if (bpf_ringbuf_output(&teach, b, sizeof(b->head) + len, BPF_RB_NO_WAKEUP))
+		cnt->teach_ring_drops++;
+	else
+		cnt->teach_packets++;
+}
+
 /* Copies the completed window into the record's slots and clears the
  * direction's sizes (a zero size marks a slot not yet written, see sample()).
  * Returns false if a slot was claimed but not yet written. */
@@ -631,7 +719,8 @@ enum admission {
  * its second, finding it there, inserts the direction with both. A first
  * packet pushed out of its bucket by newer ones before its second came
  * only delays admission by a packet (counted). */
-static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
+static __always_inline enum admission admit(const struct packet *pkt,
+					    const struct flow_key *connection, bool tc, __u32 n,
 					    struct counters *cnt)
 {
 	__u64 h = direction_hash(pkt), now = bpf_ktime_get_ns();
@@ -661,9 +750,15 @@ static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
 		oldest->ip_len = pkt->ip_len;
 		oldest->ts_ns = now;
 		cnt->first_packets++;
+		/* the first packet of a UDP connection (a QUIC Initial, a STUN
+		 * request) is often what nDPI needs most */
+		if (taught(connection))
+			teach_copy(pkt, tc, cnt);
 		return HELD;
 	}
 	held->tag = 0;
+	if (taught(connection))
+		teach_copy(pkt, tc, cnt);
 	/* built here rather than on the 512-byte stack */
 	st = bpf_map_lookup_elem(&new_flow, &zero);
 	if (!st)
@@ -707,14 +802,14 @@ static __always_inline enum admission admit(const struct packet *pkt, __u32 n,
  * or the verdict was lost: the agent was killed or behind, the model failed
  * on it, the verdicts LRU evicted the connection) is sampled again here, so
  * no direction passes unclassified for longer than that while it sends. */
-static __always_inline void sample(const struct packet *pkt, struct flow_state *st,
-				   struct counters *cnt)
+static __always_inline void sample(const struct packet *pkt, const struct flow_key *connection,
+				   bool tc, struct flow_state *st, struct counters *cnt)
 {
 	__u32 n = window_n, claimed, slot;
 	__u64 now, offset;
 
 	if (!st) {
-		if (admit(pkt, n, cnt) != JOIN)
+		if (admit(pkt, connection, tc, n, cnt) != JOIN)
 			return;
 		st = bpf_map_lookup_elem(&flows, &pkt->key);
 		if (!st)
@@ -730,6 +825,10 @@ static __always_inline void sample(const struct packet *pkt, struct flow_state *
 		cnt->resampled++;
 	}
 	claimed = __sync_fetch_and_add(&st->count, 1);
+	/* in the first window, count is the direction's packet number (the
+	 * two admitted with it counted) */
+	if (st->window == 0 && claimed < ODEFLOW_TEACH_PACKETS && taught(connection))
+		teach_copy(pkt, tc, cnt);
 	if (claimed < skipped(st))
 		return;
 	slot = claimed - skipped(st);
@@ -791,11 +890,13 @@ static __always_inline bool standing_aside(__u32 ifindex)
 /* One packet, whichever hook runs the program: XDP_PASS or XDP_DROP.
  * frame_len counts the whole frame from its Ethernet header; data..data_end
  * is the part that holds the headers; ifindex is the interface it was seen
- * on, egress whether it leaves there rather than arrives. */
-static __always_inline int handle_packet(void *data, void *data_end, __u32 frame_len,
-					 __u32 ifindex, bool egress)
+ * on, egress whether it leaves there rather than arrives; ctx is the hook's
+ * context, tc whether it is an __sk_buff. */
+static __always_inline int handle_packet(void *ctx, bool tc, void *data, void *data_end,
+					 __u32 frame_len, __u32 ifindex, bool egress)
 {
-	struct packet pkt = { .ifindex = ifindex, .egress = egress };
+	struct packet pkt = { .ctx = ctx, .frame_len = frame_len, .ifindex = ifindex,
+			      .egress = egress };
 	struct flow_key connection;
 	struct flow_state *st;
 	struct verdict *v;
@@ -867,7 +968,7 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 		if (!(st->decision & FLOW_PROVISIONAL))
 			return action;
 	}
-	sample(&pkt, st, cnt);
+	sample(&pkt, &connection, tc, st, cnt);
 	return action;
 }
 
@@ -878,7 +979,7 @@ static __always_inline int handle_packet(void *data, void *data_end, __u32 frame
 SEC("xdp.frags")
 int odeflow_xdp(struct xdp_md *ctx)
 {
-	return handle_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end,
+	return handle_packet(ctx, false, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
 			     bpf_xdp_get_buff_len(ctx), ctx->ingress_ifindex, false);
 }
 
@@ -899,8 +1000,8 @@ struct {
 SEC("tc")
 int odeflow_tc(struct __sk_buff *skb)
 {
-	int action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
-				   skb->ifindex, false);
+	int action = handle_packet(skb, true, (void *)(long)skb->data, (void *)(long)skb->data_end,
+				   skb->len, skb->ifindex, false);
 
 	return action == XDP_DROP ? TCX_DROP : TCX_NEXT;
 }
@@ -935,8 +1036,8 @@ int odeflow_tc_egress(struct __sk_buff *skb)
 			cnt->egress_forwarded++;
 		return TCX_NEXT;
 	}
-	action = handle_packet((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len,
-			       skb->ifindex, true);
+	action = handle_packet(skb, true, (void *)(long)skb->data, (void *)(long)skb->data_end,
+			       skb->len, skb->ifindex, true);
 	return action == XDP_DROP ? TCX_DROP : TCX_NEXT;
 }
 

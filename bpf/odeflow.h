@@ -44,6 +44,20 @@
 #define ODEFLOW_FIRST_PACKET_WAYS 4
 #define ODEFLOW_FIRST_PACKET_BUCKETS 262144 /* a power of two */
 #define ODEFLOW_FIRST_PACKET_SLOTS (ODEFLOW_FIRST_PACKET_WAYS * ODEFLOW_FIRST_PACKET_BUCKETS)
+/* odeflow run --teach: the first packets of each direction of a sampled
+ * connection, each up to this many bytes from its IP header on, are copied
+ * into the ring "teach" for nDPI. Measured with tools/bench/ndpi_needs on the
+ * lab's captures and ../shared/pcaps (user/teach/README.md): whole packets
+ * of an Ethernet MTU are needed (Chromium's TLS client hello, with its
+ * post-quantum key share, fills two segments), and 4, 5 and 6 packets of
+ * each direction give 99.1%, 99.9% and all of the labels the whole capture
+ * gives. A larger packet (jumbo frames) is cut, and the teacher does not
+ * inspect a cut packet. */
+#define ODEFLOW_TEACH_PACKETS 6
+#define ODEFLOW_TEACH_BYTES 1500
+/* Size of the ring "teach": fixed, so a restarted agent reuses the pinned
+ * ring with or without --teach. */
+#define ODEFLOW_TEACH_RING_BYTES (4u << 20)
 /* The sampler's run priority in libxdp's multi-program dispatcher (lower
  * runs first; libxdp's default is 50, xdp-filter's 10): after the
  * firewalls, so what they drop is never sampled, and before the programs
@@ -179,6 +193,23 @@ struct ring_window {
 
 #define RING_WINDOW_BYTES(n) (sizeof(struct ring_window) + WINDOW_SLOT_BYTES * (n))
 
+/* One packet of a taught connection as the program copies it into the
+ * "teach" ring: this head, then `captured` bytes of the datagram from its
+ * IP header on. Decoded by user/teach/teach_record.c. */
+struct teach_packet {
+	struct flow_key key;                /* the packet's direction */
+	__u64 ts_ns;                        /* arrival (bpf_ktime_get_ns) */
+	__u16 ip_len;                       /* the datagram's length: more than captured when cut */
+	__u16 captured;                     /* bytes that follow, at most ODEFLOW_TEACH_BYTES */
+	__u32 pad;
+};
+
+/* Room for the largest record (the program builds it here, off its stack). */
+struct teach_packet_buf {
+	struct teach_packet head;
+	__u8 bytes[ODEFLOW_TEACH_BYTES];
+};
+
 enum verdict_flags {
 	VERDICT_PROVISIONAL = 1, /* below the threshold: the cascade is still collecting windows */
 	/* The agent has seen the first window of the connection's forward
@@ -189,6 +220,9 @@ enum verdict_flags {
 	 * lookup. */
 	VERDICT_SEEN_FORWARD = 2,
 	VERDICT_SEEN_REVERSE = 4,
+	/* The fast model ended unsure (or with Unknown), and the class is the
+	 * one nDPI found in the connection's payload (--teach): stage "dpi". */
+	VERDICT_DPI = 8,
 };
 
 /* Map "active" (one entry): the program that works on an interface while
@@ -327,6 +361,48 @@ struct agent_info {
 	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
 };
 
+/* What the teacher (odeflow run --teach, user/teach/) publishes about
+ * itself in map "teach_info" (one entry), for `odeflow stats` and
+ * /metrics. Written by the agent only. */
+struct teach_info {
+	__u32 pid;                /* the agent that teaches; 0: none */
+	__u32 rate_ppm;           /* --teach RATE, parts per million */
+	__u64 packets;            /* copied packets nDPI inspected */
+	__u64 packets_dropped;    /* ... the teacher let go: over its CPU budget, or
+				   * its table of connections was full */
+	__u64 connections;        /* connections it followed */
+	__u64 connections_now;    /* ... and follows now */
+	__u64 labelled;           /* nDPI found them by inspection, and the class map named a class */
+	__u64 unlabelled;         /* guessed, unknown, ignored or matched no rule */
+	__u64 cpu_us;             /* the teacher thread's CPU time */
+	__u64 memory_bytes;       /* what the teacher holds now: nDPI's memory and its tables */
+	__u64 dpi_verdicts;       /* verdicts that took nDPI's class (stage dpi) */
+	__u64 windows_saved;      /* labelled windows written to the site data set */
+	__u64 windows_dropped;    /* ... not written: no label in time, queue full, disk errors */
+	__u64 site_bytes;         /* the site data set's size on disk */
+	__u64 learn_runs;         /* --learn-every: fine-tunings run */
+	__u64 models_learnt;      /* ... that wrote a better model (then loaded) */
+	/* Per nDPI class k: connections nDPI labelled k that the fast model
+	 * decided (final, before any dpi verdict), and how many of those it
+	 * named k: a live accuracy estimate. */
+	__u64 checked[ODEFLOW_MAX_CLASSES];
+	__u64 agreed[ODEFLOW_MAX_CLASSES];
+};
+
+/* Map "model_load" (one entry): `odeflow model load FILE` asks the running
+ * agent to take another model without a restart, and the agent answers in
+ * the same entry; it also names the file of the model that runs. */
+#define ODEFLOW_MODEL_PATH_LEN 256
+struct model_request {
+	__u64 asked;          /* the command's: raised for each request */
+	__u64 answered;       /* the agent's: the last request it answered */
+	__s32 status;         /* of that answer: 0 loaded, -1 refused */
+	__u32 model_id;       /* the agent's: the model that runs now */
+	char path[ODEFLOW_MODEL_PATH_LEN];    /* the command's: the file asked for (absolute) */
+	char running[ODEFLOW_MODEL_PATH_LEN]; /* the agent's: the file of the model that runs */
+	char message[256];    /* the agent's answer, one line */
+};
+
 /* Per-CPU counters: map "counters" holds one struct counters per CPU, so
  * the XDP program looks them up once per packet and bpftool prints them by
  * name. One list makes the struct's fields, the enum userspace indexes the
@@ -361,7 +437,9 @@ struct agent_info {
 	X(ENFORCED_EVICTED, enforced_evicted) /* connections "verdicts" lost, enforced on  \
 					       * from their direction's state */ \
 	X(EGRESS_FORWARDED, egress_forwarded) /* egress packets passed untouched: sampled \
-					       * and enforced at their ingress already */
+					       * and enforced at their ingress already */\
+	X(TEACH_PACKETS, teach_packets)       /* packets copied for the teacher (--teach) */\
+	X(TEACH_RING_DROPS, teach_ring_drops) /* ... lost: its ring was full */
 
 #define ODEFLOW_COUNTER_ENUM(id, name) CNT_##id,
 enum counter { ODEFLOW_COUNTERS(ODEFLOW_COUNTER_ENUM) CNT_MAX };

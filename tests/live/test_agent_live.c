@@ -21,7 +21,7 @@ static int start_tcpdump(const char *file)
 	char err[160];
 
 	snprintf(err, sizeof(err), "%s/tcpdump.err", scratch_dir);
-	sh("timeout 120 tcpdump --immediate-mode -i %s -Q inout -U -n -w %s/%s 'tcp or udp' 2>%s & echo $! > %s/tcpdump.pid",
+	sh("timeout 120 tcpdump -i %s -Q inout -U -n -w %s/%s 'tcp or udp' 2>%s & echo $! > %s/tcpdump.pid",
 	   dev_rx, scratch_dir, file, err, scratch_dir);
 	return wait_for_text(err, "listening on", 5000) ? 0 : -1;
 }

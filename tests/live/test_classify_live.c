@@ -323,7 +323,7 @@ static void live_equals_offline(const char *skip)
 		}
 	}
 	tcpdump_pid = spawn((char *[]){ "/usr/bin/timeout", "60", "ip", "netns", "exec", ns_rx,
-					"tcpdump", "--immediate-mode", "-i", dev_rx, "-U", "-n", "-w",
+					"tcpdump", "-i", dev_rx, "-U", "-n", "-w",
 					TMP("recorded.pcap"), NULL }, TMP("tcpdump.log"));
 	snprintf(cond, sizeof(cond), "grep -q 'listening on' %s", TMP("tcpdump.log"));
 	CHECK(tcpdump_pid > 0);

@@ -59,6 +59,7 @@ struct bench {
 	struct bench_rotate_bpf *rotate;
 	uint8_t pkt[PKT_LEN]; /* Ethernet + IPv4 + TCP, 10.0.0.0:40000 -> 10.200.0.2:443 */
 	double empty, rotate_floor;
+	double teach_rate;    /* --teach of the samplers loaded (the teaching rows) */
 };
 
 static void die(const char *what)
@@ -141,7 +142,8 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static struct xdp_sampler *load_at(enum xdp_hook hook, unsigned ring_bytes, unsigned capacity)
+static struct xdp_sampler *load_at(const struct bench *b, enum xdp_hook hook, unsigned ring_bytes,
+				   unsigned capacity)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
 	struct xdp_sampler *s;
@@ -151,14 +153,15 @@ static struct xdp_sampler *load_at(enum xdp_hook hook, unsigned ring_bytes, unsi
 	o.ring_bytes = ring_bytes;
 	o.flow_capacity = capacity;
 	o.pin_dir = NULL;
+	o.teach_rate = b->teach_rate;
 	if (xdp_sampler_open(&o, &s, err, sizeof(err)))
 		die(err);
 	return s;
 }
 
-static struct xdp_sampler *load(unsigned ring_bytes, unsigned capacity)
+static struct xdp_sampler *load(const struct bench *b, unsigned ring_bytes, unsigned capacity)
 {
-	return load_at(XDP_HOOK_XDP, ring_bytes, capacity);
+	return load_at(b, XDP_HOOK_XDP, ring_bytes, capacity);
 }
 
 static uint64_t counter(struct xdp_sampler *s, enum counter c)
@@ -224,11 +227,12 @@ static double first_packet_cost(struct bench *b, unsigned flows, unsigned capaci
 	double ns[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
-		struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
+		struct xdp_sampler *s = load(b, XDP_DEFAULT_RING_BYTES, capacity);
 
 		ns[r] = net(b, rotated_run(b, xdp_sampler_prog_fd(s), flows, flows));
 		expect(s, CNT_FIRST_PACKETS, flows, row);
 		expect(s, CNT_NEW_FLOWS, 0, row);
+		expect(s, CNT_TEACH_PACKETS, b->teach_rate >= 1 ? flows : 0, row);
 		xdp_sampler_close(s);
 	}
 	return median(ns, RUNS);
@@ -243,10 +247,11 @@ static double new_flow_cost(struct bench *b, unsigned flows, unsigned capacity)
 	double ns[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
-		struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
+		struct xdp_sampler *s = load(b, XDP_DEFAULT_RING_BYTES, capacity);
 
 		ns[r] = net(b, admit_run(b, xdp_sampler_prog_fd(s), flows));
 		expect(s, CNT_NEW_FLOWS, flows, row);
+		expect(s, CNT_TEACH_PACKETS, b->teach_rate >= 1 ? 2 * flows : 0, row);
 		xdp_sampler_close(s);
 	}
 	return median(ns, RUNS);
@@ -262,13 +267,14 @@ static double window_filling_cost(struct bench *b, unsigned flows, unsigned capa
 	double ns[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
-		struct xdp_sampler *s = load(XDP_DEFAULT_RING_BYTES, capacity);
+		struct xdp_sampler *s = load(b, XDP_DEFAULT_RING_BYTES, capacity);
 		int fd = xdp_sampler_prog_fd(s);
 
 		admit_run(b, fd, flows); /* slots 0 and 1 of each */
 		ns[r] = net(b, rotated_run(b, fd, flows, flows * (ODEFLOW_DEFAULT_WINDOW - 3)));
 		expect(s, CNT_NEW_FLOWS, flows, row); /* nothing evicted */
 		expect(s, CNT_WINDOWS, 0, row);       /* every packet went into a window */
+		expect(s, CNT_TEACH_PACKETS, 0, row);
 		xdp_sampler_close(s);
 	}
 	return median(ns, RUNS);
@@ -281,7 +287,7 @@ static double window_completing_cost(struct bench *b, unsigned flows, unsigned c
 
 	for (int r = 0; r < RUNS; r++) {
 		/* a ring that holds every flow's window: a lost one is cheaper */
-		struct xdp_sampler *s = load(32u << 20, capacity);
+		struct xdp_sampler *s = load(b, 32u << 20, capacity);
 		int fd = xdp_sampler_prog_fd(s);
 
 		admit_run(b, fd, flows);
@@ -299,7 +305,7 @@ static double window_completing_cost(struct bench *b, unsigned flows, unsigned c
 static double window_waking_cost(struct bench *b, unsigned flows, unsigned capacity)
 {
 	const char *row = "packet completing a window, waking the agent";
-	struct xdp_sampler *s = load(32u << 20, capacity);
+	struct xdp_sampler *s = load(b, 32u << 20, capacity);
 	int fd = xdp_sampler_prog_fd(s), wakeup_fd = xdp_sampler_map_fd(s, XDP_MAP_WAKEUP);
 	double *ns = calloc(flows, sizeof(*ns)), cost;
 	__u32 zero = 0, asleep = 1;
@@ -343,6 +349,38 @@ static void bench_sampled(struct bench *b)
 		  window_waking_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
 }
 
+/* A rate no connection of these runs falls under (4 in 2^32), and as many
+ * sampled directions as the teach ring holds copies of (a full ring would
+ * time the cheaper loss). */
+#define TEACH_NONE 1e-9
+#define TEACH_FLOWS 8192
+
+/* --teach on: what a connection outside the sample pays, against the rows
+ * above with teaching off (then the copying paths are not in the program):
+ * a hash of its key on each of its first ODEFLOW_TEACH_PACKETS packets each
+ * way, nothing after; and what a sampled one pays, a copy of the packet
+ * into the teach ring. */
+static void bench_teaching(struct bench *b)
+{
+	b->teach_rate = TEACH_NONE;
+	print_row("held first packet, teaching, not sampled",
+		  first_packet_cost(b, NEW_FLOWS, HOT_CAPACITY),
+		  first_packet_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("first two packets, teaching, not sampled", new_flow_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  new_flow_cost(b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("packet in a window, teaching, not sampled",
+		  window_filling_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  window_filling_cost(b, MANY_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	b->teach_rate = 1;
+	print_row("held first packet, sampled: copied",
+		  first_packet_cost(b, 2 * TEACH_FLOWS, HOT_CAPACITY),
+		  first_packet_cost(b, 2 * TEACH_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	print_row("first two packets, sampled: both copied",
+		  new_flow_cost(b, HOT_FLOWS, HOT_CAPACITY),
+		  new_flow_cost(b, TEACH_FLOWS, ODEFLOW_DEFAULT_FLOWS), b);
+	b->teach_rate = 0;
+}
+
 /* Final verdicts of class 0 for every rotated connection (and so the hot
  * one), with both directions' first windows seen: nothing left to sample. */
 static void write_verdicts(struct xdp_sampler *s)
@@ -366,7 +404,7 @@ static void write_verdicts(struct xdp_sampler *s)
 static void bench_classified_at(struct bench *b, enum xdp_hook hook, const char *row,
 				const struct policy *p, enum counter action_counter)
 {
-	struct xdp_sampler *s = load_at(hook, XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
+	struct xdp_sampler *s = load_at(b, hook, XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
 	double one[RUNS], many[RUNS];
 	int fd = xdp_sampler_prog_fd(s);
 	bool spread = hook == XDP_HOOK_XDP;
@@ -414,7 +452,7 @@ static void bench_dispatcher_in_child(struct bench *b)
 	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
 		die("cannot make a network namespace and a bpffs of its own");
 	ifindex = (int)if_nametoindex("lo");
-	s = load(XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
+	s = load(b, XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
 	write_verdicts(s);
 	if (xdp_set_policy(xdp_sampler_map_fd(s, XDP_MAP_POLICY),
 			   xdp_sampler_map_fd(s, XDP_MAP_RATE_BUCKETS), 0,
@@ -468,7 +506,7 @@ static void bench_emitted(struct bench *b)
 {
 	const char *row = "window sent, no verdict yet";
 	/* a ring that holds every flow's window: a lost one would resample */
-	struct xdp_sampler *s = load(32u << 20, ODEFLOW_DEFAULT_FLOWS);
+	struct xdp_sampler *s = load(b, 32u << 20, ODEFLOW_DEFAULT_FLOWS);
 	double one[RUNS], many[RUNS];
 	int fd = xdp_sampler_prog_fd(s);
 
@@ -630,6 +668,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bench_sampled(&b);
+	bench_teaching(&b);
 	bench_emitted(&b);
 	bench_classified(&b, "classified flow, PASS", &(struct policy){ .action = ACTION_PASS },
 			 CNT_ACTION_PASS);

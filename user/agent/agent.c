@@ -21,7 +21,9 @@
 #include "common/log.h"
 #include "common/window_start.h"
 #include "decision_queue.h"
+#include "learner.h"
 #include "metrics_http.h"
+#include "model_reload.h"
 #include "engine/model.h"
 #include "events_writer.h"
 #include "interfaces.h"
@@ -31,6 +33,7 @@
 #include "loader/sampler_attach.h"
 #include "loader/window_ring.h"
 #include "policy.h"
+#include "teach/teacher.h"
 #include "thread_priority.h"
 
 /* The drain thread classifies what it drained itself, RUN_HERE_MAX windows
@@ -58,9 +61,20 @@ static void on_signal(int sig)
 		stop_requested = 1;
 }
 
+/* The running model's file, for /metrics: a few buffers in turn, so a
+ * scrape that reads one while a model is loaded is not written under. */
+#define MODEL_PATHS 4
+
 struct agent {
 	const struct agent_options *opts;
-	struct model *model;
+	struct model *model;      /* the running one (the reloader's, once it runs) */
+	/* what the consumers (policy, events, IPFIX, metrics) read of it: a model
+	 * loaded later has the same classes and window; its id is stored
+	 * atomically */
+	struct model_config cfg;
+	char model_paths[MODEL_PATHS][PATH_MAX];
+	unsigned model_paths_used;
+	struct model_reloader *reloader;
 	const char *class_names[ODEFLOW_MAX_CLASSES];
 	struct xdp_sampler *sampler;
 	struct interfaces *interfaces;
@@ -72,7 +86,6 @@ struct agent {
 
 	struct window_batch batch;  /* drained, in order; handed over up to batch_done */
 	int batch_done;
-	struct classify_seat *seat; /* for what the drain thread classifies itself */
 	uint64_t last_window_ns;    /* when the drain last took a window */
 	uint64_t bad_records;
 
@@ -89,13 +102,16 @@ struct agent {
 
 	/* Status lines of the start, said once it has succeeded: a start that
 	 * fails says one line, its error, and nothing before it. */
-	char start_lines[4][ERRMSG_LEN];
+	char start_lines[6][ERRMSG_LEN];
+	enum log_level start_levels[6];
 	int n_start_lines;
 
 	struct agent_counts counts;       /* what /metrics adds to the above */
 	struct metrics_source metrics_src;
 	struct metrics_server *metrics;   /* --metrics */
 	struct ipfix_exporter *ipfix;     /* --ipfix */
+	struct teacher *teacher;          /* --teach */
+	struct learner *learner;          /* --learn-every */
 };
 
 /* "Video drop (was pass), VoIP mark 46 (was pass)": the classes whose
@@ -118,22 +134,26 @@ static void policy_changes(const struct agent *a, const struct policy_table *fro
 	}
 }
 
-__attribute__((format(printf, 2, 3)))
-static void say_after_start(struct agent *a, const char *fmt, ...)
+__attribute__((format(printf, 3, 4)))
+static void say_after_start_at(struct agent *a, enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (a->opts->quiet || a->n_start_lines == (int)(sizeof(a->start_lines) / sizeof(a->start_lines[0])))
+	if ((a->opts->quiet && level == LOG_LEVEL_INFO) ||
+	    a->n_start_lines == (int)(sizeof(a->start_lines) / sizeof(a->start_lines[0])))
 		return;
+	a->start_levels[a->n_start_lines] = level;
 	va_start(ap, fmt);
 	vsnprintf(a->start_lines[a->n_start_lines++], sizeof(a->start_lines[0]), fmt, ap);
 	va_end(ap);
 }
 
+#define say_after_start(a, ...) say_after_start_at(a, LOG_LEVEL_INFO, __VA_ARGS__)
+
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
 	struct policy_table table = { 0 }; /* no file: pass everywhere */
-	int num_classes = model_config(a->model)->num_classes;
+	int num_classes = a->cfg.num_classes;
 
 	if (a->opts->policy_path &&
 	    policy_load(a->opts->policy_path, a->class_names, num_classes, &table, err, errlen))
@@ -169,6 +189,16 @@ static void watch_policy(struct agent *a)
 	a->policy = seen;
 }
 
+/* Any thread: writes verdicts (the teacher's dpi verdicts come through here too). */
+static void write_verdicts(void *ctx, const struct flow_key *keys, const struct verdict *values,
+			   unsigned n)
+{
+	struct agent *a = ctx;
+
+	if (xdp_write_verdicts(a->verdicts_fd, keys, values, n))
+		log_line(LOG_LEVEL_ERR, "writing %u verdicts: %s", n, strerror(errno));
+}
+
 /* Worker thread: verdicts for the connections, each direction's decision
  * (and re-arm) kept with it, then the events (queued: a slow reader never
  * holds this up). */
@@ -180,7 +210,8 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	struct direction_decision settled[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
-	uint32_t model_id = model_config(a->model)->model_id;
+
+	bool taught;
 
 	__atomic_fetch_add(&a->failed, (uint64_t)failed, __ATOMIC_RELAXED);
 	if (!n)
@@ -193,7 +224,7 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.flags = (__u8)((d[i].provisional ? VERDICT_PROVISIONAL : 0) | d[i].directions_seen),
 			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
 			.decided_ns = decided_ns,
-			.model_id = model_id,
+			.model_id = d[i].model_id,
 		};
 		settled[i] = (struct direction_decision){
 			.direction = d[i].window.key, .emitted_ns = d[i].window.last_ns,
@@ -203,8 +234,13 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 		if (d[i].restored && enforced(a, d[i].class_id))
 			__atomic_fetch_add(&a->verdicts_restored, 1, __ATOMIC_RELAXED);
 	}
-	if (xdp_write_verdicts(a->verdicts_fd, keys, values, (unsigned)n))
-		log_line(LOG_LEVEL_ERR, "writing %d verdicts: %s", n, strerror(errno));
+	/* the teacher sees taught connections' verdicts first (the surer answer) */
+	taught = a->teacher && teacher_begin(a->teacher, keys, n);
+	for (int i = 0; taught && i < n; i++)
+		teacher_review(a->teacher, &keys[i], &values[i], &d[i].window);
+	write_verdicts(a, keys, values, (unsigned)n);
+	if (taught)
+		teacher_end(a->teacher);
 	written_ns = monotonic_ns();
 	/* the decision kept with each direction too (after the verdicts, which
 	 * enforce at once: the latency is theirs) */
@@ -244,7 +280,7 @@ static void dispatch(struct agent *a)
 		classify_pool_submit(a->pool, first, n);
 	} else {
 		n = n < RUN_HERE_MAX ? n : RUN_HERE_MAX;
-		classify_pool_run_here(a->pool, a->seat, first, n);
+		classify_pool_run_here(a->pool, first, n);
 	}
 	agent_counts_batch(&a->counts, n);
 	a->batches++;
@@ -275,6 +311,7 @@ static void publish(struct agent *a)
 	a->info.windows_classified = __atomic_load_n(&a->decisions, __ATOMIC_RELAXED);
 	a->info.windows_failed = __atomic_load_n(&a->failed, __ATOMIC_RELAXED);
 	a->info.batches = a->batches;
+	a->info.model_id = __atomic_load_n(&a->cfg.model_id, __ATOMIC_RELAXED);
 	a->info.latency_p50_us = latency_quantile(&a->latency, 0.5);
 	a->info.latency_p90_us = latency_quantile(&a->latency, 0.9);
 	a->info.latency_p99_us = latency_quantile(&a->latency, 0.99);
@@ -295,7 +332,7 @@ static void publish(struct agent *a)
 
 static void publish_start(struct agent *a)
 {
-	const struct model_config *cfg = model_config(a->model);
+	const struct model_config *cfg = &a->cfg;
 
 	a->info.pid = (__u32)getpid();
 	a->info.model_id = cfg->model_id;
@@ -332,7 +369,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 	clock_gettime(CLOCK_REALTIME, &wall);
 	a->metrics_src = (struct metrics_source){
 		.iface = o->iface, .hook = xdp_hook_name(o->hook), .model_path = o->model_path,
-		.model = model_config(a->model), .max_windows = o->cascade.max_windows,
+		.model = &a->cfg, .max_windows = o->cascade.max_windows,
 		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
 		.rearms_lost = &a->rearms_lost, .verdicts_restored = &a->verdicts_restored,
@@ -340,6 +377,7 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
 		.flows_fd = a->flows_fd, .verdicts_fd = a->verdicts_fd,
+		.teach_info_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH_INFO),
 		.ipfix = a->ipfix, .windows_failed = &a->failed,
 		.heartbeat_ns = &a->heartbeat_ns, .attached = &a->attached,
 	};
@@ -358,7 +396,7 @@ static int start_ipfix(struct agent *a, uint32_t ifindex, char *err, size_t errl
 				    .ifindex = ifindex, .domain_given = o->ipfix_domain_given,
 				    .domain = o->ipfix_domain };
 
-	if (ipfix_exporter_start(&io, model_config(a->model), &a->ipfix, err, errlen))
+	if (ipfix_exporter_start(&io, &a->cfg, &a->ipfix, err, errlen))
 		return -1;
 	say_after_start(a, "IPFIX to %s over %s, observation domain %u", o->ipfix_collector,
 			o->ipfix_transport == IPFIX_TCP ? "tcp" : "udp", ipfix_exporter_domain(a->ipfix));
@@ -370,7 +408,7 @@ static int open_events(struct agent *a, char *err, size_t errlen)
 	const struct agent_options *o = a->opts;
 	struct events_writer_options eo = { .path = o->events_path, .mode = o->events_mode,
 					    .allow_pipe = o->events_pipe,
-					    .model = model_config(a->model), .iface = o->iface };
+					    .model = &a->cfg, .iface = o->iface };
 
 	if (events_writer_open(&eo, &a->events, err, errlen))
 		return -1;
@@ -378,6 +416,45 @@ static int open_events(struct agent *a, char *err, size_t errlen)
 	if (!a->events_queue)
 		return errmsg(err, errlen, "out of memory for the events queue");
 	return 0;
+}
+
+/* --teach: nDPI on the sampled connections. Whatever stops it (a bad class
+ * map, a site data set it cannot use) is said in one line, and
+ * classification goes on without it. */
+static void start_teacher(struct agent *a, unsigned skip)
+{
+	const struct agent_options *o = a->opts;
+	struct teacher_options to = {
+		.ring_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH),
+		.info_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_TEACH_INFO),
+		.class_map = o->class_map, .model = &a->cfg,
+		.threshold = o->cascade.threshold, .site_dir = o->site_dir, .site_cap = o->site_cap,
+		.skip = (int)skip, .write_verdicts = write_verdicts, .write_ctx = a,
+	};
+	char err[ERRMSG_LEN];
+
+	xdp_sampler_teach(a->sampler, &to.seed, &to.below);
+	if (teacher_start(&to, &a->teacher, err, sizeof(err))) {
+		say_after_start_at(a, LOG_LEVEL_ERR, "teach: %s; teaching is off, classification "
+				   "goes on", err);
+		return;
+	}
+	say_after_start(a, "teaching: nDPI labels %g%% of new connections (class map %s)%s%s",
+			100 * o->teach_rate, o->class_map,
+			o->site_dir ? "; labelled windows go to " : "", o->site_dir ? o->site_dir : "");
+}
+
+/* The reloader's thread: a new model runs; the one before is unused. */
+static void on_model_loaded(void *ctx, struct model *now, struct model *before, const char *path)
+{
+	struct agent *a = ctx;
+	char *slot = a->model_paths[a->model_paths_used++ % MODEL_PATHS];
+
+	a->model = now;
+	model_free(before);
+	snprintf(slot, PATH_MAX, "%s", path);
+	__atomic_store_n(&a->metrics_src.model_path, slot, __ATOMIC_RELEASE);
+	__atomic_store_n(&a->cfg.model_id, model_config(now)->model_id, __ATOMIC_RELAXED);
 }
 
 static int setup(struct agent *a, char *err, size_t errlen)
@@ -392,7 +469,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		return -1;
 	if (model_self_check(a->model, why, sizeof(why)))
 		return errmsg(err, errlen, "%s: %s", o->model_path, why);
-	cfg = model_config(a->model);
+	a->cfg = *model_config(a->model);
+	cfg = &a->cfg;
 	for (int k = 0; k < cfg->num_classes; k++)
 		a->class_names[k] = cfg->class_names[k];
 	if (interfaces_check(o->ifaces, o->n_ifaces, err, errlen))
@@ -411,6 +489,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.flow_capacity = o->flow_capacity;
 	xo.verdict_idle_ns = o->verdict_idle_ns;
 	xo.pin_dir = o->pin_dir;
+	xo.teach_rate = o->teach_rate;
 	say_after_start(a, "maps for %u flows take about %llu MiB of kernel memory",
 			xo.flow_capacity, (unsigned long long)(xdp_maps_bytes(&xo) >> 20));
 	if (xdp_sampler_open(&xo, &a->sampler, err, errlen))
@@ -424,14 +503,21 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	co.max_connections = (int)o->flow_capacity;
 	if (cascade_new(a->model, &co, &a->cascade, err, errlen))
 		return -1;
-	a->seat = classify_seat_new(a->model, a->cascade);
-	if (!a->seat)
-		return errmsg(err, errlen, "out of memory for the model's workspace");
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);
+	if (model_reloader_start(a->pool, a->model, o->model_path,
+				 xdp_sampler_map_fd(a->sampler, XDP_MAP_MODEL_LOAD), on_model_loaded, a,
+				 &a->reloader, err, errlen))
+		return -1;
 	/* the records' interface: the first one named (see ipfix_export.h) */
 	if (o->ipfix_collector && start_ipfix(a, if_nametoindex(o->ifaces[0]), err, errlen))
+		return -1;
+	if (o->teach_rate > 0)
+		start_teacher(a, xo.skip);
+	if (a->teacher && o->learn_every_ns &&
+	    learner_start(o->learn_every_ns, o->site_dir, a->teacher, a->reloader, &a->learner,
+			  err, errlen))
 		return -1;
 	if (o->metrics_listen && start_metrics(a, err, errlen))
 		return -1;
@@ -455,7 +541,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 			 xdp_attachment_name(xdp_sampler_attachment(a->sampler)), __ATOMIC_RELEASE);
 	publish_start(a);
 	for (int i = 0; i < a->n_start_lines; i++)
-		log_line(LOG_LEVEL_INFO, "%s", a->start_lines[i]);
+		log_line(a->start_levels[i], "%s", a->start_lines[i]);
 	xdp_sampler_describe(a->sampler, where, sizeof(where));
 	interfaces_describe(a->interfaces, names, sizeof(names));
 	if (!o->quiet)
@@ -538,6 +624,7 @@ static int drain(struct agent *a)
 		if (reload_requested) {
 			reload_requested = 0;
 			reload_policy(a);
+			model_reloader_reread(a->reloader);
 		}
 	}
 	while (a->batch.n)
@@ -557,7 +644,10 @@ static void teardown(struct agent *a, bool started)
 
 	interfaces_stop(a->interfaces); /* no attach or detach behind the teardown's back */
 	metrics_server_stop(a->metrics); /* it reads the maps and counters freed below */
+	learner_stop(a->learner); /* kills a learning process that runs */
+	model_reloader_stop(a->reloader); /* it swaps the pool's model */
 	classify_pool_free(a->pool); /* finishes what was queued */
+	teacher_stop(a->teacher); /* after the pool: its last batches reviewed */
 	ipfix_exporter_finish(a->ipfix); /* sends what the pool's last batches queued */
 	if (a->ipfix && !a->opts->quiet)
 		log_line(LOG_LEVEL_INFO, "IPFIX: %llu records exported, %llu dropped, %llu failed sends",
@@ -575,7 +665,6 @@ static void teardown(struct agent *a, bool started)
 			log_line(LOG_LEVEL_ERR, "%s", err);
 		xdp_sampler_close(a->sampler);
 	}
-	classify_seat_free(a->seat);
 	cascade_free(a->cascade);
 	model_free(a->model);
 }

@@ -39,6 +39,13 @@ struct agent_options {
 	enum ipfix_transport ipfix_transport;
 	bool ipfix_domain_given;
 	uint32_t ipfix_domain;    /* observation domain; not given: the interface's index */
+	/* --teach (user/teach/): the share of connections nDPI labels (0: off),
+	 * the class map, the site data set and its cap */
+	double teach_rate;
+	const char *class_map;
+	const char *site_dir;
+	uint64_t site_cap;
+	uint64_t learn_every_ns;  /* --learn-every (with --teach): 0, never */
 };
 
 /* Runs until SIGINT or SIGTERM; returns the process exit code. */

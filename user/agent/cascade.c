@@ -20,7 +20,7 @@ struct connection {
 };
 
 struct cascade {
-	const struct model *model;
+	const struct model *model; /* new workspaces' (atomic: cascade_set_model) */
 	struct cascade_options opts;
 	int num_classes;
 	int window;
@@ -29,6 +29,7 @@ struct cascade {
 };
 
 struct cascade_ws {
+	const struct model *model; /* the one it was made for */
 	struct model_ws *model_ws;
 	int max_batch;
 	float *sizes;     /* max_batch x window */
@@ -88,7 +89,8 @@ struct cascade_ws *cascade_ws_new(const struct cascade *c, int max_batch)
 	if (!ws)
 		return NULL;
 	ws->max_batch = max_batch;
-	ws->model_ws = model_ws_new(c->model, max_batch);
+	ws->model = __atomic_load_n(&c->model, __ATOMIC_ACQUIRE);
+	ws->model_ws = model_ws_new(ws->model, max_batch);
 	/* calloc: gcc cannot see that deciding writes every slot it reads */
 	ws->sizes = calloc(rows * (size_t)c->window, sizeof(float));
 	ws->times = calloc(rows * (size_t)c->window, sizeof(double));
@@ -111,6 +113,23 @@ void cascade_ws_free(struct cascade_ws *ws)
 	free(ws->logprobs);
 	free(ws->row_failed);
 	free(ws);
+}
+
+int cascade_set_model(struct cascade *c, const struct model *m, char *err, size_t errlen)
+{
+	const struct model_config *cfg = model_config(m), *was = model_config(c->model);
+
+	if (cfg->window != c->window || cfg->num_classes != c->num_classes)
+		return errmsg(err, errlen, "windows of %d packets and %d classes, where the running "
+			      "model takes %d and has %d", cfg->window, cfg->num_classes, c->window,
+			      c->num_classes);
+	for (int k = 0; k < cfg->num_classes; k++)
+		if (strcmp(cfg->class_names[k], was->class_names[k]))
+			return errmsg(err, errlen, "class %d is %s, where the running model's is %s "
+				      "(verdicts and policies name classes by number)", k,
+				      cfg->class_names[k], was->class_names[k]);
+	__atomic_store_n(&c->model, m, __ATOMIC_RELEASE);
+	return 0;
 }
 
 struct model_ws *cascade_ws_model(struct cascade_ws *ws)
@@ -180,15 +199,17 @@ int cascade_decide(struct cascade *c, struct cascade_ws *ws, int n,
 			ws->sizes[i * per + j] = windows[i].sizes[j];
 			ws->times[i * per + j] = windows[i].offset_us[j] * 1e-6;
 		}
-	*failed = model_classify_rows(c->model, ws->model_ws, n, ws->sizes, ws->times,
+	*failed = model_classify_rows(ws->model, ws->model_ws, n, ws->sizes, ws->times,
 				      ws->logprobs, ws->row_failed);
 	if (*failed < 0)
 		return -1;
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < n; i++)
-		if (!ws->row_failed[i])
+		if (!ws->row_failed[i]) {
 			update(c, &windows[i], ws->logprobs + (size_t)i * c->num_classes,
-			       &out[decided++]);
+			       &out[decided]);
+			out[decided++].model_id = model_config(ws->model)->model_id;
+		}
 	pthread_mutex_unlock(&c->lock);
 	return decided;
 }

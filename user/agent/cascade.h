@@ -44,6 +44,7 @@ struct decision {
 	uint8_t directions_seen;     /* VERDICT_SEEN_* bits: directions whose windows came in */
 	bool restored;               /* the connection was decided already and this direction's
 				      * window had come before: the kernel lost its state */
+	uint32_t model_id;           /* of the model that classified the window */
 };
 
 struct cascade;
@@ -52,6 +53,12 @@ struct cascade;
 int cascade_new(const struct model *m, const struct cascade_options *opts, struct cascade **out,
 		char *err, size_t errlen);
 void cascade_free(struct cascade *c);
+
+/* The model windows are classified with from now on, by workspaces made
+ * after this (a running agent takes a new model: model_reload.h); those
+ * made before keep theirs, and connections keep their state. It must have
+ * the classes and window of the cascade's. -1 with a message otherwise. */
+int cascade_set_model(struct cascade *c, const struct model *m, char *err, size_t errlen);
 
 /* What one thread needs to decide batches of up to max_batch windows: the
  * model's workspace and the batch's buffers, made once, so deciding

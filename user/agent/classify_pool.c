@@ -8,14 +8,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/errmsg.h"
 #include "common/log.h"
 #include "thread_priority.h"
 
 #define QUEUE_DEPTH 8 /* batches waiting: 8 x 256 windows of slack */
 
+/* A seat and the lock its thread holds while it classifies a batch, so a
+ * new model's seat (classify_pool_swap) takes its place between two. */
+struct slot {
+	struct classify_pool *pool;
+	pthread_mutex_t lock;
+	struct classify_seat *seat;
+};
+
 struct classify_pool {
 	const struct model *model;
 	struct cascade *cascade;
+	struct slot *slots; /* worker i's, then run_here's */
+	int nslots;
 	decisions_fn on_decisions;
 	void *ctx;
 
@@ -73,12 +84,16 @@ static void warm_up(const struct model *m, struct model_ws *ws)
 	free(out);
 }
 
+/* What one thread needs to classify: a warmed-up workspace of the
+ * cascade's current model and room for a batch's decisions. */
 struct classify_seat {
 	struct cascade_ws *ws;
 	struct decision *out;
 };
 
-struct classify_seat *classify_seat_new(const struct model *m, const struct cascade *c)
+static void classify_seat_free(struct classify_seat *seat);
+
+static struct classify_seat *classify_seat_new(const struct model *m, const struct cascade *c)
 {
 	struct classify_seat *seat = calloc(1, sizeof(*seat));
 
@@ -94,7 +109,7 @@ struct classify_seat *classify_seat_new(const struct model *m, const struct casc
 	return seat;
 }
 
-void classify_seat_free(struct classify_seat *seat)
+static void classify_seat_free(struct classify_seat *seat)
 {
 	if (!seat)
 		return;
@@ -103,53 +118,102 @@ void classify_seat_free(struct classify_seat *seat)
 	free(seat);
 }
 
-void classify_pool_run_here(struct classify_pool *p, struct classify_seat *seat,
-			    const struct window_record *windows, int n)
+/* A batch through the slot's seat (the callback runs with it held: the
+ * decisions live in the seat). */
+static void classify_in(struct classify_pool *p, struct slot *s, const struct window_record *windows,
+			int n)
 {
-	int failed, decided = cascade_decide(p->cascade, seat->ws, n, windows, seat->out, &failed);
+	int failed, decided;
 
+	pthread_mutex_lock(&s->lock);
+	decided = cascade_decide(p->cascade, s->seat->ws, n, windows, s->seat->out, &failed);
 	if (decided < 0)
 		log_line(LOG_LEVEL_ERR, "a batch of %d windows could not be classified", n);
 	else
-		p->on_decisions(p->ctx, decided, seat->out, failed);
+		p->on_decisions(p->ctx, decided, s->seat->out, failed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void classify_pool_run_here(struct classify_pool *p, const struct window_record *windows, int n)
+{
+	classify_in(p, &p->slots[p->nslots - 1], windows, n);
 }
 
 static void *worker(void *arg)
 {
-	struct classify_pool *p = arg;
-	struct classify_seat *seat = classify_seat_new(p->model, p->cascade);
+	struct slot *s = arg;
+	struct classify_pool *p = s->pool;
 	struct window_batch *b;
 
-	if (!seat) {
-		log_line(LOG_LEVEL_ERR, "out of memory starting a classification thread");
-		abort();
-	}
 	thread_priority_latency();
 	while ((b = take(p))) {
-		classify_pool_run_here(p, seat, b->windows, b->n);
+		classify_in(p, s, b->windows, b->n);
 		pthread_mutex_lock(&p->lock);
 		p->spare[p->spares++] = b;
 		pthread_mutex_unlock(&p->lock);
 	}
-	classify_seat_free(seat);
 	return NULL;
+}
+
+/* Seats of the cascade's current model for every slot; -1 when out of memory. */
+static int new_seats(struct classify_pool *p, const struct model *m, struct classify_seat **out)
+{
+	for (int i = 0; i < p->nslots; i++) {
+		out[i] = classify_seat_new(m, p->cascade);
+		if (!out[i]) {
+			while (i-- > 0)
+				classify_seat_free(out[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int classify_pool_swap(struct classify_pool *p, const struct model *m, char *err, size_t errlen)
+{
+	struct classify_seat **seats = calloc((size_t)p->nslots, sizeof(*seats));
+	const struct model *was = p->model;
+
+	if (!seats)
+		return errmsg(err, errlen, "out of memory");
+	if (cascade_set_model(p->cascade, m, err, errlen)) {
+		free(seats);
+		return -1;
+	}
+	if (new_seats(p, m, seats)) { /* built beside the running ones: nothing waits */
+		cascade_set_model(p->cascade, was, err, errlen);
+		free(seats);
+		return errmsg(err, errlen, "out of memory for the model's workspaces");
+	}
+	for (int i = 0; i < p->nslots; i++) {
+		struct classify_seat *old;
+
+		pthread_mutex_lock(&p->slots[i].lock); /* between two batches */
+		old = p->slots[i].seat;
+		p->slots[i].seat = seats[i];
+		pthread_mutex_unlock(&p->slots[i].lock);
+		classify_seat_free(old);
+	}
+	p->model = m;
+	free(seats);
+	return 0;
 }
 
 struct classify_pool *classify_pool_new(int threads, const struct model *m, struct cascade *c,
 					decisions_fn on_decisions, void *ctx)
 {
+	struct classify_seat **seats;
 	struct classify_pool *p;
 
 	if (threads < 1 || threads > POOL_MAX_THREADS)
 		return NULL;
 	p = calloc(1, sizeof(*p) + sizeof(pthread_t) * (size_t)threads);
-	if (!p)
+	seats = calloc((size_t)threads + 1, sizeof(*seats));
+	if (!p || !seats) {
+		free(p);
+		free(seats);
 		return NULL;
-	for (; p->spares < QUEUE_DEPTH + threads; p->spares++)
-		if (!(p->spare[p->spares] = malloc(sizeof(struct window_batch)))) {
-			classify_pool_free(p);
-			return NULL;
-		}
+	}
 	p->model = m;
 	p->cascade = c;
 	p->on_decisions = on_decisions;
@@ -157,8 +221,27 @@ struct classify_pool *classify_pool_new(int threads, const struct model *m, stru
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->has_work, NULL);
 	pthread_cond_init(&p->has_room, NULL);
+	for (; p->spares < QUEUE_DEPTH + threads; p->spares++)
+		if (!(p->spare[p->spares] = malloc(sizeof(struct window_batch)))) {
+			free(seats);
+			classify_pool_free(p);
+			return NULL;
+		}
+	p->slots = calloc((size_t)threads + 1, sizeof(*p->slots));
+	p->nslots = threads + 1;
+	if (!p->slots || new_seats(p, m, seats)) {
+		p->nslots = 0; /* no seat to free */
+		free(seats);
+		classify_pool_free(p);
+		return NULL;
+	}
+	for (int i = 0; i < p->nslots; i++) {
+		p->slots[i] = (struct slot){ .pool = p, .seat = seats[i] };
+		pthread_mutex_init(&p->slots[i].lock, NULL);
+	}
+	free(seats);
 	for (p->threads = 0; p->threads < threads; p->threads++)
-		if (pthread_create(&p->tid[p->threads], NULL, worker, p)) {
+		if (pthread_create(&p->tid[p->threads], NULL, worker, &p->slots[p->threads])) {
 			classify_pool_free(p);
 			return NULL;
 		}
@@ -201,6 +284,11 @@ void classify_pool_free(struct classify_pool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < p->threads; i++)
 		pthread_join(p->tid[i], NULL);
+	for (int i = 0; i < p->nslots; i++) {
+		classify_seat_free(p->slots[i].seat);
+		pthread_mutex_destroy(&p->slots[i].lock);
+	}
+	free(p->slots);
 	while (p->spares)
 		free(p->spare[--p->spares]);
 	pthread_mutex_destroy(&p->lock);

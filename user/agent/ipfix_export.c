@@ -310,7 +310,7 @@ static void fill_record(const struct ipfix_exporter *x, const struct decision *d
 	memcpy(r->src6, k->saddr, 16);
 	memcpy(r->dst6, k->daddr, 16);
 	r->confidence_ppm = (uint32_t)(d->confidence * 1e6f + 0.5f);
-	r->model_id = x->model->model_id;
+	r->model_id = d->model_id;
 	r->sport = k->sport;
 	r->dport = k->dport;
 	r->window = d->window.window;

@@ -74,6 +74,11 @@ static const struct xdp_family {
 	{ "egress_forwarded", "odeflow_xdp_egress_forwarded_total",
 	  "Packets an egress hook passed untouched: forwarded from an interface whose ingress "
 	  "sampled and enforced them already.", NULL },
+	{ "teach_packets", "odeflow_xdp_teach_packets_total",
+	  "Packets of taught connections (--teach) the sampler copied for the teacher's nDPI.",
+	  NULL },
+	{ "teach_ring_drops", "odeflow_xdp_teach_ring_drops_total",
+	  "Copies for the teacher lost because its ring was full (the teacher is behind).", NULL },
 	{ "enforced_evicted", "odeflow_enforced_evicted_total",
 	  "Enforced connections (final verdict, an action other than pass) whose verdict the "
 	  "kernel evicted for room: enforced on from their direction's state where it was "
@@ -173,9 +178,10 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 
 	s->iface = src->iface;
 	s->hook = __atomic_load_n(&src->hook, __ATOMIC_ACQUIRE); /* set again once attached */
-	s->model_path = src->model_path;
+	/* both change when the agent takes another model (model_reload.h) */
+	s->model_path = __atomic_load_n(&src->model_path, __ATOMIC_ACQUIRE);
 	s->arch = model_arch_name(cfg->arch);
-	s->model_id = cfg->model_id;
+	s->model_id = __atomic_load_n(&cfg->model_id, __ATOMIC_RELAXED);
 	s->window_n = cfg->window;
 	s->num_classes = cfg->num_classes < ODEFLOW_MAX_CLASSES ? cfg->num_classes
 								: ODEFLOW_MAX_CLASSES;
@@ -214,6 +220,8 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->attached = src->attached && __atomic_load_n(src->attached, __ATOMIC_RELAXED);
 	refresh_census(src);
 	s->have_census = src->have_census;
+	s->have_teach = src->teach_info_fd >= 0 && !xdp_read_teach(src->teach_info_fd, &s->teach) &&
+			s->teach.pid;
 	s->flows = src->flows;
 	s->verdicts = src->verdicts;
 }
@@ -463,6 +471,72 @@ static void render_latency(FILE *f, const struct metrics_snapshot *s)
 	sample(f, "odeflow_verdict_latency_seconds_count", cum);
 }
 
+/* --teach: what the teacher did and costs, and the agreement of the fast
+ * model with nDPI per class (agreed / checked: a live accuracy). */
+static void render_teach(FILE *f, const struct metrics_snapshot *s)
+{
+	const struct teach_info *t = &s->teach;
+
+	if (!s->have_teach)
+		return;
+	family(f, "odeflow_teach_packets_total", "counter",
+	       "Copied packets of taught connections, by what the teacher did: inspected by nDPI, "
+	       "or let go (over its CPU budget, its table of connections full).");
+	fprintf(f, "odeflow_teach_packets_total{outcome=\"inspected\"} %llu\n",
+		(unsigned long long)t->packets);
+	fprintf(f, "odeflow_teach_packets_total{outcome=\"dropped\"} %llu\n",
+		(unsigned long long)t->packets_dropped);
+	family(f, "odeflow_teach_connections_total", "counter",
+	       "Taught connections nDPI concluded, by whether the class map gave them a class.");
+	fprintf(f, "odeflow_teach_connections_total{outcome=\"labelled\"} %llu\n",
+		(unsigned long long)t->labelled);
+	fprintf(f, "odeflow_teach_connections_total{outcome=\"unlabelled\"} %llu\n",
+		(unsigned long long)t->unlabelled);
+	family(f, "odeflow_teach_inspecting", "gauge", "Connections nDPI follows now.");
+	sample(f, "odeflow_teach_inspecting", t->connections_now);
+	family(f, "odeflow_teach_cpu_seconds_total", "counter", "CPU time of the teacher's thread.");
+	fprintf(f, "odeflow_teach_cpu_seconds_total %.6f\n", t->cpu_us / 1e6);
+	family(f, "odeflow_teach_memory_bytes", "gauge",
+	       "Memory the teacher holds: nDPI's, its tables' and its queues'.");
+	sample(f, "odeflow_teach_memory_bytes", t->memory_bytes);
+	family(f, "odeflow_dpi_verdicts_total", "counter",
+	       "Connections whose final verdict the model was unsure of and that took the class "
+	       "nDPI found (stage dpi).");
+	sample(f, "odeflow_dpi_verdicts_total", t->dpi_verdicts);
+	family(f, "odeflow_dpi_checked_total", "counter",
+	       "Connections nDPI labelled with this class that the fast model decided (its first "
+	       "final verdict, before any dpi verdict).");
+	for (int k = 0; k < s->num_classes; k++) {
+		fputs("odeflow_dpi_checked_total{class=\"", f);
+		put_label(f, s->class_names[k]);
+		fprintf(f, "\"} %llu\n", (unsigned long long)t->checked[k]);
+	}
+	family(f, "odeflow_dpi_agreed_total", "counter",
+	       "Of those, the connections the fast model named this class too: agreed / checked "
+	       "is a live accuracy estimate of the model, per class.");
+	for (int k = 0; k < s->num_classes; k++) {
+		fputs("odeflow_dpi_agreed_total{class=\"", f);
+		put_label(f, s->class_names[k]);
+		fprintf(f, "\"} %llu\n", (unsigned long long)t->agreed[k]);
+	}
+	family(f, "odeflow_site_windows_total", "counter",
+	       "Labelled windows for the site data set: saved on disk, or dropped (no label in "
+	       "time, a queue full, a write failed).");
+	fprintf(f, "odeflow_site_windows_total{outcome=\"saved\"} %llu\n",
+		(unsigned long long)t->windows_saved);
+	fprintf(f, "odeflow_site_windows_total{outcome=\"dropped\"} %llu\n",
+		(unsigned long long)t->windows_dropped);
+	family(f, "odeflow_site_bytes", "gauge", "The site data set's size on disk.");
+	sample(f, "odeflow_site_bytes", t->site_bytes);
+	family(f, "odeflow_learn_runs_total", "counter",
+	       "Fine-tunings the agent ran on the site data set (--learn-every), by whether "
+	       "they made a better model (loaded then).");
+	fprintf(f, "odeflow_learn_runs_total{outcome=\"better\"} %llu\n",
+		(unsigned long long)t->models_learnt);
+	fprintf(f, "odeflow_learn_runs_total{outcome=\"kept\"} %llu\n",
+		(unsigned long long)(t->learn_runs - t->models_learnt));
+}
+
 char *metrics_render(const struct metrics_snapshot *s, size_t *len)
 {
 	char *text = NULL;
@@ -478,6 +552,7 @@ char *metrics_render(const struct metrics_snapshot *s, size_t *len)
 	render_batch_sizes(f, s);
 	render_latency(f, s);
 	render_xdp(f, s);
+	render_teach(f, s);
 	if (fclose(f)) {
 		free(text);
 		return NULL;

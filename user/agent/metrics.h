@@ -63,11 +63,15 @@ struct metrics_snapshot {
 	/* occupancy of the maps (false: not walked) */
 	bool have_census;
 	struct map_census flows, verdicts;
+	/* --teach: what the teacher published (false: it does not run) */
+	bool have_teach;
+	struct teach_info teach;
 };
 
 /* Where a running agent's numbers live, for metrics_fill: set once at
  * start (but hook: the hook asked for, then the attachment's name once
- * attached, stored atomically); the pointed-to counters are read with
+ * attached, stored atomically; and model_path and model->model_id,
+ * stored atomically when the agent takes another model); the pointed-to counters are read with
  * atomic loads. A NULL counter
  * reads as 0; a map fd below 0 leaves its part out. */
 struct metrics_source {
@@ -79,7 +83,7 @@ struct metrics_source {
 	const uint64_t *verdicts_restored; /* added to the kernel's enforced_evicted */
 	const struct agent_counts *counts;
 	const struct latency_hist *latency;
-	int counters_fd, class_actions_fd, flows_fd, verdicts_fd;
+	int counters_fd, class_actions_fd, flows_fd, verdicts_fd, teach_info_fd;
 	const struct ipfix_exporter *ipfix;          /* NULL: no --ipfix */
 	const struct decision_queue *events_queue;   /* NULL: no --events (atomic: set late) */
 	const uint64_t *windows_failed;

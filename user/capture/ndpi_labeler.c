@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* One nDPI flow per connection (canonical key), fed every whole packet of
- * both directions until nDPI has identified the connection and needs no
- * more, or until as many packets as ndpiReader gives it; at the end of the
- * capture nDPI gives up on the rest, guessing from ports and addresses,
- * which we keep apart from what it found by inspection (its confidence). */
+/* One nDPI flow per connection, fed every whole packet of both directions
+ * until nDPI has identified the connection and needs no more, or until as
+ * many packets as ndpiReader gives it; at the end (of the capture, or when
+ * the caller stops following it) nDPI gives up, guessing from ports and
+ * addresses, which we keep apart from what it found by inspection (its
+ * confidence). A capture's connections live in a table keyed by the
+ * canonical key. */
+#include <malloc.h>
 #include <ndpi_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +25,46 @@
 
 struct connection {
 	struct flow_key key; /* canonical, first as the table needs */
-	struct ndpi_flow_struct *flow; /* while nDPI inspects */
-	ndpi_protocol proto;
-	uint32_t inspected;  /* packets given to nDPI */
-	uint32_t cut;        /* packets cut by the snaplen, not given */
-	bool finished;
-	struct ndpi_result result; /* once finished */
+	struct ndpi_inspection inspection;
 };
 
 struct ndpi_labeler {
 	struct ndpi_detection_module_struct *ndpi;
 	struct flow_table *connections;
 };
+
+/* nDPI allocates through these, so its memory can be told (the live
+ * teacher reports it). Sizes come from malloc_usable_size, not a header of
+ * ours: a block nDPI frees some other way leaves a count off, never a
+ * crash. */
+static size_t ndpi_bytes;
+
+static void *counted_malloc(size_t size)
+{
+	void *p = malloc(size);
+
+	if (p)
+		__atomic_fetch_add(&ndpi_bytes, malloc_usable_size(p), __ATOMIC_RELAXED);
+	return p;
+}
+
+static void counted_free(void *p)
+{
+	if (p)
+		__atomic_fetch_sub(&ndpi_bytes, malloc_usable_size(p), __ATOMIC_RELAXED);
+	free(p);
+}
+
+static void count_ndpi_memory(void)
+{
+	set_ndpi_malloc(counted_malloc);
+	set_ndpi_free(counted_free);
+}
+
+size_t ndpi_labeler_memory(void)
+{
+	return __atomic_load_n(&ndpi_bytes, __ATOMIC_RELAXED);
+}
 
 const char *ndpi_labeler_version(void)
 {
@@ -41,9 +73,11 @@ const char *ndpi_labeler_version(void)
 
 struct ndpi_labeler *ndpi_labeler_new(char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct ndpi_labeler *l = calloc(1, sizeof(*l));
 	NDPI_PROTOCOL_BITMASK all;
 
+	pthread_once(&once, count_ndpi_memory); /* before nDPI allocates anything */
 	if (!l) {
 		errmsg(err, errlen, "out of memory");
 		return NULL;
@@ -68,8 +102,7 @@ void ndpi_labeler_reset(struct ndpi_labeler *l)
 	size_t pos = 0;
 
 	while ((c = flow_table_next(l->connections, &pos)))
-		if (c->flow)
-			ndpi_flow_free(c->flow);
+		ndpi_inspection_free(&c->inspection);
 	flow_table_free(l->connections);
 	l->connections = flow_table_new(sizeof(struct connection), NULL);
 }
@@ -102,59 +135,69 @@ static bool identified(ndpi_protocol p)
 	return p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN;
 }
 
+static ndpi_protocol protocol_of(const struct ndpi_inspection *c)
+{
+	return (ndpi_protocol){ .master_protocol = c->master, .app_protocol = c->app,
+				.category = (ndpi_protocol_category_t)c->category };
+}
+
+void ndpi_inspection_free(struct ndpi_inspection *c)
+{
+	if (c->flow)
+		ndpi_flow_free(c->flow);
+	c->flow = NULL;
+}
+
 /* nDPI's verdict into c->result; the nDPI flow is freed. */
-static void finish(struct ndpi_labeler *l, struct connection *c)
+void ndpi_labeler_conclude(struct ndpi_labeler *l, struct ndpi_inspection *c)
 {
 	struct ndpi_result *r = &c->result;
 	ndpi_confidence_t confidence = NDPI_CONFIDENCE_UNKNOWN;
+	ndpi_protocol proto = protocol_of(c);
 	uint8_t guessed = 0;
 
+	if (c->finished)
+		return;
 	if (c->flow) {
-		if (!identified(c->proto))
-			c->proto = ndpi_detection_giveup(l->ndpi, c->flow, 1, &guessed);
-		confidence = c->flow->confidence;
-		ndpi_flow_free(c->flow);
-		c->flow = NULL;
+		struct ndpi_flow_struct *flow = c->flow;
+
+		if (!identified(proto))
+			proto = ndpi_detection_giveup(l->ndpi, flow, 1, &guessed);
+		confidence = flow->confidence;
+		ndpi_inspection_free(c);
 	}
 	c->finished = true;
-	r->transport = c->key.proto;
-	if (identified(c->proto) && !guessed && (confidence == NDPI_CONFIDENCE_DPI ||
-						  confidence == NDPI_CONFIDENCE_DPI_CACHE))
+	r->transport = c->transport;
+	if (identified(proto) && !guessed && (confidence == NDPI_CONFIDENCE_DPI ||
+					       confidence == NDPI_CONFIDENCE_DPI_CACHE))
 		r->outcome = NDPI_DETECTED;
 	else if (c->cut) /* the likely reason nDPI found nothing */
 		r->outcome = NDPI_NO_PAYLOAD;
 	else
-		r->outcome = identified(c->proto) ? NDPI_GUESSED : NDPI_UNKNOWN;
+		r->outcome = identified(proto) ? NDPI_GUESSED : NDPI_UNKNOWN;
 	snprintf(r->protocol, sizeof(r->protocol), "%s",
-		 ndpi_get_proto_name(l->ndpi, ndpi_get_upper_proto(c->proto)));
+		 ndpi_get_proto_name(l->ndpi, ndpi_get_upper_proto(proto)));
 	snprintf(r->master, sizeof(r->master), "%s",
-		 ndpi_get_proto_name(l->ndpi, ndpi_get_lower_proto(c->proto)));
+		 ndpi_get_proto_name(l->ndpi, ndpi_get_lower_proto(proto)));
 	snprintf(r->category, sizeof(r->category), "%s",
-		 ndpi_category_get_name(l->ndpi, ndpi_get_proto_category(l->ndpi, c->proto)));
-	ndpi_protocol2name(l->ndpi, c->proto, r->name, sizeof(r->name));
+		 ndpi_category_get_name(l->ndpi, ndpi_get_proto_category(l->ndpi, proto)));
+	ndpi_protocol2name(l->ndpi, proto, r->name, sizeof(r->name));
 }
 
-int ndpi_labeler_add(struct ndpi_labeler *l, const struct packet_info *info, uint64_t ts_ns)
+int ndpi_labeler_inspect(struct ndpi_labeler *l, struct ndpi_inspection *c,
+			 const struct packet_info *info, uint64_t ts_ns)
 {
-	struct flow_key key;
-	struct connection *c;
-	bool added;
 	ndpi_protocol p;
 
-	if (!l->connections)
-		return -1; /* a reset ran out of memory */
-	flow_key_canonical(&info->key, &key);
-	c = flow_table_add(l->connections, &key, &added);
-	if (!c)
-		return -1;
-	if (added) {
+	if (c->finished)
+		return 0;
+	if (!c->flow && !c->inspected && !c->cut) { /* its first packet */
 		c->flow = ndpi_flow_malloc(ndpi_detection_get_sizeof_ndpi_flow_struct());
 		if (!c->flow)
 			return -1;
 		memset(c->flow, 0, ndpi_detection_get_sizeof_ndpi_flow_struct());
+		c->transport = info->key.proto;
 	}
-	if (c->finished)
-		return 0;
 	if (info->ip_captured < info->ip_len) {
 		c->cut++;
 		return 0;
@@ -162,12 +205,32 @@ int ndpi_labeler_add(struct ndpi_labeler *l, const struct packet_info *info, uin
 	c->inspected++;
 	p = ndpi_detection_process_packet(l->ndpi, c->flow, info->ip, (unsigned short)info->ip_captured,
 					  ts_ns / 1000000);
-	if (identified(p))
-		c->proto = p;
+	if (identified(p)) {
+		c->app = p.app_protocol;
+		c->master = p.master_protocol;
+		c->category = p.category;
+	}
 	if ((identified(p) && !ndpi_extra_dissection_possible(l->ndpi, c->flow)) ||
-	    c->inspected >= (key.proto == IPPROTO_TCP ? NDPI_MAX_TCP_PACKETS : NDPI_MAX_UDP_PACKETS))
-		finish(l, c);
+	    c->inspected >= (c->transport == IPPROTO_TCP ? NDPI_MAX_TCP_PACKETS : NDPI_MAX_UDP_PACKETS)) {
+		ndpi_labeler_conclude(l, c);
+		return 1;
+	}
 	return 0;
+}
+
+int ndpi_labeler_add(struct ndpi_labeler *l, const struct packet_info *info, uint64_t ts_ns)
+{
+	struct flow_key key;
+	struct connection *c;
+	bool added;
+
+	if (!l->connections)
+		return -1; /* a reset ran out of memory */
+	flow_key_canonical(&info->key, &key);
+	c = flow_table_add(l->connections, &key, &added);
+	if (!c)
+		return -1;
+	return ndpi_labeler_inspect(l, &c->inspection, info, ts_ns) < 0 ? -1 : 0;
 }
 
 void ndpi_labeler_finish(struct ndpi_labeler *l)
@@ -176,8 +239,7 @@ void ndpi_labeler_finish(struct ndpi_labeler *l)
 	size_t pos = 0;
 
 	while (l->connections && (c = flow_table_next(l->connections, &pos)))
-		if (!c->finished)
-			finish(l, c);
+		ndpi_labeler_conclude(l, &c->inspection);
 }
 
 const struct ndpi_result *ndpi_labeler_result(const struct ndpi_labeler *l,
@@ -188,7 +250,7 @@ const struct ndpi_result *ndpi_labeler_result(const struct ndpi_labeler *l,
 
 	flow_key_canonical(key, &canon);
 	c = l->connections ? flow_table_find(l->connections, &canon) : NULL;
-	return c && c->finished ? &c->result : NULL;
+	return c && c->inspection.finished ? &c->inspection.result : NULL;
 }
 
 const struct ndpi_result *ndpi_labeler_next(const struct ndpi_labeler *l, size_t *pos)
@@ -196,8 +258,8 @@ const struct ndpi_result *ndpi_labeler_next(const struct ndpi_labeler *l, size_t
 	const struct connection *c;
 
 	while (l->connections && (c = flow_table_next(l->connections, pos)))
-		if (c->finished)
-			return &c->result;
+		if (c->inspection.finished)
+			return &c->inspection.result;
 	return NULL;
 }
 

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* nDPI (ntop's deep packet inspection library, Debian's libndpi) as the
- * teacher: it follows each connection of a capture through its payloads,
- * both directions in one nDPI flow, and says which application it found.
- * Captures must hold whole packets: a packet cut by the snaplen is not
- * inspected. */
+ * teacher: it follows each connection through its payloads, both directions
+ * in one nDPI flow, and says which application it found. A packet cut short
+ * (by a capture's snaplen, or by the bytes the live sampler copies) is not
+ * inspected.
+ *
+ * Two ways to use it: a capture's connections all at once (ndpi_labeler_add,
+ * then ndpi_labeler_finish and the results: pcap2npy), or one connection at
+ * a time in a table of the caller's (struct ndpi_inspection: the live
+ * teacher, which bounds how many it follows). */
 #ifndef ODEFLOW_NDPI_LABELER_H
 #define ODEFLOW_NDPI_LABELER_H
 
@@ -34,9 +39,23 @@ struct ndpi_result {
 
 struct ndpi_labeler;
 
+/* One connection as nDPI follows it: zero it before its first packet. */
+struct ndpi_inspection {
+	void *flow;                /* nDPI's flow state while it inspects */
+	uint16_t app, master;      /* what it identified so far (nDPI's protocol ids) */
+	uint32_t category;
+	uint32_t inspected;        /* packets given to nDPI */
+	uint32_t cut;              /* packets cut short, not given */
+	uint8_t transport;
+	bool finished;
+	struct ndpi_result result; /* once finished */
+};
+
 /* Errors: NULL and one line in err. */
 struct ndpi_labeler *ndpi_labeler_new(char *err, size_t errlen);
 void ndpi_labeler_free(struct ndpi_labeler *l);
+/* Bytes nDPI holds now, all labellers of the process together. */
+size_t ndpi_labeler_memory(void);
 /* The nDPI version, e.g. "4.2.0". */
 const char *ndpi_labeler_version(void);
 
@@ -52,6 +71,17 @@ int ndpi_labeler_add(struct ndpi_labeler *l, const struct packet_info *info, uin
 /* The end of the capture: nDPI's last word on connections it has not
  * identified yet. Call before reading results. */
 void ndpi_labeler_finish(struct ndpi_labeler *l);
+
+/* One packet of the connection (either direction). 1 when nDPI is done
+ * with the connection (c->result is its verdict), 0 while it wants more, -1
+ * when out of memory. Packets after it is done are ignored. */
+int ndpi_labeler_inspect(struct ndpi_labeler *l, struct ndpi_inspection *c,
+			 const struct packet_info *info, uint64_t ts_ns);
+/* nDPI's last word on a connection it is not done with (it guesses from
+ * ports and addresses, which the result's outcome keeps apart). */
+void ndpi_labeler_conclude(struct ndpi_labeler *l, struct ndpi_inspection *c);
+/* Frees nDPI's state of a connection it is not done with, without a word. */
+void ndpi_inspection_free(struct ndpi_inspection *c);
 
 /* The result for the connection of key (either direction), NULL if none of
  * its packets was seen. */

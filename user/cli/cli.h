@@ -66,9 +66,8 @@ int cli_int(struct cli_parse *p, int min, int max, int *out);
 int cli_u64(struct cli_parse *p, uint64_t *out);
 /* min < value < max when exclusive, else min <= value <= max. */
 int cli_double(struct cli_parse *p, double min, double max, bool exclusive, double *out);
-/* A duration in whole seconds from min to max: N or Ns (seconds), Nm
- * (minutes), Nh (hours). */
-int cli_seconds(struct cli_parse *p, long min, long max, long *out);
+/* A duration, "90", "90s", "5m", "2h" or "1d", in seconds from min_s to max_s. */
+int cli_duration(struct cli_parse *p, double min_s, double max_s, double *out);
 /* The index of the argument among the option's choices. */
 int cli_choice(struct cli_parse *p, int *out);
 /* Any other value it refuses: "--OPT 'ARG' is not WHAT". Returns -1. */

@@ -180,27 +180,28 @@ int cli_double(struct cli_parse *p, double min, double max, bool exclusive, doub
 	return 0;
 }
 
-int cli_seconds(struct cli_parse *p, long min, long max, long *out)
+int cli_duration(struct cli_parse *p, double min_s, double max_s, double *out)
 {
-	static const struct { char suffix; long seconds; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 },
+	static const struct { char unit; double seconds; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
 	};
-	char what[128], *end;
-	long v, unit = 1;
+	char *end, what[96];
+	double v, scale = 1;
 
 	errno = 0;
-	v = strtol(p->arg, &end, 10);
-	for (size_t i = 0; end != p->arg && *end && i < sizeof(units) / sizeof(units[0]); i++)
-		if (*end == units[i].suffix && !end[1]) {
-			unit = units[i].seconds;
+	v = strtod(p->arg, &end);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && end != p->arg; i++)
+		if (*end == units[i].unit && !end[1]) {
+			scale = units[i].seconds;
 			end++;
 		}
-	if (errno || end == p->arg || *end || v < 0 || v > max / unit || v * unit < min) {
-		snprintf(what, sizeof(what), "a duration from %ld s to %ld s (N or Ns, Nm, Nh)", min,
-			 max);
+	v *= scale;
+	if (errno || end == p->arg || *end || !isfinite(v) || v < min_s || v > max_s) {
+		snprintf(what, sizeof(what), "a duration from %gs to %gs (a number and s, m, h or d)",
+			 min_s, max_s);
 		return cli_bad_value(p, what);
 	}
-	*out = v * unit;
+	*out = v;
 	return 0;
 }
 

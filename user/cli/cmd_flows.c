@@ -8,6 +8,7 @@
 #include "common/flow_key.h"
 #include "common/clock.h"
 #include "pinned_command.h"
+#include "teach_view.h"
 
 ODEFLOW_COMMAND(flows,
 	.summary = "list the classified connections (verdict map)",
@@ -28,12 +29,13 @@ static json_t *flow_json(const struct pinned *p, const struct flow_key *k, const
 
 	flow_addr_format(k->saddr, a, sizeof(a));
 	flow_addr_format(k->daddr, b, sizeof(b));
-	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:f, s:i, s:b, s:f, s:I}",
+	return json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:i, s:f, s:i, s:b, s:b, s:f, s:I}",
 			 "src", a, "sport", k->sport, "dst", b, "dport", k->dport,
 			 "proto", proto_name(k->proto),
 			 "class", pinned_class_name(p, v->class_id, cls, sizeof(cls)),
 			 "class_id", v->class_id, "confidence", v->confidence_ppm / 1e6,
 			 "stage", v->stage, "provisional", (v->flags & VERDICT_PROVISIONAL) != 0,
+			 "dpi", (v->flags & VERDICT_DPI) != 0,
 			 "age_s", now > v->decided_ns ? (now - v->decided_ns) / 1e9 : 0.0,
 			 "model_id", (json_int_t)v->model_id); /* unsigned, as everywhere */
 }
@@ -41,14 +43,15 @@ static json_t *flow_json(const struct pinned *p, const struct flow_key *k, const
 static void print_row(const struct pinned *p, const struct flow_key *k, const struct verdict *v,
 		      uint64_t now)
 {
-	char a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN], ends[128], cls[40];
+	char a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN], ends[128], cls[40], stage[8];
 
 	flow_addr_format(k->saddr, a, sizeof(a));
 	flow_addr_format(k->daddr, b, sizeof(b));
 	snprintf(ends, sizeof(ends), flow_addr_is_ipv4(k->saddr) ? "%s:%u <-> %s:%u" : "[%s]:%u <-> [%s]:%u",
 		 a, k->sport, b, k->dport);
-	printf("%-47s %-5s %-14s %6.3f %5u %-11s %7.1fs\n", ends, proto_name(k->proto),
-	       pinned_class_name(p, v->class_id, cls, sizeof(cls)), v->confidence_ppm / 1e6, v->stage,
+	printf("%-47s %-5s %-14s %6.3f %5s %-11s %7.1fs\n", ends, proto_name(k->proto),
+	       pinned_class_name(p, v->class_id, cls, sizeof(cls)), v->confidence_ppm / 1e6,
+	       teach_stage_name(v, stage, sizeof(stage)),
 	       v->flags & VERDICT_PROVISIONAL ? "provisional" : "final",
 	       now > v->decided_ns ? (now - v->decided_ns) / 1e9 : 0.0);
 }

@@ -36,8 +36,6 @@
 #include "capture/ndpi_report.h"
 #include "capture/pcap_dataset.h"
 
-#define DEFAULT_CLASS_MAP "ndpi-classes.txt"
-
 enum {
 	OPT_LABEL = 1, OPT_LABEL_MAP, OPT_LABEL_NDPI, OPT_LABELS, OPT_CLASS_MAP, OPT_WINDOW, OPT_ALL_WINDOWS,
 	OPT_FIRST_ONLY, OPT_MAX_WINDOWS, OPT_SKIP, OPT_DRY_RUN, OPT_OUTPUT,
@@ -52,14 +50,6 @@ static const char *ndpi_help(void)
 	return text;
 }
 
-static const char *default_class_map(void)
-{
-	static char map[4096];
-
-	model_shipped_path(DEFAULT_CLASS_MAP, map, sizeof(map));
-	return map;
-}
-
 static const struct cli_option options[] = {
 	CLI_OPTION(OPT_LABEL, "label", 'l', "CLASS",
 		   "class of every input: " ISCX_CLASS_LIST ", or a class id"),
@@ -70,8 +60,8 @@ static const struct cli_option options[] = {
 		   "each connection's class, application and scenario from a labels.csv of "
 		   "tools/lab (one row per connection)"),
 	CLI_OPTION(OPT_CLASS_MAP, "class-map", 0, "FILE", "nDPI protocol/category -> class rules",
-		   .def = DEFAULT_CLASS_MAP " of the shipped models",
-		   .def_fn = default_class_map),
+		   .def = CLASS_MAP_DEFAULT_FILE " of the shipped models",
+		   .def_fn = class_map_default_path),
 	CLI_OPTION(OPT_WINDOW, "window", 'n', "N", "packets per window",
 		   .def = CLI_STR(ODEFLOW_DEFAULT_WINDOW) "; from " CLI_STR(ODEFLOW_MIN_WINDOW)
 			  " to " CLI_STR(ODEFLOW_MAX_WINDOW)),
@@ -282,7 +272,7 @@ static int start_ndpi(struct pcap2npy *p)
 	char err[ERRMSG_LEN];
 
 	if (!p->class_map_path)
-		p->class_map_path = strdup(default_class_map());
+		p->class_map_path = strdup(class_map_default_path());
 	p->labeler = ndpi_labeler_new(err, sizeof(err));
 	if (!p->labeler) {
 		cli_fail("%s", err);

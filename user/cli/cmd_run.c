@@ -17,12 +17,14 @@
 #include "common/log.h"
 #include "engine/model_path.h"
 #include "run_config.h"
+#include "teach/site_dataset.h"
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
-	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS,
-	OPT_VERDICT_IDLE, OPT_KEEP, OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX, OPT_IPFIX_TRANSPORT,
-	OPT_IPFIX_DOMAIN, OPT_QUIET, OPT_CONFIG, OPT_PRINT_CONFIG, OPT_DIRECTION,
+	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS, OPT_VERDICT_IDLE, OPT_KEEP,
+	OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX, OPT_IPFIX_TRANSPORT, OPT_IPFIX_DOMAIN, OPT_QUIET,
+	OPT_CONFIG, OPT_PRINT_CONFIG, OPT_DIRECTION, OPT_TEACH, OPT_CLASS_MAP, OPT_SITE,
+	OPT_SITE_CAP, OPT_LEARN_EVERY,
 };
 
 /* --iface arguments one agent takes (each a name or a glob). */
@@ -77,7 +79,7 @@ static const struct cli_option options[] = {
 	CLI_OPTION(OPT_VERDICT_IDLE, "verdict-idle", 0, "DURATION",
 		   "a connection no packet has come for this long loses its verdict in the "
 		   "kernel (and is classified again if it comes back), whether the agent runs or "
-		   "not: N or Ns, Nm, Nh; 0: never",
+		   "not: a number and s, m, h or d; 0: never",
 		   .def = CLI_STR(ODEFLOW_VERDICT_IDLE_S) "s"),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
 		   "on exit leave the program attached, enforcing, and the maps pinned: the next run "
@@ -106,6 +108,34 @@ static const struct cli_option options[] = {
 	{ 0 },
 };
 
+/* Where the labelled windows go by default, named by interface. */
+#define SITE_DEFAULT_DIR "/var/lib/odeflow/site-"
+
+static const struct cli_option teach_options[] = {
+	CLI_OPTION(OPT_TEACH, "teach", 0, "RATE",
+		   "nDPI labels this share (0 to 1) of new connections, chosen by a keyed hash no "
+		   "sender can aim at, from copies of their first " CLI_STR(ODEFLOW_TEACH_PACKETS)
+		   " packets each way (payloads stay in memory): a final verdict the model is unsure "
+		   "of takes nDPI's class (stage dpi), stats and metrics count how often model and "
+		   "nDPI agree per class, and the labelled windows go to the site data set "
+		   "(odeflow learn)", .def = "0: off"),
+	CLI_OPTION(OPT_CLASS_MAP, "class-map", 0, "FILE",
+		   "which of the model's classes each nDPI protocol is (the syntax of pcap2npy "
+		   "--label-ndpi)", .def = CLASS_MAP_DEFAULT_FILE " of the shipped models",
+		   .def_fn = class_map_default_path),
+	CLI_OPTION(OPT_SITE, "site", 0, "DIR",
+		   "the site data set: labelled windows, mode 0600, in a directory of root's",
+		   .def = SITE_DEFAULT_DIR "IF"),
+	CLI_OPTION(OPT_SITE_CAP, "site-cap", 0, "MIB",
+		   "the site data set's size on disk; the oldest windows go first",
+		   .def = CLI_STR(SITE_DEFAULT_CAP_MIB)),
+	CLI_OPTION(OPT_LEARN_EVERY, "learn-every", 0, "DURATION",
+		   "with --teach, every DURATION (90s, 5m, 2h) fine-tune the running model on the "
+		   "site data set (odeflow learn, at the idle scheduling class) and take the result "
+		   "without a restart when it is better on the newest windows", .def = "never"),
+	{ 0 },
+};
+
 ODEFLOW_COMMAND(run,
 	.summary = "attach to an interface, classify its flows, enforce the policy",
 	.description = "The agent: attaches the XDP sampler to interfaces, classifies the "
@@ -113,7 +143,8 @@ ODEFLOW_COMMAND(run,
 		       "each verdict into the pinned verdict map and enforces the policy of its "
 		       "class in the kernel. A verdict is final once its confidence reaches "
 		       "--threshold, or after --max-windows windows. It runs until SIGINT or "
-		       "SIGTERM; SIGHUP reloads the policy file. Status lines go to standard error, "
+		       "SIGTERM; SIGHUP reloads the policy file and the model's (odeflow model load "
+		       "FILE takes another model). Status lines go to standard error, "
 		       "with journald's level prefixes when that is the journal.\n"
 		       "It needs root (CAP_BPF and CAP_NET_ADMIN). odeflow flows, stats, top and "
 		       "policy read and change what it left in the pinned maps; odeflow detach "
@@ -133,7 +164,8 @@ ODEFLOW_COMMAND(run,
 		       "odeflow_enforced_evicted_total in the metrics): raise --flows when it "
 		       "grows.",
 	.section = 8,
-	.groups = { { NULL, options }, CASCADE_ARGS_GROUP });
+	.groups = { { NULL, options }, CASCADE_ARGS_GROUP,
+		    { "learning the site (user/teach/README.md)", teach_options } });
 
 int cmd_run(int argc, char **argv)
 {
@@ -150,11 +182,14 @@ int cmd_run(int argc, char **argv)
 		.flow_capacity = ODEFLOW_DEFAULT_FLOWS, .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1, .ifaces = ifaces,
 		.directions = PORT_INGRESS | PORT_EGRESS,
+		.class_map = class_map_default_path(), .site_cap = SITE_DEFAULT_CAP_MIB << 20,
 	};
+	static char site[4096];
 	bool mode_given = false;
 	struct cli_parse p;
 	char err[ERRMSG_LEN];
-	long flows, seconds;
+	long flows, mib;
+	double v;
 	int id, choice;
 
 	cascade_args_defaults(&o.cascade, 0); /* remembers --flows connections */
@@ -247,15 +282,28 @@ int cmd_run(int argc, char **argv)
 				o.flow_capacity = (unsigned)flows;
 			break;
 		case OPT_VERDICT_IDLE:
-			if (!cli_seconds(&p, 0, (long)(XDP_MAX_VERDICT_IDLE_NS / NSEC_PER_SEC),
-					 &seconds))
-				o.verdict_idle_ns = seconds ? (uint64_t)seconds * NSEC_PER_SEC : 0;
+			if (!cli_duration(&p, 0, (double)(XDP_MAX_VERDICT_IDLE_NS / NSEC_PER_SEC), &v)) {
+				if (v > 0 && v < 1)
+					cli_bad_value(&p, "0 (never) or a second or more");
+				o.verdict_idle_ns = (uint64_t)(v * NSEC_PER_SEC);
+			}
 			break;
 		case OPT_KEEP: o.keep = true; break;
 		case OPT_CONFIG: break; /* expanded above */
 		case OPT_PRINT_CONFIG: break;
 		case OPT_BUSY_POLL: o.busy_poll = true; break;
 		case OPT_QUIET: o.quiet = true; break;
+		case OPT_TEACH: cli_double(&p, 0, 1, false, &o.teach_rate); break;
+		case OPT_CLASS_MAP: o.class_map = p.arg; break;
+		case OPT_SITE: o.site_dir = p.arg; break;
+		case OPT_SITE_CAP:
+			if (!cli_long(&p, SITE_MIN_CAP_BYTES >> 20, 1L << 30, &mib))
+				o.site_cap = (uint64_t)mib << 20;
+			break;
+		case OPT_LEARN_EVERY:
+			if (!cli_duration(&p, 10, 30 * 86400, &v))
+				o.learn_every_ns = (uint64_t)(v * NSEC_PER_SEC);
+			break;
 		}
 	}
 	if (id < 0)
@@ -265,7 +313,13 @@ int cmd_run(int argc, char **argv)
 	if (o.hook == XDP_HOOK_TCX && (mode_given || o.replace))
 		return cli_usage_error(&p, "--%s applies to --hook xdp only",
 				       mode_given ? "xdp-mode" : "replace");
+	if (o.learn_every_ns && !(o.teach_rate > 0))
+		return cli_usage_error(&p, "--learn-every learns from what --teach labels: give both");
 	if (geteuid() != 0)
 		return cli_fail("needs root (CAP_BPF and CAP_NET_ADMIN) to load XDP programs");
+	if (o.teach_rate > 0 && !o.site_dir) {
+		snprintf(site, sizeof(site), SITE_DEFAULT_DIR "%s", o.iface);
+		o.site_dir = site;
+	}
 	return agent_run(&o);
 }

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "pinned_command.h"
+#include "teach_view.h"
 
 ODEFLOW_COMMAND(stats,
 	.summary = "print the packet counters and the agent's state",
@@ -44,6 +45,10 @@ int cmd_stats(int argc, char **argv)
 		json_object_set_new(o, "counters", cnt);
 		json_object_set_new(o, "sampler_loaded", json_boolean(hook != NULL));
 		json_object_set_new(o, "hook", hook ? json_string(hook) : json_null());
+		json_t *teach = teach_stats_json(&p);
+
+		if (teach)
+			json_object_set_new(o, "teach", teach);
 		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
@@ -84,6 +89,7 @@ int cmd_stats(int argc, char **argv)
 		else
 			printf("agent: not running, and no XDP program uses these maps: nothing is "
 			       "enforced (the pins are left over)\n");
+		teach_stats_print(stdout, &p);
 	}
 	pinned_close(&p);
 	return 0;

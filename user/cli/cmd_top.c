@@ -182,7 +182,8 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 		snprintf(ends, sizeof(ends), "%s:%u-%s:%u", a, r->key.sport, b, r->key.dport);
 		printf("  %-40.40s %-13.13s %5.3f %-5s %2u %6.1fs\n", ends,
 		       pinned_class_name(p, r->v.class_id, name, sizeof(name)), r->v.confidence_ppm / 1e6,
-		       r->v.flags & VERDICT_PROVISIONAL ? "prov." : "final", r->v.stage,
+		       r->v.flags & VERDICT_PROVISIONAL ? "prov." : r->v.flags & VERDICT_DPI ? "dpi" :
+		       "final", r->v.stage,
 		       now->at_ns > r->v.decided_ns ? (now->at_ns - r->v.decided_ns) / 1e9 : 0.0);
 	}
 	fflush(stdout);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "common/errmsg.h"
+#include "common/fnv.h"
 #include "model_choices.h"
 #include "train/dataset_info.h"
 #include "train/recipe.h"
@@ -490,49 +491,40 @@ int train_args_window(struct train_args *a, const struct dataset *ds)
 	return 0;
 }
 
-static uint32_t fnv1a(uint32_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
 /* The same training run gives the same id, different runs different ones. */
 uint32_t train_args_model_id(const struct train_args *a, const struct dataset *ds)
 {
 	const struct train_options *o = &a->fit.train;
 	size_t cells = ds->n * (size_t)ds->window;
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV1A32_START;
 
-	h = fnv1a(h, &a->cfg, sizeof(a->cfg)); /* zero-filled by model_config_defaults */
-	h = fnv1a(h, &o->epochs, sizeof(o->epochs));
-	h = fnv1a(h, &o->batch, sizeof(o->batch));
-	h = fnv1a(h, &o->lr, sizeof(o->lr));
-	h = fnv1a(h, &o->lr_min, sizeof(o->lr_min));
-	h = fnv1a(h, &o->warmup_epochs, sizeof(o->warmup_epochs));
-	h = fnv1a(h, &o->weight_decay, sizeof(o->weight_decay));
-	h = fnv1a(h, &o->clip, sizeof(o->clip));
-	h = fnv1a(h, &o->patience, sizeof(o->patience));
-	h = fnv1a(h, &o->time_jitter, sizeof(o->time_jitter));
-	h = fnv1a(h, &o->size_jitter, sizeof(o->size_jitter));
-	h = fnv1a(h, &o->one_cycle, sizeof(o->one_cycle));
-	h = fnv1a(h, &o->label_smoothing, sizeof(o->label_smoothing));
-	h = fnv1a(h, &o->dropout, sizeof(o->dropout));
-	h = fnv1a(h, &o->ema, sizeof(o->ema));
-	h = fnv1a(h, &o->balance, sizeof(o->balance));
-	h = fnv1a(h, &o->threads, sizeof(o->threads));
-	h = fnv1a(h, &o->seed, sizeof(o->seed));
-	h = fnv1a(h, &a->fit.val_frac, sizeof(a->fit.val_frac));
-	h = fnv1a(h, &a->fit.val_by_session, sizeof(a->fit.val_by_session));
-	h = fnv1a(h, &a->fit.trees.rounds, sizeof(a->fit.trees.rounds));
-	h = fnv1a(h, &a->fit.trees.depth, sizeof(a->fit.trees.depth));
-	h = fnv1a(h, &a->fit.trees.eta, sizeof(a->fit.trees.eta));
+	h = fnv1a32(h, &a->cfg, sizeof(a->cfg)); /* zero-filled by model_config_defaults */
+	h = fnv1a32(h, &o->epochs, sizeof(o->epochs));
+	h = fnv1a32(h, &o->batch, sizeof(o->batch));
+	h = fnv1a32(h, &o->lr, sizeof(o->lr));
+	h = fnv1a32(h, &o->lr_min, sizeof(o->lr_min));
+	h = fnv1a32(h, &o->warmup_epochs, sizeof(o->warmup_epochs));
+	h = fnv1a32(h, &o->weight_decay, sizeof(o->weight_decay));
+	h = fnv1a32(h, &o->clip, sizeof(o->clip));
+	h = fnv1a32(h, &o->patience, sizeof(o->patience));
+	h = fnv1a32(h, &o->time_jitter, sizeof(o->time_jitter));
+	h = fnv1a32(h, &o->size_jitter, sizeof(o->size_jitter));
+	h = fnv1a32(h, &o->one_cycle, sizeof(o->one_cycle));
+	h = fnv1a32(h, &o->label_smoothing, sizeof(o->label_smoothing));
+	h = fnv1a32(h, &o->dropout, sizeof(o->dropout));
+	h = fnv1a32(h, &o->ema, sizeof(o->ema));
+	h = fnv1a32(h, &o->balance, sizeof(o->balance));
+	h = fnv1a32(h, &o->threads, sizeof(o->threads));
+	h = fnv1a32(h, &o->seed, sizeof(o->seed));
+	h = fnv1a32(h, &a->fit.val_frac, sizeof(a->fit.val_frac));
+	h = fnv1a32(h, &a->fit.val_by_session, sizeof(a->fit.val_by_session));
+	h = fnv1a32(h, &a->fit.trees.rounds, sizeof(a->fit.trees.rounds));
+	h = fnv1a32(h, &a->fit.trees.depth, sizeof(a->fit.trees.depth));
+	h = fnv1a32(h, &a->fit.trees.eta, sizeof(a->fit.trees.eta));
 	if (a->fit.init) /* fine-tuned from which model */
-		h = fnv1a(h, &model_config(a->fit.init)->model_id, sizeof(uint32_t));
-	h = fnv1a(h, ds->sizes, cells * sizeof(*ds->sizes));
-	h = fnv1a(h, ds->times, cells * sizeof(*ds->times));
-	h = fnv1a(h, ds->labels, ds->n * sizeof(*ds->labels));
+		h = fnv1a32(h, &model_config(a->fit.init)->model_id, sizeof(uint32_t));
+	h = fnv1a32(h, ds->sizes, cells * sizeof(*ds->sizes));
+	h = fnv1a32(h, ds->times, cells * sizeof(*ds->times));
+	h = fnv1a32(h, ds->labels, ds->n * sizeof(*ds->labels));
 	return h ? h : 1;
 }

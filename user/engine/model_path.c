@@ -37,3 +37,11 @@ const char *model_default_path(void)
 	model_shipped_path(MODEL_DEFAULT_FILE, path, sizeof(path));
 	return path;
 }
+
+const char *class_map_default_path(void)
+{
+	static char path[PATH_MAX + 64];
+
+	model_shipped_path(CLASS_MAP_DEFAULT_FILE, path, sizeof(path));
+	return path;
+}

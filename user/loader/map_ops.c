@@ -167,3 +167,31 @@ int xdp_publish_agent(int agent_fd, const struct agent_info *info)
 
 	return bpf_map_update_elem(agent_fd, &zero, info, BPF_ANY);
 }
+
+int xdp_publish_teach(int teach_info_fd, const struct teach_info *info)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(teach_info_fd, &zero, info, BPF_ANY);
+}
+
+int xdp_read_teach(int teach_info_fd, struct teach_info *info)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(teach_info_fd, &zero, info);
+}
+
+int xdp_read_model_request(int model_load_fd, struct model_request *r)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(model_load_fd, &zero, r);
+}
+
+int xdp_write_model_request(int model_load_fd, const struct model_request *r)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(model_load_fd, &zero, r, BPF_ANY);
+}

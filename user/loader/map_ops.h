@@ -59,4 +59,12 @@ int xdp_read_agent(int agent_fd, struct agent_info *info);
 /* Publishes what the running agent says about itself (map "agent"). */
 int xdp_publish_agent(int agent_fd, const struct agent_info *info);
 
+/* Publishes and reads what the teacher says about itself (map "teach_info"). */
+int xdp_publish_teach(int teach_info_fd, const struct teach_info *info);
+int xdp_read_teach(int teach_info_fd, struct teach_info *info);
+
+/* Reads and writes the one entry of map "model_load". */
+int xdp_read_model_request(int model_load_fd, struct model_request *r);
+int xdp_write_model_request(int model_load_fd, const struct model_request *r);
+
 #endif

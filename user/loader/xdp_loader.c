@@ -14,6 +14,7 @@
 
 #include "common/errmsg.h"
 #include "common/log.h"
+#include "teach_sample.h"
 #include "flows_map.h"
 #include "lib_messages.h"
 #include "sampler.h"
@@ -39,6 +40,11 @@ const struct map_desc map_descs[XDP_MAP_COUNT] = {
 	[XDP_MAP_ACTIVE] = { "active", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 			     FIXED_VALUE(struct active_instance) },
 	[XDP_MAP_PORTS] = { "ports", BPF_MAP_TYPE_HASH, sizeof(__u32), FIXED_VALUE(struct attached_port) },
+	[XDP_MAP_TEACH] = { "teach", BPF_MAP_TYPE_RINGBUF, 0, 0, 0 },
+	[XDP_MAP_TEACH_INFO] = { "teach_info", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 FIXED_VALUE(struct teach_info) },
+	[XDP_MAP_MODEL_LOAD] = { "model_load", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 FIXED_VALUE(struct model_request) },
 };
 #undef FIXED_VALUE
 
@@ -104,7 +110,7 @@ uint64_t xdp_maps_bytes(const struct xdp_options *o)
 	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict),
 			       xdp_verdict_capacity(o)) +
 	       (uint64_t)ODEFLOW_FIRST_PACKET_BUCKETS * sizeof(struct first_packet_bucket) +
-	       o->ring_bytes;
+	       o->ring_bytes + ODEFLOW_TEACH_RING_BYTES;
 }
 
 /* MemAvailable from /proc/meminfo, in bytes; 0 when it cannot be read. */
@@ -146,6 +152,8 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 		return errmsg(err, errlen,
 			      "ring size %u is not a power of two of at least %ld bytes",
 			      o->ring_bytes, page);
+	if (!(o->teach_rate >= 0 && o->teach_rate <= 1))
+		return errmsg(err, errlen, "teach rate %g is not from 0 to 1", o->teach_rate);
 	if (o->hook != XDP_HOOK_XDP && o->hook != XDP_HOOK_TCX)
 		return errmsg(err, errlen, "no such hook");
 	if (!o->directions || (o->directions & ~(unsigned)(PORT_INGRESS | PORT_EGRESS)))
@@ -200,6 +208,11 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 		    sizeof(skel->rodata->instance))
 		return -1;
 	skel->rodata->instance |= 1; /* 0 means "no one" in "active" */
+	skel->rodata->teach_below = (__u64)(o->teach_rate * (double)TEACH_ALL);
+	if (skel->rodata->teach_below &&
+	    getrandom((void *)&skel->rodata->teach_seed, sizeof(skel->rodata->teach_seed), 0) !=
+		    sizeof(skel->rodata->teach_seed))
+		return -1;
 	s->rodata = *skel->rodata;
 	if (bpf_map__set_max_entries(skel->maps.verdicts, xdp_verdict_capacity(o)) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
@@ -340,4 +353,10 @@ int xdp_sampler_egress_prog_fd(const struct xdp_sampler *s)
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map)
 {
 	return (unsigned)map < XDP_MAP_COUNT ? bpf_map__fd(skel_map(s->skel, map)) : -1;
+}
+
+void xdp_sampler_teach(const struct xdp_sampler *s, uint64_t *seed, uint64_t *below)
+{
+	*seed = s->rodata.teach_seed;
+	*below = s->rodata.teach_below;
 }

@@ -57,6 +57,8 @@ struct xdp_options {
 				 * holds ODEFLOW_VERDICTS_PER_FLOW times as many connections */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
 	const char *pin_dir;    /* where maps are pinned and reused; NULL: do not pin */
+	double teach_rate;      /* --teach: share of connections (0..1) whose first packets
+				 * are copied into "teach"; 0: none, and no cost */
 };
 
 #define XDP_OPTIONS_DEFAULT                                                       \
@@ -88,6 +90,9 @@ enum xdp_map {
 	XDP_MAP_CLASS_ACTIONS,
 	XDP_MAP_ACTIVE,
 	XDP_MAP_PORTS,
+	XDP_MAP_TEACH,
+	XDP_MAP_TEACH_INFO,
+	XDP_MAP_MODEL_LOAD,
 	XDP_MAP_COUNT
 };
 
@@ -119,6 +124,10 @@ int xdp_sampler_prog_fd(const struct xdp_sampler *s);
 /* The loaded TC egress program; -1 when not loaded. */
 int xdp_sampler_egress_prog_fd(const struct xdp_sampler *s);
 int xdp_sampler_map_fd(const struct xdp_sampler *s, enum xdp_map map);
+
+/* --teach: the seed and bound the program samples connections with
+ * (bpf/teach_sample.h), so userspace knows which ones it sends. */
+void xdp_sampler_teach(const struct xdp_sampler *s, uint64_t *seed, uint64_t *below);
 
 const char *xdp_map_name(enum xdp_map map);
 const char *xdp_mode_name(enum xdp_mode mode);

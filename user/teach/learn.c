@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+#include "learn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/flow_table.h"
+#include "common/errmsg.h"
+#include "common/fnv.h"
+#include "common/flow_key.h"
+#include "engine/model.h"
+#include "site_dataset.h"
+#include "train/calibrate.h"
+#include "train/eval_metrics.h"
+#include "train/fit.h"
+#include "train/predict.h"
+
+/* The fine-tuning recipe, fixed before the site data judges it: the rate
+ * below the default's training peak (3e-3) with a cosine decay, the
+ * default's regularisation and time jitter, nothing held out for early
+ * stopping (the newest windows are held out to judge the result). */
+static const struct train_options finetune = {
+	.epochs = 20, .batch = 64, .lr = 1e-3, .lr_min = 1e-5, .warmup_epochs = 1,
+	.label_smoothing = 0.1, .dropout = 0.2, .weight_decay = 0.01, .clip = 1,
+	.time_jitter = 0.2, .threads = 1,
+};
+
+/* The rows to judge by (-1: out of memory): the newest LEARN_HOLDOUT of the windows, then
+ * every window of a connection that has one there (no connection on both
+ * sides); to train on: the newest LEARN_MAX_WINDOWS of the others. The rows
+ * are in the order written, oldest first. */
+static int split(const struct site_rows *rows, size_t *train, size_t *ntrain, size_t *held,
+		 size_t *nheld)
+{
+	size_t n = rows->data.n, cut = n - (size_t)((double)n * LEARN_HOLDOUT);
+	struct flow_table *conns = flow_table_new(sizeof(struct flow_key), NULL);
+	bool added;
+
+	*ntrain = *nheld = 0;
+	if (!conns)
+		return -1;
+	for (size_t i = cut; i < n; i++) {
+		struct flow_key c;
+
+		flow_key_canonical(&rows->direction[i], &c);
+		if (!flow_table_add(conns, &c, &added)) {
+			flow_table_free(conns);
+			return -1;
+		}
+	}
+	for (size_t i = n; i-- > 0;) {
+		struct flow_key c;
+
+		flow_key_canonical(&rows->direction[i], &c);
+		if (i >= cut || flow_table_find(conns, &c))
+			held[(*nheld)++] = i;
+		else if (*ntrain < LEARN_MAX_WINDOWS)
+			train[(*ntrain)++] = i;
+	}
+	flow_table_free(conns);
+	/* oldest first again */
+	for (size_t i = 0; i < *ntrain / 2; i++) {
+		size_t t = train[i];
+
+		train[i] = train[*ntrain - 1 - i];
+		train[*ntrain - 1 - i] = t;
+	}
+	return 0;
+}
+
+/* Accuracy and per-class recall of m on the held-out windows; with
+ * calibrate, m's temperature fitted on them first. */
+static int judge(struct model *m, const struct dataset *held, bool calibrate, int threads,
+		 double *accuracy, double *recall, char *err, size_t errlen)
+{
+	int C = model_config(m)->num_classes;
+	float *lp = malloc(held->n * (size_t)C * sizeof(*lp));
+	struct metrics *mt = calloc(1, sizeof(*mt));
+	int rc = -1;
+
+	if (!lp || !mt) {
+		errmsg(err, errlen, "out of memory");
+		goto out;
+	}
+	if (calibrate) {
+		if (model_set_temperature(m, 1, err, errlen) ||
+		    predict_dataset(m, held, threads, lp, NULL, err, errlen) ||
+		    model_set_temperature(m, calib_fit_temperature(lp, held->labels, held->n, C), err,
+					  errlen))
+			goto out;
+	}
+	if (predict_dataset(m, held, threads, lp, NULL, err, errlen))
+		goto out;
+	metrics_compute(held->labels, lp, held->n, C, mt);
+	*accuracy = mt->accuracy;
+	for (int k = 0; k < C; k++)
+		recall[k] = mt->per_class[k].recall;
+	rc = 0;
+out:
+	free(lp);
+	free(mt);
+	return rc;
+}
+
+/* Saved to OUT.tmp (created, never an existing file followed) and renamed. */
+static int save(const struct model *m, const char *out, char *err, size_t errlen)
+{
+	char tmp[4096];
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", out);
+	unlink(tmp); /* a temporary file of a run cut short, or planted: never written through */
+	if (model_save(m, tmp, err, errlen)) {
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, out)) {
+		errmsg(err, errlen, "moving %s into place: %s", out, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static bool same_classes(const struct model_config *m, const struct dataset_info *d)
+{
+	if (d->num_classes != m->num_classes)
+		return false;
+	for (int k = 0; k < m->num_classes; k++)
+		if (strcmp(d->class_names[k], m->class_names[k]))
+			return false;
+	return true;
+}
+
+int site_learn(const struct learn_options *o, struct learn_result *r, char *err, size_t errlen)
+{
+	struct model *cur = NULL, *next = NULL;
+	struct site_rows rows = { 0 };
+	struct dataset train = { 0 }, held = { 0 };
+	struct fit_options fo = { .train = finetune };
+	struct train_result tr;
+	struct model_config cfg;
+	struct timespec t0, t1;
+	size_t *train_rows = NULL, *held_rows = NULL, ntrain = 0, nheld = 0;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (model_load(o->model, &cur, err, errlen))
+		return -1;
+	cfg = *model_config(cur);
+	if (!model_has_gradient(cur)) {
+		errmsg(err, errlen, "%s: %s models cannot be fine-tuned", o->model,
+		       model_arch_name(cfg.arch));
+		goto out;
+	}
+	if (site_dataset_load(o->data, cfg.num_classes, &rows, err, errlen))
+		goto out;
+	if (!same_classes(&cfg, &rows.info) || rows.data.window != cfg.window) {
+		errmsg(err, errlen, "%s holds windows of %d packets of other classes than %s's "
+		       "(%d packets): it was made for another model", o->data, rows.data.window,
+		       o->model, cfg.window);
+		goto out;
+	}
+	train_rows = calloc(rows.data.n + 1, sizeof(*train_rows));
+	held_rows = calloc(rows.data.n + 1, sizeof(*held_rows));
+	if (!train_rows || !held_rows ||
+	    split(&rows, train_rows, &ntrain, held_rows, &nheld) ||
+	    dataset_subset(&rows.data, train_rows, ntrain, &train) ||
+	    dataset_subset(&rows.data, held_rows, nheld, &held)) {
+		errmsg(err, errlen, "out of memory"); /* all that can go wrong here */
+		goto out;
+	}
+	r->trained = train.n;
+	r->held = held.n;
+	r->num_classes = cfg.num_classes;
+	memcpy(r->class_names, cfg.class_names, sizeof(r->class_names));
+	for (size_t i = 0; i < held.n; i++)
+		r->support[held.labels[i]]++;
+	if (train.n < LEARN_MIN_TRAIN || held.n < LEARN_MIN_HELD) {
+		errmsg(err, errlen, "%s: %zu labelled windows to learn from and %zu to judge by: "
+		       "learning needs %d and %d", o->data, train.n, held.n, LEARN_MIN_TRAIN,
+		       LEARN_MIN_HELD);
+		goto out;
+	}
+	if (judge(cur, &held, false, o->threads, &r->current_accuracy, r->current_recall, err,
+		  errlen))
+		goto out;
+	/* NEW: CURRENT's architecture, shape, classes and window_start; its id
+	 * from what made it (CURRENT, the windows, the seed) */
+	r->new_model_id = fnv1a32(FNV1A32_START, &cfg.model_id, sizeof(cfg.model_id));
+	r->new_model_id = fnv1a32(r->new_model_id, train.sizes,
+				  train.n * (size_t)train.window * sizeof(*train.sizes));
+	r->new_model_id = fnv1a32(r->new_model_id, train.labels, train.n * sizeof(*train.labels));
+	r->new_model_id = fnv1a32(r->new_model_id, &o->seed, sizeof(o->seed));
+	cfg.model_id = r->new_model_id ? r->new_model_id : 1;
+	r->new_model_id = cfg.model_id;
+	cfg.temperature = 1;
+	fo.init = cur;
+	fo.train.threads = o->threads;
+	fo.train.progress = o->progress;
+	fo.train.seed = o->seed;
+	if (o->epochs > 0)
+		fo.train.epochs = o->epochs;
+	if (fit_model(&cfg, &train, &fo, &next, &tr, err, errlen))
+		goto out;
+	if (judge(next, &held, true, o->threads, &r->new_accuracy, r->new_recall, err, errlen))
+		goto out;
+	if (r->new_accuracy > r->current_accuracy) {
+		char why[ERRMSG_LEN];
+
+		if (model_self_check(next, why, sizeof(why))) {
+			errmsg(err, errlen, "the fine-tuned model fails its self-check: %s", why);
+			goto out;
+		}
+		if (save(next, o->out, err, errlen))
+			goto out;
+		r->written = true;
+	}
+	rc = 0;
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	free(train_rows);
+	free(held_rows);
+	dataset_free(&train);
+	dataset_free(&held);
+	site_rows_free(&rows);
+	model_free(next);
+	model_free(cur);
+	return rc;
+}
+
+void learn_report(FILE *out, const struct learn_result *r, const char *out_path)
+{
+	fprintf(out, "learned on %zu windows, judged on the newest %zu (held out by time):\n",
+		r->trained, r->held);
+	fprintf(out, "  %-16s %8s %9s %9s %8s\n", "class", "windows", "current", "new", "change");
+	for (int k = 0; k < r->num_classes; k++) {
+		if (!r->support[k])
+			continue;
+		fprintf(out, "  %-16s %8zu %8.1f%% %8.1f%% %+7.1f\n", r->class_names[k], r->support[k],
+			100 * r->current_recall[k], 100 * r->new_recall[k],
+			100 * (r->new_recall[k] - r->current_recall[k]));
+	}
+	fprintf(out, "  %-16s %8zu %8.1f%% %8.1f%% %+7.1f\n", "all", r->held,
+		100 * r->current_accuracy, 100 * r->new_accuracy,
+		100 * (r->new_accuracy - r->current_accuracy));
+	if (r->written)
+		fprintf(out, "the new model is better: saved %s, model id %08x (%.1f s)\n", out_path,
+			r->new_model_id, r->seconds);
+	else
+		fprintf(out, "the new model is no better: %s not written, keep the current one "
+			"(%.1f s)\n", out_path, r->seconds);
+}
