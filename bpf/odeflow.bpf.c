@@ -490,9 +490,11 @@ static __always_inline bool policy_acts(__u32 class_id)
 }
 
 /* The XDP action for a packet of a classified connection. A provisional
- * verdict (the cascade is still collecting windows) is a guess: it may mark
- * (a QoS hint, harmless if wrong) but never drops or rate-limits. */
-static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool provisional,
+ * verdict (the cascade is still collecting windows) is a guess, and an
+ * Unknown one names nothing the model knows: either may mark (a QoS hint,
+ * harmless if wrong) but never drops or rate-limits, whatever the policy
+ * map says. */
+static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool guess,
 				   void *data_end, struct counters *cnt)
 {
 	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
@@ -504,12 +506,12 @@ static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool prov
 		count_class_action(class_id, OUTCOME_MARK, pkt->ip_len);
 		return XDP_PASS;
 	}
-	if (p && action == ACTION_DROP && !provisional) {
+	if (p && action == ACTION_DROP && !guess) {
 		cnt->action_drop++;
 		count_class_action(class_id, OUTCOME_DROP, pkt->ip_len);
 		return XDP_DROP;
 	}
-	if (p && action == ACTION_RATE_LIMIT && !provisional) {
+	if (p && action == ACTION_RATE_LIMIT && !guess) {
 		if (rate_allows(class_id, p, pkt)) {
 			cnt->action_rate_pass++;
 			count_class_action(class_id, OUTCOME_RATE_PASS, pkt->ip_len);
@@ -944,7 +946,8 @@ static __always_inline int handle_packet(void *ctx, bool tc, void *data, void *d
 	}
 	if (v) {
 		cnt->verdict_hits++;
-		action = enforce(&pkt, v->class_id, v->flags & VERDICT_PROVISIONAL, data_end, cnt);
+		action = enforce(&pkt, v->class_id, v->flags & (VERDICT_PROVISIONAL | VERDICT_UNKNOWN),
+				 data_end, cnt);
 		/* A final verdict ends sampling of a direction whose first window
 		 * the agent has seen; a provisional one keeps the cascade's
 		 * re-armed windows filling. */
@@ -964,7 +967,8 @@ static __always_inline int handle_packet(void *ctx, bool tc, void *data, void *d
 			if (!(st->decision & FLOW_PROVISIONAL) && policy_acts(st->class_id))
 				cnt->enforced_evicted++;
 		}
-		action = enforce(&pkt, st->class_id, st->decision & FLOW_PROVISIONAL, data_end, cnt);
+		action = enforce(&pkt, st->class_id,
+				 st->decision & (FLOW_PROVISIONAL | FLOW_UNKNOWN), data_end, cnt);
 		if (!(st->decision & FLOW_PROVISIONAL))
 			return action;
 	}

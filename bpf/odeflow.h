@@ -138,6 +138,7 @@ enum flow_decision {
 	FLOW_DECIDED = 1,      /* class_id holds the connection's verdict */
 	FLOW_PROVISIONAL = 2,  /* ... a provisional one (enforce() says what that may do) */
 	FLOW_VERDICT_LOST = 4, /* "verdicts" lost it while this entry enforced it (counted) */
+	FLOW_UNKNOWN = 8,      /* ... the outcome Unknown (enforced as a guess, as a verdict) */
 };
 
 /* The slots of a window of n packets that follow a head (struct flow_state
@@ -223,6 +224,10 @@ enum verdict_flags {
 	/* The fast model ended unsure (or with Unknown), and the class is the
 	 * one nDPI found in the connection's payload (--teach): stage "dpi". */
 	VERDICT_DPI = 8,
+	/* The connection's windows are unlike what the model learnt: its
+	 * class_id is the outcome Unknown (the model's class count), which a
+	 * policy may mark but never drops or rate-limits. */
+	VERDICT_UNKNOWN = 16,
 };
 
 /* Map "active" (one entry): the program that works on an interface while
@@ -264,7 +269,7 @@ enum policy_action {
 
 /* What the policy did to a packet of a classified connection: the key of
  * map "class_actions" is class_id * OUTCOME_COUNT + outcome. A provisional
- * verdict's DROP or RATE_LIMIT counts as the PASS it was. */
+ * or Unknown verdict's DROP or RATE_LIMIT counts as the PASS it was. */
 enum policy_outcome {
 	OUTCOME_PASS = 0,
 	OUTCOME_DROP = 1,
@@ -340,7 +345,8 @@ struct agent_info {
 	__u32 pid;            /* 0: no agent has run since the maps were pinned */
 	__u32 model_id;
 	__u32 window_n;
-	__u32 num_classes;
+	__u32 num_classes;    /* the outcomes a verdict may name: the model's classes,
+			       * then "Unknown" (VERDICT_UNKNOWN) */
 	__u64 started_ns;     /* bpf_ktime_get_ns() clock */
 	__u64 heartbeat_ns;   /* refreshed at least every 100 ms while running */
 	__u64 windows_classified;

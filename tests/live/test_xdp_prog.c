@@ -616,6 +616,36 @@ static void test_direction_enforces_a_lost_verdict(void)
 /* A final verdict reached from one direction still lets the other direction
  * fill its first window; once the agent has seen a direction's first window
  * (its SEEN bit), that direction is no longer sampled. */
+/* An Unknown verdict (the model did not recognise the connection) is
+ * marked when its policy marks, and passed when its policy would drop or
+ * rate-limit: whatever the policy map says, Unknown is never dropped. */
+static void test_unknown_verdict_never_drops(void)
+{
+	struct fixture f;
+	uint64_t d[CNT_MAX];
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	set_policy(&f, 5, (struct policy){ .action = ACTION_DROP });
+	put_verdict(&f, &tcp4, 5, VERDICT_UNKNOWN);
+	CHECKF(run_spec(&f, &tcp4, NULL) == XDP_PASS, "an Unknown verdict dropped");
+	counter_delta(&f, d);
+	CHECK(d[CNT_VERDICT_HITS] == 1 && d[CNT_ACTION_PASS] == 1 && d[CNT_ACTION_DROP] == 0);
+	set_policy(&f, 5, (struct policy){ .action = ACTION_RATE_LIMIT, .rate_bytes = 1,
+					   .burst_bytes = 1 });
+	CHECKF(run_spec(&f, &tcp4, NULL) == XDP_PASS, "an Unknown verdict was rate-limited");
+	counter_delta(&f, d);
+	CHECK(d[CNT_ACTION_PASS] == 1 && d[CNT_ACTION_RATE_DROP] == 0);
+	set_policy(&f, 5, (struct policy){ .action = ACTION_MARK, .dscp = 8 });
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(d[CNT_ACTION_MARK] == 1);
+	check_class_actions(&f, (uint64_t[ODEFLOW_CLASS_ACTIONS]){
+					[5 * OUTCOME_COUNT + OUTCOME_PASS] = 2,
+					[5 * OUTCOME_COUNT + OUTCOME_MARK] = 1 }, 140);
+	fixture_close(&f);
+}
+
 static void test_final_verdict_samples_unseen_direction(void)
 {
 	struct fixture f;
@@ -1445,6 +1475,7 @@ int main(void)
 	RUN(test_verdict_drop);
 	RUN(test_direction_enforces_a_lost_verdict);
 	RUN(test_idle_verdict_expires);
+	RUN(test_unknown_verdict_never_drops);
 	RUN(test_final_verdict_samples_unseen_direction);
 	RUN(test_mark_rewrites_dscp);
 	RUN(test_rate_limit_passes_burst_then_drops);

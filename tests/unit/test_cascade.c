@@ -272,6 +272,135 @@ out:
 	model_free(m);
 }
 
+/* A model with the Unknown score 'confidence' (1 - its top probability)
+ * and windows a (score lower) and b (score higher): a threshold between
+ * them makes b Unknown and leaves a named. */
+static struct model *unknown_model(struct window_record *a, struct window_record *b)
+{
+	struct model *m = new_model();
+	struct model_config cfg;
+	float sizes[2 * N], lp[2 * 5], score[2];
+	double times[2 * N];
+	struct window_record w[2] = { make_window(1, 0, 1), make_window(2, 0, 5) };
+	struct model_ws *ws;
+	struct model *u = NULL;
+	char err[ERRMSG_LEN];
+
+	if (!m)
+		return NULL;
+	cfg = *model_config(m);
+	model_free(m);
+	cfg.unknown = UNKNOWN_CONFIDENCE;
+	if (model_create(&cfg, 7, &u, err, sizeof(err)))
+		return NULL;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < N; j++) {
+			sizes[i * N + j] = w[i].sizes[j];
+			times[i * N + j] = w[i].offset_us[j] * 1e-6;
+		}
+	ws = model_ws_new(u, 2);
+	CHECK(ws && model_classify_scored(u, ws, 2, sizes, times, lp, score, NULL) == 0);
+	model_ws_free(ws);
+	CHECK(score[0] != score[1]);
+	*a = w[score[0] < score[1] ? 0 : 1];
+	*b = w[score[0] < score[1] ? 1 : 0];
+	CHECK(model_set_unknown_threshold(u, (score[0] + score[1]) / 2, err, sizeof(err)) == 0);
+	return u;
+}
+
+/* A window unlike the training data adds nothing to the connection's
+ * average and asks for the next window: while it is all the connection
+ * has, the connection is a provisional Unknown (the class id after the
+ * model's classes); a named window that is sure enough then settles it. */
+static void test_unknown_asks_for_the_next_window(void)
+{
+	struct window_record a, b, w[2];
+	struct model *m = unknown_model(&a, &b);
+	struct cascade_options o = { .threshold = 0, .max_windows = 3, .max_connections = 64 };
+	struct cascade *c = m ? new_cascade(m, &o) : NULL;
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 2) : NULL;
+	struct decision d[2];
+	int failed;
+
+	CHECK(m && c && ws);
+	if (!ws)
+		return;
+	w[0] = b;               /* Unknown */
+	w[1] = a;               /* named, the same connection */
+	w[1].key = b.key;
+	CHECK(cascade_decide(c, ws, 1, &w[0], &d[0], &failed) == 1);
+	CHECK(d[0].unknown && d[0].class_id == 5 && d[0].provisional && d[0].rearm);
+	CHECK(d[0].stage == 1 && d[0].confidence == 1.0f);
+	CHECK(cascade_decide(c, ws, 1, &w[1], &d[1], &failed) == 1);
+	CHECK(!d[1].unknown && d[1].class_id >= 0 && d[1].class_id < 5);
+	CHECK(!d[1].provisional && !d[1].rearm && d[1].stage == 2);
+	cascade_ws_free(ws);
+	cascade_free(c);
+	model_free(m);
+}
+
+/* At max_windows a connection settles on Unknown when at least half of its
+ * windows were Unknown (a tie too), on its named windows' class otherwise; a final
+ * Unknown stays so for the windows that come after. */
+static void test_unknown_settles_by_the_majority(void)
+{
+	struct window_record a, b;
+	struct model *m = unknown_model(&a, &b);
+	struct cascade_options o = { .threshold = 1, .max_windows = 3, .max_connections = 64 };
+	struct cascade *c = m ? new_cascade(m, &o) : NULL;
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 4) : NULL;
+	struct window_record u1[4], u2[3];
+	struct decision d1[4], d2[3];
+	int failed;
+
+	CHECK(m && c && ws);
+	if (!ws)
+		return;
+	/* connection 1: Unknown, named, Unknown, then one more named */
+	u1[0] = b, u1[1] = a, u1[2] = b, u1[3] = a;
+	/* connection 2: named, Unknown, named */
+	u2[0] = a, u2[1] = b, u2[2] = a;
+	for (int i = 0; i < 4; i++)
+		u1[i].key = make_window(7, 0, 0).key;
+	for (int i = 0; i < 3; i++)
+		u2[i].key = make_window(8, 0, 0).key;
+	for (int i = 0; i < 4; i++)
+		CHECK(cascade_decide(c, ws, 1, &u1[i], &d1[i], &failed) == 1);
+	for (int i = 0; i < 3; i++)
+		CHECK(cascade_decide(c, ws, 1, &u2[i], &d2[i], &failed) == 1);
+	CHECK(d1[0].unknown && d1[0].provisional);
+	CHECK(d1[1].unknown && d1[1].provisional && d1[1].stage == 2); /* a tie is Unknown */
+	CHECK(d1[2].unknown && !d1[2].provisional && !d1[2].rearm && d1[2].class_id == 5);
+	CHECK(fabsf(d1[2].confidence - 2.0f / 3) < 1e-6f);
+	CHECK(d1[3].unknown && d1[3].stage == 3 && !d1[3].provisional);
+	CHECK(!d2[2].unknown && !d2[2].provisional && d2[2].class_id == d2[0].class_id);
+	cascade_ws_free(ws);
+	cascade_free(c);
+	model_free(m);
+}
+
+/* A model without an Unknown score never gives it. */
+static void test_no_unknown_score_names_every_connection(void)
+{
+	struct model *m = new_model();
+	struct cascade_options o = { .threshold = 1, .max_windows = 2, .max_connections = 64 };
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 1) : NULL;
+	struct window_record w = make_window(3, 0, 4);
+	struct decision d;
+	int failed;
+
+	CHECK(c && ws);
+	for (int i = 0; i < 2 && ws; i++) {
+		CHECK(cascade_decide(c, ws, 1, &w, &d, &failed) == 1);
+		CHECK(!d.unknown && d.class_id < 5);
+	}
+	CHECK(!d.provisional);
+	cascade_ws_free(ws);
+	cascade_free(c);
+	model_free(m);
+}
+
 int main(void)
 {
 	RUN(test_confident_first_window_is_final);
@@ -280,5 +409,8 @@ int main(void)
 	RUN(test_rejects_bad_input);
 	RUN(test_a_failed_window_fails_alone);
 	RUN(test_colliding_connections_never_lengthen_a_probe_run);
+	RUN(test_unknown_asks_for_the_next_window);
+	RUN(test_unknown_settles_by_the_majority);
+	RUN(test_no_unknown_score_names_every_connection);
 	return harness_done();
 }

@@ -90,8 +90,32 @@ static void test_non_utf8_name(void)
 	free(text);
 }
 
+/* The outcome Unknown is named as such; an id past it as "?". */
+static void test_unknown_event(void)
+{
+	struct model_config cfg = config();
+	struct decision d = { .class_id = 5, .unknown = true, .confidence = 1, .stage = 3 };
+	char *text;
+	json_t *o;
+
+	CHECK(!flow_key_make(&d.window.key, "10.200.0.1", 443, "10.200.0.2", 50000, 6));
+	d.window.n = 3;
+	text = event_json(&d, &cfg, "eth0", 1, 5);
+	o = text ? json_loads(text, 0, NULL) : NULL;
+	CHECK(o && !strcmp(json_string_value(json_object_get(o, "class")), "Unknown"));
+	json_decref(o);
+	free(text);
+	d.class_id = 6;
+	text = event_json(&d, &cfg, "eth0", 1, 5);
+	o = text ? json_loads(text, 0, NULL) : NULL;
+	CHECK(o && !strcmp(json_string_value(json_object_get(o, "class")), "?"));
+	json_decref(o);
+	free(text);
+}
+
 int main(void)
 {
+	RUN(test_unknown_event);
 	RUN(test_ipv4_event);
 	RUN(test_ipv6_event_with_latency);
 	RUN(test_non_utf8_name);

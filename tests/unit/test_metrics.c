@@ -336,9 +336,39 @@ static void test_bad_addresses(void)
 	}
 }
 
+/* A running agent's snapshot (metrics_fill) lists the outcome Unknown after
+ * the model's classes: its verdicts are counted and shown under its name,
+ * while the model's info keeps the model's own class count. */
+static void test_unknown_is_one_more_class(void)
+{
+	struct model_config cfg;
+	struct agent_counts counts = { 0 };
+	struct latency_hist lat = { 0 };
+	struct metrics_source src = { .iface = "eth0", .hook = "xdp", .model_path = "m",
+				       .model = &cfg, .max_windows = 1, .counts = &counts,
+				       .latency = &lat, .counters_fd = -1, .class_actions_fd = -1,
+				       .flows_fd = -1, .verdicts_fd = -1 };
+	struct decision d = { .class_id = 5, .unknown = true, .stage = 1 };
+	struct metrics_snapshot *s = calloc(1, sizeof(*s));
+	size_t len;
+	char *text;
+
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	agent_counts_decisions(&counts, &d, 1);
+	metrics_fill(&src, s);
+	CHECK(s->num_classes == 6 && !strcmp(s->class_names[5], "Unknown"));
+	text = metrics_render(s, &len);
+	CHECK(text && strstr(text, "odeflow_verdicts_total{class=\"Unknown\",stage=\"1\"} 1\n"));
+	CHECK(text && strstr(text, "odeflow_verdicts_total{class=\"Browsing\",stage=\"1\"} 0\n"));
+	CHECK(text && strstr(text, ",classes=\"5\","));
+	free(text);
+	free(s);
+}
+
 int main(void)
 {
 	RUN(test_render);
+	RUN(test_unknown_is_one_more_class);
 	RUN(test_promtool_accepts_it);
 	RUN(test_alerts_and_dashboard_name_served_metrics);
 	RUN(test_serves_ipv4);

@@ -2,6 +2,7 @@
 /* Policy files: every action, DSCP names, rate units, and errors that name the line. */
 #include "harness.h"
 #include "agent/policy.h"
+#include "engine/model.h"
 
 static const char *const classes[] = { "VoIP", "Video", "File_Transfer", "Chat", "Browsing" };
 
@@ -109,6 +110,35 @@ static void test_load_missing_file(void)
 	CHECKF(strstr(err, "/nonexistent/policy"), "%s", err);
 }
 
+/* The outcome Unknown (after the classes, as the agent lists them) may be
+ * passed or marked; a drop or a rate limit of it is refused with one line
+ * that names the line and says why, and nothing is applied. */
+static void test_unknown_is_never_dropped(void)
+{
+	static const char *const outcomes[] = { "VoIP", "Video", "File_Transfer", "Chat",
+						"Browsing", MODEL_UNKNOWN_NAME };
+	struct policy_table t = { .rules = { [0] = { .action = ACTION_MARK, .dscp = 7 } } };
+	struct policy drop = { .action = ACTION_DROP }, rate = { .action = ACTION_RATE_LIMIT };
+	struct policy mark = { .action = ACTION_MARK, .dscp = 8 };
+	char err[200] = "";
+	const char *ok = "Video drop\nunknown mark cs1\n";
+	const char *dropped = "Video drop\n\nUnknown drop\n";
+	const char *limited = "UNKNOWN rate-limit 1mbit 10k\n";
+
+	CHECKF(policy_parse(ok, strlen(ok), outcomes, 6, &t, err, sizeof(err)) == 0, "%s", err);
+	CHECK(t.rules[5].action == ACTION_MARK && t.rules[5].dscp == 8);
+	CHECK(policy_parse(dropped, strlen(dropped), outcomes, 6, &t, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "line 3: Unknown may be passed or marked, never dropped") != NULL, "%s",
+	       err);
+	CHECK(policy_parse(limited, strlen(limited), outcomes, 6, &t, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "line 1: ") && strstr(err, "rate-limited"), "%s", err);
+	CHECK(t.rules[1].action == ACTION_DROP && t.rules[5].action == ACTION_MARK); /* kept */
+	CHECK(policy_check_rule("Unknown", &drop, err, sizeof(err)) == -1);
+	CHECK(policy_check_rule("unknown", &rate, err, sizeof(err)) == -1);
+	CHECK(policy_check_rule("Unknown", &mark, err, sizeof(err)) == 0);
+	CHECK(policy_check_rule("Video", &drop, err, sizeof(err)) == 0);
+}
+
 int main(void)
 {
 	RUN(test_every_action);
@@ -117,5 +147,6 @@ int main(void)
 	RUN(test_errors_name_the_line);
 	RUN(test_format_round_trip);
 	RUN(test_load_missing_file);
+	RUN(test_unknown_is_never_dropped);
 	return harness_done();
 }

@@ -340,6 +340,33 @@ static void test_named_metrics(void)
 	       m.right);
 }
 
+/* The outcomes a connection may get: the classes, then Unknown, for any
+ * model with room for it; no class may take its name, and a model with an
+ * Unknown score keeps room for it. */
+static void test_outcomes(void)
+{
+	struct model_config cfg;
+	char err[256];
+
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	CHECK(model_outcomes(&cfg) == C + 1);
+	CHECK(!strcmp(model_outcome_name(&cfg, 0), "VoIP"));
+	CHECK(!strcmp(model_outcome_name(&cfg, C), MODEL_UNKNOWN_NAME));
+	CHECK(!strcmp(model_outcome_name(&cfg, C + 1), "?") && !strcmp(model_outcome_name(&cfg, -1), "?"));
+	snprintf(cfg.class_names[2], sizeof(cfg.class_names[2]), "unknown");
+	CHECK(model_config_check(&cfg, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "'unknown'") != NULL, "%s", err);
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	cfg.num_classes = ODEFLOW_MAX_CLASSES;
+	for (int k = 0; k < cfg.num_classes; k++)
+		snprintf(cfg.class_names[k], sizeof(cfg.class_names[k]), "c%d", k);
+	CHECK(model_config_check(&cfg, err, sizeof(err)) == 0);
+	CHECK(model_outcomes(&cfg) == ODEFLOW_MAX_CLASSES);
+	cfg.unknown = UNKNOWN_CONFIDENCE;
+	CHECK(model_config_check(&cfg, err, sizeof(err)) == -1);
+	CHECKF(strstr(err, "at most 15 classes") != NULL, "%s", err);
+}
+
 int main(void)
 {
 	RUN(test_score_is_the_mahalanobis_distance);
@@ -348,5 +375,6 @@ int main(void)
 	RUN(test_save_load);
 	RUN(test_class_without_windows);
 	RUN(test_named_metrics);
+	RUN(test_outcomes);
 	return harness_done();
 }

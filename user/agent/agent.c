@@ -75,7 +75,8 @@ struct agent {
 	char model_paths[MODEL_PATHS][PATH_MAX];
 	unsigned model_paths_used;
 	struct model_reloader *reloader;
-	const char *class_names[ODEFLOW_MAX_CLASSES];
+	const char *class_names[ODEFLOW_MAX_CLASSES]; /* of its outcomes: classes, Unknown */
+	int num_outcomes;
 	struct xdp_sampler *sampler;
 	struct interfaces *interfaces;
 	bool attached;            /* to at least one interface */
@@ -119,12 +120,11 @@ struct agent {
 static void policy_changes(const struct agent *a, const struct policy_table *from,
 			   const struct policy_table *to, char *out, size_t len)
 {
-	int num_classes = model_config(a->model)->num_classes;
 	char was[64], now[64];
 	size_t used = 0;
 
 	out[0] = '\0';
-	for (int k = 0; k < num_classes && used < len; k++) {
+	for (int k = 0; k < a->num_outcomes && used < len; k++) {
 		if (!memcmp(&from->rules[k], &to->rules[k], sizeof(to->rules[k])))
 			continue;
 		policy_format(&from->rules[k], was, sizeof(was));
@@ -153,10 +153,9 @@ static void say_after_start_at(struct agent *a, enum log_level level, const char
 static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 {
 	struct policy_table table = { 0 }; /* no file: pass everywhere */
-	int num_classes = a->cfg.num_classes;
 
 	if (a->opts->policy_path &&
-	    policy_load(a->opts->policy_path, a->class_names, num_classes, &table, err, errlen))
+	    policy_load(a->opts->policy_path, a->class_names, a->num_outcomes, &table, err, errlen))
 		return -1;
 	for (unsigned k = 0; k < ODEFLOW_MAX_CLASSES; k++)
 		if (xdp_set_policy(a->policy_fd, a->buckets_fd, k, &table.rules[k]))
@@ -210,7 +209,6 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	struct direction_decision settled[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
-
 	bool taught;
 
 	__atomic_fetch_add(&a->failed, (uint64_t)failed, __ATOMIC_RELAXED);
@@ -221,15 +219,11 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 		values[i] = (struct verdict){
 			.class_id = (__u8)d[i].class_id,
 			.stage = (__u8)(d[i].stage > 255 ? 255 : d[i].stage),
-			.flags = (__u8)((d[i].provisional ? VERDICT_PROVISIONAL : 0) | d[i].directions_seen),
+			.flags = (__u8)((d[i].provisional ? VERDICT_PROVISIONAL : 0) |
+					(d[i].unknown ? VERDICT_UNKNOWN : 0) | d[i].directions_seen),
 			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
 			.decided_ns = decided_ns,
 			.model_id = d[i].model_id,
-		};
-		settled[i] = (struct direction_decision){
-			.direction = d[i].window.key, .emitted_ns = d[i].window.last_ns,
-			.window = d[i].window.window, .class_id = (uint8_t)d[i].class_id,
-			.provisional = d[i].provisional, .rearm = d[i].rearm,
 		};
 		if (d[i].restored && enforced(a, d[i].class_id))
 			__atomic_fetch_add(&a->verdicts_restored, 1, __ATOMIC_RELAXED);
@@ -241,6 +235,15 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	write_verdicts(a, keys, values, (unsigned)n);
 	if (taught)
 		teacher_end(a->teacher);
+	/* each direction keeps the verdict as written (the teacher's, if it
+	 * gave one) */
+	for (int i = 0; i < n; i++)
+		settled[i] = (struct direction_decision){
+			.direction = d[i].window.key, .emitted_ns = d[i].window.last_ns,
+			.window = d[i].window.window, .class_id = values[i].class_id,
+			.provisional = values[i].flags & VERDICT_PROVISIONAL,
+			.unknown = values[i].flags & VERDICT_UNKNOWN, .rearm = d[i].rearm,
+		};
 	written_ns = monotonic_ns();
 	/* the decision kept with each direction too (after the verdicts, which
 	 * enforce at once: the latency is theirs) */
@@ -337,11 +340,11 @@ static void publish_start(struct agent *a)
 	a->info.pid = (__u32)getpid();
 	a->info.model_id = cfg->model_id;
 	a->info.window_n = (__u32)cfg->window;
-	a->info.num_classes = (__u32)cfg->num_classes;
+	a->info.num_classes = (__u32)a->num_outcomes;
 	a->info.started_ns = monotonic_ns();
 	snprintf(a->info.iface, sizeof(a->info.iface), "%s", a->opts->iface);
-	for (int k = 0; k < cfg->num_classes; k++)
-		snprintf(a->info.class_names[k], sizeof(a->info.class_names[k]), "%s", cfg->class_names[k]);
+	for (int k = 0; k < a->num_outcomes; k++)
+		snprintf(a->info.class_names[k], sizeof(a->info.class_names[k]), "%s", a->class_names[k]);
 	publish(a);
 }
 
@@ -471,14 +474,15 @@ static int setup(struct agent *a, char *err, size_t errlen)
 		return errmsg(err, errlen, "%s: %s", o->model_path, why);
 	a->cfg = *model_config(a->model);
 	cfg = &a->cfg;
-	for (int k = 0; k < cfg->num_classes; k++)
-		a->class_names[k] = cfg->class_names[k];
+	a->num_outcomes = model_outcomes(cfg);
+	for (int k = 0; k < a->num_outcomes; k++)
+		a->class_names[k] = model_outcome_name(cfg, k);
 	if (interfaces_check(o->ifaces, o->n_ifaces, err, errlen))
 		return -1;
 	if (o->policy_path) { /* check the file before touching the interface */
 		struct policy_table t;
 
-		if (policy_load(o->policy_path, a->class_names, cfg->num_classes, &t, err, errlen))
+		if (policy_load(o->policy_path, a->class_names, a->num_outcomes, &t, err, errlen))
 			return -1;
 	}
 	xo.hook = o->hook;

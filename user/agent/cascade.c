@@ -13,9 +13,11 @@
 /* Per-connection cascade state, an entry of the connection cache. */
 struct connection {
 	struct flow_key key; /* first, as the cache needs */
-	float sum_logprobs[ODEFLOW_MAX_CLASSES];
-	int stage;     /* windows averaged in */
+	float sum_logprobs[ODEFLOW_MAX_CLASSES]; /* of the windows it names */
+	int stage;     /* windows taken in */
+	int unknown;   /* of those, the windows found Unknown (not in the sum) */
 	bool final;
+	bool is_unknown; /* the outcome Unknown (so far, or for good once final) */
 	uint8_t seen;  /* VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE */
 };
 
@@ -35,6 +37,7 @@ struct cascade_ws {
 	float *sizes;     /* max_batch x window */
 	double *times;    /* max_batch x window, seconds */
 	float *logprobs;  /* max_batch x classes */
+	float *unknown;   /* max_batch Unknown scores */
 	bool *row_failed; /* max_batch */
 };
 
@@ -95,8 +98,10 @@ struct cascade_ws *cascade_ws_new(const struct cascade *c, int max_batch)
 	ws->sizes = calloc(rows * (size_t)c->window, sizeof(float));
 	ws->times = calloc(rows * (size_t)c->window, sizeof(double));
 	ws->logprobs = calloc(rows * (size_t)c->num_classes, sizeof(float));
+	ws->unknown = calloc(rows, sizeof(float));
 	ws->row_failed = calloc(rows, sizeof(bool));
-	if (!ws->model_ws || !ws->sizes || !ws->times || !ws->logprobs || !ws->row_failed) {
+	if (!ws->model_ws || !ws->sizes || !ws->times || !ws->logprobs || !ws->unknown ||
+	    !ws->row_failed) {
 		cascade_ws_free(ws);
 		return NULL;
 	}
@@ -111,6 +116,7 @@ void cascade_ws_free(struct cascade_ws *ws)
 	free(ws->sizes);
 	free(ws->times);
 	free(ws->logprobs);
+	free(ws->unknown);
 	free(ws->row_failed);
 	free(ws);
 }
@@ -154,9 +160,10 @@ static void summarise(const float *sum, int stage, int num_classes, int *cls, fl
 }
 
 static void update(struct cascade *c, const struct window_record *w, const float *logprobs,
-		   struct decision *d)
+		   bool window_unknown, struct decision *d)
 {
 	struct connection *conn;
+	int named;
 
 	memset(d, 0, sizeof(*d));
 	d->window = *w;
@@ -170,13 +177,27 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	conn->seen |= reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
 	d->directions_seen = conn->seen;
 	if (!conn->final) {
-		for (int k = 0; k < c->num_classes; k++)
-			conn->sum_logprobs[k] += logprobs[k];
+		if (window_unknown)
+			conn->unknown++;
+		else
+			for (int k = 0; k < c->num_classes; k++)
+				conn->sum_logprobs[k] += logprobs[k];
 		conn->stage++;
 	}
-	summarise(conn->sum_logprobs, conn->stage, c->num_classes, &d->class_id, &d->confidence);
-	if (!conn->final)
-		conn->final = d->confidence >= c->opts.threshold || conn->stage >= c->opts.max_windows;
+	named = conn->stage - conn->unknown;
+	if (named)
+		summarise(conn->sum_logprobs, named, c->num_classes, &d->class_id, &d->confidence);
+	if (!conn->final) {
+		bool sure = named && d->confidence >= c->opts.threshold;
+
+		conn->final = sure || conn->stage >= c->opts.max_windows;
+		conn->is_unknown = !sure && 2 * conn->unknown >= conn->stage;
+	}
+	if (conn->is_unknown) {
+		d->unknown = true;
+		d->class_id = c->num_classes;
+		d->confidence = (float)conn->unknown / (float)conn->stage;
+	}
 	d->stage = conn->stage;
 	d->provisional = !conn->final;
 	d->rearm = !conn->final;
@@ -199,15 +220,15 @@ int cascade_decide(struct cascade *c, struct cascade_ws *ws, int n,
 			ws->sizes[i * per + j] = windows[i].sizes[j];
 			ws->times[i * per + j] = windows[i].offset_us[j] * 1e-6;
 		}
-	*failed = model_classify_rows(ws->model, ws->model_ws, n, ws->sizes, ws->times,
-				      ws->logprobs, ws->row_failed);
+	*failed = model_classify_scored(ws->model, ws->model_ws, n, ws->sizes, ws->times,
+					ws->logprobs, ws->unknown, ws->row_failed);
 	if (*failed < 0)
 		return -1;
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < n; i++)
 		if (!ws->row_failed[i]) {
 			update(c, &windows[i], ws->logprobs + (size_t)i * c->num_classes,
-			       &out[decided]);
+			       model_is_unknown(ws->model, ws->unknown[i]), &out[decided]);
 			out[decided++].model_id = model_config(ws->model)->model_id;
 		}
 	pthread_mutex_unlock(&c->lock);

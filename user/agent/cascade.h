@@ -5,7 +5,10 @@
  * top class probability is below the threshold is provisional and asks for
  * the next window of that direction; the log-probabilities of all its
  * windows (either direction) are averaged until the threshold is met or
- * max_windows windows were seen. */
+ * max_windows windows were seen. A window the model finds unlike what it
+ * learnt (model_is_unknown) adds nothing to the average and asks for the
+ * next window too; a connection that reaches max_windows with at least half
+ * of its windows such settles on the outcome Unknown. */
 #ifndef ODEFLOW_CASCADE_H
 #define ODEFLOW_CASCADE_H
 
@@ -36,8 +39,11 @@ struct decision {
 	struct window_record window; /* the window this decision came from */
 	struct flow_key connection;  /* canonical key of its connection */
 	float window_logprobs[ODEFLOW_MAX_CLASSES]; /* this window alone */
-	int class_id;                /* the connection's class so far */
-	float confidence;            /* its averaged probability */
+	int class_id;                /* the connection's class so far; the model's class
+				      * count when it is Unknown (model_outcome_name) */
+	bool unknown;                /* it is Unknown */
+	float confidence;            /* its averaged probability; Unknown: the share of
+				      * its windows the model found Unknown */
 	int stage;                   /* windows averaged into it */
 	bool provisional;            /* below threshold and more windows allowed */
 	bool rearm;                  /* ask for the next window of this direction */

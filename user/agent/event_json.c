@@ -29,8 +29,7 @@ char *event_json(const struct decision *d, const struct model_config *cfg, const
 	const struct window_record *w = &d->window;
 	char src[FLOW_ADDR_STRLEN], dst[FLOW_ADDR_STRLEN];
 	int n = w->n < ODEFLOW_MAX_WINDOW ? w->n : ODEFLOW_MAX_WINDOW;
-	const char *cls = d->class_id >= 0 && d->class_id < cfg->num_classes
-				  ? cfg->class_names[d->class_id] : "?";
+	const char *cls = model_outcome_name(cfg, d->class_id);
 	json_t *sizes = json_array(), *ts_us = json_array(), *o;
 	char *text;
 

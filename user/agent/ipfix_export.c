@@ -289,8 +289,7 @@ static void fill_record(const struct ipfix_exporter *x, const struct decision *d
 			uint64_t wall_minus_mono_ns, struct ipfix_record *r)
 {
 	const struct flow_key *k = &d->window.key;
-	const char *name = d->class_id >= 0 && d->class_id < x->model->num_classes
-				   ? x->model->class_names[d->class_id] : "?";
+	const char *name = model_outcome_name(x->model, d->class_id);
 
 	memset(r, 0, sizeof(*r));
 	r->start_ms = (d->window.first_ns + wall_minus_mono_ns) / 1000000ULL;

@@ -183,11 +183,11 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 	s->arch = model_arch_name(cfg->arch);
 	s->model_id = __atomic_load_n(&cfg->model_id, __ATOMIC_RELAXED);
 	s->window_n = cfg->window;
-	s->num_classes = cfg->num_classes < ODEFLOW_MAX_CLASSES ? cfg->num_classes
-								: ODEFLOW_MAX_CLASSES;
+	s->model_classes = cfg->num_classes;
+	s->num_classes = model_outcomes(cfg);
 	s->max_windows = src->max_windows;
 	for (int k = 0; k < s->num_classes; k++)
-		s->class_names[k] = cfg->class_names[k];
+		s->class_names[k] = model_outcome_name(cfg, k);
 	s->start_time = src->start_time;
 	s->windows_classified = load_or_zero(src->windows_classified);
 	s->bad_records = load_or_zero(src->bad_records);
@@ -259,7 +259,7 @@ static void render_info(FILE *f, const struct metrics_snapshot *s)
 	       "The model the agent classifies with: its id, architecture, window size N and file.");
 	fprintf(f, "odeflow_model_info{model_id=\"%u\",arch=\"", s->model_id);
 	put_label(f, s->arch);
-	fprintf(f, "\",window=\"%d\",classes=\"%d\",path=\"", s->window_n, s->num_classes);
+	fprintf(f, "\",window=\"%d\",classes=\"%d\",path=\"", s->window_n, s->model_classes);
 	put_label(f, s->model_path);
 	fputs("\",iface=\"", f);
 	put_label(f, s->iface);
@@ -363,7 +363,7 @@ static void render_classes(FILE *f, const struct metrics_snapshot *s)
 		return;
 	render_class_traffic(f, s, "odeflow_policy_packets_total",
 			     "Packets of classified connections, by class and what the policy did "
-			     "(a provisional verdict's drop or rate limit counts as pass).", false);
+			     "(a provisional or Unknown verdict's drop or rate limit counts as pass).", false);
 	render_class_traffic(f, s, "odeflow_policy_bytes_total",
 			     "IP bytes of those packets, by class and what the policy did.", true);
 }

@@ -43,7 +43,8 @@ struct metrics_snapshot {
 	/* who */
 	const char *iface, *hook, *model_path, *arch;
 	uint32_t model_id;
-	int window_n, num_classes;
+	int window_n, model_classes;
+	int num_classes;              /* the outcomes: the model's classes, then Unknown */
 	const char *class_names[ODEFLOW_MAX_CLASSES];
 	int max_windows;              /* verdicts have stages 1..max_windows */
 	double start_time;            /* seconds since the epoch */

@@ -10,6 +10,7 @@
 
 #include "common/file_read.h"
 #include "common/errmsg.h"
+#include "engine/model.h"
 
 #define POLICY_FILE_MAX (64u << 10) /* a rule per class fits many times over */
 
@@ -115,6 +116,15 @@ int policy_parse_action(int argc, char **argv, struct policy *out, char *err, si
 	return 0;
 }
 
+int policy_check_rule(const char *class_name, const struct policy *p, char *err, size_t errlen)
+{
+	if (strcasecmp(class_name, MODEL_UNKNOWN_NAME) ||
+	    (p->action != ACTION_DROP && p->action != ACTION_RATE_LIMIT))
+		return 0;
+	return errmsg(err, errlen, "%s may be passed or marked, never dropped or rate-limited: "
+		      "the model does not know what that traffic is", MODEL_UNKNOWN_NAME);
+}
+
 static int find_class(const char *name, const char *const *class_names, int num_classes)
 {
 	for (int i = 0; i < num_classes; i++)
@@ -177,7 +187,8 @@ int policy_parse(const char *text, size_t len, const char *const *class_names, i
 			return errmsg(err, errlen,
 				      "line %d: class '%s' already has a rule on line %d",
 				      lineno, class_names[cls], seen[cls]);
-		if (policy_parse_action(nwords - 1, words + 1, &table.rules[cls], why, sizeof(why)))
+		if (policy_parse_action(nwords - 1, words + 1, &table.rules[cls], why, sizeof(why)) ||
+		    policy_check_rule(class_names[cls], &table.rules[cls], why, sizeof(why)))
 			return errmsg(err, errlen, "line %d: %s", lineno, why);
 		seen[cls] = lineno;
 	}

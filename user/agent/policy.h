@@ -10,7 +10,10 @@
  * per second, or bits per second with a "bit" suffix; both take k, m, g
  * (powers of 1000): "10mbit" = 1,250,000 bytes/s, "2m" = 2,000,000 bytes/s.
  * BURST is bytes with the same k, m, g multipliers. Classes a file does not
- * name get "pass": the default is to observe only. */
+ * name get "pass": the default is to observe only. CLASS may be "Unknown",
+ * the outcome of traffic unlike what the model learnt: pass or mark only
+ * (a rule that drops or rate-limits it is refused; the XDP program would
+ * not apply it either). */
 #ifndef ODEFLOW_POLICY_H
 #define ODEFLOW_POLICY_H
 
@@ -33,6 +36,10 @@ int policy_load(const char *path, const char *const *class_names, int num_classe
 
 /* Parses one action given as words ("mark", "ef") for `odeflow policy set`. */
 int policy_parse_action(int argc, char **argv, struct policy *out, char *err, size_t errlen);
+
+/* Whether a class may have this rule: -1 with one line in err for a drop
+ * or a rate limit of the outcome Unknown. */
+int policy_check_rule(const char *class_name, const struct policy *p, char *err, size_t errlen);
 
 /* Writes an action in the file syntax ("rate-limit 1250000 64000"). */
 void policy_format(const struct policy *p, char *buf, size_t len);

@@ -16,7 +16,8 @@ ODEFLOW_COMMAND(policy,
 		       "action, or loads a policy file (lines CLASS ACTION [ARGS], as odeflow run "
 		       "--policy takes) into the pinned policy map of a running agent; the XDP "
 		       "program applies it to the next packet. A file that does not parse changes "
-		       "nothing.",
+		       "nothing. Unknown (what the model does not recognise) may be passed or "
+		       "marked, never dropped or rate-limited.",
 	.operands = { "[show]", "set CLASS pass|drop|mark DSCP|rate-limit RATE BURST",
 		     "load FILE" },
 	.groups = { PINNED_WHERE_GROUP });
@@ -77,7 +78,8 @@ int cmd_policy(int argc, char **argv)
 		cls = pinned_class_id(&p, args[1]);
 		if (cls < 0)
 			cli_fail("unknown class '%s'", args[1]);
-		else if (policy_parse_action(n - 2, args + 2, &table.rules[cls], err, sizeof(err)))
+		else if (policy_parse_action(n - 2, args + 2, &table.rules[cls], err, sizeof(err)) ||
+			 policy_check_rule(args[1], &table.rules[cls], err, sizeof(err)))
 			cli_fail("%s", err);
 		else
 			rc = write_table(&p, &table, (unsigned)cls, (unsigned)cls);

@@ -9,8 +9,10 @@
 
 ODEFLOW_COMMAND(stats,
 	.summary = "print the packet counters and the agent's state",
-	.description = "Prints the XDP program's counters, summed over the CPUs, and whether "
-		       "the agent runs, with its windows classified and its latency.",
+	.description = "Prints the XDP program's counters, summed over the CPUs, the packets "
+		       "and bytes of classified connections by class (Unknown among them) with "
+		       "those the policy dropped, and whether the agent runs, with its windows "
+		       "classified and its latency.",
 	.groups = { { NULL, pinned_command_options }, PINNED_WHERE_GROUP });
 
 static void latency_text(uint64_t p50, uint64_t p99, const char *none, char *out, size_t len)
@@ -22,9 +24,34 @@ static void latency_text(uint64_t p50, uint64_t p99, const char *none, char *out
 			 (unsigned long long)p99);
 }
 
+/* Packets, bytes and dropped packets of classified connections, by the
+ * class (or Unknown) of their verdict. */
+struct class_row {
+	uint64_t packets, bytes, dropped;
+};
+
+static void class_rows(const struct class_traffic *t, unsigned num_classes, struct class_row *rows)
+{
+	for (unsigned k = 0; k < num_classes; k++) {
+		rows[k] = (struct class_row){ 0 };
+		for (int o = 0; o < OUTCOME_COUNT; o++) {
+			const struct class_traffic *c = &t[k * OUTCOME_COUNT + o];
+
+			rows[k].packets += c->packets;
+			rows[k].bytes += c->bytes;
+			if (o == OUTCOME_DROP || o == OUTCOME_RATE_DROP)
+				rows[k].dropped += c->packets;
+		}
+	}
+}
+
 int cmd_stats(int argc, char **argv)
 {
+	static struct class_traffic traffic[ODEFLOW_CLASS_ACTIONS];
+	struct class_row rows[ODEFLOW_MAX_CLASSES];
 	uint64_t counters[CNT_MAX];
+	unsigned classes;
+	char name[40];
 	const char *hook;
 	struct pinned p;
 	bool json;
@@ -37,12 +64,26 @@ int cmd_stats(int argc, char **argv)
 		return cli_fail("cannot read the counters map");
 	}
 	hook = pinned_sampler_hook(&p);
+	classes = p.agent.num_classes < ODEFLOW_MAX_CLASSES ? p.agent.num_classes
+							     : ODEFLOW_MAX_CLASSES;
+	if (xdp_read_class_actions(p.fd[XDP_MAP_CLASS_ACTIONS], traffic))
+		classes = 0;
+	class_rows(traffic, classes, rows);
 	if (json) {
+		json_t *by_class = json_object();
+
+		for (unsigned k = 0; k < classes; k++)
+			json_object_set_new(by_class, pinned_class_name(&p, k, name, sizeof(name)),
+					    json_pack("{s:I, s:I, s:I}",
+						      "packets", (json_int_t)rows[k].packets,
+						      "bytes", (json_int_t)rows[k].bytes,
+						      "dropped", (json_int_t)rows[k].dropped));
 		json_t *o = json_object(), *cnt = json_object();
 
 		for (int i = 0; i < CNT_MAX; i++)
 			json_object_set_new(cnt, xdp_counter_name(i), json_integer((json_int_t)counters[i]));
 		json_object_set_new(o, "counters", cnt);
+		json_object_set_new(o, "classes", by_class);
 		json_object_set_new(o, "sampler_loaded", json_boolean(hook != NULL));
 		json_object_set_new(o, "hook", hook ? json_string(hook) : json_null());
 		json_t *teach = teach_stats_json(&p);
@@ -68,6 +109,13 @@ int cmd_stats(int argc, char **argv)
 	} else {
 		for (int i = 0; i < CNT_MAX; i++)
 			printf("%-18s %20llu\n", xdp_counter_name(i), (unsigned long long)counters[i]);
+		if (classes)
+			printf("%-18s %20s %20s %20s\n", "class", "packets", "bytes", "dropped");
+		for (unsigned k = 0; k < classes; k++)
+			printf("%-18s %20llu %20llu %20llu\n",
+			       pinned_class_name(&p, k, name, sizeof(name)),
+			       (unsigned long long)rows[k].packets, (unsigned long long)rows[k].bytes,
+			       (unsigned long long)rows[k].dropped);
 		if (hook)
 			printf("hook: %s\n", hook);
 		if (pinned_agent_alive(&p)) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arch.h"
 #include "window_features.h"
@@ -153,6 +154,9 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 		for (int j = 0; j < i; j++)
 			if (!strcmp(name, c->class_names[j]))
 				return errmsg(err, errlen, "class name '%s' appears twice", name);
+		if (!strcasecmp(name, MODEL_UNKNOWN_NAME))
+			return errmsg(err, errlen, "class name '%s' is the outcome of windows the "
+				      "model does not know, not a class", name);
 	}
 	if (strncmp(c->transform, arch_table[c->arch]->transform, sizeof(c->transform)))
 		return errmsg(err, errlen,
@@ -169,6 +173,10 @@ int model_config_check(const struct model_config *c, char *err, size_t errlen)
 	if (c->unknown == UNKNOWN_MAHALANOBIS && !arch_table[c->arch]->head_input)
 		return errmsg(err, errlen, "%s has no hidden state for the Unknown score %s",
 			      arch_table[c->arch]->name, unknown_names[c->unknown]);
+	if (c->unknown != UNKNOWN_NONE && c->num_classes >= ODEFLOW_MAX_CLASSES)
+		return errmsg(err, errlen, "a model with an Unknown score has at most %d classes "
+			      "(the outcome %s takes the last id)", ODEFLOW_MAX_CLASSES - 1,
+			      MODEL_UNKNOWN_NAME);
 	if (isnan(c->unknown_threshold))
 		return errmsg(err, errlen, "the Unknown threshold is not a number");
 	return arch_table[c->arch]->check(c, err, errlen);
@@ -354,6 +362,18 @@ int model_set_unknown_threshold(struct model *m, double threshold, char *err, si
 		return errmsg(err, errlen, "the Unknown threshold is not a number");
 	m->cfg.unknown_threshold = threshold;
 	return 0;
+}
+
+int model_outcomes(const struct model_config *cfg)
+{
+	return cfg->num_classes < ODEFLOW_MAX_CLASSES ? cfg->num_classes + 1 : cfg->num_classes;
+}
+
+const char *model_outcome_name(const struct model_config *cfg, int id)
+{
+	if (id < 0 || id >= model_outcomes(cfg))
+		return "?";
+	return id < cfg->num_classes ? cfg->class_names[id] : MODEL_UNKNOWN_NAME;
 }
 
 bool model_is_unknown(const struct model *m, float score)

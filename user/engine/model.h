@@ -36,6 +36,13 @@ enum model_unknown {
 #define ISCX_CLASS_NAMES "VoIP", "Video", "File_Transfer", "Chat", "Browsing"
 #define ISCX_CLASS_LIST "VoIP, Video, File_Transfer, Chat, Browsing"
 
+/* The outcome Unknown: what a connection is called when its windows are
+ * unlike what the model learnt (model_is_unknown). Wherever the product
+ * names a connection's outcome (verdicts, policy, flows, stats, top,
+ * events, metrics, IPFIX) it follows the model's classes, as class id
+ * num_classes; no class of a model may take its name. */
+#define MODEL_UNKNOWN_NAME "Unknown"
+
 struct model_config {
 	enum model_arch arch;
 	int hidden;          /* odernn: GRU/ODE state size (8..128); lstm: LSTM hidden
@@ -88,6 +95,14 @@ const char *model_arch_about(enum model_arch arch);
 bool model_arch_creatable(enum model_arch arch);
 const char *model_solver_name(enum model_solver solver);
 int model_solver_parse(const char *name, enum model_solver *out);
+/* How many outcomes a connection of this model may get: its classes, then
+ * Unknown (id num_classes) when there is room for it (fewer than
+ * ODEFLOW_MAX_CLASSES classes; a model with an Unknown score always has
+ * it). A model without an Unknown score never gives it, but it is listed,
+ * so a policy file or a dashboard that names it works with any model. */
+int model_outcomes(const struct model_config *cfg);
+/* The name of outcome id (a class or MODEL_UNKNOWN_NAME); "?" out of range. */
+const char *model_outcome_name(const struct model_config *cfg, int id);
 /* "none", "confidence", "mahalanobis" */
 const char *model_unknown_name(enum model_unknown u);
 int model_unknown_parse(const char *name, enum model_unknown *out);

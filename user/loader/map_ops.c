@@ -123,7 +123,8 @@ static void settled_state(const struct direction_decision *d, struct flow_state 
 		.window = (__u16)(d->window + (d->rearm ? 1 : 0)),
 		.phase = d->rearm ? FLOW_SAMPLING : FLOW_EMITTED,
 		.class_id = d->class_id,
-		.decision = FLOW_DECIDED | (d->provisional ? FLOW_PROVISIONAL : 0),
+		.decision = FLOW_DECIDED | (d->provisional ? FLOW_PROVISIONAL : 0) |
+			    (d->unknown ? FLOW_UNKNOWN : 0),
 	};
 }
 

@@ -38,6 +38,7 @@ struct direction_decision {
 	uint16_t window;        /* the window's number */
 	uint8_t class_id;
 	bool provisional;
+	bool unknown;           /* the outcome Unknown: enforced as a guess */
 	bool rearm;             /* sample the direction's next window (the cascade's "not
 				 * sure yet"): count 0, window + 1 */
 };

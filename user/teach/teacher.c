@@ -155,10 +155,11 @@ static int label_of(const struct teacher *t, const struct ndpi_result *r)
 	return k >= 0 ? t->class_of[k] : LABEL_NONE;
 }
 
+/* Unknown is unsure whatever its confidence (the share of its windows
+ * found Unknown). */
 static bool unsure(const struct teacher *t, const struct verdict *v)
 {
-	/* the Unknown outcome (issue 24) joins here once the model has it */
-	return v->confidence_ppm < (uint32_t)(t->o.threshold * 1e6f);
+	return (v->flags & VERDICT_UNKNOWN) || v->confidence_ppm < (uint32_t)(t->o.threshold * 1e6f);
 }
 
 /* A final verdict of a labelled connection: counted once against its
@@ -176,7 +177,7 @@ static void judge(struct teacher *t, struct label *l, struct verdict *v)
 		t->info.dpi_verdicts++;
 	l->dpi = true;
 	v->class_id = (__u8)l->class_id;
-	v->flags |= VERDICT_DPI;
+	v->flags = (__u8)((v->flags & ~VERDICT_UNKNOWN) | VERDICT_DPI);
 }
 
 /* nDPI is done with a connection: its label, and the verdict that waited
