@@ -90,13 +90,13 @@ static inline int enter_ns(const char *name)
 	return ret;
 }
 
-/* A socket that lives in the tx namespace (sockets keep the namespace they
+/* A socket that lives in the namespace ns (sockets keep the namespace they
  * were created in), while this process stays in rx. */
-static inline int tx_socket(int family, int type)
+static inline int ns_socket(const char *ns, int family, int type)
 {
 	int fd;
 
-	if (enter_ns(ns_tx))
+	if (enter_ns(ns))
 		return -1;
 	fd = socket(family, type | SOCK_CLOEXEC, 0);
 	if (enter_ns(ns_rx)) {
@@ -104,6 +104,12 @@ static inline int tx_socket(int family, int type)
 		return -1;
 	}
 	return fd;
+}
+
+/* One of the tx namespace. */
+static inline int tx_socket(int family, int type)
+{
+	return ns_socket(ns_tx, family, type);
 }
 
 static inline socklen_t make_addr(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)

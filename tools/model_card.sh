@@ -68,7 +68,25 @@ cv=$results/default-cv.json
 		"| \($c[$i]) | \([$row | to_entries[] | if .key == $i then "**\(.value)**" else "\(.value)" end] | join(" | ")) | \($row[$i] / ($row | add) * 1000 | round / 1000) |"' "$cv"
 } > "$work/confusion"
 
-for section in models folds calibration confusion; do
+# The candidates trained beyond ISCX (tools/beyond_iscx.sh), on what each
+# has not seen; the shipped default beside them.
+beyond=$results/beyond
+{
+	echo "| variant | held-out applications: mean (worst) | their windows pooled | first windows | named (not Unknown): share, right | ISCX blocked CV, lab beside | nDPI first windows | nDPI every window: named, right |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	named() { jq -r "$JQ_PCT"' if .unknown == null then "every window" else
+		"\(.unknown.share | pct), \(.unknown.accuracy | pct)" end' "$1"; }
+	if [ -f "$beyond/default-shipped-lab.json" ]; then
+		echo "| ${label[default]}, trained on ISCX alone | $(pct .accuracy "$beyond/default-shipped-lab.json") (every lab window: none seen) | - | - | $(named "$beyond/default-shipped-lab.json") | $(pct .accuracy.mean "$results/default-cv.json") (ISCX alone) | $(pct .accuracy "$beyond/default-shipped-ndpi-first.json") | $(pct .accuracy "$beyond/default-shipped-ndpi-all.json"); $(named "$beyond/default-shipped-ndpi-all.json") |"
+	fi
+	for apps in "$beyond"/*-apps.json; do
+		[ -f "$apps" ] || continue
+		v=$(basename "$apps" -apps.json)
+		echo "| \`$v\`: \`$(cat "$beyond/$v-options.txt")\` | $(pct .apps.mean_accuracy "$apps") ($(jq -r "$JQ_PCT"' [.apps.each[].accuracy] | min | pct' "$apps")) | $(pct .pooled.accuracy "$apps") | $(pct .first_windows.accuracy "$apps") | $(named "$apps") | $(pct .accuracy.mean "$beyond/$v-iscx.json") (worst fold $(pct .accuracy.min "$beyond/$v-iscx.json")) | $(pct .accuracy "$beyond/$v-ndpi-first.json") | $(pct .accuracy "$beyond/$v-ndpi-all.json"); $(named "$beyond/$v-ndpi-all.json") |"
+	done
+} > "$work/beyond"
+
+for section in models folds calibration confusion beyond; do
 	grep -q "<!-- BEGIN $section -->" "$card" || { echo "model_card: $card has no '$section' section" >&2; exit 1; }
 	awk -v name="$section" -v body="$work/$section" '
 		$0 == "<!-- BEGIN " name " -->" { print; while ((getline line < body) > 0) print line; skip = 1; next }

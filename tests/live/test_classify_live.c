@@ -192,25 +192,35 @@ static json_t *find_event(const struct events *ev, json_t *want)
 	return NULL;
 }
 
-/* The model's class and confidence for the window an event shows (its
- * sizes and times): at stage 1, the probability of the top class. */
-static void model_answer(const struct model *m, json_t *e, const char **cls, double *confidence)
+/* The model's class and confidence for the windows n events show (their
+ * sizes and times), as the cascade averages them: the top class of the
+ * mean log-probability, renormalised. */
+static void model_answer(const struct model *m, json_t *const *e, int n, const char **cls,
+			 double *confidence)
 {
 	struct model_ws *ws = model_ws_new(m, 1);
 	float sizes[N], logprobs[ODEFLOW_MAX_CLASSES];
-	double times[N];
-	int best = 0;
+	double times[N], mean[ODEFLOW_MAX_CLASSES] = { 0 }, norm = 0;
+	int best = 0, k, classes = model_config(m)->num_classes;
+	bool ok = ws != NULL;
 
-	for (int i = 0; i < N; i++) {
-		sizes[i] = (float)json_integer_value(json_array_get(json_object_get(e, "sizes"), i));
-		times[i] = json_integer_value(json_array_get(json_object_get(e, "ts_us"), i)) * 1e-6;
+	for (int w = 0; w < n && ok; w++) {
+		for (int i = 0; i < N; i++) {
+			sizes[i] = (float)json_integer_value(json_array_get(json_object_get(e[w], "sizes"), i));
+			times[i] = json_integer_value(json_array_get(json_object_get(e[w], "ts_us"), i)) * 1e-6;
+		}
+		ok = !model_classify(m, ws, 1, sizes, times, logprobs);
+		for (k = 0; k < classes; k++)
+			mean[k] += logprobs[k] / n;
 	}
 	*confidence = NAN;
 	*cls = "?";
-	if (ws && !model_classify(m, ws, 1, sizes, times, logprobs)) {
-		for (int k = 1; k < model_config(m)->num_classes; k++)
-			best = logprobs[k] > logprobs[best] ? k : best;
-		*confidence = exp(logprobs[best]);
+	if (ok) {
+		for (k = 1; k < classes; k++)
+			best = mean[k] > mean[best] ? k : best;
+		for (k = 0; k < classes; k++)
+			norm += exp(mean[k] - mean[best]);
+		*confidence = 1 / norm;
 		*cls = model_config(m)->class_names[best];
 	}
 	model_ws_free(ws);
@@ -235,19 +245,21 @@ static json_t *connection_first(const struct events *ev, json_t *e)
 	return e;
 }
 
-/* The event's class and confidence are the model's answer for the window
+/* The event's class and confidence are the model's answer for the windows
  * its connection was decided on (threshold 0: its first, of either
- * direction, among the same side's events). */
+ * direction, among the same side's events, and the other direction's first
+ * when the event is that one). */
 static void check_answer(const struct model *m, const struct events *ev, json_t *e,
 			 const char *side, const char *text, double *worst)
 {
+	json_t *windows[2] = { connection_first(ev, e), e };
 	const char *cls;
 	double confidence, d;
 
-	model_answer(m, connection_first(ev, e), &cls, &confidence);
+	model_answer(m, windows, windows[0] == e ? 1 : 2, &cls, &confidence);
 	d = fabs(json_real_value(json_object_get(e, "confidence")) - confidence);
 	CHECKF(!strcmp(json_string_value(json_object_get(e, "class")), cls) && d <= 1e-4,
-	       "%s: not the model's answer (%s, %.6f) for its connection's window: %s", side, cls,
+	       "%s: not the model's answer (%s, %.6f) for its connection's windows: %s", side, cls,
 	       confidence, text);
 	*worst = d > *worst || isnan(d) ? d : *worst;
 }

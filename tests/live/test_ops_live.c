@@ -507,7 +507,7 @@ static void stop_all_collectors(void)
 
 /* One decision as both sides print it: the events file and a collector.
  * Packets and octets are the window's (N, and the sum of its IP sizes);
- * ifindex the interface's, domain the observation domain. */
+ * ifindex the interface it arrived at, domain the observation domain. */
 struct exported {
 	char src[64], dst[64], cls[32];
 	long sport, dport, proto, window, class_id, confidence_ppm, stage, provisional;
@@ -548,8 +548,11 @@ static int events_as_exported(const struct model_config *cfg, struct exported *o
 			x->packets++;
 			x->octets += (long)json_integer_value(size);
 		}
-		x->ifindex = (long)if_nametoindex(dev_rx);
-		x->domain = expected_domain >= 0 ? expected_domain : x->ifindex;
+		/* ingressInterface: where the window arrived (0 for one seen leaving) */
+		x->ifindex = strcmp(json_string_value(json_object_get(e, "hook")) ?: "", "egress")
+				     ? (long)if_nametoindex(json_string_value(json_object_get(e, "iface")))
+				     : 0;
+		x->domain = expected_domain >= 0 ? expected_domain : (long)if_nametoindex(dev_rx);
 		x->class_id = -1;
 		for (int k = 0; k < cfg->num_classes; k++)
 			if (!strcmp(cfg->class_names[k], x->cls))

@@ -224,7 +224,7 @@ static void slow_flow_during_flood(const char *extra)
 
 	snprintf(opts, sizeof(opts), "--threshold 0 %s", extra);
 	if (access(tmp_path("flood.pcap"), R_OK) &&
-	    sh("%s %s 4000000 1 256 spread 40 >/dev/null", GEN_FLOWS, tmp_path("flood.pcap"))) {
+	    sh("%s %s 4000000 1 256 spread one 40 >/dev/null", GEN_FLOWS, tmp_path("flood.pcap"))) {
 		CHECKF(0, "cannot write the flood");
 		return;
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The cascade: one decision per window, windows of a connection (both
- * directions) averaged until confident or max_windows, re-arm requests. */
+ * directions) averaged until confident or max_windows, the other
+ * direction's first window after a final verdict, re-arm requests. */
 #include <limits.h>
 
 #include "harness.h"
@@ -123,6 +124,53 @@ static void test_uncertain_connection_averages_both_directions(void)
 	/* a final connection stays final and is not re-armed again */
 	CHECK(cascade_decide(c, ws, 1, &w[0], &extra, &failed) == 1);
 	CHECK(extra.stage == 3 && !extra.rearm && extra.class_id == cls);
+	cascade_free(c);
+	cascade_ws_free(ws);
+	model_free(m);
+}
+
+/* A final verdict from one direction's first window still takes in the
+ * other direction's first window (never a later one), and says where each
+ * direction's last window came from. */
+static void test_final_verdict_takes_in_the_other_direction(void)
+{
+	int failed;
+	struct model *m = new_model();
+	struct cascade_options o = { .threshold = 0, .max_windows = 4, .max_connections = 64 };
+	struct cascade *c = new_cascade(m, &o);
+	struct cascade_ws *ws = c ? cascade_ws_new(c, 4) : NULL;
+	struct window_record w[3] = { make_window(5, 0, 0), make_window(5, 1, 1), make_window(5, 1, 2) };
+	struct decision d[3];
+	float mean[5], best = -INFINITY, norm = 0;
+	int cls = 0;
+
+	w[0].ifindex = 3;
+	w[1].ifindex = 4;
+	w[1].egress = 1;
+	w[2].ifindex = 4;
+	CHECK(c && ws);
+	CHECK(cascade_decide(c, ws, 1, &w[0], &d[0], &failed) == 1);
+	CHECK(d[0].stage == 1 && !d[0].provisional);
+	CHECK(d[0].ifindex[0] == 3 && d[0].ifindex[1] == 0 && d[0].egress == 0);
+	CHECK(cascade_decide(c, ws, 1, &w[1], &d[1], &failed) == 1);
+	CHECK(d[1].stage == 2 && !d[1].provisional && !d[1].rearm);
+	CHECK(d[1].directions_seen == (VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE));
+	CHECK(d[1].ifindex[0] == 3 && d[1].ifindex[1] == 4 && d[1].egress == VERDICT_SEEN_REVERSE);
+	for (int k = 0; k < 5; k++) {
+		mean[k] = (d[0].window_logprobs[k] + d[1].window_logprobs[k]) / 2;
+		if (mean[k] > best) {
+			best = mean[k];
+			cls = k;
+		}
+	}
+	for (int k = 0; k < 5; k++)
+		norm += expf(mean[k] - best);
+	CHECK(d[1].class_id == cls);
+	CHECK_NEAR(d[1].confidence, 1 / norm, 1e-5);
+	/* a second window of a direction already in: the verdict stands */
+	CHECK(cascade_decide(c, ws, 1, &w[2], &d[2], &failed) == 1);
+	CHECK(d[2].stage == 2 && d[2].class_id == cls && d[2].egress == 0);
+	CHECK_NEAR(d[2].confidence, d[1].confidence, 1e-7);
 	cascade_free(c);
 	cascade_ws_free(ws);
 	model_free(m);
@@ -405,6 +453,7 @@ int main(void)
 {
 	RUN(test_confident_first_window_is_final);
 	RUN(test_uncertain_connection_averages_both_directions);
+	RUN(test_final_verdict_takes_in_the_other_direction);
 	RUN(test_connections_are_forgotten_oldest_first);
 	RUN(test_rejects_bad_input);
 	RUN(test_a_failed_window_fails_alone);

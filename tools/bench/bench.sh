@@ -63,6 +63,11 @@ out=BENCHMARKS.md
 	echo
 	EXPORT=1 RATES=10000 tools/bench/bench_agent.sh "$build"
 	echo
+	echo "Both directions of each connection (issue 22): 1,000 and 10,000 new connections/s,"
+	echo "each of N packets each way, so twice the packets and windows of the rows above:"
+	echo
+	DIRECTIONS=both RATES="1000 10000" tools/bench/bench_agent.sh "$build"
+	echo
 	echo "## What a /metrics scrape's map census costs (\`$build/tools/bench_census\`)"
 	echo
 	echo "| walk | time |"

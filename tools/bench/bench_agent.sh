@@ -15,13 +15,16 @@
 # exports --ipfix over UDP to a sink in the sending namespace), LOAD=stress
 # (stress-ng --cpu 1 shares the machine during each replay, in a session of
 # its own, as another service would) or LOAD=tcpdump (tcpdump -w records the
-# agent's interface during each replay).
+# agent's interface during each replay), DIRECTIONS=both (each connection
+# sends N packets each way: RATES are new connections/s, twice the windows).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 model=${2:-$("$build/odeflow" info --path)}
 seconds=${3:-3}
 rates=${RATES:-"1000 5000 10000"}
+directions=${DIRECTIONS:-one}
+case $directions in one) ways=1;; both) ways=2;; *) echo "bench_agent: DIRECTIONS is one or both" >&2; exit 1;; esac
 repeat=${REPEAT:-3}
 [ -f "$model" ] || { echo "bench_agent: no model $model" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "bench_agent: needs root" >&2; exit 1; }
@@ -87,7 +90,7 @@ run_once() { # rate flows
 		helpers="$helpers $!"; sleep 0.5;;
 	esac
 	start=$(date +%s.%N)
-	ip netns exec "$tx" timeout $((seconds * 4 + 10)) tcpreplay -q --pps=$((rate * n)) -i "$dtx" \
+	ip netns exec "$tx" timeout $((seconds * 4 + 10)) tcpreplay -q --pps=$((rate * n * ways)) -i "$dtx" \
 		"$tmp/flows.pcap" >/dev/null 2>&1 || true
 	end=$(date +%s.%N)
 	cpu1=$(awk '{print $14 + $15}' /proc/$agent/stat) # over the replay only, as its divisor
@@ -97,7 +100,7 @@ run_once() { # rate flows
 	"$build/odeflow" stats --json --pin-dir "$pin" >"$tmp/stats.json"
 	kill -INT "$agent"; wait "$agent" || true; agent=
 	stop_helpers
-	jq -r --arg pps "$(echo "$flows * $n / ($end - $start)" | bc)" \
+	jq -r --arg pps "$(echo "$flows * $n * $ways / ($end - $start)" | bc)" \
 		--arg cpu "$(echo "scale=1; ($cpu1 - $cpu0) * 100 / $(getconf CLK_TCK) / ($end - $start)" | bc)" \
 		--arg xdp "$(echo "$xdp0 $xdp1" | awk '{ printf "%.0f", ($4 > $2) ? ($3 - $1) / ($4 - $2) : 0 }')" \
 		'"\($pps) \(.counters.windows) \(.counters.ring_drops) \(.agent.latency_p50_us) \(.agent.latency_p90_us) \(.agent.latency_p99_us) \(.agent.latency_p999_us) \($cpu) \(if .counters.windows > 0 then ((.counters.agent_wakeups // 0) * 100 / .counters.windows | floor) else 0 end) \($xdp)"' \
@@ -116,15 +119,16 @@ column_medians() {
 }
 
 echo "Median of $repeat runs per rate (each column on its own)."
+[ "$ways" = 2 ] && echo "Both directions: each new flow is a connection of $n packets each way (two windows)."
 echo
 printf '| new flows/s offered | flows | packets/s achieved | windows classified | ring drops | latency p50 (us) | p90 | p99 | p99.9 | agent CPU (%% of one core) | windows that woke the agent (%%) | XDP ns per packet |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for rate in $rates; do
 	flows=$((rate * seconds))
-	"$build/tools/gen_flows" "$tmp/flows.pcap" "$flows" "$n" 256
+	"$build/tools/gen_flows" "$tmp/flows.pcap" "$flows" "$n" 256 spread "$directions"
 	for _ in $(seq "$repeat"); do run_once "$rate" "$flows"; done | column_medians |
 		{ read -r pps windows drops p50 p90 p99 p999 cpu woke xdp
 		  echo "| $rate | $flows | $pps | $windows | $drops | $p50 | $p90 | $p99 | $p999 | $cpu | $woke | $xdp |"; }
 done
 echo
-echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"}${export_opts:+ EXPORT=1}${LOAD:+ LOAD=$LOAD} tools/bench/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"
+echo "Reproduce: sudo${AGENT_OPTS:+ AGENT_OPTS=\"$AGENT_OPTS\"}${export_opts:+ EXPORT=1}${LOAD:+ LOAD=$LOAD}${DIRECTIONS:+ DIRECTIONS=$DIRECTIONS} tools/bench/bench_agent.sh $build $model $seconds  (RATES=\"$rates\" REPEAT=$repeat)"

@@ -20,6 +20,10 @@
  *
  *   build/tools/bench_xdp --dispatcher   (only the floor and the dispatcher row)
  *
+ * The tcx egress rows run the TC egress entry point on a host's own packet
+ * (a new direction, a classified one), against the empty TC program and
+ * behind a TC copy of the wrapper.
+ *
  * The dispatcher row runs the classified flow through libxdp's dispatcher,
  * where the kernel runs one, against the same program alone, measured in
  * turns: what sharing the XDP hook costs a packet. */
@@ -59,6 +63,7 @@ struct bench {
 	struct bench_rotate_bpf *rotate;
 	uint8_t pkt[PKT_LEN]; /* Ethernet + IPv4 + TCP, 10.0.0.0:40000 -> 10.200.0.2:443 */
 	double empty, rotate_floor;
+	bool egress;          /* the rows of the TC egress entry point (floors: TC's) */
 	double teach_rate;    /* --teach of the samplers loaded (the teaching rows) */
 };
 
@@ -90,11 +95,25 @@ static void rotated_flow_key(unsigned i, struct flow_key *k)
 	flow_key_make(k, src, 40000, "10.200.0.2", 443, IPPROTO_TCP);
 }
 
+/* The program under test: the sampler's ingress entry point, or its TC egress one. */
+static int under_test(const struct bench *b, const struct xdp_sampler *s)
+{
+	return b->egress ? xdp_sampler_egress_prog_fd(s) : xdp_sampler_prog_fd(s);
+}
+
+/* The wrapper in front of it (an XDP or a TC program, like it). */
+static int wrapper(const struct bench *b)
+{
+	return bpf_program__fd(b->egress ? b->rotate->progs.bench_rotate_tc
+					 : b->rotate->progs.bench_rotate);
+}
+
 static void set_target(struct bench *b, int target_fd)
 {
 	__u32 zero = 0;
+	int map_fd = bpf_map__fd(b->egress ? b->rotate->maps.tc_target : b->rotate->maps.target);
 
-	if (bpf_map_update_elem(bpf_map__fd(b->rotate->maps.target), &zero, &target_fd, BPF_ANY)) {
+	if (bpf_map_update_elem(map_fd, &zero, &target_fd, BPF_ANY)) {
 		fprintf(stderr, "bench_xdp: cannot set the tail-call target: %s\n", strerror(errno));
 		exit(1);
 	}
@@ -109,7 +128,7 @@ static unsigned rotated_run_from(struct bench *b, int target_fd, unsigned flows,
 	b->rotate->bss->next_flow = first;
 	b->rotate->bss->flow_shift = 0;
 	set_target(b, target_fd);
-	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, repeat);
+	return test_run(wrapper(b), b->pkt, repeat);
 }
 
 static unsigned rotated_run(struct bench *b, int target_fd, unsigned flows, unsigned repeat)
@@ -126,7 +145,7 @@ static unsigned admit_run(struct bench *b, int target_fd, unsigned flows)
 	b->rotate->bss->next_flow = 0;
 	b->rotate->bss->flow_shift = 1;
 	set_target(b, target_fd);
-	return test_run(bpf_program__fd(b->rotate->progs.bench_rotate), b->pkt, 2 * flows);
+	return test_run(wrapper(b), b->pkt, 2 * flows);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -249,7 +268,7 @@ static double new_flow_cost(struct bench *b, unsigned flows, unsigned capacity)
 	for (int r = 0; r < RUNS; r++) {
 		struct xdp_sampler *s = load(b, XDP_DEFAULT_RING_BYTES, capacity);
 
-		ns[r] = net(b, admit_run(b, xdp_sampler_prog_fd(s), flows));
+		ns[r] = net(b, admit_run(b, under_test(b, s), flows));
 		expect(s, CNT_NEW_FLOWS, flows, row);
 		expect(s, CNT_TEACH_PACKETS, b->teach_rate >= 1 ? 2 * flows : 0, row);
 		xdp_sampler_close(s);
@@ -398,16 +417,17 @@ static void write_verdicts(struct xdp_sampler *s)
 	}
 }
 
-/* At tcx (the TC entry point) only the hot column: the wrapper that
- * spreads packets over many flows is an XDP program, and a tail call stays
- * within one program type. */
+/* At tcx's ingress (the TC entry point) only the hot column: its rows
+ * measure against the XDP floors, and the XDP wrapper cannot call a TC
+ * program (a tail call stays within one program type); the egress rows
+ * have TC floors and the TC wrapper (bench_egress). */
 static void bench_classified_at(struct bench *b, enum xdp_hook hook, const char *row,
 				const struct policy *p, enum counter action_counter)
 {
 	struct xdp_sampler *s = load_at(b, hook, XDP_DEFAULT_RING_BYTES, ODEFLOW_DEFAULT_FLOWS);
 	double one[RUNS], many[RUNS];
-	int fd = xdp_sampler_prog_fd(s);
-	bool spread = hook == XDP_HOOK_XDP;
+	int fd = under_test(b, s);
+	bool spread = hook == XDP_HOOK_XDP || b->egress;
 
 	write_verdicts(s);
 	if (xdp_set_policy(xdp_sampler_map_fd(s, XDP_MAP_POLICY),
@@ -499,6 +519,31 @@ static void bench_dispatcher(struct bench *b, char *why_not, size_t len)
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		die("the dispatcher's benchmark failed");
+}
+
+/* The TC egress entry point (`--direction out` or `both`) on a host's own
+ * packets (no ingress interface: sampled and enforced there), against the
+ * empty TC program, behind the TC wrapper for many flows: a new direction
+ * and a classified one, the rows issue 22 asks to compare with XDP's. */
+static void bench_egress(const struct bench *xdp)
+{
+	struct bench b = *xdp;
+	double one[RUNS], many[RUNS];
+	int pass_fd = bpf_program__fd(b.pass->progs.tc_pass);
+
+	b.egress = true;
+	for (int r = 0; r < RUNS; r++) {
+		one[r] = test_run(pass_fd, b.pkt, REPEAT);
+		many[r] = rotated_run(&b, pass_fd, MANY_FLOWS, REPEAT);
+	}
+	b.empty = median(one, RUNS);
+	b.rotate_floor = median(many, RUNS);
+	printf("| %-41s | %14.0f | %14s |\n", "empty TC program (floor of tcx egress)", b.empty,
+	       "-");
+	print_row("tcx egress: first two packets (admitted)", new_flow_cost(&b, HOT_FLOWS, HOT_CAPACITY),
+		  new_flow_cost(&b, NEW_FLOWS, ODEFLOW_DEFAULT_FLOWS), &b);
+	bench_classified_at(&b, XDP_HOOK_XDP, "tcx egress: classified flow, PASS",
+			    &(struct policy){ .action = ACTION_PASS }, CNT_ACTION_PASS);
 }
 
 /* A direction whose window was sent, waiting for its verdict. */
@@ -680,6 +725,7 @@ int main(int argc, char **argv)
 					   .burst_bytes = 1ull << 40 }, CNT_ACTION_RATE_PASS);
 	bench_classified_at(&b, XDP_HOOK_TCX, "classified flow, PASS, at tcx (TC entry)",
 			    &(struct policy){ .action = ACTION_PASS }, CNT_ACTION_PASS);
+	bench_egress(&b);
 	bench_dispatcher(&b, why_not, sizeof(why_not));
 	bench_references(&b);
 	printf("\nwrapper that spreads packets over many flows: %.0f ns, subtracted (minus the floor)\n",

@@ -4,7 +4,11 @@
  * interleaved at a time (as concurrent flows are on a link), with varied
  * sizes. Replayed at R packets per second it offers R / PACKETS new flows
  * per second.
- *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [SIZE]]]
+ *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [DIRECTIONS [SIZE]]]]
+ * DIRECTIONS "both" makes each flow a conversation: PACKETS packets each
+ * way, the answers (from 10.200.0.2) taking turns with the requests, so a
+ * replay at R packets per second offers R / (2 PACKETS) new connections per
+ * second and twice as many windows. "one" is the default.
  * KEYS is how the flows' keys are chosen: "spread" (the default: one after
  * the other), or a hostile sender's choice against the unseeded FNV-1a
  * hash userspace's tables once used: "collide-directions" (the direction's
@@ -78,8 +82,9 @@ static uint16_t ip_checksum(const void *hdr, size_t len)
 	return (uint16_t)~sum;
 }
 
-/* flow: the flow's number among the possible keys (flow_saddr, flow_sport) */
-static void write_packet(pcap_dumper_t *out, long flow, int size, long seq)
+/* flow: the flow's number among the possible keys (flow_saddr, flow_sport);
+ * reverse: its answer, from 10.200.0.2 back to the flow's source */
+static void write_packet(pcap_dumper_t *out, long flow, bool reverse, int size, long seq)
 {
 	uint8_t frame[14 + 1500] = { 0 };
 	struct iphdr *ip = (struct iphdr *)(frame + 14);
@@ -94,11 +99,11 @@ static void write_packet(pcap_dumper_t *out, long flow, int size, long seq)
 	ip->ttl = 64;
 	ip->protocol = IPPROTO_UDP;
 	ip->tot_len = htons((uint16_t)size);
-	ip->saddr = htonl(flow_saddr(flow));
-	ip->daddr = htonl(0x0ac80002u); /* 10.200.0.2 */
+	ip->saddr = reverse ? htonl(0x0ac80002u) : htonl(flow_saddr(flow)); /* 10.200.0.2 */
+	ip->daddr = reverse ? htonl(flow_saddr(flow)) : htonl(0x0ac80002u);
 	ip->check = ip_checksum(ip, sizeof(*ip));
-	udp->source = htons(flow_sport(flow));
-	udp->dest = htons(9);
+	udp->source = htons(reverse ? 9 : flow_sport(flow));
+	udp->dest = htons(reverse ? flow_sport(flow) : 9);
 	udp->len = htons((uint16_t)(size - 20));
 	h.caplen = h.len = (bpf_u_int32)(14 + size);
 	pcap_dump((u_char *)out, &h, frame);
@@ -108,14 +113,16 @@ int main(int argc, char **argv)
 {
 	static const char *const key_choices[] = { "spread", "collide-directions",
 						   "collide-connections" };
-	long flows, packets, concurrent = 64, size = 0, *keys_of;
+	long flows, packets, concurrent = 64, size = 0, *keys_of, per_flow;
 	enum keys keys = KEYS_SPREAD;
+	bool both = false;
 	pcap_t *dead;
 	pcap_dumper_t *out;
 	long seq = 0;
 
-	if (argc < 4 || argc > 7) {
-		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [SIZE]]]\n");
+	if (argc < 4 || argc > 8) {
+		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS "
+			"[DIRECTIONS [SIZE]]]]\n");
 		return 2;
 	}
 	if (cli_strtol(argv[2], 1, 4000000, &flows) || cli_strtol(argv[3], 1, 1000, &packets) ||
@@ -124,7 +131,15 @@ int main(int argc, char **argv)
 			"CONCURRENT (1 to 100000) are whole numbers\n");
 		return 2;
 	}
-	if (argc == 7 && cli_strtol(argv[6], 28, 1460, &size)) {
+	if (argc >= 7) {
+		both = !strcmp(argv[6], "both");
+		if (!both && strcmp(argv[6], "one")) {
+			fprintf(stderr, "gen_flows: DIRECTIONS is one or both\n");
+			return 2;
+		}
+	}
+	per_flow = both ? 2 * packets : packets;
+	if (argc == 8 && cli_strtol(argv[7], 28, 1460, &size)) {
 		fprintf(stderr, "gen_flows: SIZE is a whole number from 28 to 1460\n");
 		return 2;
 	}
@@ -160,7 +175,7 @@ int main(int argc, char **argv)
 	if (!sent || !flow)
 		return 1;
 	for (long j = 0; j < concurrent; j++) {
-		sent[j] = -(j * packets / concurrent);
+		sent[j] = -(j * per_flow / concurrent);
 		flow[j] = -1;
 	}
 	while (done < flows) {
@@ -174,11 +189,11 @@ int main(int argc, char **argv)
 					continue;
 				flow[j] = next_flow++;
 			}
-			write_packet(out, keys_of[flow[j]],
+			write_packet(out, keys_of[flow[j]], both && sent[j] % 2,
 				     size ? (int)size
 					  : 60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400),
 				     seq++);
-			if (++sent[j] == packets) {
+			if (++sent[j] == per_flow) {
 				sent[j] = 0;
 				flow[j] = -1;
 				done++;

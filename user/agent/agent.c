@@ -224,6 +224,8 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.confidence_ppm = (__u32)(d[i].confidence * 1e6f + 0.5f),
 			.decided_ns = decided_ns,
 			.model_id = d[i].model_id,
+			.egress = d[i].egress,
+			.ifindex = { d[i].ifindex[0], d[i].ifindex[1] },
 		};
 		if (d[i].restored && enforced(a, d[i].class_id))
 			__atomic_fetch_add(&a->verdicts_restored, 1, __ATOMIC_RELAXED);

@@ -19,6 +19,8 @@ struct connection {
 	bool final;
 	bool is_unknown; /* the outcome Unknown (so far, or for good once final) */
 	uint8_t seen;  /* VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE */
+	uint8_t egress;      /* the same bits: directions last seen at an egress hook */
+	uint32_t ifindex[2]; /* where each direction's last window came from: forward, reverse */
 };
 
 struct cascade {
@@ -168,15 +170,24 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	memset(d, 0, sizeof(*d));
 	d->window = *w;
 	bool reverse = flow_key_canonical(&w->key, &d->connection);
+	uint8_t bit = reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
+	bool first_of_direction;
 
 	memcpy(d->window_logprobs, logprobs, sizeof(float) * (size_t)c->num_classes);
 
 	conn = connection_cache_get(c->connections, &d->connection);
-	d->restored = conn->final && (conn->seen & (reverse ? VERDICT_SEEN_REVERSE
-							    : VERDICT_SEEN_FORWARD));
-	conn->seen |= reverse ? VERDICT_SEEN_REVERSE : VERDICT_SEEN_FORWARD;
+	/* a direction's first window counts even after the other one's final
+	 * verdict (within max_windows): one verdict for the connection, from
+	 * both directions */
+	first_of_direction = !(conn->seen & bit);
+	d->restored = conn->final && !first_of_direction;
+	conn->seen |= bit;
+	conn->egress = (uint8_t)(w->egress ? conn->egress | bit : conn->egress & ~bit);
+	conn->ifindex[reverse] = w->ifindex;
 	d->directions_seen = conn->seen;
-	if (!conn->final) {
+	d->egress = conn->egress;
+	memcpy(d->ifindex, conn->ifindex, sizeof(d->ifindex));
+	if (!conn->final || (first_of_direction && conn->stage < c->opts.max_windows)) {
 		if (window_unknown)
 			conn->unknown++;
 		else

@@ -8,7 +8,11 @@
  * max_windows windows were seen. A window the model finds unlike what it
  * learnt (model_is_unknown) adds nothing to the average and asks for the
  * next window too; a connection that reaches max_windows with at least half
- * of its windows such settles on the outcome Unknown. */
+ * of its windows such settles on the outcome Unknown. One verdict per
+ * connection from both directions: a direction's first window is taken in
+ * even when it comes after the other direction made the verdict final,
+ * max_windows allowing (it stays final; its class and confidence are those
+ * of both). */
 #ifndef ODEFLOW_CASCADE_H
 #define ODEFLOW_CASCADE_H
 
@@ -50,6 +54,9 @@ struct decision {
 	uint8_t directions_seen;     /* VERDICT_SEEN_* bits: directions whose windows came in */
 	bool restored;               /* the connection was decided already and this direction's
 				      * window had come before: the kernel lost its state */
+	uint8_t egress;              /* VERDICT_SEEN_* bits: those last seen at an egress hook */
+	uint32_t ifindex[2];         /* interface of each direction's last window (forward,
+				      * reverse: struct verdict's); 0: none yet, or a capture */
 	uint32_t model_id;           /* of the model that classified the window */
 };
 

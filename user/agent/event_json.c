@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <jansson.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,17 +32,23 @@ char *event_json(const struct decision *d, const struct model_config *cfg, const
 	int n = w->n < ODEFLOW_MAX_WINDOW ? w->n : ODEFLOW_MAX_WINDOW;
 	const char *cls = model_outcome_name(cfg, d->class_id);
 	json_t *sizes = json_array(), *ts_us = json_array(), *o;
+	char name[IF_NAMESIZE];
 	char *text;
 
 	for (int i = 0; sizes && ts_us && i < n; i++) {
 		json_array_append_new(sizes, json_integer(w->sizes[i]));
 		json_array_append_new(ts_us, json_integer(w->offset_us[i]));
 	}
+	/* the window's own interface when the agent has several; by number when gone */
+	if (w->ifindex && !if_indextoname(w->ifindex, name))
+		snprintf(name, sizeof(name), "if%u", w->ifindex);
 	flow_addr_format(w->key.saddr, src, sizeof(src));
 	flow_addr_format(w->key.daddr, dst, sizeof(dst));
 	/* json_pack fails as a whole (NULL) if any part is NULL, and frees the rest */
-	o = json_pack("{s:f, s:o, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:s, s:f, s:i, s:b, s:o}",
-		      "time", time, "iface", name_string(iface), "src", src, "dst", dst,
+	o = json_pack("{s:f, s:o, s:o, s:s, s:s, s:i, s:i, s:i, s:i, s:o, s:o, s:s, s:f, s:i, s:b, s:o}",
+		      "time", time, "iface", name_string(w->ifindex ? name : iface),
+		      "hook", w->ifindex ? json_string(w->egress ? "egress" : "ingress") : json_null(),
+		      "src", src, "dst", dst,
 		      "sport", w->key.sport, "dport", w->key.dport, "proto", w->key.proto,
 		      "window", w->window, "sizes", sizes, "ts_us", ts_us, "class", cls,
 		      "confidence", (double)d->confidence, "stage", d->stage,

@@ -2,7 +2,9 @@
 /* The event the agent prints for each decision, and `odeflow classify`
  * prints for each window of a capture: one JSON object per line.
  *   time        seconds since the epoch (float, microseconds)
- *   iface       the interface (classify: the capture file)
+ *   iface       the interface the window came from (classify: the capture file)
+ *   hook        "ingress" (it arrived there) or "egress" (it left there);
+ *               null for a capture's
  *   src, dst    addresses (IPv4 dotted, IPv6 text); sport, dport; proto (6, 17)
  *   window      which window of this direction (0 = its first N packets)
  *   sizes       the N IP total lengths; ts_us: the N arrival times in

@@ -57,12 +57,12 @@ struct ipfix_record {
 	char class_name[ODEFLOW_CLASS_NAME_LEN]; /* NUL-padded */
 	uint8_t src6[16], dst6[16];
 	uint32_t src4, dst4; /* host order */
-	uint32_t confidence_ppm, model_id, ingress_ifindex;
+	uint32_t confidence_ppm, model_id, ingress_ifindex, egress_ifindex;
 	uint16_t sport, dport, window;
 	uint8_t proto, class_id, stage, provisional, direction;
-	uint8_t pad[1];
+	uint8_t pad[5];
 };
-_Static_assert(sizeof(struct ipfix_record) == 128, "struct ipfix_record must be unpadded");
+_Static_assert(sizeof(struct ipfix_record) == 136, "struct ipfix_record must be unpadded");
 
 static fbInfoElementSpec_t internal_spec[] = {
 	{ "flowStartMilliseconds", 8, 0 },     { "flowEndMilliseconds", 8, 0 },
@@ -71,11 +71,12 @@ static fbInfoElementSpec_t internal_spec[] = {
 	{ "destinationIPv6Address", 16, 0 },   { "sourceIPv4Address", 4, 0 },
 	{ "destinationIPv4Address", 4, 0 },    { "odeflowConfidencePpm", 4, 0 },
 	{ "odeflowModelId", 4, 0 },            { "ingressInterface", 4, 0 },
-	{ "sourceTransportPort", 2, 0 },       { "destinationTransportPort", 2, 0 },
-	{ "odeflowWindow", 2, 0 },             { "protocolIdentifier", 1, 0 },
-	{ "odeflowClassId", 1, 0 },            { "odeflowStage", 1, 0 },
-	{ "odeflowProvisional", 1, 0 },        { "flowDirection", 1, 0 },
-	{ "paddingOctets", 1, 0 },             FB_IESPEC_NULL
+	{ "egressInterface", 4, 0 },           { "sourceTransportPort", 2, 0 },
+	{ "destinationTransportPort", 2, 0 },  { "odeflowWindow", 2, 0 },
+	{ "protocolIdentifier", 1, 0 },        { "odeflowClassId", 1, 0 },
+	{ "odeflowStage", 1, 0 },              { "odeflowProvisional", 1, 0 },
+	{ "flowDirection", 1, 0 },             { "paddingOctets", 5, 0 },
+	FB_IESPEC_NULL
 };
 
 /* What goes on the wire, in this order (README of user/agent): the
@@ -86,7 +87,8 @@ static fbInfoElementSpec_t export_spec[] = {
 	{ "sourceIPv6Address", 16, SPEC_IPV6 },     { "destinationIPv6Address", 16, SPEC_IPV6 },
 	{ "sourceTransportPort", 2, 0 },            { "destinationTransportPort", 2, 0 },
 	{ "protocolIdentifier", 1, 0 },             { "ingressInterface", 4, 0 },
-	{ "flowDirection", 1, 0 },                  { "flowStartMilliseconds", 8, 0 },
+	{ "egressInterface", 4, 0 },                { "flowDirection", 1, 0 },
+	{ "flowStartMilliseconds", 8, 0 },
 	{ "flowEndMilliseconds", 8, 0 },            { "octetDeltaCount", 8, 0 },
 	{ "packetDeltaCount", 8, 0 },               { "applicationName", ODEFLOW_CLASS_NAME_LEN, 0 },
 	{ "odeflowClassId", 1, 0 },                 { "odeflowConfidencePpm", 4, 0 },
@@ -297,8 +299,14 @@ static void fill_record(const struct ipfix_exporter *x, const struct decision *d
 	r->packets = d->window.n;
 	for (int i = 0; i < d->window.n && i < ODEFLOW_MAX_WINDOW; i++)
 		r->octets += d->window.sizes[i];
-	r->ingress_ifindex = x->ifindex;
-	r->direction = IPFIX_FLOW_DIRECTION_INGRESS;
+	/* where the window was seen: it arrived there, or left through it */
+	if (d->window.egress) {
+		r->egress_ifindex = d->window.ifindex;
+		r->direction = IPFIX_FLOW_DIRECTION_EGRESS;
+	} else {
+		r->ingress_ifindex = d->window.ifindex ? d->window.ifindex : x->ifindex;
+		r->direction = IPFIX_FLOW_DIRECTION_INGRESS;
+	}
 	strncpy(r->class_name, name, sizeof(r->class_name) - 1);
 	if (flow_addr_is_ipv4(k->saddr)) {
 		r->src4 = (uint32_t)k->saddr[12] << 24 | k->saddr[13] << 16 | k->saddr[14] << 8 |

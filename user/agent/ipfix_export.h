@@ -24,13 +24,14 @@
 
 enum ipfix_transport { IPFIX_UDP, IPFIX_TCP };
 
-/* flowDirection (IE 61): the sampler sees ingress only, for now. */
+/* flowDirection (IE 61): where the window was seen (an ingress or an egress hook). */
 #define IPFIX_FLOW_DIRECTION_INGRESS 0
+#define IPFIX_FLOW_DIRECTION_EGRESS 1
 
 struct ipfix_options {
 	const char *collector;           /* HOST:PORT */
 	enum ipfix_transport transport;
-	uint32_t ifindex;                /* ingressInterface of every record */
+	uint32_t ifindex;                /* ingressInterface of a window that names none */
 	bool domain_given;
 	uint32_t domain;                 /* observation domain; not given: the ifindex */
 };
