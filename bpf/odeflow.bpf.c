@@ -28,6 +28,8 @@ const volatile __u32 window_n = ODEFLOW_DEFAULT_WINDOW;
 const volatile __u32 skip_n = 0;
 /* See ODEFLOW_RESAMPLE_AFTER_NS; the loader may shorten it (tests). */
 const volatile __u64 resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS;
+/* See ODEFLOW_VERDICT_IDLE_NS, in ticks; 0: verdicts never expire. */
+const volatile __u32 verdict_idle_ticks = ODEFLOW_VERDICT_IDLE_NS >> ODEFLOW_TICK_SHIFT;
 /* Seeds the hash that places first packets: flows an attacker crafts to
  * collide with a real one's slot cannot be computed without it. */
 const volatile __u64 hash_seed = 0;
@@ -172,17 +174,18 @@ struct {
 	__type(value, struct flow_state_buf);
 } new_flow SEC(".maps");
 
-/* Held first packets, direct-mapped by a hash of the direction (see struct
- * first_packet). One table for all CPUs, not one per CPU: a direction's
- * packets may come in on different CPUs (RPS, generic XDP on a veth, a
- * sender that moves), and its second packet must find its first. Two CPUs
- * writing one slot at once can at worst pair a tag with the other's size:
- * a direction whose first two packets race each other on two CPUs. */
+/* Held first packets, in buckets chosen by a hash of the direction (see
+ * struct first_packet). One table for all CPUs, not one per CPU: a
+ * direction's packets may come in on different CPUs (RPS, generic XDP on a
+ * veth, a sender that moves), and its second packet must find its first.
+ * Two CPUs writing one slot at once can at worst pair a tag with the
+ * other's size: a direction whose first two packets race each other on two
+ * CPUs. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ODEFLOW_FIRST_PACKET_SLOTS);
+	__uint(max_entries, ODEFLOW_FIRST_PACKET_BUCKETS);
 	__type(key, __u32);
-	__type(value, struct first_packet);
+	__type(value, struct first_packet_bucket);
 } first_packets SEC(".maps");
 
 enum parse_result {
@@ -456,18 +459,46 @@ static __always_inline void count_class_action(__u32 class_id, __u32 outcome, __
 	}
 }
 
+/* Now, in ticks of the coarse clock: a read of the time the kernel last
+ * kept, much cheaper than bpf_ktime_get_ns() (bench_xdp's reference rows). */
+static __always_inline __u32 coarse_tick(void)
+{
+	return bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT;
+}
+
+/* Whether a verdict (or a direction's decision) last used at *seen_tick
+ * has been idle past --verdict-idle; if not, marks it used now (a write at
+ * most once a tick). */
+static __always_inline bool idle_expired(__u32 *seen_tick, __u32 now)
+{
+	__u32 seen = *seen_tick;
+
+	if (seen == now)
+		return false;
+	if (seen && verdict_idle_ticks && now - seen > verdict_idle_ticks)
+		return true;
+	*seen_tick = now;
+	return false;
+}
+
+/* Does the class's policy do anything but pass? */
+static __always_inline bool policy_acts(__u32 class_id)
+{
+	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
+
+	return p && p->action != ACTION_PASS;
+}
+
 /* The XDP action for a packet of a classified connection. A provisional
  * verdict (the cascade is still collecting windows) is a guess, and an
  * Unknown one names nothing the model knows: either may mark (a QoS hint,
  * harmless if wrong) but never drops or rate-limits, whatever the policy
  * map says. */
-static __always_inline int enforce(struct packet *pkt, const struct verdict *v, void *data_end,
-				   struct counters *cnt)
+static __always_inline int enforce(struct packet *pkt, __u32 class_id, bool guess,
+				   void *data_end, struct counters *cnt)
 {
-	__u32 class_id = v->class_id;
 	struct policy *p = bpf_map_lookup_elem(&policy, &class_id);
 	__u32 action = p ? p->action : ACTION_PASS;
-	bool guess = v->flags & (VERDICT_PROVISIONAL | VERDICT_UNKNOWN);
 
 	if (p && action == ACTION_MARK) {
 		mark_dscp(pkt, p->dscp, data_end);
@@ -685,27 +716,41 @@ enum admission {
 	JOIN,      /* another CPU inserted it first: sample this packet there */
 };
 
-/* A direction not in "flows": its first packet waits in its hash slot of
- * "first_packets"; its second, finding it there, inserts the direction
- * with both. A slot taken over by another direction before the second
- * packet came only delays admission by a packet (counted). */
+/* A direction not in "flows": its first packet waits in a slot of its
+ * bucket of "first_packets" (a free one, else the one held longest);
+ * its second, finding it there, inserts the direction with both. A first
+ * packet pushed out of its bucket by newer ones before its second came
+ * only delays admission by a packet (counted). */
 static __always_inline enum admission admit(const struct packet *pkt,
 					    const struct flow_key *connection, bool tc, __u32 n,
 					    struct counters *cnt)
 {
 	__u64 h = direction_hash(pkt), now = bpf_ktime_get_ns();
-	__u32 idx = h & (ODEFLOW_FIRST_PACKET_SLOTS - 1), tag = (__u32)(h >> 32) | 1, zero = 0;
-	struct first_packet *held = bpf_map_lookup_elem(&first_packets, &idx);
+	__u32 idx = h & (ODEFLOW_FIRST_PACKET_BUCKETS - 1), tag = (__u32)(h >> 32) | 1, zero = 0;
+	struct first_packet_bucket *b = bpf_map_lookup_elem(&first_packets, &idx);
+	struct first_packet *held = NULL, *oldest;
 	struct flow_state *st;
 
-	if (!held)
+	if (!b)
 		return HELD;
-	if (held->tag != tag) {
-		if (held->tag)
+	oldest = &b->slot[0];
+	for (int i = 0; i < ODEFLOW_FIRST_PACKET_WAYS; i++) {
+		struct first_packet *slot = &b->slot[i];
+
+		if (slot->tag == tag) {
+			held = slot;
+			break;
+		}
+		/* an empty slot first, else the one held longest */
+		if (oldest->tag && (!slot->tag || slot->ts_ns < oldest->ts_ns))
+			oldest = slot;
+	}
+	if (!held) {
+		if (oldest->tag)
 			cnt->admit_overwrites++;
-		held->tag = tag;
-		held->ip_len = pkt->ip_len;
-		held->ts_ns = now;
+		oldest->tag = tag;
+		oldest->ip_len = pkt->ip_len;
+		oldest->ts_ns = now;
 		cnt->first_packets++;
 		/* the first packet of a UDP connection (a QUIC Initial, a STUN
 		 * request) is often what nDPI needs most */
@@ -724,6 +769,8 @@ static __always_inline enum admission admit(const struct packet *pkt,
 	st->count = 2;
 	st->window = 0;
 	st->phase = FLOW_SAMPLING;
+	st->class_id = 0;
+	st->decision = 0;
 	slot_sizes(st + 1, n)[0] = 0; /* a stale slot would hide an unwritten one */
 	slot_sizes(st + 1, n)[1] = 0;
 	put_first(st, n, 0, held->ip_len, held->ts_ns);
@@ -758,9 +805,8 @@ static __always_inline enum admission admit(const struct packet *pkt,
  * on it, the verdicts LRU evicted the connection) is sampled again here, so
  * no direction passes unclassified for longer than that while it sends. */
 static __always_inline void sample(const struct packet *pkt, const struct flow_key *connection,
-				   bool tc, struct counters *cnt)
+				   bool tc, struct flow_state *st, struct counters *cnt)
 {
-	struct flow_state *st = bpf_map_lookup_elem(&flows, &pkt->key);
 	__u32 n = window_n, claimed, slot;
 	__u64 now, offset;
 
@@ -772,8 +818,8 @@ static __always_inline void sample(const struct packet *pkt, const struct flow_k
 			return;
 	}
 	if (st->phase != FLOW_SAMPLING) {
-		now = bpf_ktime_get_ns();
-		if (now < st->first_ns + resample_after_ns)
+		/* waiting for the agent: the coarse clock is enough to tell 2 s */
+		if (bpf_ktime_get_coarse_ns() < st->first_ns + resample_after_ns)
 			return; /* the agent has not answered yet */
 		st->count = 0;
 		st->window++;
@@ -800,6 +846,38 @@ static __always_inline void sample(const struct packet *pkt, const struct flow_k
 		emit(pkt, st, n, now, cnt);
 }
 
+/* A direction's decision forgotten (idle past --verdict-idle): it is
+ * sampled again from its next packet. */
+static __always_inline void forget_decision(struct flow_state *st)
+{
+	st->decision = 0;
+	if (st->phase != FLOW_SAMPLING) {
+		st->count = 0;
+		st->window++;
+		st->phase = FLOW_SAMPLING;
+	}
+}
+
+/* The first packet of a tick to find a verdict: the verdict expires if it
+ * was idle past --verdict-idle (NULL: none), else it and this direction's
+ * decision are marked used now, so neither expires while the connection
+ * sends. A write per connection and tick, not per packet. */
+static __always_inline struct verdict *verdict_touched(struct verdict *v,
+						       const struct flow_key *connection,
+						       const struct flow_key *direction, __u32 now)
+{
+	struct flow_state *st;
+
+	if (idle_expired(&v->seen_tick, now)) {
+		bpf_map_delete_elem(&verdicts, connection);
+		return NULL;
+	}
+	st = bpf_map_lookup_elem(&flows, direction);
+	if (st && (st->decision & FLOW_DECIDED))
+		st->seen_tick = now;
+	return v;
+}
+
 /* Whether another load of this program works on this interface for now
  * (see struct active_instance): then this one passes every packet on,
  * untouched and uncounted. */
@@ -822,7 +900,9 @@ static __always_inline int handle_packet(void *ctx, bool tc, void *data, void *d
 	struct packet pkt = { .ctx = ctx, .frame_len = frame_len, .ifindex = ifindex,
 			      .egress = egress };
 	struct flow_key connection;
+	struct flow_state *st;
 	struct verdict *v;
+	__u32 now_tick = 0;
 	__u8 seen_bit;
 	int action = XDP_PASS;
 	__u32 zero = 0;
@@ -859,16 +939,40 @@ static __always_inline int handle_packet(void *ctx, bool tc, void *data, void *d
 	seen_bit = flow_key_canonical(&pkt.key, &connection) ? VERDICT_SEEN_REVERSE
 								 : VERDICT_SEEN_FORWARD;
 	v = bpf_map_lookup_elem(&verdicts, &connection);
+	if (v && verdict_idle_ticks) {
+		now_tick = coarse_tick();
+		if (v->seen_tick != now_tick)
+			v = verdict_touched(v, &connection, &pkt.key, now_tick);
+	}
 	if (v) {
 		cnt->verdict_hits++;
-		action = enforce(&pkt, v, data_end, cnt);
+		action = enforce(&pkt, v->class_id, v->flags & (VERDICT_PROVISIONAL | VERDICT_UNKNOWN),
+				 data_end, cnt);
 		/* A final verdict ends sampling of a direction whose first window
 		 * the agent has seen; a provisional one keeps the cascade's
 		 * re-armed windows filling. */
 		if ((v->flags & (VERDICT_PROVISIONAL | seen_bit)) == seen_bit)
 			return action;
 	}
-	sample(&pkt, &connection, tc, cnt);
+	st = bpf_map_lookup_elem(&flows, &pkt.key);
+	if (!v && st && (st->decision & FLOW_DECIDED) && verdict_idle_ticks &&
+	    idle_expired(&st->seen_tick, now_tick ? now_tick : coarse_tick()))
+		forget_decision(st); /* idle as long as its verdict: gone with it */
+	if (!v && st && (st->decision & FLOW_DECIDED)) {
+		/* "verdicts" lost the connection (its LRU evicted it): the
+		 * direction's own entry still says what to do, so not a packet
+		 * of it passes unenforced for that */
+		if (!(st->decision & FLOW_VERDICT_LOST)) {
+			st->decision |= FLOW_VERDICT_LOST;
+			if (!(st->decision & FLOW_PROVISIONAL) && policy_acts(st->class_id))
+				cnt->enforced_evicted++;
+		}
+		action = enforce(&pkt, st->class_id,
+				 st->decision & (FLOW_PROVISIONAL | FLOW_UNKNOWN), data_end, cnt);
+		if (!(st->decision & FLOW_PROVISIONAL))
+			return action;
+	}
+	sample(&pkt, &connection, tc, st, cnt);
 	return action;
 }
 

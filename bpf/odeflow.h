@@ -15,15 +15,35 @@
 #define ODEFLOW_MAX_CLASSES  16
 #define ODEFLOW_CLASS_NAME_LEN 32 /* bytes of a class name, its NUL included */
 #define ODEFLOW_DEFAULT_FLOWS 262144
+/* "verdicts" holds this many connections for each entry of "flows": a
+ * connection needs its direction's entry only while a window fills, and its
+ * verdict for as long as it lives, so live connections outnumber directions
+ * being sampled. With fewer verdicts than live decided connections, each
+ * verdict the LRU evicts costs its connection a window of N packets. */
+#define ODEFLOW_VERDICTS_PER_FLOW 4
 /* A direction is skipped for its first K packets at most (odeflow run --skip). */
 #define ODEFLOW_MAX_SKIP 1000
 /* A direction whose window got no verdict within this long (the window was
  * lost, the agent died, its verdict was evicted, the model failed on it) is
  * sampled again by the XDP program itself. */
 #define ODEFLOW_RESAMPLE_AFTER_NS (2 * NSEC_PER_SEC)
-/* Slots of "first_packets": directions seen once, not yet admitted into
- * "flows" (a power of two; 16 bytes each). */
-#define ODEFLOW_FIRST_PACKET_SLOTS 65536
+/* A verdict no packet of its connection has found for this long expires
+ * in the kernel (odeflow run --verdict-idle), lazily: the connection's next
+ * packet finds it gone, and the connection is sampled again. Time is kept
+ * in ticks of bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT (about a
+ * second), so expiry comes within a tick of the idle time. */
+#define ODEFLOW_VERDICT_IDLE_S 300
+#define ODEFLOW_VERDICT_IDLE_NS (ODEFLOW_VERDICT_IDLE_S * NSEC_PER_SEC)
+#define ODEFLOW_TICK_SHIFT 30
+/* "first_packets": directions seen once, not yet admitted into "flows",
+ * in buckets of ODEFLOW_FIRST_PACKET_WAYS slots (a cache line: 16 bytes a
+ * slot) where the newest first packet takes the place of the oldest. Sized
+ * so that a held first packet outlives a flood: at 300,000 one-packet
+ * directions a second, a bucket sees about one newcomer a second, so a
+ * direction's first packet waits several seconds for its second. */
+#define ODEFLOW_FIRST_PACKET_WAYS 4
+#define ODEFLOW_FIRST_PACKET_BUCKETS 262144 /* a power of two */
+#define ODEFLOW_FIRST_PACKET_SLOTS (ODEFLOW_FIRST_PACKET_WAYS * ODEFLOW_FIRST_PACKET_BUCKETS)
 /* odeflow run --teach: the first packets of each direction of a sampled
  * connection, each up to this many bytes from its IP header on, are copied
  * into the ring "teach" for nDPI. Measured with tools/bench/ndpi_needs on the
@@ -104,6 +124,21 @@ struct flow_state {
 					     * the skipped ones too) */
 	__u16 window;                       /* 0 for the first window of this direction */
 	__u16 phase;                        /* enum flow_phase */
+	/* The connection's verdict as the agent decided it on this direction's
+	 * window (written with the verdict): what enforcement needs, so the
+	 * direction stays enforced when "verdicts" has lost the connection. */
+	__u8 class_id;
+	__u8 decision;                      /* enum flow_decision bits; 0: none yet */
+	__u16 pad;
+	__u32 seen_tick;                    /* the decision's last use (see struct verdict);
+					     * 0: written, not used yet */
+};
+
+enum flow_decision {
+	FLOW_DECIDED = 1,      /* class_id holds the connection's verdict */
+	FLOW_PROVISIONAL = 2,  /* ... a provisional one (enforce() says what that may do) */
+	FLOW_VERDICT_LOST = 4, /* "verdicts" lost it while this entry enforced it (counted) */
+	FLOW_UNKNOWN = 8,      /* ... the outcome Unknown (enforced as a guess, as a verdict) */
 };
 
 /* The slots of a window of n packets that follow a head (struct flow_state
@@ -130,6 +165,12 @@ struct first_packet {
 	__u16 ip_len;
 	__u16 pad;
 	__u64 ts_ns;
+};
+
+/* A value of "first_packets": the held first packets of the directions
+ * that hash to it. */
+struct first_packet_bucket {
+	struct first_packet slot[ODEFLOW_FIRST_PACKET_WAYS];
 };
 
 /* Room for any value of "flows" (userspace reads and writes them whole). */
@@ -210,7 +251,8 @@ struct verdict {
 	__u32 confidence_ppm;/* top class probability, parts per million */
 	__u64 decided_ns;    /* bpf_ktime_get_ns() clock (CLOCK_MONOTONIC) when written */
 	__u32 model_id;
-	__u32 pad2;
+	__u32 seen_tick;     /* bpf_ktime_get_coarse_ns() >> ODEFLOW_TICK_SHIFT when a packet
+			      * last found it (kept by the XDP program; 0: not yet) */
 	/* The interface each direction's windows came from (for `odeflow
 	 * flows`; the program does not read it): [0] the forward (canonical)
 	 * direction's, [1] the reverse's; 0 until its first window. */
@@ -317,6 +359,9 @@ struct agent_info {
 	__u64 latency_recent_p50_us; /* the same over the last 10 s */
 	__u64 latency_recent_p99_us;
 	__u64 rearms_lost;    /* the direction had left "flows" before its re-arm */
+	__u64 verdicts_restored; /* enforced connections the kernel had lost entirely (their
+				  * verdict and their direction's state), decided again from
+				  * the agent's memory on their next window */
 	__u64 events_dropped; /* events not written: the queue was full or the output failed */
 	char iface[16];
 	char class_names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
@@ -395,6 +440,8 @@ struct model_request {
 	X(TORN_WINDOWS, torn_windows)         /* restarted: two CPUs raced on one direction */\
 	X(RESAMPLED, resampled)               /* sampled again: no verdict came in time */\
 	X(AGENT_WAKEUPS, agent_wakeups)       /* windows that woke the sleeping agent */   \
+	X(ENFORCED_EVICTED, enforced_evicted) /* connections "verdicts" lost, enforced on  \
+					       * from their direction's state */ \
 	X(EGRESS_FORWARDED, egress_forwarded) /* egress packets passed untouched: sampled \
 					       * and enforced at their ingress already */\
 	X(TEACH_PACKETS, teach_packets)       /* packets copied for the teacher (--teach) */\

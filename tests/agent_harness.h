@@ -85,30 +85,37 @@ static inline int read_pid(const char *name)
 	return pid;
 }
 
-/* How long the agent may take to say it is attached: well under a second
- * on a quiet machine; at load 12 on 2 vCPUs (a test suite, a lab run's
- * video encoders) it took more than 5 seconds. */
-#define AGENT_START_MS 15000
+/* How long an agent may take to attach: loading and verifying the program
+ * (twice in libxdp's dispatcher) takes seconds in the 6.1 VM, whose CPU is
+ * emulated, on a loaded host (a start that takes over a second says how
+ * long it took). */
+#define AGENT_START_MS 30000
 
 /* Starts the agent in the background with extra options; its exit status
- * lands in agent.rc. Returns 0 once it says it is attached; otherwise -1,
- * with the agent killed, so it holds no hook the next test needs. */
+ * lands in agent.rc. Returns 0 once it says it is attached; one that has
+ * not within AGENT_START_MS is killed, so it holds nothing the next test
+ * needs. Says how long a start that took over a second took. */
 static inline int start_agent(const char *extra)
 {
+	struct timespec t0, t1;
 	char err[160];
+	long ms;
 
 	snprintf(err, sizeof(err), "%s/agent.err", scratch_dir);
 	unlink(err);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sh("rm -f %s/agent.rc; (%s run --iface %s --model %s --pin-dir %s %s 2>%s & echo $! > %s/agent.pid;"
 	   " wait $!; echo $? > %s/agent.rc) &",
 	   scratch_dir, odeflow, dev_rx, model_path, pin_dir, extra, err, scratch_dir, scratch_dir);
-	if (!wait_for_text(err, "attached", harness_ms(AGENT_START_MS))) {
-		printf("  the agent did not say it is attached within %d ms\n",
-		       harness_ms(AGENT_START_MS));
+	if (!wait_for_text(err, "attached", AGENT_START_MS)) {
 		sh("cat %s", err);
 		kill_from_pidfile("agent", SIGKILL);
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (ms > 1000)
+		printf("  the agent took %ld ms to attach\n", ms);
 	return 0;
 }
 
@@ -234,13 +241,14 @@ static inline long long stats_counter(json_t *stats, const char *name)
 }
 
 /* `odeflow run --quiet` expected to fail at once (so its error is all it
- * prints): its exit status, stderr in err_file. */
+ * prints): its exit status, stderr in err_file. One that runs instead is
+ * stopped after 20 s (status 124). */
 static inline int run_refused(const char *extra, const char *err_file)
 {
 	char cmd[2048];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "%s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s run --quiet --iface %s --model %s --pin-dir %s %s 2>%s", odeflow,
 		 dev_rx, model_path, pin_dir, extra, tmp_path(err_file));
 	rc = system(cmd);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

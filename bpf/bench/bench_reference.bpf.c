@@ -95,4 +95,12 @@ int ref_clock(struct xdp_md *ctx __attribute__((unused)))
 	return bpf_ktime_get_ns() ? XDP_PASS : XDP_DROP;
 }
 
+/* One read of the coarse clock: what a packet waiting for its verdict, and
+ * a classified packet checking its verdict's idle time, take instead. */
+SEC("xdp.frags")
+int ref_coarse_clock(struct xdp_md *ctx __attribute__((unused)))
+{
+	return bpf_ktime_get_coarse_ns() ? XDP_PASS : XDP_DROP;
+}
+
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -38,9 +38,9 @@ struct fixture {
 	uint64_t counters[CNT_MAX];
 };
 
-/* A fresh program with skip and resampling options of its own. */
+/* A fresh program with skip, resampling and verdict idle options of its own. */
 static int fixture_open_with(struct fixture *f, unsigned ring_bytes, unsigned skip,
-			     uint64_t resample_after_ns)
+			     uint64_t resample_after_ns, uint64_t verdict_idle_ns)
 {
 	struct xdp_options o = XDP_OPTIONS_DEFAULT;
 	char err[4096];
@@ -56,6 +56,7 @@ static int fixture_open_with(struct fixture *f, unsigned ring_bytes, unsigned sk
 	o.ring_bytes = ring_bytes;
 	o.skip = skip;
 	o.resample_after_ns = resample_after_ns;
+	o.verdict_idle_ns = verdict_idle_ns;
 	o.pin_dir = NULL;
 	if (xdp_sampler_open(&o, &f->s, err, sizeof(err))) {
 		CHECKF(0, "%s", err);
@@ -70,7 +71,7 @@ static int fixture_open_with(struct fixture *f, unsigned ring_bytes, unsigned sk
 
 static int fixture_open(struct fixture *f, unsigned ring_bytes)
 {
-	return fixture_open_with(f, ring_bytes, 0, ODEFLOW_RESAMPLE_AFTER_NS);
+	return fixture_open_with(f, ring_bytes, 0, ODEFLOW_RESAMPLE_AFTER_NS, ODEFLOW_VERDICT_IDLE_NS);
 }
 
 static void fixture_close(struct fixture *f)
@@ -372,12 +373,24 @@ static void test_jumbo_frames_span_buffers(void)
 	fixture_close(&f);
 }
 
+/* What the agent writes into a direction's "flows" entry when it decides
+ * on the direction's window 0 (xdp_settle_directions). */
+static int settle(struct fixture *f, const struct pkt_spec *spec, int class_id,
+		  bool provisional, bool rearm)
+{
+	struct direction_decision d = { .class_id = (uint8_t)class_id, .provisional = provisional,
+					.rearm = rearm };
+
+	flow_key_make(&d.direction, spec->saddr, spec->sport, spec->daddr, spec->dport,
+		      spec->proto);
+	return xdp_settle_directions(xdp_sampler_map_fd(f->s, XDP_MAP_FLOWS), TEST_N, &d, 1);
+}
+
 static void test_window_at_nth_packet(void)
 {
 	struct fixture f;
 	uint16_t sizes[TEST_N];
 	uint64_t d[CNT_MAX];
-	struct flow_key k;
 
 	if (fixture_open(&f, 1 << 16))
 		return;
@@ -390,14 +403,9 @@ static void test_window_at_nth_packet(void)
 	/* Sampled once: later packets add nothing until userspace re-arms. */
 	CHECK(run_spec(&f, &udp6, NULL) == XDP_PASS);
 	CHECK(drain(&f) == 0);
-	flow_key_make(&k, udp6.saddr, udp6.sport, udp6.daddr, udp6.dport, udp6.proto);
-	CHECKF(xdp_rearm(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &k) == 0, "rearm: %s",
-	       strerror(errno));
+	CHECK(settle(&f, &udp6, 0, true, true) == 0);
 	send_window(&f, udp6, sizes, 1);
 	check_window(&records[0], &udp6, sizes, 1);
-
-	flow_key_make(&k, "10.9.9.9", 1, "10.9.9.8", 2, IPPROTO_TCP);
-	CHECK(xdp_rearm(xdp_sampler_map_fd(f.s, XDP_MAP_FLOWS), &k) == -1 && errno == ENOENT);
 	fixture_close(&f);
 }
 
@@ -566,6 +574,42 @@ static void test_verdict_drop(void)
 					[2 * OUTCOME_COUNT + OUTCOME_PASS] = 1, /* provisional */
 					[2 * OUTCOME_COUNT + OUTCOME_DROP] = 1,
 					[3 * OUTCOME_COUNT + OUTCOME_PASS] = 1 }, 140 /* IP bytes of tcp4 */);
+	fixture_close(&f);
+}
+
+/* A direction whose connection "verdicts" lost (its LRU evicted it) is
+ * enforced from its own entry, where the agent wrote the decision: a final
+ * DROP drops from the first packet on, with no new window, and the loss is
+ * counted once; a provisional one never drops, keeps sampling and is not
+ * counted (nothing it enforced was lost). */
+static void test_direction_enforces_a_lost_verdict(void)
+{
+	struct fixture f;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct pkt_spec prov = udp6;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	set_policy(&f, 2, (struct policy){ .action = ACTION_DROP });
+	send_window(&f, tcp4, sizes, 1);
+	CHECK(settle(&f, &tcp4, 2, false, false) == 0);
+	counter_delta(&f, d);
+	for (int i = 0; i < 3; i++)
+		CHECK(run_spec(&f, &tcp4, NULL) == XDP_DROP);
+	CHECK(drain(&f) == 0);
+	counter_delta(&f, d);
+	CHECKF(d[CNT_ACTION_DROP] == 3 && d[CNT_ENFORCED_EVICTED] == 1 && d[CNT_VERDICT_HITS] == 0,
+	       "%llu dropped, %llu counted evicted", (unsigned long long)d[CNT_ACTION_DROP],
+	       (unsigned long long)d[CNT_ENFORCED_EVICTED]);
+
+	prov.sport++;
+	send_window(&f, prov, sizes, 1);
+	CHECK(settle(&f, &prov, 2, true, true) == 0);
+	send_window(&f, prov, sizes, 1); /* passes, and fills the re-armed window */
+	check_window(&records[0], &prov, sizes, 1);
+	counter_delta(&f, d);
+	CHECK(d[CNT_ACTION_DROP] == 0 && d[CNT_ACTION_PASS] == TEST_N && d[CNT_ENFORCED_EVICTED] == 0);
 	fixture_close(&f);
 }
 
@@ -754,6 +798,44 @@ static void test_second_packet_admits(void)
 	fixture_close(&f);
 }
 
+/* First packets held before a flood of one-packet directions (300,000 of
+ * them, a second of a fast flood) are still there when their directions'
+ * second packets come: nearly all of them are admitted, where a table of
+ * one slot per hash (the program's before) kept about one in a hundred. */
+static void test_first_packets_outlive_a_flood(void)
+{
+	struct fixture f;
+	struct pkt_spec s = udp6, flood = tcp4;
+	uint8_t frame[PKT_MAX];
+	uint16_t ip_len;
+	uint64_t d[CNT_MAX];
+	const int held = 100, flood_packets = 300000;
+
+	if (fixture_open(&f, 1 << 16))
+		return;
+	for (int i = 0; i < held; i++) {
+		s.sport = (uint16_t)(2000 + i);
+		run_frame(&f, frame, pkt_build(&s, frame, &ip_len), NULL);
+	}
+	for (int i = 0; i < flood_packets; i++) {
+		flood.sport = (uint16_t)(1024 + i % 60000);
+		flood.dport = (uint16_t)(1 + i / 60000);
+		run_frame(&f, frame, pkt_build(&flood, frame, &ip_len), NULL);
+	}
+	counter_delta(&f, d);
+	CHECK(d[CNT_NEW_FLOWS] == 0);
+	for (int i = 0; i < held; i++) {
+		s.sport = (uint16_t)(2000 + i);
+		run_frame(&f, frame, pkt_build(&s, frame, &ip_len), NULL);
+	}
+	counter_delta(&f, d);
+	printf("  %llu of %d held first packets outlived %d one-packet directions\n",
+	       (unsigned long long)d[CNT_NEW_FLOWS], held, flood_packets);
+	CHECKF(d[CNT_NEW_FLOWS] >= 90, "%llu of %d admitted", (unsigned long long)d[CNT_NEW_FLOWS],
+	       held);
+	fixture_close(&f);
+}
+
 /* A flood of one-packet directions inserts nothing into "flows"; held
  * first packets that lose their slot are counted. */
 static void test_one_packet_flood_inserts_nothing(void)
@@ -780,6 +862,55 @@ static void test_one_packet_flood_inserts_nothing(void)
 	fixture_close(&f);
 }
 
+/* With --verdict-idle 1s, a DROP verdict (and the decision its direction
+ * keeps) lasts while the connection sends, however long, and is gone once
+ * it has been idle past that (within a tick of the coarse clock, about a
+ * second): the connection's next packet passes and is sampled again. */
+static void test_idle_verdict_expires(void)
+{
+	struct fixture f;
+	struct flow_state_buf st;
+	uint16_t sizes[TEST_N];
+	uint64_t d[CNT_MAX];
+	struct verdict v;
+	struct flow_key k, conn;
+	struct pkt_spec other = tcp4;
+	int vfd;
+
+	if (fixture_open_with(&f, 1 << 16, 0, ODEFLOW_RESAMPLE_AFTER_NS, NSEC_PER_SEC))
+		return;
+	vfd = xdp_sampler_map_fd(f.s, XDP_MAP_VERDICTS);
+	flow_key_make(&k, tcp4.saddr, tcp4.sport, tcp4.daddr, tcp4.dport, tcp4.proto);
+	flow_key_canonical(&k, &conn);
+	set_policy(&f, 2, (struct policy){ .action = ACTION_DROP });
+	send_window(&f, tcp4, sizes, 1);
+	put_verdict(&f, &tcp4, 2, VERDICT_SEEN_FORWARD | VERDICT_SEEN_REVERSE);
+	CHECK(settle(&f, &tcp4, 2, false, false) == 0);
+	for (int i = 0; i < 12; i++) { /* 3.6 s of a packet every 0.3 s: never idle */
+		CHECKF(run_spec(&f, &tcp4, NULL) == XDP_DROP, "packet %d after %d ms passed", i,
+		       300 * i);
+		usleep(300000);
+	}
+	CHECK(bpf_map_lookup_elem(vfd, &conn, &v) == 0 && v.seen_tick != 0);
+	usleep(2300000); /* idle past a second, and a tick */
+	counter_delta(&f, d);
+	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
+	counter_delta(&f, d);
+	CHECK(bpf_map_lookup_elem(vfd, &conn, &v) < 0 && errno == ENOENT);
+	CHECK(flow_state_of(&f, &tcp4, &st) == 0 && st.head.decision == 0 &&
+	      st.head.phase == FLOW_SAMPLING && st.head.count == 1);
+	CHECK(d[CNT_VERDICT_HITS] == 0 && d[CNT_ACTION_DROP] == 0 && d[CNT_ENFORCED_EVICTED] == 0);
+
+	/* the direction's decision alone (its verdict evicted) expires too */
+	other.sport++;
+	send_window(&f, other, sizes, 1);
+	CHECK(settle(&f, &other, 2, false, false) == 0);
+	CHECK(run_spec(&f, &other, NULL) == XDP_DROP);
+	usleep(2300000);
+	CHECK(run_spec(&f, &other, NULL) == XDP_PASS);
+	fixture_close(&f);
+}
+
 /* A direction whose window got no verdict is sampled again by the program
  * once resample_after_ns has passed: the window was lost, or the verdict
  * was (here: deleted, as the verdicts LRU evicts one). Before that, it
@@ -793,7 +924,7 @@ static void test_unanswered_direction_is_sampled_again(void)
 	struct flow_key k, conn;
 	struct pkt_spec other = tcp4;
 
-	if (fixture_open_with(&f, 1 << 16, 0, 50 * NSEC_PER_MSEC))
+	if (fixture_open_with(&f, 1 << 16, 0, 50 * NSEC_PER_MSEC, ODEFLOW_VERDICT_IDLE_NS))
 		return;
 	send_window(&f, tcp4, sizes, 1); /* emitted, and nobody answers */
 	CHECK(run_spec(&f, &tcp4, NULL) == XDP_PASS);
@@ -834,7 +965,8 @@ static void test_skip_starts_the_first_window_later(void)
 	uint16_t sizes[3 + TEST_N];
 
 	for (unsigned skip = 0; skip <= 3; skip++) {
-		if (fixture_open_with(&f, 1 << 16, skip, ODEFLOW_RESAMPLE_AFTER_NS))
+		if (fixture_open_with(&f, 1 << 16, skip, ODEFLOW_RESAMPLE_AFTER_NS,
+				      ODEFLOW_VERDICT_IDLE_NS))
 			return;
 		for (unsigned i = 0; i < skip + TEST_N; i++) {
 			s.payload = 10 * i + 1;
@@ -1341,6 +1473,8 @@ int main(void)
 	RUN(test_flows_map_sized_by_n);
 	RUN(test_directions_fill_separate_windows);
 	RUN(test_verdict_drop);
+	RUN(test_direction_enforces_a_lost_verdict);
+	RUN(test_idle_verdict_expires);
 	RUN(test_unknown_verdict_never_drops);
 	RUN(test_final_verdict_samples_unseen_direction);
 	RUN(test_mark_rewrites_dscp);
@@ -1349,6 +1483,7 @@ int main(void)
 	RUN(test_poll_stops_at_its_budget);
 	RUN(test_second_packet_admits);
 	RUN(test_one_packet_flood_inserts_nothing);
+	RUN(test_first_packets_outlive_a_flood);
 	RUN(test_unanswered_direction_is_sampled_again);
 	RUN(test_skip_starts_the_first_window_later);
 	RUN(test_window_wakes_only_a_sleeping_reader);

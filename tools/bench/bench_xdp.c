@@ -644,7 +644,7 @@ static double reference_insert_cost(struct bench *b, unsigned flows, unsigned ca
  * read: the same whatever the flow, so one column. */
 static void reference_ring_and_clock(struct bench *b)
 {
-	double ring[RUNS], clock[RUNS];
+	double ring[RUNS], clock[RUNS], coarse[RUNS];
 
 	for (int r = 0; r < RUNS; r++) {
 		struct bench_reference_bpf *ref = load_reference(HOT_CAPACITY);
@@ -652,10 +652,12 @@ static void reference_ring_and_clock(struct bench *b)
 		ring[r] = test_run(bpf_program__fd(ref->progs.ref_ring), b->pkt, MANY_FLOWS);
 		expect_pass(bpf_program__fd(ref->progs.ref_ring), b, "ring-buffer record");
 		clock[r] = test_run(bpf_program__fd(ref->progs.ref_clock), b->pkt, REPEAT);
+		coarse[r] = test_run(bpf_program__fd(ref->progs.ref_coarse_clock), b->pkt, REPEAT);
 		bench_reference_bpf__destroy(ref);
 	}
 	print_row("one ring record (reserve, write, submit)", median(ring, RUNS), -1, b);
 	print_row("one clock read (bpf_ktime_get_ns)", median(clock, RUNS), -1, b);
+	print_row("one coarse clock read (ktime_get_coarse)", median(coarse, RUNS), -1, b);
 }
 
 static void bench_references(struct bench *b)

@@ -4,7 +4,7 @@
  * interleaved at a time (as concurrent flows are on a link), with varied
  * sizes. Replayed at R packets per second it offers R / PACKETS new flows
  * per second.
- *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [DIRECTIONS]]]
+ *   gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS [DIRECTIONS [SIZE]]]]
  * DIRECTIONS "both" makes each flow a conversation: PACKETS packets each
  * way, the answers (from 10.200.0.2) taking turns with the requests, so a
  * replay at R packets per second offers R / (2 PACKETS) new connections per
@@ -14,7 +14,9 @@
  * hash userspace's tables once used: "collide-directions" (the direction's
  * key, as `odeflow classify` and pcap2npy keep it) or "collide-connections"
  * (the connection's canonical key, as the cascade keeps it), every key's
- * hash in the same COLLIDE_SLOTS slots of any table up to 2^COLLIDE_BITS. */
+ * hash in the same COLLIDE_SLOTS slots of any table up to 2^COLLIDE_BITS.
+ * SIZE fixes every packet's IP length (a flood's small packets: more of
+ * them a second, and per byte of capture). */
 #include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -111,16 +113,16 @@ int main(int argc, char **argv)
 {
 	static const char *const key_choices[] = { "spread", "collide-directions",
 						   "collide-connections" };
-	long flows, packets, concurrent = 64, *keys_of, per_flow;
+	long flows, packets, concurrent = 64, size = 0, *keys_of, per_flow;
 	enum keys keys = KEYS_SPREAD;
 	bool both = false;
 	pcap_t *dead;
 	pcap_dumper_t *out;
 	long seq = 0;
 
-	if (argc < 4 || argc > 7) {
+	if (argc < 4 || argc > 8) {
 		fprintf(stderr, "usage: gen_flows OUT.pcap FLOWS PACKETS [CONCURRENT [KEYS "
-			"[DIRECTIONS]]]\n");
+			"[DIRECTIONS [SIZE]]]]\n");
 		return 2;
 	}
 	if (cli_strtol(argv[2], 1, 4000000, &flows) || cli_strtol(argv[3], 1, 1000, &packets) ||
@@ -129,7 +131,7 @@ int main(int argc, char **argv)
 			"CONCURRENT (1 to 100000) are whole numbers\n");
 		return 2;
 	}
-	if (argc == 7) {
+	if (argc >= 7) {
 		both = !strcmp(argv[6], "both");
 		if (!both && strcmp(argv[6], "one")) {
 			fprintf(stderr, "gen_flows: DIRECTIONS is one or both\n");
@@ -137,6 +139,10 @@ int main(int argc, char **argv)
 		}
 	}
 	per_flow = both ? 2 * packets : packets;
+	if (argc == 8 && cli_strtol(argv[7], 28, 1460, &size)) {
+		fprintf(stderr, "gen_flows: SIZE is a whole number from 28 to 1460\n");
+		return 2;
+	}
 	if (argc >= 6) {
 		while (keys < 3 && strcmp(argv[5], key_choices[keys]))
 			keys++;
@@ -184,7 +190,9 @@ int main(int argc, char **argv)
 				flow[j] = next_flow++;
 			}
 			write_packet(out, keys_of[flow[j]], both && sent[j] % 2,
-				     60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400), seq++);
+				     size ? (int)size
+					  : 60 + (int)((flow[j] * 7919 + sent[j] * 104729) % 1400),
+				     seq++);
 			if (++sent[j] == per_flow) {
 				sent[j] = 0;
 				flow[j] = -1;

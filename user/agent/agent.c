@@ -99,7 +99,7 @@ struct agent {
 	struct decision_queue *events_queue;
 	struct latency_hist latency;
 	struct latency_recent latency_recent;
-	uint64_t decisions, failed, rearms_lost;
+	uint64_t decisions, failed, rearms_lost, verdicts_restored;
 
 	/* Status lines of the start, said once it has succeeded: a start that
 	 * fails says one line, its error, and nothing before it. */
@@ -164,6 +164,13 @@ static int apply_policy_file(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Does the policy act on this class (anything but pass)? */
+static bool enforced(const struct agent *a, int class_id)
+{
+	return class_id >= 0 && class_id < ODEFLOW_MAX_CLASSES &&
+	       a->policy.rules[class_id].action != ACTION_PASS;
+}
+
 /* `odeflow policy set` and `policy load` write the pinned policy map from
  * another shell: the agent notices at its next publication and logs what
  * changed, so the journal of the unit says what is enforced. */
@@ -191,16 +198,17 @@ static void write_verdicts(void *ctx, const struct flow_key *keys, const struct 
 		log_line(LOG_LEVEL_ERR, "writing %u verdicts: %s", n, strerror(errno));
 }
 
-/* Worker thread: verdicts for the connections, re-arms for the uncertain
- * directions, then the events (queued: a slow reader never holds this up). */
+/* Worker thread: verdicts for the connections, each direction's decision
+ * (and re-arm) kept with it, then the events (queued: a slow reader never
+ * holds this up). */
 static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 {
 	struct agent *a = ctx;
 	struct flow_key keys[POOL_MAX_BATCH];
 	struct verdict values[POOL_MAX_BATCH];
+	struct direction_decision settled[POOL_MAX_BATCH];
 	double latency_us[POOL_MAX_BATCH];
 	uint64_t written_ns, decided_ns = monotonic_ns(); /* one clock read per batch */
-
 	bool taught;
 
 	__atomic_fetch_add(&a->failed, (uint64_t)failed, __ATOMIC_RELAXED);
@@ -219,6 +227,8 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 			.egress = d[i].egress,
 			.ifindex = { d[i].ifindex[0], d[i].ifindex[1] },
 		};
+		if (d[i].restored && enforced(a, d[i].class_id))
+			__atomic_fetch_add(&a->verdicts_restored, 1, __ATOMIC_RELAXED);
 	}
 	/* the teacher sees taught connections' verdicts first (the surer answer) */
 	taught = a->teacher && teacher_begin(a->teacher, keys, n);
@@ -227,10 +237,24 @@ static void on_decisions(void *ctx, int n, const struct decision *d, int failed)
 	write_verdicts(a, keys, values, (unsigned)n);
 	if (taught)
 		teacher_end(a->teacher);
-	written_ns = monotonic_ns();
+	/* each direction keeps the verdict as written (the teacher's, if it
+	 * gave one) */
 	for (int i = 0; i < n; i++)
-		if (d[i].rearm && xdp_rearm(a->flows_fd, &d[i].window.key))
-			__atomic_fetch_add(&a->rearms_lost, 1, __ATOMIC_RELAXED);
+		settled[i] = (struct direction_decision){
+			.direction = d[i].window.key, .emitted_ns = d[i].window.last_ns,
+			.window = d[i].window.window, .class_id = values[i].class_id,
+			.provisional = values[i].flags & VERDICT_PROVISIONAL,
+			.unknown = values[i].flags & VERDICT_UNKNOWN, .rearm = d[i].rearm,
+		};
+	written_ns = monotonic_ns();
+	/* the decision kept with each direction too (after the verdicts, which
+	 * enforce at once: the latency is theirs) */
+	if (xdp_settle_directions(a->flows_fd, (unsigned)model_config(a->model)->window, settled,
+				  (unsigned)n)) {
+		log_line(LOG_LEVEL_ERR, "writing %d directions' decisions: %s", n, strerror(errno));
+		for (int i = 0; i < n; i++)
+			__atomic_fetch_add(&a->rearms_lost, d[i].rearm, __ATOMIC_RELAXED);
+	}
 	for (int i = 0; i < n; i++) {
 		uint64_t last = d[i].window.last_ns;
 
@@ -302,6 +326,7 @@ static void publish(struct agent *a)
 	a->info.latency_recent_p50_us = latency_quantile(&recent, 0.5);
 	a->info.latency_recent_p99_us = latency_quantile(&recent, 0.99);
 	a->info.rearms_lost = __atomic_load_n(&a->rearms_lost, __ATOMIC_RELAXED);
+	a->info.verdicts_restored = __atomic_load_n(&a->verdicts_restored, __ATOMIC_RELAXED);
 	a->info.events_dropped = (a->events_queue ? decision_queue_dropped(a->events_queue) : 0) +
 				 events_writer_lost(a->events);
 	xdp_publish_agent(xdp_sampler_map_fd(a->sampler, XDP_MAP_AGENT), &a->info);
@@ -352,7 +377,8 @@ static int start_metrics(struct agent *a, char *err, size_t errlen)
 		.model = &a->cfg, .max_windows = o->cascade.max_windows,
 		.start_time = wall.tv_sec + wall.tv_nsec / 1e9,
 		.windows_classified = &a->decisions, .bad_records = &a->bad_records,
-		.rearms_lost = &a->rearms_lost, .counts = &a->counts, .latency = &a->latency,
+		.rearms_lost = &a->rearms_lost, .verdicts_restored = &a->verdicts_restored,
+		.counts = &a->counts, .latency = &a->latency,
 		.counters_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_COUNTERS),
 		.class_actions_fd = xdp_sampler_map_fd(a->sampler, XDP_MAP_CLASS_ACTIONS),
 		.flows_fd = a->flows_fd, .verdicts_fd = a->verdicts_fd,
@@ -467,6 +493,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	xo.skip = (unsigned)window_start_choose(&cfg->window_start, o->skip, why, sizeof(why));
 	say_after_start(a, "%s", why);
 	xo.flow_capacity = o->flow_capacity;
+	xo.verdict_idle_ns = o->verdict_idle_ns;
 	xo.pin_dir = o->pin_dir;
 	xo.teach_rate = o->teach_rate;
 	say_after_start(a, "maps for %u flows take about %llu MiB of kernel memory",

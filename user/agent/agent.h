@@ -30,6 +30,7 @@ struct agent_options {
 	struct cascade_options cascade; /* its max_connections: flow_capacity */
 	int threads;              /* classification workers */
 	unsigned flow_capacity;
+	uint64_t verdict_idle_ns; /* a verdict idle this long expires in the kernel; 0: never */
 	bool keep;                /* leave the program attached and the maps pinned */
 	bool busy_poll;           /* the drain never sleeps: no window pays for a wakeup */
 	bool quiet;

@@ -180,6 +180,7 @@ static void update(struct cascade *c, const struct window_record *w, const float
 	 * verdict (within max_windows): one verdict for the connection, from
 	 * both directions */
 	first_of_direction = !(conn->seen & bit);
+	d->restored = conn->final && !first_of_direction;
 	conn->seen |= bit;
 	conn->egress = (uint8_t)(w->egress ? conn->egress | bit : conn->egress & ~bit);
 	conn->ifindex[reverse] = w->ifindex;

@@ -52,6 +52,8 @@ struct decision {
 	bool provisional;            /* below threshold and more windows allowed */
 	bool rearm;                  /* ask for the next window of this direction */
 	uint8_t directions_seen;     /* VERDICT_SEEN_* bits: directions whose windows came in */
+	bool restored;               /* the connection was decided already and this direction's
+				      * window had come before: the kernel lost its state */
 	uint8_t egress;              /* VERDICT_SEEN_* bits: those last seen at an egress hook */
 	uint32_t ifindex[2];         /* interface of each direction's last window (forward,
 				      * reverse: struct verdict's); 0: none yet, or a capture */

@@ -80,8 +80,9 @@ static const struct xdp_family {
 	{ "teach_ring_drops", "odeflow_xdp_teach_ring_drops_total",
 	  "Copies for the teacher lost because its ring was full (the teacher is behind).", NULL },
 	{ "enforced_evicted", "odeflow_enforced_evicted_total",
-	  "Enforced connections (final verdict, an action other than pass) whose state the "
-	  "kernel evicted for room: they pass until classified again.", NULL },
+	  "Enforced connections (final verdict, an action other than pass) whose verdict the "
+	  "kernel evicted for room: enforced on from their direction's state where it was "
+	  "left, else passing one window of N packets until decided again.", NULL },
 };
 
 static const struct xdp_family *xdp_family_of(const char *counter)
@@ -208,6 +209,11 @@ void metrics_fill(void *source, struct metrics_snapshot *s)
 		s->latency.count[b] = load(&src->latency->count[b]);
 	s->latency.sum_us = load(&src->latency->sum_us);
 	s->have_xdp = src->counters_fd >= 0 && !xdp_read_counters(src->counters_fd, s->xdp);
+	/* one family for both ways an enforced connection's state is lost: the
+	 * kernel's count (its direction still held the decision) and the
+	 * agent's (nothing did: decided again from its memory) */
+	if (s->have_xdp)
+		s->xdp[CNT_ENFORCED_EVICTED] += load_or_zero(src->verdicts_restored);
 	s->have_class_actions = src->class_actions_fd >= 0 &&
 				!xdp_read_class_actions(src->class_actions_fd, s->class_actions);
 	drain_alive(src, &s->heartbeat_age);

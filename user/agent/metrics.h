@@ -81,6 +81,7 @@ struct metrics_source {
 	int max_windows;
 	double start_time;
 	const uint64_t *windows_classified, *bad_records, *rearms_lost;
+	const uint64_t *verdicts_restored; /* added to the kernel's enforced_evicted */
 	const struct agent_counts *counts;
 	const struct latency_hist *latency;
 	int counters_fd, class_actions_fd, flows_fd, verdicts_fd, teach_info_fd;

@@ -21,7 +21,7 @@
 
 enum {
 	OPT_IFACE = 1, OPT_HOOK, OPT_XDP_MODE, OPT_REPLACE, OPT_MODEL, OPT_POLICY, OPT_PIN_DIR,
-	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS, OPT_KEEP,
+	OPT_EVENTS, OPT_EVENTS_MODE, OPT_EVENTS_PIPE, OPT_SKIP, OPT_THREADS, OPT_FLOWS, OPT_VERDICT_IDLE, OPT_KEEP,
 	OPT_BUSY_POLL, OPT_METRICS, OPT_IPFIX, OPT_IPFIX_TRANSPORT, OPT_IPFIX_DOMAIN, OPT_QUIET,
 	OPT_CONFIG, OPT_PRINT_CONFIG, OPT_DIRECTION, OPT_TEACH, OPT_CLASS_MAP, OPT_SITE,
 	OPT_SITE_CAP, OPT_LEARN_EVERY,
@@ -72,8 +72,15 @@ static const struct cli_option options[] = {
 			  CLI_STR(ODEFLOW_MAX_SKIP)),
 	CLI_OPTION(OPT_THREADS, "threads", 'j', "N", "classification threads",
 		   .def = "number of CPUs - 1, at least 1"),
-	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N", "flow directions tracked in the kernel",
+	CLI_OPTION(OPT_FLOWS, "flows", 'c', "N",
+		   "flow directions sampled at once in the kernel; its verdicts map holds "
+		   CLI_STR(ODEFLOW_VERDICTS_PER_FLOW) " times as many connections",
 		   .def = CLI_STR(ODEFLOW_DEFAULT_FLOWS)),
+	CLI_OPTION(OPT_VERDICT_IDLE, "verdict-idle", 0, "DURATION",
+		   "a connection no packet has come for this long loses its verdict in the "
+		   "kernel (and is classified again if it comes back), whether the agent runs or "
+		   "not: a number and s, m, h or d; 0: never",
+		   .def = CLI_STR(ODEFLOW_VERDICT_IDLE_S) "s"),
 	CLI_OPTION(OPT_KEEP, "keep", 'k', NULL,
 		   "on exit leave the program attached, enforcing, and the maps pinned: the next run "
 		   "takes it over without a gap; odeflow detach removes it"),
@@ -146,7 +153,16 @@ ODEFLOW_COMMAND(run,
 		       "/etc/odeflow/odeflow.conf, then /etc/odeflow/odeflow-IF.conf, each line an "
 		       "option's long name and its value; --print-config prints them all. An error "
 		       "in the setup is one line, said before anything else: exit status 2 for an "
-		       "option or value that cannot do, 1 for a start that fails.",
+		       "option or value that cannot do, 1 for a start that fails.\n"
+		       "Under a flood: one-packet flows (scans, spoofed sources) take no state in "
+		       "the kernel. More live connections than the maps hold (--flows directions, "
+		       CLI_STR(ODEFLOW_VERDICTS_PER_FLOW) " times as many verdicts) evict the state used longest ago: a connection "
+		       "whose verdict is evicted stays enforced from its direction's state while "
+		       "that lasts; one that lost both passes at most one window of N packets (and "
+		       "what arrives while the agent answers) before it is enforced again, never "
+		       "more. Every such eviction is counted (enforced_evicted in odeflow stats, "
+		       "odeflow_enforced_evicted_total in the metrics): raise --flows when it "
+		       "grows.",
 	.section = 8,
 	.groups = { { NULL, options }, CASCADE_ARGS_GROUP,
 		    { "learning the site (user/teach/README.md)", teach_options } });
@@ -163,7 +179,7 @@ int cmd_run(int argc, char **argv)
 		.mode = XDP_MODE_AUTO, .model_path = model_default_path(),
 		.pin_dir = XDP_DEFAULT_PIN_DIR,
 		.threads = cpus > POOL_MAX_THREADS ? POOL_MAX_THREADS : cpus > 1 ? (int)cpus - 1 : 1,
-		.flow_capacity = ODEFLOW_DEFAULT_FLOWS,
+		.flow_capacity = ODEFLOW_DEFAULT_FLOWS, .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,
 		.events_mode = EVENTS_DEFAULT_MODE, .skip = -1, .ifaces = ifaces,
 		.directions = PORT_INGRESS | PORT_EGRESS,
 		.class_map = class_map_default_path(), .site_cap = SITE_DEFAULT_CAP_MIB << 20,
@@ -264,6 +280,13 @@ int cmd_run(int argc, char **argv)
 		case OPT_FLOWS:
 			if (!cli_long(&p, 1024, 1L << 26, &flows))
 				o.flow_capacity = (unsigned)flows;
+			break;
+		case OPT_VERDICT_IDLE:
+			if (!cli_duration(&p, 0, (double)(XDP_MAX_VERDICT_IDLE_NS / NSEC_PER_SEC), &v)) {
+				if (v > 0 && v < 1)
+					cli_bad_value(&p, "0 (never) or a second or more");
+				o.verdict_idle_ns = (uint64_t)(v * NSEC_PER_SEC);
+			}
 			break;
 		case OPT_KEEP: o.keep = true; break;
 		case OPT_CONFIG: break; /* expanded above */

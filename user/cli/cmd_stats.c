@@ -90,7 +90,7 @@ int cmd_stats(int argc, char **argv)
 
 		if (teach)
 			json_object_set_new(o, "teach", teach);
-		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		json_object_set_new(o, "agent", json_pack("{s:b, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			"running", pinned_agent_alive(&p), "pid", (int)p.agent.pid,
 			"windows_classified", (json_int_t)p.agent.windows_classified,
 			"windows_failed", (json_int_t)p.agent.windows_failed,
@@ -101,6 +101,7 @@ int cmd_stats(int argc, char **argv)
 			"latency_recent_p50_us", (json_int_t)p.agent.latency_recent_p50_us,
 			"latency_recent_p99_us", (json_int_t)p.agent.latency_recent_p99_us,
 			"rearms_lost", (json_int_t)p.agent.rearms_lost,
+			"verdicts_restored", (json_int_t)p.agent.verdicts_restored,
 			"events_dropped", (json_int_t)p.agent.events_dropped));
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -126,10 +127,11 @@ int cmd_stats(int argc, char **argv)
 			latency_text(p.agent.latency_p50_us, p.agent.latency_p99_us, "no windows yet",
 				     lifetime, sizeof(lifetime));
 			printf("agent pid %u on %.16s: %llu windows classified (%llu failed), %llu events "
-			       "dropped\nlatency, last 10 s: %s; since the start: %s\n", p.agent.pid,
+			       "dropped, %llu verdicts restored\nlatency, last 10 s: %s; since the start: %s\n", p.agent.pid,
 			       p.agent.iface, (unsigned long long)p.agent.windows_classified,
 			       (unsigned long long)p.agent.windows_failed,
-			       (unsigned long long)p.agent.events_dropped, recent, lifetime);
+			       (unsigned long long)p.agent.events_dropped,
+			       (unsigned long long)p.agent.verdicts_restored, recent, lifetime);
 		} else if (hook)
 			printf("agent: not running (the XDP program keeps enforcing the last verdicts)\n");
 		else

@@ -102,29 +102,64 @@ int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const 
 	return remove_buckets(rate_buckets_fd, class_id);
 }
 
-int xdp_rearm(int flows_fd, const struct flow_key *direction)
-{
-	struct flow_state_buf st; /* room for any N */
-
-	if (bpf_map_lookup_elem(flows_fd, direction, &st))
-		return -1;
-	if (st.head.phase == FLOW_SAMPLING)
-		return 0; /* already filling a window */
-	/* The XDP program no longer writes an emitted direction, so this
-	 * whole-value update cannot lose one of its writes. The emitter left
-	 * the sizes zeroed, as the next window needs them. */
-	st.head.count = 0;
-	st.head.window++;
-	st.head.phase = FLOW_SAMPLING;
-	return bpf_map_update_elem(flows_fd, direction, &st, BPF_EXIST);
-}
-
 int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
 		       const struct verdict *values, unsigned n)
 {
 	__u32 count = n;
 
 	return bpf_map_update_batch(verdicts_fd, connections, values, &count, NULL);
+}
+
+/* Decisions written per batch: their values go on the stack. */
+#define SETTLE_BATCH 64
+
+/* One direction's "flows" entry as the decision leaves it: the window it
+ * emitted waits for no one (final), or the next one fills (rearm); either
+ * way its slots are empty, as the kernel leaves them after an emission. */
+static void settled_state(const struct direction_decision *d, struct flow_state *st)
+{
+	*st = (struct flow_state){
+		.first_ns = d->emitted_ns,
+		.window = (__u16)(d->window + (d->rearm ? 1 : 0)),
+		.phase = d->rearm ? FLOW_SAMPLING : FLOW_EMITTED,
+		.class_id = d->class_id,
+		.decision = FLOW_DECIDED | (d->provisional ? FLOW_PROVISIONAL : 0) |
+			    (d->unknown ? FLOW_UNKNOWN : 0),
+	};
+}
+
+int xdp_settle_directions(int flows_fd, unsigned window_n, const struct direction_decision *d,
+			  unsigned n)
+{
+	size_t value_bytes = FLOW_STATE_BYTES(window_n);
+	struct flow_key keys[SETTLE_BATCH];
+	unsigned char values[SETTLE_BATCH * FLOW_STATE_BYTES(ODEFLOW_MAX_WINDOW)];
+
+	if (window_n < ODEFLOW_MIN_WINDOW || window_n > ODEFLOW_MAX_WINDOW) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (unsigned done = 0; done < n;) {
+		unsigned chunk = n - done < SETTLE_BATCH ? n - done : SETTLE_BATCH;
+		__u32 count = chunk;
+
+		memset(values, 0, chunk * value_bytes);
+		for (unsigned i = 0; i < chunk; i++) {
+			keys[i] = d[done + i].direction;
+			settled_state(&d[done + i], (struct flow_state *)(values + i * value_bytes));
+		}
+		if (bpf_map_update_batch(flows_fd, keys, values, &count, NULL))
+			return -1;
+		done += chunk;
+	}
+	return 0;
+}
+
+int xdp_read_agent(int agent_fd, struct agent_info *info)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(agent_fd, &zero, info);
 }
 
 int xdp_publish_agent(int agent_fd, const struct agent_info *info)

@@ -29,14 +29,33 @@ int xdp_read_policy(int policy_fd, struct policy out[ODEFLOW_MAX_CLASSES]);
  * packet starts a full one). */
 int xdp_set_policy(int policy_fd, int rate_buckets_fd, unsigned class_id, const struct policy *p);
 
-/* Asks for the next window of a direction (the cascade's "not sure yet"):
- * count 0, window + 1, sampling again. -1 with errno ENOENT if the direction
- * is no longer in "flows" (evicted). */
-int xdp_rearm(int flows_fd, const struct flow_key *direction);
+/* What the agent decided on one direction's window, kept in the
+ * direction's "flows" entry (struct flow_state) with the connection's
+ * class: the direction stays enforced if "verdicts" loses the connection. */
+struct direction_decision {
+	struct flow_key direction;
+	uint64_t emitted_ns;    /* the window's last packet, when it was emitted */
+	uint16_t window;        /* the window's number */
+	uint8_t class_id;
+	bool provisional;
+	bool unknown;           /* the outcome Unknown: enforced as a guess */
+	bool rearm;             /* sample the direction's next window (the cascade's "not
+				 * sure yet"): count 0, window + 1 */
+};
+
+/* Writes the n decisions into the "flows" entries (values of window_n
+ * slots) of their directions, whole, in batches: one system call for many.
+ * A direction the LRU evicted since its window comes back with its decision
+ * (and, re-armed, samples its next window). */
+int xdp_settle_directions(int flows_fd, unsigned window_n, const struct direction_decision *d,
+			  unsigned n);
 
 /* Writes n verdicts, keyed by the connections' canonical keys. */
 int xdp_write_verdicts(int verdicts_fd, const struct flow_key *connections,
 		       const struct verdict *values, unsigned n);
+
+/* Reads what the agent published about itself (map "agent"). */
+int xdp_read_agent(int agent_fd, struct agent_info *info);
 
 /* Publishes what the running agent says about itself (map "agent"). */
 int xdp_publish_agent(int agent_fd, const struct agent_info *info);

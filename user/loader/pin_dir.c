@@ -4,17 +4,24 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include "common/errmsg.h"
 #include "common/log.h"
+#include "map_ops.h"
+#include "map_ops.h"
 #include "sampler.h"
 
 /* bpffs refuses names with a dot (reserved for the kernel's own files)
@@ -86,6 +93,70 @@ int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen)
 	if (mkdir(pin_dir, 0700))
 		return pin_name_error(pin_dir, errno, "creating", err, errlen);
 	*made = true;
+	return 0;
+}
+
+/* The pid holding a lock on the inode dev:ino (from /proc/locks), 0 if
+ * none is listed. */
+static unsigned lock_holder(dev_t dev, ino_t ino)
+{
+	char line[256];
+	unsigned pid = 0;
+	FILE *f = fopen("/proc/locks", "re");
+
+	while (f && !pid && fgets(line, sizeof(line), f)) {
+		unsigned p, maj, min;
+		unsigned long i;
+
+		if (sscanf(line, "%*u: FLOCK %*s WRITE %u %x:%x:%lu", &p, &maj, &min, &i) == 4 &&
+		    makedev(maj, min) == dev && i == ino)
+			pid = p;
+	}
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+/* Who holds pin_dir: "odeflow (pid N) runs on IF with these maps", from
+ * what that agent published in map "agent" (until it has, from the lock's
+ * holder in /proc/locks). */
+static int refuse_held(const char *pin_dir, int dir_fd, char *err, size_t errlen)
+{
+	struct agent_info a = { 0 };
+	char why[ERRMSG_LEN];
+	struct stat st;
+	unsigned pid = 0;
+	int fd = xdp_open_pinned_map(pin_dir, XDP_MAP_AGENT, why, sizeof(why));
+
+	if (fd >= 0 && xdp_read_agent(fd, &a) == 0 && xdp_agent_alive(&a))
+		pid = a.pid;
+	if (fd >= 0)
+		close(fd);
+	if (!pid && fstat(dir_fd, &st) == 0)
+		pid = lock_holder(st.st_dev, st.st_ino);
+	if (pid && pid == a.pid)
+		return errmsg(err, errlen, "odeflow (pid %u) runs on %.16s with these maps (%s): stop "
+			      "it, or give this one another --pin-dir", pid, a.iface, pin_dir);
+	return errmsg(err, errlen, "odeflow (pid %u) is starting with these maps (%s): stop it, or "
+		      "give this one another --pin-dir", pid, pin_dir);
+}
+
+int lock_pin_dir(const char *pin_dir, int *lock_fd, char *err, size_t errlen)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	*lock_fd = -1;
+	if (fd < 0)
+		return pin_name_error(pin_dir, errno, "opening", err, errlen);
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (errno == EWOULDBLOCK)
+			refuse_held(pin_dir, fd, err, errlen);
+		else
+			errmsg(err, errlen, "locking pin dir %s: %s", pin_dir, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	*lock_fd = fd;
 	return 0;
 }
 

@@ -41,9 +41,7 @@ void pinned_close(struct pinned *p)
 
 int pinned_refresh_agent(struct pinned *p)
 {
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(p->fd[XDP_MAP_AGENT], &zero, &p->agent);
+	return xdp_read_agent(p->fd[XDP_MAP_AGENT], &p->agent);
 }
 
 const char *pinned_class_name(const struct pinned *p, unsigned id, char *buf, size_t len)

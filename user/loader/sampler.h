@@ -43,6 +43,7 @@ struct xdp_sampler {
 	struct odeflow_bpf__rodata rodata; /* what it was loaded with */
 	char pin_dir[PATH_MAX];  /* "" when not pinning */
 	bool made_pin_dir;       /* this sampler created pin_dir */
+	int pin_lock_fd;         /* pin_dir, flock'd while the sampler lives; -1 */
 	unsigned pinned_here;    /* bit m: map m was pinned by this sampler, not reused */
 	/* the "instance" of a sampler a --keep run left working (map
 	 * "active" when this one was opened): its copies in libxdp's
@@ -76,6 +77,13 @@ struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map);
 
 /* Makes pin_dir, on a bpffs (see pin_dir.c); *made: this call created it. */
 int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen);
+
+/* One live sampler per pin dir: takes an exclusive flock on the pin dir,
+ * held (*lock_fd) for as long as the sampler lives; the kernel releases it
+ * when the process ends, however it ends. A pin dir held by another
+ * process is refused with one line naming the agent that holds it, before
+ * any map is loaded, written or pinned. */
+int lock_pin_dir(const char *pin_dir, int *lock_fd, char *err, size_t errlen);
 
 /* Where a --keep run pins the link of an interface's hook:
  * PIN_DIR/link_IF (ingress) or PIN_DIR/link_IF:egress (interface names

@@ -17,7 +17,6 @@
 #include "common/errmsg.h"
 #include "common/log.h"
 #include "lib_messages.h"
-#include "map_ops.h"
 #include "prog_maps.h"
 #include "sampler.h"
 #include "verifier_log.h"
@@ -122,7 +121,8 @@ static int take_over_kept_link(struct xdp_sampler *s, struct sampler_port *p, bo
 		close(fd);
 		return -1;
 	}
-	/* a link holds one program at a time: no one need stand aside */
+	/* a link holds one program at a time: no one need stand aside; its
+	 * agent is gone (xdp_sampler_open holds the pin dir's lock) */
 	if (set_active(s, p->ifindex, 0) || bpf_link_update(fd, hook_prog_fd(s, egress), NULL)) {
 		close(fd);
 		return 1;

@@ -98,11 +98,18 @@ static uint64_t hash_elem_bytes(uint32_t key, uint32_t value, uint64_t entries)
 	return entries * (56 + ((key + 7) & ~7u) + ((value + 7) & ~7u)) + buckets * 8;
 }
 
+unsigned xdp_verdict_capacity(const struct xdp_options *o)
+{
+	return o->flow_capacity * ODEFLOW_VERDICTS_PER_FLOW;
+}
+
 uint64_t xdp_maps_bytes(const struct xdp_options *o)
 {
 	return hash_elem_bytes(sizeof(struct flow_key), FLOW_STATE_BYTES(o->window_n),
 			       o->flow_capacity) +
-	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict), o->flow_capacity) +
+	       hash_elem_bytes(sizeof(struct flow_key), sizeof(struct verdict),
+			       xdp_verdict_capacity(o)) +
+	       (uint64_t)ODEFLOW_FIRST_PACKET_BUCKETS * sizeof(struct first_packet_bucket) +
 	       o->ring_bytes + ODEFLOW_TEACH_RING_BYTES;
 }
 
@@ -134,8 +141,13 @@ static int check_options(const struct xdp_options *o, char *err, size_t errlen)
 	if (o->resample_after_ns < NSEC_PER_MSEC)
 		return errmsg(err, errlen, "resampling after less than a millisecond would sample "
 			      "every direction before the agent could answer");
-	if (o->flow_capacity < 1)
-		return errmsg(err, errlen, "flow capacity must be at least 1");
+	if (o->verdict_idle_ns && (o->verdict_idle_ns < NSEC_PER_SEC ||
+				   o->verdict_idle_ns > XDP_MAX_VERDICT_IDLE_NS))
+		return errmsg(err, errlen, "a verdict's idle time must be 0 (never) or 1 s to %llu s",
+			      (unsigned long long)(XDP_MAX_VERDICT_IDLE_NS / NSEC_PER_SEC));
+	if (o->flow_capacity < 1 || o->flow_capacity > UINT32_MAX / ODEFLOW_VERDICTS_PER_FLOW)
+		return errmsg(err, errlen, "flow capacity must be 1 to %u",
+			      UINT32_MAX / ODEFLOW_VERDICTS_PER_FLOW);
 	if (o->ring_bytes < (unsigned)page || (o->ring_bytes & (o->ring_bytes - 1)))
 		return errmsg(err, errlen,
 			      "ring size %u is not a power of two of at least %ld bytes",
@@ -187,6 +199,9 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 		return -1;
 	skel->rodata->skip_n = o->skip;
 	skel->rodata->resample_after_ns = o->resample_after_ns;
+	/* rounded up to whole ticks; a verdict expires after more than that */
+	skel->rodata->verdict_idle_ticks =
+		(__u32)((o->verdict_idle_ns + (1ull << ODEFLOW_TICK_SHIFT) - 1) >> ODEFLOW_TICK_SHIFT);
 	if (getrandom((void *)&skel->rodata->hash_seed, sizeof(skel->rodata->hash_seed), 0) !=
 		    sizeof(skel->rodata->hash_seed) ||
 	    getrandom((void *)&skel->rodata->instance, sizeof(skel->rodata->instance), 0) !=
@@ -199,7 +214,7 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 		    sizeof(skel->rodata->teach_seed))
 		return -1;
 	s->rodata = *skel->rodata;
-	if (bpf_map__set_max_entries(skel->maps.verdicts, o->flow_capacity) ||
+	if (bpf_map__set_max_entries(skel->maps.verdicts, xdp_verdict_capacity(o)) ||
 	    bpf_map__set_max_entries(skel->maps.windows, o->ring_bytes))
 		return -1;
 	*what = "creating map flows";
@@ -241,10 +256,13 @@ int xdp_sampler_open(const struct xdp_options *opts, struct xdp_sampler **out,
 		errmsg(err, errlen, "out of memory");
 		goto out;
 	}
+	s->pin_lock_fd = -1;
 	if (opts->pin_dir) {
 		if (prepare_pin_dir(opts->pin_dir, &s->made_pin_dir, err, errlen))
 			goto out;
 		snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", opts->pin_dir);
+		if (lock_pin_dir(s->pin_dir, &s->pin_lock_fd, err, errlen))
+			goto out;
 	}
 
 	lib_messages_capture();
@@ -315,6 +333,8 @@ void xdp_sampler_close(struct xdp_sampler *s)
 			log_line(LOG_LEVEL_WARNING, "%s", err);
 	free(s->ports);
 	odeflow_bpf__destroy(s->skel);
+	if (s->pin_lock_fd >= 0)
+		close(s->pin_lock_fd); /* the next agent may start */
 	free(s);
 }
 

@@ -32,6 +32,8 @@
  * within PATH_MAX (a plain number: option help quotes it). */
 #define XDP_PIN_DIR_MAX 4000
 #define XDP_DEFAULT_RING_BYTES (8u << 20)
+/* The longest --verdict-idle: a week. */
+#define XDP_MAX_VERDICT_IDLE_NS (7ull * 24 * 3600 * NSEC_PER_SEC)
 
 /* Where the sampler sees what arrives. XDP sees frames before the kernel
  * builds an skb and owns the interface's XDP hook; TC ingress through a tcx
@@ -50,7 +52,9 @@ struct xdp_options {
 	unsigned window_n;      /* N, packets per window: 2..64 */
 	unsigned skip;          /* packets of a direction before its first window: 0..ODEFLOW_MAX_SKIP */
 	uint64_t resample_after_ns; /* see ODEFLOW_RESAMPLE_AFTER_NS */
-	unsigned flow_capacity; /* entries of "flows" (directions) and "verdicts" (connections) */
+	uint64_t verdict_idle_ns; /* see ODEFLOW_VERDICT_IDLE_NS; 0: verdicts never expire */
+	unsigned flow_capacity; /* entries of "flows" (directions being sampled); "verdicts"
+				 * holds ODEFLOW_VERDICTS_PER_FLOW times as many connections */
 	unsigned ring_bytes;    /* size of "windows": a power of two, at least one page */
 	const char *pin_dir;    /* where maps are pinned and reused; NULL: do not pin */
 	double teach_rate;      /* --teach: share of connections (0..1) whose first packets
@@ -62,6 +66,7 @@ struct xdp_options {
 			       .directions = PORT_INGRESS | PORT_EGRESS,          \
 			       .window_n = ODEFLOW_DEFAULT_WINDOW,                \
 			       .resample_after_ns = ODEFLOW_RESAMPLE_AFTER_NS,    \
+			       .verdict_idle_ns = ODEFLOW_VERDICT_IDLE_NS,        \
 			       .flow_capacity = ODEFLOW_DEFAULT_FLOWS,            \
 			       .ring_bytes = XDP_DEFAULT_RING_BYTES,              \
 			       .pin_dir = XDP_DEFAULT_PIN_DIR })
@@ -92,6 +97,9 @@ enum xdp_map {
 };
 
 struct xdp_sampler;
+
+/* Connections "verdicts" holds with these options. */
+unsigned xdp_verdict_capacity(const struct xdp_options *o);
 
 /* About how much kernel memory the maps of these options take (flows and
  * verdicts are preallocated, the ring is fixed). xdp_sampler_open refuses
