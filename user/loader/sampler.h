@@ -75,6 +75,12 @@ extern const struct map_desc map_descs[XDP_MAP_COUNT];
  * skeleton's variable names). */
 struct bpf_map *skel_map(const struct odeflow_bpf *skel, enum xdp_map map);
 
+/* Whether this kernel attaches at tc through tcx links (6.6 and later). */
+bool kernel_has_tcx(void);
+
+/* Egress is not seen here (no tcx): said once, by xdp_sampler_egress_note. */
+void sampler_without_egress(struct xdp_sampler *s);
+
 /* Makes pin_dir, on a bpffs (see pin_dir.c); *made: this call created it. */
 int prepare_pin_dir(const char *pin_dir, bool *made, char *err, size_t errlen);
 

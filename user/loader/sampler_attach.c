@@ -60,6 +60,27 @@ static int tcx_link_create(int prog_fd, int ifindex, bool egress)
 			       NULL);
 }
 
+bool kernel_has_tcx(void)
+{
+	static const struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int prog_fd, link_fd, err;
+
+	prog_fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, NULL, "GPL", ret0, 2, NULL);
+	if (prog_fd < 0)
+		return true; /* cannot tell: the attach will say */
+	/* interface 0 exists nowhere: a kernel with tcx looks for it (ENODEV),
+	 * one without refuses the attach type itself (EINVAL) */
+	link_fd = bpf_link_create(prog_fd, 0, ATTACH_TCX_EGRESS, NULL);
+	err = link_fd < 0 ? errno : 0;
+	if (link_fd >= 0)
+		close(link_fd);
+	close(prog_fd);
+	return err != EINVAL;
+}
+
 static __u32 link_type(int link_fd)
 {
 	struct bpf_link_info info = { 0 };
@@ -414,10 +435,15 @@ static int attach_egress(struct xdp_sampler *s, struct sampler_port *p, char *er
 		return 0;
 	if (errno != EINVAL || !(s->directions & PORT_INGRESS))
 		return -1;
+	sampler_without_egress(s);
+	return 1;
+}
+
+void sampler_without_egress(struct xdp_sampler *s)
+{
 	s->no_tcx_egress = true;
 	snprintf(s->egress_note, sizeof(s->egress_note), "egress is not seen: attaching at tc egress"
 		 " needs tcx, in kernel 6.6 and later; only what arrives is sampled and enforced");
-	return 1;
 }
 
 static struct sampler_port *find_port(struct xdp_sampler *s, int ifindex)

@@ -189,8 +189,12 @@ static int configure(struct xdp_sampler *s, const struct xdp_options *o, const c
 	/* only the entry points of the hooks asked for */
 	if (o->directions & PORT_INGRESS)
 		s->prog = o->hook == XDP_HOOK_TCX ? skel->progs.odeflow_tc : skel->progs.odeflow_xdp;
-	if (o->directions & PORT_EGRESS)
+	/* egress needs tcx: a kernel without it is not given the program (a
+	 * verifier run of seconds on a slow CPU), and attach_egress says so */
+	if ((o->directions & PORT_EGRESS) && (!(o->directions & PORT_INGRESS) || kernel_has_tcx()))
 		s->egress_prog = skel->progs.odeflow_tc_egress;
+	else if (o->directions & PORT_EGRESS)
+		sampler_without_egress(s);
 	if ((s->prog != skel->progs.odeflow_xdp &&
 	     bpf_program__set_autoload(skel->progs.odeflow_xdp, false)) ||
 	    (s->prog != skel->progs.odeflow_tc &&
