@@ -164,7 +164,8 @@ void ndpi_report_print(FILE *out, const struct ndpi_report *rep)
 			rep->by_class[c].windows);
 	fprintf(out, "\n%-28s %-18s %-16s %11s %10s %8s\n", "nDPI protocol", "category", "class",
 		"connections", "directions", "windows");
-	qsort(rep->rows, rep->count, sizeof(*rep->rows), row_order);
+	if (rep->count) /* no rows, no array: qsort wants one */
+		qsort(rep->rows, rep->count, sizeof(*rep->rows), row_order);
 	for (size_t i = 0; i < rep->count; i++) {
 		const struct protocol_row *p = &rep->rows[i];
 

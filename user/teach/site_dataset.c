@@ -190,7 +190,8 @@ static int scan(struct site_dataset *d, bool tidy, char *err, size_t errlen)
 			d->segments[i].bytes |= 1ull << 63; /* whole: marked until sorted out */
 	}
 	closedir(dh);
-	qsort(d->segments, d->nsegments, sizeof(*d->segments), by_number);
+	if (d->nsegments) /* an empty folder has no array: qsort wants one */
+		qsort(d->segments, d->nsegments, sizeof(*d->segments), by_number);
 	for (size_t i = 0; i < d->nsegments; i++) {
 		struct segment s = d->segments[i];
 
