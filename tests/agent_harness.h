@@ -93,8 +93,9 @@ static inline int read_pid(const char *name)
 
 /* Starts the agent in the background with extra options; its exit status
  * lands in agent.rc. Returns 0 once it says it is attached; one that has
- * not within AGENT_START_MS is killed, so it holds nothing the next test
- * needs. Says how long a start that took over a second took. */
+ * not within AGENT_START_MS fails the test and is killed, so it holds
+ * nothing the next test needs (a caller that returns early on -1 does not
+ * pass). Says how long a start that took over a second took. */
 static inline int start_agent(const char *extra)
 {
 	struct timespec t0, t1;
@@ -109,6 +110,7 @@ static inline int start_agent(const char *extra)
 	   scratch_dir, odeflow, dev_rx, model_path, pin_dir, extra, err, scratch_dir, scratch_dir);
 	if (!wait_for_text(err, "attached", AGENT_START_MS)) {
 		sh("cat %s", err);
+		CHECKF(false, "the agent did not attach within %d ms with '%s'", AGENT_START_MS, extra);
 		kill_from_pidfile("agent", SIGKILL);
 		return -1;
 	}

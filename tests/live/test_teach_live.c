@@ -40,15 +40,6 @@ static long long teach_value(json_t *stats, const char *name)
 	return json_integer_value(json_object_get(teach_stats(stats), name));
 }
 
-/* start_agent, a check: a test whose agent does not start fails. */
-static int teach_agent(const char *opts)
-{
-	int rc = start_agent(opts);
-
-	CHECKF(rc == 0, "the agent did not start with %s", opts);
-	return rc;
-}
-
 /* The Skype call of skype-conference-call.pcap is STUN.SkypeCall to nDPI,
  * VoIP by the class map; the test's fresh model is never 0.999 sure. */
 static void test_unsure_verdicts_take_ndpi_class(void)
@@ -61,7 +52,7 @@ static void test_unsure_verdicts_take_ndpi_class(void)
 	sh("printf 'VoIP drop\\n' > %s", tmp_path("drop-voip.policy"));
 	snprintf(opts, sizeof(opts), "--teach 1 --threshold 0.999 --max-windows 1 --site %s/site "
 		 "--policy %s", scratch_dir, tmp_path("drop-voip.policy"));
-	if (teach_agent(opts))
+	if (start_agent(opts))
 		return;
 	CHECK(replay("skype-conference-call.pcap", 200) == 0);
 	CHECK(replay("youtube_quic.pcap", 300) == 0);
@@ -104,7 +95,7 @@ static void test_bad_class_map_classification_goes_on(void)
 	sh("printf 'classes Calls Web\\nCalls category=VoIP\\n' > %s", tmp_path("bad.map"));
 	snprintf(opts, sizeof(opts), "--teach 1 --class-map %s --site %s/site2", tmp_path("bad.map"),
 		 scratch_dir);
-	if (teach_agent(opts))
+	if (start_agent(opts))
 		return;
 	CHECK(file_contains(tmp_path("agent.err"), "teach: ") &&
 	      file_contains(tmp_path("agent.err"), "class Calls is not one of the model's classes; "
@@ -128,7 +119,7 @@ static void test_full_disk_classification_goes_on(void)
 		 scratch_dir) == 0);
 	sh("head -c 12000 /dev/zero > %s/full/filler", scratch_dir);
 	snprintf(opts, sizeof(opts), "--teach 1 --site %s/full/site", scratch_dir);
-	if (teach_agent(opts))
+	if (start_agent(opts))
 		goto out;
 	CHECK(replay("skype-conference-call.pcap", 400) == 0);
 	CHECK(stop_agent(SIGINT) == 0); /* the last segment fails to be written */
@@ -152,7 +143,7 @@ static void test_flood_costs_teacher_work_never_windows(void)
 		return;
 	}
 	CHECK(sh("%s %s/flood.pcap 12000 20 64 >/dev/null", gen_flows, scratch_dir) == 0);
-	if (teach_agent("--teach 1 --threshold 0"))
+	if (start_agent("--teach 1 --threshold 0"))
 		return;
 	sh("ip netns exec %s timeout 60 tcpreplay -q --topspeed -i %s %s/flood.pcap >/dev/null 2>&1",
 	   ns_tx, dev_tx, scratch_dir);
@@ -208,7 +199,7 @@ static void test_teacher_cpu_at_1000_connections_per_second(void)
 		return;
 	}
 	CHECK(sh("%s %s/cpu.pcap %d 20 64 >/dev/null", gen_flows, scratch_dir, CPU_FLOWS) == 0);
-	if (teach_agent("--teach 0.1"))
+	if (start_agent("--teach 0.1"))
 		return;
 	before = read_stats();
 	t0 = harness_now_ms();
@@ -277,7 +268,7 @@ static void test_model_load_and_sighup(void)
 	snprintf(bad, sizeof(bad), "%s", tmp_path("bad.safetensors"));
 	CHECK(save_model(other, 5, 2) == 0 && save_model(three, 3, 3) == 0);
 	sh("head -c 100 /dev/urandom > %s", bad);
-	if (teach_agent("--threshold 0"))
+	if (start_agent("--threshold 0"))
 		return;
 	CHECK(replay("skype-conference-call.pcap", 400) == 0);
 	CHECK(running_id() != 0x1002);
@@ -349,7 +340,7 @@ static void test_learns_every_and_takes_the_better_model(void)
 	snprintf(site, sizeof(site), "%s/learn-site", scratch_dir);
 	make_site(site);
 	snprintf(opts, sizeof(opts), "--teach 1 --site %s --learn-every 10s", site);
-	if (teach_agent(opts))
+	if (start_agent(opts))
 		return;
 	before = running_id();
 	CHECK_TOOK("a better model learnt and loaded",
