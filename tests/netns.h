@@ -163,14 +163,15 @@ static inline int drain_socket(int fd)
 	return n;
 }
 
-/* Resolves the neighbour (ARP, IPv6 neighbour discovery) before any test
- * traffic: a datagram queued behind an unanswered first solicitation waits
- * a full retransmit interval (1 s). Sends until one arrives, at most 5 s. */
-static inline int warm_up(int family, const char *dst)
+/* Resolves the neighbours (ARP, IPv6 neighbour discovery) on the way from
+ * namespace from_ns to dst in to_ns before any test traffic: a datagram
+ * queued behind an unanswered first solicitation waits a full retransmit
+ * interval (1 s). Sends until one arrives, at most 5 tries of a second. */
+static inline int reach(const char *from_ns, const char *to_ns, int family, const char *dst)
 {
 	struct sockaddr_storage to;
 	socklen_t len = make_addr(family, dst, 7, &to);
-	int tx = tx_socket(family, SOCK_DGRAM), rx = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int tx = ns_socket(from_ns, family, SOCK_DGRAM), rx = ns_socket(to_ns, family, SOCK_DGRAM);
 	bool arrived = false;
 
 	if (tx >= 0 && rx >= 0 && bind(rx, (struct sockaddr *)&to, len) == 0)
@@ -180,6 +181,12 @@ static inline int warm_up(int family, const char *dst)
 	close(tx);
 	close(rx);
 	return arrived ? 0 : -1;
+}
+
+/* The same from tx to dst, an address of rx. */
+static inline int warm_up(int family, const char *dst)
+{
+	return reach(ns_tx, ns_rx, family, dst);
 }
 
 /* Creates the namespaces, the veth pair and a temporary folder, moves this
