@@ -23,50 +23,20 @@
 #define TEST_N 4
 #define MAX_RECORDS 16
 
-#include "window_records.h"
+#include "sampler_fixture.h"
 
 /* What tc programs return (enum tcx_action_base, kernel 6.6). */
 #define TCX_NEXT (-1)
 #define TCX_DROP 2
 #define LOOPBACK 1 /* the one interface test runs may name: no other device is needed */
 
-struct fixture {
-	struct xdp_sampler *s;
-	struct window_ring *ring;
-	uint64_t counters[CNT_MAX];
-};
-
-static int fixture_open(struct fixture *f)
+/* A fresh sampler, its egress program loaded too (tcx exists here). */
+static int egress_fixture_open(struct fixture *f)
 {
-	struct xdp_options o = XDP_OPTIONS_DEFAULT;
-	char err[4096];
-
-	memset(f, 0, sizeof(*f));
-	n_records = 0;
-	if (!harness_is_root()) {
-		SKIP("needs root to load BPF programs");
+	if (fixture_open(f, 1 << 16))
 		return -1;
-	}
-	o.window_n = TEST_N;
-	o.flow_capacity = 1024;
-	o.ring_bytes = 1 << 16;
-	o.pin_dir = NULL;
-	if (xdp_sampler_open(&o, &f->s, err, sizeof(err))) {
-		CHECKF(0, "%s", err);
-		return -1;
-	}
-	f->ring = window_ring_new(xdp_sampler_map_fd(f->s, XDP_MAP_WINDOWS),
-				  xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), on_record, NULL, err,
-				  sizeof(err));
-	CHECKF(f->ring != NULL, "%s", err);
 	CHECK(xdp_sampler_prog_fd(f->s) >= 0 && xdp_sampler_egress_prog_fd(f->s) >= 0);
-	return f->ring ? 0 : -1;
-}
-
-static void fixture_close(struct fixture *f)
-{
-	window_ring_free(f->ring);
-	xdp_sampler_close(f->s);
+	return 0;
 }
 
 /* One frame through the XDP program, as arriving on ifindex. */
@@ -101,24 +71,6 @@ static int run_egress(struct fixture *f, const struct pkt_spec *spec, __u32 ifin
 
 	CHECKF(err == 0, "tc test run: %s", strerror(errno));
 	return err ? -100 : (int)opts.retval;
-}
-
-static void counter_delta(struct fixture *f, uint64_t delta[CNT_MAX])
-{
-	uint64_t now[CNT_MAX];
-
-	CHECK(xdp_read_counters(xdp_sampler_map_fd(f->s, XDP_MAP_COUNTERS), now) == 0);
-	for (int i = 0; i < CNT_MAX; i++) {
-		delta[i] = now[i] - f->counters[i];
-		f->counters[i] = now[i];
-	}
-}
-
-static int drain(struct fixture *f)
-{
-	n_records = 0;
-	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0, INT_MAX);
-	return n_records;
 }
 
 static const struct pkt_spec out4 = {
@@ -173,7 +125,7 @@ static void test_windows_say_where_they_came_from(void)
 	struct pkt_spec in = reversed(out4);
 	struct flow_key k;
 
-	if (fixture_open(&f))
+	if (egress_fixture_open(&f))
 		return;
 	for (int i = 0; i < TEST_N; i++) {
 		CHECK(run_egress(&f, &out4, LOOPBACK, 0) == TCX_NEXT);
@@ -199,7 +151,7 @@ static void test_drop_both_ways(void)
 	struct fixture f;
 	uint64_t d[CNT_MAX];
 
-	if (fixture_open(&f))
+	if (egress_fixture_open(&f))
 		return;
 	set_policy(&f, 3, (struct policy){ .action = ACTION_DROP });
 	put_verdict(&f, &out4, 3);
@@ -224,7 +176,7 @@ static void test_forwarded_packets_seen_once(void)
 	struct fixture f;
 	uint64_t d[CNT_MAX];
 
-	if (fixture_open(&f))
+	if (egress_fixture_open(&f))
 		return;
 	set_port(&f, 7, PORT_INGRESS | PORT_EGRESS);
 	set_port(&f, 8, PORT_EGRESS);
@@ -269,7 +221,7 @@ static void test_rate_limit_per_direction(void)
 	uint16_t ip_len;
 	struct pkt_spec in = reversed(out4);
 
-	if (fixture_open(&f))
+	if (egress_fixture_open(&f))
 		return;
 	pkt_build(&out4, frame, &ip_len);
 	/* 1 byte/s: a burst of two packets, then nothing for the test's length */

@@ -29,56 +29,7 @@
 #define TEST_N 5
 #define MAX_RECORDS 64
 
-#include "window_records.h"
-
-/* A freshly loaded program (clean maps and counters) with its ring reader. */
-struct fixture {
-	struct xdp_sampler *s;
-	struct window_ring *ring;
-	uint64_t counters[CNT_MAX];
-};
-
-/* A fresh program with skip, resampling and verdict idle options of its own. */
-static int fixture_open_with(struct fixture *f, unsigned ring_bytes, unsigned skip,
-			     uint64_t resample_after_ns, uint64_t verdict_idle_ns)
-{
-	struct xdp_options o = XDP_OPTIONS_DEFAULT;
-	char err[4096];
-
-	memset(f, 0, sizeof(*f));
-	n_records = 0;
-	if (!harness_is_root()) {
-		SKIP("needs root to load BPF programs");
-		return -1;
-	}
-	o.window_n = TEST_N;
-	o.flow_capacity = 1024;
-	o.ring_bytes = ring_bytes;
-	o.skip = skip;
-	o.resample_after_ns = resample_after_ns;
-	o.verdict_idle_ns = verdict_idle_ns;
-	o.pin_dir = NULL;
-	if (xdp_sampler_open(&o, &f->s, err, sizeof(err))) {
-		CHECKF(0, "%s", err);
-		return -1;
-	}
-	f->ring = window_ring_new(xdp_sampler_map_fd(f->s, XDP_MAP_WINDOWS),
-				  xdp_sampler_map_fd(f->s, XDP_MAP_WAKEUP), on_record, NULL, err,
-				  sizeof(err));
-	CHECKF(f->ring != NULL, "%s", err);
-	return f->ring ? 0 : -1;
-}
-
-static int fixture_open(struct fixture *f, unsigned ring_bytes)
-{
-	return fixture_open_with(f, ring_bytes, 0, ODEFLOW_RESAMPLE_AFTER_NS, ODEFLOW_VERDICT_IDLE_NS);
-}
-
-static void fixture_close(struct fixture *f)
-{
-	window_ring_free(f->ring);
-	xdp_sampler_close(f->s);
-}
+#include "sampler_fixture.h"
 
 /* Runs one frame; returns the XDP action, and the frame as XDP left it in out. */
 static int run_frame(struct fixture *f, const uint8_t *frame, size_t len, uint8_t *out)
@@ -98,25 +49,6 @@ static int run_spec(struct fixture *f, const struct pkt_spec *spec, uint8_t *out
 	uint16_t ip_len;
 
 	return run_frame(f, frame, pkt_build(spec, frame, &ip_len), out);
-}
-
-/* Counter changes since the last call. */
-static void counter_delta(struct fixture *f, uint64_t delta[CNT_MAX])
-{
-	uint64_t now[CNT_MAX];
-
-	CHECK(xdp_read_counters(xdp_sampler_map_fd(f->s, XDP_MAP_COUNTERS), now) == 0);
-	for (int i = 0; i < CNT_MAX; i++) {
-		delta[i] = now[i] - f->counters[i];
-		f->counters[i] = now[i];
-	}
-}
-
-static int drain(struct fixture *f)
-{
-	n_records = 0;
-	window_ring_poll(f->ring, window_ring_epoll_fd(f->ring), 0, INT_MAX);
-	return n_records;
 }
 
 static const struct pkt_spec tcp4 = {
