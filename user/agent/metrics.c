@@ -249,12 +249,26 @@ static void sample(FILE *f, const char *name, uint64_t v)
 	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* One sample with one label: name{label="value"} v. */
+static void sample_by(FILE *f, const char *name, const char *label, const char *value, uint64_t v)
+{
+	fprintf(f, "%s{%s=\"", name, label);
+	put_label(f, value);
+	fprintf(f, "\"} %llu\n", (unsigned long long)v);
+}
+
+/* One sample per class of a per-class counter. */
+static void sample_by_class(FILE *f, const struct metrics_snapshot *s, const char *name,
+			    const __u64 *v)
+{
+	for (int k = 0; k < s->num_classes && k < ODEFLOW_MAX_CLASSES; k++)
+		sample_by(f, name, "class", s->class_names[k], v[k]);
+}
+
 static void render_info(FILE *f, const struct metrics_snapshot *s)
 {
 	family(f, "odeflow_build_info", "gauge", "The odeflow build this agent runs.");
-	fputs("odeflow_build_info{version=\"", f);
-	put_label(f, metrics_build_version());
-	fputs("\"} 1\n", f);
+	sample_by(f, "odeflow_build_info", "version", metrics_build_version(), 1);
 	family(f, "odeflow_model_info", "gauge",
 	       "The model the agent classifies with: its id, architecture, window size N and file.");
 	fprintf(f, "odeflow_model_info{model_id=\"%u\",arch=\"", s->model_id);
@@ -298,8 +312,7 @@ static void render_xdp(FILE *f, const struct metrics_snapshot *s)
 				       "protocols, non_ip, fragment: a non-first IP fragment, malformed: "
 				       "headers the stack would discard); only tcp and udp are sampled.");
 			kinds_said = true;
-			fprintf(f, "odeflow_xdp_packets_total{kind=\"%s\"} %llu\n", x->kind,
-				(unsigned long long)s->xdp[c]);
+			sample_by(f, "odeflow_xdp_packets_total", "kind", x->kind, s->xdp[c]);
 			continue;
 		}
 		if (x && !x->family)
@@ -482,16 +495,12 @@ static void render_teach(FILE *f, const struct metrics_snapshot *s)
 	family(f, "odeflow_teach_packets_total", "counter",
 	       "Copied packets of taught connections, by what the teacher did: inspected by nDPI, "
 	       "or let go (over its CPU budget, its table of connections full).");
-	fprintf(f, "odeflow_teach_packets_total{outcome=\"inspected\"} %llu\n",
-		(unsigned long long)t->packets);
-	fprintf(f, "odeflow_teach_packets_total{outcome=\"dropped\"} %llu\n",
-		(unsigned long long)t->packets_dropped);
+	sample_by(f, "odeflow_teach_packets_total", "outcome", "inspected", t->packets);
+	sample_by(f, "odeflow_teach_packets_total", "outcome", "dropped", t->packets_dropped);
 	family(f, "odeflow_teach_connections_total", "counter",
 	       "Taught connections nDPI concluded, by whether the class map gave them a class.");
-	fprintf(f, "odeflow_teach_connections_total{outcome=\"labelled\"} %llu\n",
-		(unsigned long long)t->labelled);
-	fprintf(f, "odeflow_teach_connections_total{outcome=\"unlabelled\"} %llu\n",
-		(unsigned long long)t->unlabelled);
+	sample_by(f, "odeflow_teach_connections_total", "outcome", "labelled", t->labelled);
+	sample_by(f, "odeflow_teach_connections_total", "outcome", "unlabelled", t->unlabelled);
 	family(f, "odeflow_teach_inspecting", "gauge", "Connections nDPI follows now.");
 	sample(f, "odeflow_teach_inspecting", t->connections_now);
 	family(f, "odeflow_teach_cpu_seconds_total", "counter", "CPU time of the teacher's thread.");
@@ -506,35 +515,23 @@ static void render_teach(FILE *f, const struct metrics_snapshot *s)
 	family(f, "odeflow_dpi_checked_total", "counter",
 	       "Connections nDPI labelled with this class that the fast model decided (its first "
 	       "final verdict, before any dpi verdict).");
-	for (int k = 0; k < s->num_classes; k++) {
-		fputs("odeflow_dpi_checked_total{class=\"", f);
-		put_label(f, s->class_names[k]);
-		fprintf(f, "\"} %llu\n", (unsigned long long)t->checked[k]);
-	}
+	sample_by_class(f, s, "odeflow_dpi_checked_total", t->checked);
 	family(f, "odeflow_dpi_agreed_total", "counter",
 	       "Of those, the connections the fast model named this class too: agreed / checked "
 	       "is a live accuracy estimate of the model, per class.");
-	for (int k = 0; k < s->num_classes; k++) {
-		fputs("odeflow_dpi_agreed_total{class=\"", f);
-		put_label(f, s->class_names[k]);
-		fprintf(f, "\"} %llu\n", (unsigned long long)t->agreed[k]);
-	}
+	sample_by_class(f, s, "odeflow_dpi_agreed_total", t->agreed);
 	family(f, "odeflow_site_windows_total", "counter",
 	       "Labelled windows for the site data set: saved on disk, or dropped (no label in "
 	       "time, a queue full, a write failed).");
-	fprintf(f, "odeflow_site_windows_total{outcome=\"saved\"} %llu\n",
-		(unsigned long long)t->windows_saved);
-	fprintf(f, "odeflow_site_windows_total{outcome=\"dropped\"} %llu\n",
-		(unsigned long long)t->windows_dropped);
+	sample_by(f, "odeflow_site_windows_total", "outcome", "saved", t->windows_saved);
+	sample_by(f, "odeflow_site_windows_total", "outcome", "dropped", t->windows_dropped);
 	family(f, "odeflow_site_bytes", "gauge", "The site data set's size on disk.");
 	sample(f, "odeflow_site_bytes", t->site_bytes);
 	family(f, "odeflow_learn_runs_total", "counter",
 	       "Fine-tunings the agent ran on the site data set (--learn-every), by whether "
 	       "they made a better model (loaded then).");
-	fprintf(f, "odeflow_learn_runs_total{outcome=\"better\"} %llu\n",
-		(unsigned long long)t->models_learnt);
-	fprintf(f, "odeflow_learn_runs_total{outcome=\"kept\"} %llu\n",
-		(unsigned long long)(t->learn_runs - t->models_learnt));
+	sample_by(f, "odeflow_learn_runs_total", "outcome", "better", t->models_learnt);
+	sample_by(f, "odeflow_learn_runs_total", "outcome", "kept", t->learn_runs - t->models_learnt);
 }
 
 char *metrics_render(const struct metrics_snapshot *s, size_t *len)
