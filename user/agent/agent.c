@@ -507,6 +507,7 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	if (apply_policy_file(a, err, errlen))
 		return -1;
 	co.max_connections = (int)o->flow_capacity;
+	co.resident = true;
 	if (cascade_new(a->model, &co, &a->cascade, err, errlen))
 		return -1;
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);

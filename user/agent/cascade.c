@@ -68,7 +68,7 @@ int cascade_new(const struct model *m, const struct cascade_options *opts, struc
 	c->num_classes = cfg->num_classes;
 	c->window = cfg->window;
 	if (connection_cache_new(sizeof(struct connection), (size_t)opts->max_connections / 2,
-				 opts->hash_key, &c->connections, err, errlen)) {
+				 opts->hash_key, opts->resident, &c->connections, err, errlen)) {
 		free(c);
 		return -1;
 	}

@@ -37,6 +37,9 @@ struct cascade_options {
 	/* the key of the connections' hash: NULL for a random one (tests plant
 	 * colliding connections under theirs) */
 	const struct flow_hash_key *hash_key;
+	/* the memory of connections all there from the start (the agent: a
+	 * verdict waits on its lookups; connection_cache_new) */
+	bool resident;
 };
 
 struct decision {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/errmsg.h"
+#include "common/memory.h"
 
 struct generation {
 	uint64_t epoch;   /* a slot is live when its epoch is this */
@@ -81,9 +82,11 @@ void *connection_cache_get(struct connection_cache *c, const struct flow_key *ke
 }
 
 int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash_key *hash_key,
-			 struct connection_cache **out, char *err, size_t errlen)
+			 bool resident, struct connection_cache **out, char *err, size_t errlen)
 {
 	struct connection_cache *c = calloc(1, sizeof(*c));
+	uint64_t avail;
+	size_t bytes;
 
 	*out = NULL;
 	if (!c)
@@ -92,18 +95,30 @@ int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash
 	c->limit = limit;
 	for (c->capacity = 16; c->capacity < 2 * limit; c->capacity *= 2)
 		;
+	/* resident: all of it faulted in now, so no new connection waits for a
+	 * page (the hash spreads them over every page of the tables soon
+	 * anyway), and at most half of what the host has, as for the sampler's
+	 * maps */
+	bytes = 2 * c->capacity * (entry_size + sizeof(uint64_t));
+	avail = resident ? memory_available() : 0;
+	if (avail && bytes > avail / 2) {
+		connection_cache_free(c);
+		return errmsg(err, errlen,
+			      "the cascade's %zu connections need %zu MiB; this host has %llu MiB "
+			      "available, and at most half of it may go to them",
+			      2 * limit, bytes >> 20, (unsigned long long)(avail >> 20));
+	}
 	for (int g = 0; g < 2; g++) {
-		c->gen[g].epoch = (uint64_t)g + 1; /* calloc's epoch 0: every slot free */
+		c->gen[g].epoch = (uint64_t)g + 1; /* the zero pages' epoch 0: every slot free */
 		/* the entries first: the larger, so a size that cannot be had fails at once */
-		c->gen[g].entries = calloc(c->capacity, entry_size);
-		c->gen[g].epochs = c->gen[g].entries ? calloc(c->capacity, sizeof(uint64_t)) : NULL;
+		c->gen[g].entries = memory_table(c->capacity * entry_size, resident);
+		c->gen[g].epochs = c->gen[g].entries ? memory_table(c->capacity * sizeof(uint64_t), resident)
+						     : NULL;
 		if (!c->gen[g].epochs || !c->gen[g].entries) {
-			size_t mib = 2 * c->capacity * (entry_size + sizeof(uint64_t)) >> 20;
-
 			connection_cache_free(c);
 			return errmsg(err, errlen,
 				      "out of memory for the cascade's %zu connections (%zu MiB)",
-				      2 * limit, mib);
+				      2 * limit, bytes >> 20);
 		}
 	}
 	c->next_epoch = 3;
@@ -123,8 +138,8 @@ void connection_cache_free(struct connection_cache *c)
 	if (!c)
 		return;
 	for (int g = 0; g < 2; g++) {
-		free(c->gen[g].epochs);
-		free(c->gen[g].entries);
+		memory_release(c->gen[g].epochs, c->capacity * sizeof(uint64_t));
+		memory_release(c->gen[g].entries, c->capacity * c->entry_size);
 	}
 	free(c);
 }

@@ -15,6 +15,7 @@
 #ifndef ODEFLOW_CONNECTION_CACHE_H
 #define ODEFLOW_CONNECTION_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/flow_hash.h"
@@ -23,10 +24,12 @@ struct connection_cache;
 
 /* limit >= 1 entries per generation (at most 2 * limit remembered);
  * entry_size >= sizeof(struct flow_key); hash_key NULL for a random one
- * (tests plant collisions under theirs). -1 with a message in err: out of
- * memory, or no random key. */
+ * (tests plant collisions under theirs); resident: every page of the tables
+ * there from the start (memory_table), for the agent, whose verdicts wait
+ * on each lookup. -1 with a message in err: out of memory (resident: more
+ * than half of what the host has available), or no random key. */
 int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash_key *hash_key,
-			 struct connection_cache **out, char *err, size_t errlen);
+			 bool resident, struct connection_cache **out, char *err, size_t errlen);
 void connection_cache_free(struct connection_cache *c);
 
 /* The entry of key, from either generation, else a new one, zero but for

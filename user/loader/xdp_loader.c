@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/errmsg.h"
+#include "common/memory.h"
 #include "common/log.h"
 #include "teach_sample.h"
 #include "flows_map.h"
@@ -111,21 +112,6 @@ uint64_t xdp_maps_bytes(const struct xdp_options *o)
 			       xdp_verdict_capacity(o)) +
 	       (uint64_t)ODEFLOW_FIRST_PACKET_BUCKETS * sizeof(struct first_packet_bucket) +
 	       o->ring_bytes + ODEFLOW_TEACH_RING_BYTES;
-}
-
-/* MemAvailable from /proc/meminfo, in bytes; 0 when it cannot be read. */
-static uint64_t memory_available(void)
-{
-	char line[128];
-	unsigned long long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return (uint64_t)kb * 1024;
 }
 
 static int check_options(const struct xdp_options *o, char *err, size_t errlen)
