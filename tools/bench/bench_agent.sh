@@ -72,7 +72,18 @@ run_once() { # rate flows
 	ip netns exec "$rx" "$build/odeflow" run --iface "$drx" --model "$model" --pin-dir "$pin" \
 		--threshold 0 --flows 1048576 ${AGENT_OPTS:-} $export_opts -q 2>"$tmp/agent.err" &
 	agent=$!
-	for _ in $(seq 50); do [ -e "$pin/agent" ] && break; sleep 0.1; done
+	# attached: its program on the link (a large --flows takes seconds to set up)
+	for _ in $(seq 300); do
+		[ "$(ip -n "$rx" -d -j link show "$drx" | jq '.[0].xdp.prog.id // 0')" != 0 ] && break
+		kill -0 "$agent" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! xdp_run_stats >/dev/null 2>&1; then
+		echo "bench_agent: the agent did not attach within 30 s:" >&2
+		cat "$tmp/agent.err" >&2
+		kill -INT "$agent"; wait "$agent" # a subshell (of a pipe): no EXIT trap here
+		exit 1
+	fi
 	sleep 0.5
 	cpu0=$(awk '{print $14 + $15}' /proc/$agent/stat)
 	sysctl -qw kernel.bpf_stats_enabled=1
