@@ -99,16 +99,18 @@ static void tidy(struct learner *l, const char *running)
 	int n = 0;
 
 	while (d && (e = readdir(d)) && n < 256)
+		/* a name strdup could not copy is left for the next tidy */
 		if (!strncmp(e->d_name, LEARNT_PREFIX, strlen(LEARNT_PREFIX)) &&
 		    strlen(e->d_name) > strlen(LEARNT_SUFFIX) &&
-		    !strcmp(e->d_name + strlen(e->d_name) - strlen(LEARNT_SUFFIX), LEARNT_SUFFIX))
-			names[n++] = strdup(e->d_name);
+		    !strcmp(e->d_name + strlen(e->d_name) - strlen(LEARNT_SUFFIX), LEARNT_SUFFIX) &&
+		    (names[n] = strdup(e->d_name)))
+			n++;
 	if (d)
 		closedir(d);
 	qsort(names, (size_t)n, sizeof(names[0]), by_name);
 	for (int i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", l->dir, names[i] ? names[i] : "");
-		if (names[i] && i < n - LEARNER_KEEP && strcmp(path, running))
+		snprintf(path, sizeof(path), "%s/%s", l->dir, names[i]);
+		if (i < n - LEARNER_KEEP && strcmp(path, running))
 			unlink(path);
 		free(names[i]);
 	}
