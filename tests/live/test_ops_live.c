@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "agent_harness.h"
+#include "loader/sampler.h"
 #include "tc_drop_port.skel.h"
 #include "xdp_pass.skel.h"
 
@@ -507,11 +508,14 @@ static void stop_all_collectors(void)
 
 /* One decision as both sides print it: the events file and a collector.
  * Packets and octets are the window's (N, and the sum of its IP sizes);
- * ifindex the interface it arrived at, domain the observation domain. */
+ * ifindex the interface it arrived at (ingressInterface), out_ifindex the
+ * one it was seen leaving (egressInterface), direction flowDirection (0
+ * ingress, 1 egress; -1 where the collector does not say), domain the
+ * observation domain. */
 struct exported {
 	char src[64], dst[64], cls[32];
 	long sport, dport, proto, window, class_id, confidence_ppm, stage, provisional;
-	long packets, octets, ifindex, domain;
+	long packets, octets, ifindex, out_ifindex, direction, domain;
 	unsigned long model_id;
 };
 
@@ -548,10 +552,11 @@ static int events_as_exported(const struct model_config *cfg, struct exported *o
 			x->packets++;
 			x->octets += (long)json_integer_value(size);
 		}
-		/* ingressInterface: where the window arrived (0 for one seen leaving) */
-		x->ifindex = strcmp(json_string_value(json_object_get(e, "hook")) ?: "", "egress")
-				     ? (long)if_nametoindex(json_string_value(json_object_get(e, "iface")))
-				     : 0;
+		/* ingressInterface: where the window arrived, egressInterface where
+		 * it was seen leaving: the other one 0 */
+		x->direction = !strcmp(json_string_value(json_object_get(e, "hook")) ?: "", "egress");
+		*(x->direction ? &x->out_ifindex : &x->ifindex) =
+			(long)if_nametoindex(json_string_value(json_object_get(e, "iface")));
 		x->domain = expected_domain >= 0 ? expected_domain : (long)if_nametoindex(dev_rx);
 		x->class_id = -1;
 		for (int k = 0; k < cfg->num_classes; k++)
@@ -582,12 +587,14 @@ static void check_same(const struct exported *ev, int nev, const struct exported
 				 ev[i].stage == col[j].stage && ev[i].provisional == col[j].provisional &&
 				 ev[i].model_id == col[j].model_id && ev[i].packets == col[j].packets &&
 				 ev[i].octets == col[j].octets && ev[i].ifindex == col[j].ifindex &&
+				 ev[i].out_ifindex == col[j].out_ifindex &&
+				 (col[j].direction < 0 || ev[i].direction == col[j].direction) &&
 				 ev[i].domain == col[j].domain;
 		CHECKF(found == 1, "%s: %d records equal to the event %s:%ld > %s:%ld window %ld"
-		       " %s %ld ppm stage %ld, %ld packets %ld octets, if %ld domain %ld", collector,
-		       found, ev[i].src, ev[i].sport, ev[i].dst, ev[i].dport, ev[i].window, ev[i].cls,
-		       ev[i].confidence_ppm, ev[i].stage, ev[i].packets, ev[i].octets, ev[i].ifindex,
-		       ev[i].domain);
+		       " %s %ld ppm stage %ld, %ld packets %ld octets, in %ld out %ld direction %ld"
+		       " domain %ld", collector, found, ev[i].src, ev[i].sport, ev[i].dst, ev[i].dport,
+		       ev[i].window, ev[i].cls, ev[i].confidence_ppm, ev[i].stage, ev[i].packets,
+		       ev[i].octets, ev[i].ifindex, ev[i].out_ifindex, ev[i].direction, ev[i].domain);
 	}
 }
 
@@ -628,6 +635,8 @@ static int read_nfacctd(const char *path, struct exported *out, int max)
 		x->packets = (long)json_integer_value(json_object_get(j, "packets"));
 		x->octets = (long)json_integer_value(json_object_get(j, "bytes"));
 		x->ifindex = (long)json_integer_value(json_object_get(j, "iface_in"));
+		x->out_ifindex = (long)json_integer_value(json_object_get(j, "iface_out"));
+		x->direction = -1; /* no primitive for flowDirection */
 		x->domain = (long)json_integer_value(json_object_get(j, "export_proto_sysid"));
 		json_decref(j);
 		n++;
@@ -680,6 +689,10 @@ static int read_ipfixdump(const char *dump, struct exported *out, int max)
 			x->packets = atol(value);
 		else if (!strcmp(name, "ingressInterface"))
 			x->ifindex = atol(value);
+		else if (!strcmp(name, "egressInterface"))
+			x->out_ifindex = atol(value);
+		else if (!strcmp(name, "flowDirection"))
+			x->direction = atol(value);
 		else if (!strcmp(name, "applicationName")) /* "(len: 4) Chat" */
 			snprintf(x->cls, sizeof(x->cls), "%s", strchr(value, ')') ? strchr(value, ')') + 2 : "");
 		else if (!strcmp(name, "odeflowClassId"))
@@ -769,7 +782,8 @@ static void test_ipfix_udp_to_nfacctd(void)
 	sh("printf '%%s\n' 'daemonize: false' 'nfacctd_ip: " TX_V4 "' 'nfacctd_port: 4739'"
 	   " 'aggregate_primitives: %s' 'plugins: print' 'print_output: json'"
 	   " 'print_output_file: %s' 'print_output_file_append: true' 'print_refresh_time: 1'"
-	   " 'aggregate: src_host, dst_host, src_port, dst_port, proto, in_iface, export_proto_sysid,"
+	   " 'aggregate: src_host, dst_host, src_port, dst_port, proto, in_iface, out_iface,"
+	   " export_proto_sysid,"
 	   " odeflow_class,"
 	   " odeflow_class_id, odeflow_confidence_ppm, odeflow_stage, odeflow_model_id,"
 	   " odeflow_window, odeflow_provisional' > %s",
@@ -828,6 +842,66 @@ static void test_ipfix_tcp_to_ipfixdump(void)
 	if (harness_current_failed)
 		sh("grep -v 'informationElement\\|privateEnterprise' %s | tail -150",
 		   tmp_path("ipfixdump.txt"));
+}
+
+/* N datagrams from the rx end out to tx (egress at the agent's interface). */
+static void send_out(uint16_t port)
+{
+	struct sockaddr_storage to;
+	socklen_t len = make_addr(AF_INET, TX_V4, port, &to);
+	int tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rx = ns_socket(ns_tx, AF_INET, SOCK_DGRAM);
+
+	CHECK(tx >= 0 && rx >= 0 && bind(rx, (struct sockaddr *)&to, len) == 0 &&
+	      connect(tx, (struct sockaddr *)&to, len) == 0);
+	send_udp(tx, N, 300);
+	usleep(50000);
+	CHECK(drain_socket(rx) == N);
+	close(tx);
+	close(rx);
+}
+
+/* With egress (tcx), both directions' windows become records: a window
+ * seen leaving names its interface in egressInterface, with flowDirection
+ * 1; one that arrived names it in ingressInterface. ipfixDump's reading
+ * equals the events, field for field. */
+static void test_ipfix_egress_records(void)
+{
+	static struct exported ev[MAX_DECISIONS], col[MAX_DECISIONS];
+	struct model_config cfg;
+	char opts[512];
+	uint16_t sport;
+	int nev, out = 0;
+
+	if (system("command -v ipfixDump socat >/dev/null")) {
+		SKIP("ipfixDump or socat missing (make deps: libfixbuf-tools, socat)");
+		return;
+	}
+	if (!kernel_has_tcx()) {
+		SKIP("no tcx egress here (kernel 6.6 or later)");
+		return;
+	}
+	load_model_config(&cfg);
+	start_tcp_collector(4742);
+	usleep(300000);
+	snprintf(opts, sizeof(opts), "--hook tcx --threshold 0 --ipfix " TX_V4 ":4742 "
+		 "--ipfix-transport tcp --events %s", tmp_path("events.jsonl"));
+	unlink(tmp_path("events.jsonl"));
+	if (start_agent(opts)) {
+		stop_collector("socat");
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		send_out((uint16_t)(7800 + i));
+		CHECK(send_connection((uint16_t)(7810 + i), &sport) == N);
+	}
+	CHECK(stop_agent(SIGINT) == 0);
+	usleep(200000);
+	stop_collector("socat");
+	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
+	for (int i = 0; i < nev; i++)
+		out += ev[i].direction == 1;
+	CHECKF(out >= 2 && nev - out >= 2, "%d egress and %d ingress events", out, nev - out);
+	check_same(ev, nev, col, collected_over_tcp(col, MAX_DECISIONS), "ipfixDump");
 }
 
 /* A collector that is down holds up nothing: windows are classified and
@@ -1066,6 +1140,7 @@ int main(void)
 	RUN(test_bad_metrics_address);
 	RUN(test_ipfix_udp_to_nfacctd);
 	RUN(test_ipfix_tcp_to_ipfixdump);
+	RUN(test_ipfix_egress_records);
 	RUN(test_ipfix_collector_down);
 	RUN(test_ipfix_udp_collector_down_is_counted);
 	RUN(test_ipfix_standard_elements_in_wireshark);
