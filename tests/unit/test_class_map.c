@@ -171,6 +171,15 @@ static void test_shipped_map_parses(void)
 	CHECK(class_map_classes(m) == 5);
 	CHECK(!strcmp(class_map_class_name(m, 0), "VoIP") &&
 	      !strcmp(class_map_class_name(m, 4), "Browsing"));
+	/* TLS to a name nDPI knows is the web; bare TLS (a download, FTPS, IRC
+	 * or XMPP over TLS in the traffic lab) pins nothing; XMPP is chat */
+	CHECK(match(m, "Google", "TLS", "Web", IPPROTO_TCP) == 4);
+	CHECK(match(m, "Facebook", "TLS", "SocialNetwork", IPPROTO_TCP) == 4);
+	CHECK(match(m, "TLS", "TLS", "Web", IPPROTO_TCP) == CLASS_MAP_IGNORE);
+	CHECK(match(m, "QUIC", "QUIC", "Web", IPPROTO_UDP) == CLASS_MAP_IGNORE);
+	CHECK(match(m, "HTTP", "HTTP", "Web", IPPROTO_TCP) == CLASS_MAP_IGNORE);
+	CHECK(match(m, "Jabber", "Jabber", "Web", IPPROTO_TCP) == 3);
+	CHECK(match(m, "YouTube", "TLS", "Media", IPPROTO_TCP) == 1);
 	class_map_free(m);
 	CHECK(class_map_load("no/such/map.txt", &m, err, sizeof(err)) == -1);
 	CHECKF(strstr(err, "no/such/map.txt: cannot open: No such file") != NULL, "%s", err);
