@@ -515,18 +515,19 @@ static void test_malformed_captures(void)
 	CHECK(stop_agent(SIGINT) == 0);
 }
 
-/* odeflow top in a real 80x24 terminal (tmux): it draws the agent's state
- * within 80 columns, q quits, and the terminal is given back (the
- * alternate screen is left, the shell's screen is back). */
-static void test_top_in_a_terminal(void)
+/* odeflow top in a real 80x24 terminal (tmux), the agent started with
+ * agent_opts: it draws the agent's state within 80 columns and 24 rows, its
+ * title and every name of want[] on screen, q quits, and the terminal is
+ * given back (the alternate screen is left, the shell's screen is back). */
+static void top_in_a_terminal(const char *agent_opts, const char *const *want, int nwant)
 {
 	char session[64], screen[160];
 	FILE *p;
 	char line[512];
-	int lines = 0, too_wide = 0, rx, tx;
-	bool title = false, classes = false;
+	int lines = 0, too_wide = 0, seen = 0, rx, tx;
+	bool title = false;
 
-	if (start_agent("--threshold 0"))
+	if (start_agent(agent_opts))
 		return;
 	tx = udp_pair(AF_INET, 6300, &rx);
 	send_udp(tx, N, 200);
@@ -535,7 +536,8 @@ static void test_top_in_a_terminal(void)
 	CHECK(sh("tmux new-session -d -s %s -x 80 -y 24 'echo shell-before; %s top --pin-dir %s; echo top-exited-$?; sleep 5'",
 		 session, odeflow, pin_dir) == 0);
 	usleep(2500000); /* two refreshes */
-	/* -J joins lines tmux wrapped, so a line wider than 80 shows as one */
+	/* -J joins lines tmux wrapped, so a line wider than 80 shows as one;
+	 * a screen taller than 24 rows scrolls its title away */
 	CHECK(sh("tmux capture-pane -p -J -t %s > %s", session, screen) == 0);
 	if (getenv("ODEFLOW_SHOW_TOP"))
 		sh("cat %s", screen);
@@ -545,13 +547,15 @@ static void test_top_in_a_terminal(void)
 		line[strcspn(line, "\n")] = '\0';
 		too_wide += strlen(line) > 80;
 		title |= strstr(line, "odeflow top") && strstr(line, dev_rx);
-		classes |= strstr(line, "VoIP") != NULL;
 	}
 	if (p)
 		fclose(p);
-	CHECKF(title && classes, "the screen lacks the title or the classes:");
+	for (int i = 0; i < nwant; i++)
+		seen += file_contains(screen, want[i]);
+	CHECKF(title && seen == nwant, "the screen lacks the title or %d of %d classes:",
+	       nwant - seen, nwant);
 	CHECKF(lines <= 24 && too_wide == 0, "%d lines, %d wider than 80:", lines, too_wide);
-	if (!title || !classes || lines > 24 || too_wide)
+	if (!title || seen < nwant || lines > 24 || too_wide)
 		sh("cat -A %s", screen);
 	CHECK(sh("tmux send-keys -t %s q", session) == 0);
 	usleep(1500000);
@@ -562,6 +566,38 @@ static void test_top_in_a_terminal(void)
 	CHECK(stop_agent(SIGINT) == 0);
 	close(tx);
 	close(rx);
+}
+
+static void test_top_in_a_terminal(void)
+{
+	static const char *const classes[] = { "VoIP", "Video", "File_Transfer", "Chat",
+					       "Browsing" };
+
+	top_in_a_terminal("--threshold 0", classes, 5);
+}
+
+/* A model of ODEFLOW_MAX_CLASSES classes fits the 80x24 screen too. */
+static void test_top_fits_the_most_classes(void)
+{
+	struct model_config cfg;
+	struct model *m = NULL;
+	char err[256], path[192], opts[256];
+	char names[ODEFLOW_MAX_CLASSES][ODEFLOW_CLASS_NAME_LEN];
+	const char *want[ODEFLOW_MAX_CLASSES];
+
+	model_config_defaults(ARCH_ODERNN, &cfg);
+	cfg.num_classes = ODEFLOW_MAX_CLASSES;
+	for (int k = 0; k < ODEFLOW_MAX_CLASSES; k++) {
+		snprintf(names[k], sizeof(names[k]), "kind_%02d", k);
+		snprintf(cfg.class_names[k], sizeof(cfg.class_names[k]), "%s", names[k]);
+		want[k] = names[k];
+	}
+	snprintf(path, sizeof(path), "%s/many.safetensors", scratch_dir);
+	CHECKF(model_create(&cfg, 7, &m, err, sizeof(err)) == 0 &&
+	       model_save(m, path, err, sizeof(err)) == 0, "%s", err);
+	model_free(m);
+	snprintf(opts, sizeof(opts), "--threshold 0 --model %s", path);
+	top_in_a_terminal(opts, want, ODEFLOW_MAX_CLASSES);
 }
 
 int main(void)
@@ -583,5 +619,6 @@ int main(void)
 	RUN(test_busy_poll_never_wakes);
 	RUN(test_malformed_captures);
 	RUN(test_top_in_a_terminal);
+	RUN(test_top_fits_the_most_classes);
 	return harness_done();
 }

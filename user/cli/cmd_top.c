@@ -18,7 +18,10 @@
 #include "pinned_command.h"
 
 #define WIDTH 80
+#define HEIGHT 24
 #define RECENT 8
+/* More classes than this go in two columns, so a 16-class model fits. */
+#define ONE_COLUMN_CLASSES 8
 
 enum { OPT_ITERATIONS = 1 };
 
@@ -146,7 +149,12 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 {
 	char name[40], a[FLOW_ADDR_STRLEN], b[FLOW_ADDR_STRLEN], ends[2 * FLOW_ADDR_STRLEN + 16];
 	char p50[SHORT_US_LEN], p99[SHORT_US_LEN];
-	unsigned max = 1;
+	unsigned max = 1, classes = p->agent.num_classes < ODEFLOW_MAX_CLASSES ? p->agent.num_classes
+									     : ODEFLOW_MAX_CLASSES;
+	unsigned columns = classes > ONE_COLUMN_CLASSES ? 2 : 1;
+	int bar_width = columns > 1 ? 14 : 50;
+	/* the 7 lines above the classes, theirs, 2 more, the last line free */
+	int recent_rows = HEIGHT - 7 - (int)((classes + columns - 1) / columns) - 2 - 1;
 
 	printf("\033[H\033[2J");
 	printf("odeflow top  %-12.12s agent %-8s model %-10u window N=%-3u  q: quit\n",
@@ -163,18 +171,21 @@ static void draw(const struct pinned *p, const struct snapshot *now, const struc
 	       short_us(p->agent.latency_recent_p50_us, p50),
 	       short_us(p->agent.latency_recent_p99_us, p99));
 	printf("\nconnections %u (%u provisional)\n", now->connections, now->provisional);
-	for (unsigned k = 0; k < p->agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++)
+	for (unsigned k = 0; k < classes; k++)
 		if (now->per_class[k] > max)
 			max = now->per_class[k];
-	for (unsigned k = 0; k < p->agent.num_classes && k < ODEFLOW_MAX_CLASSES; k++) {
-		int bar = (int)(now->per_class[k] * 50 / max);
+	for (unsigned k = 0; k < classes; k++) {
+		int bar = (int)(now->per_class[k] * (unsigned)bar_width / max);
 
-		printf("  %-14.14s %7u %.*s\n", pinned_class_name(p, k, name, sizeof(name)),
-		       now->per_class[k], bar, "##################################################");
+		printf("  %-14.14s %7u %-*.*s", pinned_class_name(p, k, name, sizeof(name)),
+		       now->per_class[k], columns > 1 ? bar_width : 0, bar,
+		       "##################################################");
+		if (k % columns == columns - 1 || k == classes - 1)
+			putchar('\n');
 	}
 	printf("\n  %-40s %-13s %5s %-5s %2s %7s\n", "recent verdicts", "class", "conf", "state",
 	       "st", "age");
-	for (int i = 0; i < now->nrecent; i++) {
+	for (int i = 0; i < now->nrecent && i < recent_rows; i++) {
 		const struct recent *r = &now->recent[i];
 
 		flow_addr_format(r->key.saddr, a, sizeof(a));
