@@ -114,6 +114,10 @@ static void test_events_match_the_capture(void)
 	snprintf(path, sizeof(path), "--threshold 0 --events %s/events.jsonl", scratch_dir);
 	if (start_agent(path))
 		goto out;
+	/* what its memory of connections takes, said at the start (the default
+	 * --flows: 2 tables of 262144 slots) */
+	CHECKF(file_contains(tmp_path("agent.err"), "the cascade remembers 262144 connections in "),
+	       "the start does not say what the cascade's memory takes");
 	CHECK(replay("skype-conference-call.pcap", 2000) == 0);
 	CHECK(replay("youtube_quic.pcap", 2000) == 0);
 	CHECK(iperf(RX_V4, 5201, "-u -b 1M -t 1 -l 600") == 0);

@@ -48,6 +48,8 @@
 #define SPIN_AFTER_WINDOW_NS (50 * NSEC_PER_USEC)
 /* The agent map's heartbeat and health figures are this fresh. */
 #define PUBLISH_EVERY_NS (100 * NSEC_PER_MSEC)
+/* Status lines a start may say (one per option that has something to say). */
+#define START_LINES 8
 /* Decisions waiting for the events writer; more are dropped and counted. */
 #define EVENTS_QUEUE_DEPTH 8192
 
@@ -103,8 +105,8 @@ struct agent {
 
 	/* Status lines of the start, said once it has succeeded: a start that
 	 * fails says one line, its error, and nothing before it. */
-	char start_lines[6][ERRMSG_LEN];
-	enum log_level start_levels[6];
+	char start_lines[START_LINES][ERRMSG_LEN];
+	enum log_level start_levels[START_LINES];
 	int n_start_lines;
 
 	struct agent_counts counts;       /* what /metrics adds to the above */
@@ -140,7 +142,7 @@ static void say_after_start_at(struct agent *a, enum log_level level, const char
 	va_list ap;
 
 	if ((a->opts->quiet && level == LOG_LEVEL_INFO) ||
-	    a->n_start_lines == (int)(sizeof(a->start_lines) / sizeof(a->start_lines[0])))
+	    a->n_start_lines == START_LINES)
 		return;
 	a->start_levels[a->n_start_lines] = level;
 	va_start(ap, fmt);
@@ -510,6 +512,8 @@ static int setup(struct agent *a, char *err, size_t errlen)
 	co.resident = true;
 	if (cascade_new(a->model, &co, &a->cascade, err, errlen))
 		return -1;
+	say_after_start(a, "the cascade remembers %d connections in %zu MiB, resident",
+			co.max_connections, cascade_memory_bytes(a->cascade) >> 20);
 	a->pool = classify_pool_new(o->threads, a->model, a->cascade, on_decisions, a);
 	if (!a->pool)
 		return errmsg(err, errlen, "cannot start %d classification threads", o->threads);

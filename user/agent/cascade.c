@@ -77,6 +77,11 @@ int cascade_new(const struct model *m, const struct cascade_options *opts, struc
 	return 0;
 }
 
+size_t cascade_memory_bytes(const struct cascade *c)
+{
+	return connection_cache_bytes(c->connections);
+}
+
 void cascade_free(struct cascade *c)
 {
 	if (!c)

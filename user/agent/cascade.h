@@ -69,6 +69,8 @@ struct cascade;
 int cascade_new(const struct model *m, const struct cascade_options *opts, struct cascade **out,
 		char *err, size_t errlen);
 void cascade_free(struct cascade *c);
+/* The memory its record of connections takes. */
+size_t cascade_memory_bytes(const struct cascade *c);
 
 /* The model windows are classified with from now on, by workspaces made
  * after this (a running agent takes a new model: model_reload.h); those

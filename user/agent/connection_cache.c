@@ -99,7 +99,7 @@ int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash
 	 * page (the hash spreads them over every page of the tables soon
 	 * anyway), and at most half of what the host has, as for the sampler's
 	 * maps */
-	bytes = 2 * c->capacity * (entry_size + sizeof(uint64_t));
+	bytes = connection_cache_bytes(c);
 	avail = resident ? memory_available() : 0;
 	if (avail && bytes > avail / 2) {
 		connection_cache_free(c);
@@ -131,6 +131,11 @@ int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash
 	}
 	*out = c;
 	return 0;
+}
+
+size_t connection_cache_bytes(const struct connection_cache *c)
+{
+	return 2 * c->capacity * (c->entry_size + sizeof(uint64_t));
 }
 
 void connection_cache_free(struct connection_cache *c)

@@ -31,6 +31,8 @@ struct connection_cache;
 int connection_cache_new(size_t entry_size, size_t limit, const struct flow_hash_key *hash_key,
 			 bool resident, struct connection_cache **out, char *err, size_t errlen);
 void connection_cache_free(struct connection_cache *c);
+/* The memory its tables take. */
+size_t connection_cache_bytes(const struct connection_cache *c);
 
 /* The entry of key, from either generation, else a new one, zero but for
  * its key. Good until the next call. Never fails. */
