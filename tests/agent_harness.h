@@ -85,6 +85,25 @@ static inline int read_pid(const char *name)
 	return pid;
 }
 
+/* Whether a process still runs: an exited one whose parent has not reaped
+ * it yet (PID 1 here reaps late) is a zombie, and does not. */
+static inline bool process_running(int pid)
+{
+	char path[64], state = 'Z';
+	FILE *f;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 'Z';
+	fclose(f);
+	return state != 'Z' && state != 'X';
+}
+
 /* How long an agent may take to attach: loading and verifying the program
  * (twice in libxdp's dispatcher) takes seconds in the 6.1 VM, whose CPU is
  * emulated, on a loaded host (a start that takes over a second says how

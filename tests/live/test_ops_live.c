@@ -478,17 +478,26 @@ static void start_collector(const char *name, const char *cmd)
 	   cmd, tmp_path(name), scratch_dir, name);
 }
 
-/* Waits (up to 10 s) until something listens on UDP port in the tx
- * namespace: a datagram sent before would come back as ICMP port
- * unreachable, and the exporter would count the next send as failed. */
-static bool udp_listening(int port)
+/* Waits (up to 10 s) until something listens on the port ('u' UDP, 't'
+ * TCP) in the tx namespace: a datagram sent before would come back as ICMP
+ * port unreachable, and the exporter would count the next send as failed;
+ * a TCP connection refused would drop records until the exporter retries. */
+static bool listening(char proto, int port)
 {
 	for (int t = 0; t < 100; t++) {
-		if (sh("ip netns exec %s ss -Hlun 'sport = :%d' | grep -q .", ns_tx, port) == 0)
+		if (sh("ip netns exec %s ss -Hl%cn 'sport = :%d' | grep -q .", ns_tx, proto, port) == 0)
 			return true;
 		usleep(100000);
 	}
 	return false;
+}
+
+/* Waits (up to 5 s) for a collector to end by itself (socat does when the
+ * exporter closes its connection, after writing what it read). */
+static void wait_collector_exit(const char *name)
+{
+	for (int t = 0; t < 50 && process_running(read_pid(name)); t++)
+		usleep(100000);
 }
 
 static void stop_collector(const char *name)
@@ -790,7 +799,7 @@ static void test_ipfix_udp_to_nfacctd(void)
 	   tmp_path("primitives.lst"), tmp_path("nfacctd.json"), tmp_path("nfacctd.conf"));
 	snprintf(opts, sizeof(opts), "nfacctd -f %s", tmp_path("nfacctd.conf"));
 	start_collector("nfacctd", opts);
-	CHECKF(udp_listening(4739), "nfacctd does not listen");
+	CHECKF(listening('u', 4739), "nfacctd does not listen");
 	if (!export_some_decisions("--ipfix " TX_V4 ":4739", 7500, "nfacctd"))
 		return;
 	usleep(2500000); /* nfacctd prints its cache every second */
@@ -809,13 +818,14 @@ static int collected_over_tcp(struct exported *col, int max)
 	return read_ipfixdump(tmp_path("ipfixdump.txt"), col, max);
 }
 
-static void start_tcp_collector(int port)
+static bool start_tcp_collector(int port)
 {
 	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "socat -u TCP-LISTEN:%d,bind=" TX_V4 ",reuseaddr CREATE:%s",
 		 port, tmp_path("ipfix.bin"));
 	start_collector("socat", cmd);
+	return listening('t', port);
 }
 
 /* Over TCP, read back by libfixbuf's ipfixDump (which learns the odeflow
@@ -831,11 +841,10 @@ static void test_ipfix_tcp_to_ipfixdump(void)
 		return;
 	}
 	load_model_config(&cfg);
-	start_tcp_collector(4740);
-	usleep(300000);
+	CHECKF(start_tcp_collector(4740), "socat does not listen");
 	if (!export_some_decisions("--ipfix " TX_V4 ":4740 --ipfix-transport tcp", 7600, "socat"))
 		return;
-	usleep(200000); /* the agent closed the connection: socat exits */
+	wait_collector_exit("socat"); /* the agent closed the connection */
 	stop_collector("socat");
 	check_same(ev, events_as_exported(&cfg, ev, MAX_DECISIONS), col,
 		   collected_over_tcp(col, MAX_DECISIONS), "ipfixDump");
@@ -881,8 +890,7 @@ static void test_ipfix_egress_records(void)
 		return;
 	}
 	load_model_config(&cfg);
-	start_tcp_collector(4742);
-	usleep(300000);
+	CHECKF(start_tcp_collector(4742), "socat does not listen");
 	snprintf(opts, sizeof(opts), "--hook tcx --threshold 0 --ipfix " TX_V4 ":4742 "
 		 "--ipfix-transport tcp --events %s", tmp_path("events.jsonl"));
 	unlink(tmp_path("events.jsonl"));
@@ -895,7 +903,7 @@ static void test_ipfix_egress_records(void)
 		CHECK(send_connection((uint16_t)(7810 + i), &sport) == N);
 	}
 	CHECK(stop_agent(SIGINT) == 0);
-	usleep(200000);
+	wait_collector_exit("socat");
 	stop_collector("socat");
 	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
 	for (int i = 0; i < nev; i++)
@@ -941,7 +949,7 @@ static void test_ipfix_collector_down(void)
 	}
 	CHECKF(ncol >= 1, "no record reached the collector once it was up");
 	CHECK(stop_agent(SIGINT) == 0);
-	usleep(200000);
+	wait_collector_exit("socat");
 	stop_collector("socat");
 	nev = events_as_exported(&cfg, ev, MAX_DECISIONS);
 	ncol = collected_over_tcp(col, MAX_DECISIONS);
@@ -1061,7 +1069,7 @@ static void test_ipfix_standard_elements_in_wireshark(void)
 	   tmp_path("tcpdump.log"), scratch_dir);
 	CHECK(wait_for_text(tmp_path("tcpdump.log"), "listening on", 5000));
 	start_collector("socat", "socat -u UDP-RECV:4742,bind=" TX_V4 " /dev/null");
-	CHECKF(udp_listening(4742), "socat does not listen");
+	CHECKF(listening('u', 4742), "socat does not listen");
 	expected_domain = 77;
 	if (!export_some_decisions("--ipfix " TX_V4 ":4742 --ipfix-domain 77", 7900, "socat")) {
 		expected_domain = -1;
