@@ -197,6 +197,8 @@ $(BUILD)/man/stamp: $(BUILD)/odeflow
 # `odeflow run --print-config`). Uninstall removes them, those two only if they are
 # still the default.
 MODELS := $(wildcard models/*.safetensors models/*.txt)
+# The default model's reference windows (user/teach/reference.h).
+REFERENCE := $(wildcard models/reference/*.npy models/reference/*.json)
 # The default odeflow.conf: every run option, commented out.
 $(BUILD)/odeflow.conf: $(BUILD)/odeflow
 	$(call say,GEN,$@)
@@ -212,6 +214,8 @@ install: $(BUILD)/odeflow $(BUILD)/man/stamp $(BUILD)/odeflow.conf
 	install -m 0644 $(BUILD)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(BUILD)/man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MODELS) $(DESTDIR)$(SHAREDIR)/models/
+	install -d $(DESTDIR)$(SHAREDIR)/models/reference
+	install -m 0644 $(REFERENCE) $(DESTDIR)$(SHAREDIR)/models/reference/
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' tools/install/odeflow@.service.in \
 		> $(DESTDIR)$(UNITDIR)/odeflow@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/odeflow@.service
@@ -225,8 +229,10 @@ uninstall: $(BUILD)/odeflow.conf
 		$(DESTDIR)$(COMPLETIONDIR)/odeflow
 	rm -f $(DESTDIR)$(MANDIR)/man1/odeflow.1 $(DESTDIR)$(MANDIR)/man1/odeflow-*.1 \
 		$(DESTDIR)$(MANDIR)/man8/odeflow-*.8
-	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS)))
-	-rmdir $(DESTDIR)$(SHAREDIR)/models $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	rm -f $(addprefix $(DESTDIR)$(SHAREDIR)/models/,$(notdir $(MODELS))) \
+		$(addprefix $(DESTDIR)$(SHAREDIR)/models/reference/,$(notdir $(REFERENCE)))
+	-rmdir $(DESTDIR)$(SHAREDIR)/models/reference $(DESTDIR)$(SHAREDIR)/models \
+		$(DESTDIR)$(SHAREDIR) 2>/dev/null
 	! cmp -s tools/install/policy.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf || \
 		rm -f $(DESTDIR)$(SYSCONFDIR)/odeflow/policy.conf
 	! cmp -s $(BUILD)/odeflow.conf $(DESTDIR)$(SYSCONFDIR)/odeflow/odeflow.conf || \

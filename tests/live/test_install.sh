@@ -20,7 +20,7 @@ if ! make -s -j2 BUILD="$T/build" PREFIX=/usr DESTDIR="$T/dest" install >"$T/mak
 fi
 want=$(printf '%s\n' etc/odeflow/policy.conf etc/odeflow/odeflow.conf usr/bin/odeflow usr/lib/systemd/system/odeflow@.service \
 	usr/share/bash-completion/completions/odeflow \
-	$(cd models && ls *.safetensors *.txt | sed 's|^|usr/share/odeflow/models/|') \
+	$(cd models && ls *.safetensors *.txt reference/*.npy reference/*.json | sed 's|^|usr/share/odeflow/models/|') \
 	$("$T/build/odeflow" man --list | awk '{ print "usr/share/man/man" $2 "/" $1 "." $2 }') | sort)
 got=$(cd "$T/dest" && find . -type f | sed 's|^\./||' | sort)
 unit="$T/dest/usr/lib/systemd/system/odeflow@.service"

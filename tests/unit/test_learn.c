@@ -2,9 +2,11 @@
 /* odeflow learn: the shipped model fine-tuned on a site data set (written
  * with the teacher's own writer), judged on the newest windows held out by
  * time, and written only when better, with a table per class; a site the
- * model already names right keeps it (exit 3, nothing written); too few
- * windows, a data set of other classes, a corrupt segment and a missing
- * model each give one line. */
+ * model already names right keeps it (exit 3, nothing written); the
+ * shipped reference windows, rehearsed, keep the classes the site lacks,
+ * and a model that forgets one anyway is refused; too few windows, a data
+ * set or reference windows of other classes, a corrupt segment and a
+ * missing model each give one line. */
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -155,7 +157,9 @@ static void test_better_model_written(void)
 	snprintf(out, sizeof(out), "%s", tmp_path("new.safetensors"));
 	snprintf(log, sizeof(log), "%s", tmp_path("learn.log"));
 	make_site(site, 900, false, NULL);
-	rc = RUN_TO(log, cmd_learn, "learn", "--data", site, "--out", out, "--quiet");
+	/* the site alone: its labels contradict the reference (the next test) */
+	rc = RUN_TO(log, cmd_learn, "learn", "--data", site, "--out", out, "--quiet", "--reference",
+		    "none");
 	CHECKF(rc == 0, "exit %d", rc);
 	CHECK(file_contains(log, "the new model is better: saved"));
 	CHECK(file_contains(log, "Browsing") && file_contains(log, "Chat"));
@@ -171,6 +175,59 @@ static void test_better_model_written(void)
 	}
 	model_free(m);
 	CHECK(access(tmp_path("new.safetensors.tmp"), F_OK) != 0);
+	if (harness_current_failed)
+		fputs(slurp(log), stdout);
+}
+
+/* learn_report's lines say `text`, with the reference's columns. */
+static void report(const struct learn_result *r, const char *out, const char *text)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	learn_report(f, r, out);
+	fclose(f);
+	CHECKF(strstr(buf, text) && strstr(buf, "reference   current       new") &&
+	       strstr(buf, "other reference windows"), "the report says:\n%s", buf);
+	free(buf);
+}
+
+/* The site of the test above relabels the windows the model learnt as
+ * VoIP (as Browsing) and has no window of Video or File_Transfer. With the
+ * shipped reference rehearsed, NEW keeps Video and File_Transfer, and is
+ * refused for losing VoIP, which the site's held-out windows cannot judge;
+ * without rehearsal it keeps less of every class but Video and Browsing. */
+static void test_reference_keeps_classes(void)
+{
+	struct learn_options o = { .data = tmp_path("site"), .model = model_default_path(),
+				   .out = tmp_path("kept.safetensors"),
+				   .reference = reference_default_path(), .rehearse = true,
+				   .seed = 1, .threads = 1 };
+	struct learn_result with, without;
+	char err[ERRMSG_LEN];
+	int voip = 0, video = 1, ft = 2;
+	double kept = 0;
+
+	CHECKF(site_learn(&o, &with, err, sizeof(err)) == 0, "%s", err);
+	CHECK(with.rehearsed > 500 && with.ref_judged > 500 && with.ref_support[voip] >= 100);
+	CHECKF(with.forgotten == voip && !with.written, "forgotten %d, written %d", with.forgotten,
+	       with.written);
+	CHECK(access(o.out, F_OK) != 0);
+	report(&with, o.out, "the new model forgets VoIP (");
+	for (int k = video; k <= ft; k++)
+		CHECKF(with.ref_new_recall[k] >= with.ref_current_recall[k] - LEARN_MAX_FORGET,
+		       "rehearsed, class %d: %.3f of the reference, was %.3f", k,
+		       with.ref_new_recall[k], with.ref_current_recall[k]);
+	o.rehearse = false;
+	CHECKF(site_learn(&o, &without, err, sizeof(err)) == 0, "%s", err);
+	CHECK(without.rehearsed == 0 && !without.written);
+	/* the reference's mean recall, five points better for rehearsing */
+	for (int k = 0; k < with.num_classes; k++)
+		kept += (with.ref_new_recall[k] - without.ref_new_recall[k]) / with.num_classes;
+	CHECKF(kept >= 0.05, "rehearsal kept %.1f points of the reference's mean recall", 100 * kept);
 }
 
 static void test_no_better_nothing_written(void)
@@ -207,6 +264,11 @@ static void test_refusals_are_one_line(void)
 	CHECK(file_contains(log, "nothing-here") && count_lines(log) == 1);
 	CHECK(RUN_TO(log, cmd_learn, "learn", "--data", site, "--model", missing, "--out", x) == 1);
 	CHECK(count_lines(log) == 1);
+	make_site(site, 400, false, NULL);
+	/* reference windows without a dataset.json naming the model's classes */
+	CHECK(RUN_TO(log, cmd_learn, "learn", "--data", site, "--out", x, "--reference",
+		     "tests/data/iscx-small") == 1);
+	CHECK(file_contains(log, "not of the model's classes") && count_lines(log) == 1);
 	CHECK(access(x, F_OK) != 0);
 }
 
@@ -221,6 +283,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_better_model_written);
+	RUN(test_reference_keeps_classes);
 	RUN(test_no_better_nothing_written);
 	RUN(test_refusals_are_one_line);
 	model_free(model);

@@ -45,3 +45,11 @@ const char *class_map_default_path(void)
 	model_shipped_path(CLASS_MAP_DEFAULT_FILE, path, sizeof(path));
 	return path;
 }
+
+const char *reference_default_path(void)
+{
+	static char path[PATH_MAX + 64];
+
+	model_shipped_path(REFERENCE_DEFAULT_DIR, path, sizeof(path));
+	return path;
+}

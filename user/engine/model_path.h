@@ -7,6 +7,8 @@
 #define MODEL_DEFAULT_FILE "iscx-reg-20.safetensors"
 /* The shipped class map: nDPI's protocols as the five ISCX classes. */
 #define CLASS_MAP_DEFAULT_FILE "ndpi-classes.txt"
+/* The shipped model's reference windows (teach/reference.h). */
+#define REFERENCE_DEFAULT_DIR "reference"
 
 /* The shipped default model: models/MODEL_DEFAULT_FILE under the
  * current directory if it is there, else in the binary's ../models/
@@ -15,6 +17,8 @@
 const char *model_default_path(void);
 /* The shipped class map, found as the model is. */
 const char *class_map_default_path(void);
+/* The shipped reference windows, found as the model is. */
+const char *reference_default_path(void);
 /* Any shipped file of models/ (e.g. "ndpi-classes.txt"), found the same way. */
 void model_shipped_path(const char *file, char *buf, size_t len);
 

@@ -12,6 +12,7 @@
 #include "common/fnv.h"
 #include "common/flow_key.h"
 #include "engine/model.h"
+#include "reference.h"
 #include "site_dataset.h"
 #include "train/calibrate.h"
 #include "train/eval_metrics.h"
@@ -124,14 +125,39 @@ static int save(const struct model *m, const char *out, char *err, size_t errlen
 	return 0;
 }
 
-static bool same_classes(const struct model_config *m, const struct dataset_info *d)
+/* The class NEW forgets most among those the site's held-out windows are
+ * too few to judge: more than LEARN_MAX_FORGET of its reference recall
+ * lost; -1 when none. */
+static int forgotten_class(const struct learn_result *r)
 {
-	if (d->num_classes != m->num_classes)
-		return false;
-	for (int k = 0; k < m->num_classes; k++)
-		if (strcmp(d->class_names[k], m->class_names[k]))
-			return false;
-	return true;
+	double worst = LEARN_MAX_FORGET;
+	int k_worst = -1;
+
+	for (int k = 0; k < r->num_classes; k++) {
+		double lost = r->ref_current_recall[k] - r->ref_new_recall[k];
+
+		if (r->support[k] < LEARN_MIN_CLASS_HELD && r->ref_support[k] >= LEARN_MIN_CLASS_HELD &&
+		    lost > worst) {
+			worst = lost;
+			k_worst = k;
+		}
+	}
+	return k_worst;
+}
+
+/* The reference windows, when there are any to use: 1 when there are none
+ * (none asked for, or an optional one of other classes: r says why). */
+static int load_reference(const struct learn_options *o, const struct model_config *cfg,
+			  struct reference *ref, struct learn_result *r, char *err, size_t errlen)
+{
+	if (!o->reference)
+		return 1;
+	if (!reference_load(o->reference, cfg, o->seed, ref, err, errlen))
+		return 0;
+	if (!o->reference_optional)
+		return -1;
+	snprintf(r->reference_skipped, sizeof(r->reference_skipped), "%s", err);
+	return 1;
 }
 
 int site_learn(const struct learn_options *o, struct learn_result *r, char *err, size_t errlen)
@@ -139,14 +165,16 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 	struct model *cur = NULL, *next = NULL;
 	struct site_rows rows = { 0 };
 	struct dataset train = { 0 }, held = { 0 };
+	struct reference ref = { 0 };
 	struct fit_options fo = { .train = finetune };
 	struct train_result tr;
 	struct model_config cfg;
 	struct timespec t0, t1;
 	size_t *train_rows = NULL, *held_rows = NULL, ntrain = 0, nheld = 0;
-	int rc = -1;
+	int rc = -1, have_ref = 1;
 
 	memset(r, 0, sizeof(*r));
+	r->forgotten = -1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (model_load(o->model, &cur, err, errlen))
 		return -1;
@@ -158,7 +186,7 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 	}
 	if (site_dataset_load(o->data, cfg.num_classes, &rows, err, errlen))
 		goto out;
-	if (!same_classes(&cfg, &rows.info) || rows.data.window != cfg.window) {
+	if (!dataset_info_same_classes(&rows.info, &cfg) || rows.data.window != cfg.window) {
 		errmsg(err, errlen, "%s holds windows of %d packets of other classes than %s's "
 		       "(%d packets): it was made for another model", o->data, rows.data.window,
 		       o->model, cfg.window);
@@ -185,8 +213,25 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 		       LEARN_MIN_HELD);
 		goto out;
 	}
+	have_ref = load_reference(o, &cfg, &ref, r, err, errlen);
+	if (have_ref < 0)
+		goto out;
+	if (!have_ref) {
+		r->ref_judged = ref.judge.n;
+		for (size_t i = 0; i < ref.judge.n; i++)
+			r->ref_support[ref.judge.labels[i]]++;
+		if (o->rehearse) {
+			r->rehearsed = ref.rehearse.n;
+			if (dataset_append(&train, &ref.rehearse)) {
+				errmsg(err, errlen, "out of memory");
+				goto out;
+			}
+		}
+	}
 	if (judge(cur, &held, false, o->threads, &r->current_accuracy, r->current_recall, err,
-		  errlen))
+		  errlen) ||
+	    (!have_ref && judge(cur, &ref.judge, false, o->threads, &(double){ 0 },
+				r->ref_current_recall, err, errlen)))
 		goto out;
 	/* NEW: CURRENT's architecture, shape, classes and window_start; its id
 	 * from what made it (CURRENT, the windows, the seed) */
@@ -206,9 +251,12 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 		fo.train.epochs = o->epochs;
 	if (fit_model(&cfg, &train, &fo, &next, &tr, err, errlen))
 		goto out;
-	if (judge(next, &held, true, o->threads, &r->new_accuracy, r->new_recall, err, errlen))
+	if (judge(next, &held, true, o->threads, &r->new_accuracy, r->new_recall, err, errlen) ||
+	    (!have_ref && judge(next, &ref.judge, false, o->threads, &(double){ 0 },
+				r->ref_new_recall, err, errlen)))
 		goto out;
-	if (r->new_accuracy > r->current_accuracy) {
+	r->forgotten = forgotten_class(r);
+	if (r->new_accuracy > r->current_accuracy && r->forgotten < 0) {
 		char why[ERRMSG_LEN];
 
 		if (model_self_check(next, why, sizeof(why))) {
@@ -227,30 +275,68 @@ out:
 	free(held_rows);
 	dataset_free(&train);
 	dataset_free(&held);
+	reference_free(&ref);
 	site_rows_free(&rows);
 	model_free(next);
 	model_free(cur);
 	return rc;
 }
 
+static void percent_or_dash(FILE *out, size_t support, double recall)
+{
+	if (support)
+		fprintf(out, " %8.1f%%", 100 * recall);
+	else
+		fprintf(out, " %9s", "-");
+}
+
 void learn_report(FILE *out, const struct learn_result *r, const char *out_path)
 {
-	fprintf(out, "learned on %zu windows, judged on the newest %zu (held out by time):\n",
-		r->trained, r->held);
-	fprintf(out, "  %-16s %8s %9s %9s %8s\n", "class", "windows", "current", "new", "change");
+	bool ref = r->ref_judged > 0;
+
+	fprintf(out, "learned on %zu site windows", r->trained);
+	if (r->rehearsed)
+		fprintf(out, " and %zu reference windows", r->rehearsed);
+	fprintf(out, ", judged on the newest %zu (held out by time)", r->held);
+	if (ref)
+		fprintf(out, " and %zu other reference windows", r->ref_judged);
+	fprintf(out, ":\n");
+	if (r->reference_skipped[0])
+		fprintf(out, "  without reference windows: %s\n", r->reference_skipped);
+	fprintf(out, "  %-16s %8s %9s %9s %8s", "class", "windows", "current", "new", "change");
+	if (ref)
+		fprintf(out, " %9s %9s %9s", "reference", "current", "new");
+	fprintf(out, "\n");
 	for (int k = 0; k < r->num_classes; k++) {
-		if (!r->support[k])
+		if (!r->support[k] && !r->ref_support[k])
 			continue;
-		fprintf(out, "  %-16s %8zu %8.1f%% %8.1f%% %+7.1f\n", r->class_names[k], r->support[k],
-			100 * r->current_recall[k], 100 * r->new_recall[k],
-			100 * (r->new_recall[k] - r->current_recall[k]));
+		fprintf(out, "  %-16s %8zu", r->class_names[k], r->support[k]);
+		percent_or_dash(out, r->support[k], r->current_recall[k]);
+		percent_or_dash(out, r->support[k], r->new_recall[k]);
+		if (r->support[k])
+			fprintf(out, " %+8.1f", 100 * (r->new_recall[k] - r->current_recall[k]));
+		else
+			fprintf(out, " %8s", "-");
+		if (ref) {
+			fprintf(out, " %9zu", r->ref_support[k]);
+			percent_or_dash(out, r->ref_support[k], r->ref_current_recall[k]);
+			percent_or_dash(out, r->ref_support[k], r->ref_new_recall[k]);
+		}
+		fprintf(out, "\n");
 	}
-	fprintf(out, "  %-16s %8zu %8.1f%% %8.1f%% %+7.1f\n", "all", r->held,
+	fprintf(out, "  %-16s %8zu %8.1f%% %8.1f%% %+8.1f\n", "all", r->held,
 		100 * r->current_accuracy, 100 * r->new_accuracy,
 		100 * (r->new_accuracy - r->current_accuracy));
 	if (r->written)
 		fprintf(out, "the new model is better: saved %s, model id %08x (%.1f s)\n", out_path,
 			r->new_model_id, r->seconds);
+	else if (r->forgotten >= 0)
+		fprintf(out, "the new model forgets %s (%.1f%% of its reference windows, against "
+			"%.1f%%; the newest site windows hold %zu of it, too few to judge it): %s not "
+			"written, keep the current one (%.1f s)\n", r->class_names[r->forgotten],
+			100 * r->ref_new_recall[r->forgotten],
+			100 * r->ref_current_recall[r->forgotten], r->support[r->forgotten], out_path,
+			r->seconds);
 	else
 		fprintf(out, "the new model is no better: %s not written, keep the current one "
 			"(%.1f s)\n", out_path, r->seconds);

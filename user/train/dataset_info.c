@@ -86,6 +86,16 @@ int dataset_info_load(const char *prefix, struct dataset_info *info, char *err, 
 	return rc ? errmsg(err, errlen, "%s: %s", path, why) : 0;
 }
 
+bool dataset_info_same_classes(const struct dataset_info *info, const struct model_config *cfg)
+{
+	if (info->num_classes != cfg->num_classes)
+		return false;
+	for (int k = 0; k < cfg->num_classes; k++)
+		if (strcmp(info->class_names[k], cfg->class_names[k]))
+			return false;
+	return true;
+}
+
 int dataset_info_save(const char *prefix, const struct dataset_info *info, char *err,
 		      size_t errlen)
 {

@@ -33,6 +33,8 @@ void dataset_info_path(const char *prefix, char *buf, size_t len);
 int dataset_info_load(const char *prefix, struct dataset_info *info, char *err, size_t errlen);
 int dataset_info_parse(const char *text, size_t len, struct dataset_info *info, char *err,
 		       size_t errlen);
+/* Whether the info names exactly the model's classes, in its order. */
+bool dataset_info_same_classes(const struct dataset_info *info, const struct model_config *cfg);
 int dataset_info_save(const char *prefix, const struct dataset_info *info, char *err,
 		      size_t errlen);
 
