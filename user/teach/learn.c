@@ -145,19 +145,20 @@ static int forgotten_class(const struct learn_result *r)
 	return k_worst;
 }
 
-/* The reference windows, when there are any to use: 1 when there are none
- * (none asked for, or an optional one of other classes: r says why). */
+/* The reference windows: 1 when loaded, 0 when there are none to use
+ * (none asked for, or an optional one of other classes: r says why), -1
+ * on error. */
 static int load_reference(const struct learn_options *o, const struct model_config *cfg,
 			  struct reference *ref, struct learn_result *r, char *err, size_t errlen)
 {
 	if (!o->reference)
-		return 1;
-	if (!reference_load(o->reference, cfg, o->seed, ref, err, errlen))
 		return 0;
+	if (!reference_load(o->reference, cfg, o->seed, ref, err, errlen))
+		return 1;
 	if (!o->reference_optional)
 		return -1;
 	snprintf(r->reference_skipped, sizeof(r->reference_skipped), "%s", err);
-	return 1;
+	return 0;
 }
 
 int site_learn(const struct learn_options *o, struct learn_result *r, char *err, size_t errlen)
@@ -171,7 +172,7 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 	struct model_config cfg;
 	struct timespec t0, t1;
 	size_t *train_rows = NULL, *held_rows = NULL, ntrain = 0, nheld = 0;
-	int rc = -1, have_ref = 1;
+	int rc = -1, use_ref = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->forgotten = -1;
@@ -213,10 +214,10 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 		       LEARN_MIN_HELD);
 		goto out;
 	}
-	have_ref = load_reference(o, &cfg, &ref, r, err, errlen);
-	if (have_ref < 0)
+	use_ref = load_reference(o, &cfg, &ref, r, err, errlen);
+	if (use_ref < 0)
 		goto out;
-	if (!have_ref) {
+	if (use_ref) {
 		r->ref_judged = ref.judge.n;
 		for (size_t i = 0; i < ref.judge.n; i++)
 			r->ref_support[ref.judge.labels[i]]++;
@@ -230,7 +231,7 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 	}
 	if (judge(cur, &held, false, o->threads, &r->current_accuracy, r->current_recall, err,
 		  errlen) ||
-	    (!have_ref && judge(cur, &ref.judge, false, o->threads, &(double){ 0 },
+	    (use_ref && judge(cur, &ref.judge, false, o->threads, &(double){ 0 },
 				r->ref_current_recall, err, errlen)))
 		goto out;
 	/* NEW: CURRENT's architecture, shape, classes and window_start; its id
@@ -252,7 +253,7 @@ int site_learn(const struct learn_options *o, struct learn_result *r, char *err,
 	if (fit_model(&cfg, &train, &fo, &next, &tr, err, errlen))
 		goto out;
 	if (judge(next, &held, true, o->threads, &r->new_accuracy, r->new_recall, err, errlen) ||
-	    (!have_ref && judge(next, &ref.judge, false, o->threads, &(double){ 0 },
+	    (use_ref && judge(next, &ref.judge, false, o->threads, &(double){ 0 },
 				r->ref_new_recall, err, errlen)))
 		goto out;
 	r->forgotten = forgotten_class(r);
