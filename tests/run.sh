@@ -49,7 +49,7 @@ for extra in "$@"; do
 		fi
 		rm -f "$log.err";;
 	fuzz)
-		run_one fuzz bash tests/fuzz/run.sh "${FUZZ_SECONDS:-12}";;
+		run_one fuzz bash tests/fuzz/run.sh "${FUZZ_SECONDS:-8}";;
 	kernel61)
 		run_one kernel61 bash tests/vm/kernel61_check.sh;;
 	esac
