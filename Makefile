@@ -143,7 +143,11 @@ $(BUILD):
 
 # The full suite: plain build, then the unit tests again under ASan+UBSan,
 # then each fuzzer for a bounded time. `make check` skips the dependency step.
+# The builds use every CPU (JOBS), the tests run one at a time.
+JOBS ?= $(shell nproc)
+export JOBS
 test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@$(MAKE) --no-print-directory check
 
 check: all

@@ -41,7 +41,7 @@ done
 for extra in "$@"; do
 	case $extra in
 	sanitized)
-		if make --no-print-directory san >/dev/null 2>"$log.err"; then
+		if make --no-print-directory -j"${JOBS:-$(nproc)}" san >/dev/null 2>"$log.err"; then
 			ODEFLOW=build-san/odeflow ODEFLOW_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 run_suite build-san "san:"
 		else

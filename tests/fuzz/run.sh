@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-20}
 out=build-fuzz
 san="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-if ! make --no-print-directory BUILD=$out CC=clang CFLAGS="$san -fsanitize=fuzzer-no-link" \
+if ! make --no-print-directory -j"${JOBS:-$(nproc)}" BUILD=$out CC=clang CFLAGS="$san -fsanitize=fuzzer-no-link" \
 	$out/libodeflow.a >"$out.log" 2>&1; then
 	tail -30 "$out.log"; echo "FAIL fuzz: library build failed"; exit 1
 fi
