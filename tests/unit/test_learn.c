@@ -199,7 +199,7 @@ static void report(const struct learn_result *r, const char *out, const char *te
  * VoIP (as Browsing) and has no window of Video or File_Transfer. With the
  * shipped reference rehearsed, NEW keeps Video and File_Transfer, and is
  * refused for losing VoIP, which the site's held-out windows cannot judge;
- * without rehearsal it keeps less of every class but Video and Browsing. */
+ * without rehearsal it also loses Chat. */
 static void test_reference_keeps_classes(void)
 {
 	struct learn_options o = { .data = tmp_path("site"), .model = model_default_path(),
@@ -208,7 +208,7 @@ static void test_reference_keeps_classes(void)
 				   .seed = 1, .threads = 1 };
 	struct learn_result with, without;
 	char err[ERRMSG_LEN];
-	int voip = 0, video = 1, ft = 2;
+	int voip = 0, video = 1, ft = 2, chat = 3;
 	double kept = 0;
 
 	CHECKF(site_learn(&o, &with, err, sizeof(err)) == 0, "%s", err);
@@ -224,10 +224,17 @@ static void test_reference_keeps_classes(void)
 	o.rehearse = false;
 	CHECKF(site_learn(&o, &without, err, sizeof(err)) == 0, "%s", err);
 	CHECK(without.rehearsed == 0 && !without.written);
-	/* the reference's mean recall, five points better for rehearsing */
+	/* what rehearsal is for: Chat (judged by the site here, so not
+	 * guarded) loses more than the guard allows without it, and stays
+	 * within it with it; the reference's mean recall is better for it
+	 * (user/teach/README.md has the figures over seeds) */
 	for (int k = 0; k < with.num_classes; k++)
 		kept += (with.ref_new_recall[k] - without.ref_new_recall[k]) / with.num_classes;
-	CHECKF(kept >= 0.05, "rehearsal kept %.1f points of the reference's mean recall", 100 * kept);
+	CHECKF(without.ref_new_recall[chat] < without.ref_current_recall[chat] - LEARN_MAX_FORGET &&
+		       with.ref_new_recall[chat] >= with.ref_current_recall[chat] - LEARN_MAX_FORGET,
+	       "Chat on the reference: %.3f, %.3f rehearsed, %.3f not", with.ref_current_recall[chat],
+	       with.ref_new_recall[chat], without.ref_new_recall[chat]);
+	CHECKF(kept > 0, "rehearsal kept %.1f points of the reference's mean recall", 100 * kept);
 }
 
 static void test_no_better_nothing_written(void)
