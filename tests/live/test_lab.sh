@@ -30,7 +30,8 @@ echo "  seed $seed"
 leftovers() { # RUN_DIR LOG
 	local prefix
 	prefix=$(grep -o 'namespaces lab[0-9]*' "$2" | awk '{ print $2 }')
-	[ -n "$prefix" ] && ip netns list | awk '{ print $1 }' | grep "^$prefix-"
+	if [ -z "$prefix" ]; then echo "no namespaces named in $2"; return; fi
+	ip netns list | awk '{ print $1 }' | grep "^$prefix-"
 	pgrep -af "$1" | grep -v pgrep
 }
 
@@ -75,10 +76,13 @@ else fail short_run_leaves_nothing "$left"; fi
 tools/lab/run.sh --out "$T/cut" --seed "$seed" --minutes 5 --parallel 1 --classes Chat,File_Transfer \
 	--files 2 --max-file-mb 2 > "$T/cut.log" 2>&1 &
 lab=$!
-for _ in $(seq 120); do
+start=$SECONDS
+# its preparing (certificates, files) takes seconds; 2 minutes on a loaded machine
+for _ in $(seq 240); do
 	grep -q 'running 5 min' "$T/cut.log" && break
 	sleep 0.5
 done
+echo "  the interrupted run's sessions began $((SECONDS - start)) s after its start"
 sleep 5
 kill -INT $lab
 start=$SECONDS
